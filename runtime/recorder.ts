@@ -1,0 +1,151 @@
+/**
+ * Writes the journal: the header at creation, then every input as the host delivers it, and (unless
+ * `outputs` is off) each step's resulting state value and effects, which is what lets replay point at
+ * the first step that came out differently. Lines are built with JSON.stringify and buffered; a file
+ * sink writes in 64 KiB chunks so recording costs a string build per delivery, not a syscall.
+ */
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs'
+import { JOURNAL_FORMAT, JOURNAL_VERSION, type JournalHeader } from './journal.js'
+
+/** Where journal lines go. */
+export interface JournalSink {
+  /** Appends one line (without the newline). */
+  write(line: string): void
+  flush(): void
+  close(): void
+}
+
+/** Keeps lines in memory (tests, the visualiser, short simulations). */
+export class MemorySink implements JournalSink {
+  readonly lines: string[] = []
+  write(line: string): void {
+    this.lines.push(line)
+  }
+  flush(): void {}
+  close(): void {}
+  /** The whole journal as NDJSON text. */
+  text(): string {
+    return this.lines.map((l) => l + '\n').join('')
+  }
+}
+
+/** Appends to a file, buffered. `flush()` pushes the buffer to the OS; `close()` also fsyncs. */
+export class FileSink implements JournalSink {
+  private fd: number | null
+  private buf: string[] = []
+  private bufBytes = 0
+
+  constructor(
+    readonly path: string,
+    private readonly chunkBytes = 64 * 1024,
+  ) {
+    this.fd = openSync(path, 'w', 0o644)
+  }
+
+  write(line: string): void {
+    this.buf.push(line)
+    this.bufBytes += line.length + 1
+    if (this.bufBytes >= this.chunkBytes) this.flush()
+  }
+
+  flush(): void {
+    if (this.fd === null || this.buf.length === 0) return
+    writeSync(this.fd, this.buf.join('\n') + '\n')
+    this.buf = []
+    this.bufBytes = 0
+  }
+
+  close(): void {
+    if (this.fd === null) return
+    this.flush()
+    fsyncSync(this.fd)
+    closeSync(this.fd)
+    this.fd = null
+  }
+}
+
+export interface RecorderInit {
+  node: string | null
+  seed?: number | string | null
+  config?: Record<string, unknown>
+  machines: Record<string, string>
+  /** Write a result line after every step (default true). */
+  outputs?: boolean
+}
+
+export class Recorder {
+  readonly header: JournalHeader
+  readonly outputs: boolean
+  private seq = 0
+  /** Lines written (header included). */
+  lines = 1
+
+  constructor(
+    private readonly sink: JournalSink,
+    init: RecorderInit,
+  ) {
+    this.header = {
+      format: JOURNAL_FORMAT,
+      version: JOURNAL_VERSION,
+      node: init.node,
+      seed: init.seed ?? null,
+      config: init.config ?? {},
+      machines: init.machines,
+    }
+    this.outputs = init.outputs ?? true
+    sink.write(JSON.stringify(this.header))
+  }
+
+  /** True when the header declares `machine` at `version` (the header is written first, so it cannot grow later). */
+  knows(machine: string, version: string): boolean {
+    return this.header.machines[machine] === version
+  }
+
+  spawn(t: number, actor: string, machine: string, input: unknown, node?: string): number {
+    const seq = ++this.seq
+    const n = node === undefined ? '' : `,"node":${JSON.stringify(node)}`
+    this.put(`{"seq":${seq},"t":${t}${n},"actor":${JSON.stringify(actor)},"spawn":${JSON.stringify({ machine, input: input ?? null })}}`)
+    return seq
+  }
+
+  delivery(t: number, actor: string, event: object, node?: string): number {
+    const seq = ++this.seq
+    const n = node === undefined ? '' : `,"node":${JSON.stringify(node)}`
+    this.put(`{"seq":${seq},"t":${t}${n},"actor":${JSON.stringify(actor)},"in":${JSON.stringify(event)}}`)
+    return seq
+  }
+
+  restart(t: number, actor: string, attempt: number, node?: string): number {
+    const seq = ++this.seq
+    const n = node === undefined ? '' : `,"node":${JSON.stringify(node)}`
+    this.put(`{"seq":${seq},"t":${t}${n},"actor":${JSON.stringify(actor)},"restart":{"attempt":${attempt}}}`)
+    return seq
+  }
+
+  stop(t: number, actor: string, node?: string): number {
+    const seq = ++this.seq
+    const n = node === undefined ? '' : `,"node":${JSON.stringify(node)}`
+    this.put(`{"seq":${seq},"t":${t}${n},"actor":${JSON.stringify(actor)},"stop":true}`)
+    return seq
+  }
+
+  result(seq: number, state: unknown, out: unknown[], error?: string, node?: string): void {
+    if (!this.outputs) return
+    const n = node === undefined ? '' : `,"node":${JSON.stringify(node)}`
+    const e = error === undefined ? '' : `,"error":${JSON.stringify(error)}`
+    this.put(`{"seq":${seq}${n},"state":${JSON.stringify(state)},"out":${JSON.stringify(out)}${e}}`)
+  }
+
+  flush(): void {
+    this.sink.flush()
+  }
+
+  close(): void {
+    this.sink.close()
+  }
+
+  private put(line: string): void {
+    this.lines++
+    this.sink.write(line)
+  }
+}

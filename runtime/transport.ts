@@ -1,0 +1,27 @@
+/**
+ * The datagram port. Every implementation (memory, sim, udp) passes the one conformance suite in
+ * test/transport/conformance.ts, so code above it cannot tell which one it runs on.
+ *
+ * Addresses are strings `HOST:PORT` (udp) or any opaque name (memory, sim). Delivery is best-effort,
+ * like UDP: a datagram to an unknown or closed address is silently lost.
+ */
+
+/** Largest payload any transport accepts: fits one Ethernet frame with IP/UDP headers to spare. */
+export const MAX_DATAGRAM_BYTES = 1400
+
+/** Called with each datagram that arrives; `from` is the sender's address as the receiver sees it. */
+export type ReceiveHandler = (bytes: Uint8Array, from: string) => void
+
+export interface Transport {
+  /** This endpoint's own address, as peers should write it to reach it. */
+  readonly address: string
+  /**
+   * Sends one datagram. Throws {@link DatagramTooLargeError} past {@link MAX_DATAGRAM_BYTES} and
+   * TransportClosedError (runtime/errors.ts) after close(); otherwise never throws (loss is silent).
+   */
+  send(to: string, bytes: Uint8Array): void
+  /** Sets the receive handler (one per endpoint; a second call replaces the first). */
+  onReceive(handler: ReceiveHandler): void
+  /** Stops receiving and releases the endpoint. Idempotent. */
+  close(): Promise<void>
+}
