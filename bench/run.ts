@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const names = readdirSync(here)
-  .filter((f) => f.endsWith('.js') && f !== 'run.js' && !f.startsWith('_'))
+  .filter((f) => f.endsWith('.js') && f !== 'run.js' && f !== 'flags.js')
   .map((f) => f.slice(0, -3))
   .sort()
 

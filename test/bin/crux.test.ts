@@ -1,0 +1,43 @@
+import test from 'ava'
+import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+
+const crux = (...args: string[]) => spawnSync(process.execPath, ['dist/bin/crux.js', ...args], { encoding: 'utf8', timeout: 30_000 })
+
+test('crux version --json prints name, version, node and machine versions', (t) => {
+  const r = crux('version', '--json')
+  t.is(r.status, 0)
+  const v = JSON.parse(r.stdout)
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8'))
+  t.is(v.name, 'crux')
+  t.is(v.version, pkg.version)
+  t.is(v.node, process.versions.node)
+  t.is(v.xstate, pkg.dependencies.xstate)
+  t.deepEqual(typeof v.machines, 'object')
+})
+
+test('crux --help explains the commands and exits 0', (t) => {
+  const r = crux('--help')
+  t.is(r.status, 0)
+  t.regex(r.stdout, /Usage: crux/)
+  t.regex(r.stdout, /version/)
+})
+
+test('crux version --help shows an example', (t) => {
+  const r = crux('version', '--help')
+  t.is(r.status, 0)
+  t.regex(r.stdout, /Example:\n\s+crux version --json/)
+})
+
+test('an unknown command is one line on stderr and exit 2', (t) => {
+  const r = crux('no-such-command')
+  t.is(r.status, 2)
+  t.is(r.stderr.trim().split('\n').length, 1)
+  t.regex(r.stderr, /^crux: unknown command 'no-such-command'/)
+})
+
+test('an unknown flag is one line on stderr and exit 2', (t) => {
+  const r = crux('version', '--frobnicate')
+  t.is(r.status, 2)
+  t.regex(r.stderr, /^crux: unknown option '--frobnicate'.*\n$/)
+})
