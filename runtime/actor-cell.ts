@@ -28,9 +28,12 @@ const forbiddenClock = {
   clearTimeout(): void {},
 }
 
+/** Shared by steps that emit nothing, so the common no-effect step allocates no array. */
+const NO_EFFECTS: Effect[] = Object.freeze([]) as unknown as Effect[]
+
 export class ActorCell {
   private readonly actor: AnyActorRef
-  private out: Effect[] = []
+  private out: Effect[] = NO_EFFECTS
   private failure: string | undefined
 
   /** Creates and starts the machine; the entry effects are returned by {@link takeStartEffects}. */
@@ -42,6 +45,7 @@ export class ActorCell {
     this.actor = createActor(def.logic, { input, clock: forbiddenClock as never })
     this.actor.on('*', (e: { type: string }) => {
       // Unknown emitted types are kept too (so replay compares them) but never executed by the host.
+      if (this.out === NO_EFFECTS) this.out = []
       this.out.push(e as Effect)
     })
     this.actor.subscribe({
@@ -89,7 +93,7 @@ export class ActorCell {
 
   private take(): StepResult {
     const out = this.out
-    this.out = []
+    this.out = NO_EFFECTS
     if (this.failure === undefined && this.actor.getSnapshot().status === 'error') {
       this.failure = String(this.actor.getSnapshot().error)
     }

@@ -1,5 +1,5 @@
 import test from 'ava'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { VirtualClock } from '../../runtime/clock.js'
@@ -8,6 +8,13 @@ import { createActorHost } from '../../runtime/host.js'
 import { FileSink, MemorySink, Recorder } from '../../runtime/recorder.js'
 import { readLines, replayJournal } from '../../runtime/replayer.js'
 import { collector, crasher, dice, fixtureMachines, rally, ticker } from '../fixtures/machines.js'
+
+/** A temporary directory removed when the test ends. */
+function tempDir(t: import('ava').ExecutionContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'crux-journal-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
 
 const versions = Object.fromEntries(fixtureMachines.map((m) => [m.name, m.version]))
 
@@ -105,7 +112,7 @@ test('a deliberately altered result is reported as diverged at its seq', (t) => 
 })
 
 test('a file journal replays from disk', (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'crux-journal-'))
+  const dir = tempDir(t)
   const path = join(dir, 'n1.ndjson')
   recordRun(new FileSink(path) as unknown as MemorySink)
   const report = replayJournal(readLines(path, 97), { machines: fixtureMachines })
@@ -154,7 +161,7 @@ test('bad journal: seq going backwards', (t) => {
 })
 
 test('a journal from a file with a torn last line reports that line', (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'crux-journal-'))
+  const dir = tempDir(t)
   const path = join(dir, 'torn.ndjson')
   const { sink } = recordRun()
   writeFileSync(path, sink.text().slice(0, -20))
