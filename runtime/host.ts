@@ -14,7 +14,7 @@ import type { MachineDefinition } from '../machines/definition.js'
 import type { Clock, TimerHandle } from './clock.js'
 import { ActorCell } from './actor-cell.js'
 import { NotFoundError, InvalidArgumentError } from './errors.js'
-import { Mailbox, type MailboxLimits, type PutResult } from './mailbox.js'
+import { Mailbox, type MailboxCounters, type MailboxLimits, type PutResult } from './mailbox.js'
 import type { Recorder } from './recorder.js'
 import { Supervisor, type SupervisorPolicy } from './supervisor.js'
 import { Queue } from './queue.js'
@@ -113,6 +113,8 @@ export class ActorHost {
   private closed = false
   private readonly emitListeners: Array<(actor: string, record: { type: string; [k: string]: unknown }) => void> = []
   private readonly stepListeners: Array<(info: StepInfo) => void> = []
+  /** Mailbox counters of actors already stopped, so totals never go down. */
+  private readonly retired: MailboxCounters = { accepted: 0, heartbeatSuperseded: 0, heartbeatDropped: 0, dataDropped: 0, controlRejected: 0 }
   /** Node name written on journal lines (only when the journal holds many nodes). */
   private readonly lineNode: string | undefined
 
@@ -177,6 +179,17 @@ export class ActorHost {
     slot.mailbox.clear()
     slot.cell.stop()
     this.actors.delete(id)
+    addCounters(this.retired, slot.mailbox.counters)
+  }
+
+  /** Mailbox counters summed over every actor this host ever had (O(actors): for scrapes, not hot paths). */
+  mailboxTotals(): MailboxCounters & { pending: number } {
+    const sum = { ...this.retired, pending: 0 }
+    for (const slot of this.actors.values()) {
+      addCounters(sum, slot.mailbox.counters)
+      sum.pending += slot.mailbox.size
+    }
+    return sum
   }
 
   has(id: string): boolean {
@@ -383,6 +396,14 @@ export class ActorHost {
     for (const h of slot.timers.values()) this.clock.cancel(h)
     slot.timers.clear()
   }
+}
+
+function addCounters(into: MailboxCounters, c: MailboxCounters): void {
+  into.accepted += c.accepted
+  into.heartbeatSuperseded += c.heartbeatSuperseded
+  into.heartbeatDropped += c.heartbeatDropped
+  into.dataDropped += c.dataDropped
+  into.controlRejected += c.controlRejected
 }
 
 /** Builds a host: `createActorHost({ clock, machines, recorder?, logger?, store?, outbound? }, init)`. */
