@@ -125,3 +125,14 @@ export class TransportClosedError extends CruxError {
     this.name = 'TransportClosedError'
   }
 }
+
+/** An endpoint asked for an address that an open endpoint already holds (EADDRINUSE). */
+export class AddressInUseError extends CruxError {
+  constructor(address: string, cause?: unknown) {
+    super(Code.ALREADY_EXISTS, `address ${address} is already in use`, {
+      details: { address },
+      ...(cause === undefined ? {} : { cause }),
+    })
+    this.name = 'AddressInUseError'
+  }
+}

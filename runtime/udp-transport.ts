@@ -1,0 +1,163 @@
+/**
+ * The real transport: one node:dgram socket. Addresses are `HOST:PORT` (udp-address.ts).
+ *
+ * A socket error must never take a node down — a peer's ICMP unreachable or a full send buffer is
+ * ordinary weather for a UDP service — so 'error' events and failed sends are counted (and passed
+ * to `onError` if given), never thrown. Malformed destinations are counted and dropped, keeping the
+ * transport contract that send() only throws for oversize datagrams or a closed transport.
+ */
+import { createSocket, type Socket, type SocketType } from 'node:dgram'
+import { isIPv6 } from 'node:net'
+import { AddressInUseError, DatagramTooLargeError, InvalidArgumentError, TransportClosedError, UnavailableError } from './errors.js'
+import { MAX_DATAGRAM_BYTES, type ReceiveHandler, type Transport } from './transport.js'
+import { formatHostPort, type HostPort, parseHostPort } from './udp-address.js'
+
+/** Options of {@link createUdpTransport}. */
+export interface UdpTransportOptions {
+  /** Local address to bind, e.g. `127.0.0.1`. */
+  host: string
+  /** Local port; 0 picks a free one (read it back from `address`). */
+  port: number
+  /**
+   * Kernel receive buffer in bytes (default 1 MiB; the kernel caps it at net.core.rmem_max).
+   * Heartbeats from a large flock arrive in bursts while the event loop is busy.
+   */
+  recvBufferSize?: number
+  /** Told of every socket or send error (they are counted either way). */
+  onError?: (err: Error) => void
+}
+
+/** Counters of a UDP endpoint. */
+export interface UdpStats {
+  sent: number
+  received: number
+  /** Sends the kernel or Node refused. */
+  sendErrors: number
+  /** 'error' events on the socket. */
+  socketErrors: number
+  /** Sends to a string that is not `HOST:PORT`. */
+  badAddress: number
+}
+
+/** A {@link Transport} on a UDP socket, with counters. */
+export interface UdpTransport extends Transport {
+  readonly stats: Readonly<UdpStats>
+}
+
+const DEFAULT_RECV_BUFFER = 1 << 20
+/** Parsed destinations kept; a node talks to its flock, so this is its peers and a few strangers. */
+const ADDRESS_CACHE = 4096
+
+/**
+ * Binds a UDP socket. Rejects with {@link AddressInUseError} when the address is taken, and
+ * {@link UnavailableError} when it cannot be bound otherwise (e.g. not a local address).
+ */
+export async function createUdpTransport(options: UdpTransportOptions): Promise<UdpTransport> {
+  const { host, port } = options
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`bad UDP port ${port}`)
+  const type: SocketType = isIPv6(host) ? 'udp6' : 'udp4'
+  const socket = createSocket({ type })
+  await new Promise<void>((resolve, reject) => {
+    const onBindError = (err: NodeJS.ErrnoException): void => {
+      try {
+        socket.close()
+      } catch {
+        // already closed: nothing to release
+      }
+      const where = formatHostPort(host, port)
+      reject(err.code === 'EADDRINUSE' ? new AddressInUseError(where, err) : new UnavailableError(`cannot bind UDP ${where}: ${err.message}`, { cause: err }))
+    }
+    socket.once('error', onBindError)
+    socket.bind({ address: host, port, exclusive: true }, () => {
+      socket.off('error', onBindError)
+      resolve()
+    })
+  })
+  return new UdpEndpoint(socket, options)
+}
+
+class UdpEndpoint implements UdpTransport {
+  readonly address: string
+  readonly stats: UdpStats = { sent: 0, received: 0, sendErrors: 0, socketErrors: 0, badAddress: 0 }
+  private handler: ReceiveHandler | null = null
+  private closing: Promise<void> | null = null
+  private readonly destinations = new Map<string, HostPort | null>()
+  private readonly onError: ((err: Error) => void) | undefined
+
+  constructor(
+    private readonly socket: Socket,
+    options: UdpTransportOptions,
+  ) {
+    this.onError = options.onError
+    const bound = socket.address()
+    this.address = formatHostPort(bound.address, bound.port)
+    try {
+      socket.setRecvBufferSize(options.recvBufferSize ?? DEFAULT_RECV_BUFFER)
+    } catch (err) {
+      this.failed(err, 'socketErrors') // the default buffer still works, only smaller
+    }
+    socket.on('error', (err) => this.failed(err, 'socketErrors'))
+    socket.on('message', (msg, rinfo) => {
+      if (this.closing !== null) return
+      this.stats.received++
+      const h = this.handler
+      // A plain Uint8Array view, like every other transport hands out (no copy: msg is ours alone).
+      if (h !== null) h(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), formatHostPort(rinfo.address, rinfo.port))
+    })
+  }
+
+  send(to: string, bytes: Uint8Array): void {
+    if (this.closing !== null) throw new TransportClosedError(this.address)
+    if (bytes.length > MAX_DATAGRAM_BYTES) throw new DatagramTooLargeError(bytes.length, MAX_DATAGRAM_BYTES)
+    const dest = this.destination(to)
+    if (dest === null) {
+      this.stats.badAddress++
+      return
+    }
+    // Copy: dgram may hold the buffer across a (deferred) address lookup, and the caller may reuse it.
+    const copy = Buffer.from(bytes)
+    try {
+      this.socket.send(copy, dest.port, dest.host, this.afterSend)
+      this.stats.sent++
+    } catch (err) {
+      this.failed(err, 'sendErrors')
+    }
+  }
+
+  onReceive(handler: ReceiveHandler): void {
+    this.handler = handler
+  }
+
+  close(): Promise<void> {
+    if (this.closing === null) {
+      this.handler = null
+      this.closing = new Promise<void>((resolve) => {
+        try {
+          this.socket.close(() => resolve())
+        } catch {
+          resolve() // the socket was already gone
+        }
+      })
+    }
+    return this.closing
+  }
+
+  private readonly afterSend = (err: Error | null): void => {
+    if (err) this.failed(err, 'sendErrors')
+  }
+
+  private destination(to: string): HostPort | null {
+    let d = this.destinations.get(to)
+    if (d === undefined) {
+      if (this.destinations.size >= ADDRESS_CACHE) this.destinations.clear()
+      d = parseHostPort(to) ?? null
+      this.destinations.set(to, d)
+    }
+    return d
+  }
+
+  private failed(err: unknown, counter: 'sendErrors' | 'socketErrors'): void {
+    this.stats[counter]++
+    if (this.onError !== undefined) this.onError(err instanceof Error ? err : new Error(String(err)))
+  }
+}
