@@ -8,7 +8,7 @@ import { JournalError } from './errors.js'
 
 export const JOURNAL_FORMAT = 'crux-trace'
 export const JOURNAL_VERSION = 1
-/** Longest line a reader accepts; a longer one is treated as corrupt rather than buffered forever. */
+/** Longest line (in UTF-16 characters) a reader accepts; a longer one is corrupt, not buffered forever. */
 export const MAX_JOURNAL_LINE_BYTES = 1 << 20
 
 export interface JournalHeader {
@@ -108,7 +108,7 @@ export function isResult(r: JournalRecord): r is ResultRecord {
 }
 
 function parseObject(line: string, lineNo: number): Record<string, unknown> {
-  if (line.length > MAX_JOURNAL_LINE_BYTES) throw new JournalError(`line ${lineNo}: longer than ${MAX_JOURNAL_LINE_BYTES} bytes`)
+  if (line.length > MAX_JOURNAL_LINE_BYTES) throw new JournalError(`line ${lineNo}: longer than ${MAX_JOURNAL_LINE_BYTES} characters`)
   let v: unknown
   try {
     v = JSON.parse(line)

@@ -10,7 +10,7 @@ import { StringDecoder } from 'node:string_decoder'
 import type { MachineDefinition } from '../machines/definition.js'
 import { ActorCell, type StepResult } from './actor-cell.js'
 import { JournalError } from './errors.js'
-import { isResult, parseHeader, parseRecord, type InputRecord, type JournalHeader } from './journal.js'
+import { isResult, MAX_JOURNAL_LINE_BYTES, parseHeader, parseRecord, type InputRecord, type JournalHeader } from './journal.js'
 
 export interface ReplayOptions {
   machines: Iterable<MachineDefinition>
@@ -135,12 +135,16 @@ export function* readLines(path: string, chunkBytes = 1 << 20): Generator<string
     // The decoder holds back a multi-byte character split across two chunks.
     const decoder = new StringDecoder('utf8')
     let rest = ''
+    let lineNo = 0
     for (;;) {
       const n = readSync(fd, buf, 0, chunkBytes, null)
       if (n === 0) break
       const text = rest + decoder.write(buf.subarray(0, n))
       const parts = text.split('\n')
       rest = parts.pop()!
+      lineNo += parts.length
+      // A file with no line ends must not be buffered whole: past the line limit it is corrupt.
+      if (rest.length > MAX_JOURNAL_LINE_BYTES) throw new JournalError(`line ${lineNo + 1}: longer than ${MAX_JOURNAL_LINE_BYTES} characters`)
       yield* parts
     }
     rest += decoder.end()

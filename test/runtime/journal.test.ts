@@ -168,3 +168,9 @@ test('a journal from a file with a torn last line reports that line', (t) => {
   const n = readFileSync(path, 'utf8').split('\n').length
   t.throws(() => replayJournal(readLines(path), { machines: fixtureMachines }), { instanceOf: JournalError, message: new RegExp(`line ${n}: not valid JSON`) })
 })
+
+test('a file without line ends is refused at the line limit, not buffered whole', (t) => {
+  const path = join(tempDir(t), 'one-line.ndjson')
+  writeFileSync(path, 'x'.repeat((1 << 20) + 10))
+  t.throws(() => [...readLines(path, 4096)], { instanceOf: JournalError, message: /line 1: longer than/ })
+})
