@@ -10,9 +10,9 @@
  * gives FIFO per sender, and in fact one total order. The destination is looked up at delivery
  * time, so a datagram to an unknown or meanwhile closed address is silently lost, like UDP.
  */
-import { AddressInUseError, DatagramTooLargeError, TransportClosedError } from './errors.js'
+import { AddressInUseError } from './errors.js'
 import type { Clock } from './clock.js'
-import { MAX_DATAGRAM_BYTES, type ReceiveHandler, type Transport } from './transport.js'
+import { checkSend, type ReceiveHandler, type Transport } from './transport.js'
 
 /** Options of {@link createMemoryNetwork}. */
 export interface MemoryNetworkOptions {
@@ -119,8 +119,7 @@ class MemoryEndpoint implements Transport {
   ) {}
 
   send(to: string, bytes: Uint8Array): void {
-    if (this.closed) throw new TransportClosedError(this.address)
-    if (bytes.length > MAX_DATAGRAM_BYTES) throw new DatagramTooLargeError(bytes.length, MAX_DATAGRAM_BYTES)
+    checkSend(this.address, this.closed, bytes)
     this.hub.enqueue(this.address, to, bytes)
   }
 

@@ -4,9 +4,8 @@
  * when an endpoint closes and another binds the same address, as a host's properties outlive a socket.
  */
 import { type Clock, SkewedClock } from './clock.js'
-import { DatagramTooLargeError, TransportClosedError } from './errors.js'
 import type { LinkFaults } from './sim-faults.js'
-import { MAX_DATAGRAM_BYTES, type ReceiveHandler, type Transport } from './transport.js'
+import { checkSend, type ReceiveHandler, type Transport } from './transport.js'
 
 /** What an endpoint needs from its network (an interface, so the two files do not import each other). */
 export interface SimWire {
@@ -55,8 +54,7 @@ export class SimTransport implements Transport {
   }
 
   send(to: string, bytes: Uint8Array): void {
-    if (this.closed) throw new TransportClosedError(this.node.address)
-    if (bytes.length > MAX_DATAGRAM_BYTES) throw new DatagramTooLargeError(bytes.length, MAX_DATAGRAM_BYTES)
+    checkSend(this.node.address, this.closed, bytes)
     this.wire.transmit(this.node, to, bytes)
   }
 

@@ -5,6 +5,7 @@
  * Addresses are strings `HOST:PORT` (udp) or any opaque name (memory, sim). Delivery is best-effort,
  * like UDP: a datagram to an unknown or closed address is silently lost.
  */
+import { DatagramTooLargeError, TransportClosedError } from './errors.js'
 
 /** Largest payload any transport accepts: fits one Ethernet frame with IP/UDP headers to spare. */
 export const MAX_DATAGRAM_BYTES = 1400
@@ -17,11 +18,20 @@ export interface Transport {
   readonly address: string
   /**
    * Sends one datagram. Throws {@link DatagramTooLargeError} past {@link MAX_DATAGRAM_BYTES} and
-   * TransportClosedError (runtime/errors.ts) after close(); otherwise never throws (loss is silent).
+   * {@link TransportClosedError} after close(); otherwise never throws (loss is silent).
    */
   send(to: string, bytes: Uint8Array): void
   /** Sets the receive handler (one per endpoint; a second call replaces the first). */
   onReceive(handler: ReceiveHandler): void
   /** Stops receiving and releases the endpoint. Idempotent. */
   close(): Promise<void>
+}
+
+/**
+ * The checks every transport's `send` makes before anything else, in one place so the three
+ * implementations cannot drift apart on what the conformance suite expects.
+ */
+export function checkSend(address: string, closed: boolean, bytes: Uint8Array): void {
+  if (closed) throw new TransportClosedError(address)
+  if (bytes.length > MAX_DATAGRAM_BYTES) throw new DatagramTooLargeError(bytes.length, MAX_DATAGRAM_BYTES)
 }

@@ -8,8 +8,8 @@
  */
 import { createSocket, type Socket, type SocketType } from 'node:dgram'
 import { isIPv6 } from 'node:net'
-import { AddressInUseError, DatagramTooLargeError, InvalidArgumentError, TransportClosedError, UnavailableError } from './errors.js'
-import { MAX_DATAGRAM_BYTES, type ReceiveHandler, type Transport } from './transport.js'
+import { AddressInUseError, InvalidArgumentError, UnavailableError } from './errors.js'
+import { checkSend, type ReceiveHandler, type Transport } from './transport.js'
 import { formatHostPort, type HostPort, parseHostPort } from './udp-address.js'
 
 /** Options of {@link createUdpTransport}. */
@@ -107,8 +107,7 @@ class UdpEndpoint implements UdpTransport {
   }
 
   send(to: string, bytes: Uint8Array): void {
-    if (this.closing !== null) throw new TransportClosedError(this.address)
-    if (bytes.length > MAX_DATAGRAM_BYTES) throw new DatagramTooLargeError(bytes.length, MAX_DATAGRAM_BYTES)
+    checkSend(this.address, this.closing !== null, bytes)
     const dest = this.destination(to)
     if (dest === null) {
       this.stats.badAddress++
