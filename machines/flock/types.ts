@@ -1,0 +1,199 @@
+/**
+ * The flock's data: node ids, the one protocol packet (Info), the member-list messages, the config a
+ * node is spawned with, and the machine's context. Pure types; docs/PROTOCOL.md explains each field.
+ */
+import type { RngState } from '../rng.js'
+
+/** Identity of a node: moniker (unique in the flock), transport address, horde. */
+export interface NodeId {
+  id: string
+  addr: string
+  horde: string
+}
+
+/** Why an Info was sent; the runtime uses it to pick the mailbox class (beats are superseded per sender). */
+export type InfoKind = 'probe' | 'ping' | 'beat' | 'leader-beat' | 'admin'
+
+/**
+ * The protocol packet (original §1.2 Info), with two changes: expiry is relative (the receiver judges
+ * age on its own clock; `sent` only orders one sender's packets), and the leader's heartbeat carries
+ * the member-list version and digest so members can tell when their copy is stale.
+ */
+export interface Info {
+  kind: InfoKind
+  flock: string
+  dest: NodeId
+  me: NodeId
+  leader: NodeId
+  /** The sender's idea of its leader's vote; in admin packets the command code. */
+  lvote: number
+  /** The sender's own vote; 0 marks an admin command. */
+  vote: number
+  /** Sender's clock at send (ms); only compared with earlier packets of the same sender. */
+  sent: number
+  /** Current key epoch, chosen by the leader. */
+  epoch: string
+  steward: string
+  registry: string
+  yurt: string
+  beacon: string
+  /** Member-list version and digest (meaningful from a leader; empty otherwise). */
+  listVersion: number
+  listDigest: string
+  /** Members the sender's leader has (the sender included when it is a member). */
+  n: number
+}
+
+/** A member as the list carries it. */
+export interface MemberEntry {
+  id: string
+  addr: string
+  horde: string
+}
+
+/** Member asks the leader for list changes since `since` (0 = the whole list). */
+export interface ListPull {
+  flock: string
+  me: NodeId
+  since: number
+}
+
+/**
+ * One chunk of the leader's answer. `full` chunks replace the list (chunk `index` of `count`);
+ * delta chunks carry `added` and `removed` since `since`. `version` and `digest` describe the list
+ * once every chunk is applied.
+ */
+export interface ListChunk {
+  flock: string
+  leader: NodeId
+  version: number
+  digest: string
+  full: boolean
+  since: number
+  index: number
+  count: number
+  added: MemberEntry[]
+  removed: string[]
+}
+
+/** A range of probe addresses: `prefix + k` for k in [from, to] (simulator), or IPv4 hosts × ports. */
+export type ProbeRange =
+  | { kind: 'names'; prefix: string; from: number; to: number }
+  | { kind: 'ipv4'; base: number; count: number; portFrom: number; portTo: number }
+
+/** How a node finds others: seed addresses, ranges, and the chance a random slot is used at all. */
+export interface ProbeSpec {
+  seeds: string[]
+  ranges: ProbeRange[]
+  /** Probability a random-range slot yields an address (original test `density`); 1 in production. */
+  density: number
+}
+
+/** Timing and sizes, in heartbeats (HB) where the original used HB (original §1.15). */
+export interface FlockConfig {
+  hbMs: number
+  /** Probe round every this many HB, with `probeN` probes (10 % from history, at least 1). */
+  probeEveryHb: number
+  probeN: number
+  /** Members of a stable flock probe only this often (0 = never; the leader keeps probing). */
+  memberProbeEveryHb: number
+  keyPeriodHb: number
+  pruneEveryHb: number
+  checkpointEveryHb: number
+  shortLeaderHb: number
+  specLeaderHb: number
+  stableLeaderHb: number
+  rebootHb: number
+  /** Member entries per list chunk (each chunk fits a 1400-byte datagram). */
+  listChunk: number
+  /** List changes the leader keeps for deltas. */
+  listLogSize: number
+  /** History entries kept (oldest dropped). */
+  historyMax: number
+}
+
+/** What a node is spawned with. */
+export interface FlockInput {
+  self: { addr: string; horde?: string; id?: string }
+  config: FlockConfig
+  probe: ProbeSpec
+  seed: number | string
+  visitor?: boolean
+  /** Restored checkpoint, if the node ran before. */
+  checkpoint?: FlockCheckpoint
+  steward?: string
+  registry?: string
+  yurt?: string
+  beacon?: string
+}
+
+/** What the node persists so a restart rejoins fast (the original only kept this in memory). */
+export interface FlockCheckpoint {
+  id: string
+  flock: string
+  leader: NodeId | null
+  /** Recently heard nodes, newest last. */
+  history: NodeId[]
+}
+
+export interface Member {
+  node: NodeId
+  /** Leader's clock: when this member's entry lapses unless refreshed. */
+  expires: number
+}
+
+/** The member list as a node knows it (leader: authoritative; member: a copy). */
+export interface MemberList {
+  version: number
+  /** 64-bit XOR of per-entry hashes, as 16 hex digits: O(1) to update on add/remove. */
+  lo: number
+  hi: number
+  entries: Record<string, MemberEntry>
+  size: number
+}
+
+export interface ListChange {
+  version: number
+  op: 'add' | 'remove'
+  entry: MemberEntry
+}
+
+export interface FlockContext {
+  cfg: FlockConfig
+  probe: ProbeSpec
+  rng: RngState
+  visitor: boolean
+  me: NodeId
+  flock: string
+  leader: NodeId
+  vote: number
+  lvote: number
+  epoch: string
+  steward: string
+  registry: string
+  yurt: string
+  beacon: string
+  /** When the leader (us or another) lapses; on a member: no check-in by then → start over. */
+  leaderExpires: number
+  /** When we became leader (null: not leading). */
+  promotedAt: number | null
+  /** Leader only: live members by id, with their expiry on our clock. */
+  mems: Record<string, Member>
+  memCount: number
+  /** Authoritative on the leader; on a member, its copy of the leader's list. */
+  list: MemberList
+  /** Leader only: recent list changes, oldest first, for deltas. */
+  changes: ListChange[]
+  /** Member only: a list pull is in flight since this time (null: none). */
+  pulling: number | null
+  /** Member only: full-list chunks received so far for `version`. */
+  pending: { version: number; count: number; got: number; entries: Record<string, MemberEntry> } | null
+  /** Nodes heard from (not members), by id, and the newest `sent` seen per sender id. */
+  history: Record<string, NodeId>
+  historyOrder: string[]
+  lastSent: Record<string, number>
+  rotate: boolean
+  rebootUntil: number | null
+  /** Counters that end up in MonInfo and the simulator summary. */
+  stats: { joins: number; startOvers: number; dropped: number }
+}
