@@ -1,8 +1,8 @@
 /**
  * The product machines crux ships, by name. `crux version` lists them and replay looks journals'
- * machines up here. The flock machines arrive with the flock (issue 4); until then the list is empty
- * and the runtime is exercised by machines declared in its tests.
+ * machines up here. The runtime's own tests exercise it with machines declared in test/fixtures.
  */
 import type { MachineDefinition } from './definition.js'
+import { flockMachine } from './flock.machine.js'
 
-export const productMachines: readonly MachineDefinition[] = []
+export const productMachines: readonly MachineDefinition[] = [flockMachine]

@@ -115,7 +115,7 @@ export interface FlockConfig {
 /** What a node is spawned with. */
 export interface FlockInput {
   self: { addr: string; horde?: string; id?: string }
-  config: FlockConfig
+  config: Partial<FlockConfig>
   probe: ProbeSpec
   seed: number | string
   visitor?: boolean
@@ -179,7 +179,11 @@ export interface FlockContext {
   promotedAt: number | null
   /** Leader only: live members by id, with their expiry on our clock. */
   mems: Record<string, Member>
+  /** Leader only: member id by address (probe rounds skip members in O(1)). */
+  memByAddr: Record<string, string>
   memCount: number
+  /** When this node last ran a probe round (members of a stable flock probe rarely). */
+  lastProbe: number | null
   /** Authoritative on the leader; on a member, its copy of the leader's list. */
   list: MemberList
   /** Leader only: recent list changes, oldest first, for deltas. */
@@ -187,7 +191,7 @@ export interface FlockContext {
   /** Member only: a list pull is in flight since this time (null: none). */
   pulling: number | null
   /** Member only: full-list chunks received so far for `version`. */
-  pending: { version: number; count: number; got: number; entries: Record<string, MemberEntry> } | null
+  pending: { version: number; count: number; got: number; seen: number[]; entries: Record<string, MemberEntry> } | null
   /** Nodes heard from (not members), by id, and the newest `sent` seen per sender id. */
   history: Record<string, NodeId>
   historyOrder: string[]

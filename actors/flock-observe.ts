@@ -1,0 +1,41 @@
+/**
+ * Judging a set of flock actors at one instant: how many flocks and leaders the live nodes form, and
+ * whether they agree (ARCHITECTURE's definition: every live node in one flock with one leader and the
+ * same member list, which names exactly the live nodes).
+ */
+import { digestOf } from '../machines/flock/member-list.js'
+import type { FlockActor } from './flock.actor.js'
+
+export interface Observation {
+  live: number
+  flocks: number
+  leaders: number
+  agreed: boolean
+  rebooting: number
+}
+
+export function observe(nodes: readonly FlockActor[], dead: ReadonlySet<number>): Observation {
+  const flocks = new Set<string>()
+  const leaderIds = new Set<string>()
+  let leaders = 0
+  let live = 0
+  let rebooting = 0
+  const digests = new Set<string>()
+  let sizeOk = true
+  nodes.forEach((n, i) => {
+    if (dead.has(i)) return
+    live++
+    const c = n.context()
+    if (c.rebootUntil !== null) rebooting++
+    flocks.add(c.flock)
+    leaderIds.add(c.leader.id)
+    if (c.leader.id === c.me.id) leaders++
+    digests.add(`${c.list.size}:${digestOf(c.list)}`)
+  })
+  const liveCount = live
+  nodes.forEach((n, i) => {
+    if (!dead.has(i) && n.context().list.size !== liveCount) sizeOk = false
+  })
+  const agreed = live > 0 && rebooting === 0 && flocks.size === 1 && leaders === 1 && leaderIds.size === 1 && digests.size === 1 && sizeOk
+  return { live, flocks: flocks.size, leaders, agreed, rebooting }
+}

@@ -1,0 +1,156 @@
+/**
+ * The deterministic flock simulator behind `crux sim`: N flock actors on one SimNetwork and one
+ * virtual clock, a schedule of faults, and an observer that judges agreement at every heartbeat.
+ * Everything random (the network's fate, the nodes' seeds, who reboots or crashes, seed addresses)
+ * derives from one seed, so a run is a pure function of its options.
+ */
+import { createHash } from 'node:crypto'
+import { DEFAULT_FLOCK_CONFIG } from '../machines/flock/constants.js'
+import type { FlockConfig, ProbeSpec } from '../machines/flock/types.js'
+import { flockMachine } from '../machines/flock.machine.js'
+import { Rng } from '../runtime/rng.js'
+import { FileSink, Recorder, type JournalSink } from '../runtime/recorder.js'
+import { SimNetwork, type Delay } from '../runtime/sim-network.js'
+import { createFlockActor, type FlockActor } from './flock.actor.js'
+import { observe, type Observation } from './flock-observe.js'
+
+export interface SimOptions {
+  nodes: number
+  seed: number
+  hbMs?: number
+  /** Stop at this heartbeat (default: 40 HB after the last fault, at most 400). */
+  untilHb?: number
+  /** Random-range probing: the chance a probe slot hits a random node (default 0.1 when not seeded). */
+  probeDensity?: number
+  /** K seed addresses per node (each a random earlier node) instead of random probing. */
+  seeded?: number
+  loss?: number
+  dup?: number
+  reorder?: number
+  delay?: Delay
+  partition?: { atHb: number; groups: number; healHb: number }
+  reboot?: { atHb: number; fraction: number }
+  crash?: { atHb: number; fraction: number }
+  /** Per-node clock skew drawn uniformly in ±skewMs. */
+  skewMs?: number
+  trace?: string
+  config?: Partial<FlockConfig>
+  /** Called after every heartbeat's observation (progress, tests). */
+  onHb?: (hb: number, obs: Observation) => void
+}
+
+export interface SimSummary {
+  nodes: number
+  seed: number
+  agreed: boolean
+  agreed_hb: number | null
+  /** Heartbeats from the last fault to agreement (null without faults or agreement). */
+  settle_hb: number | null
+  flocks: number
+  leaders: number
+  packets: number
+  bytes: number
+  sim_s: number
+  wall_s: number
+  violations: string[]
+  trace_sha256: string | null
+}
+
+/** A journal sink that also hashes every line, for `trace_sha256`. */
+class HashingSink implements JournalSink {
+  readonly hash = createHash('sha256')
+  constructor(private readonly inner: JournalSink) {}
+  write(line: string): void {
+    this.hash.update(line + '\n')
+    this.inner.write(line)
+  }
+  flush(): void {
+    this.inner.flush()
+  }
+  close(): void {
+    this.inner.close()
+  }
+}
+
+export async function runSim(o: SimOptions): Promise<SimSummary> {
+  const started = performance.now()
+  const hbMs = o.hbMs ?? DEFAULT_FLOCK_CONFIG.hbMs
+  const rng = new Rng(`sim:${o.seed}`)
+  const net = new SimNetwork({ seed: o.seed, faults: { loss: o.loss ?? 0, duplicate: o.dup ?? 0, reorder: o.reorder ?? 0, delay: o.delay ?? [1, 5] } })
+  const addrs = Array.from({ length: o.nodes }, (_, i) => `n${i}`)
+  const sink = o.trace === undefined ? null : new HashingSink(new FileSink(o.trace))
+  const config = { ...o.config, hbMs }
+  const recorder = sink === null ? undefined : new Recorder(sink, { node: null, seed: o.seed, config: { ...o, onHb: undefined, trace: undefined, config }, machines: { [flockMachine.name]: flockMachine.version } })
+  const nodes: FlockActor[] = addrs.map((addr, i) => {
+    if (o.skewMs) net.setSkew(addr, Math.round((rng.float() * 2 - 1) * o.skewMs))
+    const probe: ProbeSpec =
+      o.seeded !== undefined
+        ? { seeds: pickSeeds(rng, i, o.seeded).map((k) => addrs[k]!), ranges: [], density: 1 }
+        : { seeds: [], ranges: [{ kind: 'names', prefix: 'n', from: 0, to: o.nodes - 1 }], density: o.probeDensity ?? 0.1 }
+    return createFlockActor({ transport: net.endpoint(addr), clock: net.clockFor(addr), recorder }, { node: addr, input: { self: { addr }, config, probe, seed: `${o.seed}:${addr}` } })
+  })
+
+  const lastFault = Math.max(o.partition?.healHb ?? 0, o.reboot?.atHb ?? 0, o.crash?.atHb ?? 0)
+  const untilHb = o.untilHb ?? Math.min(400, lastFault + 40)
+  const crashed = new Set<number>()
+  let agreedHb: number | null = null
+  let last: Observation | null = null
+  const violations: string[] = []
+  for (let hb = 1; hb <= untilHb; hb++) {
+    if (o.partition?.atHb === hb) net.partition(groupsOf(addrs, o.partition.groups))
+    if (o.partition?.healHb === hb) net.heal()
+    if (o.reboot?.atHb === hb) for (const i of choose(rng, o.nodes, o.reboot.fraction)) nodes[i]!.host.send(nodes[i]!.id, { type: 'admin.reboot' }, 'control')
+    if (o.crash?.atHb === hb) {
+      for (const i of choose(rng, o.nodes, o.crash.fraction)) {
+        crashed.add(i)
+        net.crash(addrs[i]!)
+        nodes[i]!.host.close()
+      }
+    }
+    net.clock.runUntil(hb * hbMs)
+    last = observe(nodes, crashed)
+    if (last.agreed && hb > lastFault) agreedHb ??= hb
+    else if (!last.agreed) agreedHb = null
+    o.onHb?.(hb, last)
+    // Stop early once agreement has held for a few heartbeats, unless told to run to a fixed end.
+    if (o.untilHb === undefined && agreedHb !== null && hb >= agreedHb + 3) break
+  }
+  recorder?.flush()
+  sink?.close()
+  const stats = net.stats()
+  for (const n of nodes) n.host.close()
+  return {
+    nodes: o.nodes,
+    seed: o.seed,
+    agreed: last?.agreed ?? false,
+    agreed_hb: agreedHb,
+    settle_hb: agreedHb !== null && lastFault > 0 ? agreedHb - lastFault : null,
+    flocks: last?.flocks ?? 0,
+    leaders: last?.leaders ?? 0,
+    packets: stats.sent,
+    bytes: stats.bytesSent,
+    sim_s: net.clock.now() / 1000,
+    wall_s: +((performance.now() - started) / 1000).toFixed(3),
+    violations,
+    trace_sha256: sink === null ? null : sink.hash.digest('hex'),
+  }
+}
+
+/** K distinct earlier nodes (node 0 has none): the seed graph is a random tree, hence connected. */
+function pickSeeds(rng: Rng, i: number, k: number): number[] {
+  const out = new Set<number>()
+  for (let tries = 0; out.size < Math.min(k, i) && tries < 10 * k; tries++) out.add(rng.int(i))
+  return [...out]
+}
+
+function choose(rng: Rng, n: number, fraction: number): number[] {
+  const out: number[] = []
+  for (let i = 0; i < n; i++) if (rng.float() < fraction) out.push(i)
+  return out
+}
+
+function groupsOf(addrs: string[], groups: number): string[][] {
+  const out: string[][] = Array.from({ length: groups }, () => [])
+  addrs.forEach((a, i) => out[i % groups]!.push(a))
+  return out
+}

@@ -1,0 +1,158 @@
+/**
+ * The flock machine: one node's membership protocol (original-crux.md §1, changes in
+ * docs/PROTOCOL.md). One machine with member and leader states rather than two machines: in the
+ * original a node is leader exactly when its leader is itself, and every rule can flip that, so two
+ * machines would hand a node back and forth on almost every merge.
+ *
+ * The protocol work happens in plain functions over the context (flock/*.ts), mutating it in place so
+ * that a heartbeat batch or a prune costs O(changes), never a copy of ten thousand members. The
+ * statechart names where the node stands — `leader.alone`, `leader.forming`,
+ * `leader.stable`, `member.syncing`, `member.following`, `rebooting`, `left` — and eventless
+ * transitions at the root move it there after every step, so a trace reads like prose.
+ */
+import { enqueueActions, setup } from 'xstate'
+import { defineMachine } from './definition.js'
+import type { Effect, HostEvent } from './effects.js'
+import { VOTE_MAX } from './flock/constants.js'
+import { createContext, isLeader, mon, startOver } from './flock/context.js'
+import { answerListPull, applyListChunk } from './flock/list-sync.js'
+import { receive } from './flock/receive.js'
+import { below } from './flock/random.js'
+import { arm, onCheckpoint, onHeartbeat, onKeyPeriod, onPrune, onProbe, onRebootDone } from './flock/ticks.js'
+import type { FlockContext, FlockInput, Info, ListChunk, ListPull } from './flock/types.js'
+
+/** Where a node stands, as a state path. */
+export type FlockRole = 'rebooting' | 'leader.alone' | 'leader.forming' | 'leader.stable' | 'member.syncing' | 'member.following'
+
+export function roleOf(ctx: FlockContext): FlockRole {
+  if (ctx.rebootUntil !== null) return 'rebooting'
+  if (isLeader(ctx)) return ctx.memCount === 0 ? 'leader.alone' : ctx.vote === VOTE_MAX ? 'leader.stable' : 'leader.forming'
+  return ctx.pulling !== null || ctx.pending !== null || ctx.list.size === 0 ? 'member.syncing' : 'member.following'
+}
+
+type Ctx = FlockContext & { at: FlockRole | 'left'; lastRule: string }
+
+// Typed loosely: XState's action generics do not survive being built by a helper.
+function run(fn: (ctx: Ctx, event: HostEvent, now: number, out: Effect[]) => string | void): any {
+  return enqueueActions(({ context, event, enqueue }: { context: Ctx; event: HostEvent; enqueue: { emit: (e: never) => void } }) => {
+    const out: Effect[] = []
+    const rule = fn(context, event, event.now ?? 0, out)
+    if (typeof rule === 'string') context.lastRule = rule
+    for (const e of out) enqueue.emit(e as never)
+  })
+}
+
+const onInfo = (ctx: Ctx, ev: HostEvent, now: number, out: Effect[]): string => receive(ctx, ev.info as Info, now, out)
+
+const onBatch = (ctx: Ctx, ev: HostEvent, now: number, out: Effect[]): string => {
+  let rule = 'batch'
+  for (const beat of ev.beats as HostEvent[]) if (beat.type === 'info') rule = receive(ctx, beat.info as Info, now, out)
+  return rule
+}
+
+const onTimer = (ctx: Ctx, ev: HostEvent, now: number, out: Effect[]): string => {
+  const name = ev.name as string
+  if (name === 'reboot') {
+    onRebootDone(ctx, now, out)
+    return 'reboot-done'
+  }
+  if (ctx.rebootUntil !== null) {
+    // Rebooting: timers keep their rhythm but do nothing.
+    if (name === 'hb') arm(ctx, out, 'hb', 1)
+    else if (name === 'probe') arm(ctx, out, 'probe', ctx.cfg.probeEveryHb)
+    else if (name === 'prune') arm(ctx, out, 'prune', ctx.cfg.pruneEveryHb)
+    else if (name === 'checkpoint') arm(ctx, out, 'checkpoint', ctx.cfg.checkpointEveryHb)
+    else if (name === 'key') arm(ctx, out, 'key', ctx.cfg.keyPeriodHb)
+    return 'rebooting'
+  }
+  switch (name) {
+    case 'hb':
+      return onHeartbeat(ctx, now, out)
+    case 'probe':
+      onProbe(ctx, now, out)
+      return 'probe-round'
+    case 'prune':
+      onPrune(ctx, now, out)
+      return 'prune'
+    case 'checkpoint':
+      onCheckpoint(ctx, out)
+      return 'checkpoint'
+    case 'key':
+      onKeyPeriod(ctx, out)
+      return 'key-period'
+    default:
+      return 'unknown-timer'
+  }
+}
+
+const start = (ctx: Ctx, _ev: HostEvent, _now: number, out: Effect[]): string => {
+  const now = ctx.leaderExpires // createContext left the spawn time here
+  startOver(ctx, out, now, 'start')
+  // Random phases, so nodes started together do not beat in lockstep.
+  out.push({ type: 'timer.set', name: 'hb', ms: 1 + below(ctx, ctx.cfg.hbMs) })
+  out.push({ type: 'timer.set', name: 'probe', ms: 1 + below(ctx, ctx.cfg.hbMs * ctx.cfg.probeEveryHb) })
+  arm(ctx, out, 'prune', ctx.cfg.pruneEveryHb)
+  arm(ctx, out, 'checkpoint', ctx.cfg.checkpointEveryHb)
+  arm(ctx, out, 'key', ctx.cfg.keyPeriodHb)
+  return 'start'
+}
+
+const at = (role: Ctx['at']) => ({ context }: { context: Ctx }) => {
+  context.at = role
+}
+
+const goTo = (role: FlockRole) => ({
+  guard: ({ context }: { context: Ctx }) => context.at !== 'left' && context.at !== role && roleOf(context) === role,
+  target: `.${role}`,
+})
+
+export const flockLogic = setup({
+  types: {} as { context: Ctx; events: HostEvent; input: FlockInput & { now: number } },
+}).createMachine({
+  id: 'flock',
+  context: ({ input }) => {
+    const ctx = createContext(input) as Ctx
+    ctx.leaderExpires = input.now
+    ctx.at = 'leader.alone'
+    ctx.lastRule = 'start'
+    return ctx
+  },
+  entry: run(start),
+  initial: 'leader',
+  always: [goTo('rebooting'), goTo('leader.alone'), goTo('leader.forming'), goTo('leader.stable'), goTo('member.syncing'), goTo('member.following')],
+  on: {
+    info: { actions: run(onInfo) },
+    'heartbeat.batch': { actions: run(onBatch) },
+    'list.pull': { actions: run((ctx, ev, _now, out) => (answerListPull(ctx, ev.pull as ListPull, out) ? 'list-answered' : 'list-pull-ignored')) },
+    'list.chunk': { actions: run((ctx, ev) => (applyListChunk(ctx, ev.chunk as ListChunk) ? 'list-synced' : 'list-chunk')) },
+    'timer.fired': { actions: run(onTimer) },
+    'admin.reboot': {
+      actions: run((ctx, _ev, now, out) =>
+        receive(ctx, { ...({} as Info), kind: 'admin', vote: 0, lvote: 0, me: ctx.me, dest: ctx.me, leader: ctx.me }, now, out),
+      ),
+    },
+    leave: { target: '.left', actions: run((ctx, _ev, now, out) => (mon(ctx, out, 'Exit', now, 'leave'), 'leave')) },
+  },
+  states: {
+    leader: {
+      initial: 'alone',
+      states: {
+        alone: { entry: at('leader.alone') },
+        forming: { entry: at('leader.forming') },
+        stable: { entry: at('leader.stable') },
+      },
+    },
+    member: {
+      initial: 'syncing',
+      states: {
+        syncing: { entry: at('member.syncing') },
+        following: { entry: at('member.following') },
+      },
+    },
+    rebooting: { entry: at('rebooting') },
+    left: { entry: at('left'), type: 'final' },
+  },
+})
+
+/** The flock machine as the runtime knows it. Bump the version when old journals would replay differently. */
+export const flockMachine = defineMachine('flock', '1', flockLogic)

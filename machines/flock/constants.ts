@@ -1,0 +1,32 @@
+/**
+ * Protocol constants (original §1.2, appendix b) and crux's defaults. Times are in heartbeats (HB)
+ * unless named otherwise.
+ */
+import type { FlockConfig } from './types.js'
+
+/** A promoted (stable) leader's vote; normal votes are 1 … VOTE_MAX − 1, a visitor's is 1, admin is 0. */
+export const VOTE_MAX = 100_000
+export const CMD_REBOOT = 0
+export const CMD_CANDIDATE = 1
+/** Fraction of a probe round's slots that come from history (at least one). */
+export const HIST_REWORK = 0.1
+/** Random-slot tries per probe round, as a multiple of probeN. */
+export const PROBE_TRIES = 5
+
+/** Production defaults (original §1.15, UDPFlock), plus crux's own additions. */
+export const DEFAULT_FLOCK_CONFIG: Readonly<FlockConfig> = Object.freeze({
+  hbMs: 1000,
+  probeEveryHb: 3,
+  probeN: 12,
+  memberProbeEveryHb: 0,
+  keyPeriodHb: 100,
+  pruneEveryHb: 2,
+  checkpointEveryHb: 60,
+  shortLeaderHb: 2,
+  specLeaderHb: 10,
+  stableLeaderHb: 6,
+  rebootHb: 4,
+  listChunk: 16,
+  listLogSize: 1024,
+  historyMax: 1024,
+})

@@ -1,0 +1,168 @@
+/**
+ * Building the flock context and the small helpers every rule uses: making and sending an Info,
+ * MonInfo records, starting over. All of them mutate the context in place and push effects onto
+ * `out`; the machine emits `out` after the step (see flock.machine.ts).
+ */
+import type { Effect } from '../effects.js'
+import { rngSeed } from '../rng.js'
+import { DEFAULT_FLOCK_CONFIG, VOTE_MAX } from './constants.js'
+import { digestOf, emptyList, entryOf, listPut } from './member-list.js'
+import { drawEpoch, drawVote, smallId } from './random.js'
+import type { FlockContext, FlockInput, Info, InfoKind, NodeId } from './types.js'
+
+/** MonInfo operations (original §2.1). */
+export type MonOp = 'Join' | 'LeaderStart' | 'LeaderHeart' | 'LeaderDelta' | 'Probe' | 'Reboot' | 'HeartBeat' | 'Exit'
+
+export function createContext(input: FlockInput): FlockContext {
+  const cfg = { ...DEFAULT_FLOCK_CONFIG, ...input.config }
+  const ctx = { rng: rngSeed(input.seed) } as FlockContext
+  const id = input.checkpoint?.id ?? input.self.id ?? smallId(ctx)
+  const me: NodeId = { id, addr: input.self.addr, horde: input.self.horde ?? '' }
+  Object.assign(ctx, {
+    cfg,
+    probe: input.probe,
+    visitor: input.visitor === true,
+    me,
+    flock: '',
+    leader: me,
+    vote: 0,
+    lvote: 0,
+    epoch: '',
+    steward: input.steward ?? '',
+    registry: input.registry ?? '',
+    yurt: input.yurt ?? '',
+    beacon: input.beacon ?? '',
+    leaderExpires: 0,
+    promotedAt: null,
+    mems: {},
+    memByAddr: {},
+    memCount: 0,
+    lastProbe: null,
+    list: emptyList(),
+    changes: [],
+    pulling: null,
+    pending: null,
+    history: {},
+    historyOrder: [],
+    lastSent: {},
+    rotate: false,
+    rebootUntil: null,
+    stats: { joins: 0, startOvers: 0, dropped: 0 },
+  } satisfies Omit<FlockContext, 'rng'>)
+  // A restarted node remembers whom it heard from: its first probe round goes there.
+  for (const h of input.checkpoint?.history ?? []) remember(ctx, h)
+  if (input.checkpoint?.leader) remember(ctx, input.checkpoint.leader)
+  return ctx
+}
+
+export function hb(ctx: FlockContext, k: number): number {
+  return ctx.cfg.hbMs * k
+}
+
+export function isLeader(ctx: FlockContext): boolean {
+  return ctx.leader.id === ctx.me.id
+}
+
+/** The Info this node sends now. */
+export function makeInfo(ctx: FlockContext, kind: InfoKind, dest: NodeId, now: number): Info {
+  const leading = isLeader(ctx)
+  return {
+    kind,
+    flock: ctx.flock,
+    dest,
+    me: ctx.me,
+    leader: ctx.leader,
+    lvote: ctx.lvote,
+    vote: ctx.vote,
+    sent: now,
+    epoch: ctx.epoch,
+    steward: ctx.steward,
+    registry: ctx.registry,
+    yurt: ctx.yurt,
+    beacon: ctx.beacon,
+    listVersion: leading ? ctx.list.version : 0,
+    listDigest: leading ? digestOf(ctx.list) : '',
+    n: leading ? ctx.list.size : 0,
+  }
+}
+
+/** Original `ping`: send our Info to `dest` unless it is ourselves. */
+export function ping(ctx: FlockContext, out: Effect[], dest: NodeId, kind: InfoKind, now: number): void {
+  if (dest.id === ctx.me.id || dest.addr === ctx.me.addr) return
+  out.push({ type: 'send', to: dest.addr, event: { type: 'info', info: makeInfo(ctx, kind, dest, now) } })
+}
+
+/** A node known only by address (a probe target): the address stands in for the moniker. */
+export function byAddr(addr: string): NodeId {
+  return { id: addr, addr, horde: '' }
+}
+
+export function mon(ctx: FlockContext, out: Effect[], op: MonOp, now: number, cause: string, extra: { oflock?: string; n?: number } = {}): void {
+  out.push({
+    type: 'emit',
+    record: { type: 'MonInfo', op, node: ctx.me.id, flock: ctx.flock, leader: ctx.leader.id, n: extra.n ?? ctx.memCount, oflock: extra.oflock ?? '', t: now, cause },
+  })
+}
+
+/** Keeps `n` in history (bounded; oldest forgotten first). Members and the leader are filtered at use. */
+export function remember(ctx: FlockContext, n: NodeId): void {
+  if (n.id === ctx.me.id) return
+  if (ctx.history[n.id] === undefined) {
+    ctx.historyOrder.push(n.id)
+    if (ctx.historyOrder.length > ctx.cfg.historyMax) {
+      const old = ctx.historyOrder.shift()!
+      delete ctx.history[old]
+      delete ctx.lastSent[old]
+    }
+  }
+  ctx.history[n.id] = n
+}
+
+/** Forget every member (leader side) and the list copy; the list restarts with just us. */
+export function resetMembers(ctx: FlockContext): void {
+  ctx.mems = {}
+  ctx.memByAddr = {}
+  ctx.memCount = 0
+  ctx.list = emptyList()
+  ctx.changes = []
+  ctx.pulling = null
+  ctx.pending = null
+}
+
+/** The leader's own list holds the leader itself, so every member's copy names the whole flock. */
+export function leadList(ctx: FlockContext): void {
+  resetMembers(ctx)
+  listPut(ctx.list, entryOf(ctx.me))
+  ctx.list.version = 1
+}
+
+/**
+ * Original `startOver`: a new random flock name and vote, lead ourselves, a fresh epoch. Unlike the
+ * original (bug 4) the old members are forgotten, so they are not pinged with the new name.
+ */
+export function startOver(ctx: FlockContext, out: Effect[], now: number, cause: string): void {
+  const oflock = ctx.flock
+  ctx.flock = `_${smallId(ctx)}`
+  ctx.vote = drawVote(ctx, ctx.visitor)
+  ctx.me = { ...ctx.me, horde: '' }
+  ctx.leader = ctx.me
+  ctx.lvote = ctx.vote
+  ctx.epoch = drawEpoch(ctx)
+  ctx.leaderExpires = now + hb(ctx, ctx.cfg.shortLeaderHb)
+  ctx.promotedAt = now
+  ctx.rotate = false
+  ctx.stats.startOvers++
+  leadList(ctx)
+  out.push({ type: 'emit', record: { type: 'Epoch', epoch: ctx.epoch, flock: ctx.flock } })
+  mon(ctx, out, 'LeaderStart', now, cause, { oflock, n: 0 })
+  checkpoint(ctx, out)
+}
+
+export function checkpoint(ctx: FlockContext, out: Effect[]): void {
+  const history = ctx.historyOrder.slice(-32).map((id) => ctx.history[id]!)
+  out.push({ type: 'persist', key: 'checkpoint', value: { id: ctx.me.id, flock: ctx.flock, leader: isLeader(ctx) ? null : ctx.leader, history } })
+}
+
+export function promoted(ctx: FlockContext): boolean {
+  return ctx.vote === VOTE_MAX
+}

@@ -1,0 +1,75 @@
+/**
+ * Every member learns the full member list (the original's TBD, bug 1). The leader's check-in carries
+ * the list's version and digest; a member whose copy differs pulls the changes since its version (or
+ * the whole list when the leader's log no longer reaches back that far), in chunks that each fit one
+ * datagram. A member verifies the digest once a pull is applied and starts again from scratch on a
+ * mismatch, so a lost or reordered chunk costs one more round, never a wrong list.
+ */
+import type { Effect } from '../effects.js'
+import { hb, isLeader } from './context.js'
+import { answerPull, digestOf, emptyList, listPut, listRemove } from './member-list.js'
+import type { FlockContext, Info, ListChunk, ListPull } from './types.js'
+
+/** Member, on the leader's check-in: pull if our copy is not the leader's. */
+export function requestList(ctx: FlockContext, p: Info, now: number, out: Effect[]): void {
+  if (p.listVersion === ctx.list.version && p.listDigest === digestOf(ctx.list)) {
+    ctx.pulling = null
+    return
+  }
+  // One pull in flight at a time; a pull unanswered for 2 HB is retried.
+  if (ctx.pulling !== null && now - ctx.pulling < hb(ctx, 2)) return
+  ctx.pulling = now
+  // Same version but another digest means our copy is corrupt: ask for all of it.
+  const since = p.listVersion > ctx.list.version && ctx.list.version > 0 ? ctx.list.version : 0
+  const pull: ListPull = { flock: ctx.flock, me: ctx.me, since }
+  out.push({ type: 'send', to: p.me.addr, event: { type: 'list.pull', pull } })
+}
+
+/** Leader: answer a member's pull with delta or full chunks. Pulls from outside the flock are ignored. */
+export function answerListPull(ctx: FlockContext, pull: ListPull, out: Effect[]): boolean {
+  if (!isLeader(ctx) || pull.flock !== ctx.flock || ctx.mems[pull.me.id] === undefined) return false
+  for (const chunk of answerPull(ctx.list, ctx.changes, pull.since, ctx.cfg.listChunk, ctx.flock, ctx.me)) {
+    out.push({ type: 'send', to: pull.me.addr, event: { type: 'list.chunk', chunk } })
+  }
+  return true
+}
+
+/** Member: apply one chunk from our leader. Returns true when the copy is now the leader's. */
+export function applyListChunk(ctx: FlockContext, c: ListChunk): boolean {
+  if (isLeader(ctx) || c.flock !== ctx.flock || c.leader.id !== ctx.leader.id) return false
+  if (c.full) {
+    if (ctx.pending === null || ctx.pending.version !== c.version || ctx.pending.count !== c.count) {
+      ctx.pending = { version: c.version, count: c.count, got: 0, seen: [], entries: {} }
+    }
+    const pend = ctx.pending
+    if (pend.seen.includes(c.index)) return false // a duplicated datagram
+    pend.seen.push(c.index)
+    pend.got++
+    for (const e of c.added) pend.entries[e.id] = e
+    if (pend.got < pend.count) return false
+    const list = emptyList()
+    for (const e of Object.values(pend.entries)) listPut(list, e)
+    list.version = c.version
+    ctx.pending = null
+    return settle(ctx, list, c)
+  }
+  if (c.since !== ctx.list.version) return false
+  // Deltas are idempotent set operations; the version moves on once the last chunk is in.
+  for (const id of c.removed) listRemove(ctx.list, id)
+  for (const e of c.added) listPut(ctx.list, e)
+  if (c.index < c.count - 1) return false
+  ctx.list.version = c.version
+  return settle(ctx, ctx.list, c)
+}
+
+function settle(ctx: FlockContext, list: typeof ctx.list, c: ListChunk): boolean {
+  if (digestOf(list) !== c.digest) {
+    // Our copy cannot be trusted: start from nothing; the next check-in pulls the whole list.
+    ctx.list = emptyList()
+    ctx.pulling = null
+    return false
+  }
+  ctx.list = list
+  ctx.pulling = null
+  return true
+}

@@ -1,0 +1,198 @@
+/**
+ * Handling a received Info: the original's receive rules in their exact order (original §1.7), each
+ * named so a trace says which one fired. Changes from the original, each in docs/PROTOCOL.md:
+ * staleness is judged per sender on the sender's own clock (no clock sync), two stable leaders meeting
+ * resolve by id instead of both starting over, reboot is asynchronous, and the leader's check-in also
+ * tells the member whether its copy of the member list is current.
+ */
+import type { Effect } from '../effects.js'
+import { CMD_CANDIDATE, CMD_REBOOT, VOTE_MAX } from './constants.js'
+import { hb, isLeader, mon, ping, remember, resetMembers, startOver, checkpoint } from './context.js'
+import { requestList } from './list-sync.js'
+import { entryOf, listPut, logChange } from './member-list.js'
+import { below, drawVote } from './random.js'
+import type { FlockContext, Info } from './types.js'
+
+/** The rule that decided a packet's fate. */
+export type Rule =
+  | 'admin-reboot'
+  | 'admin-candidate'
+  | 'admin-unknown'
+  | 'from-self'
+  | 'stale'
+  | 'rebooting'
+  | 'join-bigger-flock'
+  | 'invite-smaller-flock'
+  | 'two-leaders'
+  | 'higher-vote'
+  | 'leader-check-in'
+  | 'member-beat'
+  | 'better-leader'
+  | 'worse-leader'
+  | 'same'
+
+/** Applies one received Info. Mutates `ctx`, pushes effects, returns the rule that fired. */
+export function receive(ctx: FlockContext, p: Info, now: number, out: Effect[]): Rule {
+  // 1. Admin commands (vote 0) skip history, staleness and flock logic.
+  if (p.vote === 0) return admin(ctx, p, now, out)
+  // 2. Remember the sender; ignore our own packets.
+  if (p.me.id === ctx.me.id) return 'from-self'
+  remember(ctx, p.me)
+  // 3. Stale: older than a packet this sender already sent (its own clock; duplicates and reorders).
+  const last = ctx.lastSent[p.me.id]
+  if (last !== undefined && p.sent < last) {
+    ctx.stats.dropped++
+    return 'stale'
+  }
+  ctx.lastSent[p.me.id] = p.sent
+  if (ctx.rebootUntil !== null) return 'rebooting'
+  // 4. Horde instruction.
+  if (p.dest.horde !== '' && p.dest.id === ctx.me.id && p.dest.horde !== ctx.me.horde) ctx.me = { ...ctx.me, horde: p.dest.horde }
+  // 6. Join the bigger-named flock.
+  if (p.flock > ctx.flock) return join(ctx, p, now, out)
+  // 7. A smaller flock: send ourselves back so it joins us.
+  if (p.flock < ctx.flock) {
+    ping(ctx, out, p.me, 'ping', now)
+    return 'invite-smaller-flock'
+  }
+  // 9. Two stable leaders in one flock. The original started over (churn); the lower leader yields.
+  if (p.lvote === VOTE_MAX && ctx.lvote === VOTE_MAX && p.leader.id !== ctx.leader.id) {
+    if (p.leader.id > ctx.leader.id) {
+      follow(ctx, p, now, out, p.leader, ctx.cfg.specLeaderHb)
+      if (isLeader(ctx)) ctx.vote = drawVote(ctx, ctx.visitor)
+    } else ping(ctx, out, p.me, 'ping', now)
+    return 'two-leaders'
+  }
+  // 10. The prober's own vote beats our leader's: it becomes our leader.
+  if (p.vote > ctx.lvote) {
+    const wasPromoted = ctx.vote === VOTE_MAX
+    follow(ctx, p, now, out, p.me, ctx.cfg.specLeaderHb)
+    ctx.lvote = p.vote
+    if (wasPromoted) ctx.vote = drawVote(ctx, ctx.visitor)
+    return 'higher-vote'
+  }
+  // 11. Our leader checking in.
+  if (p.me.id === ctx.leader.id && !isLeader(ctx)) {
+    ctx.leaderExpires = now + hb(ctx, 1 + ctx.cfg.shortLeaderHb)
+    adoptServices(ctx, p, out)
+    ctx.lvote = p.lvote
+    ctx.leader = p.me
+    requestList(ctx, p, now, out)
+    return 'leader-check-in'
+  }
+  // 12. A member's heartbeat to us, its leader.
+  if (isLeader(ctx) && p.leader.id === ctx.me.id) {
+    addMember(ctx, p, now)
+    return 'member-beat'
+  }
+  // 13. The sender follows a better leader: follow it too.
+  if (p.lvote > ctx.lvote) {
+    follow(ctx, p, now, out, p.leader, ctx.cfg.specLeaderHb)
+    ctx.lvote = p.lvote
+    return 'better-leader'
+  }
+  // 14. The sender follows a worse leader: send ourselves back.
+  if (p.lvote < ctx.lvote) {
+    ping(ctx, out, p.me, 'ping', now)
+    return 'worse-leader'
+  }
+  return 'same'
+}
+
+function admin(ctx: FlockContext, p: Info, now: number, out: Effect[]): Rule {
+  if (p.lvote === CMD_REBOOT) {
+    mon(ctx, out, 'Reboot', now, 'admin-reboot')
+    // Asynchronous (original bug 5 blocked the node): drop packets until the reboot timer fires.
+    const ms = Math.round(hb(ctx, ctx.cfg.rebootHb) * (0.8 + (0.4 * below(ctx, 1_000_000)) / 1_000_000))
+    ctx.rebootUntil = now + ms
+    resetMembers(ctx)
+    out.push({ type: 'timer.set', name: 'reboot', ms })
+    return 'admin-reboot'
+  }
+  if (p.lvote === CMD_CANDIDATE) {
+    // "Just send ourself to the address" in p.leader: an introduction.
+    ping(ctx, out, p.leader, 'ping', now)
+    return 'admin-candidate'
+  }
+  return 'admin-unknown'
+}
+
+/** Original rule 6: adopt the bigger flock's name; follow its leader or lead inside it. */
+function join(ctx: FlockContext, p: Info, now: number, out: Effect[]): Rule {
+  const oflock = ctx.flock
+  mon(ctx, out, 'Join', now, 'join-bigger-flock', { oflock, n: ctx.memCount })
+  ctx.stats.joins++
+  // Cascade: tell our members about the new flock before forgetting them.
+  const members = Object.values(ctx.mems)
+  const oldLeader = ctx.leader
+  ctx.flock = p.flock
+  if (ctx.vote === VOTE_MAX) ctx.vote = drawVote(ctx, ctx.visitor)
+  if (p.lvote >= ctx.vote || ctx.vote === VOTE_MAX) {
+    ctx.leader = p.leader
+    ctx.lvote = p.lvote
+    ctx.promotedAt = null
+    adoptServices(ctx, p, out)
+    resetMembers(ctx)
+  } else {
+    ctx.leader = ctx.me
+    ctx.lvote = ctx.vote
+    ctx.promotedAt = now
+    adoptServices(ctx, p, out)
+    resetMembers(ctx)
+    leadListAfterJoin(ctx)
+  }
+  for (const m of members) ping(ctx, out, m.node, 'ping', now)
+  ping(ctx, out, p.leader, isLeader(ctx) ? 'ping' : 'beat', now)
+  if (oldLeader.id !== ctx.me.id) ping(ctx, out, oldLeader, 'ping', now)
+  ctx.leaderExpires = now + hb(ctx, ctx.cfg.shortLeaderHb)
+  checkpoint(ctx, out)
+  return 'join-bigger-flock'
+}
+
+function leadListAfterJoin(ctx: FlockContext): void {
+  listPut(ctx.list, entryOf(ctx.me))
+  ctx.list.version = 1
+}
+
+/** Rules 10 and 13: `leader` becomes ours; cascade to our members and forget them. */
+function follow(ctx: FlockContext, p: Info, now: number, out: Effect[], leader: Info['leader'], waitHb: number): void {
+  const members = Object.values(ctx.mems)
+  ctx.leader = leader
+  ctx.promotedAt = null
+  adoptServices(ctx, p, out)
+  resetMembers(ctx)
+  ping(ctx, out, leader, 'beat', now)
+  ctx.leaderExpires = now + hb(ctx, 2 + waitHb)
+  for (const m of members) ping(ctx, out, m.node, 'ping', now)
+}
+
+/** Steward, registry, yurt, beacon and epoch travel from the leader. */
+function adoptServices(ctx: FlockContext, p: Info, out: Effect[]): void {
+  ctx.steward = p.steward
+  ctx.registry = p.registry
+  ctx.yurt = p.yurt
+  if (p.beacon !== '') ctx.beacon = p.beacon
+  if (p.epoch !== ctx.epoch && p.epoch !== '') {
+    ctx.epoch = p.epoch
+    out.push({ type: 'emit', record: { type: 'Epoch', epoch: p.epoch, flock: p.flock } })
+  }
+}
+
+/** Leader: add or refresh a member; a new one is a list change (version + 1, logged for deltas). */
+function addMember(ctx: FlockContext, p: Info, now: number): void {
+  const expires = now + hb(ctx, ctx.cfg.shortLeaderHb + 1)
+  const m = ctx.mems[p.me.id]
+  if (m !== undefined && m.node.addr === p.me.addr && m.node.horde === p.me.horde) {
+    m.expires = expires
+    return
+  }
+  if (m === undefined) ctx.memCount++
+  else delete ctx.memByAddr[m.node.addr]
+  ctx.mems[p.me.id] = { node: p.me, expires }
+  ctx.memByAddr[p.me.addr] = p.me.id
+  const entry = entryOf(p.me)
+  if (listPut(ctx.list, entry)) {
+    ctx.list.version++
+    logChange(ctx.changes, { version: ctx.list.version, op: 'add', entry }, ctx.cfg.listLogSize)
+  }
+}

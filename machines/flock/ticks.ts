@@ -1,0 +1,109 @@
+/**
+ * What each timer does (original §1.6). Timers are effects: each handler re-arms its own timer.
+ * Changes: a lone leader still reports LeaderHeart (bug 15); pruning drops members whose heartbeats
+ * stopped, judged on the leader's own clock, and logs each removal for list deltas; the checkpoint
+ * is persisted (bug 2); members of a stable flock leave probing to their leader.
+ */
+import type { Effect } from '../effects.js'
+import { VOTE_MAX } from './constants.js'
+import { byAddr, checkpoint, hb, isLeader, makeInfo, mon, ping, startOver } from './context.js'
+import { listRemove, logChange } from './member-list.js'
+import { drawEpoch, probeRound } from './random.js'
+import type { FlockContext } from './types.js'
+
+export type Tick = 'hb' | 'probe' | 'prune' | 'checkpoint' | 'key' | 'reboot'
+
+export function arm(ctx: FlockContext, out: Effect[], name: Tick, everyHb: number): void {
+  out.push({ type: 'timer.set', name, ms: hb(ctx, everyHb) })
+}
+
+/** Heartbeat: members check the leader is alive and beat to it; the leader promotes and beats to all. */
+export function onHeartbeat(ctx: FlockContext, now: number, out: Effect[]): 'leader-expired' | 'beat' | 'lead' {
+  arm(ctx, out, 'hb', 1)
+  if (!isLeader(ctx)) {
+    if (now > ctx.leaderExpires) {
+      const old = ctx.leader
+      startOver(ctx, out, now, 'leader-expired')
+      ping(ctx, out, old, 'ping', now) // "remind old leader"
+      return 'leader-expired'
+    }
+    ping(ctx, out, ctx.leader, 'beat', now)
+    ctx.promotedAt = null
+    return 'beat'
+  }
+  if (ctx.promotedAt === null) ctx.promotedAt = now
+  else if (now >= ctx.promotedAt + hb(ctx, ctx.cfg.stableLeaderHb) && ctx.vote !== VOTE_MAX) {
+    ctx.vote = VOTE_MAX
+    ctx.lvote = VOTE_MAX
+  }
+  mon(ctx, out, 'LeaderHeart', now, 'heartbeat')
+  if (ctx.memCount > 0) {
+    ctx.leaderExpires = now + hb(ctx, ctx.cfg.shortLeaderHb * 2)
+    if (ctx.rotate) {
+      ctx.rotate = false
+      ctx.epoch = drawEpoch(ctx)
+      out.push({ type: 'emit', record: { type: 'Epoch', epoch: ctx.epoch, flock: ctx.flock } })
+    }
+    // One Info for all members: only `dest` differs, and the receiver does not need it to be ours.
+    const info = makeInfo(ctx, 'leader-beat', ctx.me, now)
+    for (const id in ctx.mems) {
+      const m = ctx.mems[id]!
+      out.push({ type: 'send', to: m.node.addr, event: { type: 'info', info: { ...info, dest: m.node } } })
+    }
+  }
+  return 'lead'
+}
+
+/** Probe round. */
+export function onProbe(ctx: FlockContext, now: number, out: Effect[]): number {
+  arm(ctx, out, 'probe', ctx.cfg.probeEveryHb)
+  // Members of a stable flock leave finding other flocks to their leader (scaling change, PROTOCOL.md).
+  if (!isLeader(ctx) && ctx.lvote === VOTE_MAX) {
+    const every = ctx.cfg.memberProbeEveryHb
+    if (every <= 0 || (ctx.lastProbe !== null && now - ctx.lastProbe < hb(ctx, every))) return 0
+  }
+  ctx.lastProbe = now
+  const skip = (addr: string): boolean => addr === ctx.leader.addr || ctx.memByAddr[addr] !== undefined
+  const addrs = probeRound(ctx, ctx.cfg.probeN, ctx.probe, ctx.history, ctx.historyOrder, skip, ctx.me.addr)
+  mon(ctx, out, 'Probe', now, 'probe-round', { n: addrs.length })
+  for (const a of addrs) ping(ctx, out, byAddr(a), 'probe', now)
+  return addrs.length
+}
+
+/** Leader: drop members whose heartbeats stopped. */
+export function onPrune(ctx: FlockContext, now: number, out: Effect[]): number {
+  arm(ctx, out, 'prune', ctx.cfg.pruneEveryHb)
+  let dropped = 0
+  for (const id in ctx.mems) {
+    const m = ctx.mems[id]!
+    if (m.expires >= now) continue
+    delete ctx.mems[id]
+    delete ctx.memByAddr[m.node.addr]
+    ctx.memCount--
+    dropped++
+    const old = listRemove(ctx.list, id)
+    if (old !== undefined) {
+      ctx.list.version++
+      logChange(ctx.changes, { version: ctx.list.version, op: 'remove', entry: old }, ctx.cfg.listLogSize)
+    }
+  }
+  if (dropped > 0) mon(ctx, out, 'LeaderDelta', now, 'prune')
+  return dropped
+}
+
+export function onCheckpoint(ctx: FlockContext, out: Effect[]): void {
+  arm(ctx, out, 'checkpoint', ctx.cfg.checkpointEveryHb)
+  checkpoint(ctx, out)
+}
+
+/** Key period: the leader picks a new epoch at its next heartbeat. */
+export function onKeyPeriod(ctx: FlockContext, out: Effect[]): void {
+  arm(ctx, out, 'key', ctx.cfg.keyPeriodHb)
+  ctx.rotate = true
+}
+
+/** The asynchronous reboot is over: start over. */
+export function onRebootDone(ctx: FlockContext, now: number, out: Effect[]): void {
+  ctx.rebootUntil = null
+  startOver(ctx, out, now, 'reboot')
+}
