@@ -12,6 +12,9 @@ export interface Observation {
   leaders: number
   agreed: boolean
   rebooting: number
+  /** Distinct member lists among live nodes, and the smallest list size. */
+  lists: number
+  smallestList: number
 }
 
 export function observe(nodes: readonly FlockActor[], dead: ReadonlySet<number>): Observation {
@@ -33,9 +36,13 @@ export function observe(nodes: readonly FlockActor[], dead: ReadonlySet<number>)
     digests.add(`${c.list.size}:${digestOf(c.list)}`)
   })
   const liveCount = live
+  let smallestList = Number.POSITIVE_INFINITY
   nodes.forEach((n, i) => {
-    if (!dead.has(i) && n.context().list.size !== liveCount) sizeOk = false
+    if (dead.has(i)) return
+    const size = n.context().list.size
+    smallestList = Math.min(smallestList, size)
+    if (size !== liveCount) sizeOk = false
   })
   const agreed = live > 0 && rebooting === 0 && flocks.size === 1 && leaders === 1 && leaderIds.size === 1 && digests.size === 1 && sizeOk
-  return { live, flocks: flocks.size, leaders, agreed, rebooting }
+  return { live, flocks: flocks.size, leaders, agreed, rebooting, lists: digests.size, smallestList: live === 0 ? 0 : smallestList }
 }

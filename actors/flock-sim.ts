@@ -31,12 +31,14 @@ export interface SimOptions {
   partition?: { atHb: number; groups: number; healHb: number }
   reboot?: { atHb: number; fraction: number }
   crash?: { atHb: number; fraction: number }
+  /** Crash whichever node leads at this heartbeat (the leader-failure case). */
+  crashLeaderAtHb?: number
   /** Per-node clock skew drawn uniformly in ±skewMs. */
   skewMs?: number
   trace?: string
   config?: Partial<FlockConfig>
   /** Called after every heartbeat's observation (progress, tests). */
-  onHb?: (hb: number, obs: Observation) => void
+  onHb?: (hb: number, obs: Observation, nodes: readonly FlockActor[]) => void
 }
 
 export interface SimSummary {
@@ -90,9 +92,14 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
     return createFlockActor({ transport: net.endpoint(addr), clock: net.clockFor(addr), recorder }, { node: addr, input: { self: { addr }, config, probe, seed: `${o.seed}:${addr}` } })
   })
 
-  const lastFault = Math.max(o.partition?.healHb ?? 0, o.reboot?.atHb ?? 0, o.crash?.atHb ?? 0)
-  const untilHb = o.untilHb ?? Math.min(400, lastFault + 40)
   const crashed = new Set<number>()
+  const lastFault = Math.max(o.partition?.healHb ?? 0, o.reboot?.atHb ?? 0, o.crash?.atHb ?? 0, o.crashLeaderAtHb ?? 0)
+  const kill = (i: number): void => {
+    crashed.add(i)
+    net.crash(addrs[i]!)
+    nodes[i]!.host.close()
+  }
+  const untilHb = o.untilHb ?? Math.min(400, lastFault + 40)
   let agreedHb: number | null = null
   let last: Observation | null = null
   const violations: string[] = []
@@ -100,18 +107,16 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
     if (o.partition?.atHb === hb) net.partition(groupsOf(addrs, o.partition.groups))
     if (o.partition?.healHb === hb) net.heal()
     if (o.reboot?.atHb === hb) for (const i of choose(rng, o.nodes, o.reboot.fraction)) nodes[i]!.host.send(nodes[i]!.id, { type: 'admin.reboot' }, 'control')
-    if (o.crash?.atHb === hb) {
-      for (const i of choose(rng, o.nodes, o.crash.fraction)) {
-        crashed.add(i)
-        net.crash(addrs[i]!)
-        nodes[i]!.host.close()
-      }
+    if (o.crash?.atHb === hb) for (const i of choose(rng, o.nodes, o.crash.fraction)) kill(i)
+    if (o.crashLeaderAtHb === hb) {
+      const i = nodes.findIndex((n, k) => !crashed.has(k) && n.context().leader.id === n.context().me.id)
+      if (i >= 0) kill(i)
     }
     net.clock.runUntil(hb * hbMs)
     last = observe(nodes, crashed)
     if (last.agreed && hb > lastFault) agreedHb ??= hb
     else if (!last.agreed) agreedHb = null
-    o.onHb?.(hb, last)
+    o.onHb?.(hb, last, nodes)
     // Stop early once agreement has held for a few heartbeats, unless told to run to a fixed end.
     if (o.untilHb === undefined && agreedHb !== null && hb >= agreedHb + 3) break
   }

@@ -5,6 +5,7 @@
  * `crux: <what was wrong>` on stderr and exit 2 for usage errors, 1 for failures (CLI.md).
  */
 import { Command, CommanderError } from 'commander'
+import { registerSim } from './commands/sim.js'
 import { registerVersion } from './commands/version.js'
 import { packageInfo } from './package-info.js'
 import { CruxError, Code } from '../runtime/errors.js'
@@ -23,8 +24,9 @@ export function buildProgram(): Command {
       // One line, `crux: <what was wrong>`, as CLI.md promises (commander says `error: …`).
       outputError: (str, write) => write(`crux: ${str.replace(/^error: /, '').trim()} (see crux --help)\n`),
     })
+  registerSim(program)
   registerVersion(program)
-  program.addHelpText('after', '\nExamples:\n  crux version --json\n  crux help version')
+  program.addHelpText('after', '\nExamples:\n  crux sim --nodes 100 --json\n  crux version --json\n  crux help sim')
   return program
 }
 

@@ -7,7 +7,7 @@
  */
 import type { Effect } from '../effects.js'
 import { CMD_CANDIDATE, CMD_REBOOT, VOTE_MAX } from './constants.js'
-import { hb, isLeader, mon, ping, remember, resetMembers, startOver, checkpoint } from './context.js'
+import { checkpoint, hb, isLeader, leadList, mon, ping, remember, resetMembers } from './context.js'
 import { requestList } from './list-sync.js'
 import { entryOf, listPut, logChange } from './member-list.js'
 import { below, drawVote } from './random.js'
@@ -127,7 +127,7 @@ function join(ctx: FlockContext, p: Info, now: number, out: Effect[]): Rule {
   const oldLeader = ctx.leader
   ctx.flock = p.flock
   if (ctx.vote === VOTE_MAX) ctx.vote = drawVote(ctx, ctx.visitor)
-  if (p.lvote >= ctx.vote || ctx.vote === VOTE_MAX) {
+  if ((p.lvote >= ctx.vote || ctx.vote === VOTE_MAX) && p.leader.id !== ctx.me.id) {
     ctx.leader = p.leader
     ctx.lvote = p.lvote
     ctx.promotedAt = null
@@ -138,8 +138,7 @@ function join(ctx: FlockContext, p: Info, now: number, out: Effect[]): Rule {
     ctx.lvote = ctx.vote
     ctx.promotedAt = now
     adoptServices(ctx, p, out)
-    resetMembers(ctx)
-    leadListAfterJoin(ctx)
+    leadList(ctx)
   }
   for (const m of members) ping(ctx, out, m.node, 'ping', now)
   ping(ctx, out, p.leader, isLeader(ctx) ? 'ping' : 'beat', now)
@@ -149,17 +148,20 @@ function join(ctx: FlockContext, p: Info, now: number, out: Effect[]): Rule {
   return 'join-bigger-flock'
 }
 
-function leadListAfterJoin(ctx: FlockContext): void {
-  listPut(ctx.list, entryOf(ctx.me))
-  ctx.list.version = 1
-}
-
 /** Rules 10 and 13: `leader` becomes ours; cascade to our members and forget them. */
 function follow(ctx: FlockContext, p: Info, now: number, out: Effect[], leader: Info['leader'], waitHb: number): void {
   const members = Object.values(ctx.mems)
+  adoptServices(ctx, p, out)
+  if (leader.id === ctx.me.id) {
+    // The sender names us as the better leader: we lead, with a list that starts with ourselves.
+    ctx.leader = ctx.me
+    ctx.promotedAt = now
+    leadList(ctx)
+    for (const m of members) ping(ctx, out, m.node, 'ping', now)
+    return
+  }
   ctx.leader = leader
   ctx.promotedAt = null
-  adoptServices(ctx, p, out)
   resetMembers(ctx)
   ping(ctx, out, leader, 'beat', now)
   ctx.leaderExpires = now + hb(ctx, 2 + waitHb)

@@ -1,0 +1,80 @@
+/** `crux sim`: the real flock machines on a virtual clock and a faulty virtual network (CLI.md). */
+import type { Command } from 'commander'
+import { runSim, type SimOptions } from '../../actors/flock-sim.js'
+import { InvalidArgumentError } from '../../runtime/errors.js'
+import { atFraction, delay, int, partition, prob } from '../flags.js'
+
+interface Flags {
+  nodes: number
+  seed: number
+  hb: number
+  untilHb?: number
+  probeDensity?: number
+  seeded?: number
+  loss: number
+  dup: number
+  reorder: number
+  delay: number | [number, number]
+  partition?: SimOptions['partition']
+  reboot?: SimOptions['reboot']
+  crash?: SimOptions['crash']
+  skew: number
+  trace?: string
+  json?: boolean
+  progress?: boolean
+}
+
+export function registerSim(program: Command): void {
+  program
+    .command('sim')
+    .description('simulate N fulcrums running the real flock machines on a virtual clock and a seeded, faulty network')
+    .requiredOption('--nodes <N>', 'number of nodes', int('--nodes', 1, 100_000))
+    .option('--seed <S>', 'seed of everything random in the run', int('--seed', 0, 0xffffffff), 1)
+    .option('--hb <MS>', 'heartbeat period in virtual ms', int('--hb', 10, 60_000), 1000)
+    .option('--until-hb <H>', 'run exactly H heartbeats (default: until agreement has held 3 HB after the last fault, at most 400)', int('--until-hb', 1, 100_000))
+    .option('--probe-density <D>', 'chance a random probe slot hits a random node (default 0.1)', prob('--probe-density'))
+    .option('--seeded <K>', 'give each node K seed addresses (random earlier nodes) instead of random probing', int('--seeded', 1, 1000))
+    .option('--loss <P>', 'packet loss probability', prob('--loss'), 0)
+    .option('--dup <P>', 'packet duplication probability', prob('--dup'), 0)
+    .option('--reorder <P>', 'probability a packet is held back so later ones overtake it', prob('--reorder'), 0)
+    .option('--delay <MS[-MS]>', 'one-way delay, fixed or a uniform range', delay('--delay'), [1, 5] as [number, number])
+    .option('--partition <AT_HB:GROUPS:HEAL_HB>', 'split the nodes into GROUPS at AT_HB, heal at HEAL_HB', partition('--partition'))
+    .option('--reboot <AT_HB:FRACTION>', 'reboot storm: each node reboots (admin Reboot) with this probability', atFraction('--reboot'))
+    .option('--crash <AT_HB:FRACTION>', 'crash each node with this probability (never restarted)', atFraction('--crash'))
+    .option('--skew <MS>', 'per-node clock skew, uniform in ±MS', int('--skew', 0, 3_600_000), 0)
+    .option('--trace <FILE>', 'write the journal of every node (NDJSON, ARCHITECTURE §6) and report its sha256')
+    .option('--progress', 'print one line per heartbeat on stderr')
+    .option('--json', 'print the summary as one JSON document')
+    .addHelpText('after', '\nExamples:\n  crux sim --nodes 100 --seed 7 --json\n  crux sim --nodes 50 --loss 0.1 --partition 10:2:30 --trace /tmp/run.ndjson')
+    .action(async (f: Flags) => {
+      if (f.probeDensity !== undefined && f.seeded !== undefined) throw new InvalidArgumentError('--probe-density and --seeded are alternatives; give one')
+      const summary = await runSim({
+        nodes: f.nodes,
+        seed: f.seed,
+        hbMs: f.hb,
+        untilHb: f.untilHb,
+        probeDensity: f.probeDensity,
+        seeded: f.seeded,
+        loss: f.loss,
+        dup: f.dup,
+        reorder: f.reorder,
+        delay: f.delay,
+        partition: f.partition,
+        reboot: f.reboot,
+        crash: f.crash,
+        skewMs: f.skew,
+        trace: f.trace,
+        onHb: f.progress === true ? (hb, o) => process.stderr.write(`hb ${hb}: live=${o.live} flocks=${o.flocks} leaders=${o.leaders} lists=${o.lists} smallest_list=${o.smallestList} agreed=${o.agreed}\n`) : undefined,
+      })
+      if (f.json === true) process.stdout.write(JSON.stringify(summary) + '\n')
+      else {
+        process.stdout.write(
+          `${summary.nodes} nodes, seed ${summary.seed}: ${summary.agreed ? `agreed at HB ${summary.agreed_hb}` : 'NOT agreed'}` +
+            ` (${summary.flocks} flock(s), ${summary.leaders} leader(s)); ${summary.packets} packets, ${summary.sim_s} s simulated in ${summary.wall_s} s` +
+            (summary.trace_sha256 === null ? '' : `; trace sha256 ${summary.trace_sha256}`) +
+            '\n',
+        )
+      }
+      if (!summary.agreed) process.exitCode = 1
+    })
+}

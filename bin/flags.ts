@@ -1,0 +1,58 @@
+/**
+ * Parsers for CLI flag values. Each throws InvalidArgumentError naming the flag and what was wrong,
+ * which bin/crux.ts turns into one `crux: …` line and exit code 2.
+ */
+import { InvalidArgumentError } from '../runtime/errors.js'
+
+export function int(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (v: string): number => {
+    const n = Number(v)
+    if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${flag} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`)
+    }
+    return n
+  }
+}
+
+export function prob(flag: string) {
+  return (v: string): number => {
+    const n = Number(v)
+    if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`${flag} must be a probability in [0, 1], got ${JSON.stringify(v)}`)
+    return n
+  }
+}
+
+/** `MS` or `MS-MS`. */
+export function delay(flag: string) {
+  return (v: string): number | [number, number] => {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(v.trim())
+    if (m === null) throw new InvalidArgumentError(`${flag} must be MS or MS-MS, got ${JSON.stringify(v)}`)
+    const a = Number(m[1])
+    if (m[2] === undefined) return a
+    const b = Number(m[2])
+    if (b < a) throw new InvalidArgumentError(`${flag}: range ${v} runs backwards`)
+    return [a, b]
+  }
+}
+
+/** `AT_HB:GROUPS:HEAL_HB`. */
+export function partition(flag: string) {
+  return (v: string): { atHb: number; groups: number; healHb: number } => {
+    const m = /^(\d+):(\d+):(\d+)$/.exec(v.trim())
+    if (m === null) throw new InvalidArgumentError(`${flag} must be AT_HB:GROUPS:HEAL_HB, got ${JSON.stringify(v)}`)
+    const [atHb, groups, healHb] = [Number(m[1]), Number(m[2]), Number(m[3])]
+    if (groups < 2) throw new InvalidArgumentError(`${flag}: GROUPS must be at least 2`)
+    if (healHb <= atHb) throw new InvalidArgumentError(`${flag}: HEAL_HB must come after AT_HB`)
+    return { atHb, groups, healHb }
+  }
+}
+
+/** `AT_HB:FRACTION`. */
+export function atFraction(flag: string) {
+  return (v: string): { atHb: number; fraction: number } => {
+    const m = /^(\d+):([0-9.]+)$/.exec(v.trim())
+    const f = m === null ? NaN : Number(m[2])
+    if (m === null || !(f >= 0 && f <= 1)) throw new InvalidArgumentError(`${flag} must be AT_HB:FRACTION with FRACTION in [0, 1], got ${JSON.stringify(v)}`)
+    return { atHb: Number(m[1]), fraction: f }
+  }
+}
