@@ -56,6 +56,8 @@ export interface SimSummary {
   wall_s: number
   violations: string[]
   trace_sha256: string | null
+  /** Peak resident set of this process so far (MiB). */
+  peak_rss_mb: number
 }
 
 /** A journal sink that also hashes every line, for `trace_sha256`. */
@@ -138,6 +140,7 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
     wall_s: +((performance.now() - started) / 1000).toFixed(3),
     violations,
     trace_sha256: sink === null ? null : sink.hash.digest('hex'),
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
   }
 }
 
