@@ -5,6 +5,7 @@
  * `crux: <what was wrong>` on stderr and exit 2 for usage errors, 1 for failures (CLI.md).
  */
 import { Command, CommanderError } from 'commander'
+import { registerReplay } from './commands/replay.js'
 import { registerSim } from './commands/sim.js'
 import { registerVersion } from './commands/version.js'
 import { packageInfo } from './package-info.js'
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
       outputError: (str, write) => write(`crux: ${str.replace(/^error: /, '').trim()} (see crux --help)\n`),
     })
   registerSim(program)
+  registerReplay(program)
   registerVersion(program)
   program.addHelpText('after', '\nExamples:\n  crux sim --nodes 100 --json\n  crux version --json\n  crux help sim')
   return program
@@ -34,7 +36,8 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram()
   try {
     await program.parseAsync(argv, { from: 'user' })
-    return 0
+    // A command that ran but judged its result a failure (a divergence, no agreement) set exitCode.
+    return typeof process.exitCode === 'number' ? process.exitCode : 0
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version exit through here with code 0; usage errors were already printed.
