@@ -9,8 +9,9 @@ import type { FlockContext, FlockInput } from '../machines/flock/types.js'
 import type { Clock } from '../runtime/clock.js'
 import { createActorHost, type ActorHost, type HostLogger, type PersistPort } from '../runtime/host.js'
 import type { Recorder } from '../runtime/recorder.js'
-import { createTransportBridge, jsonCodec, type Codec, type InboundRoute, type TransportBridge } from '../runtime/transport-bridge.js'
+import { createTransportBridge, type Codec, type InboundRoute, type TransportBridge } from '../runtime/transport-bridge.js'
 import type { Transport } from '../runtime/transport.js'
+import { wireCodec } from '../runtime/wire-codec.js'
 
 export interface FlockActorComponents {
   transport: Transport
@@ -62,7 +63,7 @@ export function routeFlockPacket(actor: string) {
 /** Builds the node: `createFlockActor({ transport, clock, … }, { node, input })`. */
 export function createFlockActor(components: FlockActorComponents, init: FlockActorInit): FlockActor {
   const id = `${init.node}/flock`
-  const bridge = createTransportBridge({ transport: components.transport }, { codec: components.codec ?? jsonCodec, route: routeFlockPacket(id) })
+  const bridge = createTransportBridge({ transport: components.transport }, { codec: components.codec ?? wireCodec, route: routeFlockPacket(id) })
   const host = createActorHost(
     { clock: components.clock, machines: [flockMachine], outbound: bridge.outbound, recorder: components.recorder, logger: components.logger, store: components.store },
     { node: init.node },

@@ -40,6 +40,7 @@ export interface BridgeCounters {
   unrouted: number
   refused: number
   /** Outbound drops by reason. */
+  unencodable: number
   tooLarge: number
   closed: number
 }
@@ -70,11 +71,17 @@ export const jsonCodec: Codec = {
 /** Builds the bridge for one transport: `createTransportBridge({ transport }, { codec, route })`. */
 export function createTransportBridge(components: { transport: Transport }, init: BridgeInit): TransportBridge {
   const { transport } = components
-  const counters: BridgeCounters = { sent: 0, received: 0, malformed: 0, unrouted: 0, refused: 0, tooLarge: 0, closed: 0 }
+  const counters: BridgeCounters = { sent: 0, received: 0, malformed: 0, unrouted: 0, refused: 0, unencodable: 0, tooLarge: 0, closed: 0 }
   const outbound: OutboundRouter = (to, event) => {
     let bytes: Uint8Array
     try {
       bytes = init.codec.encode(event)
+    } catch {
+      // An event the codec refuses (an unknown type, a field past the wire's limits) never leaves.
+      counters.unencodable++
+      return
+    }
+    try {
       transport.send(to, bytes)
       counters.sent++
     } catch (err) {

@@ -26,7 +26,7 @@ export const DEFAULT_FLOCK_CONFIG: Readonly<FlockConfig> = Object.freeze({
   specLeaderHb: 10,
   stableLeaderHb: 6,
   rebootHb: 4,
-  listChunk: 16,
+  listChunk: 9, // runtime/wire-codec.ts LIST_CHUNK_ENTRIES: the most that fit one 1400-byte datagram
   listLogSize: 1024,
   historyMax: 1024,
 })

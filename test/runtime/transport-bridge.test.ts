@@ -96,3 +96,13 @@ test('the two-node journal replays without divergence, per node and together', (
   t.deepEqual(Object.keys(onlyB.final), ['b/rally'])
   t.true(sink.lines.some((l) => l.includes('"node":"b"') && l.includes('"t":2')))
 })
+
+test('an event the codec refuses is counted, not thrown into the host', (t) => {
+  const clock = new VirtualClock()
+  const net = createMemoryNetwork({ clock })
+  const a = node('a', net.endpoint('a'), 'b', clock)
+  const cyclic: Record<string, unknown> = { type: 'ball' }
+  cyclic.self = cyclic
+  a.bridge.outbound('b', cyclic as never, 'a/rally', 'data', undefined)
+  t.is(a.bridge.counters.unencodable, 1)
+})
