@@ -11,6 +11,7 @@ import { flockMachine } from '../machines/flock.machine.js'
 import { Rng } from '../runtime/rng.js'
 import { FileSink, Recorder, type JournalSink } from '../runtime/recorder.js'
 import { SimNetwork, type Delay } from '../runtime/sim-network.js'
+import type { StepInfo } from '../runtime/host.js'
 import { createFlockActor, type FlockActor } from './flock.actor.js'
 import { observe, type Observation } from './flock-observe.js'
 
@@ -37,6 +38,8 @@ export interface SimOptions {
   skewMs?: number
   trace?: string
   config?: Partial<FlockConfig>
+  /** Called for every machine step of every node (coverage, tests); slows the run. */
+  onStep?: (node: string, step: StepInfo) => void
   /** Called after every heartbeat's observation (progress, tests). */
   onHb?: (hb: number, obs: Observation, nodes: readonly FlockActor[]) => void
 }
@@ -91,7 +94,12 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
       o.seeded !== undefined
         ? { seeds: pickSeeds(rng, i, o.seeded).map((k) => addrs[k]!), ranges: [], density: 1 }
         : { seeds: [], ranges: [{ kind: 'names', prefix: 'n', from: 0, to: o.nodes - 1 }], density: o.probeDensity ?? 0.1 }
-    return createFlockActor({ transport: net.endpoint(addr), clock: net.clockFor(addr), recorder }, { node: addr, input: { self: { addr }, config, probe, seed: `${o.seed}:${addr}` } })
+    const actor = createFlockActor({ transport: net.endpoint(addr), clock: net.clockFor(addr), recorder }, { node: addr, input: { self: { addr }, config, probe, seed: `${o.seed}:${addr}` } })
+    if (o.onStep !== undefined) {
+      const f = o.onStep
+      actor.host.onStep((step) => f(addr, step))
+    }
+    return actor
   })
 
   const crashed = new Set<number>()
