@@ -4,6 +4,7 @@
  * same member list, which names exactly the live nodes).
  */
 import { digestOf } from '../machines/flock/member-list.js'
+import type { FlockContext } from '../machines/flock/types.js'
 import type { FlockActor } from './flock.actor.js'
 
 export interface Observation {
@@ -18,6 +19,15 @@ export interface Observation {
 }
 
 export function observe(nodes: readonly FlockActor[], dead: ReadonlySet<number>): Observation {
+  const live: FlockContext[] = []
+  nodes.forEach((n, i) => {
+    if (!dead.has(i)) live.push(n.context())
+  })
+  return observeContexts(live)
+}
+
+/** The same judgement over the contexts of the live nodes (replay has contexts, not actors). */
+export function observeContexts(contexts: readonly FlockContext[]): Observation {
   const flocks = new Set<string>()
   const leaderIds = new Set<string>()
   let leaders = 0
@@ -25,24 +35,19 @@ export function observe(nodes: readonly FlockActor[], dead: ReadonlySet<number>)
   let rebooting = 0
   const digests = new Set<string>()
   let sizeOk = true
-  nodes.forEach((n, i) => {
-    if (dead.has(i)) return
+  for (const c of contexts) {
     live++
-    const c = n.context()
     if (c.rebootUntil !== null) rebooting++
     flocks.add(c.flock)
     leaderIds.add(c.leader.id)
     if (c.leader.id === c.me.id) leaders++
     digests.add(`${c.list.size}:${digestOf(c.list)}`)
-  })
-  const liveCount = live
+  }
   let smallestList = Number.POSITIVE_INFINITY
-  nodes.forEach((n, i) => {
-    if (dead.has(i)) return
-    const size = n.context().list.size
-    smallestList = Math.min(smallestList, size)
-    if (size !== liveCount) sizeOk = false
-  })
+  for (const c of contexts) {
+    smallestList = Math.min(smallestList, c.list.size)
+    if (c.list.size !== live) sizeOk = false
+  }
   const agreed = live > 0 && rebooting === 0 && flocks.size === 1 && leaders === 1 && leaderIds.size === 1 && digests.size === 1 && sizeOk
   return { live, flocks: flocks.size, leaders, agreed, rebooting, lists: digests.size, smallestList: live === 0 ? 0 : smallestList }
 }

@@ -13,13 +13,14 @@ import { FileSink, Recorder, type JournalSink } from '../runtime/recorder.js'
 import { SimNetwork, type Delay } from '../runtime/sim-network.js'
 import type { StepInfo } from '../runtime/host.js'
 import { createFlockActor, type FlockActor } from './flock.actor.js'
+import { FlockChecker, type CheckBounds } from './flock-check.js'
 import { observe, type Observation } from './flock-observe.js'
 
 export interface SimOptions {
   nodes: number
   seed: number
   hbMs?: number
-  /** Stop at this heartbeat (default: 40 HB after the last fault, at most 400). */
+  /** Stop at this heartbeat (default: 60 HB after the last fault, at most 400). */
   untilHb?: number
   /** Random-range probing: the chance a probe slot hits a random node (default 0.1 when not seeded). */
   probeDensity?: number
@@ -38,6 +39,8 @@ export interface SimOptions {
   skewMs?: number
   trace?: string
   config?: Partial<FlockConfig>
+  /** Bounds of the history checker. */
+  check?: Partial<CheckBounds>
   /** Called for every machine step of every node (coverage, tests); slows the run. */
   onStep?: (node: string, step: StepInfo) => void
   /** Called after every heartbeat's observation (progress, tests). */
@@ -104,32 +107,61 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
 
   const crashed = new Set<number>()
   const lastFault = Math.max(o.partition?.healHb ?? 0, o.reboot?.atHb ?? 0, o.crash?.atHb ?? 0, o.crashLeaderAtHb ?? 0)
-  const kill = (i: number): void => {
-    crashed.add(i)
-    net.crash(addrs[i]!)
-    nodes[i]!.host.close()
+  const checker = new FlockChecker(o.check)
+  const fault = (hb: number, f: { kind: string; groups?: string[][]; nodes?: string[] }): void => {
+    checker.fault(hb, f)
+    recorder?.note(net.clock.now(), 'fault', { hb, ...f })
   }
-  const untilHb = o.untilHb ?? Math.min(400, lastFault + 40)
+  const kill = (hb: number, victims: number[]): void => {
+    for (const i of victims) {
+      crashed.add(i)
+      net.crash(addrs[i]!)
+      nodes[i]!.host.close()
+    }
+    fault(hb, { kind: 'crash', nodes: victims.map((i) => addrs[i]!) })
+  }
+  const untilHb = o.untilHb ?? Math.min(400, lastFault + 60)
+  // agreed_hb: the first heartbeat after the last fault at which the flock agreed. Under steady loss
+  // a member can still be pruned and re-added later (a flap); `agreed` says how the run ended.
   let agreedHb: number | null = null
+  let agreedRun = 0
   let last: Observation | null = null
-  const violations: string[] = []
   for (let hb = 1; hb <= untilHb; hb++) {
-    if (o.partition?.atHb === hb) net.partition(groupsOf(addrs, o.partition.groups))
-    if (o.partition?.healHb === hb) net.heal()
-    if (o.reboot?.atHb === hb) for (const i of choose(rng, o.nodes, o.reboot.fraction)) nodes[i]!.host.send(nodes[i]!.id, { type: 'admin.reboot' }, 'control')
-    if (o.crash?.atHb === hb) for (const i of choose(rng, o.nodes, o.crash.fraction)) kill(i)
+    if (o.partition?.atHb === hb) {
+      const groups = groupsOf(addrs, o.partition.groups)
+      net.partition(groups)
+      fault(hb, { kind: 'partition', groups })
+    }
+    if (o.partition?.healHb === hb) {
+      net.heal()
+      fault(hb, { kind: 'heal' })
+    }
+    if (o.reboot?.atHb === hb) {
+      const victims = choose(rng, o.nodes, o.reboot.fraction)
+      for (const i of victims) nodes[i]!.host.send(nodes[i]!.id, { type: 'admin.reboot' }, 'control')
+      fault(hb, { kind: 'reboot', nodes: victims.map((i) => addrs[i]!) })
+    }
+    if (o.crash?.atHb === hb) kill(hb, choose(rng, o.nodes, o.crash.fraction))
     if (o.crashLeaderAtHb === hb) {
       const i = nodes.findIndex((n, k) => !crashed.has(k) && n.context().leader.id === n.context().me.id)
-      if (i >= 0) kill(i)
+      if (i >= 0) kill(hb, [i])
     }
     net.clock.runUntil(hb * hbMs)
+    recorder?.note(net.clock.now(), 'mark', { hb })
     last = observe(nodes, crashed)
+    checker.observe(
+      hb,
+      nodes.flatMap((n, i) => (crashed.has(i) ? [] : [{ node: addrs[i]!, ctx: n.context() }])),
+      last.agreed,
+    )
     if (last.agreed && hb > lastFault) agreedHb ??= hb
-    else if (!last.agreed) agreedHb = null
+    agreedRun = last.agreed ? agreedRun + 1 : 0
     o.onHb?.(hb, last, nodes)
     // Stop early once agreement has held for a few heartbeats, unless told to run to a fixed end.
-    if (o.untilHb === undefined && agreedHb !== null && hb >= agreedHb + 3) break
+    if (o.untilHb === undefined && agreedHb !== null && agreedRun >= 3) break
   }
+  const lastHb = Math.round(net.clock.now() / hbMs)
+  checker.finish(lastHb)
   recorder?.flush()
   sink?.close()
   const stats = net.stats()
@@ -146,7 +178,7 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
     bytes: stats.bytesSent,
     sim_s: net.clock.now() / 1000,
     wall_s: +((performance.now() - started) / 1000).toFixed(3),
-    violations,
+    violations: checker.violations,
     trace_sha256: sink === null ? null : sink.hash.digest('hex'),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
   }

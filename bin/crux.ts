@@ -5,6 +5,7 @@
  * `crux: <what was wrong>` on stderr and exit 2 for usage errors, 1 for failures (CLI.md).
  */
 import { Command, CommanderError } from 'commander'
+import { registerCheck } from './commands/check.js'
 import { registerReplay } from './commands/replay.js'
 import { registerSim } from './commands/sim.js'
 import { registerVersion } from './commands/version.js'
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
     })
   registerSim(program)
   registerReplay(program)
+  registerCheck(program)
   registerVersion(program)
   program.addHelpText('after', '\nExamples:\n  crux sim --nodes 100 --json\n  crux version --json\n  crux help sim')
   return program

@@ -44,6 +44,17 @@ export interface RestartRecord extends Base {
 export interface StopRecord extends Base {
   stop: true
 }
+/**
+ * A note from whoever drove the run, not an actor input: a simulator's heartbeat marks (`{"hb":k}`,
+ * where the checker judges the flock) and the faults it injected (`{"kind":"partition",…}`). Replay
+ * skips them; the history checker reads them.
+ */
+export interface NoteRecord {
+  seq: number
+  t: number
+  mark?: Record<string, unknown>
+  fault?: Record<string, unknown>
+}
 /** What the step with the same seq produced: the state value and the effects, and the error if it failed. */
 export interface ResultRecord {
   seq: number
@@ -54,7 +65,7 @@ export interface ResultRecord {
 }
 
 export type InputRecord = SpawnRecord | DeliveryRecord | RestartRecord | StopRecord
-export type JournalRecord = InputRecord | ResultRecord
+export type JournalRecord = InputRecord | ResultRecord | NoteRecord
 
 /** Parses and validates the header line. */
 export function parseHeader(line: string): JournalHeader {
@@ -84,6 +95,11 @@ export function parseRecord(line: string, lineNo: number): JournalRecord {
     return r as unknown as ResultRecord
   }
   if (typeof r.t !== 'number' || !Number.isFinite(r.t)) throw new JournalError(`${where}: "t" must be a finite number`)
+  if ('mark' in r || 'fault' in r) {
+    const body = r.mark ?? r.fault
+    if (!isPlainObject(body)) throw new JournalError(`${where}: "${'mark' in r ? 'mark' : 'fault'}" must be an object`)
+    return r as unknown as NoteRecord
+  }
   if (typeof r.actor !== 'string' || r.actor === '') throw new JournalError(`${where}: "actor" must be a non-empty string`)
   if ('in' in r) {
     const ev = r.in
@@ -105,6 +121,10 @@ export function parseRecord(line: string, lineNo: number): JournalRecord {
 
 export function isResult(r: JournalRecord): r is ResultRecord {
   return 'out' in r
+}
+
+export function isNote(r: JournalRecord): r is NoteRecord {
+  return 'mark' in r || 'fault' in r
 }
 
 function parseObject(line: string, lineNo: number): Record<string, unknown> {

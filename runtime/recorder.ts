@@ -129,6 +129,13 @@ export class Recorder {
     return seq
   }
 
+  /** A note from the driver of the run (see NoteRecord): `kind` is `mark` or `fault`. */
+  note(t: number, kind: 'mark' | 'fault', body: Record<string, unknown>): number {
+    const seq = ++this.seq
+    this.put(`{"seq":${seq},"t":${t},"${kind}":${JSON.stringify(body)}}`)
+    return seq
+  }
+
   result(seq: number, state: unknown, out: unknown[], error?: string, node?: string): void {
     if (!this.outputs) return
     const n = node === undefined ? '' : `,"node":${JSON.stringify(node)}`

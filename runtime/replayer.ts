@@ -10,7 +10,7 @@ import { StringDecoder } from 'node:string_decoder'
 import type { MachineDefinition } from '../machines/definition.js'
 import { ActorCell, type StepResult } from './actor-cell.js'
 import { JournalError } from './errors.js'
-import { isResult, MAX_JOURNAL_LINE_BYTES, parseHeader, parseRecord, type InputRecord, type JournalHeader } from './journal.js'
+import { isNote, isResult, MAX_JOURNAL_LINE_BYTES, parseHeader, parseRecord, type InputRecord, type JournalHeader, type NoteRecord } from './journal.js'
 
 export interface ReplayOptions {
   machines: Iterable<MachineDefinition>
@@ -18,6 +18,8 @@ export interface ReplayOptions {
   node?: string
   /** Stop after this seq. */
   until?: number
+  /** Called for every note (marks, faults), with the live cells so far (read-only use). */
+  onNote?: (note: NoteRecord, cells: ReadonlyMap<string, ActorCell>) => void
 }
 
 export interface Divergence {
@@ -67,6 +69,14 @@ export function replayJournal(lines: Iterable<string>, options: ReplayOptions): 
     const line = r.value
     if (line.trim() === '') continue
     const rec = parseRecord(line, lineNo)
+    if (isNote(rec)) {
+      // Notes belong to the whole run, never to one node.
+      if (options.until !== undefined && rec.seq > options.until) break
+      if (rec.seq <= lastSeq) throw new JournalError(`line ${lineNo}: seq ${rec.seq} does not follow ${lastSeq}`)
+      lastSeq = rec.seq
+      if (options.onNote !== undefined) options.onNote(rec, liveCells(cells))
+      continue
+    }
     const node = rec.node ?? header.node ?? undefined
     if (options.node !== undefined && node !== options.node) continue
 
@@ -122,6 +132,12 @@ export function replayJournal(lines: Iterable<string>, options: ReplayOptions): 
     cell.stop()
   }
   return { header, events, verified, nodes: nodes.size, diverged, final }
+}
+
+function liveCells(cells: Map<string, { cell: ActorCell }>): Map<string, ActorCell> {
+  const m = new Map<string, ActorCell>()
+  for (const [id, { cell }] of cells) m.set(id, cell)
+  return m
 }
 
 /**

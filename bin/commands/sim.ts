@@ -31,7 +31,7 @@ export function registerSim(program: Command): void {
     .requiredOption('--nodes <N>', 'number of nodes', int('--nodes', 1, 100_000))
     .option('--seed <S>', 'seed of everything random in the run', int('--seed', 0, 0xffffffff), 1)
     .option('--hb <MS>', 'heartbeat period in virtual ms', int('--hb', 10, 60_000), 1000)
-    .option('--until-hb <H>', 'run exactly H heartbeats (default: until agreement has held 3 HB after the last fault, at most 400)', int('--until-hb', 1, 100_000))
+    .option('--until-hb <H>', 'run exactly H heartbeats (default: until agreement has held 3 HB after the last fault; at most 60 HB after it, 400 in all)', int('--until-hb', 1, 100_000))
     .option('--probe-density <D>', 'chance a random probe slot hits a random node (default 0.1)', prob('--probe-density'))
     .option('--seeded <K>', 'give each node K seed addresses (random earlier nodes) instead of random probing', int('--seeded', 1, 1000))
     .option('--loss <P>', 'packet loss probability', prob('--loss'), 0)

@@ -20,13 +20,14 @@ export const DEFAULT_FLOCK_CONFIG: Readonly<FlockConfig> = Object.freeze({
   probeN: 12,
   memberProbeEveryHb: 0,
   keyPeriodHb: 100,
-  pruneEveryHb: 2,
+  pruneEveryHb: 1,
   checkpointEveryHb: 60,
   shortLeaderHb: 2,
   specLeaderHb: 10,
   stableLeaderHb: 6,
   rebootHb: 4,
-  listChunk: 9, // runtime/wire-codec.ts LIST_CHUNK_ENTRIES: the most that fit one 1400-byte datagram
+  // Entry bytes per list chunk: with the chunk's own fields (≤ 362 B) and the envelope it fits 1400 B.
+  listChunkBytes: 900,
   listLogSize: 1024,
   historyMax: 1024,
 })

@@ -28,36 +28,40 @@ export function requestList(ctx: FlockContext, p: Info, now: number, out: Effect
 /** Leader: answer a member's pull with delta or full chunks. Pulls from outside the flock are ignored. */
 export function answerListPull(ctx: FlockContext, pull: ListPull, out: Effect[]): boolean {
   if (!isLeader(ctx) || pull.flock !== ctx.flock || ctx.mems[pull.me.id] === undefined) return false
-  for (const chunk of answerPull(ctx.list, ctx.changes, pull.since, ctx.cfg.listChunk, ctx.flock, ctx.me)) {
+  for (const chunk of answerPull(ctx.list, ctx.changes, pull.since, ctx.cfg.listChunkBytes, ctx.flock, ctx.me)) {
     out.push({ type: 'send', to: pull.me.addr, event: { type: 'list.chunk', chunk } })
   }
   return true
 }
 
-/** Member: apply one chunk from our leader. Returns true when the copy is now the leader's. */
+/**
+ * Member: apply one chunk from our leader. Chunks of one answer are collected (duplicates ignored, any
+ * order) and applied together once all have arrived, so a lost chunk never leaves a half-applied
+ * list. Returns true when the copy is now the leader's.
+ */
 export function applyListChunk(ctx: FlockContext, c: ListChunk): boolean {
   if (isLeader(ctx) || c.flock !== ctx.flock || c.leader.id !== ctx.leader.id) return false
+  if (!c.full && c.since !== ctx.list.version) return false // a delta for a copy we no longer have
+  const p = ctx.pending
+  if (p === null || p.version !== c.version || p.count !== c.count || p.full !== c.full || p.since !== c.since) {
+    ctx.pending = { version: c.version, since: c.since, full: c.full, count: c.count, got: 0, seen: [], entries: {}, removed: [] }
+  }
+  const pend = ctx.pending!
+  if (pend.seen.includes(c.index)) return false // a duplicated datagram
+  pend.seen.push(c.index)
+  pend.got++
+  for (const e of c.added) pend.entries[e.id] = e
+  for (const id of c.removed) pend.removed.push(id)
+  if (pend.got < pend.count) return false
+  ctx.pending = null
   if (c.full) {
-    if (ctx.pending === null || ctx.pending.version !== c.version || ctx.pending.count !== c.count) {
-      ctx.pending = { version: c.version, count: c.count, got: 0, seen: [], entries: {} }
-    }
-    const pend = ctx.pending
-    if (pend.seen.includes(c.index)) return false // a duplicated datagram
-    pend.seen.push(c.index)
-    pend.got++
-    for (const e of c.added) pend.entries[e.id] = e
-    if (pend.got < pend.count) return false
     const list = emptyList()
     for (const e of Object.values(pend.entries)) listPut(list, e)
     list.version = c.version
-    ctx.pending = null
     return settle(ctx, list, c)
   }
-  if (c.since !== ctx.list.version) return false
-  // Deltas are idempotent set operations; the version moves on once the last chunk is in.
-  for (const id of c.removed) listRemove(ctx.list, id)
-  for (const e of c.added) listPut(ctx.list, e)
-  if (c.index < c.count - 1) return false
+  for (const id of pend.removed) listRemove(ctx.list, id)
+  for (const e of Object.values(pend.entries)) listPut(ctx.list, e)
   ctx.list.version = c.version
   return settle(ctx, ctx.list, c)
 }

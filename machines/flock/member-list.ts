@@ -69,11 +69,49 @@ export function logChange(log: ListChange[], change: ListChange, max: number): v
   if (log.length > max) log.splice(0, log.length - max)
 }
 
+/** UTF-8 length of a string, without allocating. */
+function utf8Length(s: string): number {
+  let n = 0
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c < 0xdc00 ? (i++, 4) : 3
+  }
+  return n
+}
+
+/** Encoded size of an entry in a chunk, with protobuf's tags and length prefixes (an upper bound). */
+export function entryBytes(e: MemberEntry): number {
+  return utf8Length(e.id) + utf8Length(e.addr) + utf8Length(e.horde) + 12
+}
+
+/** Splits items into runs whose summed `cost` stays within `budget`, at most `max` items each. */
+function pack<T>(items: T[], cost: (x: T) => number, budget: number, max: number): T[][] {
+  const out: T[][] = []
+  let cur: T[] = []
+  let used = 0
+  for (const x of items) {
+    const c = cost(x)
+    if (cur.length > 0 && (used + c > budget || cur.length >= max)) {
+      out.push(cur)
+      cur = []
+      used = 0
+    }
+    cur.push(x)
+    used += c
+  }
+  if (cur.length > 0 || out.length === 0) out.push(cur)
+  return out
+}
+
+/** Most entries (added plus removed) in one chunk: the wire codec's limit. */
+const MAX_CHUNK_ITEMS = 64
+
 /**
  * Leader: the chunks answering a pull `since`. A delta when the log still covers `since`, else the
- * whole list. Each chunk carries at most `per` entries, so it fits one datagram.
+ * whole list. Chunks are packed by encoded size: each carries entries worth at most `budget` bytes,
+ * so with the chunk's own fields it fits one datagram (typical entries: 25–40 per chunk).
  */
-export function answerPull(list: MemberList, log: ListChange[], since: number, per: number, flock: string, leader: NodeId): ListChunk[] {
+export function answerPull(list: MemberList, log: ListChange[], since: number, budget: number, flock: string, leader: NodeId): ListChunk[] {
   const digest = digestOf(list)
   const base = { flock, leader, version: list.version, digest, since }
   const oldest = log.length > 0 ? log[0]!.version : list.version + 1
@@ -92,26 +130,19 @@ export function answerPull(list: MemberList, log: ListChange[], since: number, p
     }
     added.sort(byId)
     removed.sort()
-    const count = Math.max(1, Math.ceil((added.length + removed.length) / per))
-    const chunks: ListChunk[] = []
-    let ai = 0
-    let ri = 0
-    for (let index = 0; index < count; index++) {
-      const a = added.slice(ai, ai + per)
-      ai += a.length
-      const r = removed.slice(ri, ri + (per - a.length))
-      ri += r.length
-      chunks.push({ ...base, full: false, index, count, added: a, removed: r })
-    }
-    return chunks
+    const items: Array<MemberEntry | string> = [...added, ...removed]
+    const runs = pack(items, (x) => (typeof x === 'string' ? utf8Length(x) + 3 : entryBytes(x)), budget, MAX_CHUNK_ITEMS)
+    return runs.map((run, index) => ({
+      ...base,
+      full: false,
+      index,
+      count: runs.length,
+      added: run.filter((x): x is MemberEntry => typeof x !== 'string'),
+      removed: run.filter((x): x is string => typeof x === 'string'),
+    }))
   }
-  const all = Object.values(list.entries).sort(byId)
-  const count = Math.max(1, Math.ceil(all.length / per))
-  const chunks: ListChunk[] = []
-  for (let index = 0; index < count; index++) {
-    chunks.push({ ...base, since: 0, full: true, index, count, added: all.slice(index * per, (index + 1) * per), removed: [] })
-  }
-  return chunks
+  const runs = pack(Object.values(list.entries).sort(byId), entryBytes, budget, MAX_CHUNK_ITEMS)
+  return runs.map((added, index) => ({ ...base, since: 0, full: true, index, count: runs.length, added, removed: [] }))
 }
 
 function byId(a: MemberEntry, b: MemberEntry): number {

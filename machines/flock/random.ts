@@ -48,8 +48,21 @@ export function drawVote(ctx: HasRng, visitor: boolean): number {
   return visitor ? 1 : 1 + below(ctx, VOTE_MAX - 1)
 }
 
-export function drawEpoch(ctx: HasRng): string {
-  return u32(ctx).toString(16).padStart(8, '0') + u32(ctx).toString(16).padStart(8, '0')
+/**
+ * The next key epoch after `previous`: `<seq>-<64 random bits>`. The sequence number makes epochs
+ * ordered within a flock (the history checker verifies they never go back); the random part makes
+ * them unguessable. A new flock starts at 1.
+ */
+export function drawEpoch(ctx: HasRng, previous = ''): string {
+  const seq = epochSeq(previous) + 1
+  return `${seq}-${u32(ctx).toString(16).padStart(8, '0')}${u32(ctx).toString(16).padStart(8, '0')}`
+}
+
+/** The sequence number of an epoch (0 for none or a malformed one). */
+export function epochSeq(epoch: string): number {
+  const dash = epoch.indexOf('-')
+  const n = dash > 0 ? Number(epoch.slice(0, dash)) : NaN
+  return Number.isSafeInteger(n) && n > 0 ? n : 0
 }
 
 function fromRange(ctx: HasRng, r: ProbeRange): string {

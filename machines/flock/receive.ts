@@ -10,7 +10,7 @@ import { CMD_CANDIDATE, CMD_REBOOT, VOTE_MAX } from './constants.js'
 import { checkpoint, hb, isLeader, leadList, mon, ping, remember, resetMembers } from './context.js'
 import { requestList } from './list-sync.js'
 import { entryOf, listPut, logChange } from './member-list.js'
-import { below, drawVote } from './random.js'
+import { below, drawEpoch, drawVote, epochSeq } from './random.js'
 import type { FlockContext, Info } from './types.js'
 
 /** The rule that decided a packet's fate. */
@@ -54,6 +54,12 @@ export function receive(ctx: FlockContext, p: Info, now: number, out: Effect[]):
   if (p.flock < ctx.flock) {
     ping(ctx, out, p.me, 'ping', now)
     return 'invite-smaller-flock'
+  }
+  // Same flock from here on. A leader that hears of a later epoch in its flock moves past it, so the
+  // epochs it announces stay ordered even after another leader's members join it.
+  if (isLeader(ctx) && p.epoch !== ctx.epoch && epochSeq(p.epoch) >= epochSeq(ctx.epoch)) {
+    ctx.epoch = drawEpoch(ctx, p.epoch)
+    out.push({ type: 'emit', record: { type: 'Epoch', epoch: ctx.epoch, flock: ctx.flock } })
   }
   // 9. Two stable leaders in one flock. The original started over (churn); the lower leader yields.
   if (p.lvote === VOTE_MAX && ctx.lvote === VOTE_MAX && p.leader.id !== ctx.leader.id) {
@@ -160,9 +166,12 @@ function follow(ctx: FlockContext, p: Info, now: number, out: Effect[], leader: 
     for (const m of members) ping(ctx, out, m.node, 'ping', now)
     return
   }
+  // Re-adopting the leader we already follow (its vote just rose to voteMax, rule 10) keeps our copy
+  // of its member list and any pull in flight; a new leader starts us from an empty copy.
+  const same = !isLeader(ctx) && ctx.leader.id === leader.id
   ctx.leader = leader
   ctx.promotedAt = null
-  resetMembers(ctx)
+  if (!same) resetMembers(ctx)
   ping(ctx, out, leader, 'beat', now)
   ctx.leaderExpires = now + hb(ctx, 2 + waitHb)
   for (const m of members) ping(ctx, out, m.node, 'ping', now)
@@ -182,7 +191,7 @@ function adoptServices(ctx: FlockContext, p: Info, out: Effect[]): void {
 
 /** Leader: add or refresh a member; a new one is a list change (version + 1, logged for deltas). */
 function addMember(ctx: FlockContext, p: Info, now: number): void {
-  const expires = now + hb(ctx, ctx.cfg.shortLeaderHb + 1)
+  const expires = now + hb(ctx, ctx.cfg.shortLeaderHb + 2)
   const m = ctx.mems[p.me.id]
   if (m !== undefined && m.node.addr === p.me.addr && m.node.horde === p.me.horde) {
     m.expires = expires

@@ -41,7 +41,7 @@ export function onHeartbeat(ctx: FlockContext, now: number, out: Effect[]): 'lea
     ctx.leaderExpires = now + hb(ctx, ctx.cfg.shortLeaderHb * 2)
     if (ctx.rotate) {
       ctx.rotate = false
-      ctx.epoch = drawEpoch(ctx)
+      ctx.epoch = drawEpoch(ctx, ctx.epoch)
       out.push({ type: 'emit', record: { type: 'Epoch', epoch: ctx.epoch, flock: ctx.flock } })
     }
     // One Info for all members: only `dest` differs, and the receiver does not need it to be ours.

@@ -104,8 +104,8 @@ export interface FlockConfig {
   specLeaderHb: number
   stableLeaderHb: number
   rebootHb: number
-  /** Member entries per list chunk (each chunk fits a 1400-byte datagram). */
-  listChunk: number
+  /** Encoded entry bytes per list chunk (each chunk fits a 1400-byte datagram). */
+  listChunkBytes: number
   /** List changes the leader keeps for deltas. */
   listLogSize: number
   /** History entries kept (oldest dropped). */
@@ -190,8 +190,8 @@ export interface FlockContext {
   changes: ListChange[]
   /** Member only: a list pull is in flight since this time (null: none). */
   pulling: number | null
-  /** Member only: full-list chunks received so far for `version`. */
-  pending: { version: number; count: number; got: number; seen: number[]; entries: Record<string, MemberEntry> } | null
+  /** Member only: the chunks of one answer received so far (applied together once all are in). */
+  pending: { version: number; since: number; full: boolean; count: number; got: number; seen: number[]; entries: Record<string, MemberEntry>; removed: string[] } | null
   /** Nodes heard from (not members), by id, and the newest `sent` seen per sender id. */
   history: Record<string, NodeId>
   historyOrder: string[]

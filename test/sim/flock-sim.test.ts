@@ -1,7 +1,8 @@
 /**
  * The simulation suite over a fixed list of seeds: the real flock machines on the virtual clock and
  * SimNetwork. Each case asserts agreement (one flock, one leader, identical member lists naming
- * exactly the live nodes) within a bound of heartbeats.
+ * exactly the live nodes) within a bound of heartbeats, and that the history checker, which every
+ * run carries, found no violation.
  */
 import test from 'ava'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -15,18 +16,21 @@ for (const seed of SEEDS) {
   test(`N=10 agrees (seed ${seed})`, async (t) => {
     const s = await runSim({ nodes: 10, seed })
     t.true(s.agreed)
+    t.deepEqual(s.violations, [])
     t.true(s.agreed_hb! <= 20, `agreed at HB ${s.agreed_hb}`)
   })
 
   test(`N=100 agrees (seed ${seed})`, async (t) => {
     const s = await runSim({ nodes: 100, seed })
     t.true(s.agreed)
+    t.deepEqual(s.violations, [])
     t.true(s.agreed_hb! <= 25, `agreed at HB ${s.agreed_hb}`)
   })
 
   test(`N=100 agrees under 10 % loss (seed ${seed})`, async (t) => {
     const s = await runSim({ nodes: 100, seed, loss: 0.1 })
     t.true(s.agreed)
+    t.deepEqual(s.violations, [])
     t.true(s.agreed_hb! <= 45, `agreed at HB ${s.agreed_hb}`)
   })
 }
@@ -35,6 +39,7 @@ for (const fraction of [0.1, 0.5, 0.9]) {
   test(`reboot storm of ${fraction * 100} % at N=100 re-agrees`, async (t) => {
     const s = await runSim({ nodes: 100, seed: 5, reboot: { atHb: 20, fraction } })
     t.true(s.agreed)
+    t.deepEqual(s.violations, [])
     t.true(s.settle_hb! <= 15, `re-agreed ${s.settle_hb} HB after the storm`)
   })
 }
@@ -51,6 +56,7 @@ test('a partition into halves: one leader per half; heal → one flock, one lead
   })
   t.like(split, { leaders: 2, lists: 2, smallestList: 20 })
   t.true(s.agreed)
+  t.deepEqual(s.violations, [])
   t.is(s.flocks, 1)
   t.is(s.leaders, 1)
   t.true(s.settle_hb! <= 10, `merged ${s.settle_hb} HB after the heal`)
@@ -70,6 +76,7 @@ test('leader crash → exactly one new leader', async (t) => {
     },
   })
   t.true(s.agreed)
+  t.deepEqual(s.violations, [])
   t.is(s.leaders, 1)
   t.truthy(before)
   t.truthy(after)
@@ -80,6 +87,7 @@ test('±2 s of clock skew changes nothing', async (t) => {
   const plain = await runSim({ nodes: 50, seed: 4 })
   const skewed = await runSim({ nodes: 50, seed: 4, skewMs: 2000 })
   t.true(skewed.agreed)
+  t.deepEqual(skewed.violations, [])
   t.true(Math.abs(skewed.agreed_hb! - plain.agreed_hb!) <= 3, `${plain.agreed_hb} vs ${skewed.agreed_hb}`)
 })
 
