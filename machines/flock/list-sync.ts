@@ -16,8 +16,9 @@ export function requestList(ctx: FlockContext, p: Info, now: number, out: Effect
     ctx.pulling = null
     return
   }
-  // One pull in flight at a time; a pull unanswered for 2 HB is retried.
-  if (ctx.pulling !== null && now - ctx.pulling < hb(ctx, 2)) return
+  // One pull in flight at a time; answers take milliseconds, so one unanswered after most of a
+  // heartbeat was lost and is asked again at this check-in.
+  if (ctx.pulling !== null && now - ctx.pulling < hb(ctx, 0.75)) return
   ctx.pulling = now
   // Same version but another digest means our copy is corrupt: ask for all of it.
   const since = p.listVersion > ctx.list.version && ctx.list.version > 0 ? ctx.list.version : 0

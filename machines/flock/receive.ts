@@ -25,6 +25,7 @@ export type Rule =
   | 'invite-smaller-flock'
   | 'two-leaders'
   | 'higher-vote'
+  | 'leader-moved'
   | 'leader-check-in'
   | 'member-beat'
   | 'better-leader'
@@ -76,6 +77,13 @@ export function receive(ctx: FlockContext, p: Info, now: number, out: Effect[]):
     ctx.lvote = p.vote
     if (wasPromoted) ctx.vote = drawVote(ctx, ctx.visitor)
     return 'higher-vote'
+  }
+  // 11a. Our leader now follows another: follow that one too. The original stayed with the old
+  // leader until it lapsed (3 HB) and then started over, which is what made big merges crawl.
+  if (p.me.id === ctx.leader.id && !isLeader(ctx) && p.leader.id !== p.me.id) {
+    follow(ctx, p, now, out, p.leader, ctx.cfg.specLeaderHb)
+    ctx.lvote = p.lvote
+    return 'leader-moved'
   }
   // 11. Our leader checking in.
   if (p.me.id === ctx.leader.id && !isLeader(ctx)) {

@@ -8,7 +8,7 @@ import type { Effect } from '../effects.js'
 import { VOTE_MAX } from './constants.js'
 import { byAddr, checkpoint, hb, isLeader, makeInfo, mon, ping, startOver } from './context.js'
 import { listRemove, logChange } from './member-list.js'
-import { drawEpoch, probeRound } from './random.js'
+import { below, drawEpoch, probeRound } from './random.js'
 import type { FlockContext } from './types.js'
 
 export type Tick = 'hb' | 'probe' | 'prune' | 'checkpoint' | 'key' | 'reboot'
@@ -106,4 +106,7 @@ export function onKeyPeriod(ctx: FlockContext, out: Effect[]): void {
 export function onRebootDone(ctx: FlockContext, now: number, out: Effect[]): void {
   ctx.rebootUntil = null
   startOver(ctx, out, now, 'reboot')
+  // Probe at once: history still names the flock we were in, so we are back within a round trip
+  // instead of waiting up to a whole probe period (the re-agreement time of a reboot storm).
+  out.push({ type: 'timer.set', name: 'probe', ms: 1 + below(ctx, Math.max(1, Math.floor(ctx.cfg.hbMs / 4))) })
 }
