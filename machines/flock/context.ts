@@ -6,7 +6,7 @@
 import type { Effect } from '../effects.js'
 import { rngSeed } from '../rng.js'
 import { DEFAULT_FLOCK_CONFIG, VOTE_MAX } from './constants.js'
-import { digestOf, emptyList, entryOf, listPut } from './member-list.js'
+import { dict, digestOf, emptyList, entryOf, listPut } from './member-list.js'
 import { drawEpoch, drawVote, smallId } from './random.js'
 import type { FlockContext, FlockInput, Info, InfoKind, NodeId } from './types.js'
 
@@ -34,17 +34,17 @@ export function createContext(input: FlockInput): FlockContext {
     beacon: input.beacon ?? '',
     leaderExpires: 0,
     promotedAt: null,
-    mems: {},
-    memByAddr: {},
+    mems: dict(),
+    memByAddr: dict(),
     memCount: 0,
     lastProbe: null,
     list: emptyList(),
     changes: [],
     pulling: null,
     pending: null,
-    history: {},
+    history: dict(),
     historyOrder: [],
-    lastSent: {},
+    lastSent: dict(),
     rotate: false,
     rebootUntil: null,
     stats: { joins: 0, startOvers: 0, dropped: 0 },
@@ -120,8 +120,8 @@ export function remember(ctx: FlockContext, n: NodeId): void {
 
 /** Forget every member (leader side) and the list copy; the list restarts with just us. */
 export function resetMembers(ctx: FlockContext): void {
-  ctx.mems = {}
-  ctx.memByAddr = {}
+  ctx.mems = dict()
+  ctx.memByAddr = dict()
   ctx.memCount = 0
   ctx.list = emptyList()
   ctx.changes = []

@@ -7,7 +7,7 @@
  */
 import type { Effect } from '../effects.js'
 import { hb, isLeader } from './context.js'
-import { answerPull, digestOf, emptyList, listPut, listRemove } from './member-list.js'
+import { answerPull, dict, digestOf, emptyList, listPut, listRemove } from './member-list.js'
 import type { FlockContext, Info, ListChunk, ListPull } from './types.js'
 
 /** Member, on the leader's check-in: pull if our copy is not the leader's. */
@@ -43,9 +43,10 @@ export function answerListPull(ctx: FlockContext, pull: ListPull, out: Effect[])
 export function applyListChunk(ctx: FlockContext, c: ListChunk): boolean {
   if (isLeader(ctx) || c.flock !== ctx.flock || c.leader.id !== ctx.leader.id) return false
   if (!c.full && c.since !== ctx.list.version) return false // a delta for a copy we no longer have
+  if (ctx.pending === null && c.version <= ctx.list.version && ctx.list.size > 0) return false // a late duplicate of an answer already applied
   const p = ctx.pending
   if (p === null || p.version !== c.version || p.count !== c.count || p.full !== c.full || p.since !== c.since) {
-    ctx.pending = { version: c.version, since: c.since, full: c.full, count: c.count, got: 0, seen: [], entries: {}, removed: [] }
+    ctx.pending = { version: c.version, since: c.since, full: c.full, count: c.count, got: 0, seen: [], entries: dict(), removed: [] }
   }
   const pend = ctx.pending!
   if (pend.seen.includes(c.index)) return false // a duplicated datagram

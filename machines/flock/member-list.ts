@@ -6,8 +6,16 @@
  */
 import type { ListChange, ListChunk, MemberEntry, MemberList, NodeId } from './types.js'
 
+/**
+ * A record keyed by ids from the wire. No prototype, so an id like `constructor` or `__proto__` is an
+ * ordinary key instead of something inherited from Object.prototype.
+ */
+export function dict<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>
+}
+
 export function emptyList(): MemberList {
-  return { version: 0, lo: 0, hi: 0, entries: {}, size: 0 }
+  return { version: 0, lo: 0, hi: 0, entries: dict(), size: 0 }
 }
 
 /** Two independent 32-bit FNV-1a style hashes of the entry's fields. */

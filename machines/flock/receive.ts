@@ -48,7 +48,7 @@ export function receive(ctx: FlockContext, p: Info, now: number, out: Effect[]):
   ctx.lastSent[p.me.id] = p.sent
   if (ctx.rebootUntil !== null) return 'rebooting'
   // 4. Horde instruction.
-  if (p.dest.horde !== '' && p.dest.id === ctx.me.id && p.dest.horde !== ctx.me.horde) ctx.me = { ...ctx.me, horde: p.dest.horde }
+  if (p.dest.horde !== '' && p.dest.id === ctx.me.id && p.dest.horde !== ctx.me.horde) setHorde(ctx, p.dest.horde)
   // 6. Join the bigger-named flock.
   if (p.flock > ctx.flock) return join(ctx, p, now, out)
   // 7. A smaller flock: send ourselves back so it joins us.
@@ -56,18 +56,17 @@ export function receive(ctx: FlockContext, p: Info, now: number, out: Effect[]):
     ping(ctx, out, p.me, 'ping', now)
     return 'invite-smaller-flock'
   }
-  // Same flock from here on. A leader that hears of a later epoch in its flock moves past it, so the
-  // epochs it announces stay ordered even after another leader's members join it.
-  if (isLeader(ctx) && p.epoch !== ctx.epoch && epochSeq(p.epoch) >= epochSeq(ctx.epoch)) {
-    ctx.epoch = drawEpoch(ctx, p.epoch)
-    out.push({ type: 'emit', record: { type: 'Epoch', epoch: ctx.epoch, flock: ctx.flock } })
-  }
   // 9. Two stable leaders in one flock. The original started over (churn); the lower leader yields.
   if (p.lvote === VOTE_MAX && ctx.lvote === VOTE_MAX && p.leader.id !== ctx.leader.id) {
     if (p.leader.id > ctx.leader.id) {
       follow(ctx, p, now, out, p.leader, ctx.cfg.specLeaderHb)
-      if (isLeader(ctx)) ctx.vote = drawVote(ctx, ctx.visitor)
-    } else ping(ctx, out, p.me, 'ping', now)
+      // A promoted node that no longer leads draws a normal vote again, or it would outvote the
+      // leader it just yielded to (rule 10) at every other member.
+      if (!isLeader(ctx) && ctx.vote === VOTE_MAX) ctx.vote = drawVote(ctx, ctx.visitor)
+    } else {
+      movePastEpoch(ctx, p, out)
+      ping(ctx, out, p.me, 'ping', now)
+    }
     return 'two-leaders'
   }
   // 10. The prober's own vote beats our leader's: it becomes our leader.
@@ -97,20 +96,34 @@ export function receive(ctx: FlockContext, p: Info, now: number, out: Effect[]):
   // 12. A member's heartbeat to us, its leader.
   if (isLeader(ctx) && p.leader.id === ctx.me.id) {
     addMember(ctx, p, now)
+    movePastEpoch(ctx, p, out)
     return 'member-beat'
   }
   // 13. The sender follows a better leader: follow it too.
   if (p.lvote > ctx.lvote) {
     follow(ctx, p, now, out, p.leader, ctx.cfg.specLeaderHb)
-    ctx.lvote = p.lvote
+    // Named leader ourselves (see follow): we announce our own vote, not the sender's idea of it.
+    ctx.lvote = isLeader(ctx) ? ctx.vote : p.lvote
     return 'better-leader'
   }
   // 14. The sender follows a worse leader: send ourselves back.
   if (p.lvote < ctx.lvote) {
+    movePastEpoch(ctx, p, out)
     ping(ctx, out, p.me, 'ping', now)
     return 'worse-leader'
   }
+  movePastEpoch(ctx, p, out)
   return 'same'
+}
+
+/**
+ * A leader that stays leader after a packet of its own flock carrying a later epoch moves past that
+ * epoch, so the epochs it announces stay ordered even after another leader's members join it.
+ */
+function movePastEpoch(ctx: FlockContext, p: Info, out: Effect[]): void {
+  if (!isLeader(ctx) || p.flock !== ctx.flock || p.epoch === ctx.epoch || epochSeq(p.epoch) < epochSeq(ctx.epoch)) return
+  ctx.epoch = drawEpoch(ctx, p.epoch)
+  out.push({ type: 'emit', record: { type: 'Epoch', epoch: ctx.epoch, flock: ctx.flock } })
 }
 
 function admin(ctx: FlockContext, p: Info, now: number, out: Effect[]): Rule {
@@ -131,15 +144,29 @@ function admin(ctx: FlockContext, p: Info, now: number, out: Effect[]): Rule {
   return 'admin-unknown'
 }
 
+/** Our horde changes; a leader also announces it and changes its own entry in the member list. */
+function setHorde(ctx: FlockContext, horde: string): void {
+  const leading = isLeader(ctx)
+  ctx.me = { ...ctx.me, horde }
+  if (!leading) return
+  ctx.leader = ctx.me
+  const entry = entryOf(ctx.me)
+  if (listPut(ctx.list, entry)) {
+    ctx.list.version++
+    logChange(ctx.changes, { version: ctx.list.version, op: 'add', entry }, ctx.cfg.listLogSize)
+  }
+}
+
 /** Original rule 6: adopt the bigger flock's name; follow its leader or lead inside it. */
 function join(ctx: FlockContext, p: Info, now: number, out: Effect[]): Rule {
   const oflock = ctx.flock
-  mon(ctx, out, 'Join', now, 'join-bigger-flock', { oflock, n: ctx.memCount })
+  const n = ctx.memCount
   ctx.stats.joins++
   // Cascade: tell our members about the new flock before forgetting them.
   const members = Object.values(ctx.mems)
   const oldLeader = ctx.leader
   ctx.flock = p.flock
+  mon(ctx, out, 'Join', now, 'join-bigger-flock', { oflock, n })
   if (ctx.vote === VOTE_MAX) ctx.vote = drawVote(ctx, ctx.visitor)
   if ((p.lvote >= ctx.vote || ctx.vote === VOTE_MAX) && p.leader.id !== ctx.me.id) {
     ctx.leader = p.leader
@@ -181,7 +208,8 @@ function follow(ctx: FlockContext, p: Info, now: number, out: Effect[], leader: 
   ctx.promotedAt = null
   if (!same) resetMembers(ctx)
   ping(ctx, out, leader, 'beat', now)
-  ctx.leaderExpires = now + hb(ctx, 2 + waitHb)
+  // The leader we already follow just spoke: that is a check-in, not a new leader to wait for.
+  ctx.leaderExpires = now + hb(ctx, same ? 1 + ctx.cfg.shortLeaderHb : 2 + waitHb)
   for (const m of members) ping(ctx, out, m.node, 'ping', now)
 }
 
@@ -206,7 +234,7 @@ function addMember(ctx: FlockContext, p: Info, now: number): void {
     return
   }
   if (m === undefined) ctx.memCount++
-  else delete ctx.memByAddr[m.node.addr]
+  else if (ctx.memByAddr[m.node.addr] === p.me.id) delete ctx.memByAddr[m.node.addr]
   ctx.mems[p.me.id] = { node: p.me, expires }
   ctx.memByAddr[p.me.addr] = p.me.id
   const entry = entryOf(p.me)

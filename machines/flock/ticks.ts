@@ -78,7 +78,7 @@ export function onPrune(ctx: FlockContext, now: number, out: Effect[]): number {
     const m = ctx.mems[id]!
     if (m.expires >= now) continue
     delete ctx.mems[id]
-    delete ctx.memByAddr[m.node.addr]
+    if (ctx.memByAddr[m.node.addr] === id) delete ctx.memByAddr[m.node.addr]
     ctx.memCount--
     dropped++
     const old = listRemove(ctx.list, id)
