@@ -60,7 +60,6 @@ const onTimer = (ctx: Ctx, ev: HostEvent, now: number, out: Effect[]): string =>
     // Rebooting: timers keep their rhythm but do nothing.
     if (name === 'hb') arm(ctx, out, 'hb', 1)
     else if (name === 'probe') arm(ctx, out, 'probe', ctx.cfg.probeEveryHb)
-    else if (name === 'prune') arm(ctx, out, 'prune', ctx.cfg.pruneEveryHb)
     else if (name === 'checkpoint') arm(ctx, out, 'checkpoint', ctx.cfg.checkpointEveryHb)
     else if (name === 'key') arm(ctx, out, 'key', ctx.cfg.keyPeriodHb)
     return 'rebooting'
@@ -91,7 +90,6 @@ const start = (ctx: Ctx, _ev: HostEvent, _now: number, out: Effect[]): string =>
   // Random phases, so nodes started together do not beat in lockstep.
   out.push({ type: 'timer.set', name: 'hb', ms: 1 + below(ctx, ctx.cfg.hbMs) })
   out.push({ type: 'timer.set', name: 'probe', ms: 1 + below(ctx, ctx.cfg.hbMs * ctx.cfg.probeEveryHb) })
-  arm(ctx, out, 'prune', ctx.cfg.pruneEveryHb)
   arm(ctx, out, 'checkpoint', ctx.cfg.checkpointEveryHb)
   arm(ctx, out, 'key', ctx.cfg.keyPeriodHb)
   return 'start'

@@ -28,6 +28,6 @@ export const DEFAULT_FLOCK_CONFIG: Readonly<FlockConfig> = Object.freeze({
   rebootHb: 4,
   // Entry bytes per list chunk: with the chunk's own fields (≤ 362 B) and the envelope it fits 1400 B.
   listChunkBytes: 900,
-  listLogSize: 1024,
+  listLogSize: 16_384,
   historyMax: 1024,
 })

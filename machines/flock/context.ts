@@ -40,6 +40,7 @@ export function createContext(input: FlockInput): FlockContext {
     lastProbe: null,
     list: emptyList(),
     changes: [],
+    answers: { full: null },
     pulling: null,
     pending: null,
     history: dict(),
@@ -125,15 +126,20 @@ export function resetMembers(ctx: FlockContext): void {
   ctx.memCount = 0
   ctx.list = emptyList()
   ctx.changes = []
+  ctx.answers = { full: null }
   ctx.pulling = null
   ctx.pending = null
 }
 
-/** The leader's own list holds the leader itself, so every member's copy names the whole flock. */
-export function leadList(ctx: FlockContext): void {
+/**
+ * We lead, afresh: the list holds just us (the leader's own list names the leader, so every member's
+ * copy names the whole flock), and the prune timer runs, which only a leader needs.
+ */
+export function leadList(ctx: FlockContext, out: Effect[]): void {
   resetMembers(ctx)
   listPut(ctx.list, entryOf(ctx.me))
   ctx.list.version = 1
+  out.push({ type: 'timer.set', name: 'prune', ms: hb(ctx, ctx.cfg.pruneEveryHb) })
 }
 
 /**
@@ -152,7 +158,7 @@ export function startOver(ctx: FlockContext, out: Effect[], now: number, cause: 
   ctx.promotedAt = now
   ctx.rotate = false
   ctx.stats.startOvers++
-  leadList(ctx)
+  leadList(ctx, out)
   out.push({ type: 'emit', record: { type: 'Epoch', epoch: ctx.epoch, flock: ctx.flock } })
   mon(ctx, out, 'LeaderStart', now, cause, { oflock, n: 0 })
   checkpoint(ctx, out)

@@ -29,7 +29,7 @@ export function requestList(ctx: FlockContext, p: Info, now: number, out: Effect
 /** Leader: answer a member's pull with delta or full chunks. Pulls from outside the flock are ignored. */
 export function answerListPull(ctx: FlockContext, pull: ListPull, out: Effect[]): boolean {
   if (!isLeader(ctx) || pull.flock !== ctx.flock || ctx.mems[pull.me.id] === undefined) return false
-  for (const chunk of answerPull(ctx.list, ctx.changes, pull.since, ctx.cfg.listChunkBytes, ctx.flock, ctx.me)) {
+  for (const chunk of answerPull(ctx.list, ctx.changes, pull.since, ctx.cfg.listChunkBytes, ctx.flock, ctx.me, ctx.answers)) {
     out.push({ type: 'send', to: pull.me.addr, event: { type: 'list.chunk', chunk } })
   }
   return true

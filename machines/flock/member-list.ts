@@ -119,7 +119,15 @@ const MAX_CHUNK_ITEMS = 64
  * whole list. Chunks are packed by encoded size: each carries entries worth at most `budget` bytes,
  * so with the chunk's own fields it fits one datagram (typical entries: 25–40 per chunk).
  */
-export function answerPull(list: MemberList, log: ListChange[], since: number, budget: number, flock: string, leader: NodeId): ListChunk[] {
+export function answerPull(
+  list: MemberList,
+  log: ListChange[],
+  since: number,
+  budget: number,
+  flock: string,
+  leader: NodeId,
+  cache?: { full: ListChunk[] | null },
+): ListChunk[] {
   const digest = digestOf(list)
   const base = { flock, leader, version: list.version, digest, since }
   const oldest = log.length > 0 ? log[0]!.version : list.version + 1
@@ -149,8 +157,14 @@ export function answerPull(list: MemberList, log: ListChange[], since: number, b
       removed: run.filter((x): x is string => typeof x === 'string'),
     }))
   }
+  // The whole list is the same answer for every member at this version: build it once. While a big
+  // flock forms, thousands of members pull it within one heartbeat.
+  const cached = cache?.full
+  if (cached && cached.length > 0 && cached[0]!.version === list.version && cached[0]!.flock === flock && cached[0]!.digest === digest) return cached
   const runs = pack(Object.values(list.entries).sort(byId), entryBytes, budget, MAX_CHUNK_ITEMS)
-  return runs.map((added, index) => ({ ...base, since: 0, full: true, index, count: runs.length, added, removed: [] }))
+  const chunks = runs.map((added, index) => ({ ...base, since: 0, full: true, index, count: runs.length, added, removed: [] }))
+  if (cache !== undefined) cache.full = chunks
+  return chunks
 }
 
 function byId(a: MemberEntry, b: MemberEntry): number {

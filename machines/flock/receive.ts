@@ -179,7 +179,7 @@ function join(ctx: FlockContext, p: Info, now: number, out: Effect[]): Rule {
     ctx.lvote = ctx.vote
     ctx.promotedAt = now
     adoptServices(ctx, p, out)
-    leadList(ctx)
+    leadList(ctx, out)
   }
   for (const m of members) ping(ctx, out, m.node, 'ping', now)
   ping(ctx, out, p.leader, isLeader(ctx) ? 'ping' : 'beat', now)
@@ -197,7 +197,7 @@ function follow(ctx: FlockContext, p: Info, now: number, out: Effect[], leader: 
     // The sender names us as the better leader: we lead, with a list that starts with ourselves.
     ctx.leader = ctx.me
     ctx.promotedAt = now
-    leadList(ctx)
+    leadList(ctx, out)
     for (const m of members) ping(ctx, out, m.node, 'ping', now)
     return
   }

@@ -72,6 +72,8 @@ export function onProbe(ctx: FlockContext, now: number, out: Effect[]): number {
 
 /** Leader: drop members whose heartbeats stopped. */
 export function onPrune(ctx: FlockContext, now: number, out: Effect[]): number {
+  // Members have nothing to prune and let the timer lapse; leading again re-arms it (leadList).
+  if (!isLeader(ctx)) return 0
   arm(ctx, out, 'prune', ctx.cfg.pruneEveryHb)
   let dropped = 0
   for (const id in ctx.mems) {

@@ -186,6 +186,8 @@ export interface FlockContext {
   lastProbe: number | null
   /** Authoritative on the leader; on a member, its copy of the leader's list. */
   list: MemberList
+  /** Leader only: the whole-list answer of the current version, built once for every member's pull. */
+  answers: { full: ListChunk[] | null }
   /** Leader only: recent list changes, oldest first, for deltas. */
   changes: ListChange[]
   /** Member only: a list pull is in flight since this time (null: none). */

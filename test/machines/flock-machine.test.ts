@@ -95,7 +95,7 @@ test('start: arms every timer (hb and probe with a random first phase), LeaderSt
   const ts = timers(n.effects)
   t.deepEqual(
     ts.map((x) => x.name),
-    ['hb', 'probe', 'prune', 'checkpoint', 'key'],
+    ['prune', 'hb', 'probe', 'checkpoint', 'key'], // prune is armed by leading (start-over), before the phases
   )
   t.true(ts[0]!.ms >= 1 && ts[0]!.ms <= HB)
   t.true(ts[1]!.ms >= 1 && ts[1]!.ms <= 3 * HB)
@@ -257,7 +257,7 @@ test('rebooting: packets are ignored', (t) => {
   t.is(n.path(), 'rebooting')
 })
 
-test('rebooting: timers keep their rhythm (re-armed) but do nothing', (t) => {
+test('rebooting: timers keep their rhythm (re-armed) but do nothing; prune lapses until we lead again', (t) => {
   const n = spawn()
   n.send(beatFrom(n, 'a', 10), 10)
   n.send({ type: 'admin.reboot' }, 1000)
@@ -265,13 +265,13 @@ test('rebooting: timers keep their rhythm (re-armed) but do nothing', (t) => {
   for (const [name, every] of [
     ['hb', 1],
     ['probe', cfg.probeEveryHb],
-    ['prune', cfg.pruneEveryHb],
     ['checkpoint', cfg.checkpointEveryHb],
     ['key', cfg.keyPeriodHb],
   ] as const) {
     const out = n.send(fire(name), 2000)
     t.deepEqual(out, [{ type: 'timer.set', name, ms: every * HB }], name)
   }
+  t.deepEqual(n.send(fire('prune'), 2000), [])
   t.is(n.path(), 'rebooting')
 })
 

@@ -74,7 +74,7 @@ test('hb (member): leader expiry → start over (new flock, leads itself, Leader
   t.like(mon(out, 'LeaderStart'), { flock: ctx.flock, oflock: OUR_FLOCK, n: 0, cause: 'leader-expired' })
   t.deepEqual(emits(out, 'Epoch'), [{ type: 'Epoch', epoch: ctx.epoch, flock: ctx.flock }])
   t.like(persists(out)[0], { key: 'checkpoint', value: { id: SELF, flock: ctx.flock, leader: null } })
-  t.deepEqual(timers(out), [{ name: 'hb', ms: HB }])
+  t.deepEqual(timers(out), [{ name: 'hb', ms: HB }, { name: 'prune', ms: ctx.cfg.pruneEveryHb * HB }]) // leading again arms prune
 })
 
 test('hb (member): leader expiry reminds the old leader with a ping carrying the new flock', (t) => {
