@@ -99,6 +99,7 @@ export class FlockChecker {
     const byId = new Map(live.map((v) => [v.ctx.me.id, v]))
     for (const v of live) {
       const c = v.ctx
+      if (!c.cfg.listSync) continue // only the leader holds the list in this mode
       const leader = c.leader.id === c.me.id ? undefined : byId.get(c.leader.id)
       if (leader === undefined || leader.ctx.leader.id !== leader.ctx.me.id || leader.ctx.flock !== c.flock || !sameGroup(this.groupOf, v.node, leader.node)) {
         this.lagging.delete(v.node)

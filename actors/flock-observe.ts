@@ -44,10 +44,13 @@ export function observeContexts(contexts: readonly FlockContext[]): Observation 
     digests.add(`${c.list.size}:${digestOf(c.list)}`)
   }
   let smallestList = Number.POSITIVE_INFINITY
-  for (const c of contexts) {
+  // Without list sync only the leader holds the list: it must name exactly the live nodes.
+  const holders = contexts.filter((c) => c.cfg.listSync || c.leader.id === c.me.id)
+  for (const c of holders) {
     smallestList = Math.min(smallestList, c.list.size)
     if (c.list.size !== live) sizeOk = false
   }
-  const agreed = live > 0 && rebooting === 0 && flocks.size === 1 && leaders === 1 && leaderIds.size === 1 && digests.size === 1 && sizeOk
+  const sameLists = contexts.every((c) => c.cfg.listSync) ? digests.size === 1 : true
+  const agreed = live > 0 && rebooting === 0 && flocks.size === 1 && leaders === 1 && leaderIds.size === 1 && sameLists && sizeOk
   return { live, flocks: flocks.size, leaders, agreed, rebooting, lists: digests.size, smallestList: live === 0 ? 0 : smallestList }
 }

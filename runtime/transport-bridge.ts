@@ -72,10 +72,16 @@ export const jsonCodec: Codec = {
 export function createTransportBridge(components: { transport: Transport }, init: BridgeInit): TransportBridge {
   const { transport } = components
   const counters: BridgeCounters = { sent: 0, received: 0, malformed: 0, unrouted: 0, refused: 0, unencodable: 0, tooLarge: 0, closed: 0 }
+  // A machine that sends one event object to many (a leader's check-in to every member) gets it
+  // encoded once; events are never mutated after they are emitted, so the bytes stay valid.
+  const encoded = new WeakMap<object, Uint8Array>()
   const outbound: OutboundRouter = (to, event) => {
-    let bytes: Uint8Array
+    let bytes = encoded.get(event)
     try {
-      bytes = init.codec.encode(event)
+      if (bytes === undefined) {
+        bytes = init.codec.encode(event)
+        encoded.set(event, bytes)
+      }
     } catch {
       // An event the codec refuses (an unknown type, a field past the wire's limits) never leaves.
       counters.unencodable++

@@ -20,6 +20,7 @@ interface Flags {
   crash?: SimOptions['crash']
   skew: number
   trace?: string
+  listSync: boolean
   json?: boolean
   progress?: boolean
 }
@@ -42,6 +43,7 @@ export function registerSim(program: Command): void {
     .option('--reboot <AT_HB:FRACTION>', 'reboot storm: each node reboots (admin Reboot) with this probability', atFraction('--reboot'))
     .option('--crash <AT_HB:FRACTION>', 'crash each node with this probability (never restarted)', atFraction('--crash'))
     .option('--skew <MS>', 'per-node clock skew, uniform in ±MS', int('--skew', 0, 3_600_000), 0)
+    .option('--no-list-sync', 'members do not copy the member list (only the leader holds it, as in the original): for N where N² entries do not fit one process')
     .option('--trace <FILE>', 'write the journal of every node (NDJSON, ARCHITECTURE §6) and report its sha256')
     .option('--progress', 'print one line per heartbeat on stderr')
     .option('--json', 'print the summary as one JSON document')
@@ -64,6 +66,7 @@ export function registerSim(program: Command): void {
         crash: f.crash,
         skewMs: f.skew,
         trace: f.trace,
+        config: f.listSync ? undefined : { listSync: false },
         onHb: f.progress === true ? (hb, o) => process.stderr.write(`hb ${hb}: live=${o.live} flocks=${o.flocks} leaders=${o.leaders} lists=${o.lists} smallest_list=${o.smallestList} agreed=${o.agreed}\n`) : undefined,
       })
       if (f.json === true) process.stdout.write(JSON.stringify(summary) + '\n')

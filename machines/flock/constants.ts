@@ -30,4 +30,5 @@ export const DEFAULT_FLOCK_CONFIG: Readonly<FlockConfig> = Object.freeze({
   listChunkBytes: 900,
   listLogSize: 16_384,
   historyMax: 1024,
+  listSync: true,
 })

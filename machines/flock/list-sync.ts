@@ -12,6 +12,7 @@ import type { FlockContext, Info, ListChunk, ListPull } from './types.js'
 
 /** Member, on the leader's check-in: pull if our copy is not the leader's. */
 export function requestList(ctx: FlockContext, p: Info, now: number, out: Effect[]): void {
+  if (!ctx.cfg.listSync) return
   if (p.listVersion === ctx.list.version && p.listDigest === digestOf(ctx.list)) {
     ctx.pulling = null
     return

@@ -38,7 +38,9 @@ export function receive(ctx: FlockContext, p: Info, now: number, out: Effect[]):
   if (p.vote === 0) return admin(ctx, p, now, out)
   // 2. Remember the sender; ignore our own packets.
   if (p.me.id === ctx.me.id) return 'from-self'
-  remember(ctx, p.me)
+  // History is for finding nodes that are not with us: a leader's own members' beats stay out of it,
+  // or ten thousand members would churn a history of a thousand on every beat.
+  if (ctx.mems[p.me.id] === undefined || !isLeader(ctx)) remember(ctx, p.me)
   // 3. Stale: older than a packet this sender already sent (its own clock; duplicates and reorders).
   const last = ctx.lastSent[p.me.id]
   if (last !== undefined && p.sent < last) {

@@ -11,6 +11,8 @@ import { listRemove, logChange } from './member-list.js'
 import { below, drawEpoch, probeRound } from './random.js'
 import type { FlockContext } from './types.js'
 
+const NOBODY = Object.freeze({ id: '', addr: '', horde: '' })
+
 export type Tick = 'hb' | 'probe' | 'prune' | 'checkpoint' | 'key' | 'reboot'
 
 export function arm(ctx: FlockContext, out: Effect[], name: Tick, everyHb: number): void {
@@ -44,12 +46,10 @@ export function onHeartbeat(ctx: FlockContext, now: number, out: Effect[]): 'lea
       ctx.epoch = drawEpoch(ctx, ctx.epoch)
       out.push({ type: 'emit', record: { type: 'Epoch', epoch: ctx.epoch, flock: ctx.flock } })
     }
-    // One Info for all members: only `dest` differs, and the receiver does not need it to be ours.
-    const info = makeInfo(ctx, 'leader-beat', ctx.me, now)
-    for (const id in ctx.mems) {
-      const m = ctx.mems[id]!
-      out.push({ type: 'send', to: m.node.addr, event: { type: 'info', info: { ...info, dest: m.node } } })
-    }
+    // One packet for all members (dest left blank: a check-in carries no horde instruction), so the
+    // runtime can encode it once per heartbeat instead of once per member.
+    const event = { type: 'info', info: makeInfo(ctx, 'leader-beat', NOBODY, now) }
+    for (const id in ctx.mems) out.push({ type: 'send', to: ctx.mems[id]!.node.addr, event })
   }
   return 'lead'
 }

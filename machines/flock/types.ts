@@ -110,6 +110,11 @@ export interface FlockConfig {
   listLogSize: number
   /** History entries kept (oldest dropped). */
   historyMax: number
+  /**
+   * Members keep a copy of the member list (default). Off, only the leader knows the list, as in the
+   * original: a simulator setting for N where N² list entries do not fit one process (PROTOCOL.md).
+   */
+  listSync: boolean
 }
 
 /** What a node is spawned with. */

@@ -133,7 +133,7 @@ test('hb (leader): alone, LeaderHeart (n 0) every heartbeat and nothing sent', (
   }
 })
 
-test('hb (leader): a leader-beat to every member with list version, digest and size', (t) => {
+test('hb (leader): one leader-beat packet to every member with list version, digest and size', (t) => {
   const ctx = leaderWith(['a', 'b'])
   const out: Effect[] = []
   onHeartbeat(ctx, HB, out)
@@ -141,9 +141,11 @@ test('hb (leader): a leader-beat to every member with list version, digest and s
     ['addr-a', 'leader-beat'],
     ['addr-b', 'leader-beat'],
   ])
+  const sends = out.filter((e) => e.type === 'send')
+  t.is(sends[0]!.event, sends[1]!.event, 'the same event object, so the runtime encodes it once')
   for (const id of ['a', 'b']) {
     const i = sentInfo(out, `addr-${id}`)!
-    t.deepEqual(i.dest, node(id))
+    t.deepEqual(i.dest, { id: '', addr: '', horde: '' }) // a check-in carries no horde instruction
     t.like(i, { me: ctx.me, leader: ctx.me, flock: OUR_FLOCK, listVersion: 3, listDigest: digestOf(ctx.list), n: 3, sent: HB })
   }
   t.like(mon(out, 'LeaderHeart'), { n: 2 })

@@ -106,3 +106,18 @@ test('an event the codec refuses is counted, not thrown into the host', (t) => {
   a.bridge.outbound('b', cyclic as never, 'a/rally', 'data', undefined)
   t.is(a.bridge.counters.unencodable, 1)
 })
+
+test('one event sent to many is encoded once', (t) => {
+  let encodes = 0
+  const clock = new VirtualClock()
+  const net = createMemoryNetwork({ clock })
+  const bridge = createTransportBridge(
+    { transport: net.endpoint('a') },
+    { codec: { encode: (e) => (encodes++, jsonCodec.encode(e)), decode: jsonCodec.decode }, route: () => undefined },
+  )
+  const event = { type: 'ball', left: 1 }
+  for (const to of ['b', 'c', 'd']) bridge.outbound(to, event, 'a/x', 'data', undefined)
+  bridge.outbound('b', { type: 'ball', left: 1 }, 'a/x', 'data', undefined)
+  t.is(encodes, 2)
+  t.is(bridge.counters.sent, 4)
+})

@@ -102,3 +102,19 @@ test('the same seed twice → identical trace_sha256; another seed → another',
   t.is(a.trace_sha256, b.trace_sha256)
   t.not(a.trace_sha256, c.trace_sha256)
 })
+
+test('without list sync (only the leader holds the list) N=300 agrees, and members hold no copy', async (t) => {
+  let copies = -1
+  const s = await runSim({
+    nodes: 300,
+    seed: 7,
+    seeded: 1,
+    config: { listSync: false },
+    onHb: (_hb, _o, nodes) => {
+      copies = nodes.filter((n) => n.context().leader.id !== n.context().me.id && n.context().list.size > 0).length
+    },
+  })
+  t.true(s.agreed)
+  t.deepEqual(s.violations, [])
+  t.is(copies, 0)
+})
