@@ -102,31 +102,19 @@ export class Recorder {
   }
 
   spawn(t: number, actor: string, machine: string, input: unknown, node?: string): number {
-    const seq = ++this.seq
-    const n = node === undefined ? '' : `,"node":${JSON.stringify(node)}`
-    this.put(`{"seq":${seq},"t":${t}${n},"actor":${JSON.stringify(actor)},"spawn":${JSON.stringify({ machine, input: input ?? null })}}`)
-    return seq
+    return this.input(t, actor, node, `"spawn":${JSON.stringify({ machine, input: input ?? null })}`)
   }
 
   delivery(t: number, actor: string, event: object, node?: string): number {
-    const seq = ++this.seq
-    const n = node === undefined ? '' : `,"node":${JSON.stringify(node)}`
-    this.put(`{"seq":${seq},"t":${t}${n},"actor":${JSON.stringify(actor)},"in":${JSON.stringify(event)}}`)
-    return seq
+    return this.input(t, actor, node, `"in":${JSON.stringify(event)}`)
   }
 
   restart(t: number, actor: string, attempt: number, node?: string): number {
-    const seq = ++this.seq
-    const n = node === undefined ? '' : `,"node":${JSON.stringify(node)}`
-    this.put(`{"seq":${seq},"t":${t}${n},"actor":${JSON.stringify(actor)},"restart":{"attempt":${attempt}}}`)
-    return seq
+    return this.input(t, actor, node, `"restart":{"attempt":${attempt}}`)
   }
 
   stop(t: number, actor: string, node?: string): number {
-    const seq = ++this.seq
-    const n = node === undefined ? '' : `,"node":${JSON.stringify(node)}`
-    this.put(`{"seq":${seq},"t":${t}${n},"actor":${JSON.stringify(actor)},"stop":true}`)
-    return seq
+    return this.input(t, actor, node, '"stop":true')
   }
 
   /** A note from the driver of the run (see NoteRecord): `kind` is `mark` or `fault`. */
@@ -149,6 +137,14 @@ export class Recorder {
 
   close(): void {
     this.sink.close()
+  }
+
+  /** One input record: the next seq, the time, the node (multi-node files), the actor and `body`. */
+  private input(t: number, actor: string, node: string | undefined, body: string): number {
+    const seq = ++this.seq
+    const n = node === undefined ? '' : `,"node":${JSON.stringify(node)}`
+    this.put(`{"seq":${seq},"t":${t}${n},"actor":${JSON.stringify(actor)},${body}}`)
+    return seq
   }
 
   private put(line: string): void {
