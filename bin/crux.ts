@@ -51,5 +51,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// `crux … | head` closes our stdout early: that is the reader's choice, not an error to crash on.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0)
+    throw err
+  })
+}
+
 const code = await main(process.argv.slice(2))
 process.exitCode = code

@@ -41,3 +41,19 @@ test('an unknown flag is one line on stderr and exit 2', (t) => {
   t.is(r.status, 2)
   t.regex(r.stderr, /^crux: unknown option '--frobnicate'.*\n$/)
 })
+
+test('a reader that closes early (crux … | head) is not a crash', async (t) => {
+  const { spawn } = await import('node:child_process')
+  const child = spawn(process.execPath, ['dist/bin/crux.js', 'sim', '--nodes', '200', '--progress'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  await new Promise<void>((resolve) => {
+    child.stderr.once('data', (d: Buffer) => {
+      stderr += d.toString()
+      child.stderr.destroy() // like `head -1` on stderr
+      resolve()
+    })
+  })
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
+  t.is(code, 0)
+  t.notRegex(stderr, /EPIPE|Unhandled/)
+})
