@@ -6,6 +6,8 @@
  */
 import { Command, CommanderError } from 'commander'
 import { registerCheck } from './commands/check.js'
+import { registerFulcrum } from './commands/fulcrum.js'
+import { registerKeygen } from './commands/keygen.js'
 import { registerReplay } from './commands/replay.js'
 import { registerSim } from './commands/sim.js'
 import { registerVersion } from './commands/version.js'
@@ -26,6 +28,8 @@ export function buildProgram(): Command {
       // One line, `crux: <what was wrong>`, as CLI.md promises (commander says `error: …`).
       outputError: (str, write) => write(`crux: ${str.replace(/^error: /, '').trim()} (see crux --help)\n`),
     })
+  registerFulcrum(program)
+  registerKeygen(program)
   registerSim(program)
   registerReplay(program)
   registerCheck(program)

@@ -14,7 +14,7 @@ import { enqueueActions, setup } from 'xstate'
 import { defineMachine } from './definition.js'
 import type { Effect, HostEvent } from './effects.js'
 import { VOTE_MAX } from './flock/constants.js'
-import { createContext, isLeader, mon, startOver } from './flock/context.js'
+import { checkpoint, createContext, isLeader, mon, startOver } from './flock/context.js'
 import { answerListPull, applyListChunk } from './flock/list-sync.js'
 import { receive } from './flock/receive.js'
 import { below } from './flock/random.js'
@@ -129,7 +129,8 @@ export const flockLogic = setup({
         receive(ctx, { ...({} as Info), kind: 'admin', vote: 0, lvote: 0, me: ctx.me, dest: ctx.me, leader: ctx.me }, now, out),
       ),
     },
-    leave: { target: '.left', actions: run((ctx, _ev, now, out) => (mon(ctx, out, 'Exit', now, 'leave'), 'leave')) },
+    // Leaving: say so, and persist the checkpoint a restart resumes from.
+    leave: { target: '.left', actions: run((ctx, _ev, now, out) => (mon(ctx, out, 'Exit', now, 'leave'), checkpoint(ctx, out), 'leave')) },
   },
   states: {
     leader: {

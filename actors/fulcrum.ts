@@ -1,0 +1,142 @@
+/**
+ * A fulcrum: one real node. The flock actor on a sealed UDP transport and the real clock, its
+ * identity and checkpoint in the data dir, NDJSON logs, an optional journal and an optional
+ * `/metrics` endpoint. `crux fulcrum` is a thin shell around {@link startFulcrum}.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import { join } from 'node:path'
+import { flockMachine, roleOf } from '../machines/flock.machine.js'
+import type { FlockCheckpoint, FlockConfig, ProbeSpec } from '../machines/flock/types.js'
+import { RealClock } from '../runtime/clock.js'
+import { InvalidArgumentError } from '../runtime/errors.js'
+import { registerHostMetrics } from '../runtime/host-metrics.js'
+import { createMetrics, type Metrics } from '../runtime/metrics.js'
+import { FileSink, Recorder } from '../runtime/recorder.js'
+import { createSealedTransport, type SealedTransport } from '../runtime/sealed-transport.js'
+import { FileStore } from '../runtime/store.js'
+import { createUdpTransport } from '../runtime/udp-transport.js'
+import { createWalrus, type Level, type Walrus } from '../runtime/walrus.js'
+import { createFlockActor, type FlockActor } from './flock.actor.js'
+
+export interface FulcrumOptions {
+  host: string
+  port: number
+  dataDir: string
+  probe: ProbeSpec
+  secret: Uint8Array
+  hbMs: number
+  logLevel: Level
+  trace?: string
+  metrics?: { host: string; port: number }
+  config?: Partial<FlockConfig>
+}
+
+export interface Fulcrum {
+  readonly id: string
+  readonly address: string
+  readonly flock: FlockActor
+  readonly transport: SealedTransport
+  readonly log: Walrus
+  /** Graceful leave: Exit MonInfo, checkpoint, close everything. */
+  stop(): Promise<void>
+}
+
+/** The node's stable id: made once, kept in the data dir (mode 0600). */
+function nodeId(dataDir: string): string {
+  const file = join(dataDir, 'node-id')
+  try {
+    const id = readFileSync(file, 'utf8').trim()
+    if (/^[A-Za-z0-9_]{1,64}$/.test(id)) return id
+    throw new InvalidArgumentError(`${file} does not hold a node id`)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+  const b = crypto.getRandomValues(new Uint8Array(8))
+  const id = `n${Buffer.from(b).toString('hex')}`
+  writeFileSync(file, id + '\n', { mode: 0o600 })
+  return id
+}
+
+export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
+  try {
+    mkdirSync(o.dataDir, { recursive: true, mode: 0o700 })
+  } catch (err) {
+    throw new InvalidArgumentError(`cannot use data dir ${o.dataDir} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+  }
+  const id = nodeId(o.dataDir)
+  const clock = new RealClock()
+  const log = createWalrus({ level: o.logLevel, base: { node: id } })
+  const store = new FileStore(join(o.dataDir, 'store'))
+  const actorId = `${id}/flock`
+  const checkpoint = store.get(actorId, 'checkpoint') as FlockCheckpoint | undefined
+  const udp = await createUdpTransport({ host: o.host, port: o.port })
+  const keyId = new DataView(crypto.getRandomValues(new Uint8Array(4)).buffer).getUint32(0)
+  const transport = createSealedTransport({ transport: udp }, { secret: o.secret, keyId, startCounter: Math.floor(clock.now() / 1000) * 2 ** 21 })
+  const seed = Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('hex')
+  const config = { ...o.config, hbMs: o.hbMs }
+  const recorder =
+    o.trace === undefined ? undefined : new Recorder(new FileSink(o.trace), { node: id, seed, config, machines: { [flockMachine.name]: flockMachine.version } })
+  const flock = createFlockActor(
+    { transport, clock, recorder, logger: log, store },
+    { node: id, input: { self: { addr: udp.address, id }, config, probe: o.probe, seed, ...(checkpoint === undefined ? {} : { checkpoint }) } },
+  )
+  // One log line whenever where the node stands changes: role, flock, leader, member count.
+  let last = ''
+  flock.host.onStep(() => {
+    const c = flock.context()
+    const view = { role: roleOf(c), flock: c.flock, leader: c.leader.id, leaderAddr: c.leader.addr, members: c.list.size, listVersion: c.list.version }
+    const key = JSON.stringify(view)
+    if (key !== last) {
+      last = key
+      log.info('flock', view)
+    }
+  })
+  let server: Server | undefined
+  let metrics: Metrics | undefined
+  if (o.metrics !== undefined) {
+    metrics = createMetrics({ labels: { node: id } })
+    registerHostMetrics(metrics, flock.host)
+    metrics.counterFrom('crux_wire_dropped_total', 'Datagrams dropped by the envelope, by reason.', ['reason'], () =>
+      Object.entries(transport.drops).map(([reason, n]) => [{ reason }, n] as const),
+    )
+    metrics.counterFrom('crux_wire_accepted_total', 'Datagrams that opened.', [], () => transport.accepted())
+    const m = metrics
+    server = createServer((req, res) => {
+      if (req.url !== '/metrics') {
+        res.writeHead(404).end('not found\n')
+        return
+      }
+      m.text().then(
+        (text) => res.writeHead(200, { 'content-type': m.contentType }).end(text),
+        (err: unknown) => res.writeHead(500).end(String(err)),
+      )
+    })
+    await new Promise<void>((resolve, reject) => {
+      server!.once('error', (err) => reject(new InvalidArgumentError(`cannot serve metrics on ${o.metrics!.host}:${o.metrics!.port} (${(err as NodeJS.ErrnoException).code})`)))
+      server!.listen(o.metrics!.port, o.metrics!.host, () => resolve())
+    })
+  }
+  log.info('fulcrum started', { addr: udp.address, dataDir: o.dataDir, restored: checkpoint !== undefined, hbMs: o.hbMs })
+
+  let stopped = false
+  return {
+    id,
+    address: udp.address,
+    flock,
+    transport,
+    log,
+    async stop() {
+      if (stopped) return
+      stopped = true
+      // The machine's leave persists the checkpoint (a persist effect into the store) and says Exit.
+      flock.host.send(actorId, { type: 'leave' }, 'control')
+      flock.host.runUntilIdle()
+      await flock.close()
+      clock.cancelAll()
+      recorder?.close()
+      if (server !== undefined) await new Promise<void>((r) => server!.close(() => r()))
+      log.info('fulcrum stopped', { checkpoint: true })
+    },
+  }
+}

@@ -1,0 +1,57 @@
+/** `crux fulcrum`: one node on real UDP (CLI.md). SIGTERM/SIGINT leave gracefully, checkpoint, exit 0. */
+import type { Command } from 'commander'
+import { startFulcrum } from '../../actors/fulcrum.js'
+import { InvalidArgumentError } from '../../runtime/errors.js'
+import { parseProbeSpecs } from '../../runtime/probe-spec.js'
+import { readSecretFile } from '../../runtime/secret.js'
+import { levelValues, type Level } from '../../runtime/walrus.js'
+import { int } from '../flags.js'
+
+function hostPort(flag: string) {
+  return (v: string): { host: string; port: number } => {
+    const m = /^([^:\s]+):(\d+)$/.exec(v.trim())
+    const port = m === null ? NaN : Number(m[2])
+    if (m === null || !(port >= 0 && port <= 65535)) throw new InvalidArgumentError(`${flag} must be HOST:PORT, got ${JSON.stringify(v)}`)
+    return { host: m[1]!, port }
+  }
+}
+
+const collect = (v: string, all: string[]): string[] => [...all, v]
+
+export function registerFulcrum(program: Command): void {
+  program
+    .command('fulcrum')
+    .description('run one node: find the flock over encrypted UDP, join it, keep its member list')
+    .option('--data-dir <DIR>', 'node id, checkpoint and stores', './crux-data')
+    .option('--listen <HOST:PORT>', 'UDP address to bind', hostPort('--listen'), { host: '0.0.0.0', port: 23123 })
+    .option('--probe <SPEC>', 'where to look for peers: CIDR (port = listen port), HOST:PORT, HOST:PORT-PORT or @file; repeatable', collect, [])
+    .requiredOption('--secret-file <F>', 'the flock secret (crux keygen secret --out F)')
+    .option('--heartbeat <MS>', 'heartbeat period', int('--heartbeat', 50, 60_000), 1000)
+    .option('--metrics <HOST:PORT>', 'serve Prometheus /metrics here', hostPort('--metrics'))
+    .option('--trace <FILE>', 'write this node\'s journal (NDJSON) for crux replay')
+    .option('--log-level <L>', 'trace, debug, info, warn, error, fatal or silent', 'info')
+    .addHelpText('after', '\nExample:\n  crux fulcrum --listen 127.77.0.1:23123 --probe 127.77.0.0/29 --secret-file flock.secret --data-dir /tmp/n1')
+    .action(async (f: { dataDir: string; listen: { host: string; port: number }; probe: string[]; secretFile: string; heartbeat: number; metrics?: { host: string; port: number }; trace?: string; logLevel: string }) => {
+      if (!(f.logLevel in levelValues)) throw new InvalidArgumentError(`--log-level must be one of ${Object.keys(levelValues).join(', ')}, got ${JSON.stringify(f.logLevel)}`)
+      const secret = readSecretFile(f.secretFile)
+      const probe = parseProbeSpecs(f.probe, f.listen.port)
+      const node = await startFulcrum({
+        host: f.listen.host,
+        port: f.listen.port,
+        dataDir: f.dataDir,
+        probe,
+        secret,
+        hbMs: f.heartbeat,
+        logLevel: f.logLevel as Level,
+        trace: f.trace,
+        metrics: f.metrics,
+      })
+      await new Promise<void>((resolve) => {
+        const bye = () => {
+          node.stop().then(resolve, resolve)
+        }
+        process.once('SIGTERM', bye)
+        process.once('SIGINT', bye)
+      })
+    })
+}

@@ -1,0 +1,78 @@
+/** Bad flags, secret files and data dirs: one clear `crux: …` line, a non-zero exit, nothing started. */
+import test from 'ava'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { generateSecret } from '../../runtime/secret.js'
+
+const crux = (...args: string[]) => spawnSync(process.execPath, ['dist/bin/crux.js', ...args], { encoding: 'utf8', timeout: 30_000 })
+
+function dir(t: import('ava').ExecutionContext): string {
+  const d = mkdtempSync(join(tmpdir(), 'crux-flags-'))
+  t.teardown(() => rmSync(d, { recursive: true, force: true }))
+  return d
+}
+
+const oneLine = (t: import('ava').ExecutionContext, r: ReturnType<typeof crux>, code: number, pattern: RegExp) => {
+  t.is(r.status, code, r.stderr)
+  t.is(r.stderr.trim().split('\n').length, 1, r.stderr)
+  t.regex(r.stderr, pattern)
+}
+
+test('no secret file: refused', (t) => oneLine(t, crux('fulcrum', '--listen', '127.77.24.1:23123'), 2, /^crux: required option '--secret-file/))
+
+test('a missing secret file: refused, naming it', (t) => {
+  oneLine(t, crux('fulcrum', '--listen', '127.77.24.1:23123', '--secret-file', '/nonexistent/s'), 2, /^crux: cannot read secret file \/nonexistent\/s \(ENOENT\)/)
+})
+
+test('a secret file that is not 32 base64 bytes: refused', (t) => {
+  const d = dir(t)
+  writeFileSync(join(d, 'short'), Buffer.from('too short').toString('base64'))
+  writeFileSync(join(d, 'junk'), '%%% not base64 %%%')
+  oneLine(t, crux('fulcrum', '--listen', '127.77.24.1:23123', '--secret-file', join(d, 'short')), 2, /holds 9 bytes; a flock secret is 32/)
+  oneLine(t, crux('fulcrum', '--listen', '127.77.24.1:23123', '--secret-file', join(d, 'junk')), 2, /is not base64/)
+})
+
+test('bad --listen, --probe, --heartbeat, --log-level: refused, naming the flag', (t) => {
+  const d = dir(t)
+  const secret = join(d, 's')
+  writeFileSync(secret, generateSecret())
+  const base = ['fulcrum', '--secret-file', secret, '--data-dir', join(d, 'data')]
+  oneLine(t, crux(...base, '--listen', 'nowhere'), 2, /--listen must be HOST:PORT/)
+  oneLine(t, crux(...base, '--listen', '127.77.24.1:23123', '--probe', '10.0.0.0/99'), 2, /--probe "10.0.0.0\/99": prefix length/)
+  oneLine(t, crux(...base, '--listen', '127.77.24.1:23123', '--probe', 'host:0'), 2, /port "0" is not in 1–65535/)
+  oneLine(t, crux(...base, '--listen', '127.77.24.1:23123', '--probe', '@/nonexistent'), 2, /cannot read \/nonexistent/)
+  oneLine(t, crux(...base, '--listen', '127.77.24.1:23123', '--heartbeat', '5'), 2, /--heartbeat must be an integer/)
+  oneLine(t, crux(...base, '--listen', '127.77.24.1:23123', '--log-level', 'loud'), 2, /--log-level must be one of/)
+})
+
+test('a data dir that cannot be made: refused', (t) => {
+  const d = dir(t)
+  const secret = join(d, 's')
+  writeFileSync(secret, generateSecret())
+  writeFileSync(join(d, 'file'), 'x')
+  oneLine(t, crux('fulcrum', '--listen', '127.77.24.2:23123', '--secret-file', secret, '--data-dir', join(d, 'file', 'sub')), 2, /cannot use data dir .* \(ENOTDIR\)/)
+})
+
+test('an address already in use: one line, exit 1', (t) => {
+  const d = dir(t)
+  const secret = join(d, 's')
+  writeFileSync(secret, generateSecret())
+  const dgram = spawnSync(process.execPath, [
+    '-e',
+    `const s=require('node:dgram').createSocket('udp4');s.bind(23123,'127.77.24.3',()=>{const r=require('node:child_process').spawnSync(process.execPath,['dist/bin/crux.js','fulcrum','--listen','127.77.24.3:23123','--secret-file',${JSON.stringify(secret)},'--data-dir',${JSON.stringify(join(d, 'data'))}],{encoding:'utf8'});process.stdout.write(JSON.stringify({status:r.status,stderr:r.stderr}));s.close()})`,
+  ], { encoding: 'utf8', timeout: 30_000 })
+  const r = JSON.parse(dgram.stdout) as { status: number; stderr: string }
+  t.is(r.status, 1)
+  t.regex(r.stderr, /^crux: address 127.77.24.3:23123 is already in use\n$/)
+})
+
+test('crux keygen secret writes a usable secret once, and refuses to overwrite it', (t) => {
+  const d = dir(t)
+  const out = join(d, 'flock.secret')
+  t.is(crux('keygen', 'secret', '--out', out).status, 0)
+  oneLine(t, crux('keygen', 'secret', '--out', out), 2, /exists; refusing to overwrite/)
+  const printed = crux('keygen', 'secret')
+  t.is(Buffer.from(printed.stdout.trim(), 'base64').length, 32)
+})

@@ -1,0 +1,54 @@
+/**
+ * Real fulcrums on loopback (127.77.x.y): encrypted UDP, the real clock, the data dir. Each test uses
+ * its own /29 so tests can run side by side.
+ */
+import test from 'ava'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { agreed, FulcrumPool, until } from '../fixtures/fulcrums.js'
+
+const BOUND = 30_000
+
+test('5 fulcrums find each other and agree; SIGTERM: exit 0 with a checkpoint', async (t) => {
+  const pool = new FulcrumPool(t)
+  const fs = [1, 2, 3, 4, 5].map((i) => pool.start(`127.77.21.${i}:23123`, '127.77.21.0/29'))
+  await until(() => agreed(fs, 5), BOUND, 'one flock of 5')
+  t.is(new Set(fs.map((f) => f.view()!.leader)).size, 1)
+  for (const f of fs) f.child.kill('SIGTERM')
+  t.deepEqual(await Promise.all(fs.map((f) => f.exited)), [0, 0, 0, 0, 0])
+  for (const f of fs) t.true(existsSync(join(f.dataDir, 'node-id')))
+  t.true(fs.every((f) => f.lines.some((l) => l.msg === 'fulcrum stopped')))
+})
+
+test('a restarted fulcrum resumes from its checkpoint and is back in', async (t) => {
+  const pool = new FulcrumPool(t)
+  const fs = [1, 2, 3].map((i) => pool.start(`127.77.22.${i}:23123`, '127.77.22.0/29'))
+  await until(() => agreed(fs, 3), BOUND, 'one flock of 3')
+  const gone = fs[2]!
+  gone.child.kill('SIGTERM')
+  t.is(await gone.exited, 0)
+  await until(() => agreed(fs.slice(0, 2), 2), BOUND, 'the two left agree on 2')
+  const back = pool.start(gone.addr, '127.77.22.0/29', [], gone.addr)
+  await until(() => agreed([fs[0]!, fs[1]!, back], 3), BOUND, 'back to 3')
+  t.true(back.lines.some((l) => l.msg === 'fulcrum started' && l.restored === true))
+  t.is(back.lines.find((l) => l.msg === 'fulcrum started')!.node, gone.lines.find((l) => l.msg === 'fulcrum started')!.node)
+})
+
+test('a fulcrum with the wrong secret never joins, and the flock is undisturbed', async (t) => {
+  const pool = new FulcrumPool(t)
+  const fs = [1, 2, 3].map((i) => pool.start(`127.77.23.${i}:23123`, '127.77.23.0/29', i === 1 ? ['--metrics', '127.77.23.1:9109'] : []))
+  const stranger = new FulcrumPool(t).start('127.77.23.4:23123', '127.77.23.0/29')
+  await until(() => agreed(fs, 3), BOUND, 'one flock of 3')
+  // Wait until the stranger's probes have reached the flock several times, and were refused.
+  let refused = 0
+  const deadline = Date.now() + BOUND
+  while (refused < 3) {
+    if (Date.now() > deadline) return t.fail(`only ${refused} of the stranger's datagrams were seen`)
+    const text = await fetch('http://127.77.23.1:9109/metrics').then((r) => r.text())
+    refused = Number(/crux_wire_dropped_total\{reason="tag",[^}]*\} (\d+)/.exec(text)?.[1] ?? 0)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  t.is(stranger.view()!.members, 1)
+  t.is(stranger.view()!.leader, stranger.lines.find((l) => l.msg === 'fulcrum started')!.node as string)
+  t.true(agreed(fs, 3))
+})
