@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from 'commander'
 import { registerCheck } from './commands/check.js'
+import { registerDemo } from './commands/demo.js'
 import { registerFulcrum } from './commands/fulcrum.js'
 import { registerKeygen } from './commands/keygen.js'
 import { registerReplay } from './commands/replay.js'
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
       // One line, `crux: <what was wrong>`, as CLI.md promises (commander says `error: …`).
       outputError: (str, write) => write(`crux: ${str.replace(/^error: /, '').trim()} (see crux --help)\n`),
     })
+  registerDemo(program)
   registerFulcrum(program)
   registerKeygen(program)
   registerSim(program)

@@ -1,0 +1,81 @@
+/**
+ * `crux demo` (what `npm start` runs): a local flock of real fulcrums on loopback addresses with the
+ * same port, like hosts on a LAN. Prints the member table once they agree; Ctrl-C stops them all
+ * (each leaves gracefully) and removes the temporary data dirs.
+ */
+import type { Command } from 'commander'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { addIp, agreedOn, coveringCidr, spawnFulcrum, type FulcrumProcess } from '../../actors/local-flock.js'
+import { InvalidArgumentError } from '../../runtime/errors.js'
+import { generateSecret } from '../../runtime/secret.js'
+import { int } from '../flags.js'
+
+interface Flags {
+  nodes: number
+  base: string
+  port: number
+  heartbeat: number
+  timeout: number
+  exitWhenAgreed?: boolean
+  json?: boolean
+}
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('run a local flock of real fulcrums on loopback (127.77.0.x), print the member table once they agree; Ctrl-C stops them')
+    .option('--nodes <N>', 'fulcrums to start', int('--nodes', 1, 200), 5)
+    .option('--base <IP>', 'address of the first; the others follow it', '127.77.0.1')
+    .option('--port <PORT>', 'the UDP port all of them use', int('--port', 1, 65535), 23123)
+    .option('--heartbeat <MS>', 'heartbeat period', int('--heartbeat', 50, 60_000), 500)
+    .option('--timeout <S>', 'give up if they have not agreed after this many seconds', int('--timeout', 1, 3600), 60)
+    .option('--exit-when-agreed', 'stop them and exit 0 once the table is printed')
+    .option('--json', 'print the table as {"flock","leader","members":[{"id","addr","leader"}]}')
+    .addHelpText('after', '\nExample:\n  crux demo --nodes 7 --heartbeat 250')
+    .action(async (f: Flags) => {
+      if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(f.base)) throw new InvalidArgumentError(`--base must be a loopback address 127.x.y.z, got ${JSON.stringify(f.base)}`)
+      const dir = mkdtempSync(join(tmpdir(), 'crux-demo-'))
+      const secretFile = join(dir, 'flock.secret')
+      writeFileSync(secretFile, generateSecret() + '\n', { mode: 0o600 })
+      const probe = coveringCidr(f.base, f.nodes)
+      const nodes: FulcrumProcess[] = []
+      const started = Date.now()
+      let stopping: Promise<void> | null = null
+      const stop = (): Promise<void> =>
+        (stopping ??= (async () => {
+          for (const n of nodes) n.child.kill('SIGTERM')
+          await Promise.all(nodes.map((n) => n.exited))
+          rmSync(dir, { recursive: true, force: true })
+        })())
+      process.once('SIGINT', () => void stop().then(() => process.exit(0)))
+      process.once('SIGTERM', () => void stop().then(() => process.exit(0)))
+      for (let i = 0; i < f.nodes; i++) {
+        const addr = `${addIp(f.base, i)}:${f.port}`
+        nodes.push(spawnFulcrum(addr, join(dir, `n${i + 1}`), ['--probe', probe, '--secret-file', secretFile, '--heartbeat', String(f.heartbeat)]))
+      }
+      if (f.json !== true) process.stderr.write(`crux demo: ${f.nodes} fulcrums on ${probe} port ${f.port}, heartbeat ${f.heartbeat} ms; waiting for them to agree…\n`)
+      const deadline = started + f.timeout * 1000
+      while (!agreedOn(nodes, f.nodes)) {
+        const dead = nodes.find((n) => n.child.exitCode !== null)
+        if (dead !== undefined || Date.now() > deadline) {
+          await stop()
+          const why = dead !== undefined ? `fulcrum ${dead.addr} exited (${String(dead.lines.find((l) => l.msg === 'stderr')?.text ?? '').trim().split('\n')[0]})` : `no agreement within ${f.timeout} s`
+          throw new Error(why)
+        }
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      const views = nodes.map((n) => n.view()!)
+      const leader = views[0]!.leader
+      const table = { flock: views[0]!.flock, leader, members: views.map((v, i) => ({ id: v.node, addr: nodes[i]!.addr, leader: v.node === leader })) }
+      if (f.json === true) process.stdout.write(JSON.stringify(table) + '\n')
+      else {
+        process.stdout.write(`flock ${table.flock}: ${f.nodes} members, agreed in ${((Date.now() - started) / 1000).toFixed(1)} s\n`)
+        for (const m of table.members) process.stdout.write(`  ${m.leader ? '*' : ' '} ${m.id.padEnd(18)} ${m.addr}\n`)
+        if (f.exitWhenAgreed !== true) process.stdout.write('(* leader) Ctrl-C stops them all.\n')
+      }
+      if (f.exitWhenAgreed === true) await stop()
+      else await new Promise<void>(() => {}) // until a signal ends us
+    })
+}

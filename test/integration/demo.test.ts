@@ -1,0 +1,22 @@
+import test from 'ava'
+import { spawnSync } from 'node:child_process'
+
+const crux = (...args: string[]) => spawnSync(process.execPath, ['dist/bin/crux.js', ...args], { encoding: 'utf8', timeout: 90_000 })
+
+test('crux demo starts a local flock, prints its member table once agreed, and stops it', (t) => {
+  const r = crux('demo', '--base', '127.77.25.1', '--heartbeat', '200', '--exit-when-agreed', '--json')
+  t.is(r.status, 0, r.stderr)
+  const table = JSON.parse(r.stdout) as { flock: string; leader: string; members: Array<{ id: string; addr: string; leader: boolean }> }
+  t.is(table.members.length, 5)
+  t.deepEqual(table.members.map((m) => m.addr), [1, 2, 3, 4, 5].map((i) => `127.77.25.${i}:23123`))
+  t.is(table.members.filter((m) => m.leader).length, 1)
+  t.is(table.members.find((m) => m.leader)!.id, table.leader)
+  const left = spawnSync('pgrep', ['-f', 'fulcrum --listen 127.77.25.'], { encoding: 'utf8' })
+  t.is(left.stdout.trim(), '', 'no fulcrum left running')
+})
+
+test('crux demo refuses a non-loopback base address', (t) => {
+  const r = crux('demo', '--base', '10.0.0.1')
+  t.is(r.status, 2)
+  t.regex(r.stderr, /^crux: --base must be a loopback address/)
+})
