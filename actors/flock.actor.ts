@@ -53,6 +53,7 @@ export function routeFlockPacket(actor: string) {
       }
       case 'list.pull':
       case 'list.chunk':
+      case 'confab.query':
         return { actor, cls: 'data' }
       default:
         return undefined

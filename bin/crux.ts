@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from 'commander'
 import { registerCheck } from './commands/check.js'
+import { registerConfab } from './commands/confab.js'
 import { registerDemo } from './commands/demo.js'
 import { registerFulcrum } from './commands/fulcrum.js'
 import { registerKeygen } from './commands/keygen.js'
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
       // One line, `crux: <what was wrong>`, as CLI.md promises (commander says `error: …`).
       outputError: (str, write) => write(`crux: ${str.replace(/^error: /, '').trim()} (see crux --help)\n`),
     })
+  registerConfab(program)
   registerDemo(program)
   registerFulcrum(program)
   registerKeygen(program)

@@ -15,11 +15,12 @@ import { defineMachine } from './definition.js'
 import type { Effect, HostEvent } from './effects.js'
 import { VOTE_MAX } from './flock/constants.js'
 import { checkpoint, createContext, isLeader, mon, startOver } from './flock/context.js'
+import { answerConfab } from './flock/confab.js'
 import { answerListPull, applyListChunk } from './flock/list-sync.js'
 import { receive } from './flock/receive.js'
 import { below } from './flock/random.js'
 import { arm, onCheckpoint, onHeartbeat, onKeyPeriod, onPrune, onProbe, onRebootDone } from './flock/ticks.js'
-import type { FlockContext, FlockInput, Info, ListChunk, ListPull } from './flock/types.js'
+import type { ConfabQuery, FlockContext, FlockInput, Info, ListChunk, ListPull } from './flock/types.js'
 
 /** Where a node stands, as a state path. */
 export type FlockRole = 'rebooting' | 'leader.alone' | 'leader.forming' | 'leader.stable' | 'member.syncing' | 'member.following'
@@ -124,6 +125,7 @@ export const flockLogic = setup({
     'list.pull': { actions: run((ctx, ev, _now, out) => (answerListPull(ctx, ev.pull as ListPull, out) ? 'list-answered' : 'list-pull-ignored')) },
     'list.chunk': { actions: run((ctx, ev) => (applyListChunk(ctx, ev.chunk as ListChunk) ? 'list-synced' : 'list-chunk')) },
     'timer.fired': { actions: run(onTimer) },
+    'confab.query': { actions: run((ctx, ev, now, out) => answerConfab(ctx, ev.query as ConfabQuery, String(ev.from), now, roleOf(ctx), out)) },
     'admin.reboot': {
       actions: run((ctx, _ev, now, out) =>
         receive(ctx, { ...({} as Info), kind: 'admin', vote: 0, lvote: 0, me: ctx.me, dest: ctx.me, leader: ctx.me }, now, out),

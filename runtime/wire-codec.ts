@@ -20,7 +20,7 @@
  */
 import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire'
 import type { HostEvent } from '../machines/effects.js'
-import type { Info, InfoKind, ListChunk, ListPull, NodeId } from '../machines/flock/types.js'
+import type { ConfabAnswer, ConfabAsk, ConfabQuery, Info, InfoKind, ListChunk, ListPull, NodeId } from '../machines/flock/types.js'
 import * as pb from '../protos/gen/crux/v1/wire.js'
 import { Code, CruxError } from './errors.js'
 import type { Codec } from './transport-bridge.js'
@@ -87,7 +87,9 @@ export class WireEncodeError extends CruxError {
 export type InfoEvent = { type: 'info'; info: Info }
 export type ListPullEvent = { type: 'list.pull'; pull: ListPull }
 export type ListChunkEvent = { type: 'list.chunk'; chunk: ListChunk }
-export type WireEvent = InfoEvent | ListPullEvent | ListChunkEvent
+export type ConfabQueryEvent = { type: 'confab.query'; query: ConfabQuery }
+export type ConfabAnswerEvent = { type: 'confab.answer'; answer: ConfabAnswer }
+export type WireEvent = InfoEvent | ListPullEvent | ListChunkEvent | ConfabQueryEvent | ConfabAnswerEvent
 
 // ---------------------------------------------------------------------------------------------------
 // Checks shared by both directions. Each returns undefined when fine, else what is wrong; messages are
@@ -189,6 +191,41 @@ function chunkProblem(chunk: ListChunk): string | undefined {
   for (let i = 0; i < removed.length; i++) {
     if (badString(removed[i], WIRE_LIMITS.id)) return stringProblem('chunk.removed[i]', WIRE_LIMITS.id)
   }
+  return undefined
+}
+
+const ASKS: ReadonlyArray<[ConfabAsk, pb.ConfabAsk]> = [
+  ['names', pb.ConfabAsk.CONFAB_ASK_NAMES],
+  ['members', pb.ConfabAsk.CONFAB_ASK_MEMBERS],
+  ['reboot', pb.ConfabAsk.CONFAB_ASK_REBOOT],
+  ['candidate', pb.ConfabAsk.CONFAB_ASK_CANDIDATE],
+]
+
+function queryProblem(q: { nonce: unknown; introduce: unknown }): string | undefined {
+  if (badCount(q.nonce, UINT32_MAX)) return countProblem('query.nonce', UINT32_MAX)
+  if (badString(q.introduce, WIRE_LIMITS.addr)) return stringProblem('query.introduce', WIRE_LIMITS.addr)
+  return undefined
+}
+
+function answerProblem(a: ConfabAnswer): string | undefined {
+  if (badCount(a.nonce, UINT32_MAX)) return countProblem('answer.nonce', UINT32_MAX)
+  if (badString(a.node, WIRE_LIMITS.id)) return stringProblem('answer.node', WIRE_LIMITS.id)
+  if (badString(a.flock, WIRE_LIMITS.flock)) return stringProblem('answer.flock', WIRE_LIMITS.flock)
+  const p = nodeProblem(a.leader, 'answer.leader')
+  if (p !== undefined) return p
+  if (badCount(a.members, UINT32_MAX)) return countProblem('answer.members', UINT32_MAX)
+  if (badString(a.steward, WIRE_LIMITS.addr)) return stringProblem('answer.steward', WIRE_LIMITS.addr)
+  if (badString(a.registry, WIRE_LIMITS.addr)) return stringProblem('answer.registry', WIRE_LIMITS.addr)
+  if (badString(a.epoch, WIRE_LIMITS.epoch)) return stringProblem('answer.epoch', WIRE_LIMITS.epoch)
+  if (badString(a.role, 32)) return stringProblem('answer.role', 32)
+  if (!Array.isArray(a.entries) || a.entries.length > WIRE_LIMITS.chunkEntries) return `answer.entries is not an array of at most ${WIRE_LIMITS.chunkEntries} entries`
+  for (let i = 0; i < a.entries.length; i++) {
+    const q = nodeProblem(a.entries[i], 'answer.entries[i]')
+    if (q !== undefined) return q
+  }
+  if (badCount(a.index, UINT32_MAX)) return countProblem('answer.index', UINT32_MAX)
+  if (badCount(a.count, UINT32_MAX)) return countProblem('answer.count', UINT32_MAX)
+  if (typeof a.ok !== 'boolean') return 'answer.ok is not a boolean'
   return undefined
 }
 
@@ -295,6 +332,22 @@ export function encodeWire(event: WireEvent): Uint8Array {
       if (problem !== undefined) throw new WireEncodeError(problem)
       return finish({ body: { $case: 'chunk', value: chunk } })
     }
+    case 'confab.query': {
+      const q = event.query
+      if (!isObject(q)) throw new WireEncodeError('confab.query event without a query object')
+      const ask = ASKS.find(([a]) => a === q.ask)?.[1]
+      if (ask === undefined) throw new WireEncodeError(`query.ask ${JSON.stringify(q.ask)} is not a ConfabAsk`)
+      const problem = queryProblem(q)
+      if (problem !== undefined) throw new WireEncodeError(problem)
+      return finish({ body: { $case: 'query', value: { nonce: q.nonce, ask, introduce: q.introduce } } })
+    }
+    case 'confab.answer': {
+      const a = event.answer
+      if (!isObject(a)) throw new WireEncodeError('confab.answer event without an answer object')
+      const problem = answerProblem(a)
+      if (problem !== undefined) throw new WireEncodeError(problem)
+      return finish({ body: { $case: 'answer', value: a } })
+    }
     default:
       throw new WireEncodeError(`event type ${JSON.stringify((event as HostEvent).type)} is not carried on the wire`)
   }
@@ -316,7 +369,9 @@ const NODE_FRAME: Frame = []
 const INFO_FRAME: Frame = [undefined, undefined, undefined, NODE_FRAME, NODE_FRAME, NODE_FRAME]
 const PULL_FRAME: Frame = [undefined, undefined, NODE_FRAME]
 const CHUNK_FRAME: Frame = [undefined, undefined, NODE_FRAME, undefined, undefined, undefined, undefined, undefined, undefined, NODE_FRAME]
-const PACKET_FRAME: Frame = [undefined, INFO_FRAME, PULL_FRAME, CHUNK_FRAME]
+const QUERY_FRAME: Frame = []
+const ANSWER_FRAME: Frame = [undefined, undefined, undefined, undefined, NODE_FRAME, undefined, undefined, undefined, undefined, undefined, NODE_FRAME]
+const PACKET_FRAME: Frame = [undefined, INFO_FRAME, PULL_FRAME, CHUNK_FRAME, QUERY_FRAME, ANSWER_FRAME]
 
 /**
  * True when bytes [pos, end) are exactly a sequence of well-formed fields, descending into the known
@@ -433,6 +488,21 @@ function decodePacket(bytes: Uint8Array): WireEvent {
       const problem = chunkProblem(chunk)
       if (problem !== undefined) throw content(problem)
       return { type: 'list.chunk', chunk }
+    }
+    case 'query': {
+      const v = body.value
+      const ask = ASKS.find(([, w]) => w === v.ask)?.[0]
+      if (ask === undefined) throw content(`query.ask ${v.ask} is not a ConfabAsk`)
+      const query: ConfabQuery = { nonce: v.nonce, ask, introduce: v.introduce }
+      const problem = queryProblem(query)
+      if (problem !== undefined) throw content(problem)
+      return { type: 'confab.query', query }
+    }
+    case 'answer': {
+      const answer = body.value as ConfabAnswer
+      const problem = answerProblem(answer)
+      if (problem !== undefined) throw content(problem)
+      return { type: 'confab.answer', answer }
     }
   }
 }

@@ -114,6 +114,11 @@ function pack<T>(items: T[], cost: (x: T) => number, budget: number, max: number
 /** Most entries (added plus removed) in one chunk: the wire codec's limit. */
 const MAX_CHUNK_ITEMS = 64
 
+/** The list's entries, sorted by id, in pages of at most `budget` encoded bytes (Confab answers). */
+export function listPages(list: MemberList, budget: number): MemberEntry[][] {
+  return pack(Object.values(list.entries).sort(byId), entryBytes, budget, MAX_CHUNK_ITEMS)
+}
+
 /**
  * Leader: the chunks answering a pull `since`. A delta when the log still covers `since`, else the
  * whole list. Chunks are packed by encoded size: each carries entries worth at most `budget` bytes,

@@ -208,3 +208,30 @@ export interface FlockContext {
   /** Counters that end up in MonInfo and the simulator summary. */
   stats: { joins: number; startOvers: number; dropped: number }
 }
+
+/** What a Confab query asks (seed 000: the flock seen from outside, by a holder of the secret). */
+export type ConfabAsk = 'names' | 'members' | 'reboot' | 'candidate'
+
+export interface ConfabQuery {
+  nonce: number
+  ask: ConfabAsk
+  /** For `candidate`: the address to introduce ourselves to. */
+  introduce: string
+}
+
+/** A fulcrum's answer; a member list comes as `count` pages of `entries`. */
+export interface ConfabAnswer {
+  nonce: number
+  node: string
+  flock: string
+  leader: NodeId
+  members: number
+  steward: string
+  registry: string
+  epoch: string
+  role: string
+  entries: MemberEntry[]
+  index: number
+  count: number
+  ok: boolean
+}

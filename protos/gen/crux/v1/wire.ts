@@ -37,6 +37,23 @@ export enum InfoKind {
   INFO_KIND_ADMIN = 5,
 }
 
+/**
+ * One datagram's content.
+ * What a Confab query asks of a fulcrum (seed 000: the flock seen from outside).
+ */
+export enum ConfabAsk {
+  /** CONFAB_ASK_UNSPECIFIED - Never sent; a query with this ask is rejected. */
+  CONFAB_ASK_UNSPECIFIED = 0,
+  /** CONFAB_ASK_NAMES - Flock name, leader, member count, services, epoch. */
+  CONFAB_ASK_NAMES = 1,
+  /** CONFAB_ASK_MEMBERS - The member list, in pages. */
+  CONFAB_ASK_MEMBERS = 2,
+  /** CONFAB_ASK_REBOOT - Admin: reboot (start over after 3.2–4.8 HB). */
+  CONFAB_ASK_REBOOT = 3,
+  /** CONFAB_ASK_CANDIDATE - Admin: introduce ourselves to the address in `introduce`. */
+  CONFAB_ASK_CANDIDATE = 4,
+}
+
 /** Identity of a node. */
 export interface NodeId {
   /** Moniker, unique in the flock (≤ 64 bytes). */
@@ -137,7 +154,47 @@ export interface ListChunk {
   removed: string[];
 }
 
-/** One datagram's content. */
+/** A query from a holder of the flock secret who need not be a member. */
+export interface ConfabQuery {
+  /** Chosen by the asker; the answer repeats it. */
+  nonce: number;
+  /** What is asked (never CONFAB_ASK_UNSPECIFIED). */
+  ask: ConfabAsk;
+  /** For CONFAB_ASK_CANDIDATE: the address to introduce ourselves to (≤ 96 bytes). */
+  introduce: string;
+}
+
+/** A fulcrum's answer; a member list comes as `count` pages. */
+export interface ConfabAnswer {
+  /** The query's nonce. */
+  nonce: number;
+  /** The answering node's moniker (≤ 64 bytes). */
+  node: string;
+  /** Its flock (≤ 64 bytes). */
+  flock: string;
+  /** Its leader (required). */
+  leader:
+    | NodeId
+    | undefined;
+  /** Members it knows, itself and the leader included. */
+  members: number;
+  /** Steward and registry addresses, empty when none (≤ 96 bytes each). */
+  steward: string;
+  registry: string;
+  /** Current key epoch (≤ 64 bytes). */
+  epoch: string;
+  /** Its state, e.g. "member.following" (≤ 32 bytes). */
+  role: string;
+  /** CONFAB_ASK_MEMBERS: this page's entries (≤ 64). */
+  entries: MemberEntry[];
+  /** Page index among `count`. */
+  index: number;
+  /** Number of pages (1 for everything but members). */
+  count: number;
+  /** Admin asks: whether the command was taken. */
+  ok: boolean;
+}
+
 export interface Packet {
   /** Exactly one message; a packet without one is rejected. */
   body:
@@ -150,6 +207,12 @@ export interface Packet {
     | //
     /** A member-list chunk. */
     { $case: "chunk"; value: ListChunk }
+    | //
+    /** A Confab query. */
+    { $case: "query"; value: ConfabQuery }
+    | //
+    /** A Confab answer. */
+    { $case: "answer"; value: ConfabAnswer }
     | undefined;
 }
 
@@ -741,6 +804,266 @@ export const ListChunk: MessageFns<ListChunk> = {
   },
 };
 
+function createBaseConfabQuery(): ConfabQuery {
+  return { nonce: 0, ask: 0, introduce: "" };
+}
+
+export const ConfabQuery: MessageFns<ConfabQuery> = {
+  encode(message: ConfabQuery, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nonce !== 0) {
+      writer.uint32(8).uint32(message.nonce);
+    }
+    if (message.ask !== 0) {
+      writer.uint32(16).int32(message.ask);
+    }
+    if (message.introduce !== "") {
+      writer.uint32(26).string(message.introduce);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfabQuery {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfabQuery();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.nonce = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.ask = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.introduce = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseConfabAnswer(): ConfabAnswer {
+  return {
+    nonce: 0,
+    node: "",
+    flock: "",
+    leader: undefined,
+    members: 0,
+    steward: "",
+    registry: "",
+    epoch: "",
+    role: "",
+    entries: [],
+    index: 0,
+    count: 0,
+    ok: false,
+  };
+}
+
+export const ConfabAnswer: MessageFns<ConfabAnswer> = {
+  encode(message: ConfabAnswer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nonce !== 0) {
+      writer.uint32(8).uint32(message.nonce);
+    }
+    if (message.node !== "") {
+      writer.uint32(18).string(message.node);
+    }
+    if (message.flock !== "") {
+      writer.uint32(26).string(message.flock);
+    }
+    if (message.leader !== undefined) {
+      NodeId.encode(message.leader, writer.uint32(34).fork()).join();
+    }
+    if (message.members !== 0) {
+      writer.uint32(40).uint32(message.members);
+    }
+    if (message.steward !== "") {
+      writer.uint32(50).string(message.steward);
+    }
+    if (message.registry !== "") {
+      writer.uint32(58).string(message.registry);
+    }
+    if (message.epoch !== "") {
+      writer.uint32(66).string(message.epoch);
+    }
+    if (message.role !== "") {
+      writer.uint32(74).string(message.role);
+    }
+    for (const v of message.entries) {
+      MemberEntry.encode(v!, writer.uint32(82).fork()).join();
+    }
+    if (message.index !== 0) {
+      writer.uint32(88).uint32(message.index);
+    }
+    if (message.count !== 0) {
+      writer.uint32(96).uint32(message.count);
+    }
+    if (message.ok !== false) {
+      writer.uint32(104).bool(message.ok);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfabAnswer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfabAnswer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.nonce = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.flock = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.leader = NodeId.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.members = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.steward = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.registry = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.epoch = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.entries.push(MemberEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.index = reader.uint32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.count = reader.uint32();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBasePacket(): Packet {
   return { body: undefined };
 }
@@ -756,6 +1079,12 @@ export const Packet: MessageFns<Packet> = {
         break;
       case "chunk":
         ListChunk.encode(message.body.value, writer.uint32(26).fork()).join();
+        break;
+      case "query":
+        ConfabQuery.encode(message.body.value, writer.uint32(34).fork()).join();
+        break;
+      case "answer":
+        ConfabAnswer.encode(message.body.value, writer.uint32(42).fork()).join();
         break;
     }
     return writer;
@@ -796,6 +1125,22 @@ export const Packet: MessageFns<Packet> = {
             }
 
             message.body = { $case: "chunk", value: ListChunk.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.body = { $case: "query", value: ConfabQuery.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.body = { $case: "answer", value: ConfabAnswer.decode(reader, reader.uint32()) };
             continue;
           }
         }
