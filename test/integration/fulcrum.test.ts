@@ -52,3 +52,37 @@ test('a fulcrum with the wrong secret never joins, and the flock is undisturbed'
   t.is(stranger.view()!.leader, stranger.lines.find((l) => l.msg === 'fulcrum started')!.node as string)
   t.true(agreed(fs, 3))
 })
+
+test('SIGKILL a member: it leaves every list within the bound', async (t) => {
+  const pool = new FulcrumPool(t)
+  const fs = [1, 2, 3, 4].map((i) => pool.start(`127.77.31.${i}:23123`, '127.77.31.0/29'))
+  await until(() => agreed(fs, 4), BOUND, 'one flock of 4')
+  const leader = fs.find((f) => f.view()!.node === f.view()!.leader)!
+  const victim = fs.find((f) => f !== leader)!
+  const killedAt = Date.now()
+  victim.child.kill('SIGKILL')
+  await victim.exited
+  const rest = fs.filter((f) => f !== victim)
+  await until(() => agreed(rest, 3), BOUND, 'the others agree on 3')
+  // Heartbeats are 200 ms: a member lapses 4 HB after its last beat, is pruned within 1 HB, and the
+  // members' copies follow at the next check-in: about 6 HB = 1.2 s. The bound allows 4× that for a
+  // loaded CI machine; the figure itself belongs in the benchmark.
+  const took = Date.now() - killedAt
+  t.log(`left every list after ${took} ms`)
+  t.true(took < 5000, `${took} ms`)
+})
+
+test('SIGKILL the leader: exactly one new leader', async (t) => {
+  const pool = new FulcrumPool(t)
+  const fs = [1, 2, 3, 4].map((i) => pool.start(`127.77.32.${i}:23123`, '127.77.32.0/29'))
+  await until(() => agreed(fs, 4), BOUND, 'one flock of 4')
+  const old = fs.find((f) => f.view()!.node === f.view()!.leader)!
+  old.child.kill('SIGKILL')
+  await old.exited
+  const rest = fs.filter((f) => f !== old)
+  await until(() => agreed(rest, 3), BOUND, 'the three left agree on 3')
+  const leaders = new Set(rest.map((f) => f.view()!.leader))
+  t.is(leaders.size, 1)
+  t.not([...leaders][0], old.view()!.node)
+  t.is(rest.filter((f) => f.view()!.node === f.view()!.leader).length, 1)
+})
