@@ -1,7 +1,7 @@
 /** Bad flags, secret files and data dirs: one clear `crux: …` line, a non-zero exit, nothing started. */
 import test from 'ava'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateSecret } from '../../runtime/secret.js'
@@ -75,4 +75,19 @@ test('crux keygen secret writes a usable secret once, and refuses to overwrite i
   oneLine(t, crux('keygen', 'secret', '--out', out), 2, /exists; refusing to overwrite/)
   const printed = crux('keygen', 'secret')
   t.is(Buffer.from(printed.stdout.trim(), 'base64').length, 32)
+})
+
+test('crux keygen node makes an Ed25519 identity once (mode 0600) and then reuses it', (t) => {
+  const d = dir(t)
+  const first = crux('keygen', 'node', '--data-dir', join(d, 'n'), '--json')
+  t.is(first.status, 0, first.stderr)
+  const a = JSON.parse(first.stdout) as { publicKey: string; path: string; created: boolean }
+  t.true(a.created)
+  t.is(Buffer.from(a.publicKey, 'base64').length, 32)
+  t.is(statSync(a.path).mode & 0o777, 0o600)
+  const again = JSON.parse(crux('keygen', 'node', '--data-dir', join(d, 'n'), '--json').stdout) as typeof a
+  t.false(again.created)
+  t.is(again.publicKey, a.publicKey)
+  writeFileSync(a.path, 'garbage')
+  oneLine(t, crux('keygen', 'node', '--data-dir', join(d, 'n')), 2, /does not hold an Ed25519 secret key .* refusing to replace it/)
 })

@@ -1,0 +1,43 @@
+/**
+ * A node's Ed25519 identity (seed 002; ARCHITECTURE §5): a 32-byte secret key kept in the data dir
+ * (`node.key`, base64, mode 0600), made once and then reused. The public key names the node to
+ * sessions, certificates and the registry's whitelist.
+ */
+import { ed25519 } from '@noble/curves/ed25519.js'
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { InvalidArgumentError } from './errors.js'
+
+export interface NodeIdentity {
+  secretKey: Uint8Array
+  publicKey: Uint8Array
+  /** The key file. */
+  path: string
+  /** True when this call made the key (false: an existing one was loaded). */
+  created: boolean
+}
+
+/** Loads the identity in `dataDir`, making it on first use. A damaged key file is an error, never replaced. */
+export function loadOrCreateIdentity(dataDir: string): NodeIdentity {
+  const path = join(dataDir, 'node.key')
+  let text: string | undefined
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new InvalidArgumentError(`cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+  }
+  if (text !== undefined) {
+    const sk = new Uint8Array(Buffer.from(text.trim(), 'base64'))
+    if (sk.length !== 32 || !ed25519.utils.isValidSecretKey(sk)) throw new InvalidArgumentError(`${path} does not hold an Ed25519 secret key (32 bytes, base64); refusing to replace it`)
+    if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600) // a key readable by others is tightened, not trusted less
+    return { secretKey: sk, publicKey: ed25519.getPublicKey(sk), path, created: false }
+  }
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  } catch (err) {
+    throw new InvalidArgumentError(`cannot use data dir ${dataDir} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+  }
+  const sk = ed25519.utils.randomSecretKey()
+  writeFileSync(path, Buffer.from(sk).toString('base64') + '\n', { mode: 0o600, flag: 'wx' })
+  return { secretKey: sk, publicKey: ed25519.getPublicKey(sk), path, created: true }
+}
