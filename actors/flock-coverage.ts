@@ -58,10 +58,10 @@ export const COVERAGE_RUNS: readonly SimOptions[] = Object.freeze([
   // 10 % loss; duplicates, reordering and clock skew
   { nodes: 100, seed: 2, loss: 0.1 },
   { nodes: 30, seed: 4, dup: 0.1, reorder: 0.2, skewMs: 2000 },
-  // reboot storms: settled flock (10 %, 90 %), and while still forming (50 % at HB 3)
+  // reboot storms: settled flock (10 %, 90 %), and while still forming (50 % at HB 2)
   { nodes: 100, seed: 5, reboot: { atHb: 20, fraction: 0.1 } },
   { nodes: 100, seed: 5, reboot: { atHb: 20, fraction: 0.9 } },
-  { nodes: 100, seed: 6, reboot: { atHb: 3, fraction: 0.5 } },
+  { nodes: 100, seed: 6, reboot: { atHb: 2, fraction: 0.5 } },
   // partition into halves, then heal; every node cut off alone for 15 HB (lone leaders promote), then heal
   { nodes: 40, seed: 2, partition: { atHb: 20, groups: 2, healHb: 60 } },
   { nodes: 30, seed: 9, partition: { atHb: 20, groups: 30, healHb: 35 } },

@@ -13,8 +13,8 @@
 import { enqueueActions, setup } from 'xstate'
 import { defineMachine } from './definition.js'
 import type { Effect, HostEvent } from './effects.js'
-import { VOTE_MAX } from './flock/constants.js'
-import { checkpoint, createContext, isLeader, mon, startOver } from './flock/context.js'
+import { CMD_LEAVE, VOTE_MAX } from './flock/constants.js'
+import { checkpoint, createContext, isLeader, mon, ping, startOver } from './flock/context.js'
 import { answerConfab } from './flock/confab.js'
 import { answerListPull, applyListChunk } from './flock/list-sync.js'
 import { receive } from './flock/receive.js'
@@ -90,10 +90,19 @@ const start = (ctx: Ctx, _ev: HostEvent, _now: number, out: Effect[]): string =>
   startOver(ctx, out, now, 'start')
   // Random phases, so nodes started together do not beat in lockstep.
   out.push({ type: 'timer.set', name: 'hb', ms: 1 + below(ctx, ctx.cfg.hbMs) })
-  out.push({ type: 'timer.set', name: 'probe', ms: 1 + below(ctx, ctx.cfg.hbMs * ctx.cfg.probeEveryHb) })
+  // The first probe round comes within half a heartbeat: a new node has nothing better to do.
+  out.push({ type: 'timer.set', name: 'probe', ms: 1 + below(ctx, Math.max(1, Math.floor(ctx.cfg.hbMs / 2))) })
   arm(ctx, out, 'checkpoint', ctx.cfg.checkpointEveryHb)
   arm(ctx, out, 'key', ctx.cfg.keyPeriodHb)
   return 'start'
+}
+
+/** Leaving gracefully: a member tells its leader (which drops it at once), says Exit, checkpoints. */
+const onLeave = (ctx: Ctx, _ev: HostEvent, now: number, out: Effect[]): string => {
+  if (!isLeader(ctx)) ping(ctx, out, ctx.leader, 'admin', now, { vote: 0, lvote: CMD_LEAVE })
+  mon(ctx, out, 'Exit', now, 'leave')
+  checkpoint(ctx, out)
+  return 'leave'
 }
 
 const at = (role: Ctx['at']) => ({ context }: { context: Ctx }) => {
@@ -132,7 +141,7 @@ export const flockLogic = setup({
       ),
     },
     // Leaving: say so, and persist the checkpoint a restart resumes from.
-    leave: { target: '.left', actions: run((ctx, _ev, now, out) => (mon(ctx, out, 'Exit', now, 'leave'), checkpoint(ctx, out), 'leave')) },
+    leave: { target: '.left', actions: run(onLeave) },
   },
   states: {
     leader: {

@@ -8,6 +8,8 @@ import type { FlockConfig } from './types.js'
 export const VOTE_MAX = 100_000
 export const CMD_REBOOT = 0
 export const CMD_CANDIDATE = 1
+/** crux's addition: a member leaving gracefully tells its leader, which drops it at once. */
+export const CMD_LEAVE = 2
 /** Fraction of a probe round's slots that come from history (at least one). */
 export const HIST_REWORK = 0.1
 /** Random-slot tries per probe round, as a multiple of probeN. */

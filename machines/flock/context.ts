@@ -6,7 +6,7 @@
 import type { Effect } from '../effects.js'
 import { rngSeed } from '../rng.js'
 import { DEFAULT_FLOCK_CONFIG, VOTE_MAX } from './constants.js'
-import { dict, digestOf, emptyList, entryOf, listPut } from './member-list.js'
+import { dict, digestOf, emptyList, entryOf, listPut, listRemove, logChange } from './member-list.js'
 import { drawEpoch, drawVote, smallId } from './random.js'
 import type { FlockContext, FlockInput, Info, InfoKind, NodeId } from './types.js'
 
@@ -88,9 +88,10 @@ export function makeInfo(ctx: FlockContext, kind: InfoKind, dest: NodeId, now: n
 }
 
 /** Original `ping`: send our Info to `dest` unless it is ourselves. */
-export function ping(ctx: FlockContext, out: Effect[], dest: NodeId, kind: InfoKind, now: number): void {
+export function ping(ctx: FlockContext, out: Effect[], dest: NodeId, kind: InfoKind, now: number, override?: Partial<Info>): void {
   if (dest.id === ctx.me.id || dest.addr === ctx.me.addr) return
-  out.push({ type: 'send', to: dest.addr, event: { type: 'info', info: makeInfo(ctx, kind, dest, now) } })
+  const info = makeInfo(ctx, kind, dest, now)
+  out.push({ type: 'send', to: dest.addr, event: { type: 'info', info: override === undefined ? info : { ...info, ...override } } })
 }
 
 /** A node known only by address (a probe target): the address stands in for the moniker. */
@@ -162,6 +163,22 @@ export function startOver(ctx: FlockContext, out: Effect[], now: number, cause: 
   out.push({ type: 'emit', record: { type: 'Epoch', epoch: ctx.epoch, flock: ctx.flock } })
   mon(ctx, out, 'LeaderStart', now, cause, { oflock, n: 0 })
   checkpoint(ctx, out)
+}
+
+/** Leader: removes member `id` (pruned, or gone by its own notice): a logged list change. */
+export function dropMember(ctx: FlockContext, id: string, now: number, out: Effect[], cause: string): void {
+  const m = ctx.mems[id]
+  if (m === undefined) return
+  delete ctx.mems[id]
+  if (ctx.memByAddr[m.node.addr] === id) delete ctx.memByAddr[m.node.addr]
+  ctx.memCount--
+  const old = listRemove(ctx.list, id)
+  if (old !== undefined) {
+    ctx.list.version++
+    logChange(ctx.changes, { version: ctx.list.version, op: 'remove', entry: old }, ctx.cfg.listLogSize)
+  }
+  // A prune round reports once for all it dropped (ticks.ts); a departure reports itself.
+  if (cause !== 'prune') mon(ctx, out, 'LeaderDelta', now, cause)
 }
 
 export function checkpoint(ctx: FlockContext, out: Effect[]): void {

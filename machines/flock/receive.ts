@@ -6,8 +6,8 @@
  * tells the member whether its copy of the member list is current.
  */
 import type { Effect } from '../effects.js'
-import { CMD_CANDIDATE, CMD_REBOOT, VOTE_MAX } from './constants.js'
-import { checkpoint, hb, isLeader, leadList, mon, ping, remember, resetMembers } from './context.js'
+import { CMD_CANDIDATE, CMD_LEAVE, CMD_REBOOT, VOTE_MAX } from './constants.js'
+import { checkpoint, dropMember, hb, isLeader, leadList, mon, ping, remember, resetMembers } from './context.js'
 import { requestList } from './list-sync.js'
 import { entryOf, listPut, logChange } from './member-list.js'
 import { below, drawEpoch, drawVote, epochSeq } from './random.js'
@@ -17,6 +17,7 @@ import type { FlockContext, Info } from './types.js'
 export type Rule =
   | 'admin-reboot'
   | 'admin-candidate'
+  | 'admin-leave'
   | 'admin-unknown'
   | 'from-self'
   | 'stale'
@@ -142,6 +143,11 @@ function admin(ctx: FlockContext, p: Info, now: number, out: Effect[]): Rule {
     // "Just send ourself to the address" in p.leader: an introduction.
     ping(ctx, out, p.leader, 'ping', now)
     return 'admin-candidate'
+  }
+  if (p.lvote === CMD_LEAVE) {
+    // A member says goodbye: drop it now rather than 4 HB from now. Only its own notice counts.
+    if (isLeader(ctx) && p.me.id !== ctx.me.id && ctx.mems[p.me.id] !== undefined) dropMember(ctx, p.me.id, now, out, 'member-left')
+    return 'admin-leave'
   }
   return 'admin-unknown'
 }

@@ -6,8 +6,7 @@
  */
 import type { Effect } from '../effects.js'
 import { VOTE_MAX } from './constants.js'
-import { byAddr, checkpoint, hb, isLeader, makeInfo, mon, ping, startOver } from './context.js'
-import { listRemove, logChange } from './member-list.js'
+import { byAddr, checkpoint, dropMember, hb, isLeader, makeInfo, mon, ping, startOver } from './context.js'
 import { below, drawEpoch, probeRound } from './random.js'
 import type { FlockContext } from './types.js'
 
@@ -77,17 +76,9 @@ export function onPrune(ctx: FlockContext, now: number, out: Effect[]): number {
   arm(ctx, out, 'prune', ctx.cfg.pruneEveryHb)
   let dropped = 0
   for (const id in ctx.mems) {
-    const m = ctx.mems[id]!
-    if (m.expires >= now) continue
-    delete ctx.mems[id]
-    if (ctx.memByAddr[m.node.addr] === id) delete ctx.memByAddr[m.node.addr]
-    ctx.memCount--
+    if (ctx.mems[id]!.expires >= now) continue
+    dropMember(ctx, id, now, out, 'prune')
     dropped++
-    const old = listRemove(ctx.list, id)
-    if (old !== undefined) {
-      ctx.list.version++
-      logChange(ctx.changes, { version: ctx.list.version, op: 'remove', entry: old }, ctx.cfg.listLogSize)
-    }
   }
   if (dropped > 0) mon(ctx, out, 'LeaderDelta', now, 'prune')
   return dropped

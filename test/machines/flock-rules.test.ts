@@ -6,7 +6,7 @@
  */
 import test, { type ExecutionContext } from 'ava'
 import type { Effect } from '../../machines/effects.js'
-import { CMD_CANDIDATE, CMD_REBOOT, VOTE_MAX } from '../../machines/flock/constants.js'
+import { CMD_CANDIDATE, CMD_LEAVE, CMD_REBOOT, VOTE_MAX } from '../../machines/flock/constants.js'
 import { digestOf, emptyList, entryOf, listPut } from '../../machines/flock/member-list.js'
 import { receive, type Rule } from '../../machines/flock/receive.js'
 import type { FlockContext, Info } from '../../machines/flock/types.js'
@@ -89,6 +89,29 @@ const table: Row[] = [
       t.deepEqual(sentInfo(out, 'addr-intro')!.dest, node('intro'))
       t.is(ctx.flock, OUR_FLOCK)
       t.is(out.length, 1)
+    },
+  },
+  {
+    rule: 'admin-leave',
+    does: 'a member leaving says so: the leader drops it at once (list version + 1, LeaderDelta)',
+    given: () => leaderWith(['a', 'b']),
+    packet: admin(CMD_LEAVE, { me: node('a'), leader: node(SELF) }),
+    then: (t, ctx, out) => {
+      t.is(ctx.memCount, 1)
+      t.false('a' in ctx.mems)
+      t.false('a' in ctx.list.entries)
+      t.is(ctx.list.version, 4)
+      t.deepEqual(monOps(out), ['LeaderDelta'])
+    },
+  },
+  {
+    rule: 'admin-leave',
+    does: 'a leave notice from a node that is not our member changes nothing',
+    given: () => leaderWith(['a']),
+    packet: admin(CMD_LEAVE, { me: node('stranger') }),
+    then: (t, ctx, out) => {
+      t.is(ctx.memCount, 1)
+      t.deepEqual(out, [])
     },
   },
   {
@@ -709,6 +732,7 @@ test('the table covers every rule', (t) => {
   const all: Record<Rule, true> = {
     'admin-reboot': true,
     'admin-candidate': true,
+    'admin-leave': true,
     'admin-unknown': true,
     'from-self': true,
     stale: true,

@@ -1,0 +1,96 @@
+/**
+ * Real fulcrums on loopback, measured like ../shared/peers/serf-converge.sh measures Serf: N processes
+ * on 127.77.40.x (one port), each given ONE seed address (the first node), as the Serf harness gives
+ * each agent one `-join`. Times are taken from the fulcrums' own logs (each logs where it stands on
+ * every change), so there is no polling delay.
+ * - converge_s: from the first start until every fulcrum lists N members;
+ * - detect_s: SIGKILL one member (not the leader) → every survivor lists N − 1;
+ * - leave_s: SIGTERM another (graceful) → every survivor lists N − 2;
+ * - rss_mb_median: peak RSS (VmHWM) per fulcrum; idle_cpu_pct_per_agent: CPU over 5 s after
+ *   convergence; start_cpu_s_per_agent: CPU a fulcrum used to start (the first 'fulcrum started').
+ *
+ *   npm run bench -- converge [--nodes N] [--hb MS]      (bench/converge.sh prints the Serf-like line)
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { spawnFulcrum, type FulcrumProcess } from '../actors/local-flock.js'
+import { generateSecret } from '../runtime/secret.js'
+import { flag } from './flags.js'
+
+const CLK_TCK = 100
+
+function procCpuS(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK // utime + stime
+}
+
+function peakRssMb(pid: number): number {
+  return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
+}
+
+async function until(cond: () => boolean, boundMs: number, what: string): Promise<number> {
+  const start = Date.now()
+  while (!cond()) {
+    if (Date.now() - start > boundMs) throw new Error(`timed out after ${boundMs} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+  return Date.now()
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+export async function run(args: string[]): Promise<Record<string, unknown>> {
+  const n = flag(args, '--nodes', 5)
+  const hb = flag(args, '--hb', 500)
+  if (n < 3 || n > 250) throw new Error('--nodes must be 3–250')
+  const dir = mkdtempSync(join(tmpdir(), 'crux-converge-'))
+  const secretFile = join(dir, 'flock.secret')
+  writeFileSync(secretFile, generateSecret() + '\n', { mode: 0o600 })
+  const addr = (i: number) => `127.77.${40 + Math.floor(i / 250)}.${(i % 250) + 1}:23123`
+  const fs: FulcrumProcess[] = []
+  const members = (f: FulcrumProcess) => f.view()?.members ?? 0
+  try {
+    const t0 = Date.now()
+    for (let i = 0; i < n; i++) fs.push(spawnFulcrum(addr(i), join(dir, `n${i}`), ['--probe', addr(0), '--secret-file', secretFile, '--heartbeat', String(hb), '--log-level', 'info']))
+    const launched = Date.now()
+    const bound = 300_000
+    const converged = await until(() => fs.every((f) => members(f) === n), bound, `${n} members everywhere`)
+    const startCpu = fs.map((f) => procCpuS(f.child.pid!))
+
+    // Idle: 5 s with nothing happening.
+    const cpu0 = fs.map((f) => procCpuS(f.child.pid!))
+    await new Promise((r) => setTimeout(r, 5000))
+    const idle = fs.map((f, i) => ((procCpuS(f.child.pid!) - cpu0[i]!) / 5) * 100)
+    const rss = fs.map((f) => peakRssMb(f.child.pid!))
+
+    const leader = fs.find((f) => f.view()!.node === f.view()!.leader)!
+    const [victim, leaver] = fs.filter((f) => f !== leader && f !== fs[0]).slice(-2) as [FulcrumProcess, FulcrumProcess]
+    const killAt = Date.now()
+    victim.child.kill('SIGKILL')
+    const survivors = fs.filter((f) => f !== victim)
+    const detected = await until(() => survivors.every((f) => members(f) === n - 1), bound, 'the killed member gone everywhere')
+    const leaveAt = Date.now()
+    leaver.child.kill('SIGTERM')
+    const rest = survivors.filter((f) => f !== leaver)
+    const left = await until(() => rest.every((f) => members(f) === n - 2), bound, 'the leaver gone everywhere')
+    return {
+      like: 'serf',
+      nodes: n,
+      profile: `hb${hb}`,
+      launch_s: +((launched - t0) / 1000).toFixed(3),
+      converge_s: +((converged - t0) / 1000).toFixed(3),
+      detect_s: +((detected - killAt) / 1000).toFixed(3),
+      detect_hb: +((detected - killAt) / hb).toFixed(1),
+      leave_s: +((left - leaveAt) / 1000).toFixed(3),
+      rss_mb_median: +median(rss).toFixed(1),
+      rss_mb_max: +Math.max(...rss).toFixed(1),
+      idle_cpu_pct_per_agent: +median(idle).toFixed(2),
+      start_cpu_s_per_agent: +median(startCpu).toFixed(2),
+    }
+  } finally {
+    for (const f of fs) if (f.child.exitCode === null) f.child.kill('SIGKILL')
+    await Promise.all(fs.map((f) => f.exited))
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
