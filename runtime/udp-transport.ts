@@ -117,6 +117,7 @@ class UdpEndpoint implements UdpTransport {
     const copy = Buffer.from(bytes)
     try {
       this.socket.send(copy, dest.port, dest.host, this.afterSend)
+      this.inFlight++
       this.stats.sent++
     } catch (err) {
       this.failed(err, 'sendErrors')
@@ -130,19 +131,40 @@ class UdpEndpoint implements UdpTransport {
   close(): Promise<void> {
     if (this.closing === null) {
       this.handler = null
-      this.closing = new Promise<void>((resolve) => {
-        try {
-          this.socket.close(() => resolve())
-        } catch {
-          resolve() // the socket was already gone
+      this.closing = (async () => {
+        // Datagrams already handed to dgram go out first (a leaving node's goodbye), for at most 1 s.
+        if (this.inFlight > 0) {
+          await new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, 1000)
+            this.drained = () => {
+              clearTimeout(t)
+              resolve()
+            }
+          })
         }
-      })
+        await new Promise<void>((resolve) => {
+          try {
+            this.socket.close(() => resolve())
+          } catch {
+            resolve() // the socket was already gone
+          }
+        })
+      })()
     }
     return this.closing
   }
 
+  private inFlight = 0
+  private drained: (() => void) | null = null
+
   private readonly afterSend = (err: Error | null): void => {
+    this.inFlight--
     if (err) this.failed(err, 'sendErrors')
+    if (this.inFlight === 0 && this.drained !== null) {
+      const d = this.drained
+      this.drained = null
+      d()
+    }
   }
 
   private destination(to: string): HostPort | null {

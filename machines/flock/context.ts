@@ -47,6 +47,7 @@ export function createContext(input: FlockInput): FlockContext {
     historyOrder: [],
     lastSent: dict(),
     rotate: false,
+    hurry: false,
     rebootUntil: null,
     stats: { joins: 0, startOvers: 0, dropped: 0 },
   } satisfies Omit<FlockContext, 'rng'>)
@@ -165,6 +166,17 @@ export function startOver(ctx: FlockContext, out: Effect[], now: number, cause: 
   checkpoint(ctx, out)
 }
 
+/**
+ * Leader: after a change of the member list, the next check-in comes within ¼ HB instead of up to a
+ * whole heartbeat, so members learn of a join or a departure (and pull it) sooner. Once per beat: a
+ * join storm does not keep pushing the check-in back.
+ */
+export function hurryCheckIn(ctx: FlockContext, out: Effect[]): void {
+  if (ctx.hurry) return
+  ctx.hurry = true
+  out.push({ type: 'timer.set', name: 'hb', ms: Math.max(1, Math.floor(ctx.cfg.hbMs / 4)) })
+}
+
 /** Leader: removes member `id` (pruned, or gone by its own notice): a logged list change. */
 export function dropMember(ctx: FlockContext, id: string, now: number, out: Effect[], cause: string): void {
   const m = ctx.mems[id]
@@ -176,6 +188,7 @@ export function dropMember(ctx: FlockContext, id: string, now: number, out: Effe
   if (old !== undefined) {
     ctx.list.version++
     logChange(ctx.changes, { version: ctx.list.version, op: 'remove', entry: old }, ctx.cfg.listLogSize)
+    hurryCheckIn(ctx, out)
   }
   // A prune round reports once for all it dropped (ticks.ts); a departure reports itself.
   if (cause !== 'prune') mon(ctx, out, 'LeaderDelta', now, cause)

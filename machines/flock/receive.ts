@@ -7,7 +7,7 @@
  */
 import type { Effect } from '../effects.js'
 import { CMD_CANDIDATE, CMD_LEAVE, CMD_REBOOT, VOTE_MAX } from './constants.js'
-import { checkpoint, dropMember, hb, isLeader, leadList, mon, ping, remember, resetMembers } from './context.js'
+import { checkpoint, dropMember, hb, hurryCheckIn, isLeader, leadList, mon, ping, remember, resetMembers } from './context.js'
 import { requestList } from './list-sync.js'
 import { entryOf, listPut, logChange } from './member-list.js'
 import { below, drawEpoch, drawVote, epochSeq } from './random.js'
@@ -98,7 +98,7 @@ export function receive(ctx: FlockContext, p: Info, now: number, out: Effect[]):
   }
   // 12. A member's heartbeat to us, its leader.
   if (isLeader(ctx) && p.leader.id === ctx.me.id) {
-    addMember(ctx, p, now)
+    addMember(ctx, p, now, out)
     movePastEpoch(ctx, p, out)
     return 'member-beat'
   }
@@ -234,7 +234,7 @@ function adoptServices(ctx: FlockContext, p: Info, out: Effect[]): void {
 }
 
 /** Leader: add or refresh a member; a new one is a list change (version + 1, logged for deltas). */
-function addMember(ctx: FlockContext, p: Info, now: number): void {
+function addMember(ctx: FlockContext, p: Info, now: number, out: Effect[]): void {
   const expires = now + hb(ctx, ctx.cfg.shortLeaderHb + 2)
   const m = ctx.mems[p.me.id]
   if (m !== undefined && m.node.addr === p.me.addr && m.node.horde === p.me.horde) {
@@ -249,5 +249,6 @@ function addMember(ctx: FlockContext, p: Info, now: number): void {
   if (listPut(ctx.list, entry)) {
     ctx.list.version++
     logChange(ctx.changes, { version: ctx.list.version, op: 'add', entry }, ctx.cfg.listLogSize)
+    hurryCheckIn(ctx, out)
   }
 }

@@ -21,6 +21,7 @@ export function arm(ctx: FlockContext, out: Effect[], name: Tick, everyHb: numbe
 /** Heartbeat: members check the leader is alive and beat to it; the leader promotes and beats to all. */
 export function onHeartbeat(ctx: FlockContext, now: number, out: Effect[]): 'leader-expired' | 'beat' | 'lead' {
   arm(ctx, out, 'hb', 1)
+  ctx.hurry = false
   if (!isLeader(ctx)) {
     if (now > ctx.leaderExpires) {
       const old = ctx.leader

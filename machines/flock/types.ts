@@ -204,6 +204,8 @@ export interface FlockContext {
   historyOrder: string[]
   lastSent: Record<string, number>
   rotate: boolean
+  /** Leader: a check-in is already brought forward after a change of the list (see hurryCheckIn). */
+  hurry: boolean
   rebootUntil: number | null
   /** Counters that end up in MonInfo and the simulator summary. */
   stats: { joins: number; startOvers: number; dropped: number }

@@ -609,7 +609,9 @@ const table: Row[] = [
       t.is(ctx.list.size, 2)
       t.is(ctx.list.version, 2)
       t.deepEqual(ctx.changes, [{ version: 2, op: 'add', entry: entryOf(node('a')) }])
-      t.deepEqual(out, [])
+      // the list changed: the next check-in is brought forward to ¼ HB, once
+      t.deepEqual(out, [{ type: 'timer.set', name: 'hb', ms: HB / 4 }])
+      t.true(ctx.hurry)
     },
   },
   {

@@ -339,7 +339,8 @@ test('prune: LeaderDelta with the remaining member count; re-arms prune', (t) =>
   onPrune(ctx, 4 * HB, out)
   t.deepEqual(monOps(out), ['LeaderDelta'])
   t.like(mon(out, 'LeaderDelta'), { n: 1, t: 4 * HB })
-  t.deepEqual(timers(out), [{ name: 'prune', ms: ctx.cfg.pruneEveryHb * HB }])
+  // re-armed, and the list changed: the next check-in is brought forward to ¼ HB
+  t.deepEqual(timers(out), [{ name: 'prune', ms: ctx.cfg.pruneEveryHb * HB }, { name: 'hb', ms: HB / 4 }])
 })
 
 test('prune: a member exactly at its expiry is kept; nothing removed → no LeaderDelta, no version bump', (t) => {

@@ -15,10 +15,12 @@ import { chartUniverse, COVERAGE_RUNS, flockCoverage } from '../../actors/flock-
  * Never coverable from the simulator (it never sends `leave` or Confab queries): `left`, the 6
  * `--leave--> left` and the 6 `--confab.query-->` (Confab is covered by test/machines/flock-confab and
  * the integration tests). With Confab the universe grew from 73 to 79 transitions. With the first
- * probe round within ½ HB (faster formation) the forming-phase storm moved from HB 3 to HB 2: 50 covered.
+ * probe round within ½ HB (faster formation) the forming-phase storm moved from HB 3 to HB 2 (50 covered);
+ * with the leader's check-in brought forward after list changes, a late list chunk no longer reaches a
+ * node that just started over (`leader.alone --list.chunk-->`, a coincidence path): 49 covered.
  */
 const MIN_STATES = 6
-const MIN_TRANSITIONS = 50
+const MIN_TRANSITIONS = 49
 
 test('statechart coverage over the simulator seed list stays at or above its floor', async (t) => {
   const universe = chartUniverse()
