@@ -10,8 +10,7 @@ import { flockMachine, roleOf } from '../machines/flock.machine.js'
 import type { FlockCheckpoint, FlockConfig, ProbeSpec } from '../machines/flock/types.js'
 import { RealClock } from '../runtime/clock.js'
 import { InvalidArgumentError } from '../runtime/errors.js'
-import { registerHostMetrics } from '../runtime/host-metrics.js'
-import { createMetrics, type Metrics } from '../runtime/metrics.js'
+import type { Metrics } from '../runtime/metrics.js'
 import { FileSink, Recorder } from '../runtime/recorder.js'
 import { createSealedTransport, type SealedTransport } from '../runtime/sealed-transport.js'
 import { FileStore } from '../runtime/store.js'
@@ -95,6 +94,9 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
   let server: Server | undefined
   let metrics: Metrics | undefined
   if (o.metrics !== undefined) {
+    // prom-client is loaded only by a fulcrum that serves metrics: start-up time and memory are features.
+    const { createMetrics } = await import('../runtime/metrics.js')
+    const { registerHostMetrics } = await import('../runtime/host-metrics.js')
     metrics = createMetrics({ labels: { node: id } })
     registerHostMetrics(metrics, flock.host)
     metrics.counterFrom('crux_wire_dropped_total', 'Datagrams dropped by the envelope, by reason.', ['reason'], () =>

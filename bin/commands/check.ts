@@ -1,7 +1,6 @@
 /** `crux check TRACE`: the flock history checker over a simulator trace (CLI.md); exit 1 on any violation. */
 import type { Command } from 'commander'
 import { existsSync } from 'node:fs'
-import { checkTrace } from '../../actors/flock-trace-check.js'
 import { InvalidArgumentError } from '../../runtime/errors.js'
 import { int } from '../flags.js'
 
@@ -15,8 +14,9 @@ export function registerCheck(program: Command): void {
     .option('--heal-bound-hb <H>', 'agreement must follow the last fault within this many heartbeats', int('--heal-bound-hb', 1), 60)
     .option('--json', 'print {"marks","nodes","agreed","violations","diverged"} as one JSON document')
     .addHelpText('after', '\nExample:\n  crux sim --nodes 50 --partition 10:2:40 --trace /tmp/p.ndjson && crux check /tmp/p.ndjson')
-    .action((trace: string, f: { settleHb: number; listLagHb: number; healBoundHb: number; json?: boolean }) => {
+    .action(async (trace: string, f: { settleHb: number; listLagHb: number; healBoundHb: number; json?: boolean }) => {
       if (!existsSync(trace)) throw new InvalidArgumentError(`no such trace: ${trace}`)
+      const { checkTrace } = await import('../../actors/flock-trace-check.js')
       const r = checkTrace(trace, { settleHb: f.settleHb, listLagHb: f.listLagHb, healBoundHb: f.healBoundHb })
       if (f.json === true) process.stdout.write(JSON.stringify(r) + '\n')
       else {

@@ -1,8 +1,6 @@
 /** `crux names`, `crux members`, `crux admin reboot|candidate`: the flock from outside (CLI.md, Confab). */
 import type { Command } from 'commander'
-import { confab } from '../../actors/confab-client.js'
 import { InvalidArgumentError } from '../../runtime/errors.js'
-import { readSecretFile } from '../../runtime/secret.js'
 import { int } from '../flags.js'
 
 interface Common {
@@ -24,13 +22,24 @@ function common(cmd: Command): Command {
     .option('--timeout <MS>', 'how long to wait for the answer', int('--timeout', 100, 120_000), 3000)
 }
 
+/** Loads the client only when a command runs: `crux --help` and the other commands never pay for it. */
+async function ask(...args: Parameters<typeof import('../../actors/confab-client.js').confab>) {
+  const { confab } = await import('../../actors/confab-client.js')
+  return confab(...args)
+}
+
+async function secretOf(path: string): Promise<Uint8Array> {
+  const { readSecretFile } = await import('../../runtime/secret.js')
+  return readSecretFile(path)
+}
+
 export function registerConfab(program: Command): void {
   common(program.command('names'))
     .description('the flock as one fulcrum sees it: name, leader, member count, steward, registry, epoch')
     .option('--json', 'print {"flock","leader":{"id","addr"},"members","steward","registry","epoch"}')
     .addHelpText('after', '\nExample:\n  crux names --target 127.77.0.1:23123 --secret-file flock.secret --json')
     .action(async (f: Common) => {
-      const [a] = await confab({ target: f.target, secret: readSecretFile(f.secretFile), ask: 'names', timeoutMs: f.timeout })
+      const [a] = await ask({ target: f.target, secret: await secretOf(f.secretFile), ask: 'names', timeoutMs: f.timeout })
       const out = {
         flock: a!.flock,
         leader: { id: a!.leader.id, addr: a!.leader.addr },
@@ -50,7 +59,7 @@ export function registerConfab(program: Command): void {
     .option('--json', 'print {"flock","leader","members":[{"id","addr","horde","leader"}]}')
     .addHelpText('after', '\nExample:\n  crux members --target 127.77.0.1:23123 --secret-file flock.secret --json')
     .action(async (f: Common) => {
-      const pages = await confab({ target: f.target, secret: readSecretFile(f.secretFile), ask: 'members', timeoutMs: f.timeout })
+      const pages = await ask({ target: f.target, secret: await secretOf(f.secretFile), ask: 'members', timeoutMs: f.timeout })
       const first = pages[0]!
       const members = pages.flatMap((p) => p.entries).map((e) => ({ id: e.id, addr: e.addr, horde: e.horde, leader: e.id === first.leader.id }))
       if (f.json === true) process.stdout.write(JSON.stringify({ flock: first.flock, leader: first.leader.id, members }) + '\n')
@@ -65,7 +74,7 @@ export function registerConfab(program: Command): void {
     .description('the fulcrum starts over after 3.2–4.8 heartbeats (a new flock name; it rejoins)')
     .addHelpText('after', '\nExample:\n  crux admin reboot --target 127.77.0.3:23123 --secret-file flock.secret')
     .action(async (f: Common) => {
-      const [a] = await confab({ target: f.target, secret: readSecretFile(f.secretFile), ask: 'reboot', timeoutMs: f.timeout })
+      const [a] = await ask({ target: f.target, secret: await secretOf(f.secretFile), ask: 'reboot', timeoutMs: f.timeout })
       if (!a!.ok) throw new Error(`${f.target} is already rebooting`)
       process.stdout.write(`${a!.node} reboots\n`)
     })
@@ -74,7 +83,7 @@ export function registerConfab(program: Command): void {
     .requiredOption('--introduce <HOST:PORT>', 'where to introduce it', target)
     .addHelpText('after', '\nExample:\n  crux admin candidate --target 127.77.0.3:23123 --introduce 127.78.0.1:23123 --secret-file flock.secret')
     .action(async (f: Common & { introduce: string }) => {
-      const [a] = await confab({ target: f.target, secret: readSecretFile(f.secretFile), ask: 'candidate', introduce: f.introduce, timeoutMs: f.timeout })
+      const [a] = await ask({ target: f.target, secret: await secretOf(f.secretFile), ask: 'candidate', introduce: f.introduce, timeoutMs: f.timeout })
       if (!a!.ok) throw new Error(`${f.target} refused the introduction`)
       process.stdout.write(`${a!.node} introduced itself to ${f.introduce}\n`)
     })

@@ -1,10 +1,7 @@
 /** `crux fulcrum`: one node on real UDP (CLI.md). SIGTERM/SIGINT leave gracefully, checkpoint, exit 0. */
 import type { Command } from 'commander'
-import { startFulcrum } from '../../actors/fulcrum.js'
 import { InvalidArgumentError } from '../../runtime/errors.js'
-import { parseProbeSpecs } from '../../runtime/probe-spec.js'
-import { readSecretFile } from '../../runtime/secret.js'
-import { levelValues, type Level } from '../../runtime/walrus.js'
+import type { Level } from '../../runtime/walrus.js'
 import { int } from '../flags.js'
 
 function hostPort(flag: string) {
@@ -32,7 +29,11 @@ export function registerFulcrum(program: Command): void {
     .option('--log-level <L>', 'trace, debug, info, warn, error, fatal or silent', 'info')
     .addHelpText('after', '\nExample:\n  crux fulcrum --listen 127.77.0.1:23123 --probe 127.77.0.0/29 --secret-file flock.secret --data-dir /tmp/n1')
     .action(async (f: { dataDir: string; listen: { host: string; port: number }; probe: string[]; secretFile: string; heartbeat: number; metrics?: { host: string; port: number }; trace?: string; logLevel: string }) => {
+      const { levelValues } = await import('../../runtime/walrus-levels.js')
       if (!(f.logLevel in levelValues)) throw new InvalidArgumentError(`--log-level must be one of ${Object.keys(levelValues).join(', ')}, got ${JSON.stringify(f.logLevel)}`)
+      const { readSecretFile } = await import('../../runtime/secret.js')
+      const { parseProbeSpecs } = await import('../../runtime/probe-spec.js')
+      const { startFulcrum } = await import('../../actors/fulcrum.js')
       const secret = readSecretFile(f.secretFile)
       const probe = parseProbeSpecs(f.probe, f.listen.port)
       const node = await startFulcrum({

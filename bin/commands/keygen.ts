@@ -2,7 +2,6 @@
 import type { Command } from 'commander'
 import { existsSync, writeFileSync } from 'node:fs'
 import { InvalidArgumentError } from '../../runtime/errors.js'
-import { loadOrCreateIdentity } from '../../runtime/node-identity.js'
 import { generateSecret } from '../../runtime/secret.js'
 
 export function registerKeygen(program: Command): void {
@@ -28,7 +27,8 @@ export function registerKeygen(program: Command): void {
     .requiredOption('--data-dir <DIR>', 'the node data dir')
     .option('--json', 'print {"publicKey":base64,"path":str,"created":bool}')
     .addHelpText('after', '\nExample:\n  crux keygen node --data-dir /var/lib/crux')
-    .action((f: { dataDir: string; json?: boolean }) => {
+    .action(async (f: { dataDir: string; json?: boolean }) => {
+      const { loadOrCreateIdentity } = await import('../../runtime/node-identity.js')
       const id = loadOrCreateIdentity(f.dataDir)
       const publicKey = Buffer.from(id.publicKey).toString('base64')
       if (f.json === true) process.stdout.write(JSON.stringify({ publicKey, path: id.path, created: id.created }) + '\n')

@@ -1,9 +1,7 @@
 /** `crux replay TRACE`: re-run a journal through the machines and report the first divergence (CLI.md). */
 import type { Command } from 'commander'
 import { existsSync } from 'node:fs'
-import { productMachines } from '../../machines/index.js'
 import { InvalidArgumentError } from '../../runtime/errors.js'
-import { readLines, replayJournal } from '../../runtime/replayer.js'
 import { int } from '../flags.js'
 
 export function registerReplay(program: Command): void {
@@ -15,8 +13,10 @@ export function registerReplay(program: Command): void {
     .option('--node <NODE>', 'replay only this node of a multi-node trace')
     .option('--json', 'print {"events","nodes","verified","diverged","final"} as one JSON document')
     .addHelpText('after', '\nExamples:\n  crux sim --nodes 20 --trace /tmp/run.ndjson && crux replay /tmp/run.ndjson --json\n  crux replay /tmp/run.ndjson --node n3 --until 5000')
-    .action((trace: string, f: { until?: number; node?: string; json?: boolean }) => {
+    .action(async (trace: string, f: { until?: number; node?: string; json?: boolean }) => {
       if (!existsSync(trace)) throw new InvalidArgumentError(`no such journal: ${trace}`)
+      const { productMachines } = await import('../../machines/index.js')
+      const { readLines, replayJournal } = await import('../../runtime/replayer.js')
       const r = replayJournal(readLines(trace), { machines: productMachines, node: f.node, until: f.until })
       const out = { events: r.events, nodes: r.nodes, verified: r.verified, diverged: r.diverged, final: r.final }
       if (f.json === true) process.stdout.write(JSON.stringify(out) + '\n')

@@ -1,9 +1,9 @@
 /** `crux version [--json]`: the crux version, Node's, and every product machine's name@version. */
 import type { Command } from 'commander'
-import { productMachines } from '../../machines/index.js'
 import { packageInfo } from '../package-info.js'
 
-export function versionInfo(): { name: string; version: string; node: string; xstate: string; machines: Record<string, string> } {
+export async function versionInfo(): Promise<{ name: string; version: string; node: string; xstate: string; machines: Record<string, string> }> {
+  const { productMachines } = await import('../../machines/index.js')
   const pkg = packageInfo()
   return {
     name: pkg.name,
@@ -20,8 +20,8 @@ export function registerVersion(program: Command): void {
     .description('print the crux version, the Node.js version and the versions of the state machines')
     .option('--json', 'print one JSON document: {"name","version","node","xstate","machines":{name:version}}')
     .addHelpText('after', '\nExample:\n  crux version --json')
-    .action((opts: { json?: boolean }) => {
-      const v = versionInfo()
+    .action(async (opts: { json?: boolean }) => {
+      const v = await versionInfo()
       if (opts.json === true) {
         process.stdout.write(JSON.stringify(v) + '\n')
         return
