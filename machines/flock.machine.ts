@@ -13,8 +13,8 @@
 import { enqueueActions, setup } from 'xstate'
 import { defineMachine } from './definition.js'
 import type { Effect, HostEvent } from './effects.js'
-import { CMD_LEAVE, VOTE_MAX } from './flock/constants.js'
-import { checkpoint, createContext, isLeader, mon, ping, startOver } from './flock/context.js'
+import { CMD_LEAVE, CMD_REBOOT, VOTE_MAX } from './flock/constants.js'
+import { adminInfo, checkpoint, createContext, isLeader, mon, ping, startOver } from './flock/context.js'
 import { answerConfab } from './flock/confab.js'
 import { answerListPull, applyListChunk } from './flock/list-sync.js'
 import { receive } from './flock/receive.js'
@@ -136,9 +136,7 @@ export const flockLogic = setup({
     'timer.fired': { actions: run(onTimer) },
     'confab.query': { actions: run((ctx, ev, now, out) => answerConfab(ctx, ev.query as ConfabQuery, String(ev.from), now, roleOf(ctx), out)) },
     'admin.reboot': {
-      actions: run((ctx, _ev, now, out) =>
-        receive(ctx, { ...({} as Info), kind: 'admin', vote: 0, lvote: 0, me: ctx.me, dest: ctx.me, leader: ctx.me }, now, out),
-      ),
+      actions: run((ctx, _ev, now, out) => receive(ctx, adminInfo(ctx, CMD_REBOOT, ctx.me, now), now, out)),
     },
     // Leaving: say so, and persist the checkpoint a restart resumes from.
     leave: { target: '.left', actions: run(onLeave) },

@@ -6,31 +6,10 @@
  */
 import type { Effect } from '../effects.js'
 import { CMD_CANDIDATE, CMD_REBOOT } from './constants.js'
-import { byAddr } from './context.js'
+import { adminInfo, byAddr } from './context.js'
 import { listPages } from './member-list.js'
 import { receive } from './receive.js'
-import type { ConfabAnswer, ConfabQuery, FlockContext, Info } from './types.js'
-
-function adminPacket(ctx: FlockContext, cmd: number, leader = ctx.me): Info {
-  return {
-    kind: 'admin',
-    flock: ctx.flock,
-    dest: ctx.me,
-    me: ctx.me,
-    leader,
-    lvote: cmd,
-    vote: 0,
-    sent: 0,
-    epoch: '',
-    steward: '',
-    registry: '',
-    yurt: '',
-    beacon: '',
-    listVersion: 0,
-    listDigest: '',
-    n: 0,
-  }
-}
+import type { ConfabAnswer, ConfabQuery, FlockContext } from './types.js'
 
 /** Answers query `q` from `from`; returns the rule name for the trace. */
 export function answerConfab(ctx: FlockContext, q: ConfabQuery, from: string, now: number, role: string, out: Effect[]): string {
@@ -65,14 +44,14 @@ export function answerConfab(ctx: FlockContext, q: ConfabQuery, from: string, no
     case 'reboot':
       // Answer first: once rebooting the node answers nothing until it starts over.
       answer({ ok: ctx.rebootUntil === null })
-      if (ctx.rebootUntil === null) receive(ctx, adminPacket(ctx, CMD_REBOOT), now, out)
+      if (ctx.rebootUntil === null) receive(ctx, adminInfo(ctx, CMD_REBOOT), now, out)
       return 'confab-reboot'
     case 'candidate':
       if (q.introduce === '') {
         answer({ ok: false })
         return 'confab-candidate'
       }
-      receive(ctx, adminPacket(ctx, CMD_CANDIDATE, byAddr(q.introduce)), now, out)
+      receive(ctx, adminInfo(ctx, CMD_CANDIDATE, byAddr(q.introduce)), now, out)
       answer({})
       return 'confab-candidate'
   }

@@ -88,6 +88,11 @@ export function makeInfo(ctx: FlockContext, kind: InfoKind, dest: NodeId, now: n
   }
 }
 
+/** An admin command addressed to ourselves (original §1.7 rule 1: vote 0, the command in lvote). */
+export function adminInfo(ctx: FlockContext, cmd: number, leader: NodeId = ctx.me, now = 0): Info {
+  return { ...makeInfo(ctx, 'admin', ctx.me, now), vote: 0, lvote: cmd, leader }
+}
+
 /** Original `ping`: send our Info to `dest` unless it is ourselves. */
 export function ping(ctx: FlockContext, out: Effect[], dest: NodeId, kind: InfoKind, now: number, override?: Partial<Info>): void {
   if (dest.id === ctx.me.id || dest.addr === ctx.me.addr) return
