@@ -3,6 +3,7 @@
  * which bin/crux.ts turns into one `crux: …` line and exit code 2.
  */
 import { InvalidArgumentError } from '../runtime/errors.js'
+import { formatHostPort, parseHostPort } from '../runtime/udp-address.js'
 
 export function int(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
@@ -54,5 +55,23 @@ export function atFraction(flag: string) {
     const f = m === null ? NaN : Number(m[2])
     if (m === null || !(f >= 0 && f <= 1)) throw new InvalidArgumentError(`${flag} must be AT_HB:FRACTION with FRACTION in [0, 1], got ${JSON.stringify(v)}`)
     return { atHb: Number(m[1]), fraction: f }
+  }
+}
+
+/** `HOST:PORT` (or `[IPv6]:PORT`), parsed as the UDP transport parses addresses; port 0 only where binding. */
+export function hostPort(flag: string, allowZero = false) {
+  return (v: string): { host: string; port: number } => {
+    const hp = parseHostPort(v.trim(), allowZero)
+    if (hp === undefined) throw new InvalidArgumentError(`${flag} must be HOST:PORT, got ${JSON.stringify(v)}`)
+    return hp
+  }
+}
+
+/** A `HOST:PORT` to send to, kept as the string the transport takes. */
+export function target(flag: string) {
+  const parse = hostPort(flag)
+  return (v: string): string => {
+    const { host, port } = parse(v)
+    return formatHostPort(host, port)
   }
 }

@@ -1,7 +1,6 @@
 /** `crux names`, `crux members`, `crux admin reboot|candidate`: the flock from outside (CLI.md, Confab). */
 import type { Command } from 'commander'
-import { InvalidArgumentError } from '../../runtime/errors.js'
-import { int } from '../flags.js'
+import { int, target } from '../flags.js'
 
 interface Common {
   target: string
@@ -10,14 +9,9 @@ interface Common {
   json?: boolean
 }
 
-function target(v: string): string {
-  if (!/^[^:\s]+:\d{1,5}$/.test(v.trim())) throw new InvalidArgumentError(`--target must be HOST:PORT, got ${JSON.stringify(v)}`)
-  return v.trim()
-}
-
 function common(cmd: Command): Command {
   return cmd
-    .requiredOption('--target <HOST:PORT>', 'any fulcrum of the flock', target)
+    .requiredOption('--target <HOST:PORT>', 'any fulcrum of the flock', target('--target'))
     .requiredOption('--secret-file <F>', 'the flock secret')
     .option('--timeout <MS>', 'how long to wait for the answer', int('--timeout', 100, 120_000), 3000)
 }
@@ -80,7 +74,7 @@ export function registerConfab(program: Command): void {
     })
   common(admin.command('candidate'))
     .description('the fulcrum introduces itself to another address (joining two flocks that cannot probe each other)')
-    .requiredOption('--introduce <HOST:PORT>', 'where to introduce it', target)
+    .requiredOption('--introduce <HOST:PORT>', 'where to introduce it', target('--introduce'))
     .addHelpText('after', '\nExample:\n  crux admin candidate --target 127.77.0.3:23123 --introduce 127.78.0.1:23123 --secret-file flock.secret')
     .action(async (f: Common & { introduce: string }) => {
       const [a] = await ask({ target: f.target, secret: await secretOf(f.secretFile), ask: 'candidate', introduce: f.introduce, timeoutMs: f.timeout })

@@ -2,16 +2,7 @@
 import type { Command } from 'commander'
 import { InvalidArgumentError } from '../../runtime/errors.js'
 import type { Level } from '../../runtime/walrus.js'
-import { int } from '../flags.js'
-
-function hostPort(flag: string) {
-  return (v: string): { host: string; port: number } => {
-    const m = /^([^:\s]+):(\d+)$/.exec(v.trim())
-    const port = m === null ? NaN : Number(m[2])
-    if (m === null || !(port >= 0 && port <= 65535)) throw new InvalidArgumentError(`${flag} must be HOST:PORT, got ${JSON.stringify(v)}`)
-    return { host: m[1]!, port }
-  }
-}
+import { hostPort, int } from '../flags.js'
 
 const collect = (v: string, all: string[]): string[] => [...all, v]
 
@@ -20,7 +11,7 @@ export function registerFulcrum(program: Command): void {
     .command('fulcrum')
     .description('run one node: find the flock over encrypted UDP, join it, keep its member list')
     .option('--data-dir <DIR>', 'node id, checkpoint and stores', './crux-data')
-    .option('--listen <HOST:PORT>', 'UDP address to bind', hostPort('--listen'), { host: '0.0.0.0', port: 23123 })
+    .option('--listen <HOST:PORT>', 'UDP address to bind', hostPort('--listen', true), { host: '0.0.0.0', port: 23123 })
     .option('--probe <SPEC>', 'where to look for peers: CIDR (port = listen port), HOST:PORT, HOST:PORT-PORT or @file; repeatable', collect, [])
     .requiredOption('--secret-file <F>', 'the flock secret (crux keygen secret --out F)')
     .option('--heartbeat <MS>', 'heartbeat period', int('--heartbeat', 50, 60_000), 1000)
