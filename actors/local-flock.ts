@@ -58,6 +58,19 @@ export function spawnFulcrum(addr: string, dataDir: string, args: readonly strin
   return { addr, dataDir, child, lines, exited, view: () => latest }
 }
 
+/**
+ * Polls `cond` every `pollMs` until it holds (resolving with the time it did) or `boundMs` passes
+ * (rejecting with `what`). Log-driven conditions need polling: the logs arrive on the event loop.
+ */
+export async function waitFor(cond: () => boolean, boundMs: number, what: string, pollMs = 50): Promise<number> {
+  const end = Date.now() + boundMs
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${boundMs} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, pollMs))
+  }
+  return Date.now()
+}
+
 /** True when every process reports the same flock and leader, with `n` members. */
 export function agreedOn(fs: readonly FulcrumProcess[], n: number): boolean {
   const views = fs.map((f) => f.view())

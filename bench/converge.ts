@@ -14,7 +14,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { spawnFulcrum, type FulcrumProcess } from '../actors/local-flock.js'
+import { spawnFulcrum, waitFor, type FulcrumProcess } from '../actors/local-flock.js'
 import { generateSecret } from '../runtime/secret.js'
 import { flag } from './flags.js'
 
@@ -29,14 +29,8 @@ function peakRssMb(pid: number): number {
   return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
 }
 
-async function until(cond: () => boolean, boundMs: number, what: string): Promise<number> {
-  const start = Date.now()
-  while (!cond()) {
-    if (Date.now() - start > boundMs) throw new Error(`timed out after ${boundMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
-  return Date.now()
-}
+// Times are when the condition was first seen, polled every 10 ms (the logs arrive as they are written).
+const until = (cond: () => boolean, boundMs: number, what: string): Promise<number> => waitFor(cond, boundMs, what, 10)
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
