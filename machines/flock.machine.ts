@@ -58,11 +58,8 @@ const onTimer = (ctx: Ctx, ev: HostEvent, now: number, out: Effect[]): string =>
     return 'reboot-done'
   }
   if (ctx.rebootUntil !== null) {
-    // Rebooting: timers keep their rhythm but do nothing.
-    if (name === 'hb') arm(ctx, out, 'hb', 1)
-    else if (name === 'probe') arm(ctx, out, 'probe', ctx.cfg.probeEveryHb)
-    else if (name === 'checkpoint') arm(ctx, out, 'checkpoint', ctx.cfg.checkpointEveryHb)
-    else if (name === 'key') arm(ctx, out, 'key', ctx.cfg.keyPeriodHb)
+    // Rebooting: timers keep their rhythm but do nothing; prune lapses until we lead again (leadList).
+    if (name === 'hb' || name === 'probe' || name === 'checkpoint' || name === 'key') arm(ctx, out, name)
     return 'rebooting'
   }
   switch (name) {
@@ -92,8 +89,8 @@ const start = (ctx: Ctx, _ev: HostEvent, _now: number, out: Effect[]): string =>
   out.push({ type: 'timer.set', name: 'hb', ms: 1 + below(ctx, ctx.cfg.hbMs) })
   // The first probe round comes within half a heartbeat: a new node has nothing better to do.
   out.push({ type: 'timer.set', name: 'probe', ms: 1 + below(ctx, Math.max(1, Math.floor(ctx.cfg.hbMs / 2))) })
-  arm(ctx, out, 'checkpoint', ctx.cfg.checkpointEveryHb)
-  arm(ctx, out, 'key', ctx.cfg.keyPeriodHb)
+  arm(ctx, out, 'checkpoint')
+  arm(ctx, out, 'key')
   return 'start'
 }
 

@@ -138,6 +138,29 @@ export function resetMembers(ctx: FlockContext): void {
   ctx.pending = null
 }
 
+export type Tick = 'hb' | 'probe' | 'prune' | 'checkpoint' | 'key' | 'reboot'
+
+/** Each periodic timer's period in heartbeats: the one place that knows them. */
+function periodHb(ctx: FlockContext, name: Exclude<Tick, 'reboot'>): number {
+  switch (name) {
+    case 'hb':
+      return 1
+    case 'probe':
+      return ctx.cfg.probeEveryHb
+    case 'prune':
+      return ctx.cfg.pruneEveryHb
+    case 'checkpoint':
+      return ctx.cfg.checkpointEveryHb
+    case 'key':
+      return ctx.cfg.keyPeriodHb
+  }
+}
+
+/** (Re)arms periodic timer `name` one period from now. */
+export function arm(ctx: FlockContext, out: Effect[], name: Exclude<Tick, 'reboot'>): void {
+  out.push({ type: 'timer.set', name, ms: hb(ctx, periodHb(ctx, name)) })
+}
+
 /**
  * We lead, afresh: the list holds just us (the leader's own list names the leader, so every member's
  * copy names the whole flock), and the prune timer runs, which only a leader needs.
@@ -146,7 +169,7 @@ export function leadList(ctx: FlockContext, out: Effect[]): void {
   resetMembers(ctx)
   listPut(ctx.list, entryOf(ctx.me))
   ctx.list.version = 1
-  out.push({ type: 'timer.set', name: 'prune', ms: hb(ctx, ctx.cfg.pruneEveryHb) })
+  arm(ctx, out, 'prune')
 }
 
 /**

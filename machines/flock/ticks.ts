@@ -6,21 +6,18 @@
  */
 import type { Effect } from '../effects.js'
 import { VOTE_MAX } from './constants.js'
-import { byAddr, checkpoint, dropMember, hb, isLeader, makeInfo, mon, ping, startOver } from './context.js'
+import { arm, byAddr, checkpoint, dropMember, hb, isLeader, makeInfo, mon, ping, startOver } from './context.js'
 import { below, drawEpoch, probeRound } from './random.js'
 import type { FlockContext } from './types.js'
 
 const NOBODY = Object.freeze({ id: '', addr: '', horde: '' })
 
-export type Tick = 'hb' | 'probe' | 'prune' | 'checkpoint' | 'key' | 'reboot'
-
-export function arm(ctx: FlockContext, out: Effect[], name: Tick, everyHb: number): void {
-  out.push({ type: 'timer.set', name, ms: hb(ctx, everyHb) })
-}
+export type { Tick } from './context.js'
+export { arm } from './context.js'
 
 /** Heartbeat: members check the leader is alive and beat to it; the leader promotes and beats to all. */
 export function onHeartbeat(ctx: FlockContext, now: number, out: Effect[]): 'leader-expired' | 'beat' | 'lead' {
-  arm(ctx, out, 'hb', 1)
+  arm(ctx, out, 'hb')
   ctx.hurry = false
   if (!isLeader(ctx)) {
     if (now > ctx.leaderExpires) {
@@ -56,7 +53,7 @@ export function onHeartbeat(ctx: FlockContext, now: number, out: Effect[]): 'lea
 
 /** Probe round. */
 export function onProbe(ctx: FlockContext, now: number, out: Effect[]): number {
-  arm(ctx, out, 'probe', ctx.cfg.probeEveryHb)
+  arm(ctx, out, 'probe')
   // Members of a stable flock leave finding other flocks to their leader (scaling change, PROTOCOL.md).
   if (!isLeader(ctx) && ctx.lvote === VOTE_MAX) {
     const every = ctx.cfg.memberProbeEveryHb
@@ -74,7 +71,7 @@ export function onProbe(ctx: FlockContext, now: number, out: Effect[]): number {
 export function onPrune(ctx: FlockContext, now: number, out: Effect[]): number {
   // Members have nothing to prune and let the timer lapse; leading again re-arms it (leadList).
   if (!isLeader(ctx)) return 0
-  arm(ctx, out, 'prune', ctx.cfg.pruneEveryHb)
+  arm(ctx, out, 'prune')
   let dropped = 0
   for (const id in ctx.mems) {
     if (ctx.mems[id]!.expires >= now) continue
@@ -86,13 +83,13 @@ export function onPrune(ctx: FlockContext, now: number, out: Effect[]): number {
 }
 
 export function onCheckpoint(ctx: FlockContext, out: Effect[]): void {
-  arm(ctx, out, 'checkpoint', ctx.cfg.checkpointEveryHb)
+  arm(ctx, out, 'checkpoint')
   checkpoint(ctx, out)
 }
 
 /** Key period: the leader picks a new epoch at its next heartbeat. */
 export function onKeyPeriod(ctx: FlockContext, out: Effect[]): void {
-  arm(ctx, out, 'key', ctx.cfg.keyPeriodHb)
+  arm(ctx, out, 'key')
   ctx.rotate = true
 }
 
