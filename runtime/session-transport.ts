@@ -1,0 +1,350 @@
+/**
+ * The fulcrum's wire (ARCHITECTURE §5): flock traffic sealed under per-peer session keys that come
+ * from signed X25519 handshakes (runtime/handshake.ts), on top of the secondary-key channel that
+ * carries the handshakes themselves and Confab.
+ *
+ * Per peer address there is at most one session we send under (`current`), one the peer offered that
+ * we answered but have not yet heard it use (`next`), and one offer of ours awaiting an answer. The
+ * rules that make re-keying lose nothing:
+ * - make before break: a new session is used only once it is known to work at both ends (the
+ *   offerer on the answer; the answerer on the first datagram under it, which the offerer sends at
+ *   once), so every datagram is sealed under a key the peer already holds;
+ * - a replaced session's receive key stays for `graceMs` (datagrams already in flight still open),
+ *   then it is erased, and its send key at once: recorded traffic cannot be opened later;
+ * - first contact queues a few datagrams until the session works (one round trip for the offerer,
+ *   one and a half for the answerer).
+ * Re-keying is driven by the leader's epoch: a session made in an older epoch than ours is re-offered
+ * on the next send to that peer. Glare (both sides offer at once) keeps the offer with the greater
+ * nonce, as the original did, so exactly one handshake completes.
+ *
+ * Receiving never throws: whatever does not open or check out is dropped and counted by reason.
+ */
+import type { Clock, TimerHandle } from './clock.js'
+import { ENVELOPE_OVERHEAD, ENVELOPE_VERSION, EnvelopeOpener, EnvelopeSealer, MAX_ENVELOPE_PLAINTEXT, type DropReason, type EnvelopeKey } from './envelope.js'
+import { DatagramTooLargeError } from './errors.js'
+import { compareNonce, decodeHello, encodeHello, ephemeral, equalBytes, NONCE_BYTES, sessionKeys, type Hello, type HelloKind } from './handshake.js'
+import { certProblem, decodeCert, encodeCert, type NodeCert } from './node-cert.js'
+import { ENVELOPE_TYPE, SecondaryChannel } from './secondary-channel.js'
+import { MAX_DATAGRAM_BYTES, type ReceiveHandler, type Transport } from './transport.js'
+
+/** Why a datagram was dropped: the envelope's reasons, plus handshake and channel checks. */
+export type SessionDropReason = DropReason | 'type' | 'handshake' | 'cert' | 'secondary'
+
+/** What the session layer did (not drops): exported on `/metrics`. */
+export interface SessionCounts {
+  offers: number
+  answers: number
+  /** Sessions that came into use (first contact or re-key). */
+  sessions: number
+  /** Offers of a peer ignored because ours won the glare. */
+  glare: number
+  /** Receive keys erased after their grace period (or at once, if never used). */
+  erased: number
+  /** Datagrams queued for a handshake that never completed, dropped. */
+  unsent: number
+}
+
+export interface SessionTransportInit {
+  secret: Uint8Array
+  /** This node's Ed25519 key pair (runtime/node-identity.ts). */
+  identity: { secretKey: Uint8Array; publicKey: Uint8Array }
+  /** Secondary-channel key id and first counter (runtime/secondary-channel.ts). */
+  keyId: number
+  startCounter: number
+  /** Bloc mode: peers must present a certificate from `ca` for our bloc; we present `cert`. */
+  bloc?: { ca: Uint8Array; cert: NodeCert }
+  /** The epoch sessions are made in until {@link SessionTransport.rekey}. Default ''. */
+  epoch?: string
+  /** Orders epochs (negative: a is older). Default: string order. */
+  epochOrder?: (a: string, b: string) => number
+  /** How long a replaced receive key still opens datagrams. Default 10 000 ms. */
+  graceMs?: number
+  /** An unanswered offer is sent again after this. Default 1 000 ms. */
+  retryMs?: number
+  /** Handshakes whose sender's clock differs more than this are stale. Default 300 000 ms. */
+  skewMs?: number
+  /** Peers whose state is kept (least recently used forgotten first). Default 4 096. */
+  maxPeers?: number
+  /** Datagrams queued per peer while its first handshake runs. Default 16. */
+  pendingMax?: number
+  /** Which secondary-channel datagrams (Confab queries) may reach the handler. Default: none. */
+  acceptSecondary?: (plaintext: Uint8Array) => boolean
+}
+
+export interface SessionTransport extends Transport {
+  readonly drops: Record<SessionDropReason, number>
+  readonly counts: SessionCounts
+  /** Datagrams delivered to the handler. */
+  accepted(): number
+  /** A new epoch: every older session is re-keyed on its next send. */
+  rekey(epoch: string): void
+  /** Peers we currently send to under a session. */
+  sessions(): number
+  /** Receive keys held (in use, awaiting confirmation, or in their grace period). */
+  heldKeys(): number
+}
+
+interface Session {
+  readonly peer: Peer
+  readonly epoch: string
+  readonly rxId: number
+  readonly madeAt: number
+  /** Null once retired: we never send under it again. */
+  tx: EnvelopeSealer | null
+}
+
+interface Peer {
+  readonly addr: string
+  current: Session | null
+  next: Session | null
+  offer: { hello: Hello; eph: Uint8Array; at: number } | null
+  pending: Array<{ bytes: Uint8Array; at: number }>
+}
+
+/** Creates the session transport over `transport` (UDP in a fulcrum), timed by `clock`. */
+export function createSessionTransport(components: { transport: Transport; clock: Clock }, init: SessionTransportInit): SessionTransport {
+  const { transport: inner, clock } = components
+  const channel = new SecondaryChannel(init)
+  const opener = new EnvelopeOpener()
+  const graceMs = init.graceMs ?? 10_000
+  const retryMs = init.retryMs ?? 1_000
+  const skewMs = init.skewMs ?? 300_000
+  const maxPeers = init.maxPeers ?? 4096
+  const pendingMax = init.pendingMax ?? 16
+  const order = init.epochOrder ?? ((a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0))
+  const ownCert = init.bloc === undefined ? new Uint8Array() : encodeCert(init.bloc.cert)
+  const drops: Record<SessionDropReason, number> = { size: 0, version: 0, 'unknown-key': 0, tag: 0, replay: 0, stale: 0, type: 0, handshake: 0, cert: 0, secondary: 0 }
+  const counts: SessionCounts = { offers: 0, answers: 0, sessions: 0, glare: 0, erased: 0, unsent: 0 }
+  const peers = new Map<string, Peer>() // least recently used first
+  const byRx = new Map<number, Session>()
+  const reserved = new Set<number>() // rx ids of our outstanding offers
+  const askers = new Map<string, true>() // Confab askers (answered on the secondary channel), LRU
+  const timers = new Set<TimerHandle>()
+  let epoch = init.epoch ?? ''
+  let accepted = 0
+  let handler: ReceiveHandler | null = null
+  let closed = false
+
+  const random = (n: number) => crypto.getRandomValues(new Uint8Array(n))
+  const freshRxId = (): number => {
+    for (;;) {
+      const id = new DataView(random(4).buffer).getUint32(0)
+      if (!byRx.has(id) && !reserved.has(id)) return id
+    }
+  }
+
+  function peerOf(addr: string): Peer {
+    let p = peers.get(addr)
+    if (p !== undefined) peers.delete(addr)
+    else p = { addr, current: null, next: null, offer: null, pending: [] }
+    peers.set(addr, p)
+    if (peers.size > maxPeers) forget(peers.keys().next().value!)
+    return p
+  }
+
+  function forget(addr: string): void {
+    const p = peers.get(addr)!
+    peers.delete(addr)
+    for (const s of [p.current, p.next]) if (s !== null) erase(s)
+    dropOffer(p)
+    counts.unsent += p.pending.length
+  }
+
+  function dropOffer(p: Peer): void {
+    if (p.offer === null) return
+    p.offer.eph.fill(0)
+    reserved.delete(p.offer.hello.rxId)
+    p.offer = null
+  }
+
+  function erase(s: Session): void {
+    if (s.tx !== null) s.tx.key.key.fill(0)
+    s.tx = null
+    if (byRx.get(s.rxId) === s) {
+      byRx.delete(s.rxId)
+      opener.removeKey(s.rxId)
+      counts.erased++
+    }
+  }
+
+  /** Stops sending under `s` at once; its receive key opens late arrivals for `graceMs`, then goes. */
+  function retire(s: Session): void {
+    if (s.tx !== null) s.tx.key.key.fill(0)
+    s.tx = null
+    const t = clock.schedule(graceMs, () => {
+      timers.delete(t)
+      erase(s)
+    })
+    timers.add(t)
+  }
+
+  function adopt(p: Peer, s: Session): void {
+    if (p.current !== null) retire(p.current)
+    p.current = s
+    counts.sessions++
+    const now = clock.now()
+    for (const q of p.pending) {
+      if (now - q.at <= 4 * retryMs) inner.send(p.addr, s.tx!.seal(ENVELOPE_TYPE.session, q.bytes))
+      else counts.unsent++
+    }
+    p.pending = []
+  }
+
+  function open(p: Peer, key: EnvelopeKey, sendKey: EnvelopeKey, ep: string): Session {
+    opener.addKey(key)
+    const s: Session = { peer: p, epoch: ep, rxId: key.id, madeAt: clock.now(), tx: new EnvelopeSealer(sendKey) }
+    byRx.set(key.id, s)
+    return s
+  }
+
+  function hello(kind: HelloKind, nonceEcho: Uint8Array, ep: string): { hello: Hello; eph: Uint8Array } {
+    const e = ephemeral()
+    const h: Hello = { kind, nonce: random(NONCE_BYTES), echo: nonceEcho, rxId: freshRxId(), sentMs: clock.now(), epoch: ep, eph: e.publicKey, id: init.identity.publicKey, cert: ownCert }
+    return { hello: h, eph: e.secretKey }
+  }
+
+  function offer(p: Peer): void {
+    dropOffer(p)
+    const o = hello('offer', new Uint8Array(NONCE_BYTES), epoch)
+    reserved.add(o.hello.rxId)
+    p.offer = { ...o, at: clock.now() }
+    counts.offers++
+    inner.send(p.addr, channel.seal(ENVELOPE_TYPE.offer, encodeHello(o.hello, init.identity.secretKey)))
+  }
+
+  /** Checks common to offers and answers; the reason to drop, or null. */
+  function refuse(h: Hello): SessionDropReason | null {
+    if (equalBytes(h.id, init.identity.publicKey)) return 'handshake' // our own hello, reflected
+    if (Math.abs(clock.now() - h.sentMs) > skewMs) return 'stale'
+    if (init.bloc !== undefined) {
+      const c = decodeCert(h.cert)
+      if (c === null || !equalBytes(c.publicKey, h.id) || certProblem(c, init.bloc.ca, init.bloc.cert.bloc, clock.now()) !== null) return 'cert'
+    }
+    return null
+  }
+
+  function onOffer(bytes: Uint8Array, from: string): void {
+    const h = decodeHello(bytes, 'offer')
+    if (h === null) return void drops.handshake++
+    const why = refuse(h)
+    if (why !== null) return void drops[why]++
+    const p = peerOf(from)
+    if (p.offer !== null) {
+      if (compareNonce(h.nonce, p.offer.hello.nonce) <= 0) return void counts.glare++
+      dropOffer(p)
+    }
+    const a = hello('answer', h.nonce, h.epoch)
+    const keys = sessionKeys(a.eph, 'answer', h, a.hello)
+    a.eph.fill(0)
+    if (keys === null) return void drops.handshake++
+    if (p.next !== null) erase(p.next) // an earlier answer of ours that was never used
+    // Not used until the offerer is heard under it: it may not have the answer yet (or ever).
+    p.next = open(p, keys.offerToAnswer, keys.answerToOffer, h.epoch)
+    counts.answers++
+    inner.send(from, channel.seal(ENVELOPE_TYPE.answer, encodeHello(a.hello, init.identity.secretKey)))
+  }
+
+  function onAnswer(bytes: Uint8Array, from: string): void {
+    const h = decodeHello(bytes, 'answer')
+    const p = peers.get(from)
+    if (h === null || p === undefined || p.offer === null || !equalBytes(h.echo, p.offer.hello.nonce)) return void drops.handshake++
+    const why = refuse(h)
+    if (why !== null) return void drops[why]++
+    const o = p.offer
+    const keys = sessionKeys(o.eph, 'offer', o.hello, h)
+    dropOffer(p)
+    if (keys === null) return void drops.handshake++
+    if (p.next !== null) erase(p.next)
+    p.next = null
+    const s = open(p, keys.answerToOffer, keys.offerToAnswer, o.hello.epoch)
+    adopt(p, s)
+    // An empty datagram tells the answerer its session works, so it switches too.
+    inner.send(from, s.tx!.seal(ENVELOPE_TYPE.session, new Uint8Array()))
+  }
+
+  function onSession(bytes: Uint8Array, from: string): void {
+    const r = opener.open(bytes)
+    if (!r.ok) return void drops[r.reason]++
+    const s = byRx.get(r.keyId)!
+    const p = s.peer
+    if (p.next === s) {
+      p.next = null
+      adopt(p, s)
+    }
+    if (peers.get(p.addr) === p) {
+      peers.delete(p.addr)
+      peers.set(p.addr, p)
+    }
+    if (r.plaintext.length === 0) return
+    accepted++
+    handler?.(r.plaintext, from)
+  }
+
+  inner.onReceive((bytes, from) => {
+    if (closed) return
+    if (bytes.length < ENVELOPE_OVERHEAD || bytes.length > MAX_DATAGRAM_BYTES) return void drops.size++
+    if (bytes[0] !== ENVELOPE_VERSION) return void drops.version++
+    if (bytes[1] === ENVELOPE_TYPE.session) return onSession(bytes, from)
+    if (bytes[1]! < ENVELOPE_TYPE.secondary || bytes[1]! > ENVELOPE_TYPE.answer) return void drops.type++
+    const r = channel.open(bytes)
+    if (!r.ok) return void drops[r.reason]++
+    if (r.type === ENVELOPE_TYPE.offer) return onOffer(r.plaintext, from)
+    if (r.type === ENVELOPE_TYPE.answer) return onAnswer(r.plaintext, from)
+    if (init.acceptSecondary?.(r.plaintext) !== true) return void drops.secondary++
+    askers.delete(from)
+    askers.set(from, true)
+    if (askers.size > 256) askers.delete(askers.keys().next().value!)
+    accepted++
+    handler?.(r.plaintext, from)
+  })
+
+  return {
+    get address() {
+      return inner.address
+    },
+    drops,
+    counts,
+    accepted: () => accepted,
+    sessions: () => {
+      let n = 0
+      for (const p of peers.values()) if (p.current !== null) n++
+      return n
+    },
+    heldKeys: () => byRx.size,
+    rekey(e) {
+      epoch = e
+    },
+    send(to, bytes) {
+      if (bytes.length > MAX_ENVELOPE_PLAINTEXT) throw new DatagramTooLargeError(bytes.length, MAX_ENVELOPE_PLAINTEXT)
+      if (askers.has(to) && peers.get(to)?.current == null) return inner.send(to, channel.seal(ENVELOPE_TYPE.secondary, bytes))
+      const p = peerOf(to)
+      const now = clock.now()
+      // An answer of ours the peer has not used for a while (lost, or answering a replayed offer)
+      // no longer counts as a handshake under way.
+      const waiting = (p.offer !== null && now - p.offer.at < retryMs) || (p.next !== null && now - p.next.madeAt < 2 * retryMs)
+      const s = p.current
+      if (s !== null) {
+        inner.send(to, s.tx!.seal(ENVELOPE_TYPE.session, bytes))
+        if (order(s.epoch, epoch) < 0 && !waiting) offer(p)
+        return
+      }
+      p.pending.push({ bytes: bytes.slice(), at: now })
+      if (p.pending.length > pendingMax) {
+        p.pending.shift()
+        counts.unsent++
+      }
+      if (!waiting) offer(p)
+    },
+    onReceive(h) {
+      handler = h
+    },
+    async close() {
+      closed = true
+      for (const t of timers) clock.cancel(t)
+      timers.clear()
+      for (const addr of [...peers.keys()]) forget(addr)
+      for (const s of [...byRx.values()]) erase(s)
+      await inner.close()
+    },
+  }
+}
