@@ -15,6 +15,15 @@ export function int(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   }
 }
 
+/** A number in [min, max]. */
+export function float(flag: string, min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v)
+    if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${flag} must be a number in [${min}, ${max}], got ${JSON.stringify(v)}`)
+    return n
+  }
+}
+
 export function prob(flag: string) {
   return (v: string): number => {
     const n = Number(v)

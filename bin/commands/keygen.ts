@@ -2,10 +2,11 @@
 import type { Command } from 'commander'
 import { existsSync, writeFileSync } from 'node:fs'
 import { InvalidArgumentError } from '../../runtime/errors.js'
+import { float } from '../flags.js'
 import { generateSecret } from '../../runtime/secret.js'
 
 export function registerKeygen(program: Command): void {
-  const keygen = program.command('keygen').description('make keys: the flock secret, a node identity')
+  const keygen = program.command('keygen').description('make keys: the flock secret, a node identity, a bloc CA and node certificates')
   keygen
     .command('secret')
     .description('32 random bytes, base64: the secondary key every member and admin of a flock shares')
@@ -33,5 +34,45 @@ export function registerKeygen(program: Command): void {
       const publicKey = Buffer.from(id.publicKey).toString('base64')
       if (f.json === true) process.stdout.write(JSON.stringify({ publicKey, path: id.path, created: id.created }) + '\n')
       else process.stdout.write(`${publicKey}\n`)
+    })
+  keygen
+    .command('ca')
+    .description('a bloc certificate authority (seed 002): ca.key (mode 0600) and ca.pub in DIR; refuses to overwrite one')
+    .requiredOption('--out <DIR>', 'the CA directory')
+    .option('--json', 'print {"publicKey":base64,"key":path,"pub":path}')
+    .addHelpText('after', '\nExample:\n  crux keygen ca --out ./bloc-ca')
+    .action(async (f: { out: string; json?: boolean }) => {
+      const { createCa } = await import('../../runtime/bloc-files.js')
+      const ca = createCa(f.out)
+      const publicKey = Buffer.from(ca.publicKey).toString('base64')
+      if (f.json === true) process.stdout.write(JSON.stringify({ publicKey, key: ca.keyPath, pub: ca.pubPath }) + '\n')
+      else process.stdout.write(`${publicKey}\n`)
+    })
+  keygen
+    .command('cert')
+    .description("the CA certifies a node's identity for a bloc: writes node.cert and ca.pub into the data dir (making the node key if needed); a fulcrum with a node.cert talks only to nodes certified by the same CA for the same bloc")
+    .requiredOption('--ca <DIR>', 'the CA directory (crux keygen ca)')
+    .requiredOption('--data-dir <DIR>', 'the node data dir')
+    .requiredOption('--bloc <NAME>', 'the bloc name')
+    .option('--name <NAME>', "the node's name in the certificate (default: the data dir's node id, else 'node')")
+    .option('--days <N>', 'validity in days', float('--days', 0.001, 36_500), 365)
+    .option('--json', 'print {"path":str,"bloc":str,"name":str,"notAfter":iso,"publicKey":base64}')
+    .addHelpText('after', '\nExample:\n  crux keygen cert --ca ./bloc-ca --data-dir /var/lib/crux --bloc blue')
+    .action(async (f: { ca: string; dataDir: string; bloc: string; name?: string; days: number; json?: boolean }) => {
+      const { issueNodeCert } = await import('../../runtime/bloc-files.js')
+      const { loadOrCreateIdentity } = await import('../../runtime/node-identity.js')
+      const { readFileSync } = await import('node:fs')
+      const identity = loadOrCreateIdentity(f.dataDir)
+      let name = f.name
+      if (name === undefined) {
+        try {
+          name = readFileSync(`${f.dataDir}/node-id`, 'utf8').trim()
+        } catch {
+          name = 'node'
+        }
+      }
+      const { cert, path } = issueNodeCert(f.ca, f.dataDir, identity, { bloc: f.bloc, name, days: f.days, nowMs: Date.now() })
+      const out = { path, bloc: cert.bloc, name: cert.name, notAfter: new Date(cert.notAfterMs).toISOString(), publicKey: Buffer.from(cert.publicKey).toString('base64') }
+      process.stdout.write(f.json === true ? JSON.stringify(out) + '\n' : `${path} (bloc ${out.bloc}, valid until ${out.notAfter})\n`)
     })
 }

@@ -1,0 +1,37 @@
+import { ed25519 } from '@noble/curves/ed25519.js'
+import test from 'ava'
+import fc from 'fast-check'
+import { certFromJson, certProblem, certToJson, decodeCert, encodeCert, issueCert } from '../../runtime/node-cert.js'
+
+const ca = ed25519.utils.randomSecretKey()
+const caPub = ed25519.getPublicKey(ca)
+const node = ed25519.getPublicKey(ed25519.utils.randomSecretKey())
+const cert = issueCert(ca, { publicKey: node, bloc: 'blue', name: 'n1', notAfterMs: 2_000_000 })
+
+test('a certificate round-trips through the wire form and the file form', (t) => {
+  t.deepEqual(decodeCert(encodeCert(cert)), cert)
+  t.deepEqual(certFromJson(certToJson(cert), 'f'), cert)
+})
+
+test('a certificate verifies for its CA and bloc until it expires', (t) => {
+  t.is(certProblem(cert, caPub, 'blue', 1_999_999), null)
+  t.regex(certProblem(cert, caPub, 'blue', 2_000_001)!, /^expired/)
+  t.regex(certProblem(cert, caPub, 'red', 1)!, /for bloc "blue", not "red"/)
+  t.is(certProblem(cert, ed25519.getPublicKey(ed25519.utils.randomSecretKey()), 'blue', 1), 'issued by another CA')
+})
+
+test('a certificate whose fields were changed no longer verifies', (t) => {
+  t.is(certProblem({ ...cert, notAfterMs: 9e12 }, caPub, 'blue', 1), 'bad signature')
+  t.is(certProblem({ ...cert, name: 'n2' }, caPub, 'blue', 1), 'bad signature')
+  t.is(certProblem({ ...cert, publicKey: caPub }, caPub, 'blue', 1), 'bad signature')
+})
+
+test('bad names are refused at issue time', (t) => {
+  t.throws(() => issueCert(ca, { publicKey: node, bloc: '', name: 'n', notAfterMs: 1 }), { message: /bloc must be/ })
+  t.throws(() => issueCert(ca, { publicKey: node, bloc: 'b', name: 'a b', notAfterMs: 1 }), { message: /node name must be/ })
+})
+
+test('arbitrary bytes never make decodeCert throw', (t) => {
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (b) => void decodeCert(b)), { numRuns: 5000 })
+  t.is(decodeCert(encodeCert(cert).subarray(0, 100)), null)
+})
