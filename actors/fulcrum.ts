@@ -12,9 +12,13 @@ import { RealClock } from '../runtime/clock.js'
 import { InvalidArgumentError } from '../runtime/errors.js'
 import type { Metrics } from '../runtime/metrics.js'
 import { FileSink, Recorder } from '../runtime/recorder.js'
-import { createSealedTransport, type SealedTransport } from '../runtime/sealed-transport.js'
+import { epochSeq } from '../machines/flock/random.js'
+import { loadBloc } from '../runtime/bloc-files.js'
+import { loadOrCreateIdentity } from '../runtime/node-identity.js'
+import { createSessionTransport, type SessionTransport } from '../runtime/session-transport.js'
 import { FileStore } from '../runtime/store.js'
 import { createUdpTransport } from '../runtime/udp-transport.js'
+import { decodeWire } from '../runtime/wire-codec.js'
 import { createWalrus, type Level, type Walrus } from '../runtime/walrus.js'
 import { createFlockActor, type FlockActor } from './flock.actor.js'
 
@@ -24,6 +28,8 @@ export interface FulcrumOptions {
   dataDir: string
   probe: ProbeSpec
   secret: Uint8Array
+  /** Require this bloc (the data dir's certificate must name it). Without it, a certificate in the data dir still puts the node in its bloc. */
+  bloc?: string
   hbMs: number
   logLevel: Level
   trace?: string
@@ -35,7 +41,7 @@ export interface Fulcrum {
   readonly id: string
   readonly address: string
   readonly flock: FlockActor
-  readonly transport: SealedTransport
+  readonly transport: SessionTransport
   readonly log: Walrus
   /** Graceful leave: Exit MonInfo, checkpoint, close everything. */
   stop(): Promise<void>
@@ -57,6 +63,15 @@ function nodeId(dataDir: string): string {
   return id
 }
 
+/** Only Confab queries may arrive on the secondary channel; flock traffic must come under a session. */
+function isConfabQuery(plaintext: Uint8Array): boolean {
+  try {
+    return decodeWire(plaintext).type === 'confab.query'
+  } catch {
+    return false
+  }
+}
+
 export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
   try {
     mkdirSync(o.dataDir, { recursive: true, mode: 0o700 })
@@ -64,14 +79,30 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
     throw new InvalidArgumentError(`cannot use data dir ${o.dataDir} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
   }
   const id = nodeId(o.dataDir)
+  const identity = loadOrCreateIdentity(o.dataDir)
   const clock = new RealClock()
+  const bloc = loadBloc(o.dataDir, identity, o.bloc, clock.now())
   const log = createWalrus({ level: o.logLevel, base: { node: id } })
   const store = new FileStore(join(o.dataDir, 'store'))
   const actorId = `${id}/flock`
   const checkpoint = store.get(actorId, 'checkpoint') as FlockCheckpoint | undefined
   const udp = await createUdpTransport({ host: o.host, port: o.port })
   const keyId = new DataView(crypto.getRandomValues(new Uint8Array(4)).buffer).getUint32(0)
-  const transport = createSealedTransport({ transport: udp }, { secret: o.secret, keyId, startCounter: Math.floor(clock.now() / 1000) * 2 ** 21 })
+  const transport = createSessionTransport(
+    { transport: udp, clock },
+    {
+      secret: o.secret,
+      identity,
+      keyId,
+      startCounter: Math.floor(clock.now() / 1000) * 2 ** 21,
+      ...(bloc === undefined ? {} : { bloc }),
+      epochOrder: (a, b) => epochSeq(a) - epochSeq(b) || (a < b ? -1 : a > b ? 1 : 0),
+      // Replaced keys still open late datagrams for 10 heartbeats (at least 5 s); offers repeat each heartbeat.
+      graceMs: Math.max(5_000, 10 * o.hbMs),
+      retryMs: o.hbMs,
+      acceptSecondary: isConfabQuery,
+    },
+  )
   const seed = Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('hex')
   const config = { ...o.config, hbMs: o.hbMs }
   const recorder =
@@ -80,6 +111,11 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
     { transport, clock, recorder, logger: log, store },
     { node: id, input: { self: { addr: udp.address, id }, config, probe: o.probe, seed, ...(checkpoint === undefined ? {} : { checkpoint }) } },
   )
+  // The leader's epoch is the key period: every session older than it is re-keyed on its next send.
+  transport.rekey(flock.context().epoch)
+  flock.host.onEmit((_actor, rec) => {
+    if (rec.type === 'Epoch' && typeof rec.epoch === 'string') transport.rekey(rec.epoch)
+  })
   // One log line whenever where the node stands changes: role, flock, leader, member count.
   let last = ''
   flock.host.onStep(() => {
@@ -103,6 +139,10 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
       Object.entries(transport.drops).map(([reason, n]) => [{ reason }, n] as const),
     )
     metrics.counterFrom('crux_wire_accepted_total', 'Datagrams that opened.', [], () => transport.accepted())
+    metrics.counterFrom('crux_wire_session_events_total', 'Session handshakes: offers and answers sent, sessions made, glare, keys erased, datagrams never sent.', ['event'], () =>
+      Object.entries(transport.counts).map(([event, n]) => [{ event }, n] as const),
+    )
+    metrics.gaugeFrom('crux_wire_session_keys', 'Receive keys held (in use, awaiting confirmation, or in their grace period).', [], () => transport.heldKeys())
     const m = metrics
     server = createServer((req, res) => {
       if (req.url !== '/metrics') {
@@ -119,7 +159,7 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
       server!.listen(o.metrics!.port, o.metrics!.host, () => resolve())
     })
   }
-  log.info('fulcrum started', { addr: udp.address, dataDir: o.dataDir, restored: checkpoint !== undefined, hbMs: o.hbMs })
+  log.info('fulcrum started', { addr: udp.address, dataDir: o.dataDir, restored: checkpoint !== undefined, hbMs: o.hbMs, publicKey: Buffer.from(identity.publicKey).toString('base64'), bloc: bloc?.cert.bloc ?? null })
 
   let stopped = false
   return {

@@ -14,12 +14,14 @@ export function registerFulcrum(program: Command): void {
     .option('--listen <HOST:PORT>', 'UDP address to bind', hostPort('--listen', true), { host: '0.0.0.0', port: 23123 })
     .option('--probe <SPEC>', 'where to look for peers: CIDR (port = listen port), HOST:PORT, HOST:PORT-PORT or @file; repeatable', collect, [])
     .requiredOption('--secret-file <F>', 'the flock secret (crux keygen secret --out F)')
+    .option('--bloc <NAME>', "require this bloc: the data dir's node.cert (crux keygen cert) must name it; peers without a certificate from the same CA and bloc are ignored. A node.cert in the data dir enables bloc mode even without this flag")
     .option('--heartbeat <MS>', 'heartbeat period', int('--heartbeat', 50, 60_000), 1000)
+    .option('--key-period <HB>', 'heartbeats between key epochs: the leader announces a new epoch and every session re-keys (seed 001: 30–60 s)', int('--key-period', 2, 1_000_000), 100)
     .option('--metrics <HOST:PORT>', 'serve Prometheus /metrics here', hostPort('--metrics'))
     .option('--trace <FILE>', 'write this node\'s journal (NDJSON) for crux replay')
     .option('--log-level <L>', 'trace, debug, info, warn, error, fatal or silent', 'info')
     .addHelpText('after', '\nExample:\n  crux fulcrum --listen 127.77.0.1:23123 --probe 127.77.0.0/29 --secret-file flock.secret --data-dir /tmp/n1')
-    .action(async (f: { dataDir: string; listen: { host: string; port: number }; probe: string[]; secretFile: string; heartbeat: number; metrics?: { host: string; port: number }; trace?: string; logLevel: string }) => {
+    .action(async (f: { dataDir: string; listen: { host: string; port: number }; probe: string[]; secretFile: string; bloc?: string; heartbeat: number; keyPeriod: number; metrics?: { host: string; port: number }; trace?: string; logLevel: string }) => {
       const { levelValues } = await import('../../runtime/walrus-levels.js')
       if (!(f.logLevel in levelValues)) throw new InvalidArgumentError(`--log-level must be one of ${Object.keys(levelValues).join(', ')}, got ${JSON.stringify(f.logLevel)}`)
       const { readSecretFile } = await import('../../runtime/secret.js')
@@ -33,7 +35,9 @@ export function registerFulcrum(program: Command): void {
         dataDir: f.dataDir,
         probe,
         secret,
+        ...(f.bloc === undefined ? {} : { bloc: f.bloc }),
         hbMs: f.heartbeat,
+        config: { keyPeriodHb: f.keyPeriod },
         logLevel: f.logLevel as Level,
         trace: f.trace,
         metrics: f.metrics,

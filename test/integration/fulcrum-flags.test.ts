@@ -1,7 +1,7 @@
 /** Bad flags, secret files and data dirs: one clear `crux: …` line, a non-zero exit, nothing started. */
 import test from 'ava'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateSecret } from '../../runtime/secret.js'
@@ -90,4 +90,40 @@ test('crux keygen node makes an Ed25519 identity once (mode 0600) and then reuse
   t.is(again.publicKey, a.publicKey)
   writeFileSync(a.path, 'garbage')
   oneLine(t, crux('keygen', 'node', '--data-dir', join(d, 'n')), 2, /does not hold an Ed25519 secret key .* refusing to replace it/)
+})
+
+test('crux keygen ca makes a CA once (key mode 0600) and refuses to overwrite it', (t) => {
+  const d = dir(t)
+  const r = crux('keygen', 'ca', '--out', join(d, 'ca'), '--json')
+  t.is(r.status, 0, r.stderr)
+  const ca = JSON.parse(r.stdout) as { publicKey: string; key: string; pub: string }
+  t.is(Buffer.from(ca.publicKey, 'base64').length, 32)
+  t.is(statSync(ca.key).mode & 0o777, 0o600)
+  oneLine(t, crux('keygen', 'ca', '--out', join(d, 'ca')), 2, /ca\.key exists; refusing to overwrite a CA key/)
+})
+
+test('crux keygen cert: bad CA dir, bad bloc name and bad --days are one clear line each', (t) => {
+  const d = dir(t)
+  oneLine(t, crux('keygen', 'cert', '--ca', join(d, 'none'), '--data-dir', join(d, 'n'), '--bloc', 'blue'), 2, /^crux: cannot read CA key .*ca\.key \(ENOENT\)/)
+  t.is(crux('keygen', 'ca', '--out', join(d, 'ca')).status, 0)
+  oneLine(t, crux('keygen', 'cert', '--ca', join(d, 'ca'), '--data-dir', join(d, 'n'), '--bloc', 'no spaces'), 2, /^crux: --bloc must be 1–64 letters/)
+  oneLine(t, crux('keygen', 'cert', '--ca', join(d, 'ca'), '--data-dir', join(d, 'n'), '--bloc', 'blue', '--days', '-1'), 2, /^crux: --days must be a number/)
+  writeFileSync(join(d, 'ca', 'ca.key'), 'garbage')
+  oneLine(t, crux('keygen', 'cert', '--ca', join(d, 'ca'), '--data-dir', join(d, 'n'), '--bloc', 'blue'), 2, /does not hold a CA key/)
+})
+
+test('a fulcrum with a damaged or tampered certificate refuses to start, naming the file', (t) => {
+  const d = dir(t)
+  const secret = join(d, 's')
+  writeFileSync(secret, generateSecret() + '\n', { mode: 0o600 })
+  t.is(crux('keygen', 'ca', '--out', join(d, 'ca')).status, 0)
+  t.is(crux('keygen', 'cert', '--ca', join(d, 'ca'), '--data-dir', join(d, 'old'), '--bloc', 'blue').status, 0)
+  const start = (dataDir: string) => crux('fulcrum', '--listen', '127.77.24.9:23123', '--secret-file', secret, '--data-dir', dataDir)
+  writeFileSync(join(d, 'old', 'node.cert'), '{"version":1}')
+  oneLine(t, start(join(d, 'old')), 2, /node\.cert: notAfter must be an ISO date/)
+  t.is(crux('keygen', 'cert', '--ca', join(d, 'ca'), '--data-dir', join(d, 'n2'), '--bloc', 'blue').status, 0)
+  const cert = JSON.parse(readFileSync(join(d, 'n2', 'node.cert'), 'utf8')) as Record<string, unknown>
+  cert.notAfter = '2099-01-01T00:00:00.000Z' // a longer life than the CA signed
+  writeFileSync(join(d, 'n2', 'node.cert'), JSON.stringify(cert))
+  oneLine(t, start(join(d, 'n2')), 2, /node\.cert: bad signature/)
 })
