@@ -61,3 +61,8 @@ test('arbitrary bytes never make decodeHello throw', (t) => {
   )
   t.pass()
 })
+
+test('a low-order ephemeral key from the peer gives no session', (t) => {
+  const p = pair()
+  t.is(sessionKeys(p.eb.secretKey, 'answer', { ...p.offer, eph: new Uint8Array(32) }, p.answer), null)
+})
