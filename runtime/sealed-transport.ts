@@ -11,9 +11,6 @@ import { DatagramTooLargeError } from './errors.js'
 import { ENVELOPE_TYPE, SecondaryChannel, type SecondaryChannelInit } from './secondary-channel.js'
 import type { ReceiveHandler, Transport } from './transport.js'
 
-/** The envelope type this transport sends (the fuzz material forges it). */
-export const ENVELOPE_TYPE_FLOCK = ENVELOPE_TYPE.secondary
-
 export type SealedTransportInit = SecondaryChannelInit
 
 export interface SealedTransport extends Transport {
