@@ -18,6 +18,8 @@
  * nonce, as the original did, so exactly one handshake completes.
  *
  * Receiving never throws: whatever does not open or check out is dropped and counted by reason.
+ * Unlike a bare Transport, a payload is at most 1 370 bytes (the envelope takes 30), an empty one is
+ * never delivered (it confirms a session), and a burst to a new peer beyond `pendingMax` is cut.
  */
 import type { Clock, TimerHandle } from './clock.js'
 import { ENVELOPE_OVERHEAD, ENVELOPE_VERSION, EnvelopeOpener, EnvelopeSealer, MAX_ENVELOPE_PLAINTEXT, type DropReason, type EnvelopeKey } from './envelope.js'
@@ -316,6 +318,16 @@ export function createSessionTransport(components: { transport: Transport; clock
     },
     send(to, bytes) {
       if (bytes.length > MAX_ENVELOPE_PLAINTEXT) throw new DatagramTooLargeError(bytes.length, MAX_ENVELOPE_PLAINTEXT)
+      if (to === inner.address) {
+        // To ourselves: no handshake with our own key; delivered later, as a datagram would be.
+        const copy = bytes.slice()
+        queueMicrotask(() => {
+          if (closed) return
+          accepted++
+          handler?.(copy, to)
+        })
+        return
+      }
       if (askers.has(to) && peers.get(to)?.current == null) return inner.send(to, channel.seal(ENVELOPE_TYPE.secondary, bytes))
       const p = peerOf(to)
       const now = clock.now()

@@ -281,3 +281,12 @@ test('an unanswered offer is sent again after retryMs, no sooner', (t) => {
   a.send('nobody', text('w'))
   t.is(a.counts.offers, 2)
 })
+
+test('a datagram to our own address is delivered without a handshake', async (t) => {
+  const w = world()
+  const a = w.node('a')
+  a.send('a', text('me'))
+  await Promise.resolve()
+  t.deepEqual(w.got.get('a'), [['a', 'me']])
+  t.is(a.counts.offers, 0)
+})
