@@ -4,7 +4,6 @@
  * kinds of junk made from it, the loop that sends it until the fulcrum has seen enough, and the
  * Prometheus scraping that counts what the fulcrum saw.
  */
-import { ed25519 } from '@noble/curves/ed25519.js'
 import type { Socket } from 'node:dgram'
 import { ENVELOPE_HEADER_BYTES, ENVELOPE_OVERHEAD, ENVELOPE_VERSION } from '../runtime/envelope.js'
 import type { Rng } from '../runtime/rng.js'
@@ -16,6 +15,7 @@ import { MAX_DATAGRAM_BYTES } from '../runtime/transport.js'
 import { createUdpTransport } from '../runtime/udp-transport.js'
 import { wireCodec } from '../runtime/wire-codec.js'
 import { waitFor } from './local-flock.js'
+import { ed25519PublicKey, randomEd25519SecretKey } from '../runtime/ed25519.js'
 
 /** What the generator builds its junk from. */
 export interface HostileMaterial {
@@ -99,8 +99,8 @@ export async function captureHostileMaterial(secret: Uint8Array, host: string, t
   // datagram of data is a single zero byte, which no flock decoder accepts: the flock never sees it.
   const udp = await createUdpTransport({ host, port: 0 })
   const tapped = { address: udp.address, send: (to: string, b: Uint8Array) => (genuine.push(b.slice()), udp.send(to, b)), onReceive: (h: Parameters<typeof udp.onReceive>[0]) => udp.onReceive(h), close: () => udp.close() }
-  const secretKey = ed25519.utils.randomSecretKey()
-  const peer = createSessionTransport({ transport: tapped, clock: new RealClock() }, { secret, identity: { secretKey, publicKey: ed25519.getPublicKey(secretKey) }, keyId: 4343, startCounter: 0 })
+  const secretKey = randomEd25519SecretKey()
+  const peer = createSessionTransport({ transport: tapped, clock: new RealClock() }, { secret, identity: { secretKey, publicKey: ed25519PublicKey(secretKey) }, keyId: 4343, startCounter: 0 })
   try {
     peer.send(target, new Uint8Array(1))
     await waitFor(() => peer.sessions() === 1 && genuine.length >= 4, boundMs, 'a session with the target')

@@ -6,9 +6,9 @@
  * A data dir with `node.cert` runs its fulcrum in bloc mode. Every problem is one InvalidArgumentError
  * naming the file.
  */
-import { ed25519 } from '@noble/curves/ed25519.js'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { ed25519PublicKey, isEd25519SecretKey, randomEd25519SecretKey } from './ed25519.js'
 import { InvalidArgumentError } from './errors.js'
 import { certFromJson, certProblem, certToJson, checkCertName, issueCert, type NodeCert } from './node-cert.js'
 import type { NodeIdentity } from './node-identity.js'
@@ -35,8 +35,8 @@ export function createCa(dir: string): { publicKey: Uint8Array; keyPath: string;
   } catch (err) {
     throw new InvalidArgumentError(`cannot use CA dir ${dir} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
   }
-  const sk = ed25519.utils.randomSecretKey()
-  const publicKey = ed25519.getPublicKey(sk)
+  const sk = randomEd25519SecretKey()
+  const publicKey = ed25519PublicKey(sk)
   writeFileSync(keyPath, Buffer.from(sk).toString('base64') + '\n', { mode: 0o600, flag: 'wx' })
   writeFileSync(pubPath, Buffer.from(publicKey).toString('base64') + '\n', { mode: 0o644 })
   return { publicKey, keyPath, pubPath }
@@ -47,7 +47,7 @@ export function issueNodeCert(caDir: string, dataDir: string, identity: NodeIden
   checkCertName('--bloc', o.bloc)
   checkCertName('--name', o.name)
   const caKey = readKey(join(caDir, 'ca.key'), 'CA key')
-  if (!ed25519.utils.isValidSecretKey(caKey)) throw new InvalidArgumentError(`${join(caDir, 'ca.key')} does not hold an Ed25519 secret key`)
+  if (!isEd25519SecretKey(caKey)) throw new InvalidArgumentError(`${join(caDir, 'ca.key')} does not hold an Ed25519 secret key`)
   const cert = issueCert(caKey, { publicKey: identity.publicKey, bloc: o.bloc, name: o.name, notAfterMs: o.nowMs + Math.round(o.days * 86_400_000) })
   caKey.fill(0)
   const path = join(dataDir, 'node.cert')

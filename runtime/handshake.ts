@@ -11,27 +11,20 @@
  * `echo` is zero in an offer and the offer's nonce in an answer, which binds the two; `rxId` is the
  * envelope key id the sender wants the peer to seal under, so ids never collide at the receiver.
  */
-import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto'
+import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto'
 import { hkdf } from '@noble/hashes/hkdf.js'
 import { sha256 } from '@noble/hashes/sha2.js'
+import { ed25519Sign, ed25519Verify } from './ed25519.js'
 import type { EnvelopeKey } from './envelope.js'
 
-// Ed25519 and X25519 come from node:crypto (OpenSSL): a handshake side costs ≈ 4 ms of CPU with
-// noble's pure-JS curves and about a quarter of that here. Raw 32-byte keys are wrapped in the
-// fixed DER prefixes of RFC 8410.
+// Ed25519 (runtime/ed25519.ts) and X25519 come from node:crypto (OpenSSL): a handshake side costs
+// ≈ 4 ms of CPU with noble's pure-JS curves and about a quarter of that here. Raw 32-byte X25519
+// keys are wrapped in the fixed DER prefixes of RFC 8410.
 const DER = {
-  edSecret: Buffer.from('302e020100300506032b657004220420', 'hex'),
-  edPublic: Buffer.from('302a300506032b6570032100', 'hex'),
   xSecret: Buffer.from('302e020100300506032b656e04220420', 'hex'),
   xPublic: Buffer.from('302a300506032b656e032100', 'hex'),
 }
 const wrap = (prefix: Buffer, raw: Uint8Array) => Buffer.concat([prefix, raw])
-const signers = new WeakMap<Uint8Array, KeyObject>()
-function signer(secretKey: Uint8Array): KeyObject {
-  let k = signers.get(secretKey)
-  if (k === undefined) signers.set(secretKey, (k = createPrivateKey({ key: wrap(DER.edSecret, secretKey), format: 'der', type: 'pkcs8' })))
-  return k
-}
 
 export type HelloKind = 'offer' | 'answer'
 
@@ -76,7 +69,7 @@ export function encodeHello(h: Hello, idSecretKey: Uint8Array): Uint8Array {
   v.setUint16(at, h.cert.length)
   out.set(h.cert, (at += 2))
   at += h.cert.length
-  out.set(sign(null, signedPart(out.subarray(0, at)), signer(idSecretKey)), at)
+  out.set(ed25519Sign(signedPart(out.subarray(0, at)), idSecretKey), at)
   return out
 }
 
@@ -110,13 +103,7 @@ export function decodeHello(bytes: Uint8Array, kind: HelloKind): Hello | null {
     id: bytes.slice(77, 109),
     cert: bytes.slice(at, at + certLen),
   }
-  try {
-    const pub = createPublicKey({ key: wrap(DER.edPublic, h.id), format: 'der', type: 'spki' })
-    if (!verify(null, signedPart(bytes.subarray(0, at + certLen)), pub, bytes.subarray(at + certLen))) return null
-  } catch {
-    return null
-  }
-  return h
+  return ed25519Verify(bytes.subarray(at + certLen), signedPart(bytes.subarray(0, at + certLen)), h.id) ? h : null
 }
 
 /** A fresh X25519 ephemeral key pair. */

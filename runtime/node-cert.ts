@@ -7,7 +7,7 @@
  * Not X.509: Node can verify X.509 but not issue it, and a bloc needs nothing X.509 carries beyond
  * these five fields. The binary form travels in handshakes (≈ 150 bytes); files hold JSON.
  */
-import { ed25519 } from '@noble/curves/ed25519.js'
+import { ed25519PublicKey, ed25519Sign, ed25519Verify } from './ed25519.js'
 import { InvalidArgumentError } from './errors.js'
 
 /** A node certificate. */
@@ -62,8 +62,8 @@ function signed(b: Uint8Array): Uint8Array {
 export function issueCert(caSecretKey: Uint8Array, o: { publicKey: Uint8Array; bloc: string; name: string; notAfterMs: number }): NodeCert {
   checkCertName('bloc', o.bloc)
   checkCertName('node name', o.name)
-  const unsigned = { publicKey: o.publicKey.slice(), issuer: ed25519.getPublicKey(caSecretKey), notAfterMs: o.notAfterMs, bloc: o.bloc, name: o.name }
-  return { ...unsigned, signature: ed25519.sign(signed(body(unsigned)), caSecretKey) }
+  const unsigned = { publicKey: o.publicKey.slice(), issuer: ed25519PublicKey(caSecretKey), notAfterMs: o.notAfterMs, bloc: o.bloc, name: o.name }
+  return { ...unsigned, signature: ed25519Sign(signed(body(unsigned)), caSecretKey) }
 }
 
 /** The wire form: body then signature. */
@@ -96,7 +96,7 @@ export function certProblem(c: NodeCert, ca: Uint8Array, bloc: string, nowMs: nu
   if (!equal(c.issuer, ca)) return 'issued by another CA'
   let ok = false
   try {
-    ok = ed25519.verify(c.signature, signed(body(c)), ca)
+    ok = ed25519Verify(c.signature, signed(body(c)), ca)
   } catch {
     ok = false
   }

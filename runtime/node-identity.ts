@@ -3,9 +3,9 @@
  * (`node.key`, base64, mode 0600), made once and then reused. The public key names the node to
  * sessions, certificates and the registry's whitelist.
  */
-import { ed25519 } from '@noble/curves/ed25519.js'
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { ed25519PublicKey, isEd25519SecretKey, randomEd25519SecretKey } from './ed25519.js'
 import { InvalidArgumentError } from './errors.js'
 
 export interface NodeIdentity {
@@ -28,16 +28,16 @@ export function loadOrCreateIdentity(dataDir: string): NodeIdentity {
   }
   if (text !== undefined) {
     const sk = new Uint8Array(Buffer.from(text.trim(), 'base64'))
-    if (sk.length !== 32 || !ed25519.utils.isValidSecretKey(sk)) throw new InvalidArgumentError(`${path} does not hold an Ed25519 secret key (32 bytes, base64); refusing to replace it`)
+    if (sk.length !== 32 || !isEd25519SecretKey(sk)) throw new InvalidArgumentError(`${path} does not hold an Ed25519 secret key (32 bytes, base64); refusing to replace it`)
     if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600) // a key readable by others is tightened, not trusted less
-    return { secretKey: sk, publicKey: ed25519.getPublicKey(sk), path, created: false }
+    return { secretKey: sk, publicKey: ed25519PublicKey(sk), path, created: false }
   }
   try {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   } catch (err) {
     throw new InvalidArgumentError(`cannot use data dir ${dataDir} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
   }
-  const sk = ed25519.utils.randomSecretKey()
+  const sk = randomEd25519SecretKey()
   writeFileSync(path, Buffer.from(sk).toString('base64') + '\n', { mode: 0o600, flag: 'wx' })
-  return { secretKey: sk, publicKey: ed25519.getPublicKey(sk), path, created: true }
+  return { secretKey: sk, publicKey: ed25519PublicKey(sk), path, created: true }
 }

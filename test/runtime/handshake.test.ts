@@ -1,11 +1,11 @@
-import { ed25519 } from '@noble/curves/ed25519.js'
 import test from 'ava'
 import fc from 'fast-check'
 import { decodeHello, encodeHello, ephemeral, sessionKeys, type Hello } from '../../runtime/handshake.js'
+import { ed25519PublicKey, randomEd25519SecretKey } from '../../runtime/ed25519.js'
 
 const id = () => {
-  const secretKey = ed25519.utils.randomSecretKey()
-  return { secretKey, publicKey: ed25519.getPublicKey(secretKey) }
+  const secretKey = randomEd25519SecretKey()
+  return { secretKey, publicKey: ed25519PublicKey(secretKey) }
 }
 
 function pair() {

@@ -1,4 +1,3 @@
-import { ed25519 } from '@noble/curves/ed25519.js'
 import test from 'ava'
 import { issueCert, type NodeCert } from '../../runtime/node-cert.js'
 import { createSealedTransport } from '../../runtime/sealed-transport.js'
@@ -7,13 +6,14 @@ import { createSessionTransport, type SessionTransport, type SessionTransportIni
 import { SimNetwork } from '../../runtime/sim-network.js'
 import type { Faults } from '../../runtime/sim-faults.js'
 import type { Transport } from '../../runtime/transport.js'
+import { ed25519PublicKey, randomEd25519SecretKey } from '../../runtime/ed25519.js'
 
 const SECRET = new Uint8Array(32).fill(1)
 const text = (s: string) => new TextEncoder().encode(s)
 const str = (b: Uint8Array) => new TextDecoder().decode(b)
 const identity = () => {
-  const secretKey = ed25519.utils.randomSecretKey()
-  return { secretKey, publicKey: ed25519.getPublicKey(secretKey) }
+  const secretKey = randomEd25519SecretKey()
+  return { secretKey, publicKey: ed25519PublicKey(secretKey) }
 }
 
 /** A simulated network (1 ms links unless told) and session transports on it, recording what arrives. */
@@ -184,8 +184,8 @@ test('an offer from a clock far off is dropped as stale', (t) => {
   t.is(a.counts.answers, 0)
 })
 
-function bloc(name: string, ca = ed25519.utils.randomSecretKey(), notAfterMs = 10 ** 13) {
-  const caPub = ed25519.getPublicKey(ca)
+function bloc(name: string, ca = randomEd25519SecretKey(), notAfterMs = 10 ** 13) {
+  const caPub = ed25519PublicKey(ca)
   const member = (): Partial<SessionTransportInit> & { cert: NodeCert } => {
     const id = identity()
     const cert = issueCert(ca, { publicKey: id.publicKey, bloc: name, name: 'n1', notAfterMs })
