@@ -5,18 +5,30 @@
  * `crux: <what was wrong>` on stderr and exit 2 for usage errors, 1 for failures (CLI.md).
  */
 import { Command, CommanderError } from 'commander'
-import { registerCheck } from './commands/check.js'
-import { registerConfab } from './commands/confab.js'
-import { registerDemo } from './commands/demo.js'
-import { registerFulcrum } from './commands/fulcrum.js'
-import { registerKeygen } from './commands/keygen.js'
-import { registerReplay } from './commands/replay.js'
-import { registerSim } from './commands/sim.js'
-import { registerVersion } from './commands/version.js'
 import { packageInfo } from './package-info.js'
 import { CruxError, Code } from '../runtime/errors.js'
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void
+
+// The modules that register the commands, in help order. Each is imported only when needed: `crux
+// NAME …` for a NAME listed in `registers` loads that module alone (a fulcrum does not load the demo,
+// and with it child_process, nor the simulator's or the Confab client's flags); anything else —
+// help, no command, a typo — loads them all, so help and commander's suggestions see every command.
+const modules: Record<string, () => Promise<Register>> = {
+  confab: async () => (await import('./commands/confab.js')).registerConfab,
+  demo: async () => (await import('./commands/demo.js')).registerDemo,
+  fulcrum: async () => (await import('./commands/fulcrum.js')).registerFulcrum,
+  keygen: async () => (await import('./commands/keygen.js')).registerKeygen,
+  sim: async () => (await import('./commands/sim.js')).registerSim,
+  replay: async () => (await import('./commands/replay.js')).registerReplay,
+  check: async () => (await import('./commands/check.js')).registerCheck,
+  version: async () => (await import('./commands/version.js')).registerVersion,
+}
+/** Top-level command name → the module (key of `modules`) that registers it. */
+const registers: Record<string, string> = { names: 'confab', members: 'confab', admin: 'confab', demo: 'demo', fulcrum: 'fulcrum', keygen: 'keygen', sim: 'sim', replay: 'replay', check: 'check', version: 'version' }
+
+/** The program with every command, or, given the command about to run, with that one alone. */
+export async function buildProgram(command?: string): Promise<Command> {
   const program = new Command()
   program
     .name('crux')
@@ -30,20 +42,15 @@ export function buildProgram(): Command {
       // One line, `crux: <what was wrong>`, as CLI.md promises (commander says `error: …`).
       outputError: (str, write) => write(`crux: ${str.replace(/^error: /, '').trim()} (see crux --help)\n`),
     })
-  registerConfab(program)
-  registerDemo(program)
-  registerFulcrum(program)
-  registerKeygen(program)
-  registerSim(program)
-  registerReplay(program)
-  registerCheck(program)
-  registerVersion(program)
+  const only = command !== undefined && Object.hasOwn(registers, command) ? registers[command]! : undefined
+  const needed = only === undefined ? Object.values(modules) : [modules[only]!]
+  for (const register of await Promise.all(needed.map((load) => load()))) register(program)
   program.addHelpText('after', '\nExamples:\n  crux sim --nodes 100 --json\n  crux version --json\n  crux help sim')
   return program
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram()
+  const program = await buildProgram(argv[0])
   try {
     await program.parseAsync(argv, { from: 'user' })
     // A command that ran but judged its result a failure (a divergence, no agreement) set exitCode.
