@@ -22,7 +22,10 @@ export const DEFAULT_FLOCK_CONFIG: Readonly<FlockConfig> = Object.freeze({
   probeN: 12,
   memberProbeEveryHb: 0,
   keyPeriodHb: 100,
-  pruneEveryHb: 1,
+  // A dead member is out of every list 2.75–4.25 HB after it died (lapse, the next prune, the next
+  // check-in at ¼ HB); a live one must miss three beats in a row to be dropped (0.1 % at 10 % loss).
+  pruneEveryHb: 0.5,
+  memberLapseHb: 3.5,
   checkpointEveryHb: 60,
   shortLeaderHb: 2,
   specLeaderHb: 10,

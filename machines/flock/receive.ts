@@ -235,7 +235,7 @@ function adoptServices(ctx: FlockContext, p: Info, out: Effect[]): void {
 
 /** Leader: add or refresh a member; a new one is a list change (version + 1, logged for deltas). */
 function addMember(ctx: FlockContext, p: Info, now: number, out: Effect[]): void {
-  const expires = now + hb(ctx, ctx.cfg.shortLeaderHb + 2)
+  const expires = now + hb(ctx, ctx.cfg.memberLapseHb)
   const m = ctx.mems[p.me.id]
   if (m !== undefined && m.node.addr === p.me.addr && m.node.horde === p.me.horde) {
     m.expires = expires

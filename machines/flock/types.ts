@@ -99,6 +99,8 @@ export interface FlockConfig {
   memberProbeEveryHb: number
   keyPeriodHb: number
   pruneEveryHb: number
+  /** A member's entry lapses this long after its last beat arrived (leader's clock). */
+  memberLapseHb: number
   checkpointEveryHb: number
   shortLeaderHb: number
   specLeaderHb: number
