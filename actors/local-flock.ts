@@ -4,6 +4,7 @@
  * stands without asking it anything.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 /** Where a node stands, from its latest `flock` log line. */
@@ -27,7 +28,9 @@ export interface FulcrumProcess {
   readonly exited: Promise<number | null>
 }
 
-const cruxJs = fileURLToPath(new URL('../bin/crux.js', import.meta.url))
+// The bundle (bin/bundle.ts) when it was built: it starts in two thirds of the CPU time.
+const bundle = fileURLToPath(new URL('../bin/crux.bundle.mjs', import.meta.url))
+const cruxJs = existsSync(bundle) ? bundle : fileURLToPath(new URL('../bin/crux.js', import.meta.url))
 
 /** Starts `crux fulcrum --listen addr --data-dir dataDir …args` and follows its log. */
 export function spawnFulcrum(addr: string, dataDir: string, args: readonly string[]): FulcrumProcess {

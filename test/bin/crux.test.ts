@@ -57,3 +57,14 @@ test('a reader that closes early (crux … | head) is not a crash', async (t) =>
   t.is(code, 0)
   t.notRegex(stderr, /EPIPE|Unhandled/)
 })
+
+test('the bundle (dist/bin/crux.bundle.mjs, what the package installs) answers like the modules it was made from', (t) => {
+  const run = (file: string, ...args: string[]) => spawnSync(process.execPath, [file, ...args], { encoding: 'utf8' })
+  for (const args of [['version', '--json'], ['--help'], ['fulcrum', '--help'], ['nonsense']]) {
+    const a = run('dist/bin/crux.js', ...args)
+    const b = run('dist/bin/crux.bundle.mjs', ...args)
+    t.is(b.status, a.status, args.join(' '))
+    t.is(b.stdout, a.stdout, args.join(' '))
+    t.is(b.stderr, a.stderr, args.join(' '))
+  }
+})
