@@ -4,7 +4,7 @@
  * `/metrics` endpoint. `crux fulcrum` is a thin shell around {@link startFulcrum}.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
+import type { Server } from 'node:http'
 import { join } from 'node:path'
 import { flockMachine, roleOf } from '../machines/flock.machine.js'
 import type { FlockCheckpoint, FlockConfig, ProbeSpec } from '../machines/flock/types.js'
@@ -133,6 +133,7 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
     // prom-client is loaded only by a fulcrum that serves metrics: start-up time and memory are features.
     const { createMetrics } = await import('../runtime/metrics.js')
     const { registerHostMetrics } = await import('../runtime/host-metrics.js')
+    const { createServer } = await import('node:http')
     metrics = createMetrics({ labels: { node: id } })
     registerHostMetrics(metrics, flock.host)
     metrics.counterFrom('crux_wire_dropped_total', 'Datagrams dropped by the envelope, by reason.', ['reason'], () =>
