@@ -22,10 +22,11 @@ export const DEFAULT_FLOCK_CONFIG: Readonly<FlockConfig> = Object.freeze({
   probeN: 12,
   memberProbeEveryHb: 0,
   keyPeriodHb: 100,
-  // A dead member is out of every list 2.75–4.25 HB after it died (lapse, the next prune, the next
-  // check-in at ¼ HB); a live one must miss three beats in a row to be dropped (0.1 % at 10 % loss).
+  // A dead member is out of every list 2.5–4 HB after it died (lapse, the next prune, the next
+  // check-in at ¼ HB); a live one must miss two beats in a row and have the third arrive over ¼ HB
+  // late to be dropped.
   pruneEveryHb: 0.5,
-  memberLapseHb: 3.5,
+  memberLapseHb: 3.25,
   checkpointEveryHb: 60,
   shortLeaderHb: 2,
   specLeaderHb: 10,
