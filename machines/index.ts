@@ -4,5 +4,6 @@
  */
 import type { MachineDefinition } from './definition.js'
 import { flockMachine } from './flock.machine.js'
+import { statusMachine } from './status.machine.js'
 
-export const productMachines: readonly MachineDefinition[] = [flockMachine]
+export const productMachines: readonly MachineDefinition[] = [flockMachine, statusMachine]
