@@ -23,6 +23,7 @@ import type { HostEvent } from '../machines/effects.js'
 import type { ConfabAnswer, ConfabAsk, ConfabQuery, Info, InfoKind, ListChunk, ListPull, NodeId } from '../machines/flock/types.js'
 import * as pb from '../protos/gen/crux/v1/wire.js'
 import { Code, CruxError } from './errors.js'
+import { decodeUtf8, framed, type Frame } from './protobuf-framing.js'
 import type { Codec } from './transport-bridge.js'
 import { MAX_DATAGRAM_BYTES } from './transport.js'
 
@@ -357,14 +358,10 @@ export function encodeWire(event: WireEvent): Uint8Array {
 // Decode
 
 /** Protobuf strings must be UTF-8: refuse bad sequences instead of substituting U+FFFD. Keep a BOM. */
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
-const decodeUtf8 = (bytes: Uint8Array): string => strictUtf8.decode(bytes)
-
 /**
  * The message fields of each message, by field number (wire.proto): what the framing walk descends into.
  * Keep in step with wire.proto; the round-trip tests fail if a message field is missing here.
  */
-type Frame = readonly (Frame | undefined)[]
 const NODE_FRAME: Frame = []
 const INFO_FRAME: Frame = [undefined, undefined, undefined, NODE_FRAME, NODE_FRAME, NODE_FRAME]
 const PULL_FRAME: Frame = [undefined, undefined, NODE_FRAME]
@@ -372,63 +369,6 @@ const CHUNK_FRAME: Frame = [undefined, undefined, NODE_FRAME, undefined, undefin
 const QUERY_FRAME: Frame = []
 const ANSWER_FRAME: Frame = [undefined, undefined, undefined, undefined, NODE_FRAME, undefined, undefined, undefined, undefined, undefined, NODE_FRAME]
 const PACKET_FRAME: Frame = [undefined, INFO_FRAME, PULL_FRAME, CHUNK_FRAME, QUERY_FRAME, ANSWER_FRAME]
-
-/**
- * True when bytes [pos, end) are exactly a sequence of well-formed fields, descending into the known
- * message fields. The generated decoder is lenient where this is not: it stops quietly at a 0 or
- * end-group tag, and lets a submessage's last field run past the submessage's length.
- */
-function framed(buf: Uint8Array, pos: number, end: number, frame: Frame): boolean {
-  while (pos < end) {
-    // Tag: a varint of at most 5 bytes.
-    let tag = 0
-    let shift = 0
-    let b: number
-    do {
-      if (pos >= end || shift > 28) return false
-      b = buf[pos++]!
-      tag += (b & 0x7f) * 2 ** shift
-      shift += 7
-    } while (b & 0x80)
-    const field = Math.floor(tag / 8)
-    if (field === 0 || tag > 0xffffffff) return false
-    switch (tag & 7) {
-      case 0: {
-        // Varint: at most 10 bytes.
-        let n = 0
-        do {
-          if (pos >= end || ++n > 10) return false
-        } while (buf[pos++]! & 0x80)
-        break
-      }
-      case 1:
-        pos += 8
-        break
-      case 5:
-        pos += 4
-        break
-      case 2: {
-        let len = 0
-        shift = 0
-        do {
-          if (pos >= end || shift > 28) return false
-          b = buf[pos++]!
-          len += (b & 0x7f) * 2 ** shift
-          shift += 7
-        } while (b & 0x80)
-        if (len > end - pos) return false
-        const sub = frame[field]
-        if (sub !== undefined && !framed(buf, pos, pos + len, sub)) return false
-        pos += len
-        break
-      }
-      default:
-        // Groups (3, 4) are not used by crux; 6 and 7 do not exist.
-        return false
-    }
-  }
-  return pos === end
-}
 
 function content(problem: string): WireDecodeError {
   return new WireDecodeError('content', problem)
