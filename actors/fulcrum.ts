@@ -21,6 +21,7 @@ import { createUdpTransport } from '../runtime/udp-transport.js'
 import { decodeWire } from '../runtime/wire-codec.js'
 import { createWalrus, type Level, type Walrus } from '../runtime/walrus.js'
 import { createFlockActor, type FlockActor } from './flock.actor.js'
+import { attachFulcrumMonitor, type FulcrumMonitor } from './fulcrum-monitor.js'
 
 export interface FulcrumOptions {
   host: string
@@ -31,6 +32,10 @@ export interface FulcrumOptions {
   /** Require this bloc (the data dir's certificate must name it). Without it, a certificate in the data dir still puts the node in its bloc. */
   bloc?: string
   hbMs: number
+  /** Where to send MonInfo (HOST:PORT), until the leader names another. */
+  beacon?: string
+  /** MonInfo records kept for `crux dump`. Default 10 000. */
+  ringSize?: number
   logLevel: Level
   trace?: string
   metrics?: { host: string; port: number }
@@ -42,6 +47,7 @@ export interface Fulcrum {
   readonly address: string
   readonly flock: FlockActor
   readonly transport: SessionTransport
+  readonly monitor: FulcrumMonitor
   readonly log: Walrus
   /** Graceful leave: Exit MonInfo, checkpoint, close everything. */
   stop(): Promise<void>
@@ -109,8 +115,9 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
     o.trace === undefined ? undefined : new Recorder(new FileSink(o.trace), { node: id, seed, config, machines: { [flockMachine.name]: flockMachine.version } })
   const flock = createFlockActor(
     { transport, clock, recorder, logger: log, store },
-    { node: id, input: { self: { addr: udp.address, id }, config, probe: o.probe, seed, ...(checkpoint === undefined ? {} : { checkpoint }) } },
+    { node: id, input: { self: { addr: udp.address, id }, config, probe: o.probe, seed, ...(o.beacon === undefined ? {} : { beacon: o.beacon }), ...(checkpoint === undefined ? {} : { checkpoint }) } },
   )
+  const monitor = attachFulcrumMonitor({ host: flock.host, transport, beacon: () => flock.context().beacon }, { ringSize: o.ringSize ?? 10_000 })
   // The leader's epoch is the key period: every session older than it is re-keyed on its next send.
   transport.rekey(flock.context().epoch)
   flock.host.onEmit((_actor, rec) => {
@@ -168,6 +175,7 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
     address: udp.address,
     flock,
     transport,
+    monitor,
     log,
     async stop() {
       if (stopped) return

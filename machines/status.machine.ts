@@ -16,7 +16,7 @@ const tickMs = (ctx: StatusContext) => Math.max(100, Math.min(1000, Math.floor(c
 function step(fn: (ctx: StatusContext, ev: HostEvent, now: number, out: Effect[]) => void): any {
   return enqueueActions(({ context, event, enqueue }: { context: StatusContext; event: HostEvent; enqueue: { emit: (e: never) => void } }) => {
     const out: Effect[] = []
-    const now = event.now ?? 0
+    const now = (context.now = event.now ?? context.now)
     fn(context, event, now, out)
     const view = changed(context, judge(context, now))
     if (view !== null) out.push({ type: 'emit', record: { type: 'Status', ...view } })
@@ -28,7 +28,7 @@ export const statusLogic = setup({
   types: {} as { context: StatusContext; events: HostEvent; input: StatusInput & { now: number } },
 }).createMachine({
   id: 'status',
-  context: ({ input }) => createStatusContext(input.stableMs),
+  context: ({ input }) => createStatusContext(input.stableMs, input.now),
   entry: step((ctx, _ev, _now, out) => void out.push({ type: 'timer.set', name: 'tick', ms: tickMs(ctx) })),
   initial: 'watching',
   states: {

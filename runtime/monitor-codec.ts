@@ -20,7 +20,7 @@ export const MONITOR_LIMITS = {
 } as const
 
 /** What a monitor datagram carries. */
-export type MonitorPacket = { type: 'batch'; events: MonRecord[]; index: number; count: number } | { type: 'watch'; nonce: number }
+export type MonitorPacket = { type: 'batch'; events: MonRecord[]; index: number; count: number; dump: boolean } | { type: 'watch'; nonce: number }
 
 export class MonitorDecodeError extends CruxError {
   constructor(message: string, cause?: unknown) {
@@ -51,7 +51,7 @@ export function encodeMonitor(p: MonitorPacket): Uint8Array {
     if (problem !== undefined) throw new CruxError(Code.INVALID_ARGUMENT, `monitor: ${problem}`)
   }
   const events = p.events.map((m) => ({ op: m.op, node: m.node, flock: m.flock, leader: m.leader, n: m.n, oflock: m.oflock, t: m.t, cause: m.cause }))
-  return pb.MonPacket.encode({ body: { $case: 'batch', value: { events, index: p.index, count: p.count } } }).finish()
+  return pb.MonPacket.encode({ body: { $case: 'batch', value: { events, index: p.index, count: p.count, dump: p.dump } } }).finish()
 }
 
 const RECORD_FRAME: Frame = []
@@ -68,7 +68,7 @@ function decode(bytes: Uint8Array): MonitorPacket {
   const body = packet.body
   if (body === undefined) throw new MonitorDecodeError('packet carries no message')
   if (body.$case === 'watch') return { type: 'watch', nonce: body.value.nonce }
-  const { events, index, count } = body.value
+  const { events, index, count, dump } = body.value
   if (events.length > MONITOR_LIMITS.batch) throw new MonitorDecodeError(`a batch of ${events.length} records (at most ${MONITOR_LIMITS.batch})`)
   if (count > 0 && index >= count) throw new MonitorDecodeError(`batch index ${index} of ${count}`)
   const out: MonRecord[] = []
@@ -78,7 +78,7 @@ function decode(bytes: Uint8Array): MonitorPacket {
     if (problem !== undefined) throw new MonitorDecodeError(problem)
     out.push(m)
   }
-  return { type: 'batch', events: out, index, count }
+  return { type: 'batch', events: out, index, count, dump }
 }
 
 /** Decodes one monitor datagram's plaintext; throws {@link MonitorDecodeError} and nothing else. */
@@ -96,7 +96,7 @@ export function decodeMonitor(bytes: Uint8Array): MonitorPacket {
  * plaintext limit by default), numbered for a dump. A record is at most ≈ 360 bytes, so every batch
  * holds at least three.
  */
-export function batches(events: readonly MonRecord[], budget = MAX_DATAGRAM_BYTES - 30): MonitorPacket[] {
+export function batches(events: readonly MonRecord[], dump = false, budget = MAX_DATAGRAM_BYTES - 30): MonitorPacket[] {
   const groups: MonRecord[][] = [[]]
   let size = 16 // the batch's own tag, length, index and count
   for (const m of events) {
@@ -110,5 +110,5 @@ export function batches(events: readonly MonRecord[], budget = MAX_DATAGRAM_BYTE
       size += cost
     }
   }
-  return groups.map((g, index) => ({ type: 'batch', events: g, index, count: groups.length }))
+  return groups.map((g, index) => ({ type: 'batch', events: g, index, count: groups.length, dump }))
 }

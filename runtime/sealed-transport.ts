@@ -11,7 +11,10 @@ import { DatagramTooLargeError } from './errors.js'
 import { ENVELOPE_TYPE, SecondaryChannel, type SecondaryChannelInit } from './secondary-channel.js'
 import type { ReceiveHandler, Transport } from './transport.js'
 
-export type SealedTransportInit = SecondaryChannelInit
+export type SealedTransportInit = SecondaryChannelInit & {
+  /** The envelope type sent and accepted (default: secondary, i.e. Confab; monitor for a beacon and its watchers). */
+  type?: number
+}
 
 export interface SealedTransport extends Transport {
   /** Datagrams dropped, by reason (`type`: sealed, but of another envelope type). */
@@ -23,6 +26,7 @@ export interface SealedTransport extends Transport {
 export function createSealedTransport(components: { transport: Transport }, init: SealedTransportInit): SealedTransport {
   const inner = components.transport
   const channel = new SecondaryChannel(init)
+  const type = init.type ?? ENVELOPE_TYPE.secondary
   const drops: Record<DropReason | 'type', number> = { size: 0, version: 0, 'unknown-key': 0, tag: 0, replay: 0, stale: 0, type: 0 }
   let accepted = 0
   let handler: ReceiveHandler | null = null
@@ -30,7 +34,7 @@ export function createSealedTransport(components: { transport: Transport }, init
   inner.onReceive((bytes, from) => {
     const r = channel.open(bytes)
     if (!r.ok) return void drops[r.reason]++
-    if (r.type !== ENVELOPE_TYPE.secondary) return void drops.type++
+    if (r.type !== type) return void drops.type++
     accepted++
     handler?.(r.plaintext, from)
   })
@@ -45,7 +49,7 @@ export function createSealedTransport(components: { transport: Transport }, init
     send(to, bytes) {
       // The envelope's 30 bytes come out of the datagram: the payload limit is 1 370, not 1 400.
       if (bytes.length > MAX_ENVELOPE_PLAINTEXT) throw new DatagramTooLargeError(bytes.length, MAX_ENVELOPE_PLAINTEXT)
-      inner.send(to, channel.seal(ENVELOPE_TYPE.secondary, bytes))
+      inner.send(to, channel.seal(type, bytes))
     },
     onReceive(h) {
       handler = h

@@ -22,6 +22,8 @@ export const ENVELOPE_TYPE = {
   answer: 3,
   /** Flock traffic, sealed under a per-peer session key. */
   session: 4,
+  /** Monitoring: MonInfo to a beacon and on to its watchers, ring-buffer dumps (runtime/monitor-codec.ts). */
+  monitor: 5,
 } as const
 
 const KEY_INFO = 'crux/v1 flock sender'

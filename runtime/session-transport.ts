@@ -84,6 +84,8 @@ export interface SessionTransport extends Transport {
   sessions(): number
   /** Receive keys held (in use, awaiting confirmation, or in their grace period). */
   heldKeys(): number
+  /** Sends on the secondary channel (no session): monitoring traffic to a beacon or a dump's receiver. */
+  sendSecondary(to: string, type: number, bytes: Uint8Array): void
 }
 
 interface Session {
@@ -315,6 +317,10 @@ export function createSessionTransport(components: { transport: Transport; clock
     heldKeys: () => byRx.size,
     rekey(e) {
       epoch = e
+    },
+    sendSecondary(to, type, bytes) {
+      if (bytes.length > MAX_ENVELOPE_PLAINTEXT) throw new DatagramTooLargeError(bytes.length, MAX_ENVELOPE_PLAINTEXT)
+      inner.send(to, channel.seal(type, bytes))
     },
     send(to, bytes) {
       if (bytes.length > MAX_ENVELOPE_PLAINTEXT) throw new DatagramTooLargeError(bytes.length, MAX_ENVELOPE_PLAINTEXT)

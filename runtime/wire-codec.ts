@@ -200,6 +200,7 @@ const ASKS: ReadonlyArray<[ConfabAsk, pb.ConfabAsk]> = [
   ['members', pb.ConfabAsk.CONFAB_ASK_MEMBERS],
   ['reboot', pb.ConfabAsk.CONFAB_ASK_REBOOT],
   ['candidate', pb.ConfabAsk.CONFAB_ASK_CANDIDATE],
+  ['dump', pb.ConfabAsk.CONFAB_ASK_DUMP],
 ]
 
 function queryProblem(q: { nonce: unknown; introduce: unknown }): string | undefined {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander'
 import { InvalidArgumentError } from '../../runtime/errors.js'
 import type { Level } from '../../runtime/walrus.js'
-import { hostPort, int } from '../flags.js'
+import { hostPort, int, target } from '../flags.js'
 
 const collect = (v: string, all: string[]): string[] => [...all, v]
 
@@ -16,12 +16,14 @@ export function registerFulcrum(program: Command): void {
     .requiredOption('--secret-file <F>', 'the flock secret (crux keygen secret --out F)')
     .option('--bloc <NAME>', "require this bloc: the data dir's node.cert (crux keygen cert) must name it; peers without a certificate from the same CA and bloc are ignored. A node.cert in the data dir enables bloc mode even without this flag")
     .option('--heartbeat <MS>', 'heartbeat period', int('--heartbeat', 50, 60_000), 1000)
+    .option('--beacon <HOST:PORT>', 'send MonInfo records here (crux beacon), until the leader names another beacon', target('--beacon'))
+    .option('--ring <N>', 'MonInfo records kept for crux dump', int('--ring', 1, 10_000_000), 10_000)
     .option('--key-period <HB>', 'heartbeats between key epochs: the leader announces a new epoch and every session re-keys (seed 001: 30–60 s)', int('--key-period', 2, 1_000_000), 100)
     .option('--metrics <HOST:PORT>', 'serve Prometheus /metrics here', hostPort('--metrics'))
     .option('--trace <FILE>', 'write this node\'s journal (NDJSON) for crux replay')
     .option('--log-level <L>', 'trace, debug, info, warn, error, fatal or silent', 'info')
     .addHelpText('after', '\nExample:\n  crux fulcrum --listen 127.77.0.1:23123 --probe 127.77.0.0/29 --secret-file flock.secret --data-dir /tmp/n1')
-    .action(async (f: { dataDir: string; listen: { host: string; port: number }; probe: string[]; secretFile: string; bloc?: string; heartbeat: number; keyPeriod: number; metrics?: { host: string; port: number }; trace?: string; logLevel: string }) => {
+    .action(async (f: { dataDir: string; listen: { host: string; port: number }; probe: string[]; secretFile: string; bloc?: string; heartbeat: number; keyPeriod: number; beacon?: string; ring: number; metrics?: { host: string; port: number }; trace?: string; logLevel: string }) => {
       const { levelValues } = await import('../../runtime/walrus-levels.js')
       if (!(f.logLevel in levelValues)) throw new InvalidArgumentError(`--log-level must be one of ${Object.keys(levelValues).join(', ')}, got ${JSON.stringify(f.logLevel)}`)
       const { readSecretFile } = await import('../../runtime/secret.js')
@@ -37,6 +39,8 @@ export function registerFulcrum(program: Command): void {
         secret,
         ...(f.bloc === undefined ? {} : { bloc: f.bloc }),
         hbMs: f.heartbeat,
+        ...(f.beacon === undefined ? {} : { beacon: f.beacon }),
+        ringSize: f.ring,
         config: { keyPeriodHb: f.keyPeriod },
         logLevel: f.logLevel as Level,
         trace: f.trace,

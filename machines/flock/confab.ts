@@ -2,7 +2,8 @@
  * Confab (seed 000; original §1.12): any node answers a holder of the flock secret who asks from
  * outside, without the asker joining. The secret is checked below, by the envelope: a query that
  * reaches the machine came from a key holder. Admin asks (reboot, candidate) run the same code as the
- * in-band admin packets of original §1.7 rule 1.
+ * in-band admin packets of original §1.7 rule 1. A dump (seed 000's ring buffer) is an emit the
+ * runtime carries out.
  */
 import type { Effect } from '../effects.js'
 import { CMD_CANDIDATE, CMD_REBOOT } from './constants.js'
@@ -54,5 +55,14 @@ export function answerConfab(ctx: FlockContext, q: ConfabQuery, from: string, no
       receive(ctx, adminInfo(ctx, CMD_CANDIDATE, byAddr(q.introduce)), now, out)
       answer({})
       return 'confab-candidate'
+    case 'dump':
+      // The ring buffer lives in the runtime, not here: ask it to send, and tell the asker it will.
+      if (q.introduce === '') {
+        answer({ ok: false })
+        return 'confab-dump'
+      }
+      out.push({ type: 'emit', record: { type: 'Dump', to: q.introduce, nonce: q.nonce } })
+      answer({})
+      return 'confab-dump'
   }
 }

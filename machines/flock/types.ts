@@ -214,7 +214,7 @@ export interface FlockContext {
 }
 
 /** What a Confab query asks (seed 000: the flock seen from outside, by a holder of the secret). */
-export type ConfabAsk = 'names' | 'members' | 'reboot' | 'candidate'
+export type ConfabAsk = 'names' | 'members' | 'reboot' | 'candidate' | 'dump'
 
 export interface ConfabQuery {
   nonce: number

@@ -14,10 +14,12 @@ export interface StatusContext {
   last: string
   /** Records read, for the watcher's summary. */
   records: number
+  /** The time of the latest event (the start-up step has no event time of its own). */
+  now: number
 }
 
-export function createStatusContext(stableMs: number): StatusContext {
-  return { stableMs, flocks: Object.create(null), rebooting: Object.create(null), last: '', records: 0 }
+export function createStatusContext(stableMs: number, now: number): StatusContext {
+  return { stableMs, flocks: Object.create(null), rebooting: Object.create(null), last: '', records: 0, now }
 }
 
 /** A flock that no leader has reported on for 1.5 × stableMs is gone (the original's rule). */

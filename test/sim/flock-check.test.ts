@@ -1,6 +1,7 @@
 import test from 'ava'
+import { flockMachine } from '../../machines/flock.machine.js'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { FlockChecker } from '../../actors/flock-check.js'
@@ -75,7 +76,7 @@ test('crux check of a trace without marks says so', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'crux-check-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const path = join(dir, 'empty.ndjson')
-  spawnSync('sh', ['-c', `printf '%s\\n' '{"format":"crux-trace","version":1,"node":null,"seed":1,"config":{},"machines":{"flock":"1"}}' > ${path}`])
+  writeFileSync(path, JSON.stringify({ format: 'crux-trace', version: 1, node: null, seed: 1, config: {}, machines: { flock: flockMachine.version } }) + '\n')
   const r = crux('check', path)
   t.is(r.status, 1)
   t.regex(r.stderr, /no heartbeat marks/)

@@ -46,6 +46,8 @@ export interface MonBatch {
   /** For a dump: this batch's index among `count` (0 and 1 for live traffic). */
   index: number;
   count: number;
+  /** True for a ring-buffer dump (old records, not news): a beacon files them but forwards nothing. */
+  dump: boolean;
 }
 
 /** A watcher asks a beacon to forward what it receives, for the next 10 seconds. */
@@ -183,7 +185,7 @@ export const MonInfo: MessageFns<MonInfo> = {
 };
 
 function createBaseMonBatch(): MonBatch {
-  return { events: [], index: 0, count: 0 };
+  return { events: [], index: 0, count: 0, dump: false };
 }
 
 export const MonBatch: MessageFns<MonBatch> = {
@@ -196,6 +198,9 @@ export const MonBatch: MessageFns<MonBatch> = {
     }
     if (message.count !== 0) {
       writer.uint32(24).uint32(message.count);
+    }
+    if (message.dump !== false) {
+      writer.uint32(32).bool(message.dump);
     }
     return writer;
   },
@@ -235,6 +240,14 @@ export const MonBatch: MessageFns<MonBatch> = {
             }
 
             message.count = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.dump = reader.bool();
             continue;
           }
         }

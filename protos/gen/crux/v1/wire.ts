@@ -52,6 +52,8 @@ export enum ConfabAsk {
   CONFAB_ASK_REBOOT = 3,
   /** CONFAB_ASK_CANDIDATE - Admin: introduce ourselves to the address in `introduce`. */
   CONFAB_ASK_CANDIDATE = 4,
+  /** CONFAB_ASK_DUMP - Send the node's MonInfo ring buffer to the address in `introduce` (crux dump). */
+  CONFAB_ASK_DUMP = 5,
 }
 
 /** Identity of a node. */
@@ -160,7 +162,10 @@ export interface ConfabQuery {
   nonce: number;
   /** What is asked (never CONFAB_ASK_UNSPECIFIED). */
   ask: ConfabAsk;
-  /** For CONFAB_ASK_CANDIDATE: the address to introduce ourselves to (≤ 96 bytes). */
+  /**
+   * For CONFAB_ASK_CANDIDATE: the address to introduce ourselves to; for CONFAB_ASK_DUMP: where to
+   * send the ring buffer (≤ 96 bytes).
+   */
   introduce: string;
 }
 
