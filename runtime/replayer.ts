@@ -20,6 +20,19 @@ export interface ReplayOptions {
   until?: number
   /** Called for every note (marks, faults), with the live cells so far (read-only use). */
   onNote?: (note: NoteRecord, cells: ReadonlyMap<string, ActorCell>) => void
+  /** Called after every replayed step (spawn, delivery, restart), with the cell after it (read-only use). */
+  onStep?: (step: ReplayedStep) => void
+}
+
+/** One step as replay ran it: `input` is the delivered event, or null for a spawn or restart. */
+export interface ReplayedStep {
+  seq: number
+  /** The input's time (ms, the node's clock). */
+  t: number
+  actor: string
+  input: { type: string; [k: string]: unknown } | null
+  cell: ActorCell
+  res: StepResult
 }
 
 export interface Divergence {
@@ -108,16 +121,19 @@ export function replayJournal(lines: Iterable<string>, options: ReplayOptions): 
       const cell = new ActorCell(rec.actor, def, rec.spawn.input)
       cells.set(rec.actor, { cell, spawn: rec })
       pending = { seq: rec.seq, actor: rec.actor, cell, res: cell.takeStartEffects() }
+      options.onStep?.({ seq: rec.seq, t: rec.t, actor: rec.actor, input: null, cell, res: pending.res })
     } else {
       const entry = cells.get(rec.actor)
       if (entry === undefined) throw new JournalError(`line ${lineNo}: actor ${JSON.stringify(rec.actor)} was never spawned`)
       if ('in' in rec) {
         pending = { seq: rec.seq, actor: rec.actor, cell: entry.cell, res: entry.cell.step(rec.in) }
+        options.onStep?.({ seq: rec.seq, t: rec.t, actor: rec.actor, input: rec.in, cell: entry.cell, res: pending.res })
       } else if ('restart' in rec) {
         entry.cell.stop()
         const def = registry.get(entry.spawn.spawn.machine)!
         entry.cell = new ActorCell(rec.actor, def, entry.spawn.spawn.input)
         pending = { seq: rec.seq, actor: rec.actor, cell: entry.cell, res: entry.cell.takeStartEffects() }
+        options.onStep?.({ seq: rec.seq, t: rec.t, actor: rec.actor, input: null, cell: entry.cell, res: pending.res })
       } else {
         entry.cell.stop()
         cells.delete(rec.actor)
