@@ -19,6 +19,7 @@ const modules: Record<string, () => Promise<Register>> = {
   demo: async () => (await import('./commands/demo.js')).registerDemo,
   fulcrum: async () => (await import('./commands/fulcrum.js')).registerFulcrum,
   monitor: async () => (await import('./commands/monitor.js')).registerMonitor,
+  viz: async () => (await import('./commands/viz.js')).registerViz,
   keygen: async () => (await import('./commands/keygen.js')).registerKeygen,
   sim: async () => (await import('./commands/sim.js')).registerSim,
   replay: async () => (await import('./commands/replay.js')).registerReplay,
@@ -26,7 +27,7 @@ const modules: Record<string, () => Promise<Register>> = {
   version: async () => (await import('./commands/version.js')).registerVersion,
 }
 /** Top-level command name → the module (key of `modules`) that registers it. */
-const registers: Record<string, string> = { names: 'confab', members: 'confab', admin: 'confab', demo: 'demo', fulcrum: 'fulcrum', beacon: 'monitor', watch: 'monitor', dump: 'monitor', keygen: 'keygen', sim: 'sim', replay: 'replay', check: 'check', version: 'version' }
+const registers: Record<string, string> = { names: 'confab', members: 'confab', admin: 'confab', demo: 'demo', fulcrum: 'fulcrum', beacon: 'monitor', watch: 'monitor', dump: 'monitor', viz: 'viz', keygen: 'keygen', sim: 'sim', replay: 'replay', check: 'check', version: 'version' }
 
 /** The program with every command, or, given the command about to run, with that one alone. */
 export async function buildProgram(command?: string): Promise<Command> {

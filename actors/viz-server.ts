@@ -1,0 +1,147 @@
+/**
+ * `crux viz`: the visualiser's HTTP server. It serves the page (web/viz/, no CDN: three static files)
+ * and the data: the timeline of a journal (actors/viz-model.ts), what-if re-runs of the simulator
+ * with other settings or injected faults, and, fed by a beacon, the live judgement of the status
+ * analyser as server-sent events.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { InvalidArgumentError } from '../runtime/errors.js'
+import { readLines } from '../runtime/replayer.js'
+import type { SimOptions } from './flock-sim.js'
+import { buildTimeline, type VizTimeline } from './viz-model.js'
+
+const WEB = fileURLToPath(new URL('../../web/viz/', import.meta.url))
+const FILES: Record<string, string> = { '/': 'index.html', '/index.html': 'index.html', '/viz.js': 'viz.js', '/viz.css': 'viz.css' }
+const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' }
+/** What-if runs are for looking at: small enough to answer while the user waits. */
+const MAX_WHATIF_NODES = 300
+
+export interface VizServerOptions {
+  host: string
+  port: number
+  /** The journal to show; none: live mode only. */
+  timeline?: VizTimeline
+  /** Live mode: a beacon to watch. */
+  beacon?: { address: string; secret: Uint8Array; stableMs: number }
+}
+
+export interface VizServer {
+  readonly url: string
+  close(): Promise<void>
+}
+
+const int = (v: unknown, what: string, min: number, max: number): number => {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new InvalidArgumentError(`${what} must be an integer in [${min}, ${max}]`)
+  return v
+}
+
+/** The what-if request, checked: every field named in the error it causes. */
+export function whatIfOptions(body: unknown): SimOptions {
+  if (typeof body !== 'object' || body === null) throw new InvalidArgumentError('the body must be a JSON object')
+  const b = body as Record<string, unknown>
+  const o: SimOptions = { nodes: int(b.nodes, 'nodes', 1, MAX_WHATIF_NODES), seed: int(b.seed, 'seed', 0, 2 ** 31), hbMs: int(b.hbMs ?? 1000, 'hbMs', 10, 60_000), untilHb: int(b.untilHb ?? 60, 'untilHb', 1, 400) }
+  if (b.partition !== undefined && b.partition !== null) {
+    const p = b.partition as Record<string, unknown>
+    o.partition = { atHb: int(p.atHb, 'partition.atHb', 1, 400), groups: int(p.groups, 'partition.groups', 2, 16), healHb: int(p.healHb, 'partition.healHb', 1, 400) }
+    if (o.partition.healHb <= o.partition.atHb) throw new InvalidArgumentError('partition.healHb must come after partition.atHb')
+  }
+  if (b.crash !== undefined && b.crash !== null) {
+    const c = b.crash as Record<string, unknown>
+    const fraction = c.fraction
+    if (typeof fraction !== 'number' || !(fraction > 0 && fraction <= 1)) throw new InvalidArgumentError('crash.fraction must be in (0, 1]')
+    o.crash = { atHb: int(c.atHb, 'crash.atHb', 1, 400), fraction }
+  }
+  if (b.crashLeaderAtHb !== undefined && b.crashLeaderAtHb !== null) o.crashLeaderAtHb = int(b.crashLeaderAtHb, 'crashLeaderAtHb', 1, 400)
+  if (b.loss !== undefined && b.loss !== null) {
+    if (typeof b.loss !== 'number' || !(b.loss >= 0 && b.loss < 1)) throw new InvalidArgumentError('loss must be in [0, 1)')
+    o.loss = b.loss
+  }
+  return o
+}
+
+async function body(req: IncomingMessage): Promise<unknown> {
+  let text = ''
+  for await (const chunk of req) {
+    text += String(chunk)
+    if (text.length > 65_536) throw new InvalidArgumentError('request body too large')
+  }
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new InvalidArgumentError('the body is not JSON')
+  }
+}
+
+export async function startVizServer(o: VizServerOptions): Promise<VizServer> {
+  const timelineJson = JSON.stringify(o.timeline ?? null)
+  const live = new Set<ServerResponse>()
+  let lastStatus = ''
+  let watch: { close(): Promise<void> } | undefined
+  if (o.beacon !== undefined) {
+    const { startWatch } = await import('./watcher.js')
+    watch = await startWatch({
+      beacon: o.beacon.address,
+      secret: o.beacon.secret,
+      stableMs: o.beacon.stableMs,
+      onStatus(view) {
+        lastStatus = `data: ${JSON.stringify(view)}\n\n`
+        for (const res of live) res.write(lastStatus)
+      },
+    })
+  }
+  const json = (res: ServerResponse, code: number, value: unknown) => res.writeHead(code, { 'content-type': 'application/json' }).end(typeof value === 'string' ? value : JSON.stringify(value))
+
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!
+    const file = FILES[path]
+    if (req.method === 'GET' && file !== undefined) {
+      res.writeHead(200, { 'content-type': TYPES[file.split('.').pop()!]!, 'cache-control': 'no-store' }).end(readFileSync(join(WEB, file)))
+      return
+    }
+    if (req.method === 'GET' && path === '/api/timeline') return json(res, 200, timelineJson)
+    if (req.method === 'GET' && path === '/api/live') {
+      if (watch === undefined) return json(res, 404, { error: 'no beacon: start crux viz with --beacon' })
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' })
+      if (lastStatus !== '') res.write(lastStatus)
+      live.add(res)
+      req.on('close', () => live.delete(res))
+      return
+    }
+    if (req.method === 'POST' && path === '/api/sim') {
+      void (async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'crux-whatif-'))
+        try {
+          const opts = whatIfOptions(await body(req))
+          const { runSim } = await import('./flock-sim.js')
+          const trace = join(dir, 'trace.ndjson')
+          const summary = await runSim({ ...opts, trace })
+          json(res, 200, { summary, timeline: buildTimeline(readLines(trace)) })
+        } catch (err) {
+          json(res, err instanceof InvalidArgumentError ? 400 : 500, { error: err instanceof Error ? err.message : String(err) })
+        } finally {
+          rmSync(dir, { recursive: true, force: true })
+        }
+      })()
+      return
+    }
+    json(res, 404, { error: `no ${req.method} ${path}` })
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(new InvalidArgumentError(`cannot serve on ${o.host}:${o.port} (${(err as NodeJS.ErrnoException).code})`)))
+    server.listen(o.port, o.host, () => resolve())
+  })
+  const addr = server.address() as { address: string; port: number }
+  return {
+    url: `http://${addr.address}:${addr.port}/`,
+    async close() {
+      for (const res of live) res.end()
+      await watch?.close()
+      server.closeAllConnections()
+      await new Promise<void>((r) => server.close(() => r()))
+    },
+  }
+}
