@@ -1,7 +1,8 @@
 /**
  * `crux demo` (what `npm start` runs): a local flock of real fulcrums on loopback addresses with the
- * same port, like hosts on a LAN. Prints the member table once they agree; Ctrl-C stops them all
- * (each leaves gracefully) and removes the temporary data dirs.
+ * same port, like hosts on a LAN, reporting to a beacon in this process, with the visualiser following
+ * that beacon live. Prints the visualiser's URL and, once they agree, the member table; Ctrl-C stops
+ * them all (each leaves gracefully) and removes the temporary data dirs.
  */
 import type { Command } from 'commander'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -20,6 +21,8 @@ interface Flags {
   timeout: number
   exitWhenAgreed?: boolean
   json?: boolean
+  vizPort: number
+  viz: boolean
 }
 
 export function registerDemo(program: Command): void {
@@ -32,6 +35,8 @@ export function registerDemo(program: Command): void {
     .option('--heartbeat <MS>', 'heartbeat period', int('--heartbeat', 50, 60_000), 500)
     .option('--timeout <S>', 'give up if they have not agreed after this many seconds', int('--timeout', 1, 3600), 60)
     .option('--exit-when-agreed', 'stop them and exit 0 once the table is printed')
+    .option('--viz-port <PORT>', 'serve the live visualiser on 127.0.0.1:PORT (0: any free port)', int('--viz-port', 0, 65535), 8080)
+    .option('--no-viz', 'no beacon and no visualiser')
     .option('--json', 'print the table as {"flock","leader","members":[{"id","addr","leader"}]}')
     .addHelpText('after', '\nExample:\n  crux demo --nodes 7 --heartbeat 250')
     .action(async (f: Flags) => {
@@ -42,20 +47,26 @@ export function registerDemo(program: Command): void {
       const probe = coveringCidr(f.base, f.nodes)
       const nodes: FulcrumProcess[] = []
       const started = Date.now()
+      const watching = f.viz ? await startWatching(f, dir, secretFile) : undefined
       let stopping: Promise<void> | null = null
       const stop = (): Promise<void> =>
         (stopping ??= (async () => {
           for (const n of nodes) n.child.kill('SIGTERM')
           await Promise.all(nodes.map((n) => n.exited))
+          await watching?.close()
           rmSync(dir, { recursive: true, force: true })
         })())
       process.once('SIGINT', () => void stop().then(() => process.exit(0)))
       process.once('SIGTERM', () => void stop().then(() => process.exit(0)))
       for (let i = 0; i < f.nodes; i++) {
         const addr = `${addIp(f.base, i)}:${f.port}`
-        nodes.push(spawnFulcrum(addr, join(dir, `n${i + 1}`), ['--probe', probe, '--secret-file', secretFile, '--heartbeat', String(f.heartbeat)]))
+        const beacon = watching === undefined ? [] : ['--beacon', watching.beacon]
+        nodes.push(spawnFulcrum(addr, join(dir, `n${i + 1}`), ['--probe', probe, '--secret-file', secretFile, '--heartbeat', String(f.heartbeat), ...beacon]))
       }
-      if (f.json !== true) process.stderr.write(`crux demo: ${f.nodes} fulcrums on ${probe} port ${f.port}, heartbeat ${f.heartbeat} ms; waiting for them to agree…\n`)
+      if (f.json !== true) {
+        process.stderr.write(`crux demo: ${f.nodes} fulcrums on ${probe} port ${f.port}, heartbeat ${f.heartbeat} ms; waiting for them to agree…\n`)
+        if (watching?.url !== undefined) process.stdout.write(`visualiser: ${watching.url}\n`)
+      }
       const deadline = started + f.timeout * 1000
       while (!agreedOn(nodes, f.nodes)) {
         const dead = nodes.find((n) => n.child.exitCode !== null)
@@ -68,7 +79,7 @@ export function registerDemo(program: Command): void {
       }
       const views = nodes.map((n) => n.view()!)
       const leader = views[0]!.leader
-      const table = { flock: views[0]!.flock, leader, members: views.map((v, i) => ({ id: v.node, addr: nodes[i]!.addr, leader: v.node === leader })) }
+      const table = { flock: views[0]!.flock, leader, members: views.map((v, i) => ({ id: v.node, addr: nodes[i]!.addr, leader: v.node === leader })), viz: watching?.url ?? null, beacon: watching?.beacon ?? null }
       if (f.json === true) process.stdout.write(JSON.stringify(table) + '\n')
       else {
         process.stdout.write(`flock ${table.flock}: ${f.nodes} members, agreed in ${((Date.now() - started) / 1000).toFixed(1)} s\n`)
@@ -78,4 +89,32 @@ export function registerDemo(program: Command): void {
       if (f.exitWhenAgreed === true) await stop()
       else await new Promise<void>(() => {}) // until a signal ends us
     })
+}
+
+/**
+ * The demo's beacon (in this process, on the first node's address at port 28351) and the live
+ * visualiser following it. A visualiser port that is taken only costs the visualiser, not the demo.
+ */
+async function startWatching(f: Flags, dir: string, secretFile: string): Promise<{ beacon: string; url?: string; close(): Promise<void> }> {
+  const { createBeacon } = await import('../../actors/beacon.js')
+  const { createUdpTransport } = await import('../../runtime/udp-transport.js')
+  const { RealClock } = await import('../../runtime/clock.js')
+  const { readSecretFile } = await import('../../runtime/secret.js')
+  const secret = readSecretFile(secretFile)
+  const beacon = createBeacon({ transport: await createUdpTransport({ host: f.base, port: 28351 }), clock: new RealClock() }, { secret, out: join(dir, 'moninfo.ndjson') })
+  let viz: { url: string; close(): Promise<void> } | undefined
+  try {
+    const { startVizServer } = await import('../../actors/viz-server.js')
+    viz = await startVizServer({ host: '127.0.0.1', port: f.vizPort, beacon: { address: beacon.address, secret, stableMs: 5_000 } })
+  } catch (err) {
+    process.stderr.write(`crux demo: no visualiser (${err instanceof Error ? err.message : String(err)})\n`)
+  }
+  return {
+    beacon: beacon.address,
+    ...(viz === undefined ? {} : { url: viz.url }),
+    async close() {
+      await viz?.close()
+      await beacon.close()
+    },
+  }
 }

@@ -4,9 +4,11 @@ import { spawnSync } from 'node:child_process'
 const crux = (...args: string[]) => spawnSync(process.execPath, ['dist/bin/crux.js', ...args], { encoding: 'utf8', timeout: 90_000 })
 
 test('crux demo starts a local flock, prints its member table once agreed, and stops it', (t) => {
-  const r = crux('demo', '--base', '127.77.25.1', '--heartbeat', '200', '--exit-when-agreed', '--json')
+  const r = crux('demo', '--base', '127.77.25.1', '--heartbeat', '200', '--exit-when-agreed', '--json', '--viz-port', '0')
   t.is(r.status, 0, r.stderr)
-  const table = JSON.parse(r.stdout) as { flock: string; leader: string; members: Array<{ id: string; addr: string; leader: boolean }> }
+  const table = JSON.parse(r.stdout) as { flock: string; leader: string; members: Array<{ id: string; addr: string; leader: boolean }>; viz: string; beacon: string }
+  t.regex(table.viz, /^http:\/\/127\.0\.0\.1:\d+\/$/)
+  t.is(table.beacon, '127.77.25.1:28351')
   t.is(table.members.length, 5)
   t.deepEqual(table.members.map((m) => m.addr), [1, 2, 3, 4, 5].map((i) => `127.77.25.${i}:23123`))
   t.is(table.members.filter((m) => m.leader).length, 1)
