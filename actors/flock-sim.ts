@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto'
 import { DEFAULT_FLOCK_CONFIG } from '../machines/flock/constants.js'
 import type { FlockConfig, ProbeSpec } from '../machines/flock/types.js'
 import { flockMachine } from '../machines/flock.machine.js'
+import { InvalidArgumentError } from '../runtime/errors.js'
 import { Rng } from '../runtime/rng.js'
 import { FileSink, Recorder, type JournalSink } from '../runtime/recorder.js'
 import { SimNetwork, type Delay } from '../runtime/sim-network.js'
@@ -33,6 +34,8 @@ export interface SimOptions {
   partition?: { atHb: number; groups: number; healHb: number }
   reboot?: { atHb: number; fraction: number }
   crash?: { atHb: number; fraction: number }
+  /** Drop every packet between nodes `a` and `b` (indices) from `atHb`, both ways, until `healHb` if given. */
+  dropLink?: { atHb: number; a: number; b: number; healHb?: number }
   /** Crash whichever node leads at this heartbeat (the leader-failure case). */
   crashLeaderAtHb?: number
   /** Per-node clock skew drawn uniformly in ±skewMs. */
@@ -106,7 +109,8 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
   })
 
   const crashed = new Set<number>()
-  const lastFault = Math.max(o.partition?.healHb ?? 0, o.reboot?.atHb ?? 0, o.crash?.atHb ?? 0, o.crashLeaderAtHb ?? 0)
+  const lastFault = Math.max(o.partition?.healHb ?? 0, o.reboot?.atHb ?? 0, o.crash?.atHb ?? 0, o.crashLeaderAtHb ?? 0, o.dropLink?.healHb ?? o.dropLink?.atHb ?? 0)
+  if (o.dropLink !== undefined && (o.dropLink.a === o.dropLink.b || Math.max(o.dropLink.a, o.dropLink.b) >= o.nodes)) throw new InvalidArgumentError(`dropLink needs two different nodes below ${o.nodes}`)
   const checker = new FlockChecker(o.check)
   const fault = (hb: number, f: { kind: string; groups?: string[][]; nodes?: string[] }): void => {
     checker.fault(hb, f)
@@ -135,6 +139,12 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
     if (o.partition?.healHb === hb) {
       net.heal()
       fault(hb, { kind: 'heal' })
+    }
+    if (o.dropLink !== undefined && (o.dropLink.atHb === hb || o.dropLink.healHb === hb)) {
+      const link = [addrs[o.dropLink.a]!, addrs[o.dropLink.b]!]
+      if (o.dropLink.atHb === hb) net.setLink(link[0]!, link[1]!, { loss: 1 })
+      else net.clearLink(link[0]!, link[1]!)
+      fault(hb, { kind: o.dropLink.atHb === hb ? 'drop-link' : 'restore-link', nodes: link })
     }
     if (o.reboot?.atHb === hb) {
       const victims = choose(rng, o.nodes, o.reboot.fraction)

@@ -56,6 +56,21 @@ export function whatIfOptions(body: unknown): SimOptions {
     o.crash = { atHb: int(c.atHb, 'crash.atHb', 1, 400), fraction }
   }
   if (b.crashLeaderAtHb !== undefined && b.crashLeaderAtHb !== null) o.crashLeaderAtHb = int(b.crashLeaderAtHb, 'crashLeaderAtHb', 1, 400)
+  if (b.dropLink !== undefined && b.dropLink !== null) {
+    const d = b.dropLink as Record<string, unknown>
+    o.dropLink = { atHb: int(d.atHb, 'dropLink.atHb', 1, 400), a: int(d.a, 'dropLink.a', 0, o.nodes - 1), b: int(d.b, 'dropLink.b', 0, o.nodes - 1) }
+    if (o.dropLink.a === o.dropLink.b) throw new InvalidArgumentError('dropLink needs two different nodes')
+    if (d.healHb !== undefined && d.healHb !== null) o.dropLink.healHb = int(d.healHb, 'dropLink.healHb', o.dropLink.atHb + 1, 400)
+  }
+  // Other timer settings (docs/PROTOCOL.md "Timers"): the what-if the visualiser is for.
+  const config: Record<string, number> = {}
+  for (const [k, lo, hi] of [['probeEveryHb', 0.5, 100], ['memberLapseHb', 1, 100], ['pruneEveryHb', 0.25, 100], ['shortLeaderHb', 1, 100]] as const) {
+    const v = b[k]
+    if (v === undefined || v === null) continue
+    if (typeof v !== 'number' || !(v >= lo && v <= hi)) throw new InvalidArgumentError(`${k} must be a number in [${lo}, ${hi}]`)
+    config[k] = v
+  }
+  if (Object.keys(config).length > 0) o.config = config
   if (b.loss !== undefined && b.loss !== null) {
     if (typeof b.loss !== 'number' || !(b.loss >= 0 && b.loss < 1)) throw new InvalidArgumentError('loss must be in [0, 1)')
     o.loss = b.loss

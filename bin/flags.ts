@@ -57,6 +57,20 @@ export function partition(flag: string) {
   }
 }
 
+/** `AT_HB:A-B[:HEAL_HB]`: node indices A and B. */
+export function dropLink(flag: string) {
+  return (v: string): { atHb: number; a: number; b: number; healHb?: number } => {
+    const m = /^(\d+):(\d+)-(\d+)(?::(\d+))?$/.exec(v.trim())
+    if (m === null) throw new InvalidArgumentError(`${flag} must be AT_HB:A-B[:HEAL_HB] (node indices), got ${JSON.stringify(v)}`)
+    const [atHb, a, b] = [Number(m[1]), Number(m[2]), Number(m[3])]
+    if (a === b) throw new InvalidArgumentError(`${flag}: A and B must be different nodes`)
+    if (m[4] === undefined) return { atHb, a, b }
+    const healHb = Number(m[4])
+    if (healHb <= atHb) throw new InvalidArgumentError(`${flag}: HEAL_HB must come after AT_HB`)
+    return { atHb, a, b, healHb }
+  }
+}
+
 /** `AT_HB:FRACTION`. */
 export function atFraction(flag: string) {
   return (v: string): { atHb: number; fraction: number } => {

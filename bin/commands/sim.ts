@@ -2,7 +2,7 @@
 import type { Command } from 'commander'
 import type { SimOptions } from '../../actors/flock-sim.js'
 import { InvalidArgumentError } from '../../runtime/errors.js'
-import { atFraction, delay, int, partition, prob } from '../flags.js'
+import { atFraction, delay, dropLink, int, partition, prob } from '../flags.js'
 
 interface Flags {
   nodes: number
@@ -18,6 +18,7 @@ interface Flags {
   partition?: SimOptions['partition']
   reboot?: SimOptions['reboot']
   crash?: SimOptions['crash']
+  dropLink?: SimOptions['dropLink']
   skew: number
   trace?: string
   listSync: boolean
@@ -42,6 +43,7 @@ export function registerSim(program: Command): void {
     .option('--partition <AT_HB:GROUPS:HEAL_HB>', 'split the nodes into GROUPS at AT_HB, heal at HEAL_HB', partition('--partition'))
     .option('--reboot <AT_HB:FRACTION>', 'reboot storm: each node reboots (admin Reboot) with this probability', atFraction('--reboot'))
     .option('--crash <AT_HB:FRACTION>', 'crash each node with this probability (never restarted)', atFraction('--crash'))
+    .option('--drop-link <AT_HB:A-B[:HEAL_HB]>', 'drop every packet between nodes nA and nB from AT_HB (until HEAL_HB)', dropLink('--drop-link'))
     .option('--skew <MS>', 'per-node clock skew, uniform in ±MS', int('--skew', 0, 3_600_000), 0)
     .option('--no-list-sync', 'members do not copy the member list (only the leader holds it, as in the original): for N where N² entries do not fit one process')
     .option('--trace <FILE>', 'write the journal of every node (NDJSON, ARCHITECTURE §6) and report its sha256')
@@ -65,6 +67,7 @@ export function registerSim(program: Command): void {
         partition: f.partition,
         reboot: f.reboot,
         crash: f.crash,
+        dropLink: f.dropLink,
         skewMs: f.skew,
         trace: f.trace,
         config: f.listSync ? undefined : { listSync: false },

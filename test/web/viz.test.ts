@@ -75,4 +75,16 @@ test('scrubbing a partitioned-then-healed simulation shows two flocks before the
   await page.waitForFunction(() => (globalThis as any).document.getElementById('summary').textContent.startsWith('what-if'), undefined, { timeout: 30_000 })
   await seek(heal - 1000)
   t.is(await flocks(), 1, 'without the partition: one flock at the same moment')
+  t.regex((await page.textContent('#compare')) ?? '', /what-if\s*\d+/)
+
+  // Faults from the page: a dropped link is run; a link to a node that does not exist is refused.
+  await page.fill('input[name=dropAt]', '5')
+  await page.fill('input[name=dropA]', '0')
+  await page.fill('input[name=dropB]', '1')
+  await page.click('#whatif-form button[type=submit]')
+  await page.waitForFunction(() => /^what-if: (agreed|did not)/.test((globalThis as any).document.getElementById('summary').textContent), undefined, { timeout: 30_000 })
+  await page.fill('input[name=dropB]', '99')
+  await page.click('#whatif-form button[type=submit]')
+  await page.waitForFunction(() => (globalThis as any).document.getElementById('summary').textContent.startsWith('what-if refused'), undefined, { timeout: 30_000 })
+  t.regex((await page.textContent('#summary')) ?? '', /dropLink\.b must be an integer in \[0, 11\]/)
 })

@@ -181,6 +181,7 @@ function whatIf(tl) {
   form.nodes.value = tl.nodes.length
   form.seed.value = Number.isInteger(tl.header.seed) ? tl.header.seed : 1
   form.hbMs.value = tl.header.config?.hbMs ?? 1000
+  for (const k of ['probeEveryHb', 'memberLapseHb', 'pruneEveryHb']) form[k].placeholder = 'default'
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault()
     const num = (k) => (form[k].value === '' ? undefined : Number(form[k].value))
@@ -188,6 +189,8 @@ function whatIf(tl) {
     if (num('partAt') !== undefined) body.partition = { atHb: num('partAt'), groups: num('partGroups') ?? 2, healHb: num('partHeal') }
     if (num('crashAt') !== undefined) body.crash = { atHb: num('crashAt'), fraction: num('crashFraction') }
     if (num('crashLeaderAt') !== undefined) body.crashLeaderAtHb = num('crashLeaderAt')
+    if (num('dropAt') !== undefined) body.dropLink = { atHb: num('dropAt'), a: num('dropA'), b: num('dropB'), healHb: num('dropHeal') }
+    for (const k of ['probeEveryHb', 'memberLapseHb', 'pruneEveryHb']) if (num(k) !== undefined) body[k] = num(k)
     $('summary').textContent = 'running…'
     const r = await fetch('/api/sim', { method: 'POST', body: JSON.stringify(body) })
     const out = await r.json()
