@@ -111,10 +111,10 @@ export function explain(lines: Iterable<string>, node: string): Explanation {
       : [...transitions].reverse().find((x) => x.to.leader === final.leader && x.to.flock === final.flock && (x.from === null || x.from.leader !== final.leader || x.from.flock !== final.flock)) ?? transitions.at(-1)!
   const why = `seq ${since.seq}, rule ${since.rule}, caused by ${since.cause}`
   const answer =
-    final.leader === id
-      ? `${node} is leader of flock ${final.flock} (${final.members} node(s), ${final.role}) since ${why}`
-      : final.role === 'left'
-        ? `${node} is not leader: it left the flock ${final.flock} at ${why}`
+    final.role === 'left'
+      ? `${node} is not leader: it left the flock ${final.flock} at ${why}`
+      : final.leader === id
+        ? `${node} is leader of flock ${final.flock} (${final.members} node(s), ${final.role}) since ${why}`
         : `${node} is not leader: it follows ${final.leader} in flock ${final.flock} (${final.role}) since ${why}`
   return { node, id, final, answer, transitions, diverged: report.diverged }
 }
