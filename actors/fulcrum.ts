@@ -3,7 +3,7 @@
  * identity and checkpoint in the data dir, NDJSON logs, an optional journal and an optional
  * `/metrics` endpoint. `crux fulcrum` is a thin shell around {@link startFulcrum}.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import type { Server } from 'node:http'
 import { join } from 'node:path'
 import { flockMachine, roleOf } from '../machines/flock.machine.js'
@@ -14,7 +14,7 @@ import type { Metrics } from '../runtime/metrics.js'
 import { FileSink, Recorder } from '../runtime/recorder.js'
 import { epochSeq } from '../machines/flock/random.js'
 import { loadBloc } from '../runtime/bloc-files.js'
-import { loadOrCreateIdentity } from '../runtime/node-identity.js'
+import { loadOrCreateIdentity, nodeIdOf } from '../runtime/node-identity.js'
 import { createSessionTransport, type SessionTransport } from '../runtime/session-transport.js'
 import { FileStore } from '../runtime/store.js'
 import { createUdpTransport } from '../runtime/udp-transport.js'
@@ -53,22 +53,6 @@ export interface Fulcrum {
   stop(): Promise<void>
 }
 
-/** The node's stable id: made once, kept in the data dir (mode 0600). */
-function nodeId(dataDir: string): string {
-  const file = join(dataDir, 'node-id')
-  try {
-    const id = readFileSync(file, 'utf8').trim()
-    if (/^[A-Za-z0-9_]{1,64}$/.test(id)) return id
-    throw new InvalidArgumentError(`${file} does not hold a node id`)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-  }
-  const b = crypto.getRandomValues(new Uint8Array(8))
-  const id = `n${Buffer.from(b).toString('hex')}`
-  writeFileSync(file, id + '\n', { mode: 0o600 })
-  return id
-}
-
 /** Only Confab queries may arrive on the secondary channel; flock traffic must come under a session. */
 function isConfabQuery(plaintext: Uint8Array): boolean {
   try {
@@ -78,14 +62,43 @@ function isConfabQuery(plaintext: Uint8Array): boolean {
   }
 }
 
+const peerIds = new WeakMap<Uint8Array, string>()
+
+/**
+ * A flock packet must come from the node it names as its sender (an Info's `me`, a pull's `me`, a
+ * chunk's `leader`): that node's id is derived from the key its session was made with. Without this
+ * a holder of the secret could speak for any node. Undecodable bytes pass here: the bridge counts them.
+ */
+function senderIsPeer(plaintext: Uint8Array, peerKey: Uint8Array): boolean {
+  let ev
+  try {
+    ev = decodeWire(plaintext)
+  } catch {
+    return true
+  }
+  let id = peerIds.get(peerKey)
+  if (id === undefined) peerIds.set(peerKey, (id = nodeIdOf(peerKey)))
+  switch (ev.type) {
+    case 'info':
+      return ev.info.me.id === id
+    case 'list.pull':
+      return ev.pull.me.id === id
+    case 'list.chunk':
+      return ev.chunk.leader.id === id
+    default:
+      return true
+  }
+}
+
 export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
   try {
     mkdirSync(o.dataDir, { recursive: true, mode: 0o700 })
   } catch (err) {
     throw new InvalidArgumentError(`cannot use data dir ${o.dataDir} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
   }
-  const id = nodeId(o.dataDir)
   const identity = loadOrCreateIdentity(o.dataDir)
+  // The id is the key's: peers check every packet's sender id against its session's key.
+  const id = nodeIdOf(identity.publicKey)
   const clock = new RealClock()
   const bloc = loadBloc(o.dataDir, identity, o.bloc, clock.now())
   const log = createWalrus({ level: o.logLevel, base: { node: id } })
@@ -107,6 +120,7 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
       graceMs: Math.max(5_000, 10 * o.hbMs),
       retryMs: o.hbMs,
       acceptSecondary: isConfabQuery,
+      verifyPeer: senderIsPeer,
     },
   )
   const seed = Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('hex')

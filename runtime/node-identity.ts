@@ -1,8 +1,11 @@
 /**
  * A node's Ed25519 identity (seed 002; ARCHITECTURE §5): a 32-byte secret key kept in the data dir
  * (`node.key`, base64, mode 0600), made once and then reused. The public key names the node to
- * sessions, certificates and the registry's whitelist.
+ * sessions, certificates and the registry's whitelist, and the node's flock id is derived from it
+ * ({@link nodeIdOf}), so a peer can check that a packet's sender id belongs to the key of the session
+ * it came under.
  */
+import { createHash } from 'node:crypto'
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ed25519PublicKey, isEd25519SecretKey, randomEd25519SecretKey } from './ed25519.js'
@@ -15,6 +18,11 @@ export interface NodeIdentity {
   path: string
   /** True when this call made the key (false: an existing one was loaded). */
   created: boolean
+}
+
+/** The flock id of the node with Ed25519 public key `publicKey`: `n` and 16 hex digits of its SHA-256. */
+export function nodeIdOf(publicKey: Uint8Array): string {
+  return `n${createHash('sha256').update(publicKey).digest('hex').slice(0, 16)}`
 }
 
 /** Loads the identity in `dataDir`, making it on first use. A damaged key file is an error, never replaced. */

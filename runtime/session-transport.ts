@@ -30,7 +30,7 @@ import { ENVELOPE_TYPE, SecondaryChannel } from './secondary-channel.js'
 import { MAX_DATAGRAM_BYTES, type ReceiveHandler, type Transport } from './transport.js'
 
 /** Why a datagram was dropped: the envelope's reasons, plus handshake and channel checks. */
-export type SessionDropReason = DropReason | 'type' | 'handshake' | 'cert' | 'secondary'
+export type SessionDropReason = DropReason | 'type' | 'handshake' | 'cert' | 'secondary' | 'impostor'
 
 /** What the session layer did (not drops): exported on `/metrics`. */
 export interface SessionCounts {
@@ -71,6 +71,11 @@ export interface SessionTransportInit {
   pendingMax?: number
   /** Which secondary-channel datagrams (Confab queries) may reach the handler. Default: none. */
   acceptSecondary?: (plaintext: Uint8Array) => boolean
+  /**
+   * Whether a session datagram may claim what it claims, given the Ed25519 key of the node the
+   * session was made with (the fulcrum checks the packet's sender id against it). Default: yes.
+   */
+  verifyPeer?: (plaintext: Uint8Array, peerKey: Uint8Array) => boolean
 }
 
 export interface SessionTransport extends Transport {
@@ -93,6 +98,8 @@ interface Session {
   readonly epoch: string
   readonly rxId: number
   readonly madeAt: number
+  /** The peer's Ed25519 node key, from its signed hello. */
+  readonly peerKey: Uint8Array
   /** Null once retired: we never send under it again. */
   tx: EnvelopeSealer | null
 }
@@ -117,7 +124,7 @@ export function createSessionTransport(components: { transport: Transport; clock
   const pendingMax = init.pendingMax ?? 16
   const order = init.epochOrder ?? ((a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0))
   const ownCert = init.bloc === undefined ? new Uint8Array() : encodeCert(init.bloc.cert)
-  const drops: Record<SessionDropReason, number> = { size: 0, version: 0, 'unknown-key': 0, tag: 0, replay: 0, stale: 0, type: 0, handshake: 0, cert: 0, secondary: 0 }
+  const drops: Record<SessionDropReason, number> = { size: 0, version: 0, 'unknown-key': 0, tag: 0, replay: 0, stale: 0, type: 0, handshake: 0, cert: 0, secondary: 0, impostor: 0 }
   const counts: SessionCounts = { offers: 0, answers: 0, sessions: 0, glare: 0, erased: 0, unsent: 0 }
   const peers = new Map<string, Peer>() // least recently used first
   const byRx = new Map<number, Session>()
@@ -194,9 +201,9 @@ export function createSessionTransport(components: { transport: Transport; clock
     p.pending = []
   }
 
-  function open(p: Peer, key: EnvelopeKey, sendKey: EnvelopeKey, ep: string): Session {
+  function open(p: Peer, key: EnvelopeKey, sendKey: EnvelopeKey, ep: string, peerKey: Uint8Array): Session {
     opener.addKey(key)
-    const s: Session = { peer: p, epoch: ep, rxId: key.id, madeAt: clock.now(), tx: new EnvelopeSealer(sendKey) }
+    const s: Session = { peer: p, epoch: ep, rxId: key.id, madeAt: clock.now(), tx: new EnvelopeSealer(sendKey), peerKey }
     byRx.set(key.id, s)
     return s
   }
@@ -243,7 +250,7 @@ export function createSessionTransport(components: { transport: Transport; clock
     if (keys === null) return void drops.handshake++
     if (p.next !== null) erase(p.next) // an earlier answer of ours that was never used
     // Not used until the offerer is heard under it: it may not have the answer yet (or ever).
-    p.next = open(p, keys.offerToAnswer, keys.answerToOffer, h.epoch)
+    p.next = open(p, keys.offerToAnswer, keys.answerToOffer, h.epoch, h.id)
     counts.answers++
     inner.send(from, channel.seal(ENVELOPE_TYPE.answer, encodeHello(a.hello, init.identity.secretKey)))
   }
@@ -260,7 +267,7 @@ export function createSessionTransport(components: { transport: Transport; clock
     if (keys === null) return void drops.handshake++
     if (p.next !== null) erase(p.next)
     p.next = null
-    const s = open(p, keys.answerToOffer, keys.offerToAnswer, o.hello.epoch)
+    const s = open(p, keys.answerToOffer, keys.offerToAnswer, o.hello.epoch, h.id)
     adopt(p, s)
     // An empty datagram tells the answerer its session works, so it switches too.
     inner.send(from, s.tx!.seal(ENVELOPE_TYPE.session, new Uint8Array()))
@@ -280,6 +287,7 @@ export function createSessionTransport(components: { transport: Transport; clock
       peers.set(p.addr, p)
     }
     if (r.plaintext.length === 0) return
+    if (init.verifyPeer !== undefined && !init.verifyPeer(r.plaintext, s.peerKey)) return void drops.impostor++
     accepted++
     handler?.(r.plaintext, from)
   }

@@ -54,23 +54,16 @@ export function registerKeygen(program: Command): void {
     .requiredOption('--ca <DIR>', 'the CA directory (crux keygen ca)')
     .requiredOption('--data-dir <DIR>', 'the node data dir')
     .requiredOption('--bloc <NAME>', 'the bloc name')
-    .option('--name <NAME>', "the node's name in the certificate (default: the data dir's node id, else 'node')")
+    .option('--name <NAME>', "the node's name in the certificate (default: its node id, derived from its key)")
     .option('--days <N>', 'validity in days', float('--days', 0.001, 36_500), 365)
     .option('--json', 'print {"path":str,"bloc":str,"name":str,"notAfter":iso,"publicKey":base64}')
     .addHelpText('after', '\nExample:\n  crux keygen cert --ca ./bloc-ca --data-dir /var/lib/crux --bloc blue')
     .action(async (f: { ca: string; dataDir: string; bloc: string; name?: string; days: number; json?: boolean }) => {
       const { issueNodeCert } = await import('../../runtime/bloc-files.js')
       const { loadOrCreateIdentity } = await import('../../runtime/node-identity.js')
-      const { readFileSync } = await import('node:fs')
       const identity = loadOrCreateIdentity(f.dataDir)
-      let name = f.name
-      if (name === undefined) {
-        try {
-          name = readFileSync(`${f.dataDir}/node-id`, 'utf8').trim()
-        } catch {
-          name = 'node'
-        }
-      }
+      const { nodeIdOf } = await import('../../runtime/node-identity.js')
+      const name = f.name ?? nodeIdOf(identity.publicKey)
       const { cert, path } = issueNodeCert(f.ca, f.dataDir, identity, { bloc: f.bloc, name, days: f.days, nowMs: Date.now() })
       const out = { path, bloc: cert.bloc, name: cert.name, notAfter: new Date(cert.notAfterMs).toISOString(), publicKey: Buffer.from(cert.publicKey).toString('base64') }
       process.stdout.write(f.json === true ? JSON.stringify(out) + '\n' : `${path} (bloc ${out.bloc}, valid until ${out.notAfter})\n`)

@@ -7,6 +7,13 @@ import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { metricBy } from '../../actors/hostile-datagrams.js'
+import { readFileSync } from 'node:fs'
+import { RealClock } from '../../runtime/clock.js'
+import { ed25519PublicKey, randomEd25519SecretKey } from '../../runtime/ed25519.js'
+import { nodeIdOf } from '../../runtime/node-identity.js'
+import { createSessionTransport } from '../../runtime/session-transport.js'
+import { createUdpTransport } from '../../runtime/udp-transport.js'
+import { wireCodec } from '../../runtime/wire-codec.js'
 import { agreed, FulcrumPool, until } from '../fixtures/fulcrums.js'
 
 const BOUND = 30_000
@@ -89,4 +96,33 @@ test('a data dir whose certificate names another bloc: one clear line, exit 2', 
   t.is(await f.exited, 2)
   const err = f.lines.filter((l) => l.msg === 'stderr').map((l) => l.text).join('')
   t.regex(err, /^crux: .*node\.cert: for bloc "blue", not "red"\n$/)
+})
+
+test('a holder of the secret cannot speak for another node: packets naming another sender are dropped as impostors', async (t) => {
+  const pool = new FulcrumPool(t)
+  const fs = [1, 2].map((i) => pool.start(`127.77.41.${i}:23123`, '127.77.41.0/30', i === 1 ? ['--metrics', '127.77.41.1:9141'] : []))
+  await until(() => agreed(fs, 2), BOUND, 'one flock of 2')
+  const victim = fs[1]!.view()!.node
+  const secret = new Uint8Array(Buffer.from(readFileSync(pool.secretFile, 'utf8').trim(), 'base64'))
+  const key = randomEd25519SecretKey()
+  const own = nodeIdOf(ed25519PublicKey(key))
+  const udp = await createUdpTransport({ host: '127.77.41.9', port: 23123 })
+  const liar = createSessionTransport({ transport: udp, clock: new RealClock() }, { secret, identity: { secretKey: key, publicKey: ed25519PublicKey(key) }, keyId: 77, startCounter: 0 })
+  t.teardown(() => liar.close())
+  const probe = (id: string) => {
+    const me = { id, addr: '127.77.41.9:23123', horde: '' }
+    return wireCodec.encode({ type: 'info', info: { kind: 'probe', flock: '_liar', dest: { id: '', addr: '127.77.41.1:23123', horde: '' }, me, leader: me, lvote: 1, vote: 1, sent: Date.now(), epoch: '', steward: '', registry: '', yurt: '', beacon: '', listVersion: 0, listDigest: '', n: 0 } })
+  }
+  liar.send('127.77.41.1:23123', probe(victim))
+  let drops: Record<string, number> = {}
+  for (const deadline = Date.now() + BOUND; (drops.impostor ?? 0) < 1; await new Promise((r) => setTimeout(r, 100))) {
+    if (Date.now() > deadline) return t.fail(`no impostor drop: ${JSON.stringify(drops)}`)
+    drops = await metricBy('http://127.77.41.1:9141/metrics', 'crux_wire_dropped_total', 'reason')
+  }
+  t.true(agreed(fs, 2), 'the flock was not disturbed')
+  // Under its own id the same sender is heard: the fulcrum answers it.
+  const answered = new Promise<void>((resolve) => liar.onReceive(() => resolve()))
+  liar.send('127.77.41.1:23123', probe(own))
+  await answered
+  t.pass()
 })

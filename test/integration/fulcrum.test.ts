@@ -3,6 +3,7 @@
  * its own /29 so tests can run side by side.
  */
 import test from 'ava'
+import { nodeIdOf } from '../../runtime/node-identity.js'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { agreed, FulcrumPool, until } from '../fixtures/fulcrums.js'
@@ -16,7 +17,11 @@ test('5 fulcrums find each other and agree; SIGTERM: exit 0 with a checkpoint', 
   t.is(new Set(fs.map((f) => f.view()!.leader)).size, 1)
   for (const f of fs) f.child.kill('SIGTERM')
   t.deepEqual(await Promise.all(fs.map((f) => f.exited)), [0, 0, 0, 0, 0])
-  for (const f of fs) t.true(existsSync(join(f.dataDir, 'node-id')))
+  for (const f of fs) {
+    t.true(existsSync(join(f.dataDir, 'node.key')))
+    const started = f.lines.find((l) => l.msg === 'fulcrum started')!
+    t.is(started.node, nodeIdOf(new Uint8Array(Buffer.from(String(started.publicKey), 'base64'))), 'the node id is its key\'s')
+  }
   t.true(fs.every((f) => f.lines.some((l) => l.msg === 'fulcrum stopped')))
 })
 

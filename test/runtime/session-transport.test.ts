@@ -290,3 +290,22 @@ test('a datagram to our own address is delivered without a handshake', async (t)
   t.deepEqual(w.got.get('a'), [['a', 'me']])
   t.is(a.counts.offers, 0)
 })
+
+test('a session datagram whose claim verifyPeer rejects is dropped as an impostor, with the peer key of its session', (t) => {
+  const w = world()
+  const aIdentity = identity()
+  const seen: Uint8Array[] = []
+  const b = w.node('b', {
+    verifyPeer: (plaintext, key) => {
+      seen.push(key)
+      return str(plaintext) !== 'I am somebody else'
+    },
+  })
+  const a = w.node('a', { identity: aIdentity })
+  a.send('b', text('I am a'))
+  a.send('b', text('I am somebody else'))
+  w.clock.runAll()
+  t.deepEqual(w.got.get('b'), [['a', 'I am a']])
+  t.is(b.drops.impostor, 1)
+  t.deepEqual(seen[0], aIdentity.publicKey)
+})
