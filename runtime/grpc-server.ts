@@ -1,0 +1,155 @@
+/**
+ * crux's gRPC edge: a grpc-js server that serves grpc.health.v1 and server reflection (so `grpcurl`
+ * can list and call it), and services whose every call is signed (runtime/call-signature.ts). Status
+ * codes exist only here; behind this edge everything is CruxErrors and plain values.
+ *
+ * A signed service is registered with a pass-through deserializer, so the signature is checked over
+ * the request bytes exactly as they arrived; only then are they decoded. A refused call gets the same
+ * words whatever the reason (`call refused`), so the caller learns nothing; a request that does not
+ * decode gets INVALID_ARGUMENT naming the method; a message over the size limit is refused by
+ * grpc-js with RESOURCE_EXHAUSTED. None of these stops the server.
+ */
+import * as grpc from '@grpc/grpc-js'
+import { loadSync } from '@grpc/proto-loader'
+import { ReflectionService } from '@grpc/reflection'
+import { HealthImplementation, type ServingStatus } from 'grpc-health-check'
+import { fileURLToPath } from 'node:url'
+import { CALL_HEADERS, signCall, type CallRefusal, type CallVerifier } from './call-signature.js'
+import { InvalidArgumentError } from './errors.js'
+
+const PROTOS = fileURLToPath(new URL('../../protos/', import.meta.url))
+/** The .proto files reflection describes (paths under protos/). */
+export const SERVICE_PROTOS = ['crux/v1/reeve.proto', 'crux/v1/registry.proto', 'crux/v1/steward.proto', 'crux/v1/heartbeat.proto']
+
+const CODE: Record<CallRefusal, grpc.status> = {
+  unsigned: grpc.status.UNAUTHENTICATED,
+  stale: grpc.status.UNAUTHENTICATED,
+  forged: grpc.status.UNAUTHENTICATED,
+  replayed: grpc.status.UNAUTHENTICATED,
+  unknown: grpc.status.PERMISSION_DENIED,
+  busy: grpc.status.RESOURCE_EXHAUSTED,
+}
+
+export interface SecureServerInit {
+  host: string
+  port: number
+  /** Checks signed calls; services added with `signed: false` skip it. */
+  verifier: CallVerifier
+  now(): number
+  /** Largest request accepted, bytes. Default 1 MiB. */
+  maxMessageBytes?: number
+}
+
+export interface SecureServer {
+  readonly server: grpc.Server
+  /** grpc.health.v1: '' is the server as a whole; each service by its full name. */
+  setStatus(service: string, status: ServingStatus): void
+  /** Adds a service; `signed` (the default) checks every call's signature first. */
+  addService(definition: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation, options?: { signed?: boolean }): void
+  /** Binds and starts; resolves with host:port. */
+  start(): Promise<string>
+  close(): Promise<void>
+}
+
+const metaValue = (m: grpc.Metadata, k: string): string | undefined => {
+  const v = m.get(k)[0]
+  return typeof v === 'string' ? v : undefined
+}
+
+function signedMethod(path: string, def: grpc.MethodDefinition<unknown, unknown>, handler: grpc.UntypedHandleCall, o: SecureServerInit): grpc.UntypedHandleCall {
+  const check = (call: { metadata: grpc.Metadata; request: unknown }): grpc.ServiceError | null => {
+    const raw = call.request as Buffer
+    const sig = { key: metaValue(call.metadata, CALL_HEADERS.key), time: metaValue(call.metadata, CALL_HEADERS.time), nonce: metaValue(call.metadata, CALL_HEADERS.nonce), signature: metaValue(call.metadata, CALL_HEADERS.signature) }
+    const v = o.verifier.verify(sig, path, raw, o.now())
+    if (!v.ok) return Object.assign(new Error('call refused'), { code: CODE[v.reason], details: 'call refused', metadata: new grpc.Metadata() })
+    try {
+      call.request = def.requestDeserialize(raw)
+    } catch {
+      return Object.assign(new Error(`malformed request for ${path}`), { code: grpc.status.INVALID_ARGUMENT, details: `malformed request for ${path}`, metadata: new grpc.Metadata() })
+    }
+    return null
+  }
+  if (!def.requestStream && !def.responseStream) {
+    const h = handler as grpc.handleUnaryCall<unknown, unknown>
+    return ((call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const err = check(call)
+      if (err !== null) return callback(err)
+      h(call, callback)
+    }) as grpc.UntypedHandleCall
+  }
+  if (!def.requestStream && def.responseStream) {
+    const h = handler as grpc.handleServerStreamingCall<unknown, unknown>
+    return ((call: grpc.ServerWritableStream<unknown, unknown>) => {
+      const err = check(call)
+      if (err !== null) return void call.emit('error', err)
+      h(call)
+    }) as grpc.UntypedHandleCall
+  }
+  throw new InvalidArgumentError(`${path}: client-streaming calls cannot be signed per request`)
+}
+
+export function createSecureServer(o: SecureServerInit): SecureServer {
+  const max = o.maxMessageBytes ?? 1 << 20
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': max })
+  const health = new HealthImplementation({ '': 'SERVING' })
+  health.addToServer(server)
+  const pkg = loadSync(SERVICE_PROTOS, { includeDirs: [PROTOS], keepCase: false, longs: String, enums: String, defaults: true })
+  new ReflectionService(pkg).addToServer(server)
+  return {
+    server,
+    setStatus: (service, status) => health.setStatus(service, status),
+    addService(definition, impl, options = {}) {
+      if (options.signed === false) return server.addService(definition, impl)
+      const defs: Record<string, grpc.MethodDefinition<unknown, unknown>> = {}
+      const impls: grpc.UntypedServiceImplementation = {}
+      for (const [name, def] of Object.entries(definition)) {
+        defs[name] = def
+        const h = impl[name]
+        if (h === undefined) continue // grpc-js answers UNIMPLEMENTED
+        defs[name] = { ...def, requestDeserialize: (b: Buffer) => b }
+        impls[name] = signedMethod(def.path, def, h, o)
+      }
+      server.addService(defs as grpc.ServiceDefinition, impls)
+    },
+    start: () =>
+      new Promise((resolve, reject) => {
+        server.bindAsync(`${o.host}:${o.port}`, grpc.ServerCredentials.createInsecure(), (err, port) => {
+          if (err !== null) return reject(new InvalidArgumentError(`cannot serve gRPC on ${o.host}:${o.port} (${err.message})`))
+          resolve(`${o.host}:${port}`)
+        })
+      }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.tryShutdown(() => resolve())
+        setTimeout(() => server.forceShutdown(), 2_000).unref()
+      }),
+  }
+}
+
+/** A client interceptor that signs every call with `key` (a KeyID on the server's whitelist). */
+export function signingInterceptor(o: { key: string; secretKey: Uint8Array; now(): number }): grpc.Interceptor {
+  return (options, nextCall) => {
+    let started: { metadata: grpc.Metadata; listener: grpc.Listener; next: (m: grpc.Metadata, l: grpc.Listener) => void } | null = null
+    const requester: grpc.Requester = {
+      // The signature covers the request bytes, which exist only once the message is sent: hold the
+      // start until then (one request per call: unary and server-streaming).
+      start(metadata, listener, next) {
+        started = { metadata, listener, next }
+      },
+      sendMessage(message, next) {
+        const def = options.method_definition
+        const body = def.requestSerialize(message)
+        const sig = signCall({ key: o.key, secretKey: o.secretKey, method: def.path, body, nowMs: o.now() })
+        const s = started!
+        s.metadata.set(CALL_HEADERS.key, sig.key)
+        s.metadata.set(CALL_HEADERS.time, sig.time)
+        s.metadata.set(CALL_HEADERS.nonce, sig.nonce)
+        s.metadata.set(CALL_HEADERS.signature, sig.signature)
+        s.next(s.metadata, s.listener)
+        next(message)
+      },
+    }
+    return new grpc.InterceptingCall(nextCall(options), requester)
+  }
+}
+

@@ -1,0 +1,111 @@
+/**
+ * crux's gRPC edge on a real server (127.77.42.1): signed calls accepted, every kind of bad call
+ * refused with the right code and no clue, malformed and oversized requests refused while the server
+ * keeps serving, grpc.health.v1 and reflection answering.
+ */
+import * as grpc from '@grpc/grpc-js'
+import { loadSync } from '@grpc/proto-loader'
+import test from 'ava'
+import { protoPath as healthProto } from 'grpc-health-check'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { ReeveServiceClient, ReeveServicePingRequest, ReeveServiceService } from '../../protos/gen/crux/v1/reeve.js'
+import { CALL_HEADERS, CallVerifier, signCall } from '../../runtime/call-signature.js'
+import { ed25519PublicKey, randomEd25519SecretKey } from '../../runtime/ed25519.js'
+import { createSecureServer, signingInterceptor } from '../../runtime/grpc-server.js'
+
+const KEY = '/Reeve1_0/n1/keys/ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89'
+const sk = randomEd25519SecretKey()
+const PING = '/crux.v1.ReeveService/Ping'
+
+async function world(t: import('ava').ExecutionContext, host: string) {
+  const verifier = new CallVerifier({ lookup: (k) => (k === KEY ? ed25519PublicKey(sk) : undefined) })
+  const s = createSecureServer({ host, port: 0, verifier, now: () => Date.now(), maxMessageBytes: 64 * 1024 })
+  s.addService(ReeveServiceService, { ping: (call: grpc.ServerUnaryCall<ReeveServicePingRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, { text: call.request.text }) })
+  const addr = await s.start()
+  const clients: grpc.Client[] = []
+  t.teardown(async () => {
+    for (const c of clients) c.close()
+    await s.close()
+  })
+  const client = (interceptors: grpc.Interceptor[] = []) => {
+    const c = new ReeveServiceClient(addr, grpc.credentials.createInsecure(), { interceptors })
+    clients.push(c)
+    return c
+  }
+  const ping = (c: ReeveServiceClient, text = 'hi') =>
+    new Promise<{ text?: string; code?: number; details?: string }>((resolve) => c.ping({ text }, (err, res) => resolve(err ? { code: err.code, details: err.details } : { text: res.text })))
+  /** A raw call with hand-made metadata and bytes (replays, malformed bodies). */
+  const raw = (body: Buffer, meta: Record<string, string>) => {
+    const c = new grpc.Client(addr, grpc.credentials.createInsecure())
+    clients.push(c)
+    const m = new grpc.Metadata()
+    for (const [k, v] of Object.entries(meta)) m.set(k, v)
+    return new Promise<{ code: number; details: string }>((resolve) =>
+      c.makeUnaryRequest(PING, (b: Buffer) => b, (b: Buffer) => b, body, m, (err) => resolve({ code: err?.code ?? 0, details: err?.details ?? '' })),
+    )
+  }
+  return { s, addr, verifier, client, ping, raw }
+}
+
+const signer = (over: { key?: string; secretKey?: Uint8Array; now?: () => number } = {}) => signingInterceptor({ key: over.key ?? KEY, secretKey: over.secretKey ?? sk, now: over.now ?? (() => Date.now()) })
+
+test('a signed call from a whitelisted key is served', async (t) => {
+  const w = await world(t, '127.77.42.1')
+  t.deepEqual(await w.ping(w.client([signer()]), 'hello'), { text: 'hello' })
+})
+
+test('unsigned, forged and stale calls get UNAUTHENTICATED, an unknown key PERMISSION_DENIED, all with the same words', async (t) => {
+  const w = await world(t, '127.77.42.2')
+  t.deepEqual(await w.ping(w.client()), { code: grpc.status.UNAUTHENTICATED, details: 'call refused' })
+  t.deepEqual(await w.ping(w.client([signer({ secretKey: randomEd25519SecretKey() })])), { code: grpc.status.UNAUTHENTICATED, details: 'call refused' })
+  t.deepEqual(await w.ping(w.client([signer({ now: () => Date.now() - 600_000 })])), { code: grpc.status.UNAUTHENTICATED, details: 'call refused' })
+  t.deepEqual(await w.ping(w.client([signer({ key: '/Reeve1_0/n9/keys/*' })])), { code: grpc.status.PERMISSION_DENIED, details: 'call refused' })
+  t.deepEqual(w.verifier.refused, { unsigned: 1, forged: 1, stale: 1, unknown: 1, replayed: 0, busy: 0 })
+})
+
+test('the same signed call sent twice is served once', async (t) => {
+  const w = await world(t, '127.77.42.3')
+  const body = Buffer.from(ReeveServicePingRequest.encode({ text: 'once' }).finish())
+  const sig = signCall({ key: KEY, secretKey: sk, method: PING, body, nowMs: Date.now() })
+  const meta = { [CALL_HEADERS.key]: sig.key, [CALL_HEADERS.time]: sig.time, [CALL_HEADERS.nonce]: sig.nonce, [CALL_HEADERS.signature]: sig.signature }
+  t.is((await w.raw(body, meta)).code, grpc.status.OK)
+  t.deepEqual(await w.raw(body, meta), { code: grpc.status.UNAUTHENTICATED, details: 'call refused' })
+})
+
+test('a malformed request and an oversized one are refused with a clear status; the server keeps serving', async (t) => {
+  const w = await world(t, '127.77.42.4')
+  const garbage = Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f]) // field 1, a length past the end
+  const sig = signCall({ key: KEY, secretKey: sk, method: PING, body: garbage, nowMs: Date.now() })
+  const meta = { [CALL_HEADERS.key]: sig.key, [CALL_HEADERS.time]: sig.time, [CALL_HEADERS.nonce]: sig.nonce, [CALL_HEADERS.signature]: sig.signature }
+  t.deepEqual(await w.raw(garbage, meta), { code: grpc.status.INVALID_ARGUMENT, details: `malformed request for ${PING}` })
+  const big = await w.ping(w.client([signer()]), 'x'.repeat(100 * 1024))
+  t.is(big.code, grpc.status.RESOURCE_EXHAUSTED)
+  t.deepEqual(await w.ping(w.client([signer()]), 'still here'), { text: 'still here' })
+})
+
+test('grpc.health.v1 reports SERVING and NOT_SERVING as set; reflection lists the services', async (t) => {
+  const w = await world(t, '127.77.42.5')
+  const healthPkg = grpc.loadPackageDefinition(loadSync(healthProto, { enums: String })) as any
+  const health = new healthPkg.grpc.health.v1.Health(w.addr, grpc.credentials.createInsecure())
+  t.teardown(() => health.close())
+  const check = (service: string) => new Promise<string>((resolve, reject) => health.Check({ service }, (err: Error | null, res: { status: string }) => (err ? reject(err) : resolve(res.status))))
+  t.is(await check(''), 'SERVING')
+  w.s.setStatus('crux.v1.ReeveService', 'NOT_SERVING')
+  t.is(await check('crux.v1.ReeveService'), 'NOT_SERVING')
+
+  const reflectionProto = join(dirname(createRequire(import.meta.url).resolve('@grpc/reflection')), '..', 'proto', 'grpc', 'reflection', 'v1', 'reflection.proto')
+  const reflPkg = grpc.loadPackageDefinition(loadSync(reflectionProto)) as any
+  const refl = new reflPkg.grpc.reflection.v1.ServerReflection(w.addr, grpc.credentials.createInsecure())
+  t.teardown(() => refl.close())
+  const names = await new Promise<string[]>((resolve, reject) => {
+    const call = refl.ServerReflectionInfo()
+    call.on('data', (res: { listServicesResponse?: { service: Array<{ name: string }> } }) => {
+      resolve(res.listServicesResponse!.service.map((s) => s.name))
+      call.end()
+    })
+    call.on('error', reject)
+    call.write({ listServices: '' })
+  })
+  for (const s of ['crux.v1.ReeveService', 'crux.v1.RegistryService', 'crux.v1.StewardService']) t.true(names.includes(s), `${s} in ${names.join(', ')}`)
+})
