@@ -4,6 +4,7 @@
  */
 import type { MachineDefinition } from './definition.js'
 import { flockMachine } from './flock.machine.js'
+import { heartbeaterMachine } from './heartbeater.machine.js'
 import { statusMachine } from './status.machine.js'
 
-export const productMachines: readonly MachineDefinition[] = [flockMachine, statusMachine]
+export const productMachines: readonly MachineDefinition[] = [flockMachine, statusMachine, heartbeaterMachine]
