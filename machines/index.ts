@@ -6,5 +6,6 @@ import type { MachineDefinition } from './definition.js'
 import { flockMachine } from './flock.machine.js'
 import { heartbeaterMachine } from './heartbeater.machine.js'
 import { statusMachine } from './status.machine.js'
+import { stewardMachine } from './steward.machine.js'
 
-export const productMachines: readonly MachineDefinition[] = [flockMachine, statusMachine, heartbeaterMachine]
+export const productMachines: readonly MachineDefinition[] = [flockMachine, statusMachine, heartbeaterMachine, stewardMachine]

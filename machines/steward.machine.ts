@@ -1,0 +1,47 @@
+/**
+ * The steward (original-crux.md §4.5; seed 002): one per flock, on its leader. `active` while this node
+ * leads: it applies reeves' updates and pushes each horde's catalog to its reeves, batched. `retired`
+ * (final) once another node leads: a new steward with a higher term takes over, and the reeves, seeing
+ * the new term, re-send everything to it.
+ */
+import { enqueueActions, setup } from 'xstate'
+import { defineMachine } from './definition.js'
+import type { Effect, HostEvent } from './effects.js'
+import { createStewardContext, push, update, type StewardContext } from './steward/rules.js'
+import type { EndpointUpdate, StewardInput } from './steward/types.js'
+
+function step(fn: (ctx: StewardContext, ev: HostEvent, out: Effect[]) => void): any {
+  return enqueueActions(({ context, event, enqueue }: { context: StewardContext; event: HostEvent; enqueue: { emit: (e: never) => void } }) => {
+    const out: Effect[] = []
+    context.now = event.now ?? context.now
+    fn(context, event, out)
+    for (const e of out) enqueue.emit(e as never)
+  })
+}
+
+export const stewardLogic = setup({
+  types: {} as { context: StewardContext; events: HostEvent; input: StewardInput & { now: number } },
+}).createMachine({
+  id: 'steward',
+  context: ({ input }) => createStewardContext(input.term, input.rules, input.batchMs ?? 50, input.now),
+  initial: 'active',
+  states: {
+    active: {
+      on: {
+        update: { actions: step((ctx, ev, out) => update(ctx, ev.update as EndpointUpdate, out)) },
+        'timer.fired': { actions: step((ctx, _ev, out) => push(ctx, out)) },
+        retire: {
+          target: 'retired',
+          actions: step((ctx, _ev, out) => {
+            out.push({ type: 'timer.cancel', name: 'push' })
+            out.push({ type: 'emit', record: { type: 'StewardRetired', term: ctx.term, version: ctx.version } })
+          }),
+        },
+      },
+    },
+    retired: { type: 'final' },
+  },
+})
+
+/** The steward as the runtime knows it. */
+export const stewardMachine = defineMachine('steward', '1', stewardLogic)
