@@ -24,6 +24,8 @@ export const ENVELOPE_TYPE = {
   session: 4,
   /** Monitoring: MonInfo to a beacon and on to its watchers, ring-buffer dumps (runtime/monitor-codec.ts). */
   monitor: 5,
+  /** A node's identity sealed for the registry (runtime/registration.ts; carried in gRPC, never on UDP). */
+  registration: 6,
 } as const
 
 const KEY_INFO = 'crux/v1 flock sender'

@@ -1,0 +1,68 @@
+/**
+ * Two-factor, two-channel registration (seed 004; original-crux.md §4.4), the crypto of it:
+ * - factor 1: the node's NodeID, its reeve's NetID and its Ed25519 public key, sealed under the flock
+ *   secret (the secondary channel's envelope, type `registration`), so only a holder of the secret can
+ *   ask;
+ * - factor 2: the registry calls the reeve back and asks for its keys signed, over a fresh challenge,
+ *   with the key factor 1 named: only the holder of that private key can answer.
+ * Also the KeyID a node's key goes on the whitelist under.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { formatKeyId, parseNetId, parseNodeId } from '../machines/strew/ids.js'
+import { ed25519Sign, ed25519Verify } from './ed25519.js'
+import { ENVELOPE_TYPE, SecondaryChannel } from './secondary-channel.js'
+
+export interface Registration {
+  nodeId: string
+  netId: string
+  publicKey: Uint8Array
+}
+
+/** 16 bytes of SHA-256 of the key, in colon hex (a KeyID's fingerprint). */
+export function fingerprintOf(publicKey: Uint8Array): string {
+  return createHash('sha256').update(publicKey).digest().subarray(0, 16).toString('hex').replace(/(..)(?!$)/g, '$1:')
+}
+
+/** The KeyID a node's key is whitelisted under: `/<rev>/<principal>/keys/<fingerprint>`. */
+export function keyIdOf(rev: string, principal: string, publicKey: Uint8Array): string {
+  return formatKeyId({ rev, principal, fingerprint: fingerprintOf(publicKey), query: false })
+}
+
+/** Factor 1: the registration sealed under the flock secret. */
+export function sealRegistration(secret: Uint8Array, r: Registration): Uint8Array {
+  const keyId = new DataView(randomBytes(4).buffer).getUint32(0)
+  const channel = new SecondaryChannel({ secret, keyId, startCounter: 0 })
+  const body = new TextEncoder().encode(JSON.stringify({ nodeId: r.nodeId, netId: r.netId, publicKey: Buffer.from(r.publicKey).toString('base64') }))
+  return channel.seal(ENVELOPE_TYPE.registration, body)
+}
+
+/** Opens factor 1; null unless it is sealed under `secret` and holds well-formed ids and a key. */
+export function openRegistration(secret: Uint8Array, sealed: Uint8Array): Registration | null {
+  const r = new SecondaryChannel({ secret, keyId: 0, startCounter: 0 }).open(sealed)
+  if (!r.ok || r.type !== ENVELOPE_TYPE.registration) return null
+  try {
+    const j = JSON.parse(new TextDecoder().decode(r.plaintext)) as { nodeId?: unknown; netId?: unknown; publicKey?: unknown }
+    if (typeof j.nodeId !== 'string' || typeof j.netId !== 'string' || typeof j.publicKey !== 'string') return null
+    parseNodeId(j.nodeId)
+    if (parseNetId(j.netId).query) return null
+    const publicKey = new Uint8Array(Buffer.from(j.publicKey, 'base64'))
+    return publicKey.length === 32 ? { nodeId: j.nodeId, netId: j.netId, publicKey } : null
+  } catch {
+    return null
+  }
+}
+
+function pullKeysText(challenge: Uint8Array, keys: readonly Uint8Array[]): Uint8Array {
+  return Buffer.concat([Buffer.from('crux/v1 pull-keys\n'), Buffer.from(challenge), ...keys.map((k) => Buffer.from(k))])
+}
+
+/** Factor 2, the reeve's side: its keys, signed over the challenge with `secretKey`. */
+export function signKeys(challenge: Uint8Array, keys: readonly Uint8Array[], secretKey: Uint8Array): Uint8Array {
+  return ed25519Sign(pullKeysText(challenge, keys), secretKey)
+}
+
+/** Factor 2, the registry's side: signed over our challenge by `publicKey`, and listing it. */
+export function keysProven(challenge: Uint8Array, keys: readonly Uint8Array[], signature: Uint8Array, publicKey: Uint8Array): boolean {
+  return keys.some((k) => Buffer.compare(Buffer.from(k), Buffer.from(publicKey)) === 0) && ed25519Verify(signature, pullKeysText(challenge, keys), publicKey)
+}
+
