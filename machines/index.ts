@@ -5,7 +5,8 @@
 import type { MachineDefinition } from './definition.js'
 import { flockMachine } from './flock.machine.js'
 import { heartbeaterMachine } from './heartbeater.machine.js'
+import { reeveMachine } from './reeve.machine.js'
 import { statusMachine } from './status.machine.js'
 import { stewardMachine } from './steward.machine.js'
 
-export const productMachines: readonly MachineDefinition[] = [flockMachine, statusMachine, heartbeaterMachine, stewardMachine]
+export const productMachines: readonly MachineDefinition[] = [flockMachine, statusMachine, heartbeaterMachine, stewardMachine, reeveMachine]

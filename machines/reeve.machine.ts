@@ -1,0 +1,42 @@
+/**
+ * The reeve (original-crux.md §4.3; seed 002): one per node. Local services register here; their
+ * changes (and the heartbeater's up/down judgements) are forwarded to the flock's steward, one
+ * forward at a time, merged, and after a failure held until the retry time; everything again when
+ * the steward changes. The
+ * catalog the steward pushes is cached for lookups and watches (`CatalogChanged`). The runtime carries
+ * the `Forward` emits over gRPC and reports `forward.done` or `forward.failed`.
+ */
+import { enqueueActions, setup } from 'xstate'
+import { defineMachine } from './definition.js'
+import type { Effect, HostEvent } from './effects.js'
+import { createReeveContext, deregister, forwarded, forwardFailed, pushed, register, retry, serviceState, stewardIs, type ReeveContext } from './reeve/rules.js'
+import type { CatalogEndpoint, Rule } from './steward/types.js'
+
+function step(fn: (ctx: ReeveContext, ev: HostEvent, out: Effect[]) => void): any {
+  return enqueueActions(({ context, event, enqueue }: { context: ReeveContext; event: HostEvent; enqueue: { emit: (e: never) => void } }) => {
+    const out: Effect[] = []
+    context.now = event.now ?? context.now
+    fn(context, event, out)
+    for (const e of out) enqueue.emit(e as never)
+  })
+}
+
+export const reeveLogic = setup({
+  types: {} as { context: ReeveContext; events: HostEvent; input: Parameters<typeof createReeveContext>[0] },
+}).createMachine({
+  id: 'reeve',
+  context: ({ input }) => createReeveContext(input),
+  on: {
+    register: { actions: step((ctx, ev, out) => register(ctx, ev.endpoint as CatalogEndpoint, out)) },
+    deregister: { actions: step((ctx, ev, out) => deregister(ctx, String(ev.nodeId), out)) },
+    'service.state': { actions: step((ctx, ev, out) => serviceState(ctx, String(ev.nodeId), ev.state === 'up' ? 'up' : 'down', out)) },
+    steward: { actions: step((ctx, ev, out) => stewardIs(ctx, String(ev.address), Number(ev.term), out)) },
+    'forward.done': { actions: step((ctx, _ev, out) => forwarded(ctx, out)) },
+    'forward.failed': { actions: step((ctx, _ev, out) => forwardFailed(ctx, out)) },
+    'timer.fired': { actions: step((ctx, _ev, out) => retry(ctx, out)) },
+    push: { actions: step((ctx, ev, out) => void pushed(ctx, ev.catalog as { term: number; version: number; endpoints: CatalogEndpoint[]; rules: Rule[] }, out)) },
+  },
+})
+
+/** The reeve as the runtime knows it. */
+export const reeveMachine = defineMachine('reeve', '1', reeveLogic)
