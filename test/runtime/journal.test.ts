@@ -174,3 +174,11 @@ test('a file without line ends is refused at the line limit, not buffered whole'
   writeFileSync(path, 'x'.repeat((1 << 20) + 10))
   t.throws(() => [...readLines(path, 4096)], { instanceOf: JournalError, message: /line 1: longer than/ })
 })
+
+test('readLines keeps multi-byte characters whole across chunk boundaries, and a last line without a newline', (t) => {
+  const dir = tempDir(t)
+  const path = join(dir, 'utf8.ndjson')
+  const lines = ['{"a":"é→✓"}', '{"b":"𝄞𝄞𝄞"}', '', '{"c":"ü"}']
+  writeFileSync(path, lines.join('\n'))
+  for (const chunk of [1, 2, 3, 5, 7, 64]) t.deepEqual([...readLines(path, chunk)], lines, `chunks of ${chunk} bytes`)
+})
