@@ -109,3 +109,33 @@ test('grpc.health.v1 reports SERVING and NOT_SERVING as set; reflection lists th
   })
   for (const s of ['crux.v1.ReeveService', 'crux.v1.RegistryService', 'crux.v1.StewardService']) t.true(names.includes(s), `${s} in ${names.join(', ')}`)
 })
+
+test('a signed server-streaming method refuses an unsigned call the same way, and serves a signed one', async (t) => {
+  const verifier = new CallVerifier({ lookup: (k) => (k === KEY ? ed25519PublicKey(sk) : undefined) })
+  const s = createSecureServer({ host: '127.77.42.6', port: 0, verifier, now: () => Date.now() })
+  s.addService(ReeveServiceService, {
+    watchCatalog: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+      call.write({ endpoints: [], version: 7 })
+      call.end()
+    },
+  })
+  const addr = await s.start()
+  t.teardown(() => s.close())
+  const watch = (interceptors: grpc.Interceptor[]) =>
+    new Promise<{ versions: number[]; code: number; details: string }>((resolve) => {
+      const c = new ReeveServiceClient(addr, grpc.credentials.createInsecure(), { interceptors })
+      const versions: number[] = []
+      const call = c.watchCatalog({ nodeId: '/b/h/n/Pastiche/Pastiche1', api: '' })
+      call.on('data', (r: { version: number }) => versions.push(r.version))
+      call.on('error', (err: grpc.ServiceError) => {
+        c.close()
+        resolve({ versions, code: err.code, details: err.details })
+      })
+      call.on('end', () => {
+        c.close()
+        resolve({ versions, code: 0, details: '' })
+      })
+    })
+  t.deepEqual(await watch([]), { versions: [], code: grpc.status.UNAUTHENTICATED, details: 'call refused' })
+  t.deepEqual(await watch([signer()]), { versions: [7], code: 0, details: '' })
+})
