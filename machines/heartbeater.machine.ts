@@ -4,20 +4,18 @@
  * timer armed for the earliest lapse, not a poll), and each change is emitted as a `ServiceState`
  * record, which the reeve turns into catalog updates and grpc.health.v1 statuses.
  */
-import { enqueueActions, setup } from 'xstate'
+import { setup } from 'xstate'
 import { defineMachine } from './definition.js'
 import type { Effect, HostEvent } from './effects.js'
+import { step as stepWith } from './step.js'
 import { beat, createHeartbeaterContext, deregister, rearm, sweep, type Beat, type HeartbeaterContext } from './heartbeater/rules.js'
 
-function step(fn: (ctx: HeartbeaterContext, ev: HostEvent, now: number, out: Effect[]) => void): any {
-  return enqueueActions(({ context, event, enqueue }: { context: HeartbeaterContext; event: HostEvent; enqueue: { emit: (e: never) => void } }) => {
-    const out: Effect[] = []
-    const now = (context.now = event.now ?? context.now)
-    fn(context, event, now, out)
-    rearm(context, now, out)
-    for (const e of out) enqueue.emit(e as never)
+/** Each rule, then the sweep timer re-armed for the earliest lapse. */
+const step = (rule: (ctx: HeartbeaterContext, ev: HostEvent, now: number, out: Effect[]) => void) =>
+  stepWith<HeartbeaterContext>((ctx, ev, now, out) => {
+    rule(ctx, ev, now, out)
+    rearm(ctx, now, out)
   })
-}
 
 export const heartbeaterLogic = setup({
   types: {} as { context: HeartbeaterContext; events: HostEvent; input: { now: number } },

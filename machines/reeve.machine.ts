@@ -6,20 +6,12 @@
  * catalog the steward pushes is cached for lookups and watches (`CatalogChanged`). The runtime carries
  * the `Forward` emits over gRPC and reports `forward.done` or `forward.failed`.
  */
-import { enqueueActions, setup } from 'xstate'
+import { setup } from 'xstate'
 import { defineMachine } from './definition.js'
-import type { Effect, HostEvent } from './effects.js'
+import type { HostEvent } from './effects.js'
+import { step } from './step.js'
 import { createReeveContext, deregister, forwarded, forwardFailed, pushed, register, retry, serviceState, stewardIs, type ReeveContext } from './reeve/rules.js'
 import type { CatalogEndpoint, Rule } from './steward/types.js'
-
-function step(fn: (ctx: ReeveContext, ev: HostEvent, out: Effect[]) => void): any {
-  return enqueueActions(({ context, event, enqueue }: { context: ReeveContext; event: HostEvent; enqueue: { emit: (e: never) => void } }) => {
-    const out: Effect[] = []
-    context.now = event.now ?? context.now
-    fn(context, event, out)
-    for (const e of out) enqueue.emit(e as never)
-  })
-}
 
 export const reeveLogic = setup({
   types: {} as { context: ReeveContext; events: HostEvent; input: Parameters<typeof createReeveContext>[0] },
@@ -27,14 +19,14 @@ export const reeveLogic = setup({
   id: 'reeve',
   context: ({ input }) => createReeveContext(input),
   on: {
-    register: { actions: step((ctx, ev, out) => register(ctx, ev.endpoint as CatalogEndpoint, out)) },
-    deregister: { actions: step((ctx, ev, out) => deregister(ctx, String(ev.nodeId), out)) },
-    'service.state': { actions: step((ctx, ev, out) => serviceState(ctx, String(ev.nodeId), ev.state === 'up' ? 'up' : 'down', out)) },
-    steward: { actions: step((ctx, ev, out) => stewardIs(ctx, String(ev.address), Number(ev.term), out)) },
-    'forward.done': { actions: step((ctx, _ev, out) => forwarded(ctx, out)) },
-    'forward.failed': { actions: step((ctx, _ev, out) => forwardFailed(ctx, out)) },
-    'timer.fired': { actions: step((ctx, _ev, out) => retry(ctx, out)) },
-    push: { actions: step((ctx, ev, out) => void pushed(ctx, ev.catalog as { term: number; version: number; endpoints: CatalogEndpoint[]; rules: Rule[] }, out)) },
+    register: { actions: step<ReeveContext>((ctx, ev, _now, out) => register(ctx, ev.endpoint as CatalogEndpoint, out)) },
+    deregister: { actions: step<ReeveContext>((ctx, ev, _now, out) => deregister(ctx, String(ev.nodeId), out)) },
+    'service.state': { actions: step<ReeveContext>((ctx, ev, _now, out) => serviceState(ctx, String(ev.nodeId), ev.state === 'up' ? 'up' : 'down', out)) },
+    steward: { actions: step<ReeveContext>((ctx, ev, _now, out) => stewardIs(ctx, String(ev.address), Number(ev.term), out)) },
+    'forward.done': { actions: step<ReeveContext>((ctx, _ev, _now, out) => forwarded(ctx, out)) },
+    'forward.failed': { actions: step<ReeveContext>((ctx, _ev, _now, out) => forwardFailed(ctx, out)) },
+    'timer.fired': { actions: step<ReeveContext>((ctx, _ev, _now, out) => retry(ctx, out)) },
+    push: { actions: step<ReeveContext>((ctx, ev, _now, out) => void pushed(ctx, ev.catalog as { term: number; version: number; endpoints: CatalogEndpoint[]; rules: Rule[] }, out)) },
   },
 })
 

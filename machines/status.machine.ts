@@ -4,25 +4,23 @@
  * who leads each, how many nodes each has and whether each is stable. A `tick` timer lets a flock
  * become stable while nothing arrives. States: `watching` until `stop`, then `stopped`.
  */
-import { enqueueActions, setup } from 'xstate'
+import { setup } from 'xstate'
 import { defineMachine } from './definition.js'
 import type { Effect, HostEvent } from './effects.js'
+import { step as stepWith } from './step.js'
 import { changed, createStatusContext, judge, read, type StatusContext } from './status/analyse.js'
 import type { MonRecord, StatusInput } from './status/types.js'
 
 /** How often the analyser looks again while nothing arrives. */
-const tickMs = (ctx: StatusContext) => Math.max(100, Math.min(1000, Math.floor(ctx.stableMs / 10)))
-
-function step(fn: (ctx: StatusContext, ev: HostEvent, now: number, out: Effect[]) => void): any {
-  return enqueueActions(({ context, event, enqueue }: { context: StatusContext; event: HostEvent; enqueue: { emit: (e: never) => void } }) => {
-    const out: Effect[] = []
-    const now = (context.now = event.now ?? context.now)
-    fn(context, event, now, out)
-    const view = changed(context, judge(context, now))
+/** Each rule, then the judgement: a Status emit whenever it changed. */
+const step = (rule: (ctx: StatusContext, ev: HostEvent, now: number, out: Effect[]) => void) =>
+  stepWith<StatusContext>((ctx, ev, now, out) => {
+    rule(ctx, ev, now, out)
+    const view = changed(ctx, judge(ctx, now))
     if (view !== null) out.push({ type: 'emit', record: { type: 'Status', ...view } })
-    for (const e of out) enqueue.emit(e as never)
   })
-}
+
+const tickMs = (ctx: StatusContext) => Math.max(100, Math.min(1000, Math.floor(ctx.stableMs / 10)))
 
 export const statusLogic = setup({
   types: {} as { context: StatusContext; events: HostEvent; input: StatusInput & { now: number } },

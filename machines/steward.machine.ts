@@ -4,20 +4,12 @@
  * (final) once another node leads: a new steward with a higher term takes over, and the reeves, seeing
  * the new term, re-send everything to it.
  */
-import { enqueueActions, setup } from 'xstate'
+import { setup } from 'xstate'
 import { defineMachine } from './definition.js'
-import type { Effect, HostEvent } from './effects.js'
+import type { HostEvent } from './effects.js'
+import { step } from './step.js'
 import { createStewardContext, push, update, type StewardContext } from './steward/rules.js'
 import type { EndpointUpdate, StewardInput } from './steward/types.js'
-
-function step(fn: (ctx: StewardContext, ev: HostEvent, out: Effect[]) => void): any {
-  return enqueueActions(({ context, event, enqueue }: { context: StewardContext; event: HostEvent; enqueue: { emit: (e: never) => void } }) => {
-    const out: Effect[] = []
-    context.now = event.now ?? context.now
-    fn(context, event, out)
-    for (const e of out) enqueue.emit(e as never)
-  })
-}
 
 export const stewardLogic = setup({
   types: {} as { context: StewardContext; events: HostEvent; input: StewardInput & { now: number } },
@@ -28,11 +20,11 @@ export const stewardLogic = setup({
   states: {
     active: {
       on: {
-        update: { actions: step((ctx, ev, out) => update(ctx, ev.update as EndpointUpdate, out)) },
-        'timer.fired': { actions: step((ctx, _ev, out) => push(ctx, out)) },
+        update: { actions: step<StewardContext>((ctx, ev, _now, out) => update(ctx, ev.update as EndpointUpdate, out)) },
+        'timer.fired': { actions: step<StewardContext>((ctx, _ev, _now, out) => push(ctx, out)) },
         retire: {
           target: 'retired',
-          actions: step((ctx, _ev, out) => {
+          actions: step<StewardContext>((ctx, _ev, _now, out) => {
             out.push({ type: 'timer.cancel', name: 'push' })
             out.push({ type: 'emit', record: { type: 'StewardRetired', term: ctx.term, version: ctx.version } })
           }),
