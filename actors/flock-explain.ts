@@ -75,7 +75,8 @@ export function describeInput(ev: HostEvent | null): string {
   }
 }
 
-function standing(ctx: FlockContext & { at?: string }): Standing {
+/** Where the node of flock context `ctx` stands (the visualiser's timeline records the same). */
+export function standing(ctx: FlockContext & { at?: string }): Standing {
   return { role: ctx.at === 'left' ? 'left' : roleOf(ctx), flock: ctx.flock, leader: ctx.leader.id, members: ctx.leader.id === ctx.me.id ? ctx.memCount + 1 : ctx.list.size }
 }
 

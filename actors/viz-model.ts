@@ -5,11 +5,10 @@
  * these, so scrubbing never re-runs a machine.
  */
 import type { HostEvent } from '../machines/effects.js'
-import { roleOf } from '../machines/flock.machine.js'
 import type { FlockContext } from '../machines/flock/types.js'
 import { productMachines } from '../machines/index.js'
 import { replayJournal } from '../runtime/replayer.js'
-import { describeInput } from './flock-explain.js'
+import { describeInput, standing } from './flock-explain.js'
 
 /** One change of one node: [t, seq, role, flock, leader, members, rule, cause] (compact for the page). */
 export type Change = [number, number, string, string, string, number, string, string]
@@ -54,11 +53,10 @@ export function buildTimeline(lines: Iterable<string>): VizTimeline {
       const ctx = step.cell.context as FlockContext & { at?: string; lastRule?: string }
       let n = byActor.get(step.actor)
       if (n === undefined) byActor.set(step.actor, (n = { node: step.actor.slice(0, -'/flock'.length), id: ctx.me.id, changes: [] }))
-      const role = ctx.at === 'left' ? 'left' : roleOf(ctx)
-      const members = ctx.leader.id === ctx.me.id ? ctx.memCount + 1 : ctx.list.size
+      const s = standing(ctx)
       const last = n.changes.at(-1)
-      if (last !== undefined && last[2] === role && last[3] === ctx.flock && last[4] === ctx.leader.id && last[5] === members) return
-      n.changes.push([step.t, step.seq, role, ctx.flock, ctx.leader.id, members, ctx.lastRule ?? '', describeInput(step.input as HostEvent | null)])
+      if (last !== undefined && last[2] === s.role && last[3] === s.flock && last[4] === s.leader && last[5] === s.members) return
+      n.changes.push([step.t, step.seq, s.role, s.flock, s.leader, s.members, ctx.lastRule ?? '', describeInput(step.input as HostEvent | null)])
     },
   })
   const nodes = [...byActor.values()].sort((a, b) => a.node.localeCompare(b.node, 'en', { numeric: true }))
