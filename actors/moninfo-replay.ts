@@ -5,12 +5,12 @@
  */
 import { readFileSync } from 'node:fs'
 import { statusMachine } from '../machines/status.machine.js'
-import type { MonRecord, StatusView } from '../machines/status/types.js'
+import { MON_OPS, type MonRecord, type StatusView } from '../machines/status/types.js'
 import { VirtualClock } from '../runtime/clock.js'
 import { InvalidArgumentError } from '../runtime/errors.js'
 import { createActorHost } from '../runtime/host.js'
 
-const OPS = new Set(['Join', 'LeaderStart', 'LeaderHeart', 'LeaderDelta', 'Probe', 'Reboot', 'HeartBeat', 'Exit'])
+const OPS: ReadonlySet<string> = new Set(MON_OPS)
 
 /** Parses a capture; a malformed line is an error naming it (a cut-off last line is skipped). */
 export function readCapture(path: string): Array<{ at: number; mon: MonRecord }> {

@@ -6,7 +6,7 @@
  * {@link MonitorDecodeError} and nothing else.
  */
 import { BinaryReader } from '@bufbuild/protobuf/wire'
-import type { MonRecord } from '../machines/status/types.js'
+import { MON_OPS, type MonRecord } from '../machines/status/types.js'
 import * as pb from '../protos/gen/crux/v1/monitor.js'
 import { Code, CruxError } from './errors.js'
 import { decodeUtf8, framed, type Frame } from './protobuf-framing.js'
@@ -29,7 +29,7 @@ export class MonitorDecodeError extends CruxError {
   }
 }
 
-const OPS: ReadonlySet<string> = new Set(['Join', 'LeaderStart', 'LeaderHeart', 'LeaderDelta', 'Probe', 'Reboot', 'HeartBeat', 'Exit'])
+const OPS: ReadonlySet<string> = new Set(MON_OPS)
 const utf8 = new TextEncoder()
 const tooLong = (s: string) => s.length > MONITOR_LIMITS.name || utf8.encode(s).length > MONITOR_LIMITS.name
 

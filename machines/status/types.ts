@@ -3,9 +3,12 @@
  * flocks it publishes. Pure module.
  */
 
+/** The MonInfo ops (original §2.1). */
+export const MON_OPS = ['Join', 'LeaderStart', 'LeaderHeart', 'LeaderDelta', 'Probe', 'Reboot', 'HeartBeat', 'Exit'] as const
+
 /** A MonInfo record as a fulcrum emits it (machines/flock/context.ts `mon`) and a beacon relays it. */
 export interface MonRecord {
-  op: 'Join' | 'LeaderStart' | 'LeaderHeart' | 'LeaderDelta' | 'Probe' | 'Reboot' | 'HeartBeat' | 'Exit'
+  op: (typeof MON_OPS)[number]
   /** The node that emitted it. */
   node: string
   flock: string
