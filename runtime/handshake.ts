@@ -14,6 +14,7 @@
 import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto'
 import { hkdf } from '@noble/hashes/hkdf.js'
 import { sha256 } from '@noble/hashes/sha2.js'
+import { concatBytes } from '@noble/hashes/utils.js'
 import { ed25519Sign, ed25519Verify } from './ed25519.js'
 import type { EnvelopeKey } from './envelope.js'
 
@@ -69,15 +70,8 @@ export function encodeHello(h: Hello, idSecretKey: Uint8Array): Uint8Array {
   v.setUint16(at, h.cert.length)
   out.set(h.cert, (at += 2))
   at += h.cert.length
-  out.set(ed25519Sign(signedPart(out.subarray(0, at)), idSecretKey), at)
+  out.set(ed25519Sign(concatBytes(DOMAIN, out.subarray(0, at)), idSecretKey), at)
   return out
-}
-
-function signedPart(body: Uint8Array): Uint8Array {
-  const m = new Uint8Array(DOMAIN.length + body.length)
-  m.set(DOMAIN)
-  m.set(body, DOMAIN.length)
-  return m
 }
 
 /** Parses a hello and verifies its signature; null for anything malformed or forged (never throws). */
@@ -103,7 +97,7 @@ export function decodeHello(bytes: Uint8Array, kind: HelloKind): Hello | null {
     id: bytes.slice(77, 109),
     cert: bytes.slice(at, at + certLen),
   }
-  return ed25519Verify(bytes.subarray(at + certLen), signedPart(bytes.subarray(0, at + certLen)), h.id) ? h : null
+  return ed25519Verify(bytes.subarray(at + certLen), concatBytes(DOMAIN, bytes.subarray(0, at + certLen)), h.id) ? h : null
 }
 
 /** A fresh X25519 ephemeral key pair. */

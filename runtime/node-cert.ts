@@ -8,6 +8,7 @@
  * these five fields. The binary form travels in handshakes (≈ 150 bytes); files hold JSON.
  */
 import { ed25519PublicKey, ed25519Sign, ed25519Verify } from './ed25519.js'
+import { concatBytes } from '@noble/hashes/utils.js'
 import { InvalidArgumentError } from './errors.js'
 
 /** A node certificate. */
@@ -51,19 +52,12 @@ function body(c: Omit<NodeCert, 'signature'>): Uint8Array {
   return out
 }
 
-function signed(b: Uint8Array): Uint8Array {
-  const m = new Uint8Array(DOMAIN.length + b.length)
-  m.set(DOMAIN)
-  m.set(b, DOMAIN.length)
-  return m
-}
-
 /** The CA signs a certificate for `publicKey`. */
 export function issueCert(caSecretKey: Uint8Array, o: { publicKey: Uint8Array; bloc: string; name: string; notAfterMs: number }): NodeCert {
   checkCertName('bloc', o.bloc)
   checkCertName('node name', o.name)
   const unsigned = { publicKey: o.publicKey.slice(), issuer: ed25519PublicKey(caSecretKey), notAfterMs: o.notAfterMs, bloc: o.bloc, name: o.name }
-  return { ...unsigned, signature: ed25519Sign(signed(body(unsigned)), caSecretKey) }
+  return { ...unsigned, signature: ed25519Sign(concatBytes(DOMAIN, body(unsigned)), caSecretKey) }
 }
 
 /** The wire form: body then signature. */
@@ -96,7 +90,7 @@ export function certProblem(c: NodeCert, ca: Uint8Array, bloc: string, nowMs: nu
   if (!equal(c.issuer, ca)) return 'issued by another CA'
   let ok = false
   try {
-    ok = ed25519Verify(c.signature, signed(body(c)), ca)
+    ok = ed25519Verify(c.signature, concatBytes(DOMAIN, body(c)), ca)
   } catch {
     ok = false
   }
