@@ -7,7 +7,7 @@
  */
 import type { Effect } from '../effects.js'
 import { CMD_CANDIDATE, CMD_REBOOT } from './constants.js'
-import { adminInfo, byAddr } from './context.js'
+import { adminInfo, byAddr, servicesOf } from './context.js'
 import { listPages } from './member-list.js'
 import { receive } from './receive.js'
 import type { ConfabAnswer, ConfabQuery, FlockContext } from './types.js'
@@ -21,8 +21,8 @@ export function answerConfab(ctx: FlockContext, q: ConfabQuery, from: string, no
       flock: ctx.flock,
       leader: ctx.leader,
       members: ctx.list.size,
-      steward: ctx.steward,
-      registry: ctx.registry,
+      steward: servicesOf(ctx).steward,
+      registry: servicesOf(ctx).registry,
       epoch: ctx.epoch,
       role,
       entries: [],

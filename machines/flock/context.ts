@@ -32,6 +32,7 @@ export function createContext(input: FlockInput): FlockContext {
     registry: input.registry ?? '',
     yurt: input.yurt ?? '',
     beacon: input.beacon ?? '',
+    own: { steward: input.steward ?? '', registry: input.registry ?? '', yurt: input.yurt ?? '' },
     leaderExpires: 0,
     promotedAt: null,
     mems: dict(),
@@ -65,9 +66,19 @@ export function isLeader(ctx: FlockContext): boolean {
   return ctx.leader.id === ctx.me.id
 }
 
+/**
+ * The flock's steward, registry and yurt: a leader's own, a member's as its leader announced them.
+ * (The original announced whatever a node started with, so a member promoted to leader went on
+ * naming the old leader's steward.)
+ */
+export function servicesOf(ctx: FlockContext): { steward: string; registry: string; yurt: string } {
+  return isLeader(ctx) ? ctx.own : { steward: ctx.steward, registry: ctx.registry, yurt: ctx.yurt }
+}
+
 /** The Info this node sends now. */
 export function makeInfo(ctx: FlockContext, kind: InfoKind, dest: NodeId, now: number): Info {
   const leading = isLeader(ctx)
+  const services = servicesOf(ctx)
   return {
     kind,
     flock: ctx.flock,
@@ -78,9 +89,9 @@ export function makeInfo(ctx: FlockContext, kind: InfoKind, dest: NodeId, now: n
     vote: ctx.vote,
     sent: now,
     epoch: ctx.epoch,
-    steward: ctx.steward,
-    registry: ctx.registry,
-    yurt: ctx.yurt,
+    steward: services.steward,
+    registry: services.registry,
+    yurt: services.yurt,
     beacon: ctx.beacon,
     listVersion: leading ? ctx.list.version : 0,
     listDigest: leading ? digestOf(ctx.list) : '',

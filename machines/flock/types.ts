@@ -176,10 +176,13 @@ export interface FlockContext {
   vote: number
   lvote: number
   epoch: string
+  /** The flock's services as its leader announces them (read them with {@link servicesOf}). */
   steward: string
   registry: string
   yurt: string
   beacon: string
+  /** This node's own services: what it announces while it leads. */
+  own: { steward: string; registry: string; yurt: string }
   /** When the leader (us or another) lapses; on a member: no check-in by then → start over. */
   leaderExpires: number
   /** When we became leader (null: not leading). */
