@@ -10,8 +10,8 @@ import { setup } from 'xstate'
 import { defineMachine } from './definition.js'
 import type { HostEvent } from './effects.js'
 import { step } from './step.js'
-import { createReeveContext, deregister, forwarded, forwardFailed, pushed, register, retry, serviceState, stewardIs, type ReeveContext } from './reeve/rules.js'
-import type { CatalogEndpoint, Rule } from './steward/types.js'
+import { createReeveContext, deregister, forwarded, forwardFailed, pushed, register, retry, serviceState, stewardIs, type CatalogPush, type ReeveContext } from './reeve/rules.js'
+import type { CatalogEndpoint } from './steward/types.js'
 
 export const reeveLogic = setup({
   types: {} as { context: ReeveContext; events: HostEvent; input: Parameters<typeof createReeveContext>[0] },
@@ -26,9 +26,9 @@ export const reeveLogic = setup({
     'forward.done': { actions: step<ReeveContext>((ctx, _ev, _now, out) => forwarded(ctx, out)) },
     'forward.failed': { actions: step<ReeveContext>((ctx, _ev, _now, out) => forwardFailed(ctx, out)) },
     'timer.fired': { actions: step<ReeveContext>((ctx, _ev, _now, out) => retry(ctx, out)) },
-    push: { actions: step<ReeveContext>((ctx, ev, _now, out) => void pushed(ctx, ev.catalog as { term: number; version: number; endpoints: CatalogEndpoint[]; rules: Rule[] }, out)) },
+    push: { actions: step<ReeveContext>((ctx, ev, _now, out) => void pushed(ctx, ev.catalog as CatalogPush, out)) },
   },
 })
 
 /** The reeve as the runtime knows it. */
-export const reeveMachine = defineMachine('reeve', '1', reeveLogic)
+export const reeveMachine = defineMachine('reeve', '2', reeveLogic)

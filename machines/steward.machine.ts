@@ -8,7 +8,7 @@ import { setup } from 'xstate'
 import { defineMachine } from './definition.js'
 import type { HostEvent } from './effects.js'
 import { step } from './step.js'
-import { createStewardContext, push, update, type StewardContext } from './steward/rules.js'
+import { createStewardContext, push, pushFailed, update, type StewardContext } from './steward/rules.js'
 import type { EndpointUpdate, StewardInput } from './steward/types.js'
 
 export const stewardLogic = setup({
@@ -22,6 +22,7 @@ export const stewardLogic = setup({
       on: {
         update: { actions: step<StewardContext>((ctx, ev, _now, out) => update(ctx, ev.update as EndpointUpdate, out)) },
         'timer.fired': { actions: step<StewardContext>((ctx, _ev, _now, out) => push(ctx, out)) },
+        'push.failed': { actions: step<StewardContext>((ctx, ev, _now, out) => pushFailed(ctx, String(ev.reeve), out)) },
         retire: {
           target: 'retired',
           actions: step<StewardContext>((ctx, _ev, _now, out) => {
@@ -36,4 +37,4 @@ export const stewardLogic = setup({
 })
 
 /** The steward as the runtime knows it. */
-export const stewardMachine = defineMachine('steward', '1', stewardLogic)
+export const stewardMachine = defineMachine('steward', '2', stewardLogic)

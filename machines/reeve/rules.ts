@@ -23,8 +23,8 @@ export interface ReeveContext {
   sending: { full: boolean; upsert: string[]; remove: string[] } | null
   /** A forward failed: nothing goes until the retry timer fires (or a new steward is named). */
   backoff: boolean
-  /** The catalog last pushed. */
-  catalog: { term: number; version: number; endpoints: CatalogEndpoint[]; rules: Rule[] }
+  /** The catalog as pushed, by NodeID. */
+  catalog: { term: number; version: number; endpoints: Record<string, CatalogEndpoint>; rules: Rule[] }
   retryMs: number
   now: number
 }
@@ -41,7 +41,7 @@ export function createReeveContext(o: { reeve: string; address: string; horde: s
     pending: { full: true, upsert: Object.create(null), remove: Object.create(null) },
     sending: null,
     backoff: false,
-    catalog: { term: 0, version: 0, endpoints: [], rules: [] },
+    catalog: { term: 0, version: 0, endpoints: Object.create(null), rules: [] },
     retryMs: o.retryMs ?? 1_000,
     now: o.now,
   }
@@ -64,7 +64,7 @@ export function register(ctx: ReeveContext, e: CatalogEndpoint, out: Effect[]): 
   ctx.local[e.nodeId] = e
   delete ctx.pending.remove[e.nodeId]
   ctx.pending.upsert[e.nodeId] = true
-  out.push({ type: 'persist', key: 'local', value: Object.values(ctx.local) })
+  out.push({ type: 'persist', key: `local${e.nodeId}`, value: e })
   forward(ctx, out)
 }
 
@@ -73,7 +73,7 @@ export function deregister(ctx: ReeveContext, nodeId: string, out: Effect[]): vo
   delete ctx.local[nodeId]
   delete ctx.pending.upsert[nodeId]
   ctx.pending.remove[nodeId] = true
-  out.push({ type: 'persist', key: 'local', value: Object.values(ctx.local) })
+  out.push({ type: 'persist', key: `local${nodeId}`, value: null })
   forward(ctx, out)
 }
 
@@ -86,11 +86,14 @@ export function serviceState(ctx: ReeveContext, nodeId: string, state: 'up' | 'd
   forward(ctx, out)
 }
 
-/** The flock names its steward; a higher term means a new one, which gets everything again. */
+/**
+ * The flock names its steward (the runtime has registered with it). Another address is another
+ * steward, whatever its term: the flock decides who leads. At the same address only a higher term is
+ * a new one (that node leads again). A new steward gets everything again.
+ */
 export function stewardIs(ctx: ReeveContext, address: string, term: number, out: Effect[]): void {
   const s = ctx.steward
-  if (s !== null && term < s.term) return
-  if (s !== null && s.address === address && s.term === term) return
+  if (s !== null && s.address === address && term <= s.term) return
   ctx.steward = { address, term }
   ctx.pending.full = true
   ctx.backoff = false
@@ -121,11 +124,38 @@ export function retry(ctx: ReeveContext, out: Effect[]): void {
   forward(ctx, out)
 }
 
-/** A push from the steward: taken unless it comes from an older steward or is older than ours. */
-export function pushed(ctx: ReeveContext, p: { term: number; version: number; endpoints: CatalogEndpoint[]; rules: Rule[] }, out: Effect[]): boolean {
+/** A push from the steward: the whole catalog of its horde, or what changed since version `base`. */
+export interface CatalogPush {
+  term: number
+  version: number
+  full: boolean
+  base: number
+  endpoints: CatalogEndpoint[]
+  remove: string[]
+  rules: Rule[]
+}
+
+/**
+ * Takes a push from the current steward: a whole catalog replaces ours; a delta applies only on top
+ * of the version it was made from. Anything else is ignored, and the runtime's answer (our version)
+ * tells the steward to send the whole catalog next.
+ */
+export function pushed(ctx: ReeveContext, p: CatalogPush, out: Effect[]): boolean {
   const c = ctx.catalog
-  if (p.term < c.term || (p.term === c.term && p.version < c.version)) return false
-  ctx.catalog = { term: p.term, version: p.version, endpoints: p.endpoints, rules: p.rules }
-  out.push({ type: 'emit', record: { type: 'CatalogChanged', term: p.term, version: p.version } })
+  if (ctx.steward === null || p.term !== ctx.steward.term) return false
+  if (p.full) {
+    if (p.term === c.term && p.version < c.version) return false
+    const endpoints: Record<string, CatalogEndpoint> = Object.create(null)
+    for (const e of p.endpoints) endpoints[e.nodeId] = e
+    ctx.catalog = { term: p.term, version: p.version, endpoints, rules: p.rules }
+  } else {
+    if (p.term !== c.term || p.base !== c.version) return false
+    for (const e of p.endpoints) c.endpoints[e.nodeId] = e
+    for (const id of p.remove) delete c.endpoints[id]
+    c.version = p.version
+    c.rules = p.rules
+  }
+  // Watchers get what changed; after a whole catalog, everything.
+  out.push({ type: 'emit', record: { type: 'CatalogChanged', term: p.term, version: p.version, full: p.full, ...(p.full ? {} : { changed: p.endpoints.map((e) => e.nodeId).concat(p.remove) }) } })
   return true
 }

@@ -14,7 +14,12 @@ export interface StewardContext {
   rules: Rule[]
   batchMs: number
   endpoints: Record<string, CatalogEndpoint & { reeve: string }>
-  reeves: Record<string, { address: string; horde: string }>
+  /** Each reeve, and the catalog version last pushed to it (-1: it gets the whole catalog next). */
+  reeves: Record<string, { address: string; horde: string; version: number }>
+  /** Endpoints changed since the last push, with the hordes they were or are in. */
+  changed: Record<string, string[]>
+  /** The version the last push carried. */
+  pushedVersion: number
   /** A push is scheduled. */
   dirty: boolean
   now: number
@@ -28,7 +33,7 @@ export const DEFAULT_RULES: Rule[] = [
 ]
 
 export function createStewardContext(term: number, rules: Rule[] | undefined, batchMs: number, now: number): StewardContext {
-  return { term, version: 0, rules: rules ?? DEFAULT_RULES, batchMs, endpoints: Object.create(null), reeves: Object.create(null), dirty: false, now }
+  return { term, version: 0, rules: rules ?? DEFAULT_RULES, batchMs, endpoints: Object.create(null), reeves: Object.create(null), changed: Object.create(null), pushedVersion: 0, dirty: false, now }
 }
 
 const sameEndpoint = (a: CatalogEndpoint, b: CatalogEndpoint) =>
@@ -38,31 +43,37 @@ const sameEndpoint = (a: CatalogEndpoint, b: CatalogEndpoint) =>
 export function update(ctx: StewardContext, u: EndpointUpdate, out: Effect[]): void {
   const known = ctx.reeves[u.reeve]
   const reeveChanged = known === undefined || known.address !== u.address || known.horde !== u.horde
-  ctx.reeves[u.reeve] = { address: u.address, horde: u.horde }
+  // A reeve that sends everything again (new to us, or restarted) gets everything back.
+  ctx.reeves[u.reeve] = { address: u.address, horde: u.horde, version: reeveChanged || u.full ? -1 : known.version }
   let changed = false
+  const touch = (id: string, horde: string) => {
+    const hordes = (ctx.changed[id] ??= [])
+    if (!hordes.includes(horde)) hordes.push(horde)
+  }
+  const drop = (id: string) => {
+    touch(id, ctx.endpoints[id]!.horde)
+    delete ctx.endpoints[id]
+    changed = true
+  }
   if (u.full) {
     const keep = new Set(u.upsert.map((e) => e.nodeId))
-    for (const id in ctx.endpoints) {
-      if (ctx.endpoints[id]!.reeve === u.reeve && !keep.has(id)) {
-        delete ctx.endpoints[id]
-        changed = true
-      }
-    }
+    for (const id in ctx.endpoints) if (ctx.endpoints[id]!.reeve === u.reeve && !keep.has(id)) drop(id)
   }
   for (const e of u.upsert) {
     const old = ctx.endpoints[e.nodeId]
     if (old !== undefined && old.reeve === u.reeve && sameEndpoint(old, e)) continue
+    if (old !== undefined) touch(e.nodeId, old.horde)
     ctx.endpoints[e.nodeId] = { ...e, reeve: u.reeve }
+    touch(e.nodeId, e.horde)
     changed = true
   }
   for (const id of u.remove) {
     if (ctx.endpoints[id]?.reeve !== u.reeve) continue // a reeve removes only what it registered
-    delete ctx.endpoints[id]
-    changed = true
+    drop(id)
   }
   if (changed) ctx.version++
-  // A new reeve gets the catalog even if nothing changed: it has nothing yet.
-  if ((changed || reeveChanged) && !ctx.dirty) {
+  // A reeve owed the whole catalog gets it even if nothing changed.
+  if ((changed || ctx.reeves[u.reeve]!.version === -1) && !ctx.dirty) {
     ctx.dirty = true
     out.push({ type: 'timer.set', name: 'push', ms: ctx.batchMs })
   }
@@ -80,15 +91,58 @@ export function catalogOf(ctx: StewardContext, horde: string): CatalogEndpoint[]
   return out
 }
 
-/** Pushes every reeve its horde's catalog and rules (as emits the runtime sends over gRPC). */
+/** What changed in `horde` since the last push: endpoints to upsert, NodeIDs to remove. */
+function deltaOf(ctx: StewardContext, horde: string): { endpoints: CatalogEndpoint[]; remove: string[] } {
+  const endpoints: CatalogEndpoint[] = []
+  const remove: string[] = []
+  for (const id of Object.keys(ctx.changed).sort()) {
+    if (!ctx.changed[id]!.includes(horde)) continue
+    const e = ctx.endpoints[id]
+    if (e !== undefined && e.horde === horde) {
+      const { reeve: _reeve, ...plain } = e
+      endpoints.push(plain)
+    } else remove.push(id)
+  }
+  return { endpoints, remove }
+}
+
+/**
+ * Pushes every reeve its horde's changes since the last push (as emits the runtime sends over gRPC):
+ * a reeve that holds the last push's version gets only the delta; one that is new, sent everything
+ * again, or missed a push gets its horde's whole catalog.
+ */
 export function push(ctx: StewardContext, out: Effect[]): void {
   ctx.dirty = false
-  const byHorde = new Map<string, CatalogEndpoint[]>()
+  const full = new Map<string, CatalogEndpoint[]>()
+  const delta = new Map<string, { endpoints: CatalogEndpoint[]; remove: string[] }>()
   for (const reeve of Object.keys(ctx.reeves).sort()) {
     const r = ctx.reeves[reeve]!
-    let endpoints = byHorde.get(r.horde)
-    if (endpoints === undefined) byHorde.set(r.horde, (endpoints = catalogOf(ctx, r.horde)))
-    out.push({ type: 'emit', record: { type: 'PushCatalog', reeve, to: r.address, term: ctx.term, version: ctx.version, endpoints, rules: ctx.rules.filter((x) => ruleApplies(x, r.horde)) } })
+    const rules = ctx.rules.filter((x) => ruleApplies(x, r.horde))
+    const base = { type: 'PushCatalog', reeve, to: r.address, term: ctx.term, version: ctx.version, rules }
+    if (r.version === ctx.pushedVersion && r.version >= 0) {
+      if (r.version === ctx.version) continue
+      let d = delta.get(r.horde)
+      if (d === undefined) delta.set(r.horde, (d = deltaOf(ctx, r.horde)))
+      out.push({ type: 'emit', record: { ...base, full: false, base: r.version, endpoints: d.endpoints, remove: d.remove } })
+    } else {
+      let endpoints = full.get(r.horde)
+      if (endpoints === undefined) full.set(r.horde, (endpoints = catalogOf(ctx, r.horde)))
+      out.push({ type: 'emit', record: { ...base, full: true, base: 0, endpoints, remove: [] } })
+    }
+    r.version = ctx.version
+  }
+  ctx.pushedVersion = ctx.version
+  ctx.changed = Object.create(null)
+}
+
+/** A push did not reach a reeve, or it could not apply it: it gets the whole catalog next. */
+export function pushFailed(ctx: StewardContext, reeve: string, out: Effect[]): void {
+  const r = ctx.reeves[reeve]
+  if (r === undefined || r.version === -1) return
+  r.version = -1
+  if (!ctx.dirty) {
+    ctx.dirty = true
+    out.push({ type: 'timer.set', name: 'push', ms: ctx.batchMs })
   }
 }
 

@@ -57,14 +57,18 @@ test('a failed forward is retried after the retry time, merged with what changed
   t.deepEqual(r.ids(retry!).sort(), ['a', 'b'])
 })
 
-test('a new steward (higher term) gets everything again; an older term is ignored', (t) => {
+test('a new steward gets everything again; the same one named again does not', (t) => {
   const r = reeve([ep('a'), ep('b')])
   r.send({ type: 'steward', address: 's1:50061', term: 1 })
   r.send({ type: 'forward.done' })
   const [f] = r.forwards(r.send({ type: 'steward', address: 's2:50061', term: 2 }))
   t.deepEqual([f!.to, f!.update.full, r.ids(f!)], ['s2:50061', true, ['a', 'b']])
   r.send({ type: 'forward.done' })
-  t.deepEqual(r.forwards(r.send({ type: 'steward', address: 's1:50061', term: 1 })), [])
+  t.deepEqual(r.forwards(r.send({ type: 'steward', address: 's2:50061', term: 2 })), [], 'same steward')
+  t.deepEqual(r.forwards(r.send({ type: 'steward', address: 's2:50061', term: 1 })), [], 'same address, older term')
+  t.is(r.forwards(r.send({ type: 'steward', address: 's2:50061', term: 3 })).length, 1, 'that node leads again: a new steward')
+  r.send({ type: 'forward.done' })
+  t.is(r.forwards(r.send({ type: 'steward', address: 's1:50061', term: 1 })).length, 1, 'another address: the flock moved, whatever the term')
 })
 
 test('the heartbeater marking a local service down is forwarded; registrations are persisted', (t) => {
@@ -72,18 +76,39 @@ test('the heartbeater marking a local service down is forwarded; registrations a
   r.send({ type: 'steward', address: 's1:50061', term: 1 })
   r.send({ type: 'forward.done' })
   const reg = r.send({ type: 'register', endpoint: ep('a') })
-  t.deepEqual(reg.filter((e) => e.type === 'persist'), [{ type: 'persist', key: 'local', value: [ep('a')] }])
+  t.deepEqual(reg.filter((e) => e.type === 'persist'), [{ type: 'persist', key: `local${ep('a').nodeId}`, value: ep('a') }])
+  t.deepEqual(r.send({ type: 'deregister', nodeId: ep('a').nodeId }).filter((e) => e.type === 'persist'), [{ type: 'persist', key: `local${ep('a').nodeId}`, value: null }])
+  r.send({ type: 'forward.done' })
+  r.send({ type: 'register', endpoint: ep('a') })
+  r.send({ type: 'forward.done' })
   r.send({ type: 'forward.done' })
   const [f] = r.forwards(r.send({ type: 'service.state', nodeId: ep('a').nodeId, state: 'down' }))
   t.is(f!.update.upsert[0]!.state, 'down')
 })
 
-test('pushes from the steward are cached unless older; each taken one is announced for watchers', (t) => {
+const catalogOf = (r: ReturnType<typeof reeve>) => (r.actor.getSnapshot().context as { catalog: { term: number; version: number; endpoints: Record<string, CatalogEndpoint> } }).catalog
+
+test('only the current steward’s pushes are taken; a whole catalog replaces, older versions are ignored', (t) => {
   const r = reeve()
-  const push = (term: number, version: number) => r.send({ type: 'push', catalog: { term, version, endpoints: [ep('x')], rules: [] } }).filter((e) => e.type === 'emit')
+  const push = (term: number, version: number, endpoints = [ep('x')]) => r.send({ type: 'push', catalog: { term, version, full: true, base: 0, endpoints, remove: [], rules: [] } }).filter((e) => e.type === 'emit')
+  t.is(push(2, 5).length, 0, 'no steward named yet')
+  r.send({ type: 'steward', address: 's1:50061', term: 2 })
   t.is(push(2, 5).length, 1)
   t.is(push(2, 4).length, 0, 'older version')
-  t.is(push(1, 9).length, 0, 'older steward')
-  t.is(push(3, 1).length, 1, 'a newer steward starts its own versions')
-  t.is((r.actor.getSnapshot().context as { catalog: { term: number } }).catalog.term, 3)
+  t.is(push(1, 9).length, 0, 'another steward')
+  r.send({ type: 'steward', address: 's2:50061', term: 3 })
+  t.is(push(3, 1, [ep('y')]).length, 1, 'a new steward starts its own versions')
+  t.deepEqual([catalogOf(r).term, Object.keys(catalogOf(r).endpoints)], [3, [ep('y').nodeId]])
+})
+
+test('a delta applies on top of the version it was made from, and says what changed; a gap is ignored', (t) => {
+  const r = reeve()
+  r.send({ type: 'steward', address: 's1:50061', term: 1 })
+  r.send({ type: 'push', catalog: { term: 1, version: 3, full: true, base: 0, endpoints: [ep('a'), ep('b')], remove: [], rules: [] } })
+  const delta = (base: number, version: number) => r.send({ type: 'push', catalog: { term: 1, version, full: false, base, endpoints: [ep('c')], remove: [ep('a').nodeId], rules: [] } }).filter((e) => e.type === 'emit')
+  t.deepEqual(delta(2, 4), [], 'made from a version we do not hold')
+  const [changed] = delta(3, 4)
+  t.deepEqual((changed as unknown as { record: { changed: string[] } }).record.changed, [ep('c').nodeId, ep('a').nodeId])
+  t.deepEqual(Object.keys(catalogOf(r).endpoints).sort(), [ep('b').nodeId, ep('c').nodeId])
+  t.is(catalogOf(r).version, 4)
 })

@@ -18,6 +18,8 @@ const ep = (node: string, service: string, horde = 'h1', over: Partial<CatalogEn
   ...over,
 })
 
+interface Push { reeve: string; to: string; term: number; version: number; full: boolean; base: number; endpoints: CatalogEndpoint[]; remove: string[]; rules: unknown[] }
+
 function steward(term = 1) {
   const effects: Effect[] = []
   const actor = createActor(stewardLogic, { input: { term, now: 0 }, clock: { setTimeout: () => { throw new Error('no real timers') }, clearTimeout: () => {} } })
@@ -29,7 +31,7 @@ function steward(term = 1) {
     return effects.slice(from)
   }
   const update = (u: Partial<EndpointUpdate> & { reeve: string }) => send({ type: 'update', update: { address: `${u.reeve}:50059`, horde: 'h1', full: false, upsert: [], remove: [], ...u } })
-  const pushes = () => send({ type: 'timer.fired', name: 'push' }).filter((e) => e.type === 'emit').map((e) => (e as unknown as { record: { reeve: string; to: string; term: number; version: number; endpoints: CatalogEndpoint[]; rules: unknown[] } }).record)
+  const pushes = () => send({ type: 'timer.fired', name: 'push' }).filter((e) => e.type === 'emit').map((e) => (e as unknown as { record: Push }).record)
   return { actor, send, update, pushes }
 }
 
@@ -59,7 +61,7 @@ test('an update that changes nothing schedules no push; a reeve removes only wha
   s.pushes()
   t.deepEqual(s.update({ reeve: 'r1', upsert: [ep('n1', 'Pastiche')] }), [])
   t.deepEqual(s.update({ reeve: 'r2', remove: [ep('n1', 'Pastiche').nodeId] }).filter((e) => e.type === 'timer.set').length, 1, 'a new reeve still gets the catalog')
-  t.deepEqual(s.pushes().map((p) => p.endpoints.length), [1, 1], 'n1 was not r2s to remove')
+  t.deepEqual(s.pushes().map((p) => [p.reeve, p.full, p.endpoints.length]), [['r2', true, 1]], 'n1 was not r2s to remove; r1 already has this version')
 })
 
 test('a full update replaces what that reeve sent before (how a new steward is rebuilt)', (t) => {
@@ -86,4 +88,26 @@ test('callers see the endpoints their rules allow, in their horde', (t) => {
   t.deepEqual(visibleTo(eps, rules, { horde: 'h1', service: 'Pastiche' }).map((e) => e.instance), ['n1'])
   t.deepEqual(visibleTo(eps, rules, { horde: 'h1', service: 'Dean' }), [])
   t.is(serviceOf(eps[2]!.nodeId), 'Dean')
+})
+
+test('a reeve that holds the last push gets only what changed since; a new one the whole catalog', (t) => {
+  const s = steward()
+  s.update({ reeve: 'r1', upsert: [ep('n1', 'Pastiche'), ep('n2', 'Pastiche')] })
+  s.pushes()
+  s.update({ reeve: 'r1', upsert: [ep('n3', 'Pastiche')], remove: [ep('n2', 'Pastiche').nodeId] })
+  s.update({ reeve: 'r9', upsert: [] })
+  const out = s.pushes()
+  t.deepEqual(out.map((p) => [p.reeve, p.full, p.base, p.version, p.endpoints.map((e) => e.instance), p.remove]), [
+    ['r1', false, 1, 2, ['n3'], [ep('n2', 'Pastiche').nodeId]],
+    ['r9', true, 0, 2, ['n1', 'n3'], []],
+  ])
+})
+
+test('a push that failed means the whole catalog next time', (t) => {
+  const s = steward()
+  s.update({ reeve: 'r1', upsert: [ep('n1', 'Pastiche')] })
+  s.pushes()
+  t.deepEqual(s.send({ type: 'push.failed', reeve: 'r1' }), [{ type: 'timer.set', name: 'push', ms: 50 }])
+  const [p] = s.pushes()
+  t.deepEqual([p!.full, p!.endpoints.map((e) => e.instance)], [true, ['n1']])
 })
