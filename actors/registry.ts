@@ -28,6 +28,8 @@ export interface RegistryComponents {
   whitelist: Whitelist
   /** The steward's own key: the registry signs its call-backs with it. */
   steward: { keyId: string; secretKey: Uint8Array; publicKey: Uint8Array }
+  /** The steward's term now, or null when this node is not the steward (registration is refused). */
+  term(): number | null
   secret: Uint8Array
   now(): number
 }
@@ -53,13 +55,14 @@ export function createRegistryService(c: RegistryComponents, init: RegistryInit 
   return {
     ping: (call: grpc.ServerUnaryCall<{ text: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, { text: call.request.text }),
     register: (call: grpc.ServerWritableStream<RegisterRequest, RegisterResponse>) => {
-      const reply = (r: Partial<RegisterResponse>) => call.write({ status: RegisterStatus.REGISTER_STATUS_UNSPECIFIED, stewardKeyId: '', stewardPublicKey: Buffer.alloc(0), error: '', ...r })
+      const reply = (r: Partial<RegisterResponse>) => call.write({ status: RegisterStatus.REGISTER_STATUS_UNSPECIFIED, stewardKeyId: '', stewardPublicKey: Buffer.alloc(0), error: '', stewardTerm: 0, ...r })
       const fail = (error: string) => {
         reply({ status: RegisterStatus.REGISTER_STATUS_FAILED, error })
         call.end()
       }
       const r = openRegistration(c.secret, call.request.sealed)
       if (r === null) return fail('registration refused')
+      if (c.term() === null) return fail('not the steward')
       reply({ status: RegisterStatus.REGISTER_STATUS_BUSY, stewardKeyId: c.steward.keyId, stewardPublicKey: Buffer.from(c.steward.publicKey) })
       const keyId = keyIdOf(REEVE_REV, parseNodeId(r.nodeId).node, r.publicKey)
       const reeve = new ReeveServiceClient(netIdAddress(parseNetId(r.netId)), grpc.credentials.createInsecure(), {
@@ -69,16 +72,17 @@ export function createRegistryService(c: RegistryComponents, init: RegistryInit 
       const attempt = () => {
         const challenge = randomBytes(32)
         reeve.pullKeys({ keyId, challenge }, new grpc.Metadata(), { deadline: Date.now() + Math.min(2_000, timeoutMs) }, (err: grpc.ServiceError | null, res: PullKeysResponse) => {
-          if (err === null && keysProven(challenge, res.publicKeys, res.signature, r.publicKey)) {
+          const term = c.term()
+          if (err === null && term !== null && keysProven(challenge, res.publicKeys, res.signature, r.publicKey)) {
             c.whitelist.add(keyId, r.publicKey)
-            reply({ status: RegisterStatus.REGISTER_STATUS_DONE, stewardKeyId: c.steward.keyId, stewardPublicKey: Buffer.from(c.steward.publicKey) })
+            reply({ status: RegisterStatus.REGISTER_STATUS_DONE, stewardKeyId: c.steward.keyId, stewardPublicKey: Buffer.from(c.steward.publicKey), stewardTerm: term })
             call.end()
             reeve.close()
             return
           }
-          if (err === null || Date.now() + retryMs > deadline) {
+          if (err === null || term === null || Date.now() + retryMs > deadline) {
             reeve.close()
-            return fail(err === null ? 'the reeve did not prove the key' : 'the reeve did not answer')
+            return fail(term === null ? 'not the steward' : err === null ? 'the reeve did not prove the key' : 'the reeve did not answer')
           }
           setTimeout(attempt, retryMs)
         })
@@ -100,8 +104,8 @@ export interface RegisterNodeOptions {
   timeoutMs?: number
 }
 
-/** Registers a node; resolves with the steward's key once DONE, rejects with the reason otherwise. */
-export async function registerNode(o: RegisterNodeOptions): Promise<{ stewardKeyId: string; stewardPublicKey: Uint8Array }> {
+/** Registers a node; resolves with the steward's key and term once DONE, rejects with the reason otherwise. */
+export async function registerNode(o: RegisterNodeOptions): Promise<{ stewardKeyId: string; stewardPublicKey: Uint8Array; stewardTerm: number }> {
   const client = new RegistryServiceClient(o.registry, grpc.credentials.createInsecure())
   try {
     return await new Promise((resolve, reject) => {
@@ -111,7 +115,7 @@ export async function registerNode(o: RegisterNodeOptions): Promise<{ stewardKey
         if (r.status === RegisterStatus.REGISTER_STATUS_BUSY) o.onSteward(r.stewardKeyId, new Uint8Array(r.stewardPublicKey))
         else if (r.status === RegisterStatus.REGISTER_STATUS_DONE) {
           done = true
-          resolve({ stewardKeyId: r.stewardKeyId, stewardPublicKey: new Uint8Array(r.stewardPublicKey) })
+          resolve({ stewardKeyId: r.stewardKeyId, stewardPublicKey: new Uint8Array(r.stewardPublicKey), stewardTerm: r.stewardTerm })
         } else if (r.status === RegisterStatus.REGISTER_STATUS_FAILED) {
           done = true
           reject(new RegistrationError(`registration failed: ${r.error}`))

@@ -26,7 +26,7 @@ async function world(t: import('ava').ExecutionContext, net: string, o: { provin
   steward.keyId = keyIdOf('Steward1_0', 'leader', steward.publicKey)
   const whitelist = new Map<string, Uint8Array>()
   const registry = createSecureServer({ host: `${net}.1`, port: 0, verifier: new CallVerifier({ lookup: (k) => whitelist.get(k) }), now })
-  registry.addService(RegistryServiceService, createRegistryService({ whitelist: { get: (k) => whitelist.get(k), add: (k, v) => void whitelist.set(k, v) }, steward, secret: SECRET, now }, { callbackTimeoutMs: 3_000, retryMs: 100 }), { signed: false })
+  registry.addService(RegistryServiceService, createRegistryService({ whitelist: { get: (k) => whitelist.get(k), add: (k, v) => void whitelist.set(k, v) }, steward, term: () => 7, secret: SECRET, now }, { callbackTimeoutMs: 3_000, retryMs: 100 }), { signed: false })
   const registryAddr = await registry.start()
 
   const node = keyPair()
@@ -60,6 +60,7 @@ test('with the secret and the key: DONE, and the node key is on the whitelist un
   const w = await world(t, '127.77.43')
   const r = await w.register()
   t.is(r.stewardKeyId, w.steward.keyId)
+  t.is(r.stewardTerm, 7)
   t.deepEqual(w.whitelist.get(w.nodeKeyId), w.node.publicKey)
   t.deepEqual(w.reeveTrusts.get(w.steward.keyId), w.steward.publicKey, 'the reeve learned the steward key from BUSY')
 })

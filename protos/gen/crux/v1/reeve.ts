@@ -73,6 +73,12 @@ export interface ReeveServicePingRequest {
 export interface ReeveServicePingResponse {
   /** The request's text. */
   text: string;
+  /** The reeve's NodeID (/bloc/horde/node/Reeve/Reeve1): its services' NodeIDs share bloc, horde and node. */
+  nodeId: string;
+  /** The steward it forwards to (host:port; empty: none yet). */
+  steward: string;
+  /** That steward's term. */
+  term: number;
 }
 
 /** A local service registers an endpoint. */
@@ -117,6 +123,8 @@ export interface GetCatalogRequest {
   nodeId: string;
   /** Only endpoints of this API (empty: every API the rules allow). */
   api: string;
+  /** Only the endpoint with this NodeID (empty: any). */
+  endpoint: string;
 }
 
 /** What the caller may see. */
@@ -137,10 +145,14 @@ export interface WatchCatalogRequest {
 
 /** One state of the watched catalog. */
 export interface WatchCatalogResponse {
-  /** Endpoints, up and down. */
+  /** Endpoints added or changed, up and down (all of them when `full`). */
   endpoints: Endpoint[];
   /** The catalog version. */
   version: number;
+  /** NodeIDs that left the catalog. */
+  removed: string[];
+  /** True: `endpoints` is the whole catalog the caller may see (the first message, or after a new steward). */
+  full: boolean;
 }
 
 /** The steward pushes the catalog of the reeve's horde. */
@@ -149,10 +161,16 @@ export interface PushCatalogRequest {
   term: number;
   /** The catalog version. */
   version: number;
-  /** Every endpoint of the horde. */
+  /** Every endpoint of the horde (`full`), or those added or changed since `base`. */
   endpoints: Endpoint[];
   /** The rules of the horde. */
   rules: Rule[];
+  /** True: the whole catalog; false: the changes since version `base`. */
+  full: boolean;
+  /** The version a delta was made from; a reeve holding another one ignores it. */
+  base: number;
+  /** NodeIDs removed since `base`. */
+  remove: string[];
 }
 
 /** What the reeve holds now. */
@@ -418,13 +436,22 @@ export const ReeveServicePingRequest: MessageFns<ReeveServicePingRequest> = {
 };
 
 function createBaseReeveServicePingResponse(): ReeveServicePingResponse {
-  return { text: "" };
+  return { text: "", nodeId: "", steward: "", term: 0 };
 }
 
 export const ReeveServicePingResponse: MessageFns<ReeveServicePingResponse> = {
   encode(message: ReeveServicePingResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.text !== "") {
       writer.uint32(10).string(message.text);
+    }
+    if (message.nodeId !== "") {
+      writer.uint32(18).string(message.nodeId);
+    }
+    if (message.steward !== "") {
+      writer.uint32(26).string(message.steward);
+    }
+    if (message.term !== 0) {
+      writer.uint32(32).uint64(message.term);
     }
     return writer;
   },
@@ -448,6 +475,30 @@ export const ReeveServicePingResponse: MessageFns<ReeveServicePingResponse> = {
             }
 
             message.text = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.steward = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.term = longToNumber(reader.uint64());
             continue;
           }
         }
@@ -729,7 +780,7 @@ export const SendHeartbeatsResponse: MessageFns<SendHeartbeatsResponse> = {
 };
 
 function createBaseGetCatalogRequest(): GetCatalogRequest {
-  return { nodeId: "", api: "" };
+  return { nodeId: "", api: "", endpoint: "" };
 }
 
 export const GetCatalogRequest: MessageFns<GetCatalogRequest> = {
@@ -739,6 +790,9 @@ export const GetCatalogRequest: MessageFns<GetCatalogRequest> = {
     }
     if (message.api !== "") {
       writer.uint32(18).string(message.api);
+    }
+    if (message.endpoint !== "") {
+      writer.uint32(26).string(message.endpoint);
     }
     return writer;
   },
@@ -770,6 +824,14 @@ export const GetCatalogRequest: MessageFns<GetCatalogRequest> = {
             }
 
             message.api = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.endpoint = reader.string();
             continue;
           }
         }
@@ -900,7 +962,7 @@ export const WatchCatalogRequest: MessageFns<WatchCatalogRequest> = {
 };
 
 function createBaseWatchCatalogResponse(): WatchCatalogResponse {
-  return { endpoints: [], version: 0 };
+  return { endpoints: [], version: 0, removed: [], full: false };
 }
 
 export const WatchCatalogResponse: MessageFns<WatchCatalogResponse> = {
@@ -910,6 +972,12 @@ export const WatchCatalogResponse: MessageFns<WatchCatalogResponse> = {
     }
     if (message.version !== 0) {
       writer.uint32(16).uint64(message.version);
+    }
+    for (const v of message.removed) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.full !== false) {
+      writer.uint32(32).bool(message.full);
     }
     return writer;
   },
@@ -943,6 +1011,22 @@ export const WatchCatalogResponse: MessageFns<WatchCatalogResponse> = {
             message.version = longToNumber(reader.uint64());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.removed.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.full = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -957,7 +1041,7 @@ export const WatchCatalogResponse: MessageFns<WatchCatalogResponse> = {
 };
 
 function createBasePushCatalogRequest(): PushCatalogRequest {
-  return { term: 0, version: 0, endpoints: [], rules: [] };
+  return { term: 0, version: 0, endpoints: [], rules: [], full: false, base: 0, remove: [] };
 }
 
 export const PushCatalogRequest: MessageFns<PushCatalogRequest> = {
@@ -973,6 +1057,15 @@ export const PushCatalogRequest: MessageFns<PushCatalogRequest> = {
     }
     for (const v of message.rules) {
       Rule.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.full !== false) {
+      writer.uint32(40).bool(message.full);
+    }
+    if (message.base !== 0) {
+      writer.uint32(48).uint64(message.base);
+    }
+    for (const v of message.remove) {
+      writer.uint32(58).string(v!);
     }
     return writer;
   },
@@ -1020,6 +1113,30 @@ export const PushCatalogRequest: MessageFns<PushCatalogRequest> = {
             }
 
             message.rules.push(Rule.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.full = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.base = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.remove.push(reader.string());
             continue;
           }
         }

@@ -76,6 +76,8 @@ export interface RegisterResponse {
   stewardPublicKey: Buffer;
   /** Why it failed (≤ 256 bytes). */
   error: string;
+  /** The steward's term (DONE). */
+  stewardTerm: number;
 }
 
 function createBaseRegistryServicePingRequest(): RegistryServicePingRequest {
@@ -217,7 +219,7 @@ export const RegisterRequest: MessageFns<RegisterRequest> = {
 };
 
 function createBaseRegisterResponse(): RegisterResponse {
-  return { status: 0, stewardKeyId: "", stewardPublicKey: Buffer.alloc(0), error: "" };
+  return { status: 0, stewardKeyId: "", stewardPublicKey: Buffer.alloc(0), error: "", stewardTerm: 0 };
 }
 
 export const RegisterResponse: MessageFns<RegisterResponse> = {
@@ -233,6 +235,9 @@ export const RegisterResponse: MessageFns<RegisterResponse> = {
     }
     if (message.error !== "") {
       writer.uint32(34).string(message.error);
+    }
+    if (message.stewardTerm !== 0) {
+      writer.uint32(40).uint64(message.stewardTerm);
     }
     return writer;
   },
@@ -280,6 +285,14 @@ export const RegisterResponse: MessageFns<RegisterResponse> = {
             }
 
             message.error = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.stewardTerm = longToNumber(reader.uint64());
             continue;
           }
         }
@@ -363,6 +376,17 @@ export const RegistryServiceClient = makeGenericClientConstructor(
   service: typeof RegistryServiceService;
   serviceName: string;
 };
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 export interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;

@@ -55,6 +55,10 @@ export interface UpdateEndpointsRequest {
   upsert: Endpoint[];
   /** NodeIDs removed. */
   remove: string[];
+  /** Where the reeve listens for pushes (host:port). */
+  address: string;
+  /** The reeve's horde: it is pushed that horde's catalog. */
+  horde: string;
 }
 
 /** What the steward holds. */
@@ -169,7 +173,7 @@ export const StewardServicePingResponse: MessageFns<StewardServicePingResponse> 
 };
 
 function createBaseUpdateEndpointsRequest(): UpdateEndpointsRequest {
-  return { reeve: "", full: false, upsert: [], remove: [] };
+  return { reeve: "", full: false, upsert: [], remove: [], address: "", horde: "" };
 }
 
 export const UpdateEndpointsRequest: MessageFns<UpdateEndpointsRequest> = {
@@ -185,6 +189,12 @@ export const UpdateEndpointsRequest: MessageFns<UpdateEndpointsRequest> = {
     }
     for (const v of message.remove) {
       writer.uint32(34).string(v!);
+    }
+    if (message.address !== "") {
+      writer.uint32(42).string(message.address);
+    }
+    if (message.horde !== "") {
+      writer.uint32(50).string(message.horde);
     }
     return writer;
   },
@@ -232,6 +242,22 @@ export const UpdateEndpointsRequest: MessageFns<UpdateEndpointsRequest> = {
             }
 
             message.remove.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.horde = reader.string();
             continue;
           }
         }
