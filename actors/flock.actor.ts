@@ -3,6 +3,7 @@
  * The same code runs on the simulator (SimNetwork endpoints, the virtual clock) and on UDP (the real
  * clock); only the components differ.
  */
+import type { MachineDefinition } from '../machines/definition.js'
 import type { HostEvent } from '../machines/effects.js'
 import { flockMachine, roleOf, type FlockRole } from '../machines/flock.machine.js'
 import type { FlockContext, FlockInput } from '../machines/flock/types.js'
@@ -20,6 +21,8 @@ export interface FlockActorComponents {
   recorder?: Recorder
   logger?: HostLogger
   store?: PersistPort
+  /** Further machines the host can run beside the flock (the strew layer's). */
+  machines?: MachineDefinition[]
 }
 
 export interface FlockActorInit {
@@ -66,7 +69,7 @@ export function createFlockActor(components: FlockActorComponents, init: FlockAc
   const id = `${init.node}/flock`
   const bridge = createTransportBridge({ transport: components.transport }, { codec: components.codec ?? wireCodec, route: routeFlockPacket(id) })
   const host = createActorHost(
-    { clock: components.clock, machines: [flockMachine], outbound: bridge.outbound, recorder: components.recorder, logger: components.logger, store: components.store },
+    { clock: components.clock, machines: [flockMachine, ...(components.machines ?? [])], outbound: bridge.outbound, recorder: components.recorder, logger: components.logger, store: components.store },
     { node: init.node },
   )
   bridge.attach(host)

@@ -16,12 +16,15 @@ import { epochSeq } from '../machines/flock/random.js'
 import { loadBloc } from '../runtime/bloc-files.js'
 import { loadOrCreateIdentity, nodeIdOf } from '../runtime/node-identity.js'
 import { createSessionTransport, type SessionTransport } from '../runtime/session-transport.js'
-import { FileStore } from '../runtime/store.js'
+import { LogStore } from '../runtime/log-store.js'
+import { FileStore, type Store } from '../runtime/store.js'
+import { FileWhitelist } from '../runtime/whitelist-store.js'
 import { createUdpTransport } from '../runtime/udp-transport.js'
 import { decodeWire } from '../runtime/wire-codec.js'
 import { createWalrus, type Level, type Walrus } from '../runtime/walrus.js'
 import { createFlockActor, type FlockActor } from './flock.actor.js'
 import { attachFulcrumMonitor, type FulcrumMonitor } from './fulcrum-monitor.js'
+import { bindStrewServer, startStrew, strewMachines, type Strew } from './strew.js'
 
 export interface FulcrumOptions {
   host: string
@@ -40,6 +43,10 @@ export interface FulcrumOptions {
   trace?: string
   metrics?: { host: string; port: number }
   config?: Partial<FlockConfig>
+  /** Serve the strew layer (reeve, steward, registry) over gRPC here. */
+  grpc?: { host: string; port: number }
+  /** This node's horde (its services' NodeIDs name it). Default `default`. */
+  horde?: string
 }
 
 export interface Fulcrum {
@@ -49,6 +56,8 @@ export interface Fulcrum {
   readonly transport: SessionTransport
   readonly monitor: FulcrumMonitor
   readonly log: Walrus
+  /** The strew layer, when started with `grpc`. */
+  readonly strew: Strew | undefined
   /** Graceful leave: Exit MonInfo, checkpoint, close everything. */
   stop(): Promise<void>
 }
@@ -102,7 +111,15 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
   const clock = new RealClock()
   const bloc = loadBloc(o.dataDir, identity, o.bloc, clock.now())
   const log = createWalrus({ level: o.logLevel, base: { node: id } })
-  const store = new FileStore(join(o.dataDir, 'store'))
+  const files = new FileStore(join(o.dataDir, 'store'))
+  // The reeve's many small registrations go to a group-committed log; everything else to one file per key.
+  const logs = o.grpc === undefined ? undefined : new LogStore(join(o.dataDir, 'strew'))
+  const reeveActor = `${id}/reeve`
+  const store: Store = {
+    put: (actor, key, value) => (actor === reeveActor && logs !== undefined ? logs.put(actor, key, value) : files.put(actor, key, value)),
+    get: (actor, key) => (actor === reeveActor && logs !== undefined ? logs.get(actor, key) : files.get(actor, key)),
+    keys: (actor) => (actor === reeveActor && logs !== undefined ? logs.keys(actor) : files.keys(actor)),
+  }
   const actorId = `${id}/flock`
   const checkpoint = store.get(actorId, 'checkpoint') as FlockCheckpoint | undefined
   const udp = await createUdpTransport({ host: o.host, port: o.port })
@@ -126,10 +143,26 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
   const seed = Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('hex')
   const config = { ...o.config, hbMs: o.hbMs }
   const recorder =
-    o.trace === undefined ? undefined : new Recorder(new FileSink(o.trace), { node: id, seed, config, machines: { [flockMachine.name]: flockMachine.version } })
+    o.trace === undefined
+      ? undefined
+      : new Recorder(new FileSink(o.trace), { node: id, seed, config, machines: Object.fromEntries([flockMachine, ...(o.grpc === undefined ? [] : strewMachines)].map((m) => [m.name, m.version])) })
+  // The gRPC server is bound before the flock starts: a node that comes to lead announces its address.
+  const bound = o.grpc === undefined ? undefined : await bindStrewServer({ ...o.grpc, now: () => clock.now() })
+  const grpcAddress = bound?.address
   const flock = createFlockActor(
-    { transport, clock, recorder, logger: log, store },
-    { node: id, input: { self: { addr: udp.address, id }, config, probe: o.probe, seed, ...(o.beacon === undefined ? {} : { beacon: o.beacon }), ...(checkpoint === undefined ? {} : { checkpoint }) } },
+    { transport, clock, recorder, logger: log, store, machines: o.grpc === undefined ? [] : strewMachines },
+    {
+      node: id,
+      input: {
+        self: { addr: udp.address, id },
+        config,
+        probe: o.probe,
+        seed,
+        ...(o.beacon === undefined ? {} : { beacon: o.beacon }),
+        ...(checkpoint === undefined ? {} : { checkpoint }),
+        ...(grpcAddress === undefined ? {} : { steward: grpcAddress, registry: grpcAddress }),
+      },
+    },
   )
   const monitor = attachFulcrumMonitor({ host: flock.host, transport, beacon: () => flock.context().beacon }, { ringSize: o.ringSize ?? 10_000 })
   // The leader's epoch is the key period: every session older than it is re-keyed on its next send.
@@ -148,6 +181,26 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
       log.info('flock', view)
     }
   })
+  let strew: Strew | undefined
+  if (bound !== undefined && logs !== undefined) {
+    const s = startStrew(
+      { host: flock.host, clock, identity, store: logs, whitelist: new FileWhitelist(files), flock: () => flock.context(), log: log.child('crux:strew') },
+      { node: id, bloc: bloc?.cert.bloc ?? 'crux', horde: o.horde ?? 'default', secret: o.secret, hbMs: o.hbMs },
+      bound,
+    )
+    strew = s
+    // After each flock step (not inside it): start or retire the steward, follow a new one.
+    let due = false
+    flock.host.onStep((info) => {
+      if (info.actor !== actorId || due) return
+      due = true
+      queueMicrotask(() => {
+        due = false
+        s.follow()
+      })
+    })
+    s.follow()
+  }
   let server: Server | undefined
   let metrics: Metrics | undefined
   if (o.metrics !== undefined) {
@@ -181,7 +234,7 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
       server!.listen(o.metrics!.port, o.metrics!.host, () => resolve())
     })
   }
-  log.info('fulcrum started', { addr: udp.address, dataDir: o.dataDir, restored: checkpoint !== undefined, hbMs: o.hbMs, publicKey: Buffer.from(identity.publicKey).toString('base64'), bloc: bloc?.cert.bloc ?? null })
+  log.info('fulcrum started', { addr: udp.address, grpc: strew?.address ?? null, dataDir: o.dataDir, restored: checkpoint !== undefined, hbMs: o.hbMs, publicKey: Buffer.from(identity.publicKey).toString('base64'), bloc: bloc?.cert.bloc ?? null })
 
   let stopped = false
   return {
@@ -191,13 +244,16 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
     transport,
     monitor,
     log,
+    strew,
     async stop() {
       if (stopped) return
       stopped = true
       // The machine's leave persists the checkpoint (a persist effect into the store) and says Exit.
       flock.host.send(actorId, { type: 'leave' }, 'control')
       flock.host.runUntilIdle()
+      await strew?.close()
       await flock.close()
+      logs?.close()
       clock.cancelAll()
       recorder?.close()
       if (server !== undefined) await new Promise<void>((r) => server!.close(() => r()))

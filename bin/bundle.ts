@@ -21,6 +21,9 @@ await build({
   target: 'node20',
   // Dependencies written as CommonJS call require(); an ES module has none until we make one.
   banner: { js: "import { createRequire as __cruxRequire } from 'node:module'; const require = __cruxRequire(import.meta.url);" },
+  // gRPC's packages find their own files by __dirname (protos, reflection descriptors): they stay in
+  // node_modules, loaded only by the commands that speak gRPC.
+  external: ['@grpc/grpc-js', '@grpc/proto-loader', '@grpc/reflection', 'grpc-health-check'],
   logLevel: 'warning',
 })
 chmodSync(outfile, 0o755)

@@ -13,11 +13,19 @@ import * as grpc from '@grpc/grpc-js'
 import { loadSync } from '@grpc/proto-loader'
 import { ReflectionService } from '@grpc/reflection'
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check'
+import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { CALL_HEADERS, signCall, type CallRefusal, type CallVerifier } from './call-signature.js'
-import { InvalidArgumentError } from './errors.js'
+import { CruxError, InvalidArgumentError } from './errors.js'
 
-const PROTOS = fileURLToPath(new URL('../../protos/', import.meta.url))
+/** protos/ of the package: two levels up from dist/runtime, or from dist/bin in the bundle. */
+function protosDir(): string {
+  for (const up of ['../../protos/', '../protos/', '../../../protos/']) {
+    const dir = fileURLToPath(new URL(up, import.meta.url))
+    if (existsSync(`${dir}crux/v1/reeve.proto`)) return dir
+  }
+  throw new InvalidArgumentError('cannot find the protos/ directory of the crux package')
+}
 /** The .proto files reflection describes (paths under protos/). */
 export const SERVICE_PROTOS = ['crux/v1/reeve.proto', 'crux/v1/registry.proto', 'crux/v1/steward.proto', 'crux/v1/heartbeat.proto']
 
@@ -51,6 +59,40 @@ export interface SecureServer {
   close(): Promise<void>
 }
 
+const CALLER = 'crux-verified-caller'
+
+/** The KeyID that signed a call, as the verifier established it ('' for an unsigned service). */
+export function callerOf(call: { metadata: grpc.Metadata }): string {
+  return metaValue(call.metadata, CALLER) ?? ''
+}
+
+/** A ServiceError with `code` and `details` (what handlers pass to their callback). */
+export function statusError(code: grpc.status, details: string): grpc.ServiceError {
+  return Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() })
+}
+
+/** Any error as a status: a CruxError keeps its code and words; anything else is INTERNAL, unexplained. */
+export function toServiceError(err: unknown): grpc.ServiceError {
+  if (err instanceof CruxError) return statusError(err.code as grpc.status, err.message)
+  return statusError(grpc.status.INTERNAL, 'internal error')
+}
+
+/** A unary handler from an async function; a thrown error becomes its status. */
+export function unary<Req, Res>(fn: (call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    let p: Promise<Res>
+    try {
+      p = Promise.resolve(fn(call))
+    } catch (err) {
+      return callback(toServiceError(err))
+    }
+    p.then(
+      (res) => callback(null, res),
+      (err: unknown) => callback(toServiceError(err)),
+    )
+  }
+}
+
 const metaValue = (m: grpc.Metadata, k: string): string | undefined => {
   const v = m.get(k)[0]
   return typeof v === 'string' ? v : undefined
@@ -62,6 +104,8 @@ function signedMethod(path: string, def: grpc.MethodDefinition<unknown, unknown>
     const sig = { key: metaValue(call.metadata, CALL_HEADERS.key), time: metaValue(call.metadata, CALL_HEADERS.time), nonce: metaValue(call.metadata, CALL_HEADERS.nonce), signature: metaValue(call.metadata, CALL_HEADERS.signature) }
     const v = o.verifier.verify(sig, path, raw, o.now())
     if (!v.ok) return Object.assign(new Error('call refused'), { code: CODE[v.reason], details: 'call refused', metadata: new grpc.Metadata() })
+    // Replaces anything the client put under this name: only the verifier says who called.
+    call.metadata.set(CALLER, v.caller)
     try {
       call.request = def.requestDeserialize(raw)
     } catch {
@@ -93,7 +137,7 @@ export function createSecureServer(o: SecureServerInit): SecureServer {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': max })
   const health = new HealthImplementation({ '': 'SERVING' })
   health.addToServer(server)
-  const pkg = loadSync(SERVICE_PROTOS, { includeDirs: [PROTOS], keepCase: false, longs: String, enums: String, defaults: true })
+  const pkg = loadSync(SERVICE_PROTOS, { includeDirs: [protosDir()], keepCase: false, longs: String, enums: String, defaults: true })
   new ReflectionService(pkg).addToServer(server)
   return {
     server,

@@ -20,10 +20,12 @@ export function registerFulcrum(program: Command): void {
     .option('--ring <N>', 'MonInfo records kept for crux dump', int('--ring', 1, 10_000_000), 10_000)
     .option('--key-period <HB>', 'heartbeats between key epochs: the leader announces a new epoch and every session re-keys (seed 001: 30–60 s)', int('--key-period', 2, 1_000_000), 100)
     .option('--metrics <HOST:PORT>', 'serve Prometheus /metrics here', hostPort('--metrics'))
+    .option('--grpc <HOST:PORT>', 'serve the strew layer here over gRPC: this node\'s reeve, and the steward and registry while it leads (port 0: any free port)', hostPort('--grpc', true))
+    .option('--horde <NAME>', "this node's horde: its services' NodeIDs name it, and it sees that horde's catalog", 'default')
     .option('--trace <FILE>', 'write this node\'s journal (NDJSON) for crux replay')
     .option('--log-level <L>', 'trace, debug, info, warn, error, fatal or silent', 'info')
     .addHelpText('after', '\nExample:\n  crux fulcrum --listen 127.77.0.1:23123 --probe 127.77.0.0/29 --secret-file flock.secret --data-dir /tmp/n1')
-    .action(async (f: { dataDir: string; listen: { host: string; port: number }; probe: string[]; secretFile: string; bloc?: string; heartbeat: number; keyPeriod: number; beacon?: string; ring: number; metrics?: { host: string; port: number }; trace?: string; logLevel: string }) => {
+    .action(async (f: { dataDir: string; listen: { host: string; port: number }; probe: string[]; secretFile: string; bloc?: string; heartbeat: number; keyPeriod: number; beacon?: string; ring: number; metrics?: { host: string; port: number }; grpc?: { host: string; port: number }; horde: string; trace?: string; logLevel: string }) => {
       const { levelValues } = await import('../../runtime/walrus-levels.js')
       if (!(f.logLevel in levelValues)) throw new InvalidArgumentError(`--log-level must be one of ${Object.keys(levelValues).join(', ')}, got ${JSON.stringify(f.logLevel)}`)
       const { readSecretFile } = await import('../../runtime/secret.js')
@@ -45,6 +47,8 @@ export function registerFulcrum(program: Command): void {
         logLevel: f.logLevel as Level,
         trace: f.trace,
         metrics: f.metrics,
+        ...(f.grpc === undefined ? {} : { grpc: f.grpc }),
+        horde: f.horde,
       })
       await new Promise<void>((resolve) => {
         const bye = () => {

@@ -1,0 +1,121 @@
+/**
+ * The client side of the strew layer, for the CLI, for services and for tests: a ReeveService client
+ * that signs every call with the node's key (whoever can read the data dir's node.key speaks for the
+ * node to its own reeve), and promise wrappers for its calls.
+ */
+import * as grpc from '@grpc/grpc-js'
+import type { CatalogEndpoint } from '../machines/steward/types.js'
+import { ServiceState, type Heartbeat } from '../protos/gen/crux/v1/heartbeat.js'
+import { ReeveServiceClient, type Endpoint, type GetCatalogRequest, type WatchCatalogResponse } from '../protos/gen/crux/v1/reeve.js'
+import { CruxError, type Code } from '../runtime/errors.js'
+import { signingInterceptor } from '../runtime/grpc-server.js'
+import { nodeIdOf } from '../runtime/node-identity.js'
+import { keyIdOf } from '../runtime/registration.js'
+import { REEVE_REV } from './registry.js'
+import { fromEndpoint } from './strew-codec.js'
+
+export interface ReeveClientInit {
+  /** The reeve's gRPC address (host:port). */
+  address: string
+  /** The node's key (DATA_DIR/node.key). */
+  identity: { secretKey: Uint8Array; publicKey: Uint8Array }
+  /** Per-call deadline, ms. Default 10 000. */
+  timeoutMs?: number
+}
+
+/** A service registration as the CLI and services give it. */
+export interface ServicePoint {
+  service: string
+  api: string
+  /** Default: the node id. */
+  instance?: string
+  address: string
+  /** Keep it up by heartbeats: each holds this long. Without it the registration stays up until deregistered. */
+  ttlMs?: number
+  /** The heartbeat uuid; default the NodeID's service/api. */
+  uuid?: string
+}
+
+/** A call's failure, with its gRPC status as a crux code. */
+function failure(address: string, err: grpc.ServiceError): CruxError {
+  return new CruxError(err.code as Code, `reeve ${address}: ${err.details || err.message}`)
+}
+
+export interface ReeveClient {
+  readonly raw: ReeveServiceClient
+  /** The reeve's NodeID and the steward it follows. */
+  ping(): Promise<{ nodeId: string; steward: string; term: number }>
+  /** The NodeID a service point gets on this reeve. */
+  nodeIdOf(p: Pick<ServicePoint, 'service' | 'api'>): Promise<string>
+  register(p: ServicePoint): Promise<string>
+  deregister(nodeId: string): Promise<void>
+  heartbeat(beats: Array<{ uuid: string; ttlMs: number; state?: 'up' | 'down' }>): Promise<void>
+  catalog(req?: Partial<GetCatalogRequest>): Promise<{ endpoints: CatalogEndpoint[]; version: number }>
+  /** Streams the catalog: first whole, then changes; returns a cancel function. */
+  watch(req: { nodeId?: string; api?: string }, on: (m: { endpoints: CatalogEndpoint[]; removed: string[]; full: boolean; version: number }) => void, onEnd: (err: CruxError | null) => void): () => void
+  close(): void
+}
+
+export function createReeveClient(init: ReeveClientInit): ReeveClient {
+  const node = nodeIdOf(init.identity.publicKey)
+  const key = keyIdOf(REEVE_REV, node, init.identity.publicKey)
+  const raw = new ReeveServiceClient(init.address, grpc.credentials.createInsecure(), {
+    interceptors: [signingInterceptor({ key, secretKey: init.identity.secretKey, now: () => Date.now() })],
+  })
+  const timeoutMs = init.timeoutMs ?? 10_000
+  const opts = () => ({ deadline: Date.now() + timeoutMs })
+  const call = <Req, Res>(fn: (req: Req, md: grpc.Metadata, o: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown, req: Req): Promise<Res> =>
+    new Promise((resolve, reject) => {
+      fn.call(raw, req, new grpc.Metadata(), opts(), (err, res) => (err === null ? resolve(res) : reject(failure(init.address, err))))
+    })
+  let reeveId: Promise<string> | undefined
+  const self: ReeveClient = {
+    raw,
+    async ping() {
+      const r = await call(raw.ping, { text: 'ping' })
+      return { nodeId: r.nodeId, steward: r.steward, term: r.term }
+    },
+    async nodeIdOf(p) {
+      reeveId ??= self.ping().then((r) => r.nodeId)
+      const parts = (await reeveId).split('/')
+      return `/${parts[1]}/${parts[2]}/${parts[3]}/${p.service}/${p.api}`
+    },
+    async register(p) {
+      const nodeId = await self.nodeIdOf(p)
+      const endpoint: Endpoint = { nodeId, netId: '', horde: '', api: p.api, instance: p.instance ?? '', address: p.address, state: ServiceState.SERVICE_STATE_UP, keyId: '' }
+      const at = Date.now()
+      const heartbeat: Heartbeat | undefined = p.ttlMs === undefined ? undefined : { uuid: p.uuid ?? `${p.service}/${p.api}`, state: ServiceState.SERVICE_STATE_UP, netId: '', atMs: at, expiresMs: at + p.ttlMs, various: '' }
+      await call(raw.registerService, { endpoint, heartbeat })
+      return nodeId
+    },
+    async deregister(nodeId) {
+      await call(raw.deregisterService, { nodeId })
+    },
+    async heartbeat(beats) {
+      const at = Date.now()
+      const heartbeats = beats.map((b) => ({ uuid: b.uuid, state: b.state === 'down' ? ServiceState.SERVICE_STATE_DOWN : ServiceState.SERVICE_STATE_UP, netId: '', atMs: at, expiresMs: at + b.ttlMs, various: '' }))
+      await call(raw.sendHeartbeats, { heartbeats })
+    },
+    async catalog(req = {}) {
+      const r = await call(raw.getCatalog, { nodeId: '', api: '', endpoint: '', ...req })
+      return { endpoints: r.endpoints.map(fromEndpoint), version: r.version }
+    },
+    watch(req, on, onEnd) {
+      const stream = raw.watchCatalog({ nodeId: req.nodeId ?? '', api: req.api ?? '' })
+      let ended = false
+      const end = (err: CruxError | null) => {
+        if (!ended) onEnd(err)
+        ended = true
+      }
+      stream.on('data', (m: WatchCatalogResponse) => on({ endpoints: m.endpoints.map(fromEndpoint), removed: m.removed, full: m.full, version: m.version }))
+      stream.on('error', (err: grpc.ServiceError) => end(err.code === grpc.status.CANCELLED ? null : failure(init.address, err)))
+      stream.on('end', () => end(null))
+      return () => {
+        ended = true
+        stream.cancel()
+      }
+    },
+    close: () => raw.close(),
+  }
+  return self
+}

@@ -1,0 +1,297 @@
+/**
+ * The strew layer of one fulcrum (seeds 001, 002, 004; original-crux.md §4–§5): the reeve and the
+ * heartbeater always, and the steward while this node leads its flock, hosted as actors in the
+ * fulcrum's host, with one gRPC server for the ReeveService, StewardService and RegistryService.
+ *
+ * Who talks to whom:
+ * - The flock names the steward: its leader announces its own gRPC address (servicesOf). When the
+ *   named steward changes, the reeve registers with it (two factors: the flock secret and a
+ *   signed call-back, actors/registry.ts), learns its key and term, and the reeve machine sends it
+ *   everything again.
+ * - The reeve machine's `Forward` emits become signed StewardService.UpdateEndpoints calls; the
+ *   steward machine's `PushCatalog` emits become signed ReeveService.PushCatalog calls (one at a time
+ *   per reeve, so deltas arrive in order).
+ * - The heartbeater's `ServiceState` emits become reeve events and grpc.health.v1 statuses.
+ *
+ * Keys: the node's Ed25519 key signs as `/Reeve1_0/<node>/keys/<fp>` (the reeve, and local clients
+ * holding the data dir) and as `/Steward1_0/<node>/keys/<fp>` (its steward).
+ */
+import * as grpc from '@grpc/grpc-js'
+import { isLeader, servicesOf } from '../machines/flock/context.js'
+import type { FlockContext } from '../machines/flock/types.js'
+import { heartbeaterMachine } from '../machines/heartbeater.machine.js'
+import { reeveMachine } from '../machines/reeve.machine.js'
+import type { ReeveContext } from '../machines/reeve/rules.js'
+import { stewardMachine } from '../machines/steward.machine.js'
+import type { CatalogEndpoint, EndpointUpdate } from '../machines/steward/types.js'
+import { ReeveServiceClient, ReeveServiceService } from '../protos/gen/crux/v1/reeve.js'
+import { RegistryServiceService } from '../protos/gen/crux/v1/registry.js'
+import { StewardServiceClient, StewardServiceService } from '../protos/gen/crux/v1/steward.js'
+import { createAsk } from '../runtime/ask.js'
+import { CallVerifier } from '../runtime/call-signature.js'
+import type { Clock } from '../runtime/clock.js'
+import { createSecureServer, signingInterceptor, type SecureServer } from '../runtime/grpc-server.js'
+import type { ActorHost } from '../runtime/host.js'
+import type { LogStore } from '../runtime/log-store.js'
+import { nodeIdOf } from '../runtime/node-identity.js'
+import { keyIdOf } from '../runtime/registration.js'
+import type { Walrus } from '../runtime/walrus.js'
+import type { FileWhitelist } from '../runtime/whitelist-store.js'
+import { createReeveService, type ReeveSide } from './reeve-service.js'
+import { createRegistryService, registerNode, REEVE_REV } from './registry.js'
+import { createStewardService } from './steward-service.js'
+import { toEndpoint } from './strew-codec.js'
+
+/** The machines a host needs registered to run the strew layer. */
+export const strewMachines = [reeveMachine, heartbeaterMachine, stewardMachine]
+
+/** The rev under which a steward signs. */
+export const STEWARD_REV = 'Steward1_0'
+
+export interface StrewComponents {
+  host: ActorHost
+  clock: Clock
+  identity: { secretKey: Uint8Array; publicKey: Uint8Array }
+  /** The reeve's registrations (one key each). */
+  store: LogStore
+  /** Keys of registered reeves, for this node's steward. */
+  whitelist: FileWhitelist
+  flock(): FlockContext
+  log: Walrus
+}
+
+export interface StrewInit {
+  /** The flock node id (derived from the identity key). */
+  node: string
+  bloc: string
+  horde: string
+  secret: Uint8Array
+  hbMs: number
+  /** The steward's batch window, ms. Default 50. */
+  batchMs?: number
+}
+
+/** The strew layer's gRPC server, bound before the flock starts (a leader announces its address). */
+export interface StrewServer {
+  readonly server: SecureServer
+  readonly address: string
+  readonly verifier: CallVerifier
+  /** Sets whose keys the server accepts. */
+  trust(lookup: (keyId: string) => Uint8Array | undefined): void
+}
+
+/** Binds the strew layer's gRPC server (health and reflection only, until {@link startStrew}). */
+export async function bindStrewServer(o: { host: string; port: number; now(): number }): Promise<StrewServer> {
+  let lookup = (_keyId: string): Uint8Array | undefined => undefined
+  const verifier = new CallVerifier({ lookup: (k) => lookup(k) })
+  const server = createSecureServer({ host: o.host, port: o.port, verifier, now: o.now })
+  const address = await server.start()
+  return { server, address, verifier, trust: (fn) => void (lookup = fn) }
+}
+
+export interface Strew {
+  /** host:port of the gRPC server. */
+  readonly address: string
+  readonly reeveNodeId: string
+  readonly reeveKeyId: string
+  readonly actors: { reeve: string; heartbeater: string; steward: string }
+  readonly server: SecureServer
+  /** The steward the reeve forwards to (null until registered with one). */
+  following(): { address: string; term: number } | null
+  /** This node's steward's term, or null when it is not the steward. */
+  stewardTerm(): number | null
+  /** Follows the flock: starts or retires the steward, registers with a new one. Call after each flock step. */
+  follow(): void
+  close(): Promise<void>
+}
+
+type PushRecord = { reeve: string; to: string; term: number; version: number; full: boolean; base: number; endpoints: CatalogEndpoint[]; remove: string[]; rules: Array<{ horde: string; from: string; to: string }> }
+
+export function startStrew(c: StrewComponents, init: StrewInit, bound: StrewServer): Strew {
+  const { host, clock, identity, log } = c
+  const actors = { reeve: `${init.node}/reeve`, heartbeater: `${init.node}/heartbeater`, steward: `${init.node}/steward` }
+  const reeveKeyId = keyIdOf(REEVE_REV, init.node, identity.publicKey)
+  const stewardKeyId = keyIdOf(STEWARD_REV, init.node, identity.publicKey)
+  const reeveNodeId = `/${init.bloc}/${init.horde}/${init.node}/Reeve/Reeve1`
+  let trusted: { keyId: string; publicKey: Uint8Array } | null = null
+  bound.trust((key) => {
+    if (key === reeveKeyId || key === stewardKeyId) return identity.publicKey
+    if (trusted !== null && key === trusted.keyId) return trusted.publicKey
+    return c.whitelist.get(key)
+  })
+  const { server, address } = bound
+  const now = () => clock.now()
+  const ask = createAsk(host, clock)
+  let term: number | null = null
+  let lastTerm = 0
+  let following: { address: string; term: number; leader: string } | null = null
+  let target: { address: string; leader: string } | null = null
+  let attempt = 0
+  let closed = false
+
+  const side: ReeveSide = {
+    host,
+    ask,
+    store: c.store,
+    identity,
+    actors,
+    reeveNodeId,
+    reeveKeyId,
+    isLocal: (caller) => caller === reeveKeyId,
+    isSteward: (caller) => trusted !== null && caller === trusted.keyId,
+    following: () => (following === null ? null : { address: following.address, term: following.term }),
+    health: (service, status) => server.setStatus(service, status),
+  }
+  const reeveService = createReeveService(side)
+  server.addService(ReeveServiceService, reeveService.impl)
+  server.addService(StewardServiceService, createStewardService({ host, ask, whitelist: c.whitelist, actor: actors.steward, term: () => term }))
+  server.addService(
+    RegistryServiceService,
+    createRegistryService({ whitelist: c.whitelist, steward: { keyId: stewardKeyId, secretKey: identity.secretKey, publicKey: identity.publicKey }, term: () => term, secret: init.secret, now }),
+    { signed: false },
+  )
+  server.setStatus('crux.v1.ReeveService', 'SERVING')
+  server.setStatus('crux.v1.StewardService', 'NOT_SERVING')
+  server.setStatus('crux.v1.RegistryService', 'NOT_SERVING')
+
+  host.spawn(actors.heartbeater, heartbeaterMachine.name, { now: clock.now() })
+  const local = c.store.values(actors.reeve, 'local/') as CatalogEndpoint[]
+  host.spawn(actors.reeve, reeveMachine.name, { reeve: reeveNodeId, address, horde: init.horde, retryMs: init.hbMs, now: clock.now(), local })
+  reeveService.restore()
+
+  // ---- clients, one per peer address ----
+  const stewardClients = new Map<string, StewardServiceClient>()
+  const reeveClients = new Map<string, ReeveServiceClient>()
+  const stewardClient = (to: string) => {
+    let cl = stewardClients.get(to)
+    if (cl === undefined) stewardClients.set(to, (cl = new StewardServiceClient(to, grpc.credentials.createInsecure(), { interceptors: [signingInterceptor({ key: reeveKeyId, secretKey: identity.secretKey, now })] })))
+    return cl
+  }
+  const reeveClient = (to: string) => {
+    let cl = reeveClients.get(to)
+    if (cl === undefined) reeveClients.set(to, (cl = new ReeveServiceClient(to, grpc.credentials.createInsecure(), { interceptors: [signingInterceptor({ key: stewardKeyId, secretKey: identity.secretKey, now })] })))
+    return cl
+  }
+  const deadline = () => Date.now() + Math.max(5_000, 4 * init.hbMs)
+
+  // ---- the machines' emits, carried out ----
+  const forward = (rec: { to: string; term: number; update: EndpointUpdate }) => {
+    const u = rec.update
+    stewardClient(rec.to).updateEndpoints({ reeve: u.reeve, full: u.full, upsert: u.upsert.map(toEndpoint), remove: u.remove, address: u.address, horde: u.horde }, new grpc.Metadata(), { deadline: deadline() }, (err, res) => {
+      if (err === null && res.term === rec.term) return void host.send(actors.reeve, { type: 'forward.done', version: res.version }, 'control')
+      host.send(actors.reeve, { type: 'forward.failed' }, 'control')
+      // The steward does not know us (it restarted, or another took its address): register again.
+      if (err !== null && err.code !== grpc.status.PERMISSION_DENIED && err.code !== grpc.status.FAILED_PRECONDITION) return
+      if (following !== null && following.address === rec.to) {
+        log.warn('steward refused an update; registering again', { steward: rec.to, code: err === null ? 'term' : grpc.status[err.code] })
+        following = null
+        target = null
+        follow()
+      }
+    })
+  }
+  const pushChains = new Map<string, Promise<void>>()
+  const push = (rec: PushRecord) => {
+    const send = () =>
+      new Promise<void>((resolve) => {
+        const req = { term: rec.term, version: rec.version, full: rec.full, base: rec.base, endpoints: rec.endpoints.map(toEndpoint), remove: rec.remove, rules: rec.rules }
+        reeveClient(rec.to).pushCatalog(req, new grpc.Metadata(), { deadline: deadline() }, (err, res) => {
+          if (err !== null || res.version !== rec.version) host.send(actors.steward, { type: 'push.failed', reeve: rec.reeve }, 'control')
+          resolve()
+        })
+      })
+    const chain = (pushChains.get(rec.to) ?? Promise.resolve()).then(send)
+    pushChains.set(rec.to, chain)
+    void chain.then(() => {
+      if (pushChains.get(rec.to) === chain) pushChains.delete(rec.to)
+    })
+  }
+  host.onEmit((actor, rec) => {
+    if (actor === actors.reeve && rec.type === 'Forward') forward(rec as unknown as Parameters<typeof forward>[0])
+    else if (actor === actors.reeve && rec.type === 'CatalogChanged') reeveService.catalogChanged(rec as { type: string; full: boolean; changed?: string[] })
+    else if (actor === actors.steward && rec.type === 'PushCatalog') push(rec as unknown as PushRecord)
+    else if (actor === actors.heartbeater && rec.type === 'ServiceState') reeveService.serviceState(String(rec.uuid), rec.state === 'up' ? 'up' : 'down')
+    else if (actor === actors.steward && rec.type === 'StewardRetired') clock.schedule(0, () => host.stop(actors.steward))
+  })
+
+  // ---- following the flock ----
+  const startSteward = () => {
+    // A term only has to exceed the last one any reeve saw from this address; the clock gives that across restarts.
+    term = Math.max(clock.now(), lastTerm + 1)
+    lastTerm = term
+    if (host.has(actors.steward)) host.stop(actors.steward)
+    host.spawn(actors.steward, stewardMachine.name, { term, now: clock.now(), batchMs: init.batchMs ?? 50 }, { supervise: false })
+    server.setStatus('crux.v1.StewardService', 'SERVING')
+    server.setStatus('crux.v1.RegistryService', 'SERVING')
+    log.info('steward started', { term })
+  }
+  const retireSteward = () => {
+    log.info('steward retired', { term })
+    term = null
+    host.send(actors.steward, { type: 'retire' }, 'control')
+    server.setStatus('crux.v1.StewardService', 'NOT_SERVING')
+    server.setStatus('crux.v1.RegistryService', 'NOT_SERVING')
+  }
+  const register = (to: { address: string; leader: string }) => {
+    const mine = ++attempt
+    registerNode({
+      registry: to.address,
+      secret: init.secret,
+      nodeId: reeveNodeId,
+      netId: `/${REEVE_REV}/${init.node}/net/${address}`,
+      publicKey: identity.publicKey,
+      // Only the flock's leader may be our steward: its key is the one its node id is made from.
+      onSteward: (keyId, publicKey) => {
+        if (mine === attempt && nodeIdOf(publicKey) === to.leader) trusted = { keyId, publicKey }
+      },
+      timeoutMs: Math.max(10_000, 10 * init.hbMs),
+    }).then(
+      (r) => {
+        if (mine !== attempt || closed) return
+        if (nodeIdOf(r.stewardPublicKey) !== to.leader) throw new Error(`the steward at ${to.address} is not the flock's leader`)
+        trusted = { keyId: r.stewardKeyId, publicKey: r.stewardPublicKey }
+        following = { address: to.address, term: r.stewardTerm, leader: to.leader }
+        log.info('registered with steward', { steward: to.address, term: r.stewardTerm })
+        host.send(actors.reeve, { type: 'steward', address: to.address, term: r.stewardTerm }, 'control')
+      },
+    ).catch((err: Error) => {
+      if (mine !== attempt || closed) return
+      log.warn('registration with steward failed; retrying', { steward: to.address, error: err.message })
+      clock.schedule(init.hbMs, () => {
+        if (mine === attempt && !closed) register(to)
+      })
+    })
+  }
+  const follow = () => {
+    if (closed) return
+    const f = c.flock()
+    const leading = isLeader(f)
+    if (leading && (term === null || host.status(actors.steward) === 'failed')) startSteward()
+    else if (!leading && term !== null) retireSteward()
+    const s = servicesOf(f).steward
+    if (s === '' || (target !== null && target.address === s && target.leader === f.leader.id)) return
+    target = { address: s, leader: f.leader.id }
+    register(target)
+  }
+
+  return {
+    address,
+    reeveNodeId,
+    reeveKeyId,
+    actors,
+    server,
+    following: () => side.following(),
+    stewardTerm: () => term,
+    follow,
+    async close() {
+      closed = true
+      attempt++
+      reeveService.close()
+      for (const cl of [...stewardClients.values(), ...reeveClients.values()]) cl.close()
+      await server.close()
+    },
+  }
+}
+
+/** The reeve's live context (read-only). */
+export const reeveContext = (host: ActorHost, actor: string): ReeveContext => host.state(actor).context as ReeveContext
