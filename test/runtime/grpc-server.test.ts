@@ -21,7 +21,7 @@ const PING = '/crux.v1.ReeveService/Ping'
 async function world(t: import('ava').ExecutionContext, host: string) {
   const verifier = new CallVerifier({ lookup: (k) => (k === KEY ? ed25519PublicKey(sk) : undefined) })
   const s = createSecureServer({ host, port: 0, verifier, now: () => Date.now(), maxMessageBytes: 64 * 1024 })
-  s.addService(ReeveServiceService, { ping: (call: grpc.ServerUnaryCall<ReeveServicePingRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, { text: call.request.text }) })
+  s.addService(ReeveServiceService, { ping: (call: grpc.ServerUnaryCall<ReeveServicePingRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, { text: call.request.text, nodeId: '', steward: '', term: 0 }) })
   const addr = await s.start()
   const clients: grpc.Client[] = []
   t.teardown(async () => {
@@ -115,7 +115,7 @@ test('a signed server-streaming method refuses an unsigned call the same way, an
   const s = createSecureServer({ host: '127.77.42.6', port: 0, verifier, now: () => Date.now() })
   s.addService(ReeveServiceService, {
     watchCatalog: (call: grpc.ServerWritableStream<unknown, unknown>) => {
-      call.write({ endpoints: [], version: 7 })
+      call.write({ endpoints: [], version: 7, removed: [], full: true })
       call.end()
     },
   })
