@@ -20,17 +20,19 @@ export function registerFulcrum(program: Command): void {
     .option('--ring <N>', 'MonInfo records kept for crux dump', int('--ring', 1, 10_000_000), 10_000)
     .option('--key-period <HB>', 'heartbeats between key epochs: the leader announces a new epoch and every session re-keys (seed 001: 30–60 s)', int('--key-period', 2, 1_000_000), 100)
     .option('--metrics <HOST:PORT>', 'serve Prometheus /metrics here', hostPort('--metrics'))
-    .option('--grpc <HOST:PORT>', 'serve the strew layer here over gRPC: this node\'s reeve, and the steward and registry while it leads (port 0: any free port)', hostPort('--grpc', true))
+    .option('--grpc <HOST:PORT>', "serve the strew layer here over gRPC: this node's reeve, and the steward and registry while it leads, with health and reflection (default: the listen host, port 50059; port 0: any free port)", hostPort('--grpc', true))
+    .option('--no-grpc', 'no gRPC services: membership only')
     .option('--horde <NAME>', "this node's horde: its services' NodeIDs name it, and it sees that horde's catalog", 'default')
     .option('--trace <FILE>', 'write this node\'s journal (NDJSON) for crux replay')
     .option('--log-level <L>', 'trace, debug, info, warn, error, fatal or silent', 'info')
     .addHelpText('after', '\nExample:\n  crux fulcrum --listen 127.77.0.1:23123 --probe 127.77.0.0/29 --secret-file flock.secret --data-dir /tmp/n1')
-    .action(async (f: { dataDir: string; listen: { host: string; port: number }; probe: string[]; secretFile: string; bloc?: string; heartbeat: number; keyPeriod: number; beacon?: string; ring: number; metrics?: { host: string; port: number }; grpc?: { host: string; port: number }; horde: string; trace?: string; logLevel: string }) => {
+    .action(async (f: { dataDir: string; listen: { host: string; port: number }; probe: string[]; secretFile: string; bloc?: string; heartbeat: number; keyPeriod: number; beacon?: string; ring: number; metrics?: { host: string; port: number }; grpc?: { host: string; port: number } | false; horde: string; trace?: string; logLevel: string }) => {
       const { levelValues } = await import('../../runtime/walrus-levels.js')
       if (!(f.logLevel in levelValues)) throw new InvalidArgumentError(`--log-level must be one of ${Object.keys(levelValues).join(', ')}, got ${JSON.stringify(f.logLevel)}`)
       const { readSecretFile } = await import('../../runtime/secret.js')
       const { parseProbeSpecs } = await import('../../runtime/probe-spec.js')
       const { startFulcrum } = await import('../../actors/fulcrum.js')
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(f.horde)) throw new InvalidArgumentError(`--horde must be 1–64 of letters, digits, '.', '_', '-', got ${JSON.stringify(f.horde)}`)
       const secret = readSecretFile(f.secretFile)
       const probe = parseProbeSpecs(f.probe, f.listen.port)
       const node = await startFulcrum({
@@ -47,7 +49,7 @@ export function registerFulcrum(program: Command): void {
         logLevel: f.logLevel as Level,
         trace: f.trace,
         metrics: f.metrics,
-        ...(f.grpc === undefined ? {} : { grpc: f.grpc }),
+        ...(f.grpc === false ? {} : { grpc: f.grpc ?? { host: f.listen.host, port: 50_059 } }),
         horde: f.horde,
       })
       await new Promise<void>((resolve) => {
