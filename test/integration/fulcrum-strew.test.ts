@@ -1,0 +1,130 @@
+/**
+ * The strew layer on real fulcrum processes (issue 7): three nodes on loopback, each serving gRPC;
+ * registrations reach every node's catalog, the steward moves with the leader and is rebuilt by the
+ * reeves, heartbeats lapse into DOWN on the heartbeater's time, health follows, and a node's
+ * registrations survive a restart and a kill -9.
+ */
+import test from 'ava'
+import * as grpc from '@grpc/grpc-js'
+import { loadSync } from '@grpc/proto-loader'
+import { protoPath as healthProto } from 'grpc-health-check'
+import { createReeveClient, type ReeveClient } from '../../actors/strew-client.js'
+import { loadOrCreateIdentity } from '../../runtime/node-identity.js'
+import { FulcrumPool, until, type RunningFulcrum } from '../fixtures/fulcrums.js'
+
+const HB = 500
+const grpcOf = (f: RunningFulcrum) => f.addr.replace(/:\d+$/, ':50059')
+
+/** A pool of `n` fulcrums on `net`.1…n with gRPC, agreed on one flock, and a reeve client for each. */
+async function flock(t: import('ava').ExecutionContext, net: string, n: number) {
+  const pool = new FulcrumPool(t)
+  const addrs = Array.from({ length: n }, (_, i) => `${net}.${i + 1}:23123`)
+  const fs = addrs.map((a) => pool.start(a, `${net}.0/29`, ['--heartbeat', String(HB)]))
+  const clients: ReeveClient[] = []
+  t.teardown(() => clients.forEach((c) => c.close()))
+  const client = (f: RunningFulcrum) => {
+    const c = createReeveClient({ address: grpcOf(f), identity: loadOrCreateIdentity(f.dataDir), timeoutMs: 5_000 })
+    clients.push(c)
+    return c
+  }
+  /** Every node's reeve follows the same steward. */
+  const oneSteward = async (live: RunningFulcrum[]) => {
+    const pings = await Promise.all(live.map((f) => client(f).ping().catch(() => null)))
+    return pings.every((p) => p !== null && p.steward !== '' && p.steward === pings[0]!.steward && p.term === pings[0]!.term) ? pings[0]!.steward : null
+  }
+  let steward: string | null = null
+  await until(() => fs.every((f) => f.view()?.members === n), 30_000, `${n} fulcrums agreeing`)
+  const end = Date.now() + 30_000
+  while ((steward = await oneSteward(fs)) === null) {
+    if (Date.now() > end) throw new Error('no common steward within 30 s')
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return { pool, fs, client, oneSteward, steward }
+}
+
+/** Polls an async condition every 25 ms; resolves with the time it held. */
+async function untilAsync(cond: () => Promise<boolean>, boundMs: number, what: string): Promise<number> {
+  const end = Date.now() + boundMs
+  for (;;) {
+    if (await cond().catch(() => false)) return Date.now()
+    if (Date.now() > end) throw new Error(`timed out after ${boundMs} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+const has = async (c: ReeveClient, nodeId: string, state = 'up') => (await c.catalog()).endpoints.some((e) => e.nodeId === nodeId && e.state === state)
+
+test('a registration is visible in every node’s catalog within 2 heartbeats', async (t) => {
+  const w = await flock(t, '127.77.82', 3)
+  const t0 = Date.now()
+  const id = await w.client(w.fs[1]!).register({ service: 'Web', api: 'Http1', address: '127.0.0.1:8080' })
+  const t1 = await untilAsync(async () => (await Promise.all(w.fs.map((f) => has(w.client(f), id)))).every(Boolean), 5_000, 'the registration everywhere')
+  t.log(`visible on 3 nodes ${t1 - t0} ms after the call (HB ${HB} ms)`)
+  t.true(t1 - t0 <= 2 * HB)
+})
+
+test('the leader killed: a new steward with the catalog intact, every reeve re-sent to it', async (t) => {
+  const w = await flock(t, '127.77.83', 3)
+  const leader = w.fs.find((f) => grpcOf(f) === w.steward)!
+  const others = w.fs.filter((f) => f !== leader)
+  const ids = await Promise.all(others.map((f, i) => w.client(f).register({ service: 'Db', api: 'Sql1', instance: `db${i}`, address: `127.0.0.${i + 1}:5432` })))
+  await untilAsync(async () => (await Promise.all(others.map((f) => Promise.all(ids.map((id) => has(w.client(f), id)))))).flat().every(Boolean), 5_000, 'both registrations everywhere')
+  leader.child.kill('SIGKILL')
+  await untilAsync(async () => {
+    const s = await w.oneSteward(others)
+    return s !== null && s !== w.steward
+  }, 20_000, 'a new steward followed by both survivors')
+  // The new steward was rebuilt from the reeves' full re-sends: both survivors' services, up.
+  await untilAsync(async () => (await Promise.all(others.map((f) => Promise.all(ids.map((id) => has(w.client(f), id)))))).flat().every(Boolean), 5_000, 'the catalog rebuilt')
+  const cat = await w.client(others[0]!).catalog({ api: 'Sql1' })
+  t.deepEqual(cat.endpoints.map((e) => e.instance).sort(), ['db0', 'db1'])
+})
+
+test('heartbeats stop: the service is down within TTL ± 1 HB, and grpc.health.v1 says NOT_SERVING', async (t) => {
+  const w = await flock(t, '127.77.84', 2)
+  const f = w.fs[0]!
+  const c = w.client(f)
+  const ttlMs = 1_500
+  const healthPkg = grpc.loadPackageDefinition(loadSync(healthProto, { enums: String })) as any
+  const health = new healthPkg.grpc.health.v1.Health(grpcOf(f), grpc.credentials.createInsecure())
+  t.teardown(() => health.close())
+  const check = (service: string) => new Promise<string>((resolve, reject) => health.Check({ service }, (err: Error | null, res: { status: string }) => (err ? reject(err) : resolve(res.status))))
+  const id = await c.register({ service: 'Clock', api: 'Ntp1', address: '127.0.0.1:123', ttlMs })
+  t.is(await check(id), 'SERVING')
+  // Kept alive past the TTL by heartbeats…
+  for (let i = 0; i < 4; i++) {
+    await new Promise((r) => setTimeout(r, ttlMs / 3))
+    await c.heartbeat([{ uuid: 'Clock/Ntp1', ttlMs }])
+  }
+  t.true(await has(c, id, 'up'), 'still up after 4 heartbeats spanning more than the TTL')
+  const last = Date.now()
+  const down = await untilAsync(() => has(c, id, 'down'), 10_000, 'the service marked down')
+  t.log(`down ${down - last} ms after the last heartbeat (TTL ${ttlMs} ms, HB ${HB} ms)`)
+  t.true(down - last >= ttlMs - HB && down - last <= ttlMs + HB)
+  t.is(await check(id), 'NOT_SERVING')
+  await untilAsync(() => has(w.client(w.fs[1]!), id, 'down'), 2 * HB, 'the other node seeing it down')
+})
+
+test('registrations survive a restart and a kill -9', async (t) => {
+  const w = await flock(t, '127.77.85', 2)
+  const f = w.fs[1]!
+  const c = w.client(f)
+  const ids = await Promise.all(['A', 'B', 'C'].map((x) => c.register({ service: `Svc${x}`, api: 'Api1', address: '127.0.0.1:9000' })))
+  // kill -9 while a burst of registrations is being written.
+  const burst = Array.from({ length: 200 }, (_, i) => c.register({ service: `Burst${i}`, api: 'Api1', address: '127.0.0.1:9001' }).then(() => i, () => -1))
+  await new Promise((r) => setTimeout(r, 30))
+  f.child.kill('SIGKILL')
+  const acked = (await Promise.all(burst)).filter((i) => i >= 0)
+  await f.exited
+  const again = w.pool.start(f.addr, '127.77.85.0/29', ['--heartbeat', String(HB)], f.addr)
+  t.is(again.dataDir, f.dataDir)
+  const c2 = w.client(again)
+  await untilAsync(async () => {
+    const local = (await c2.catalog()).endpoints.map((e) => e.nodeId)
+    return ids.every((id) => local.includes(id))
+  }, 20_000, 'the restarted node’s registrations back in its catalog')
+  t.log(`${acked.length} of 200 registrations acknowledged before the kill -9`)
+  const local = new Set((await c2.catalog()).endpoints.map((e) => e.nodeId))
+  const prefix = ids[0]!.split('/').slice(0, 4).join('/')
+  t.true(acked.every((i) => local.has(`${prefix}/Burst${i}/Api1`)), `every acknowledged registration survived (${acked.length} acknowledged before the kill)`)
+})
