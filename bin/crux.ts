@@ -19,6 +19,7 @@ const modules: Record<string, () => Promise<Register>> = {
   demo: async () => (await import('./commands/demo.js')).registerDemo,
   fulcrum: async () => (await import('./commands/fulcrum.js')).registerFulcrum,
   monitor: async () => (await import('./commands/monitor.js')).registerMonitor,
+  strew: async () => (await import('./commands/strew.js')).registerStrew,
   viz: async () => (await import('./commands/viz.js')).registerViz,
   keygen: async () => (await import('./commands/keygen.js')).registerKeygen,
   sim: async () => (await import('./commands/sim.js')).registerSim,
@@ -27,7 +28,7 @@ const modules: Record<string, () => Promise<Register>> = {
   version: async () => (await import('./commands/version.js')).registerVersion,
 }
 /** Top-level command name → the module (key of `modules`) that registers it. */
-const registers: Record<string, string> = { names: 'confab', members: 'confab', admin: 'confab', demo: 'demo', fulcrum: 'fulcrum', beacon: 'monitor', watch: 'monitor', dump: 'monitor', viz: 'viz', keygen: 'keygen', sim: 'sim', replay: 'replay', check: 'check', version: 'version' }
+const registers: Record<string, string> = { names: 'confab', members: 'confab', admin: 'confab', demo: 'demo', fulcrum: 'fulcrum', beacon: 'monitor', watch: 'monitor', dump: 'monitor', service: 'strew', registry: 'strew', viz: 'viz', keygen: 'keygen', sim: 'sim', replay: 'replay', check: 'check', version: 'version' }
 
 /** The program with every command, or, given the command about to run, with that one alone. */
 export async function buildProgram(command?: string): Promise<Command> {

@@ -25,18 +25,41 @@ export function nodeIdOf(publicKey: Uint8Array): string {
   return `n${createHash('sha256').update(publicKey).digest('hex').slice(0, 16)}`
 }
 
+/** The key file's text, or undefined when there is none; any other read failure is an error. */
+function readKeyFile(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new InvalidArgumentError(`cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+    return undefined
+  }
+}
+
+function decodeKey(path: string, text: string, suffix = ''): Uint8Array {
+  const sk = new Uint8Array(Buffer.from(text.trim(), 'base64'))
+  if (sk.length !== 32 || !isEd25519SecretKey(sk)) throw new InvalidArgumentError(`${path} does not hold an Ed25519 secret key (32 bytes, base64)${suffix}`)
+  return sk
+}
+
+/**
+ * Loads the identity in `dataDir` without ever making one: for the CLI speaking for a node (a new
+ * key would name no node, so every call would be refused). Leaves the file's mode alone, as the
+ * caller may be another user allowed to read it.
+ */
+export function loadIdentity(dataDir: string): NodeIdentity {
+  const path = join(dataDir, 'node.key')
+  const text = readKeyFile(path)
+  if (text === undefined) throw new InvalidArgumentError(`no node key in ${dataDir} (is it a fulcrum's data dir?)`)
+  const sk = decodeKey(path, text)
+  return { secretKey: sk, publicKey: ed25519PublicKey(sk), path, created: false }
+}
+
 /** Loads the identity in `dataDir`, making it on first use. A damaged key file is an error, never replaced. */
 export function loadOrCreateIdentity(dataDir: string): NodeIdentity {
   const path = join(dataDir, 'node.key')
-  let text: string | undefined
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new InvalidArgumentError(`cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
-  }
+  const text = readKeyFile(path)
   if (text !== undefined) {
-    const sk = new Uint8Array(Buffer.from(text.trim(), 'base64'))
-    if (sk.length !== 32 || !isEd25519SecretKey(sk)) throw new InvalidArgumentError(`${path} does not hold an Ed25519 secret key (32 bytes, base64); refusing to replace it`)
+    const sk = decodeKey(path, text, '; refusing to replace it')
     if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600) // a key readable by others is tightened, not trusted less
     return { secretKey: sk, publicKey: ed25519PublicKey(sk), path, created: false }
   }

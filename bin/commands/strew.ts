@@ -1,0 +1,276 @@
+/**
+ * `crux service register|heartbeat|deregister` and `crux registry ls|get|watch` (CLI.md, Services and
+ * the registry): a node's services and its view of the catalog, through the node's own reeve. The
+ * reeve accepts only calls signed with its node's key, so every command reads `--data-dir`'s node.key
+ * (and never makes one: a new key would speak for no node).
+ */
+import type { Command } from 'commander'
+import type { ReeveClient } from '../../actors/strew-client.js'
+import { goodId } from '../../machines/strew/ids.js'
+import type { CatalogEndpoint } from '../../machines/steward/types.js'
+import { Code, CruxError, InvalidArgumentError, NotFoundError } from '../../runtime/errors.js'
+import { target } from '../flags.js'
+
+const DEFAULT_TARGET = '127.0.0.1:50059'
+const DEFAULT_DATA_DIR = './crux-data'
+/** Per call: a reeve answers in milliseconds, so 5 s without one means nobody is there. */
+const DEADLINE_MS = 5_000
+
+interface Reach {
+  target: string
+  dataDir: string
+  json?: boolean
+}
+interface ServiceFlags extends Reach {
+  api: string
+  service?: string
+  instance?: string
+  addr: string
+  ttl?: number
+}
+
+const apiName = (flag: string) => (v: string): string => {
+  if (v === '' || v === 'self' || !goodId(v)) throw new InvalidArgumentError(`${flag} must be an upper-case letter then up to 63 letters, digits or '_' (like Http1), got ${JSON.stringify(v)}`)
+  return v
+}
+const instanceName = (flag: string, wildcard: boolean) => (v: string): string => {
+  if (!(wildcard ? /^[A-Za-z0-9._*-]{1,64}$/ : /^[A-Za-z0-9._-]{1,64}$/).test(v)) throw new InvalidArgumentError(`${flag} must be 1–64 of letters, digits, '.', '_', '-'${wildcard ? " and '*' (any run)" : ''}, got ${JSON.stringify(v)}`)
+  return v
+}
+const seconds = (flag: string) => (v: string): number => {
+  const n = Number(v)
+  if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 31_536_000) throw new InvalidArgumentError(`${flag} must be a number of seconds > 0 (at most a year), got ${JSON.stringify(v)}`)
+  return n
+}
+
+/** The service an API belongs to when not named: its name without the version (Http1 → Http, Pastiche1_0 → Pastiche). */
+export function defaultService(api: string): string {
+  const s = api.replace(/[\d_]+$/, '')
+  return s !== '' && s !== 'self' && goodId(s) ? s : api
+}
+
+/** The flock node a NodeID (/bloc/horde/node/service/api) belongs to. */
+const nodeOf = (nodeId: string): string => nodeId.split('/')[3] ?? ''
+
+/** A catalog entry as CLI.md's JSON gives it (`node_id` and `horde` beyond the contract's fields). */
+const row = (e: CatalogEndpoint) => ({ api: e.api, instance: e.instance, addr: e.address, node: nodeOf(e.nodeId), up: e.state === 'up', node_id: e.nodeId, horde: e.horde })
+const ordered = (es: readonly CatalogEndpoint[]): CatalogEndpoint[] => [...es].sort((a, b) => (a.api < b.api ? -1 : a.api > b.api ? 1 : a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : a.nodeId < b.nodeId ? -1 : 1))
+
+function table(es: readonly CatalogEndpoint[]): string {
+  const cells = [['NODE-ID', 'API', 'INSTANCE', 'ADDR', 'STATE'], ...ordered(es).map((e) => [e.nodeId, e.api, e.instance, e.address, e.state])]
+  const widths = cells[0]!.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)))
+  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ') + '\n').join('')
+}
+
+/** A failed call as one line that names the target and says what to do about it. */
+function explain(f: Reach, err: unknown): unknown {
+  // The client's failures read `reeve TARGET: …`; our own errors are already fit to print.
+  if (!(err instanceof CruxError) || !err.message.startsWith(`reeve ${f.target}: `)) return err
+  const why = err.message.replace(/\s+/g, ' ')
+  switch (err.code) {
+    case Code.UNAVAILABLE:
+      return new CruxError(err.code, `no reeve answers at ${f.target}${/ECONNREFUSED/.test(why) ? ': connection refused' : ''} (is a fulcrum serving gRPC there? see crux fulcrum --grpc)`)
+    case Code.DEADLINE_EXCEEDED:
+      return new CruxError(err.code, `no answer from the reeve at ${f.target} within ${DEADLINE_MS / 1000} s`)
+    case Code.PERMISSION_DENIED:
+      return new CruxError(err.code, `the reeve at ${f.target} refused the call: ${f.dataDir} holds another node's key (use the data dir of the fulcrum serving ${f.target})`)
+    case Code.UNAUTHENTICATED:
+      return new CruxError(err.code, `the reeve at ${f.target} refused the call's signature (are this machine's and the node's clocks apart?)`)
+    default:
+      return new CruxError(err.code, why)
+  }
+}
+
+/** Runs `fn` with a client of the reeve at `--target` signing as `--data-dir`'s node, and always closes it (so the process can exit). */
+async function withReeve<T>(f: Reach, fn: (c: ReeveClient) => Promise<T>): Promise<T> {
+  const { loadIdentity } = await import('../../runtime/node-identity.js')
+  const identity = loadIdentity(f.dataDir)
+  const { createReeveClient } = await import('../../actors/strew-client.js')
+  const client = createReeveClient({ address: f.target, identity, timeoutMs: DEADLINE_MS })
+  try {
+    return await fn(client)
+  } catch (err) {
+    throw explain(f, err)
+  } finally {
+    client.close()
+  }
+}
+
+const say = (f: Reach, json: unknown, text: string) => process.stdout.write(f.json === true ? JSON.stringify(json) + '\n' : text)
+
+/** The options every command shares (which reeve, whose key, --json), after the command's own, and its example. */
+function reach(cmd: Command, json: string, example: string): Command {
+  return cmd
+    .option('--target <HOST:PORT>', "the node's gRPC address (a fulcrum serves it on its listen host, port 50059, unless --grpc says otherwise)", target('--target'), DEFAULT_TARGET)
+    .option('--data-dir <DIR>', "that node's data dir: calls are signed with its node.key, as the reeve takes calls from its own node only", DEFAULT_DATA_DIR)
+    .option('--json', json)
+    .addHelpText('after', example)
+}
+
+const serviceOpt = '--service <NAME>'
+const serviceHelp = 'the service the API belongs to (NodeID /bloc/horde/node/SERVICE/API); default: the API without trailing digits and _ (Http1 → Http)'
+
+/** Registers `crux service` and `crux registry`. */
+export function registerStrew(program: Command): void {
+  const service = program
+    .command('service')
+    .description("register this node's services with its reeve, keep them up, take them down")
+    .addHelpText('after', '\nExample:\n  crux service register --target 127.77.0.1:50059 --data-dir /tmp/n1 --api Http1 --addr 127.77.0.1:8080')
+
+  reach(
+    service
+      .command('register')
+      .description('register a service of the node at --target: the catalog lists it for the flock until it is deregistered (or, with --ttl, until its heartbeats stop)')
+      .requiredOption('--api <NAME>', 'the API served, an upper-case letter then letters, digits, _ (Http1)', apiName('--api'))
+      .option('--instance <ID>', 'the instance name clients select by (the greatest matching one wins); default: the node id', instanceName('--instance', false))
+      .option(serviceOpt, serviceHelp, apiName('--service'))
+      .requiredOption('--addr <HOST:PORT>', 'where clients reach the service', target('--addr'))
+      .option('--ttl <S>', 'keep it up by heartbeats, each holding S seconds (decimals allowed): it goes down S seconds after this command unless `crux service heartbeat` renews it; default: up until deregistered', seconds('--ttl')),
+    'print {"node_id","api","instance","addr","ttl_s"} (ttl_s null without --ttl)',
+    '\nExample:\n  crux service register --target 127.77.0.1:50059 --data-dir /tmp/n1 --api Http1 --instance web-a --addr 127.77.0.1:8080',
+  ).action((f: ServiceFlags) =>
+    withReeve(f, async (c) => {
+      const ttlMs = f.ttl === undefined ? undefined : Math.max(1, Math.round(f.ttl * 1000))
+      const nodeId = await c.register({ service: f.service ?? defaultService(f.api), api: f.api, address: f.addr, ...(f.instance === undefined ? {} : { instance: f.instance }), ...(ttlMs === undefined ? {} : { ttlMs }) })
+      const instance = f.instance ?? nodeOf(nodeId) // the reeve's default
+      say(f, { node_id: nodeId, api: f.api, instance, addr: f.addr, ttl_s: f.ttl ?? null }, `${nodeId}\n`)
+    }),
+  )
+
+  reach(
+    service
+      .command('heartbeat')
+      .description('renew a registration made with --ttl: it stays up for S more seconds')
+      .requiredOption('--api <NAME>', 'the API registered', apiName('--api'))
+      .option(serviceOpt, serviceHelp, apiName('--service'))
+      .requiredOption('--ttl <S>', 'how long this heartbeat holds, seconds (decimals allowed)', seconds('--ttl')),
+    'print {"node_id","uuid","ttl_s"}',
+    '\nExample:\n  crux service heartbeat --target 127.77.0.1:50059 --data-dir /tmp/n1 --api Http1 --ttl 10',
+  ).action((f: ServiceFlags & { ttl: number }) =>
+    withReeve(f, async (c) => {
+      const svc = f.service ?? defaultService(f.api)
+      const uuid = `${svc}/${f.api}` // what the client library gives a registration with a ttl
+      try {
+        await c.heartbeat([{ uuid, ttlMs: Math.max(1, Math.round(f.ttl * 1000)) }])
+      } catch (err) {
+        if (err instanceof CruxError && err.code === Code.NOT_FOUND) throw new NotFoundError(`the reeve at ${f.target} keeps no ${uuid} by heartbeats (register it with --ttl first)`)
+        throw err
+      }
+      const nodeId = await c.nodeIdOf({ service: svc, api: f.api })
+      say(f, { node_id: nodeId, uuid, ttl_s: f.ttl }, `${nodeId} up for ${f.ttl} s\n`)
+    }),
+  )
+
+  reach(
+    service
+      .command('deregister')
+      .description("remove a registration of the node at --target: found by API (and instance) among the node's own endpoints in its catalog, or named exactly with --service")
+      .requiredOption('--api <NAME>', 'the API registered', apiName('--api'))
+      .option('--instance <ID>', 'the instance, when the node registered the API more than once', instanceName('--instance', false))
+      .option(serviceOpt, 'the service the API belongs to: names the NodeID without looking at the catalog', apiName('--service')),
+    'print {"node_id"}',
+    '\nExample:\n  crux service deregister --target 127.77.0.1:50059 --data-dir /tmp/n1 --api Http1',
+  ).action((f: ServiceFlags) =>
+    withReeve(f, async (c) => {
+      const [, bloc, horde, node] = (await c.ping()).nodeId.split('/')
+      const compose = (svc: string) => `/${bloc}/${horde}/${node}/${svc}/${f.api}`
+      let nodeId: string
+      if (f.service !== undefined) nodeId = compose(f.service)
+      else {
+        const { endpoints } = await c.catalog({ api: f.api })
+        const mine = endpoints.filter((e) => nodeOf(e.nodeId) === node && (f.instance === undefined || e.instance === f.instance))
+        if (mine.length > 1) throw new InvalidArgumentError(`the node has ${mine.length} registrations of ${f.api} (${mine.map((e) => e.instance).join(', ')}): name one with --instance or --service`)
+        if (mine.length === 0 && f.instance !== undefined) throw new NotFoundError(`no ${f.api} instance ${f.instance} of node ${node} in the catalog at ${f.target}`)
+        // None listed yet: the catalog comes back from the steward a moment after a registration,
+        // so try the NodeID `register` gives by default; the reeve says if it has none.
+        nodeId = mine[0]?.nodeId ?? compose(defaultService(f.api))
+      }
+      try {
+        await c.deregister(nodeId)
+      } catch (err) {
+        if (err instanceof CruxError && err.code === Code.NOT_FOUND) throw new NotFoundError(`${nodeId} is not registered with the reeve at ${f.target}`)
+        throw err
+      }
+      say(f, { node_id: nodeId }, `deregistered ${nodeId}\n`)
+    }),
+  )
+
+  const registry = program
+    .command('registry')
+    .description('the catalog of services as one node sees it, through its reeve')
+    .addHelpText('after', '\nExample:\n  crux registry ls --target 127.77.0.1:50059 --data-dir /tmp/n1')
+
+  reach(
+    registry
+      .command('ls')
+      .description('list the catalog as the node at --target sees it: NODE-ID, API, INSTANCE, ADDR, STATE')
+      .option('--api <NAME>', 'only this API', apiName('--api')),
+    'print {"services":[{"api","instance","addr","node","up","node_id","horde"}],"version"}',
+    '\nExample:\n  crux registry ls --target 127.77.0.1:50059 --data-dir /tmp/n1 --json',
+  ).action((f: Reach & { api?: string }) =>
+    withReeve(f, async (c) => {
+      const { endpoints, version } = await c.catalog(f.api === undefined ? {} : { api: f.api })
+      say(f, { services: ordered(endpoints).map(row), version }, endpoints.length === 0 ? `no services (catalog version ${version})\n` : table(endpoints))
+    }),
+  )
+
+  reach(
+    registry
+      .command('get')
+      .description('the instance a client of the node at --target would connect to: among the up ones of the API matching --instance, the greatest')
+      .requiredOption('--api <NAME>', 'the API wanted', apiName('--api'))
+      .option('--instance <SELECTOR>', "instance pattern, '*' matching any run of characters", instanceName('--instance', true), '*'),
+    'print the chosen service as in registry ls --json, with "version"',
+    "\nExample:\n  crux registry get --target 127.77.0.1:50059 --data-dir /tmp/n1 --api Http1 --instance 'web-*'",
+  ).action((f: Reach & { api: string; instance: string }) =>
+    withReeve(f, async (c) => {
+      const { pick } = await import('../../machines/strew/selector.js')
+      const { endpoints, version } = await c.catalog({ api: f.api })
+      const e = pick(endpoints, { api: f.api, instance: f.instance })
+      if (e === undefined) throw new NotFoundError(`no up instance of ${f.api} matches${f.instance === '*' ? '' : ` ${f.instance}`}`)
+      say(f, { ...row(e), version }, `${e.address}  ${e.instance}  ${e.nodeId}\n`)
+    }),
+  )
+
+  reach(
+    registry
+      .command('watch')
+      .description('follow the catalog as the node at --target sees it: first all of it, then each change, until SIGINT or SIGTERM (exit 0); a failure of the reeve ends it with exit 1')
+      .option('--api <NAME>', 'only this API', apiName('--api')),
+    'print NDJSON: one {"endpoints":[…as registry ls --json],"removed":[NodeID…],"full","version"} per message',
+    '\nExample:\n  crux registry watch --target 127.77.0.1:50059 --data-dir /tmp/n1 --api Http1 --json',
+  ).action((f: Reach & { api?: string }) =>
+    withReeve(f, async (c) => {
+      // A stream has no deadline: a ping first finds out, within one, that the reeve is there.
+      await c.ping()
+      await new Promise<void>((resolve, reject) => {
+        const done = () => {
+          process.off('SIGINT', stop)
+          process.off('SIGTERM', stop)
+        }
+        const stop = () => {
+          done()
+          cancel()
+          resolve()
+        }
+        const cancel = c.watch(
+          f.api === undefined ? {} : { api: f.api },
+          (m) => {
+            const es = ordered(m.endpoints)
+            // Whole catalogs as a header and indented entries; changes one line each, prefixed by version.
+            const line = (e: CatalogEndpoint) => `${e.state.padEnd(4)} ${e.nodeId}  ${e.api}  ${e.instance}  ${e.address}\n`
+            const text = m.full ? `v${m.version} whole catalog: ${es.length} services\n` + es.map((e) => `  ${line(e)}`).join('') : es.map((e) => `v${m.version} ${line(e)}`).join('') + m.removed.map((id) => `v${m.version} gone ${id}\n`).join('')
+            say(f, { endpoints: es.map(row), removed: m.removed, full: m.full, version: m.version }, text)
+          },
+          (err) => {
+            done()
+            // The watch runs until we stop it: the reeve ending it is a failure too.
+            reject(err ?? new CruxError(Code.UNAVAILABLE, `the reeve at ${f.target} ended the watch`))
+          },
+        )
+        process.once('SIGINT', stop)
+        process.once('SIGTERM', stop)
+      })
+    }),
+  )
+}
