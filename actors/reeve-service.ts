@@ -129,20 +129,22 @@ export function createReeveService(side: ReeveSide) {
     }),
     watchCatalog: (call: grpc.ServerWritableStream<WatchCatalogRequest, WatchCatalogResponse>) => {
       const req = call.request
+      let caller: { horde: string; service: string } | undefined
       try {
         local(call)
-        if (req.nodeId !== '') nodeIdParts('node_id', req.nodeId)
+        if (req.nodeId !== '') caller = { horde: nodeIdParts('node_id', req.nodeId).horde, service: serviceOf(req.nodeId) }
       } catch (err) {
         return void call.emit('error', toServiceError(err))
       }
       const snapshot = () => call.write({ endpoints: visible(req).map(toEndpoint), version: ctx().catalog.version, removed: [], full: true })
       const watcher = (rec: { full: boolean; changed?: string[] }) => {
         if (rec.full || rec.changed === undefined) return void snapshot()
-        const seen = new Set(visible(req).map((e) => e.nodeId))
-        const cat = ctx().catalog.endpoints
-        const endpoints = rec.changed.filter((id) => seen.has(id)).map((id) => toEndpoint(cat[id]!))
-        const removed = rec.changed.filter((id) => cat[id] === undefined)
-        if (endpoints.length > 0 || removed.length > 0) call.write({ endpoints, version: ctx().catalog.version, removed, full: false })
+        const cat = ctx().catalog
+        // Only the changed endpoints are judged, not the whole catalog again.
+        const changed = rec.changed.map((id) => cat.endpoints[id]).filter((e): e is CatalogEndpoint => e !== undefined)
+        const endpoints = (req.nodeId === '' ? changed.filter((e) => req.api === '' || e.api === req.api) : visibleTo(changed, cat.rules, caller!, req.api)).map(toEndpoint)
+        const removed = rec.changed.filter((id) => cat.endpoints[id] === undefined)
+        if (endpoints.length > 0 || removed.length > 0) call.write({ endpoints, version: cat.version, removed, full: false })
       }
       watchers.add(watcher)
       call.on('cancelled', () => watchers.delete(watcher))

@@ -69,6 +69,8 @@ export interface StrewInit {
   hbMs: number
   /** The steward's batch window, ms. Default 50. */
   batchMs?: number
+  /** The reeve's: new changes wait this long before a forward, ms. Default 10. */
+  forwardBatchMs?: number
 }
 
 /** The strew layer's gRPC server, bound before the flock starts (a leader announces its address). */
@@ -156,7 +158,7 @@ export function startStrew(c: StrewComponents, init: StrewInit, bound: StrewServ
 
   host.spawn(actors.heartbeater, heartbeaterMachine.name, { now: clock.now() })
   const local = c.store.values(actors.reeve, 'local/') as CatalogEndpoint[]
-  host.spawn(actors.reeve, reeveMachine.name, { reeve: reeveNodeId, address, horde: init.horde, retryMs: init.hbMs, now: clock.now(), local })
+  host.spawn(actors.reeve, reeveMachine.name, { reeve: reeveNodeId, address, horde: init.horde, retryMs: init.hbMs, batchMs: init.forwardBatchMs ?? 10, now: clock.now(), local })
   reeveService.restore()
 
   // ---- clients, one per peer address ----

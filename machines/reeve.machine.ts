@@ -10,7 +10,7 @@ import { setup } from 'xstate'
 import { defineMachine } from './definition.js'
 import type { HostEvent } from './effects.js'
 import { step } from './step.js'
-import { createReeveContext, deregister, forwarded, forwardFailed, pushed, register, retry, serviceState, stewardIs, type CatalogPush, type ReeveContext } from './reeve/rules.js'
+import { batchDone, createReeveContext, deregister, forwarded, forwardFailed, pushed, register, retry, serviceState, stewardIs, type CatalogPush, type ReeveContext } from './reeve/rules.js'
 import type { CatalogEndpoint } from './steward/types.js'
 
 export const reeveLogic = setup({
@@ -25,7 +25,7 @@ export const reeveLogic = setup({
     steward: { actions: step<ReeveContext>((ctx, ev, _now, out) => stewardIs(ctx, String(ev.address), Number(ev.term), out)) },
     'forward.done': { actions: step<ReeveContext>((ctx, _ev, _now, out) => forwarded(ctx, out)) },
     'forward.failed': { actions: step<ReeveContext>((ctx, _ev, _now, out) => forwardFailed(ctx, out)) },
-    'timer.fired': { actions: step<ReeveContext>((ctx, _ev, _now, out) => retry(ctx, out)) },
+    'timer.fired': { actions: step<ReeveContext>((ctx, ev, _now, out) => (ev.name === 'batch' ? batchDone(ctx, out) : retry(ctx, out))) },
     push: { actions: step<ReeveContext>((ctx, ev, _now, out) => void pushed(ctx, ev.catalog as CatalogPush, out)) },
   },
 })

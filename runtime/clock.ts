@@ -21,35 +21,44 @@ export interface Clock {
 /** Wall-clock time for production processes: `performance.timeOrigin`-based ms and `setTimeout`. */
 export class RealClock implements Clock {
   private nextId = 1
-  private readonly pending = new Map<number, NodeJS.Timeout>()
+  private readonly pending = new Map<number, NodeJS.Timeout | NodeJS.Immediate>()
 
   now(): number {
     return Math.floor(performance.timeOrigin + performance.now())
   }
 
+  /**
+   * `ms` ≤ 0 runs on setImmediate, right after the I/O callbacks of this loop turn: Node's setTimeout
+   * waits at least 1 ms, which a request answered after a mailbox drain would pay every time.
+   */
   schedule(ms: number, fn: () => void): TimerHandle {
     const id = this.nextId++
-    const t = setTimeout(() => {
+    const run = () => {
       this.pending.delete(id)
       fn()
-    }, Math.max(0, ms))
-    this.pending.set(id, t)
+    }
+    this.pending.set(id, ms <= 0 ? setImmediate(run) : setTimeout(run, ms))
     return { id }
   }
 
   cancel(handle: TimerHandle): void {
     const t = this.pending.get(handle.id)
     if (t !== undefined) {
-      clearTimeout(t)
+      clear(t)
       this.pending.delete(handle.id)
     }
   }
 
   /** Cancels everything still pending (used on shutdown so nothing keeps the process alive). */
   cancelAll(): void {
-    for (const t of this.pending.values()) clearTimeout(t)
+    for (const t of this.pending.values()) clear(t)
     this.pending.clear()
   }
+}
+
+function clear(t: NodeJS.Timeout | NodeJS.Immediate): void {
+  if ('refresh' in t) clearTimeout(t)
+  else clearImmediate(t as NodeJS.Immediate)
 }
 
 interface VirtualTimer {

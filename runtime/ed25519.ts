@@ -12,6 +12,8 @@ const PUBLIC_DER = Buffer.from('302a300506032b6570032100', 'hex')
 
 // A node signs every handshake with the same key: its key object is made once (per key array).
 const keyObjects = new WeakMap<Uint8Array, KeyObject>()
+// A server verifies many calls by the same whitelisted key (the same array): parse it once.
+const publicKeyObjects = new WeakMap<Uint8Array, KeyObject>()
 
 function secretKeyObject(secretKey: Uint8Array): KeyObject {
   if (secretKey.length !== 32) throw new RangeError(`an Ed25519 secret key is 32 bytes, not ${secretKey.length}`)
@@ -44,7 +46,9 @@ export function ed25519Sign(message: Uint8Array, secretKey: Uint8Array): Uint8Ar
 export function ed25519Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   if (signature.length !== 64 || publicKey.length !== 32) return false
   try {
-    return verify(null, message, createPublicKey({ key: Buffer.concat([PUBLIC_DER, publicKey]), format: 'der', type: 'spki' }), signature)
+    let k = publicKeyObjects.get(publicKey)
+    if (k === undefined) publicKeyObjects.set(publicKey, (k = createPublicKey({ key: Buffer.concat([PUBLIC_DER, publicKey]), format: 'der', type: 'spki' })))
+    return verify(null, message, k, signature)
   } catch {
     return false // not a point on the curve
   }

@@ -10,7 +10,7 @@
  * When the log holds more than twice the live keys (and over 1 000 lines), it is rewritten whole:
  * temp file, fsync, rename, fsync of the directory.
  */
-import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, write, writeSync } from 'node:fs'
+import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { InvalidArgumentError, JournalError } from './errors.js'
 import type { Store } from './store.js'
@@ -166,12 +166,11 @@ export class LogStore implements Store {
       if (this.waiters.length > 0 || [...this.logs.values()].some((l) => l.buffered.length > 0)) this.schedule()
     }
     for (const [log, text] of batch) {
-      write(log.fd, text, (err) => {
+      // Into the page cache at once (microseconds); only the flush to disk goes to the thread pool.
+      writeSync(log.fd, text)
+      fdatasync(log.fd, (err) => {
         if (err) throw err
-        fdatasync(log.fd, (err2) => {
-          if (err2) throw err2
-          done()
-        })
+        done()
       })
     }
   }

@@ -26,10 +26,14 @@ export interface ReeveContext {
   /** The catalog as pushed, by NodeID. */
   catalog: { term: number; version: number; endpoints: Record<string, CatalogEndpoint>; rules: Rule[] }
   retryMs: number
+  /** New changes wait this long for company before a forward goes (0: at once). */
+  batchMs: number
+  /** The batch timer is armed. */
+  holding: boolean
   now: number
 }
 
-export function createReeveContext(o: { reeve: string; address: string; horde: string; retryMs?: number; now: number; local?: CatalogEndpoint[] }): ReeveContext {
+export function createReeveContext(o: { reeve: string; address: string; horde: string; retryMs?: number; batchMs?: number; now: number; local?: CatalogEndpoint[] }): ReeveContext {
   const local: Record<string, CatalogEndpoint> = Object.create(null)
   for (const e of o.local ?? []) local[e.nodeId] = e
   return {
@@ -43,6 +47,8 @@ export function createReeveContext(o: { reeve: string; address: string; horde: s
     backoff: false,
     catalog: { term: 0, version: 0, endpoints: Object.create(null), rules: [] },
     retryMs: o.retryMs ?? 1_000,
+    batchMs: o.batchMs ?? 0,
+    holding: false,
     now: o.now,
   }
 }
@@ -60,12 +66,30 @@ export function forward(ctx: ReeveContext, out: Effect[]): void {
   out.push({ type: 'emit', record: { type: 'Forward', to: ctx.steward.address, term: ctx.steward.term, update: { reeve: ctx.reeve, address: ctx.address, horde: ctx.horde, full: p.full, upsert: endpoints, remove: p.full ? [] : remove } } })
 }
 
+/**
+ * A local change: forwarded at once, or, with a batch window, after it — each forward costs the
+ * steward a signed call, and a burst of registrations should cost one. A forward already on its way
+ * takes the change with it when it is confirmed.
+ */
+function changed(ctx: ReeveContext, out: Effect[]): void {
+  if (ctx.batchMs === 0) return forward(ctx, out)
+  if (ctx.holding || ctx.sending !== null || ctx.steward === null) return
+  ctx.holding = true
+  out.push({ type: 'timer.set', name: 'batch', ms: ctx.batchMs })
+}
+
+/** The batch window is over. */
+export function batchDone(ctx: ReeveContext, out: Effect[]): void {
+  ctx.holding = false
+  forward(ctx, out)
+}
+
 export function register(ctx: ReeveContext, e: CatalogEndpoint, out: Effect[]): void {
   ctx.local[e.nodeId] = e
   delete ctx.pending.remove[e.nodeId]
   ctx.pending.upsert[e.nodeId] = true
   out.push({ type: 'persist', key: `local${e.nodeId}`, value: e })
-  forward(ctx, out)
+  changed(ctx, out)
 }
 
 export function deregister(ctx: ReeveContext, nodeId: string, out: Effect[]): void {
@@ -74,7 +98,7 @@ export function deregister(ctx: ReeveContext, nodeId: string, out: Effect[]): vo
   delete ctx.pending.upsert[nodeId]
   ctx.pending.remove[nodeId] = true
   out.push({ type: 'persist', key: `local${nodeId}`, value: null })
-  forward(ctx, out)
+  changed(ctx, out)
 }
 
 /** The heartbeater judged a local service up or down. */
@@ -83,7 +107,7 @@ export function serviceState(ctx: ReeveContext, nodeId: string, state: 'up' | 'd
   if (e === undefined || e.state === state) return
   ctx.local[nodeId] = { ...e, state }
   ctx.pending.upsert[nodeId] = true
-  forward(ctx, out)
+  changed(ctx, out)
 }
 
 /**

@@ -11,9 +11,9 @@ const ep = (node: string, over: Partial<CatalogEndpoint> = {}): CatalogEndpoint 
 
 interface Forward { to: string; term: number; update: { full: boolean; upsert: CatalogEndpoint[]; remove: string[] } }
 
-function reeve(local: CatalogEndpoint[] = []) {
+function reeve(local: CatalogEndpoint[] = [], batchMs = 0) {
   const effects: Effect[] = []
-  const actor = createActor(reeveLogic, { input: { reeve: '/b/h1/r1/Reeve/Reeve1', address: 'r1:50059', horde: 'h1', now: 0, local }, clock: { setTimeout: () => { throw new Error('no real timers') }, clearTimeout: () => {} } })
+  const actor = createActor(reeveLogic, { input: { reeve: '/b/h1/r1/Reeve/Reeve1', address: 'r1:50059', horde: 'h1', now: 0, local, batchMs }, clock: { setTimeout: () => { throw new Error('no real timers') }, clearTimeout: () => {} } })
   actor.on('*', (e) => effects.push(e as unknown as Effect))
   actor.start()
   const send = (ev: HostEvent) => {
@@ -111,4 +111,16 @@ test('a delta applies on top of the version it was made from, and says what chan
   t.deepEqual((changed as unknown as { record: { changed: string[] } }).record.changed, [ep('c').nodeId, ep('a').nodeId])
   t.deepEqual(Object.keys(catalogOf(r).endpoints).sort(), [ep('b').nodeId, ep('c').nodeId])
   t.is(catalogOf(r).version, 4)
+})
+
+test('with a batch window, a burst of changes goes as one forward when the window ends', (t) => {
+  const r = reeve([], 10)
+  r.send({ type: 'steward', address: 's1:50061', term: 1 })
+  r.send({ type: 'forward.done' })
+  const first = r.send({ type: 'register', endpoint: ep('a') })
+  t.deepEqual(first.filter((e) => e.type === 'timer.set'), [{ type: 'timer.set', name: 'batch', ms: 10 }])
+  t.deepEqual(r.forwards(first), [])
+  t.deepEqual(r.send({ type: 'register', endpoint: ep('b') }).filter((e) => e.type === 'timer.set'), [], 'one window for the burst')
+  const [f] = r.forwards(r.send({ type: 'timer.fired', name: 'batch' }))
+  t.deepEqual(r.ids(f!).sort(), ['a', 'b'])
 })
