@@ -172,7 +172,8 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
   })
   // One log line whenever where the node stands changes: role, flock, leader, member count.
   let last = ''
-  flock.host.onStep(() => {
+  flock.host.onStep((info) => {
+    if (info.actor !== actorId) return
     const c = flock.context()
     const view = { role: roleOf(c), flock: c.flock, leader: c.leader.id, leaderAddr: c.leader.addr, members: c.list.size, listVersion: c.list.version }
     const key = JSON.stringify(view)

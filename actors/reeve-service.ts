@@ -88,6 +88,13 @@ export function createReeveService(side: ReeveSide) {
       const e = checkLocalEndpoint(call.request.endpoint, reeveParts)
       const beat = call.request.heartbeat === undefined ? undefined : toBeat(call.request.heartbeat)
       await ask(actors.reeve, { type: 'register', endpoint: e })
+      // Registered again: heartbeats under another uuid (or none now) no longer keep it.
+      for (const k of kept.values()) {
+        if (k.nodeId !== e.nodeId || k.uuid === beat?.uuid) continue
+        kept.delete(k.uuid)
+        store.put(actors.reeve, `beat/${k.uuid}`, null)
+        host.send(actors.heartbeater, { type: 'deregister', uuid: k.uuid }, 'control')
+      }
       if (beat !== undefined) {
         const k = { uuid: beat.uuid, nodeId: e.nodeId, holdMs: beat.expiresMs - beat.atMs }
         kept.set(k.uuid, k)

@@ -178,6 +178,8 @@ export function startStrew(c: StrewComponents, init: StrewInit, bound: StrewServ
 
   // ---- the machines' emits, carried out ----
   const forward = (rec: { to: string; term: number; update: EndpointUpdate }) => {
+    // Emits still come while the fulcrum stops (a batch timer firing): the clients are closed by then.
+    if (closed) return
     const u = rec.update
     stewardClient(rec.to).updateEndpoints({ reeve: u.reeve, full: u.full, upsert: u.upsert.map(toEndpoint), remove: u.remove, address: u.address, horde: u.horde }, new grpc.Metadata(), { deadline: deadline() }, (err, res) => {
       if (err === null && res.term === rec.term) return void host.send(actors.reeve, { type: 'forward.done', version: res.version }, 'control')
@@ -194,9 +196,11 @@ export function startStrew(c: StrewComponents, init: StrewInit, bound: StrewServ
   }
   const pushChains = new Map<string, Promise<void>>()
   const push = (rec: PushRecord) => {
+    if (closed) return
     const send = () =>
       new Promise<void>((resolve) => {
         const req = { term: rec.term, version: rec.version, full: rec.full, base: rec.base, endpoints: rec.endpoints.map(toEndpoint), remove: rec.remove, rules: rec.rules }
+        if (closed) return resolve()
         reeveClient(rec.to).pushCatalog(req, new grpc.Metadata(), { deadline: deadline() }, (err, res) => {
           if (err !== null || res.version !== rec.version) host.send(actors.steward, { type: 'push.failed', reeve: rec.reeve }, 'control')
           resolve()

@@ -50,7 +50,7 @@ export class LogStore implements Store {
     const text = value === undefined || value === null ? undefined : JSON.stringify(value)
     if (text === undefined) log.values.delete(key)
     else log.values.set(key, text)
-    log.buffered.push(JSON.stringify(text === undefined ? { k: key } : { k: key, v: value }) + '\n')
+    log.buffered.push(text === undefined ? `{"k":${JSON.stringify(key)}}\n` : `{"k":${JSON.stringify(key)},"v":${text}}\n`)
     log.lines++
     this.counters.puts++
     this.schedule()
