@@ -34,7 +34,9 @@ for (const n of [5, 10]) {
     t.is(list.flock, fs[0]!.view()!.flock)
     const names = await crux('names', '--target', `127.77.${net}.1:23123`, '--secret-file', pool.secretFile, '--json')
     t.is(names.status, 0, names.stderr)
-    t.like(JSON.parse(names.stdout), { flock: list.flock, members: n, leader: { id: list.leader }, steward: null, registry: null })
+    // The leader's own gRPC address (a fulcrum serves it on its listen host, port 50059).
+    const grpc = list.members.find((m) => m.leader)!.addr.replace(/:\d+$/, ':50059')
+    t.like(JSON.parse(names.stdout), { flock: list.flock, members: n, leader: { id: list.leader }, steward: grpc, registry: grpc })
   })
 }
 
