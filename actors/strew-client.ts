@@ -6,10 +6,10 @@
 import * as grpc from '@grpc/grpc-js'
 import type { CatalogEndpoint } from '../machines/steward/types.js'
 import { ServiceState, type Heartbeat } from '../protos/gen/crux/v1/heartbeat.js'
-import { ReeveServiceClient, type Endpoint, type GetCatalogRequest, type WatchCatalogResponse } from '../protos/gen/crux/v1/reeve.js'
+import { ReeveServiceService as M, type Endpoint, type GetCatalogRequest, type WatchCatalogResponse } from '../protos/gen/crux/v1/reeve.js'
 import { CruxError, type Code } from '../runtime/errors.js'
-import { signingInterceptor } from '../runtime/grpc-server.js'
 import { nodeIdOf } from '../runtime/node-identity.js'
+import { createSignedClient } from '../runtime/signed-client.js'
 import { keyIdOf } from '../runtime/registration.js'
 import { REEVE_REV } from './registry.js'
 import { fromEndpoint } from './strew-codec.js'
@@ -42,7 +42,6 @@ function failure(address: string, err: grpc.ServiceError): CruxError {
 }
 
 export interface ReeveClient {
-  readonly raw: ReeveServiceClient
   /** The reeve's NodeID and the steward it follows. */
   ping(): Promise<{ nodeId: string; steward: string; term: number }>
   /** The NodeID a service point gets on this reeve. */
@@ -59,20 +58,11 @@ export interface ReeveClient {
 export function createReeveClient(init: ReeveClientInit): ReeveClient {
   const node = nodeIdOf(init.identity.publicKey)
   const key = keyIdOf(REEVE_REV, node, init.identity.publicKey)
-  const raw = new ReeveServiceClient(init.address, grpc.credentials.createInsecure(), {
-    interceptors: [signingInterceptor({ key, secretKey: init.identity.secretKey, now: () => Date.now() })],
-  })
-  const timeoutMs = init.timeoutMs ?? 10_000
-  const opts = () => ({ deadline: Date.now() + timeoutMs })
-  const call = <Req, Res>(fn: (req: Req, md: grpc.Metadata, o: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown, req: Req): Promise<Res> =>
-    new Promise((resolve, reject) => {
-      fn.call(raw, req, new grpc.Metadata(), opts(), (err, res) => (err === null ? resolve(res) : reject(failure(init.address, err))))
-    })
+  const rpc = createSignedClient(init.address, { key, secretKey: init.identity.secretKey, now: () => Date.now() }, { timeoutMs: init.timeoutMs ?? 10_000, describe: `reeve ${init.address}` })
   let reeveId: Promise<string> | undefined
   const self: ReeveClient = {
-    raw,
     async ping() {
-      const r = await call(raw.ping, { text: 'ping' })
+      const r = await rpc.unary(M.ping, { text: 'ping' })
       return { nodeId: r.nodeId, steward: r.steward, term: r.term }
     },
     async nodeIdOf(p) {
@@ -85,23 +75,23 @@ export function createReeveClient(init: ReeveClientInit): ReeveClient {
       const endpoint: Endpoint = { nodeId, netId: '', horde: '', api: p.api, instance: p.instance ?? '', address: p.address, state: ServiceState.SERVICE_STATE_UP, keyId: '' }
       const at = Date.now()
       const heartbeat: Heartbeat | undefined = p.ttlMs === undefined ? undefined : { uuid: p.uuid ?? `${p.service}/${p.api}`, state: ServiceState.SERVICE_STATE_UP, netId: '', atMs: at, expiresMs: at + p.ttlMs, various: '' }
-      await call(raw.registerService, { endpoint, heartbeat })
+      await rpc.unary(M.registerService, { endpoint, heartbeat })
       return nodeId
     },
     async deregister(nodeId) {
-      await call(raw.deregisterService, { nodeId })
+      await rpc.unary(M.deregisterService, { nodeId })
     },
     async heartbeat(beats) {
       const at = Date.now()
       const heartbeats = beats.map((b) => ({ uuid: b.uuid, state: b.state === 'down' ? ServiceState.SERVICE_STATE_DOWN : ServiceState.SERVICE_STATE_UP, netId: '', atMs: at, expiresMs: at + b.ttlMs, various: '' }))
-      await call(raw.sendHeartbeats, { heartbeats })
+      await rpc.unary(M.sendHeartbeats, { heartbeats })
     },
     async catalog(req = {}) {
-      const r = await call(raw.getCatalog, { nodeId: '', api: '', endpoint: '', ...req })
+      const r = await rpc.unary(M.getCatalog, { nodeId: '', api: '', endpoint: '', ...req })
       return { endpoints: r.endpoints.map(fromEndpoint), version: r.version }
     },
     watch(req, on, onEnd) {
-      const stream = raw.watchCatalog({ nodeId: req.nodeId ?? '', api: req.api ?? '' })
+      const stream = rpc.stream(M.watchCatalog, { nodeId: req.nodeId ?? '', api: req.api ?? '' })
       let ended = false
       const end = (err: CruxError | null) => {
         if (!ended) onEnd(err)
@@ -115,7 +105,7 @@ export function createReeveClient(init: ReeveClientInit): ReeveClient {
         stream.cancel()
       }
     },
-    close: () => raw.close(),
+    close: () => rpc.close(),
   }
   return self
 }

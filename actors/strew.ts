@@ -16,7 +16,6 @@
  * Keys: the node's Ed25519 key signs as `/Reeve1_0/<node>/keys/<fp>` (the reeve, and local clients
  * holding the data dir) and as `/Steward1_0/<node>/keys/<fp>` (its steward).
  */
-import * as grpc from '@grpc/grpc-js'
 import { isLeader, servicesOf } from '../machines/flock/context.js'
 import type { FlockContext } from '../machines/flock/types.js'
 import { heartbeaterMachine } from '../machines/heartbeater.machine.js'
@@ -24,13 +23,15 @@ import { reeveMachine } from '../machines/reeve.machine.js'
 import type { ReeveContext } from '../machines/reeve/rules.js'
 import { stewardMachine } from '../machines/steward.machine.js'
 import type { CatalogEndpoint, EndpointUpdate } from '../machines/steward/types.js'
-import { ReeveServiceClient, ReeveServiceService } from '../protos/gen/crux/v1/reeve.js'
+import { ReeveServiceService } from '../protos/gen/crux/v1/reeve.js'
 import { RegistryServiceService } from '../protos/gen/crux/v1/registry.js'
-import { StewardServiceClient, StewardServiceService } from '../protos/gen/crux/v1/steward.js'
+import { StewardServiceService } from '../protos/gen/crux/v1/steward.js'
 import { createAsk } from '../runtime/ask.js'
 import { CallVerifier } from '../runtime/call-signature.js'
 import type { Clock } from '../runtime/clock.js'
-import { createSecureServer, signingInterceptor, type SecureServer } from '../runtime/grpc-server.js'
+import { Code, CruxError } from '../runtime/errors.js'
+import { createSecureServer, type SecureServer } from '../runtime/grpc-server.js'
+import { createSignedClient, type SignedClient } from '../runtime/signed-client.js'
 import type { ActorHost } from '../runtime/host.js'
 import type { LogStore } from '../runtime/log-store.js'
 import { nodeIdOf } from '../runtime/node-identity.js'
@@ -162,50 +163,54 @@ export function startStrew(c: StrewComponents, init: StrewInit, bound: StrewServ
   reeveService.restore()
 
   // ---- clients, one per peer address ----
-  const stewardClients = new Map<string, StewardServiceClient>()
-  const reeveClients = new Map<string, ReeveServiceClient>()
+  const timeoutMs = Math.max(5_000, 4 * init.hbMs)
+  const stewardClients = new Map<string, SignedClient>()
+  const reeveClients = new Map<string, SignedClient>()
   const stewardClient = (to: string) => {
     let cl = stewardClients.get(to)
-    if (cl === undefined) stewardClients.set(to, (cl = new StewardServiceClient(to, grpc.credentials.createInsecure(), { interceptors: [signingInterceptor({ key: reeveKeyId, secretKey: identity.secretKey, now })] })))
+    if (cl === undefined) stewardClients.set(to, (cl = createSignedClient(to, { key: reeveKeyId, secretKey: identity.secretKey, now }, { timeoutMs, describe: `steward ${to}` })))
     return cl
   }
   const reeveClient = (to: string) => {
     let cl = reeveClients.get(to)
-    if (cl === undefined) reeveClients.set(to, (cl = new ReeveServiceClient(to, grpc.credentials.createInsecure(), { interceptors: [signingInterceptor({ key: stewardKeyId, secretKey: identity.secretKey, now })] })))
+    if (cl === undefined) reeveClients.set(to, (cl = createSignedClient(to, { key: stewardKeyId, secretKey: identity.secretKey, now }, { timeoutMs, describe: `reeve ${to}` })))
     return cl
   }
-  const deadline = () => Date.now() + Math.max(5_000, 4 * init.hbMs)
 
   // ---- the machines' emits, carried out ----
   const forward = (rec: { to: string; term: number; update: EndpointUpdate }) => {
     // Emits still come while the fulcrum stops (a batch timer firing): the clients are closed by then.
     if (closed) return
     const u = rec.update
-    stewardClient(rec.to).updateEndpoints({ reeve: u.reeve, full: u.full, upsert: u.upsert.map(toEndpoint), remove: u.remove, address: u.address, horde: u.horde }, new grpc.Metadata(), { deadline: deadline() }, (err, res) => {
-      if (err === null && res.term === rec.term) return void host.send(actors.reeve, { type: 'forward.done', version: res.version }, 'control')
-      host.send(actors.reeve, { type: 'forward.failed' }, 'control')
-      // The steward does not know us (it restarted, or another took its address): register again.
-      if (err !== null && err.code !== grpc.status.PERMISSION_DENIED && err.code !== grpc.status.FAILED_PRECONDITION) return
-      if (following !== null && following.address === rec.to) {
-        log.warn('steward refused an update; registering again', { steward: rec.to, code: err === null ? 'term' : grpc.status[err.code] })
-        following = null
-        target = null
-        follow()
-      }
-    })
+    const req = { reeve: u.reeve, full: u.full, upsert: u.upsert.map(toEndpoint), remove: u.remove, address: u.address, horde: u.horde }
+    stewardClient(rec.to)
+      .unary(StewardServiceService.updateEndpoints, req)
+      .then(
+        (res) => (res.term === rec.term ? null : new CruxError(Code.FAILED_PRECONDITION, `steward ${rec.to} has term ${res.term}, not ${rec.term}`)),
+        (err: CruxError) => err,
+      )
+      .then((err) => {
+        if (err === null) return void host.send(actors.reeve, { type: 'forward.done' }, 'control')
+        host.send(actors.reeve, { type: 'forward.failed' }, 'control')
+        // The steward does not know us (it restarted, or another took its address): register again.
+        if (err.code !== Code.PERMISSION_DENIED && err.code !== Code.FAILED_PRECONDITION) return
+        if (following !== null && following.address === rec.to && !closed) {
+          log.warn('steward refused an update; registering again', { steward: rec.to, error: err.message })
+          following = null
+          target = null
+          follow()
+        }
+      })
   }
   const pushChains = new Map<string, Promise<void>>()
   const push = (rec: PushRecord) => {
     if (closed) return
-    const send = () =>
-      new Promise<void>((resolve) => {
-        const req = { term: rec.term, version: rec.version, full: rec.full, base: rec.base, endpoints: rec.endpoints.map(toEndpoint), remove: rec.remove, rules: rec.rules }
-        if (closed) return resolve()
-        reeveClient(rec.to).pushCatalog(req, new grpc.Metadata(), { deadline: deadline() }, (err, res) => {
-          if (err !== null || res.version !== rec.version) host.send(actors.steward, { type: 'push.failed', reeve: rec.reeve }, 'control')
-          resolve()
-        })
-      })
+    const send = async () => {
+      if (closed) return
+      const req = { term: rec.term, version: rec.version, full: rec.full, base: rec.base, endpoints: rec.endpoints.map(toEndpoint), remove: rec.remove, rules: rec.rules }
+      const held = await reeveClient(rec.to).unary(ReeveServiceService.pushCatalog, req).then((r) => r.version, () => -1)
+      if (held !== rec.version) host.send(actors.steward, { type: 'push.failed', reeve: rec.reeve }, 'control')
+    }
     const chain = (pushChains.get(rec.to) ?? Promise.resolve()).then(send)
     pushChains.set(rec.to, chain)
     void chain.then(() => {

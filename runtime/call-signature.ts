@@ -17,8 +17,8 @@
  * new calls are refused (`busy`, RESOURCE_EXHAUSTED) rather than old nonces forgotten early, which
  * would re-open replays.
  */
-import { createHash, randomBytes } from 'node:crypto'
-import { ed25519Sign, ed25519Verify } from './ed25519.js'
+import { createHash, randomFillSync } from 'node:crypto'
+import { ed25519Sign, ed25519SignAsync, ed25519Verify, ed25519VerifyAsync } from './ed25519.js'
 
 /** The metadata keys (lower case: gRPC metadata keys are). */
 export const CALL_HEADERS = { key: 'crux-key', time: 'crux-time', nonce: 'crux-nonce', signature: 'crux-signature' } as const
@@ -41,11 +41,32 @@ function signedText(method: string, time: string, nonce: string, body: Uint8Arra
   return new TextEncoder().encode(`${DOMAIN}\n${method}\n${time}\n${nonce}\n${hash}`)
 }
 
+// Nonces come from a pool of random bytes refilled 256 calls at a time: one randomFillSync per call
+// showed in a client's profile.
+const pool = Buffer.alloc(16 * 256)
+let poolAt = pool.length
+function freshNonce(): string {
+  if (poolAt === pool.length) {
+    randomFillSync(pool)
+    poolAt = 0
+  }
+  poolAt += 16
+  return pool.toString('hex', poolAt - 16, poolAt)
+}
+
 /** Signs one call: the metadata values for `method` with request bytes `body`. */
 export function signCall(o: { key: string; secretKey: Uint8Array; method: string; body: Uint8Array; nowMs: number; nonce?: string }): CallSignature {
   const time = String(Math.floor(o.nowMs))
-  const nonce = o.nonce ?? randomBytes(16).toString('hex')
+  const nonce = o.nonce ?? freshNonce()
   const signature = Buffer.from(ed25519Sign(signedText(o.method, time, nonce, o.body), o.secretKey)).toString('base64')
+  return { key: o.key, time, nonce, signature }
+}
+
+/** {@link signCall} with the signature made on libuv's thread pool. */
+export async function signCallAsync(o: { key: string; secretKey: Uint8Array; method: string; body: Uint8Array; nowMs: number }): Promise<CallSignature> {
+  const time = String(Math.floor(o.nowMs))
+  const nonce = freshNonce()
+  const signature = Buffer.from(await ed25519SignAsync(signedText(o.method, time, nonce, o.body), o.secretKey)).toString('base64')
   return { key: o.key, time, nonce, signature }
 }
 
@@ -74,6 +95,24 @@ export class CallVerifier {
   }
 
   verify(sig: Partial<CallSignature>, method: string, body: Uint8Array, nowMs: number): CallVerdict {
+    const c = this.precheck(sig, method, body, nowMs)
+    if ('ok' in c) return c
+    return this.settle(ed25519Verify(c.sigBytes, c.text, c.pub), c.nonce, c.key, nowMs)
+  }
+
+  /**
+   * {@link verify} with the signature checked on libuv's thread pool, for a server with calls in
+   * flight. A copy of the call racing this one is still refused: the nonce is taken only after the
+   * signature verified, and only once.
+   */
+  async verifyAsync(sig: Partial<CallSignature>, method: string, body: Uint8Array, nowMs: number): Promise<CallVerdict> {
+    const c = this.precheck(sig, method, body, nowMs)
+    if ('ok' in c) return c
+    return this.settle(await ed25519VerifyAsync(c.sigBytes, c.text, c.pub), c.nonce, c.key, nowMs)
+  }
+
+  /** Everything but the signature: form, clock, whitelist. */
+  private precheck(sig: Partial<CallSignature>, method: string, body: Uint8Array, nowMs: number): CallVerdict | { key: string; nonce: string; sigBytes: Buffer; text: Uint8Array; pub: Uint8Array } {
     const { key, time, nonce, signature } = sig
     if (typeof key !== 'string' || typeof time !== 'string' || typeof nonce !== 'string' || typeof signature !== 'string' || !/^\d{1,16}$/.test(time) || !/^[0-9a-f]{16,64}$/.test(nonce) || key.length > 256) return this.refuse('unsigned')
     const sigBytes = Buffer.from(signature, 'base64')
@@ -81,7 +120,11 @@ export class CallVerifier {
     if (Math.abs(nowMs - Number(time)) > this.skewMs) return this.refuse('stale')
     const pub = this.init.lookup(key)
     if (pub === undefined) return this.refuse('unknown')
-    if (!ed25519Verify(sigBytes, signedText(method, time, nonce, body), pub)) return this.refuse('forged')
+    return { key, nonce, sigBytes, text: signedText(method, time, nonce, body), pub }
+  }
+
+  private settle(verified: boolean, nonce: string, key: string, nowMs: number): CallVerdict {
+    if (!verified) return this.refuse('forged')
     this.expire(nowMs)
     if (this.nonces.has(nonce)) return this.refuse('replayed')
     if (this.nonces.size >= this.maxNonces) return this.refuse('busy')

@@ -42,14 +42,36 @@ export function ed25519Sign(message: Uint8Array, secretKey: Uint8Array): Uint8Ar
   return new Uint8Array(sign(null, message, secretKeyObject(secretKey)))
 }
 
+function publicKeyObject(publicKey: Uint8Array): KeyObject {
+  let k = publicKeyObjects.get(publicKey)
+  if (k === undefined) publicKeyObjects.set(publicKey, (k = createPublicKey({ key: Buffer.concat([PUBLIC_DER, publicKey]), format: 'der', type: 'spki' })))
+  return k
+}
+
 /** Whether `signature` is `publicKey`'s over `message`; false (never a throw) for malformed input. */
 export function ed25519Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   if (signature.length !== 64 || publicKey.length !== 32) return false
   try {
-    let k = publicKeyObjects.get(publicKey)
-    if (k === undefined) publicKeyObjects.set(publicKey, (k = createPublicKey({ key: Buffer.concat([PUBLIC_DER, publicKey]), format: 'der', type: 'spki' })))
-    return verify(null, message, k, signature)
+    return verify(null, message, publicKeyObject(publicKey), signature)
   } catch {
     return false // not a point on the curve
   }
+}
+
+/** {@link ed25519Verify} on libuv's thread pool: a busy server keeps its main thread for the calls. */
+export function ed25519VerifyAsync(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): Promise<boolean> {
+  if (signature.length !== 64 || publicKey.length !== 32) return Promise.resolve(false)
+  let key: KeyObject
+  try {
+    key = publicKeyObject(publicKey)
+  } catch {
+    return Promise.resolve(false)
+  }
+  return new Promise((resolve) => verify(null, message, key, signature, (err, ok) => resolve(err === null && ok)))
+}
+
+/** {@link ed25519Sign} on libuv's thread pool. */
+export function ed25519SignAsync(message: Uint8Array, secretKey: Uint8Array): Promise<Uint8Array> {
+  const key = secretKeyObject(secretKey)
+  return new Promise((resolve, reject) => sign(null, message, key, (err, sig) => (err === null ? resolve(new Uint8Array(sig)) : reject(err))))
 }

@@ -15,7 +15,7 @@ import { ReflectionService } from '@grpc/reflection'
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { CALL_HEADERS, signCall, type CallRefusal, type CallVerifier } from './call-signature.js'
+import { CALL_HEADERS, signCall, type CallRefusal, type CallVerdict, type CallVerifier } from './call-signature.js'
 import { CruxError, InvalidArgumentError } from './errors.js'
 
 /** protos/ of the package: two levels up from dist/runtime, or from dist/bin in the bundle. */
@@ -98,35 +98,51 @@ const metaValue = (m: grpc.Metadata, k: string): string | undefined => {
   return typeof v === 'string' ? v : undefined
 }
 
-function signedMethod(path: string, def: grpc.MethodDefinition<unknown, unknown>, handler: grpc.UntypedHandleCall, o: SecureServerInit): grpc.UntypedHandleCall {
-  const check = (call: { metadata: grpc.Metadata; request: unknown }): grpc.ServiceError | null => {
-    const raw = call.request as Buffer
-    const sig = { key: metaValue(call.metadata, CALL_HEADERS.key), time: metaValue(call.metadata, CALL_HEADERS.time), nonce: metaValue(call.metadata, CALL_HEADERS.nonce), signature: metaValue(call.metadata, CALL_HEADERS.signature) }
-    const v = o.verifier.verify(sig, path, raw, o.now())
-    if (!v.ok) return Object.assign(new Error('call refused'), { code: CODE[v.reason], details: 'call refused', metadata: new grpc.Metadata() })
+function signedMethod(path: string, def: grpc.MethodDefinition<unknown, unknown>, handler: grpc.UntypedHandleCall, o: SecureServerInit, load: { inflight: number }): grpc.UntypedHandleCall {
+  const finish = (call: { metadata: grpc.Metadata; request: unknown }, raw: Buffer, v: CallVerdict): grpc.ServiceError | null => {
+    if (!v.ok) return statusError(CODE[v.reason], 'call refused')
     // Replaces anything the client put under this name: only the verifier says who called.
     call.metadata.set(CALLER, v.caller)
     try {
       call.request = def.requestDeserialize(raw)
     } catch {
-      return Object.assign(new Error(`malformed request for ${path}`), { code: grpc.status.INVALID_ARGUMENT, details: `malformed request for ${path}`, metadata: new grpc.Metadata() })
+      return statusError(grpc.status.INVALID_ARGUMENT, `malformed request for ${path}`)
     }
     return null
+  }
+  /**
+   * Alone, a call's signature is checked at once; with other calls in flight it is checked on the
+   * thread pool, so the main thread goes on serving them meanwhile (measured: bench/strew).
+   */
+  const check = (call: { metadata: grpc.Metadata; request: unknown }, then: (err: grpc.ServiceError | null) => void): void => {
+    const raw = call.request as Buffer
+    const sig = { key: metaValue(call.metadata, CALL_HEADERS.key), time: metaValue(call.metadata, CALL_HEADERS.time), nonce: metaValue(call.metadata, CALL_HEADERS.nonce), signature: metaValue(call.metadata, CALL_HEADERS.signature) }
+    if (load.inflight <= 1) return then(finish(call, raw, o.verifier.verify(sig, path, raw, o.now())))
+    o.verifier.verifyAsync(sig, path, raw, o.now()).then(
+      (v) => then(finish(call, raw, v)),
+      () => then(statusError(grpc.status.INTERNAL, 'internal error')),
+    )
   }
   if (!def.requestStream && !def.responseStream) {
     const h = handler as grpc.handleUnaryCall<unknown, unknown>
     return ((call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-      const err = check(call)
-      if (err !== null) return callback(err)
-      h(call, callback)
+      load.inflight++
+      const done: grpc.sendUnaryData<unknown> = (err, value, trailer, flags) => {
+        load.inflight--
+        callback(err, value, trailer, flags)
+      }
+      check(call, (err) => (err !== null ? done(err) : h(call, done)))
     }) as grpc.UntypedHandleCall
   }
   if (!def.requestStream && def.responseStream) {
     const h = handler as grpc.handleServerStreamingCall<unknown, unknown>
     return ((call: grpc.ServerWritableStream<unknown, unknown>) => {
-      const err = check(call)
-      if (err !== null) return void call.emit('error', err)
-      h(call)
+      load.inflight++
+      check(call, (err) => {
+        load.inflight--
+        if (err !== null) return void call.emit('error', err)
+        h(call)
+      })
     }) as grpc.UntypedHandleCall
   }
   throw new InvalidArgumentError(`${path}: client-streaming calls cannot be signed per request`)
@@ -136,6 +152,7 @@ export function createSecureServer(o: SecureServerInit): SecureServer {
   const max = o.maxMessageBytes ?? 1 << 20
   const server = new grpc.Server({ 'grpc.max_receive_message_length': max })
   const health = new HealthImplementation({ '': 'SERVING' })
+  const load = { inflight: 0 }
   health.addToServer(server)
   const pkg = loadSync(SERVICE_PROTOS, { includeDirs: [protosDir()], keepCase: false, longs: String, enums: String, defaults: true })
   new ReflectionService(pkg).addToServer(server)
@@ -151,7 +168,7 @@ export function createSecureServer(o: SecureServerInit): SecureServer {
         const h = impl[name]
         if (h === undefined) continue // grpc-js answers UNIMPLEMENTED
         defs[name] = { ...def, requestDeserialize: (b: Buffer) => b }
-        impls[name] = signedMethod(def.path, def, h, o)
+        impls[name] = signedMethod(def.path, def, h, o, load)
       }
       server.addService(defs as grpc.ServiceDefinition, impls)
     },
