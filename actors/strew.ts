@@ -182,12 +182,17 @@ export function startStrew(c: StrewComponents, init: StrewInit, bound: StrewServ
     // Emits still come while the fulcrum stops (a batch timer firing): the clients are closed by then.
     if (closed) return
     const u = rec.update
-    const req = { reeve: u.reeve, full: u.full, upsert: u.upsert.map(toEndpoint), remove: u.remove, address: u.address, horde: u.horde }
-    stewardClient(rec.to)
-      .unary(StewardServiceService.updateEndpoints, req)
+    // This node's own steward is a mailbox away: no call, no signature (it registered us like any reeve).
+    const sent: Promise<number> =
+      rec.to === address && term !== null && host.has(actors.steward)
+        ? ((t) => ask(actors.steward, { type: 'update', update: u }).then(() => t))(term)
+        : stewardClient(rec.to)
+            .unary(StewardServiceService.updateEndpoints, { reeve: u.reeve, full: u.full, upsert: u.upsert.map(toEndpoint), remove: u.remove, address: u.address, horde: u.horde })
+            .then((res) => res.term)
+    sent
       .then(
-        (res) => (res.term === rec.term ? null : new CruxError(Code.FAILED_PRECONDITION, `steward ${rec.to} has term ${res.term}, not ${rec.term}`)),
-        (err: CruxError) => err,
+        (t) => (t === rec.term ? null : new CruxError(Code.FAILED_PRECONDITION, `steward ${rec.to} has term ${t}, not ${rec.term}`)),
+        (err: CruxError) => (err instanceof CruxError ? err : new CruxError(Code.UNAVAILABLE, String(err))),
       )
       .then((err) => {
         if (err === null) return void host.send(actors.reeve, { type: 'forward.done' }, 'control')
@@ -207,8 +212,12 @@ export function startStrew(c: StrewComponents, init: StrewInit, bound: StrewServ
     if (closed) return
     const send = async () => {
       if (closed) return
-      const req = { term: rec.term, version: rec.version, full: rec.full, base: rec.base, endpoints: rec.endpoints.map(toEndpoint), remove: rec.remove, rules: rec.rules }
-      const held = await reeveClient(rec.to).unary(ReeveServiceService.pushCatalog, req).then((r) => r.version, () => -1)
+      const catalog = { term: rec.term, version: rec.version, full: rec.full, base: rec.base, endpoints: rec.endpoints, remove: rec.remove, rules: rec.rules }
+      // To this node's own reeve through its mailbox, as a PushCatalog call would deliver it.
+      const held =
+        rec.to === address
+          ? await ask(actors.reeve, { type: 'push', catalog }).then(() => reeveContext(host, actors.reeve).catalog.version, () => -1)
+          : await reeveClient(rec.to).unary(ReeveServiceService.pushCatalog, { ...catalog, endpoints: rec.endpoints.map(toEndpoint) }).then((r) => r.version, () => -1)
       if (held !== rec.version) host.send(actors.steward, { type: 'push.failed', reeve: rec.reeve }, 'control')
     }
     const chain = (pushChains.get(rec.to) ?? Promise.resolve()).then(send)
