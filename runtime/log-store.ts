@@ -10,7 +10,7 @@
  * When the log holds more than twice the live keys (and over 1 000 lines), it is rewritten whole:
  * temp file, fsync, rename, fsync of the directory.
  */
-import { closeSync, fdatasync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
+import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { InvalidArgumentError, JournalError } from './errors.js'
 import type { Store } from './store.js'
@@ -165,17 +165,10 @@ export class LogStore implements Store {
       for (const w of waiters) w()
       if (this.waiters.length > 0 || [...this.logs.values()].some((l) => l.buffered.length > 0)) this.schedule()
     }
-    // One caller waiting (a sequential client): flush here, sparing the thread pool's round trip.
-    // More: the flush goes to the pool while the main thread takes the next calls.
-    const inline = waiters.length <= 1
     for (const [log, text] of batch) {
-      // Into the page cache at once (microseconds); only the flush to disk may go to the thread pool.
+      // Into the page cache at once (microseconds); only the flush to disk goes to the thread pool,
+      // while the main thread takes the next calls.
       writeSync(log.fd, text)
-      if (inline) {
-        fdatasyncSync(log.fd)
-        done()
-        continue
-      }
       fdatasync(log.fd, (err) => {
         if (err) throw err
         done()
