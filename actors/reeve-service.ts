@@ -6,7 +6,7 @@
  * heartbeater machines' mailboxes, and a registration is answered once its step is done and on disk.
  */
 import type * as grpc from '@grpc/grpc-js'
-import type { ServingStatus } from 'grpc-health-check'
+import type { ServingStatus } from '../runtime/grpc-health.js'
 import type { ReeveContext } from '../machines/reeve/rules.js'
 import { serviceOf, visibleTo } from '../machines/steward/rules.js'
 import type { CatalogEndpoint } from '../machines/steward/types.js'

@@ -23,7 +23,7 @@ await build({
   banner: { js: "import { createRequire as __cruxRequire } from 'node:module'; const require = __cruxRequire(import.meta.url);" },
   // gRPC's packages find their own files by __dirname (protos, reflection descriptors): they stay in
   // node_modules, loaded only by the commands that speak gRPC.
-  external: ['@grpc/grpc-js', '@grpc/proto-loader', '@grpc/reflection', 'grpc-health-check'],
+  external: ['@grpc/grpc-js', '@grpc/proto-loader', '@grpc/reflection'],
   logLevel: 'warning',
 })
 chmodSync(outfile, 0o755)

@@ -10,13 +10,14 @@
  * grpc-js with RESOURCE_EXHAUSTED. None of these stops the server.
  */
 import * as grpc from '@grpc/grpc-js'
-import { loadSync } from '@grpc/proto-loader'
-import { ReflectionService } from '@grpc/reflection'
-import { HealthImplementation, type ServingStatus } from 'grpc-health-check'
+import { Health, type ServingStatus } from './grpc-health.js'
+import { addLazyReflection } from './grpc-reflection.js'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { CALL_HEADERS, signCall, type CallRefusal, type CallVerdict, type CallVerifier } from './call-signature.js'
 import { CruxError, InvalidArgumentError } from './errors.js'
+
+export type { ServingStatus } from './grpc-health.js'
 
 /** protos/ of the package: two levels up from dist/runtime, or from dist/bin in the bundle. */
 function protosDir(): string {
@@ -172,11 +173,10 @@ function signedMethod(path: string, def: grpc.MethodDefinition<unknown, unknown>
 export function createSecureServer(o: SecureServerInit): SecureServer {
   const max = o.maxMessageBytes ?? 1 << 20
   const server = new grpc.Server({ 'grpc.max_receive_message_length': max })
-  const health = new HealthImplementation({ '': 'SERVING' })
+  const health = new Health({ '': 'SERVING' })
   const load: Load = { inflight: 0, turn: 0, turnReset: false }
   health.addToServer(server)
-  const pkg = loadSync(SERVICE_PROTOS, { includeDirs: [protosDir()], keepCase: false, longs: String, enums: String, defaults: true })
-  new ReflectionService(pkg).addToServer(server)
+  addLazyReflection(server, protosDir(), SERVICE_PROTOS)
   return {
     server,
     setStatus: (service, status) => health.setStatus(service, status),
