@@ -24,7 +24,8 @@ import { decodeWire } from '../runtime/wire-codec.js'
 import { createWalrus, type Level, type Walrus } from '../runtime/walrus.js'
 import { createFlockActor, type FlockActor } from './flock.actor.js'
 import { attachFulcrumMonitor, type FulcrumMonitor } from './fulcrum-monitor.js'
-import { bindStrewServer, startStrew, strewMachines, type Strew } from './strew.js'
+import type { Strew } from './strew.js'
+import { strewMachines } from './strew-machines.js'
 
 export interface FulcrumOptions {
   host: string
@@ -147,7 +148,9 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
       ? undefined
       : new Recorder(new FileSink(o.trace), { node: id, seed, config, machines: Object.fromEntries([flockMachine, ...(o.grpc === undefined ? [] : strewMachines)].map((m) => [m.name, m.version])) })
   // The gRPC server is bound before the flock starts: a node that comes to lead announces its address.
-  const bound = o.grpc === undefined ? undefined : await bindStrewServer({ ...o.grpc, now: () => clock.now() })
+  // gRPC is loaded only by a fulcrum that serves it: start-up time and memory are features.
+  const strewModule = o.grpc === undefined ? undefined : await import('./strew.js')
+  const bound = o.grpc === undefined ? undefined : await strewModule!.bindStrewServer({ ...o.grpc, now: () => clock.now() })
   const grpcAddress = bound?.address
   const flock = createFlockActor(
     { transport, clock, recorder, logger: log, store, machines: o.grpc === undefined ? [] : strewMachines },
@@ -184,7 +187,7 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
   })
   let strew: Strew | undefined
   if (bound !== undefined && logs !== undefined) {
-    const s = startStrew(
+    const s = strewModule!.startStrew(
       { host: flock.host, clock, identity, store: logs, whitelist: new FileWhitelist(files), flock: () => flock.context(), log: log.child('crux:strew') },
       { node: id, bloc: bloc?.cert.bloc ?? 'crux', horde: o.horde ?? 'default', secret: o.secret, hbMs: o.hbMs },
       bound,

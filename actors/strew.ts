@@ -43,8 +43,7 @@ import { createRegistryService, registerNode, REEVE_REV } from './registry.js'
 import { createStewardService } from './steward-service.js'
 import { toEndpoint } from './strew-codec.js'
 
-/** The machines a host needs registered to run the strew layer. */
-export const strewMachines = [reeveMachine, heartbeaterMachine, stewardMachine]
+export { strewMachines } from './strew-machines.js'
 
 /** The rev under which a steward signs. */
 export const STEWARD_REV = 'Steward1_0'

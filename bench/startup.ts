@@ -13,7 +13,7 @@
  * `--cli FILE` runs another build of the CLI (a bundle, say) in place of dist/bin/crux.js; `--cli -`
  * runs none, for a startup snapshot given in the flags (`--snapshot-blob B`).
  *
- *   npm run bench -- startup [--runs N] [--settle-ms MS] [--node-flags "--max-semi-space-size=1 …"] [--cli FILE]
+ *   npm run bench -- startup [--runs N] [--settle-ms MS] [--node-flags "--max-semi-space-size=1 …"] [--cli FILE] [--fulcrum-args "--no-grpc …"]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -76,8 +76,8 @@ interface Sample {
   settledCpu: number
 }
 
-async function once(addr: string, dataDir: string, secretFile: string, nodeFlags: string[] | undefined, cli: string, settleMs: number): Promise<Sample> {
-  const args = ['--probe', '127.77.60.0/29', '--secret-file', secretFile]
+async function once(addr: string, dataDir: string, secretFile: string, nodeFlags: string[] | undefined, cli: string, settleMs: number, extra: string[]): Promise<Sample> {
+  const args = ['--probe', '127.77.60.0/29', '--secret-file', secretFile, ...extra]
   const t0 = performance.now()
   const child: ChildProcess =
     nodeFlags === undefined && cli === cruxJs
@@ -120,6 +120,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const settleMs = flag(args, '--settle-ms', 2000)
   const fi = args.indexOf('--node-flags')
   const nodeFlags = fi < 0 ? undefined : (args[fi + 1] ?? '').split(/\s+/).filter((s) => s !== '')
+  const ai = args.indexOf('--fulcrum-args')
+  const extra = ai < 0 ? [] : (args[ai + 1] ?? '').split(/\s+/).filter((x) => x !== '')
   const ci = args.indexOf('--cli')
   const cli = ci < 0 ? cruxJs : args[ci + 1] === '-' ? '-' : resolve(args[ci + 1] ?? '')
   const dir = mkdtempSync(join(tmpdir(), 'crux-startup-'))
@@ -129,7 +131,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const samples: Sample[] = []
     for (let i = 0; i < runs; i++) {
       // 127.77.60.1–6: the hosts of 127.77.60.0/29; each run has a fresh data dir (a first start).
-      samples.push(await once(`127.77.60.${(i % 6) + 1}:23123`, join(dir, `n${i}`), secretFile, nodeFlags, cli, settleMs))
+      samples.push(await once(`127.77.60.${(i % 6) + 1}:23123`, join(dir, `n${i}`), secretFile, nodeFlags, cli, settleMs, extra))
     }
     const node0: number[] = []
     const version: number[] = []

@@ -20,10 +20,14 @@ await build({
   format: 'esm',
   target: 'node20',
   // Dependencies written as CommonJS call require(); an ES module has none until we make one.
-  banner: { js: "import { createRequire as __cruxRequire } from 'node:module'; const require = __cruxRequire(import.meta.url);" },
-  // gRPC's packages find their own files by __dirname (protos, reflection descriptors): they stay in
-  // node_modules, loaded only by the commands that speak gRPC.
-  external: ['@grpc/grpc-js', '@grpc/proto-loader', '@grpc/reflection'],
+  banner: {
+    js: "import { createRequire as __cruxRequire } from 'node:module'; import { dirname as __cruxDirname } from 'node:path'; import { fileURLToPath as __cruxPath } from 'node:url'; const require = __cruxRequire(import.meta.url); const __filename = __cruxPath(import.meta.url); const __dirname = __cruxDirname(__filename);",
+  },
+  // Reflection and proto-loader read .proto files beside their own code, by __dirname: they stay in
+  // node_modules, and are imported dynamically, on the first reflection call. (A static import of an
+  // external module is hoisted to the top of the bundle and loaded by every command: grpc-js is
+  // bundled for that reason; its own __dirname uses — channelz, ORCA — run only when enabled.)
+  external: ['@grpc/proto-loader', '@grpc/reflection'],
   logLevel: 'warning',
 })
 chmodSync(outfile, 0o755)
