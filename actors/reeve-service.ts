@@ -125,9 +125,7 @@ export function createReeveService(side: ReeveSide) {
       if (beats.length > MAX_BEATS) throw new InvalidArgumentError(`at most ${MAX_BEATS} heartbeats per call, got ${beats.length}`)
       const checked = beats.map(toBeat)
       for (const b of checked) if (!kept.has(b.uuid)) throw new NotFoundError(`heartbeat uuid ${JSON.stringify(b.uuid)} is not registered here`)
-      let last: Promise<unknown> = Promise.resolve()
-      for (const beat of checked) last = ask(actors.heartbeater, { type: 'heartbeat', beat })
-      await last
+      await Promise.all(checked.map((beat) => ask(actors.heartbeater, { type: 'heartbeat', beat })))
       return {}
     }),
     getCatalog: unary((call: grpc.ServerUnaryCall<GetCatalogRequest, GetCatalogResponse>) => {

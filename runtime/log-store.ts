@@ -12,7 +12,7 @@
  */
 import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
-import { InvalidArgumentError, JournalError } from './errors.js'
+import { InvalidArgumentError, JournalError, UnavailableError } from './errors.js'
 import type { Store } from './store.js'
 
 interface ActorLog {
@@ -34,7 +34,9 @@ function fileName(actor: string): string {
 
 export class LogStore implements Store {
   private readonly logs = new Map<string, ActorLog>()
-  private waiters: Array<() => void> = []
+  private waiters: Array<{ resolve(): void; reject(err: Error): void }> = []
+  /** A write or sync failed: nothing put since can be promised durable. */
+  private broken: Error | null = null
   private flushing = false
   private scheduled = false
   /** Writes and syncs done, for tests and metrics. */
@@ -76,11 +78,12 @@ export class LogStore implements Store {
 
   /** Resolves once every put made before the call is on disk. */
   sync(): Promise<void> {
+    if (this.broken !== null) return Promise.reject(this.broken)
     let pending = false
     for (const log of this.logs.values()) if (log.buffered.length > 0) pending = true
     if (!pending && !this.flushing) return Promise.resolve()
-    return new Promise((resolve) => {
-      this.waiters.push(resolve)
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ resolve, reject })
       this.schedule()
     })
   }
@@ -96,7 +99,7 @@ export class LogStore implements Store {
       closeSync(log.fd)
     }
     this.logs.clear()
-    for (const w of this.waiters.splice(0)) w()
+    for (const w of this.waiters.splice(0)) w.resolve()
   }
 
   private open(actor: string): ActorLog {
@@ -152,27 +155,44 @@ export class LogStore implements Store {
     }
     const waiters = this.waiters.splice(0)
     if (batch.length === 0) {
-      for (const w of waiters) w()
+      for (const w of waiters) w.resolve()
       return
     }
     this.flushing = true
     let left = batch.length
-    const done = () => {
+    let failed: Error | null = null
+    const done = (err: Error | null, file: string) => {
+      if (err !== null && failed === null) failed = new UnavailableError(`cannot write the store log ${file} (${(err as NodeJS.ErrnoException).code ?? err.message})`)
       if (--left > 0) return
       this.flushing = false
+      if (failed !== null) {
+        // The disk refused: every caller waiting hears it, and so does every later one.
+        this.broken = failed
+        for (const w of [...waiters, ...this.waiters.splice(0)]) w.reject(failed)
+        return
+      }
       this.counters.syncs++
-      for (const [log] of batch) if (log.lines > 1_000 && log.lines > 2 * log.values.size) this.compact(log)
-      for (const w of waiters) w()
+      for (const w of waiters) w.resolve()
+      try {
+        for (const [log] of batch) if (log.lines > 1_000 && log.lines > 2 * log.values.size) this.compact(log)
+      } catch (err) {
+        this.broken = new UnavailableError(`cannot rewrite the store log (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+        for (const w of this.waiters.splice(0)) w.reject(this.broken)
+        return
+      }
       if (this.waiters.length > 0 || [...this.logs.values()].some((l) => l.buffered.length > 0)) this.schedule()
     }
     for (const [log, text] of batch) {
       // Into the page cache at once (microseconds); only the flush to disk goes to the thread pool,
       // while the main thread takes the next calls.
-      writeSync(log.fd, text)
-      fdatasync(log.fd, (err) => {
-        if (err) throw err
-        done()
-      })
+      try {
+        const n = writeSync(log.fd, text)
+        if (n !== Buffer.byteLength(text)) throw Object.assign(new Error('short write'), { code: 'ENOSPC' })
+      } catch (err) {
+        done(err as Error, log.file)
+        continue
+      }
+      fdatasync(log.fd, (err) => done(err, log.file))
     }
   }
 

@@ -1,7 +1,7 @@
 /** The log store: group-committed puts, reloaded whole; a torn tail is dropped, damage refused, kill -9 survived. */
 import test from 'ava'
 import { spawn } from 'node:child_process'
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { appendFileSync, closeSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -89,4 +89,15 @@ test('kill -9 in the middle of writing leaves a readable store holding every syn
   t.is(values.length, 500)
   t.true(Math.max(...values.map((v) => v.n)) >= synced, 'nothing acknowledged was lost')
   s.close()
+})
+
+test('a failed write is heard by every caller waiting and every later one, as UnavailableError', async (t) => {
+  const s = new LogStore(dir())
+  s.put('a', 'k1', 1)
+  await s.sync()
+  // The file taken away underneath: the next write fails.
+  closeSync((s as unknown as { logs: Map<string, { fd: number }> }).logs.get('a')!.fd)
+  s.put('a', 'k2', 2)
+  await t.throwsAsync(s.sync(), { name: 'UnavailableError', message: /cannot write the store log .*a\.log \(EBADF\)/ })
+  await t.throwsAsync(s.sync(), { name: 'UnavailableError' })
 })
