@@ -8,6 +8,7 @@ import type { Server } from 'node:http'
 import { join } from 'node:path'
 import { flockMachine, roleOf } from '../machines/flock.machine.js'
 import type { FlockCheckpoint, FlockConfig, ProbeSpec } from '../machines/flock/types.js'
+import type { Rule } from '../machines/steward/types.js'
 import { RealClock } from '../runtime/clock.js'
 import { InvalidArgumentError } from '../runtime/errors.js'
 import type { Metrics } from '../runtime/metrics.js'
@@ -48,6 +49,8 @@ export interface FulcrumOptions {
   grpc?: { host: string; port: number }
   /** This node's horde (its services' NodeIDs name it). Default `default`. */
   horde?: string
+  /** The steward's rules while this node leads (give every node the same). Default: the original's. */
+  rules?: Rule[]
 }
 
 export interface Fulcrum {
@@ -189,7 +192,7 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
   if (bound !== undefined && logs !== undefined) {
     const s = strewModule!.startStrew(
       { host: flock.host, clock, identity, store: logs, whitelist: new FileWhitelist(files), flock: () => flock.context(), log: log.child('crux:strew') },
-      { node: id, bloc: bloc?.cert.bloc ?? 'crux', horde: o.horde ?? 'default', secret: o.secret, hbMs: o.hbMs },
+      { node: id, bloc: bloc?.cert.bloc ?? 'crux', horde: o.horde ?? 'default', secret: o.secret, hbMs: o.hbMs, ...(o.rules === undefined ? {} : { rules: o.rules }) },
       bound,
     )
     strew = s

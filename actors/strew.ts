@@ -22,7 +22,7 @@ import { heartbeaterMachine } from '../machines/heartbeater.machine.js'
 import { reeveMachine } from '../machines/reeve.machine.js'
 import type { ReeveContext } from '../machines/reeve/rules.js'
 import { stewardMachine } from '../machines/steward.machine.js'
-import type { CatalogEndpoint, EndpointUpdate } from '../machines/steward/types.js'
+import type { CatalogEndpoint, EndpointUpdate, Rule } from '../machines/steward/types.js'
 import { ReeveServiceService } from '../protos/gen/crux/v1/reeve.js'
 import { RegistryServiceService } from '../protos/gen/crux/v1/registry.js'
 import { StewardServiceService } from '../protos/gen/crux/v1/steward.js'
@@ -69,6 +69,8 @@ export interface StrewInit {
   hbMs: number
   /** The steward's batch window, ms. Default 50. */
   batchMs?: number
+  /** Who may see whom (the steward's, while this node leads). Default: the original's (DEFAULT_RULES). */
+  rules?: Rule[]
   /** The reeve's: new changes wait this long before a forward, ms. Default 10. */
   forwardBatchMs?: number
 }
@@ -239,7 +241,7 @@ export function startStrew(c: StrewComponents, init: StrewInit, bound: StrewServ
     term = Math.max(clock.now(), lastTerm + 1)
     lastTerm = term
     if (host.has(actors.steward)) host.stop(actors.steward)
-    host.spawn(actors.steward, stewardMachine.name, { term, now: clock.now(), batchMs: init.batchMs ?? 50 }, { supervise: false })
+    host.spawn(actors.steward, stewardMachine.name, { term, now: clock.now(), batchMs: init.batchMs ?? 50, ...(init.rules === undefined ? {} : { rules: init.rules }) }, { supervise: false })
     server.setStatus('crux.v1.StewardService', 'SERVING')
     server.setStatus('crux.v1.RegistryService', 'SERVING')
     log.info('steward started', { term })

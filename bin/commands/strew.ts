@@ -204,12 +204,13 @@ export function registerStrew(program: Command): void {
     registry
       .command('ls')
       .description('list the catalog as the node at --target sees it: NODE-ID, API, INSTANCE, ADDR, STATE')
-      .option('--api <NAME>', 'only this API', apiName('--api')),
+      .option('--api <NAME>', 'only this API', apiName('--api'))
+      .option('--as <NODE_ID>', "only what this service may see: its horde and service pick the steward's rules (fulcrum --rules)"),
     'print {"services":[{"api","instance","addr","node","up","node_id","horde"}],"version"}',
     '\nExample:\n  crux registry ls --target 127.77.0.1:50059 --data-dir /tmp/n1 --json',
-  ).action((f: Reach & { api?: string }) =>
+  ).action((f: Reach & { api?: string; as?: string }) =>
     withReeve(f, async (c) => {
-      const { endpoints, version } = await c.catalog(f.api === undefined ? {} : { api: f.api })
+      const { endpoints, version } = await c.catalog({ ...(f.api === undefined ? {} : { api: f.api }), ...(f.as === undefined ? {} : { nodeId: f.as }) })
       say(f, { services: ordered(endpoints).map(row), version }, endpoints.length === 0 ? `no services (catalog version ${version})\n` : table(endpoints))
     }),
   )
@@ -219,13 +220,14 @@ export function registerStrew(program: Command): void {
       .command('get')
       .description('the instance a client of the node at --target would connect to: among the up ones of the API matching --instance, the greatest')
       .requiredOption('--api <NAME>', 'the API wanted', apiName('--api'))
+      .option('--as <NODE_ID>', "choose among what this service may see (the steward's rules)")
       .option('--instance <SELECTOR>', "instance pattern, '*' matching any run of characters", instanceName('--instance', true), '*'),
     'print the chosen service as in registry ls --json, with "version"',
     "\nExample:\n  crux registry get --target 127.77.0.1:50059 --data-dir /tmp/n1 --api Http1 --instance 'web-*'",
-  ).action((f: Reach & { api: string; instance: string }) =>
+  ).action((f: Reach & { api: string; instance: string; as?: string }) =>
     withReeve(f, async (c) => {
       const { pick } = await import('../../machines/strew/selector.js')
-      const { endpoints, version } = await c.catalog({ api: f.api })
+      const { endpoints, version } = await c.catalog({ api: f.api, ...(f.as === undefined ? {} : { nodeId: f.as }) })
       const e = pick(endpoints, { api: f.api, instance: f.instance })
       if (e === undefined) throw new NotFoundError(`no up instance of ${f.api} matches${f.instance === '*' ? '' : ` ${f.instance}`}`)
       say(f, { ...row(e), version }, `${e.address}  ${e.instance}  ${e.nodeId}\n`)

@@ -47,6 +47,18 @@ test('bad --listen, --probe, --heartbeat, --log-level: refused, naming the flag'
   oneLine(t, crux(...base, '--listen', '127.77.24.1:23123', '--log-level', 'loud'), 2, /--log-level must be one of/)
 })
 
+test('bad --grpc, --horde, --rules: refused, naming the flag or the entry', (t) => {
+  const d = dir(t)
+  const secret = join(d, 's')
+  writeFileSync(secret, generateSecret())
+  writeFileSync(join(d, 'rules.json'), '[{"horde":"*","from":"Web","to":"db"}]')
+  const base = ['fulcrum', '--secret-file', secret, '--data-dir', join(d, 'data'), '--listen', '127.77.24.1:23123']
+  oneLine(t, crux(...base, '--grpc', 'nowhere'), 2, /--grpc must be HOST:PORT/)
+  oneLine(t, crux(...base, '--horde', 'two words'), 2, /--horde must be 1–64 of letters/)
+  oneLine(t, crux(...base, '--rules', '/nonexistent/r.json'), 2, /cannot read --rules \/nonexistent\/r\.json \(ENOENT\)/)
+  oneLine(t, crux(...base, '--rules', join(d, 'rules.json')), 2, /rules\.json\[0\]\.to "db" must be a service name/)
+})
+
 test('a data dir that cannot be made: refused', (t) => {
   const d = dir(t)
   const secret = join(d, 's')
