@@ -60,6 +60,18 @@ export function createReeveService(side: ReeveSide) {
   /** Heartbeat uuid → registration, kept in the store so a restart keeps watching it. */
   const kept = new Map<string, Kept>()
   const watchers = new Set<(rec: { full: boolean; changed?: string[] }) => void>()
+  /** Registrations and deregistrations being answered: one alone flushes the store itself. */
+  let writing = 0
+  const durable = async <T>(fn: () => Promise<T>): Promise<T> => {
+    writing++
+    try {
+      const r = await fn()
+      await store.sync(writing === 1)
+      return r
+    } finally {
+      writing--
+    }
+  }
   const ctx = () => host.state(actors.reeve).context as ReeveContext
   const local = (call: { metadata: grpc.Metadata }) => {
     if (!side.isLocal(callerOf(call))) throw denied()
@@ -83,7 +95,7 @@ export function createReeveService(side: ReeveSide) {
       const f = side.following()
       return { text: call.request.text, nodeId: side.reeveNodeId, steward: f?.address ?? '', term: f?.term ?? 0 }
     }),
-    registerService: unary(async (call: grpc.ServerUnaryCall<RegisterServiceRequest, unknown>) => {
+    registerService: unary((call: grpc.ServerUnaryCall<RegisterServiceRequest, unknown>) => durable(async () => {
       local(call)
       const e = checkLocalEndpoint(call.request.endpoint, reeveParts)
       const beat = call.request.heartbeat === undefined ? undefined : toBeat(call.request.heartbeat)
@@ -101,10 +113,9 @@ export function createReeveService(side: ReeveSide) {
         store.put(actors.reeve, `beat/${k.uuid}`, k)
         host.send(actors.heartbeater, { type: 'heartbeat', beat }, 'control')
       } else side.health(e.nodeId, 'SERVING')
-      await store.sync()
       return { version: 0 }
-    }),
-    deregisterService: unary(async (call: grpc.ServerUnaryCall<DeregisterServiceRequest, unknown>) => {
+    })),
+    deregisterService: unary((call: grpc.ServerUnaryCall<DeregisterServiceRequest, unknown>) => durable(async () => {
       local(call)
       const id = call.request.nodeId
       if (ctx().local[id] === undefined) throw new NotFoundError(`${id} is not registered here`)
@@ -116,9 +127,8 @@ export function createReeveService(side: ReeveSide) {
         host.send(actors.heartbeater, { type: 'deregister', uuid: k.uuid }, 'control')
       }
       side.health(id, 'NOT_SERVING')
-      await store.sync()
       return {}
-    }),
+    })),
     sendHeartbeats: unary(async (call: grpc.ServerUnaryCall<SendHeartbeatsRequest, unknown>) => {
       local(call)
       const beats = call.request.heartbeats

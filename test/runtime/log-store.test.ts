@@ -101,3 +101,15 @@ test('a failed write is heard by every caller waiting and every later one, as Un
   await t.throwsAsync(s.sync(), { name: 'UnavailableError', message: /cannot write the store log .*a\.log \(EBADF\)/ })
   await t.throwsAsync(s.sync(), { name: 'UnavailableError' })
 })
+
+test('a caller alone flushes at once: durable when sync(true) resolves, without a pooled sync', async (t) => {
+  const d = dir()
+  const s = new LogStore(d)
+  s.put('a', 'k1', 1)
+  const p = s.sync(true)
+  // Already on disk before the promise is even awaited.
+  t.regex(readFileSync(join(d, 'a.log'), 'utf8'), /"k":"k1"/)
+  await p
+  t.is(s.counters.syncs, 1)
+  s.close()
+})
