@@ -70,12 +70,14 @@ test('the leader killed: a new steward with the catalog intact, every reeve re-s
   const ids = await Promise.all(others.map((f, i) => w.client(f).register({ service: 'Db', api: 'Sql1', instance: `db${i}`, address: `127.0.0.${i + 1}:5432` })))
   await untilAsync(async () => (await Promise.all(others.map((f) => Promise.all(ids.map((id) => has(w.client(f), id)))))).flat().every(Boolean), 5_000, 'both registrations everywhere')
   leader.child.kill('SIGKILL')
-  await untilAsync(async () => {
+  const killed = Date.now()
+  const followed = await untilAsync(async () => {
     const s = await w.oneSteward(others)
     return s !== null && s !== w.steward
   }, 20_000, 'a new steward followed by both survivors')
   // The new steward was rebuilt from the reeves' full re-sends: both survivors' services, up.
-  await untilAsync(async () => (await Promise.all(others.map((f) => Promise.all(ids.map((id) => has(w.client(f), id)))))).flat().every(Boolean), 5_000, 'the catalog rebuilt')
+  const rebuilt = await untilAsync(async () => (await Promise.all(others.map((f) => Promise.all(ids.map((id) => has(w.client(f), id)))))).flat().every(Boolean), 5_000, 'the catalog rebuilt')
+  t.log(`after the kill: both survivors follow a new steward in ${followed - killed} ms, its catalog holds both services in ${rebuilt - killed} ms (HB ${HB} ms)`)
   const cat = await w.client(others[0]!).catalog({ api: 'Sql1' })
   t.deepEqual(cat.endpoints.map((e) => e.instance).sort(), ['db0', 'db1'])
 })
@@ -110,9 +112,15 @@ test('registrations survive a restart and a kill -9', async (t) => {
   const f = w.fs[1]!
   const c = w.client(f)
   const ids = await Promise.all(['A', 'B', 'C'].map((x) => c.register({ service: `Svc${x}`, api: 'Api1', address: '127.0.0.1:9000' })))
-  // kill -9 while a burst of registrations is being written.
-  const burst = Array.from({ length: 200 }, (_, i) => c.register({ service: `Burst${i}`, api: 'Api1', address: '127.0.0.1:9001' }).then(() => i, () => -1))
-  await new Promise((r) => setTimeout(r, 30))
+  // kill -9 in the middle of a burst of registrations: some answered, the rest being written.
+  let answered = 0
+  const burst = Array.from({ length: 2000 }, (_, i) =>
+    c.register({ service: `Burst${i}`, api: 'Api1', address: '127.0.0.1:9001' }).then(
+      () => (answered++, i),
+      () => -1,
+    ),
+  )
+  await until(() => answered >= 50, 20_000, '50 registrations of the burst answered')
   f.child.kill('SIGKILL')
   const acked = (await Promise.all(burst)).filter((i) => i >= 0)
   await f.exited
@@ -123,7 +131,8 @@ test('registrations survive a restart and a kill -9', async (t) => {
     const local = (await c2.catalog()).endpoints.map((e) => e.nodeId)
     return ids.every((id) => local.includes(id))
   }, 20_000, 'the restarted node’s registrations back in its catalog')
-  t.log(`${acked.length} of 200 registrations acknowledged before the kill -9`)
+  t.log(`${acked.length} of 2000 registrations acknowledged before the kill -9`)
+  t.true(acked.length < 2000, 'the kill came while registrations were still being written')
   const local = new Set((await c2.catalog()).endpoints.map((e) => e.nodeId))
   const prefix = ids[0]!.split('/').slice(0, 4).join('/')
   t.true(acked.every((i) => local.has(`${prefix}/Burst${i}/Api1`)), `every acknowledged registration survived (${acked.length} acknowledged before the kill)`)
