@@ -13,6 +13,7 @@ import { RegisterStatus, RegistryServiceClient, type RegisterRequest, type Regis
 import { ReeveServiceClient, type PullKeysResponse } from '../protos/gen/crux/v1/reeve.js'
 import { CruxError, Code, UnavailableError } from '../runtime/errors.js'
 import { signingInterceptor } from '../runtime/grpc-server.js'
+import { nodeIdOf } from '../runtime/node-identity.js'
 import { keyIdOf, keysProven, openRegistration, sealRegistration } from '../runtime/registration.js'
 
 /** Where whitelisted keys live (the steward's; persisted by its owner). */
@@ -63,6 +64,9 @@ export function createRegistryService(c: RegistryComponents, init: RegistryInit 
       const r = openRegistration(c.secret, call.request.sealed)
       if (r === null) return fail('registration refused')
       if (c.term() === null) return fail('not the steward')
+      // A node id is made from its key: a key registers for its own node only, so a holder of the
+      // secret cannot put its key on the whitelist as another node's and then speak for it.
+      if (parseNodeId(r.nodeId).node !== nodeIdOf(r.publicKey)) return fail('registration refused')
       reply({ status: RegisterStatus.REGISTER_STATUS_BUSY, stewardKeyId: c.steward.keyId, stewardPublicKey: Buffer.from(c.steward.publicKey) })
       const keyId = keyIdOf(REEVE_REV, parseNodeId(r.nodeId).node, r.publicKey)
       const reeve = new ReeveServiceClient(netIdAddress(parseNetId(r.netId)), grpc.credentials.createInsecure(), {

@@ -11,6 +11,7 @@ import { ReeveServiceService, type PullKeysRequest } from '../../protos/gen/crux
 import { CallVerifier } from '../../runtime/call-signature.js'
 import { ed25519PublicKey, randomEd25519SecretKey } from '../../runtime/ed25519.js'
 import { createSecureServer } from '../../runtime/grpc-server.js'
+import { nodeIdOf } from '../../runtime/node-identity.js'
 import { keyIdOf, signKeys } from '../../runtime/registration.js'
 
 const SECRET = new Uint8Array(32).fill(5)
@@ -21,7 +22,7 @@ const keyPair = () => {
 }
 
 /** A registry with its whitelist, and a node whose reeve proves `proving` (its own key, unless told). */
-async function world(t: import('ava').ExecutionContext, net: string, o: { proving?: Uint8Array } = {}) {
+async function world(t: import('ava').ExecutionContext, net: string, o: { proving?: Uint8Array; claim?: string } = {}) {
   const steward = { ...keyPair(), keyId: '' }
   steward.keyId = keyIdOf('Steward1_0', 'leader', steward.publicKey)
   const whitelist = new Map<string, Uint8Array>()
@@ -47,13 +48,13 @@ async function world(t: import('ava').ExecutionContext, net: string, o: { provin
     registerNode({
       registry: registryAddr,
       secret,
-      nodeId: '/blue/h1/n1/Reeve/Reeve1',
-      netId: `/Reeve1_0/n1/net/${reeveAddr}`,
+      nodeId: `/blue/h1/${o.claim ?? nodeIdOf(node.publicKey)}/Reeve/Reeve1`,
+      netId: `/Reeve1_0/${nodeIdOf(node.publicKey)}/net/${reeveAddr}`,
       publicKey: node.publicKey,
       onSteward: (k, v) => void reeveTrusts.set(k, v),
       timeoutMs: 10_000,
     })
-  return { whitelist, register, node, nodeKeyId: keyIdOf(REEVE_REV, 'n1', node.publicKey), reeveTrusts, steward }
+  return { whitelist, register, node, nodeKeyId: keyIdOf(REEVE_REV, nodeIdOf(node.publicKey), node.publicKey), reeveTrusts, steward }
 }
 
 test('with the secret and the key: DONE, and the node key is on the whitelist under its KeyID', async (t) => {
@@ -75,5 +76,11 @@ test('without the secret: FAILED, nothing whitelisted, the steward not even name
 test('without the key (the reeve cannot sign with the key factor 1 named): FAILED, nothing whitelisted', async (t) => {
   const w = await world(t, '127.77.45', { proving: randomEd25519SecretKey() })
   await t.throwsAsync(w.register(), { instanceOf: RegistrationError, message: /did not prove the key/ })
+  t.is(w.whitelist.size, 0)
+})
+
+test('a key registering for another node (the secret, its own key, a name not its own): FAILED, nothing whitelisted', async (t) => {
+  const w = await world(t, '127.77.87', { claim: 'n0123456789abcdef' })
+  await t.throwsAsync(w.register(), { instanceOf: RegistrationError, message: /registration refused/ })
   t.is(w.whitelist.size, 0)
 })
