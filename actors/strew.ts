@@ -73,6 +73,8 @@ export interface StrewInit {
   rules?: Rule[]
   /** The reeve's: new changes wait this long before a forward, ms. Default 10. */
   forwardBatchMs?: number
+  /** What the flock says (who leads, whose steward) must hold this long before it is acted on. Default: one heartbeat. */
+  settleMs?: number
 }
 
 /** The strew layer's gRPC server, bound before the flock starts (a leader announces its address). */
@@ -283,15 +285,42 @@ export function startStrew(c: StrewComponents, init: StrewInit, bound: StrewServ
       })
     })
   }
+  /**
+   * While a flock forms, a node may lead alone for a moment before it joins a bigger flock, and the
+   * steward named changes several times a second. A steward starts, and a reeve registers, only once
+   * what the flock says has held for `settleMs` (one heartbeat): 20 fulcrums forming a flock otherwise
+   * spent 0.2 s of CPU each on stewards and registrations that were gone a heartbeat later.
+   */
+  const settleMs = init.settleMs ?? 2 * init.hbMs
+  let leadingSince: number | null = null
+  let named: { address: string; leader: string; since: number } | null = null
+  let recheck: ReturnType<Clock['schedule']> | null = null
+  const followAt = (at: number) => {
+    if (recheck !== null) clock.cancel(recheck)
+    recheck = clock.schedule(Math.max(0, at - clock.now()), () => {
+      recheck = null
+      follow()
+    })
+  }
   const follow = () => {
     if (closed) return
     const f = c.flock()
+    const t = clock.now()
     const leading = isLeader(f)
-    if (leading && (term === null || host.status(actors.steward) === 'failed')) startSteward()
-    else if (!leading && term !== null) retireSteward()
+    if (!leading) {
+      leadingSince = null
+      if (term !== null) retireSteward()
+    } else if (term === null || host.status(actors.steward) === 'failed') {
+      leadingSince ??= t
+      if (t - leadingSince >= settleMs) startSteward()
+      else followAt(leadingSince + settleMs)
+    }
     const s = servicesOf(f).steward
-    if (s === '' || (target !== null && target.address === s && target.leader === f.leader.id)) return
-    target = { address: s, leader: f.leader.id }
+    if (s === '') return
+    if (named === null || named.address !== s || named.leader !== f.leader.id) named = { address: s, leader: f.leader.id, since: t }
+    if (target !== null && target.address === named.address && target.leader === named.leader) return
+    if (t - named.since < settleMs) return followAt(named.since + settleMs)
+    target = { address: named.address, leader: named.leader }
     register(target)
   }
 
@@ -307,6 +336,7 @@ export function startStrew(c: StrewComponents, init: StrewInit, bound: StrewServ
     async close() {
       closed = true
       attempt++
+      if (recheck !== null) clock.cancel(recheck)
       reeveService.close()
       for (const cl of [...stewardClients.values(), ...reeveClients.values()]) cl.close()
       await server.close()

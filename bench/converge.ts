@@ -37,6 +37,9 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const n = flag(args, '--nodes', 5)
   const hb = flag(args, '--hb', 500)
+  // More fulcrum flags, e.g. --no-grpc for membership alone.
+  const ei = args.indexOf('--fulcrum-args')
+  const extra = ei < 0 ? [] : (args[ei + 1] ?? '').split(/\s+/).filter((x) => x !== '')
   if (n < 3 || n > 250) throw new Error('--nodes must be 3–250')
   const dir = mkdtempSync(join(tmpdir(), 'crux-converge-'))
   const secretFile = join(dir, 'flock.secret')
@@ -46,7 +49,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const members = (f: FulcrumProcess) => f.view()?.members ?? 0
   try {
     const t0 = Date.now()
-    for (let i = 0; i < n; i++) fs.push(spawnFulcrum(addr(i), join(dir, `n${i}`), ['--probe', addr(0), '--secret-file', secretFile, '--heartbeat', String(hb), '--log-level', 'info']))
+    for (let i = 0; i < n; i++) fs.push(spawnFulcrum(addr(i), join(dir, `n${i}`), ['--probe', addr(0), '--secret-file', secretFile, '--heartbeat', String(hb), '--log-level', 'info', ...extra]))
     const launched = Date.now()
     const bound = 300_000
     const converged = await until(() => fs.every((f) => members(f) === n), bound, `${n} members everywhere`)
