@@ -234,7 +234,8 @@ export function startStrew(c: StrewComponents, init: StrewInit, bound: StrewServ
     else if (actor === actors.reeve && rec.type === 'CatalogChanged') reeveService.catalogChanged(rec as { type: string; full: boolean; changed?: string[] })
     else if (actor === actors.steward && rec.type === 'PushCatalog') push(rec as unknown as PushRecord)
     else if (actor === actors.heartbeater && rec.type === 'ServiceState') reeveService.serviceState(String(rec.uuid), rec.state === 'up' ? 'up' : 'down')
-    else if (actor === actors.steward && rec.type === 'StewardRetired') clock.schedule(0, () => host.stop(actors.steward))
+    // Stopped after the retiring step, unless this node came to lead again meanwhile: that steward is a new one.
+    else if (actor === actors.steward && rec.type === 'StewardRetired') clock.schedule(0, () => term === null && host.stop(actors.steward))
   })
 
   // ---- following the flock ----
