@@ -73,6 +73,15 @@ export function createReeveService(side: ReeveSide) {
     }
   }
   const ctx = () => host.state(actors.reeve).context as ReeveContext
+  /** Heartbeats (all but uuid `but`) no longer keep `nodeId`: forgotten here, in the store and by the heartbeater. */
+  const unkeep = (nodeId: string, but?: string) => {
+    for (const k of kept.values()) {
+      if (k.nodeId !== nodeId || k.uuid === but) continue
+      kept.delete(k.uuid)
+      store.put(actors.reeve, `beat/${k.uuid}`, null)
+      host.send(actors.heartbeater, { type: 'deregister', uuid: k.uuid }, 'control')
+    }
+  }
   const local = (call: { metadata: grpc.Metadata }) => {
     if (!side.isLocal(callerOf(call))) throw denied()
   }
@@ -101,12 +110,7 @@ export function createReeveService(side: ReeveSide) {
       const beat = call.request.heartbeat === undefined ? undefined : toBeat(call.request.heartbeat)
       await ask(actors.reeve, { type: 'register', endpoint: e })
       // Registered again: heartbeats under another uuid (or none now) no longer keep it.
-      for (const k of kept.values()) {
-        if (k.nodeId !== e.nodeId || k.uuid === beat?.uuid) continue
-        kept.delete(k.uuid)
-        store.put(actors.reeve, `beat/${k.uuid}`, null)
-        host.send(actors.heartbeater, { type: 'deregister', uuid: k.uuid }, 'control')
-      }
+      unkeep(e.nodeId, beat?.uuid)
       if (beat !== undefined) {
         const k = { uuid: beat.uuid, nodeId: e.nodeId, holdMs: beat.expiresMs - beat.atMs }
         kept.set(k.uuid, k)
@@ -120,12 +124,7 @@ export function createReeveService(side: ReeveSide) {
       const id = call.request.nodeId
       if (ctx().local[id] === undefined) throw new NotFoundError(`${id} is not registered here`)
       await ask(actors.reeve, { type: 'deregister', nodeId: id })
-      for (const k of kept.values()) {
-        if (k.nodeId !== id) continue
-        kept.delete(k.uuid)
-        store.put(actors.reeve, `beat/${k.uuid}`, null)
-        host.send(actors.heartbeater, { type: 'deregister', uuid: k.uuid }, 'control')
-      }
+      unkeep(id)
       side.health(id, 'NOT_SERVING')
       return {}
     })),

@@ -10,9 +10,9 @@ import * as grpc from '@grpc/grpc-js'
 import { randomBytes } from 'node:crypto'
 import { netIdAddress, parseNetId, parseNodeId } from '../machines/strew/ids.js'
 import { RegisterStatus, RegistryServiceClient, type RegisterRequest, type RegisterResponse } from '../protos/gen/crux/v1/registry.js'
-import { ReeveServiceClient, type PullKeysResponse } from '../protos/gen/crux/v1/reeve.js'
+import { ReeveServiceService, type PullKeysResponse } from '../protos/gen/crux/v1/reeve.js'
 import { CruxError, Code, UnavailableError } from '../runtime/errors.js'
-import { signingInterceptor } from '../runtime/grpc-server.js'
+import { createSignedClient } from '../runtime/signed-client.js'
 import { nodeIdOf } from '../runtime/node-identity.js'
 import { keyIdOf, keysProven, openRegistration, sealRegistration } from '../runtime/registration.js'
 
@@ -66,30 +66,34 @@ export function createRegistryService(c: RegistryComponents, init: RegistryInit 
       if (c.term() === null) return fail('not the steward')
       // A node id is made from its key: a key registers for its own node only, so a holder of the
       // secret cannot put its key on the whitelist as another node's and then speak for it.
-      if (parseNodeId(r.nodeId).node !== nodeIdOf(r.publicKey)) return fail('registration refused')
+      const node = parseNodeId(r.nodeId).node
+      if (node !== nodeIdOf(r.publicKey)) return fail('registration refused')
       reply({ status: RegisterStatus.REGISTER_STATUS_BUSY, stewardKeyId: c.steward.keyId, stewardPublicKey: Buffer.from(c.steward.publicKey) })
-      const keyId = keyIdOf(REEVE_REV, parseNodeId(r.nodeId).node, r.publicKey)
-      const reeve = new ReeveServiceClient(netIdAddress(parseNetId(r.netId)), grpc.credentials.createInsecure(), {
-        interceptors: [signingInterceptor({ key: c.steward.keyId, secretKey: c.steward.secretKey, now: c.now })],
-      })
+      const keyId = keyIdOf(REEVE_REV, node, r.publicKey)
+      const address = netIdAddress(parseNetId(r.netId))
+      const reeve = createSignedClient(address, { key: c.steward.keyId, secretKey: c.steward.secretKey, now: c.now }, { timeoutMs: Math.min(2_000, timeoutMs), describe: `reeve ${address}` })
       const deadline = Date.now() + timeoutMs
       const attempt = () => {
         const challenge = randomBytes(32)
-        reeve.pullKeys({ keyId, challenge }, new grpc.Metadata(), { deadline: Date.now() + Math.min(2_000, timeoutMs) }, (err: grpc.ServiceError | null, res: PullKeysResponse) => {
-          const term = c.term()
-          if (err === null && term !== null && keysProven(challenge, res.publicKeys, res.signature, r.publicKey)) {
-            c.whitelist.add(keyId, r.publicKey)
-            reply({ status: RegisterStatus.REGISTER_STATUS_DONE, stewardKeyId: c.steward.keyId, stewardPublicKey: Buffer.from(c.steward.publicKey), stewardTerm: term })
-            call.end()
-            reeve.close()
-            return
-          }
-          if (err === null || term === null || Date.now() + retryMs > deadline) {
-            reeve.close()
-            return fail(term === null ? 'not the steward' : err === null ? 'the reeve did not prove the key' : 'the reeve did not answer')
-          }
-          setTimeout(attempt, retryMs)
-        })
+        void reeve.unary(ReeveServiceService.pullKeys, { keyId, challenge }).then(
+          (res) => answered(challenge, res),
+          () => answered(challenge, null),
+        )
+      }
+      const answered = (challenge: Uint8Array, res: PullKeysResponse | null) => {
+        const term = c.term()
+        if (res !== null && term !== null && keysProven(challenge, res.publicKeys, res.signature, r.publicKey)) {
+          c.whitelist.add(keyId, r.publicKey)
+          reply({ status: RegisterStatus.REGISTER_STATUS_DONE, stewardKeyId: c.steward.keyId, stewardPublicKey: Buffer.from(c.steward.publicKey), stewardTerm: term })
+          call.end()
+          reeve.close()
+          return
+        }
+        if (res !== null || term === null || Date.now() + retryMs > deadline) {
+          reeve.close()
+          return fail(term === null ? 'not the steward' : res !== null ? 'the reeve did not prove the key' : 'the reeve did not answer')
+        }
+        setTimeout(attempt, retryMs)
       }
       attempt()
     },

@@ -14,7 +14,7 @@ import { Health, type ServingStatus } from './grpc-health.js'
 import { addLazyReflection } from './grpc-reflection.js'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { CALL_HEADERS, signCall, type CallRefusal, type CallVerdict, type CallVerifier } from './call-signature.js'
+import { CALL_HEADERS, type CallRefusal, type CallVerdict, type CallVerifier } from './call-signature.js'
 import { CruxError, InvalidArgumentError } from './errors.js'
 
 export type { ServingStatus } from './grpc-health.js'
@@ -207,31 +207,3 @@ export function createSecureServer(o: SecureServerInit): SecureServer {
       }),
   }
 }
-
-/** A client interceptor that signs every call with `key` (a KeyID on the server's whitelist). */
-export function signingInterceptor(o: { key: string; secretKey: Uint8Array; now(): number }): grpc.Interceptor {
-  return (options, nextCall) => {
-    let started: { metadata: grpc.Metadata; listener: grpc.Listener; next: (m: grpc.Metadata, l: grpc.Listener) => void } | null = null
-    const requester: grpc.Requester = {
-      // The signature covers the request bytes, which exist only once the message is sent: hold the
-      // start until then (one request per call: unary and server-streaming).
-      start(metadata, listener, next) {
-        started = { metadata, listener, next }
-      },
-      sendMessage(message, next) {
-        const def = options.method_definition
-        const body = def.requestSerialize(message)
-        const sig = signCall({ key: o.key, secretKey: o.secretKey, method: def.path, body, nowMs: o.now() })
-        const s = started!
-        s.metadata.set(CALL_HEADERS.key, sig.key)
-        s.metadata.set(CALL_HEADERS.time, sig.time)
-        s.metadata.set(CALL_HEADERS.nonce, sig.nonce)
-        s.metadata.set(CALL_HEADERS.signature, sig.signature)
-        s.next(s.metadata, s.listener)
-        next(message)
-      },
-    }
-    return new grpc.InterceptingCall(nextCall(options), requester)
-  }
-}
-

@@ -57,7 +57,8 @@ export function createSignedClient(address: string, signer: CallSigner, init: { 
         new Promise<Res>((resolve, reject) => {
           client.makeUnaryRequest(def.path, passThrough, def.responseDeserialize, body, md, { deadline }, (err, res) => {
             inflight--
-            if (err) reject(new CruxError(err.code as Code, `${describe}: ${err.details || err.message}`))
+            // `details.grpc`: the server's own words, for callers that tell refusals apart.
+            if (err) reject(new CruxError(err.code as Code, `${describe}: ${err.details || err.message}`, { details: { grpc: err.details } }))
             else resolve(res!)
           })
         })

@@ -12,7 +12,9 @@ import { dirname, join } from 'node:path'
 import { ReeveServiceClient, ReeveServicePingRequest, ReeveServiceService } from '../../protos/gen/crux/v1/reeve.js'
 import { CALL_HEADERS, CallVerifier, signCall } from '../../runtime/call-signature.js'
 import { ed25519PublicKey, randomEd25519SecretKey } from '../../runtime/ed25519.js'
-import { createSecureServer, signingInterceptor } from '../../runtime/grpc-server.js'
+import type { CruxError } from '../../runtime/errors.js'
+import { createSecureServer } from '../../runtime/grpc-server.js'
+import { createSignedClient, type CallSigner } from '../../runtime/signed-client.js'
 
 const KEY = '/Reeve1_0/n1/keys/ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89'
 const sk = randomEd25519SecretKey()
@@ -28,13 +30,22 @@ async function world(t: import('ava').ExecutionContext, host: string) {
     for (const c of clients) c.close()
     await s.close()
   })
-  const client = (interceptors: grpc.Interceptor[] = []) => {
-    const c = new ReeveServiceClient(addr, grpc.credentials.createInsecure(), { interceptors })
+  /** An unsigned client. */
+  const client = () => {
+    const c = new ReeveServiceClient(addr, grpc.credentials.createInsecure())
     clients.push(c)
     return c
   }
   const ping = (c: ReeveServiceClient, text = 'hi') =>
     new Promise<{ text?: string; code?: number; details?: string }>((resolve) => c.ping({ text }, (err, res) => resolve(err ? { code: err.code, details: err.details } : { text: res.text })))
+  /** A ping signed by runtime/signed-client.ts, as the strew layer's clients sign. */
+  const signedPing = (over: Partial<CallSigner> = {}, text = 'hi') => {
+    const c = signed(addr, over)
+    return c.unary(ReeveServiceService.ping, { text }).then(
+      (res) => ({ text: res.text }) as { text?: string; code?: number; details?: string },
+      (err: CruxError) => ({ code: err.code as number, details: String(err.details?.grpc) }),
+    ).finally(() => c.close())
+  }
   /** A raw call with hand-made metadata and bytes (replays, malformed bodies). */
   const raw = (body: Buffer, meta: Record<string, string>) => {
     const c = new grpc.Client(addr, grpc.credentials.createInsecure())
@@ -45,22 +56,22 @@ async function world(t: import('ava').ExecutionContext, host: string) {
       c.makeUnaryRequest(PING, (b: Buffer) => b, (b: Buffer) => b, body, m, (err) => resolve({ code: err?.code ?? 0, details: err?.details ?? '' })),
     )
   }
-  return { s, addr, verifier, client, ping, raw }
+  return { s, addr, verifier, client, ping, signedPing, raw }
 }
 
-const signer = (over: { key?: string; secretKey?: Uint8Array; now?: () => number } = {}) => signingInterceptor({ key: over.key ?? KEY, secretKey: over.secretKey ?? sk, now: over.now ?? (() => Date.now()) })
+const signed = (addr: string, over: Partial<CallSigner> = {}) => createSignedClient(addr, { key: KEY, secretKey: sk, now: () => Date.now(), ...over })
 
 test('a signed call from a whitelisted key is served', async (t) => {
   const w = await world(t, '127.77.42.1')
-  t.deepEqual(await w.ping(w.client([signer()]), 'hello'), { text: 'hello' })
+  t.deepEqual(await w.signedPing({}, 'hello'), { text: 'hello' })
 })
 
 test('unsigned, forged and stale calls get UNAUTHENTICATED, an unknown key PERMISSION_DENIED, all with the same words', async (t) => {
   const w = await world(t, '127.77.42.2')
   t.deepEqual(await w.ping(w.client()), { code: grpc.status.UNAUTHENTICATED, details: 'call refused' })
-  t.deepEqual(await w.ping(w.client([signer({ secretKey: randomEd25519SecretKey() })])), { code: grpc.status.UNAUTHENTICATED, details: 'call refused' })
-  t.deepEqual(await w.ping(w.client([signer({ now: () => Date.now() - 600_000 })])), { code: grpc.status.UNAUTHENTICATED, details: 'call refused' })
-  t.deepEqual(await w.ping(w.client([signer({ key: '/Reeve1_0/n9/keys/*' })])), { code: grpc.status.PERMISSION_DENIED, details: 'call refused' })
+  t.deepEqual(await w.signedPing({ secretKey: randomEd25519SecretKey() }), { code: grpc.status.UNAUTHENTICATED, details: 'call refused' })
+  t.deepEqual(await w.signedPing({ now: () => Date.now() - 600_000 }), { code: grpc.status.UNAUTHENTICATED, details: 'call refused' })
+  t.deepEqual(await w.signedPing({ key: '/Reeve1_0/n9/keys/*' }), { code: grpc.status.PERMISSION_DENIED, details: 'call refused' })
   t.deepEqual(w.verifier.refused, { unsigned: 1, forged: 1, stale: 1, unknown: 1, replayed: 0, busy: 0 })
 })
 
@@ -79,9 +90,9 @@ test('a malformed request and an oversized one are refused with a clear status; 
   const sig = signCall({ key: KEY, secretKey: sk, method: PING, body: garbage, nowMs: Date.now() })
   const meta = { [CALL_HEADERS.key]: sig.key, [CALL_HEADERS.time]: sig.time, [CALL_HEADERS.nonce]: sig.nonce, [CALL_HEADERS.signature]: sig.signature }
   t.deepEqual(await w.raw(garbage, meta), { code: grpc.status.INVALID_ARGUMENT, details: `malformed request for ${PING}` })
-  const big = await w.ping(w.client([signer()]), 'x'.repeat(100 * 1024))
+  const big = await w.signedPing({}, 'x'.repeat(100 * 1024))
   t.is(big.code, grpc.status.RESOURCE_EXHAUSTED)
-  t.deepEqual(await w.ping(w.client([signer()]), 'still here'), { text: 'still here' })
+  t.deepEqual(await w.signedPing({}, 'still here'), { text: 'still here' })
 })
 
 test('grpc.health.v1 reports SERVING and NOT_SERVING as set; reflection lists the services', async (t) => {
@@ -121,11 +132,12 @@ test('a signed server-streaming method refuses an unsigned call the same way, an
   })
   const addr = await s.start()
   t.teardown(() => s.close())
-  const watch = (interceptors: grpc.Interceptor[]) =>
+  const watch = (sign: boolean) =>
     new Promise<{ versions: number[]; code: number; details: string }>((resolve) => {
-      const c = new ReeveServiceClient(addr, grpc.credentials.createInsecure(), { interceptors })
+      const req = { nodeId: '/b/h/n/Pastiche/Pastiche1', api: '' }
+      const c = sign ? signed(addr) : new ReeveServiceClient(addr, grpc.credentials.createInsecure())
       const versions: number[] = []
-      const call = c.watchCatalog({ nodeId: '/b/h/n/Pastiche/Pastiche1', api: '' })
+      const call = sign ? (c as ReturnType<typeof signed>).stream(ReeveServiceService.watchCatalog, req) : (c as ReeveServiceClient).watchCatalog(req)
       call.on('data', (r: { version: number }) => versions.push(r.version))
       call.on('error', (err: grpc.ServiceError) => {
         c.close()
@@ -136,6 +148,6 @@ test('a signed server-streaming method refuses an unsigned call the same way, an
         resolve({ versions, code: 0, details: '' })
       })
     })
-  t.deepEqual(await watch([]), { versions: [], code: grpc.status.UNAUTHENTICATED, details: 'call refused' })
-  t.deepEqual(await watch([signer()]), { versions: [7], code: 0, details: '' })
+  t.deepEqual(await watch(false), { versions: [], code: grpc.status.UNAUTHENTICATED, details: 'call refused' })
+  t.deepEqual(await watch(true), { versions: [7], code: 0, details: '' })
 })
