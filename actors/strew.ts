@@ -43,7 +43,6 @@ import { createRegistryService, registerNode, REEVE_REV } from './registry.js'
 import { createStewardService } from './steward-service.js'
 import { toEndpoint } from './strew-codec.js'
 
-export { strewMachines } from './strew-machines.js'
 
 /** The rev under which a steward signs. */
 export const STEWARD_REV = 'Steward1_0'

@@ -36,7 +36,7 @@ export class LogStore implements Store {
   private readonly logs = new Map<string, ActorLog>()
   private waiters: Array<{ resolve(): void; reject(err: Error): void }> = []
   /** A write or sync failed: nothing put since can be promised durable. */
-  private broken: Error | null = null
+  private broken: UnavailableError | null = null
   private flushing = false
   private scheduled = false
   /** Writes and syncs done, for tests and metrics. */
@@ -84,17 +84,13 @@ export class LogStore implements Store {
   sync(alone = false): Promise<void> {
     if (this.broken !== null) return Promise.reject(this.broken)
     if (alone && !this.flushing && this.waiters.length === 0) {
-      try {
-        for (const log of this.logs.values()) {
-          if (log.buffered.length === 0) continue
-          const text = log.buffered.join('')
-          log.buffered = []
-          if (writeSync(log.fd, text) !== Buffer.byteLength(text)) throw Object.assign(new Error('short write'), { code: 'ENOSPC' })
+      for (const [log, text] of this.takeBuffered()) {
+        try {
+          writeOut(log.fd, text)
           fdatasyncSync(log.fd)
+        } catch (err) {
+          return Promise.reject(this.fail('write', log.file, err))
         }
-      } catch (err) {
-        this.broken = new UnavailableError(`cannot write the store log (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
-        return Promise.reject(this.broken)
       }
       this.counters.syncs++
       return Promise.resolve()
@@ -110,12 +106,11 @@ export class LogStore implements Store {
 
   /** Writes what is buffered, synchronously (shutdown), and closes the files. */
   close(): void {
+    for (const [log, text] of this.takeBuffered()) {
+      writeOut(log.fd, text)
+      fsyncSync(log.fd)
+    }
     for (const log of this.logs.values()) {
-      if (log.buffered.length > 0) {
-        writeSync(log.fd, log.buffered.join(''))
-        log.buffered = []
-        fsyncSync(log.fd)
-      }
       closeSync(log.fd)
     }
     this.logs.clear()
@@ -166,13 +161,26 @@ export class LogStore implements Store {
     })
   }
 
-  private flush(): void {
+  /** What is buffered, per log, taken out of the buffers. */
+  private takeBuffered(): Array<[ActorLog, string]> {
     const batch: Array<[ActorLog, string]> = []
     for (const log of this.logs.values()) {
       if (log.buffered.length === 0) continue
       batch.push([log, log.buffered.join('')])
       log.buffered = []
     }
+    return batch
+  }
+
+  /** The disk refused: the store is broken, and every caller waiting hears it, as does every later one. */
+  private fail(what: 'write' | 'rewrite', file: string, err: unknown): UnavailableError {
+    this.broken ??= new UnavailableError(`cannot ${what} the store log ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+    for (const w of this.waiters.splice(0)) w.reject(this.broken)
+    return this.broken
+  }
+
+  private flush(): void {
+    const batch = this.takeBuffered()
     const waiters = this.waiters.splice(0)
     if (batch.length === 0) {
       for (const w of waiters) w.resolve()
@@ -180,25 +188,23 @@ export class LogStore implements Store {
     }
     this.flushing = true
     let left = batch.length
-    let failed: Error | null = null
-    const done = (err: Error | null, file: string) => {
-      if (err !== null && failed === null) failed = new UnavailableError(`cannot write the store log ${file} (${(err as NodeJS.ErrnoException).code ?? err.message})`)
+    let failed: { file: string; err: unknown } | null = null
+    const done = (err: unknown, file: string) => {
+      if (err && failed === null) failed = { file, err }
       if (--left > 0) return
       this.flushing = false
       if (failed !== null) {
-        // The disk refused: every caller waiting hears it, and so does every later one.
-        this.broken = failed
-        for (const w of [...waiters, ...this.waiters.splice(0)]) w.reject(failed)
-        return
+        this.waiters.unshift(...waiters)
+        return void this.fail('write', failed.file, failed.err)
       }
       this.counters.syncs++
       for (const w of waiters) w.resolve()
-      try {
-        for (const [log] of batch) if (log.lines > 1_000 && log.lines > 2 * log.values.size) this.compact(log)
-      } catch (err) {
-        this.broken = new UnavailableError(`cannot rewrite the store log (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
-        for (const w of this.waiters.splice(0)) w.reject(this.broken)
-        return
+      for (const [log] of batch) {
+        try {
+          if (log.lines > 1_000 && log.lines > 2 * log.values.size) this.compact(log)
+        } catch (err) {
+          return void this.fail('rewrite', log.file, err)
+        }
       }
       if (this.waiters.length > 0 || [...this.logs.values()].some((l) => l.buffered.length > 0)) this.schedule()
     }
@@ -206,10 +212,9 @@ export class LogStore implements Store {
       // Into the page cache at once (microseconds); only the flush to disk goes to the thread pool,
       // while the main thread takes the next calls.
       try {
-        const n = writeSync(log.fd, text)
-        if (n !== Buffer.byteLength(text)) throw Object.assign(new Error('short write'), { code: 'ENOSPC' })
+        writeOut(log.fd, text)
       } catch (err) {
-        done(err as Error, log.file)
+        done(err, log.file)
         continue
       }
       fdatasync(log.fd, (err) => done(err, log.file))
@@ -241,4 +246,9 @@ export class LogStore implements Store {
     log.buffered = []
     this.counters.compactions++
   }
+}
+
+/** All of `text`, or a throw: a short write (a full disk) must not pass for a durable one. */
+function writeOut(fd: number, text: string): void {
+  if (writeSync(fd, text) !== Buffer.byteLength(text)) throw Object.assign(new Error('short write'), { code: 'ENOSPC' })
 }
