@@ -18,15 +18,12 @@ import { generateSecret } from '../runtime/secret.js'
 import { ENVELOPE_TYPE } from '../runtime/secondary-channel.js'
 import { createUdpTransport } from '../runtime/udp-transport.js'
 import { flag } from './flags.js'
+import { procCpuS } from './lib/proc.js'
 
 const crux = fileURLToPath(new URL('../bin/crux.js', import.meta.url))
 const ADDR = '127.77.63.1:28351'
 const PER_BATCH = 12
 const lines = (path: string) => readFileSync(path, 'utf8').split('\n').length - 1
-const cpuS = (pid: number) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-  return (Number(f[11]) + Number(f[12])) / 100
-}
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const seconds = flag(args, '--seconds', 2)
@@ -49,7 +46,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     let filedBefore = 0
     for (let rate = 5_000; rate <= max; rate *= 2) {
       const batches = Math.round((rate * seconds) / PER_BATCH)
-      const c0 = cpuS(child.pid!)
+      const c0 = procCpuS(child.pid!)
       const start = performance.now()
       // Paced in 10 ms slices, as many fulcrums would send: not one burst.
       for (let sent = 0; sent < batches; ) {
@@ -60,7 +57,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       await new Promise((r) => setTimeout(r, 500)) // let the last datagrams land and the file catch up
       const filed = lines(out) - filedBefore
       filedBefore += filed
-      runs.push({ rate, sent: batches * PER_BATCH, filed, cpu_pct: Math.round(((cpuS(child.pid!) - c0) / (seconds + 0.5)) * 100) })
+      runs.push({ rate, sent: batches * PER_BATCH, filed, cpu_pct: Math.round(((procCpuS(child.pid!) - c0) / (seconds + 0.5)) * 100) })
       if (filed < batches * PER_BATCH) break
     }
     const lossless = runs.filter((r) => r.filed >= r.sent)

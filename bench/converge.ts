@@ -11,23 +11,15 @@
  *
  *   npm run bench -- converge [--nodes N] [--hb MS]      (bench/converge.sh prints the Serf-like line)
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnFulcrum, waitFor, type FulcrumProcess } from '../actors/local-flock.js'
 import { generateSecret } from '../runtime/secret.js'
 import { flag } from './flags.js'
+import { procCpuS, statusKb } from './lib/proc.js'
 
-const CLK_TCK = 100
-
-function procCpuS(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK // utime + stime
-}
-
-function peakRssMb(pid: number): number {
-  return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
-}
+const peakRssMb = (pid: number): number => statusKb(pid, 'VmHWM') / 1024
 
 // Times are when the condition was first seen, polled every 10 ms (the logs arrive as they are written).
 const until = (cond: () => boolean, boundMs: number, what: string): Promise<number> => waitFor(cond, boundMs, what, 10)

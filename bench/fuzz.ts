@@ -26,17 +26,13 @@ import { agreedOn, spawnFulcrum, waitFor, type FulcrumProcess } from '../actors/
 import { Rng } from '../runtime/rng.js'
 import { generateSecret } from '../runtime/secret.js'
 import { flag } from './flags.js'
+import { procCpuS as cpuS, statusKb } from './lib/proc.js'
 
 const NET = '127.77.61'
 const PORT = 23123
 const METRICS = `${NET}.1:9161`
-const CLK_TCK = 100
 
-const rssKb = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0)
-function cpuS(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK // utime + stime
-}
+const rssKb = (pid: number): number => statusKb(pid, 'VmRSS')
 const running = (f: FulcrumProcess): boolean => f.child.exitCode === null && f.child.signalCode === null
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 

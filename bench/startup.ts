@@ -23,16 +23,12 @@ import { fileURLToPath } from 'node:url'
 import { spawnFulcrum } from '../actors/local-flock.js'
 import { generateSecret } from '../runtime/secret.js'
 import { flag } from './flags.js'
+import { procCpuS, statusKb } from './lib/proc.js'
 
 const CLK_TCK = 100
 const cruxJs = fileURLToPath(new URL('../bin/crux.js', import.meta.url))
 /** The flags spawnFulcrum gives, for runs that start the command themselves (`--cli` alone). */
 const spawnFulcrumFlags = ['--max-semi-space-size=1']
-
-function procCpuS(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK // utime + stime, all threads
-}
 
 /** CPU of every live thread in ns (threads that already exited are not counted). */
 function procCpuNsS(pid: number): number {
@@ -45,10 +41,6 @@ function procCpuNsS(pid: number): number {
     }
   }
   return ns / 1e9
-}
-
-function statusKb(pid: number, field: string): number {
-  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0)
 }
 
 /** CPU seconds a short command used: the cutime + cstime of a shell that ran and waited for it. */

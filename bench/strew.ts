@@ -16,7 +16,7 @@
  *   npm run bench -- strew [--keys 10000] [--conc 64] [--leases 1000] [--ttl 5] [--keepalive-s 10] [--hb 1000]
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -24,6 +24,7 @@ import { createReeveClient, type ReeveClient } from '../actors/strew-client.js'
 import { loadOrCreateIdentity } from '../runtime/node-identity.js'
 import { generateSecret } from '../runtime/secret.js'
 import { flag } from './flags.js'
+import { procCpuS, statusKb } from './lib/proc.js'
 
 const IP = '127.77.90.1'
 const crux = fileURLToPath(new URL('../bin/crux.bundle.mjs', import.meta.url))
@@ -53,11 +54,6 @@ const quantile = (xs: number[], q: number) => {
 }
 const r2 = (x: number) => Math.round(x * 100) / 100
 
-function procStat(pid: number): { cpuS: number; hwmMb: number } {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-  const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return { cpuS: (Number(f[11]) + Number(f[12])) / 100, hwmMb: Number(hwm?.[1] ?? 0) / 1024 }
-}
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const KEYS = flag(args, '--keys', 10_000)
@@ -173,9 +169,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       out.lease_overshoot_p50_s = r2(quantile(over, 0.5))
       out.lease_overshoot_max_s = r2(Math.max(...over))
     }
-    const st = procStat(child.pid!)
-    out.crux_rss_mb_peak = r2(st.hwmMb)
-    out.crux_cpu_s = r2(st.cpuS)
+    out.crux_rss_mb_peak = r2(statusKb(child.pid!, 'VmHWM') / 1024)
+    out.crux_cpu_s = r2(procCpuS(child.pid!))
     const cu = process.cpuUsage()
     out.client_cpu_s = r2((cu.user + cu.system) / 1e6)
     return out
