@@ -119,10 +119,11 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
   // The reeve's many small registrations go to a group-committed log; everything else to one file per key.
   const logs = o.grpc === undefined ? undefined : new LogStore(join(o.dataDir, 'strew'))
   const reeveActor = `${id}/reeve`
+  const storeOf = (actor: string): Store => (actor === reeveActor && logs !== undefined ? logs : files)
   const store: Store = {
-    put: (actor, key, value) => (actor === reeveActor && logs !== undefined ? logs.put(actor, key, value) : files.put(actor, key, value)),
-    get: (actor, key) => (actor === reeveActor && logs !== undefined ? logs.get(actor, key) : files.get(actor, key)),
-    keys: (actor) => (actor === reeveActor && logs !== undefined ? logs.keys(actor) : files.keys(actor)),
+    put: (actor, key, value) => storeOf(actor).put(actor, key, value),
+    get: (actor, key) => storeOf(actor).get(actor, key),
+    keys: (actor) => storeOf(actor).keys(actor),
   }
   const actorId = `${id}/flock`
   const checkpoint = store.get(actorId, 'checkpoint') as FlockCheckpoint | undefined
