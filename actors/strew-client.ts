@@ -36,6 +36,9 @@ export interface ServicePoint {
   uuid?: string
 }
 
+/** The heartbeat uuid a registration with a TTL gets unless it names one: SERVICE/API, unique on a node as its NodeID is. */
+export const heartbeatUuid = (p: Pick<ServicePoint, 'service' | 'api'>): string => `${p.service}/${p.api}`
+
 /** A call's failure, with its gRPC status as a crux code. */
 function failure(address: string, err: grpc.ServiceError): CruxError {
   return new CruxError(err.code as Code, `reeve ${address}: ${err.details || err.message}`)
@@ -74,7 +77,7 @@ export function createReeveClient(init: ReeveClientInit): ReeveClient {
       const nodeId = await self.nodeIdOf(p)
       const endpoint: Endpoint = { nodeId, netId: '', horde: '', api: p.api, instance: p.instance ?? '', address: p.address, state: ServiceState.SERVICE_STATE_UP, keyId: '' }
       const at = Date.now()
-      const heartbeat: Heartbeat | undefined = p.ttlMs === undefined ? undefined : { uuid: p.uuid ?? `${p.service}/${p.api}`, state: ServiceState.SERVICE_STATE_UP, netId: '', atMs: at, expiresMs: at + p.ttlMs, various: '' }
+      const heartbeat: Heartbeat | undefined = p.ttlMs === undefined ? undefined : { uuid: p.uuid ?? heartbeatUuid(p), state: ServiceState.SERVICE_STATE_UP, netId: '', atMs: at, expiresMs: at + p.ttlMs, various: '' }
       await rpc.unary(M.registerService, { endpoint, heartbeat })
       return nodeId
     },

@@ -6,7 +6,7 @@
  * reeve: register every point, beat them all on `alive()`, deregister them all at the end.
  */
 import { Code, CruxError, InvalidArgumentError } from '../runtime/errors.js'
-import type { ReeveClient } from './strew-client.js'
+import { heartbeatUuid, type ReeveClient } from './strew-client.js'
 
 /** One service point: what clients find in the catalog and dial. */
 export interface ServicePointSpec {
@@ -68,7 +68,7 @@ export async function runService(components: { reeve: ReeveClient }, init: RunSe
   if (!(init.ttlMs > 0)) throw new InvalidArgumentError(`ttlMs must be positive, got ${init.ttlMs}`)
   if (init.points.length === 0) throw new InvalidArgumentError('a service needs at least one point')
   // A point's NodeID (and heartbeat uuid) is SERVICE/API on this node: two alike would be one registration.
-  const names = init.points.map((p) => `${p.service}/${p.api}`)
+  const names = init.points.map(heartbeatUuid)
   const dup = names.find((n, i) => names.indexOf(n) !== i)
   if (dup !== undefined) throw new InvalidArgumentError(`two service points are both ${dup}; a node serves each SERVICE/API once`)
   if (init.signal?.aborted) throw new CruxError(Code.CANCELLED, 'service start cancelled')

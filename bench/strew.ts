@@ -20,7 +20,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createReeveClient, type ReeveClient } from '../actors/strew-client.js'
+import { createReeveClient, heartbeatUuid, type ReeveClient } from '../actors/strew-client.js'
 import { loadOrCreateIdentity } from '../runtime/node-identity.js'
 import { generateSecret } from '../runtime/secret.js'
 import { flag } from './flags.js'
@@ -142,7 +142,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     for (;;) {
       const r0 = now()
       await pool(LEASES, CONC, async (i) => {
-        await c.heartbeat([{ uuid: `${key('L', i)}/Lease1`, ttlMs }])
+        await c.heartbeat([{ uuid: heartbeatUuid({ service: key('L', i), api: 'Lease1' }), ttlMs }])
         lastAlive[i] = now()
       })
       rounds.push(now() - r0)

@@ -149,7 +149,8 @@ export function registerStrew(program: Command): void {
   ).action((f: ServiceFlags & { ttl: number }) =>
     withReeve(f, async (c) => {
       const svc = f.service ?? defaultService(f.api)
-      const uuid = `${svc}/${f.api}` // what the client library gives a registration with a ttl
+      const { heartbeatUuid } = await import('../../actors/strew-client.js')
+      const uuid = heartbeatUuid({ service: svc, api: f.api })
       try {
         await c.heartbeat([{ uuid, ttlMs: Math.max(1, Math.round(f.ttl * 1000)) }])
       } catch (err) {
@@ -172,18 +173,19 @@ export function registerStrew(program: Command): void {
     '\nExample:\n  crux service deregister --target 127.77.0.1:50059 --data-dir /tmp/n1 --api Http1',
   ).action((f: ServiceFlags) =>
     withReeve(f, async (c) => {
-      const [, bloc, horde, node] = (await c.ping()).nodeId.split('/')
-      const compose = (svc: string) => `/${bloc}/${horde}/${node}/${svc}/${f.api}`
+      // The NodeID a service of this API gets on this reeve (the client composes it as register does).
+      const compose = (svc: string) => c.nodeIdOf({ service: svc, api: f.api })
       let nodeId: string
-      if (f.service !== undefined) nodeId = compose(f.service)
+      if (f.service !== undefined) nodeId = await compose(f.service)
       else {
+        const node = nodeOf(await compose(defaultService(f.api)))
         const { endpoints } = await c.catalog({ api: f.api })
         const mine = endpoints.filter((e) => nodeOf(e.nodeId) === node && (f.instance === undefined || e.instance === f.instance))
         if (mine.length > 1) throw new InvalidArgumentError(`the node has ${mine.length} registrations of ${f.api} (${mine.map((e) => e.instance).join(', ')}): name one with --instance or --service`)
         if (mine.length === 0 && f.instance !== undefined) throw new NotFoundError(`no ${f.api} instance ${f.instance} of node ${node} in the catalog at ${f.target}`)
         // None listed yet: the catalog comes back from the steward a moment after a registration,
         // so try the NodeID `register` gives by default; the reeve says if it has none.
-        nodeId = mine[0]?.nodeId ?? compose(defaultService(f.api))
+        nodeId = mine[0]?.nodeId ?? (await compose(defaultService(f.api)))
       }
       try {
         await c.deregister(nodeId)
