@@ -197,6 +197,8 @@ export function createReeveService(side: ReeveSide) {
       host.send(actors.reeve, { type: 'service.state', nodeId: k.nodeId, state }, 'control')
       side.health(k.nodeId, state === 'up' ? 'SERVING' : 'NOT_SERVING')
     },
+    /** The version of the catalog the reeve holds. */
+    catalogVersion: (): number => ctx().catalog.version,
     catalogChanged(rec: { full: boolean; changed?: string[] }): void {
       for (const w of watchers) w(rec)
     },

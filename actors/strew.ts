@@ -20,7 +20,6 @@ import { isLeader, servicesOf } from '../machines/flock/context.js'
 import type { FlockContext } from '../machines/flock/types.js'
 import { heartbeaterMachine } from '../machines/heartbeater.machine.js'
 import { reeveMachine } from '../machines/reeve.machine.js'
-import type { ReeveContext } from '../machines/reeve/rules.js'
 import { stewardMachine } from '../machines/steward.machine.js'
 import type { CatalogEndpoint, EndpointUpdate, Rule } from '../machines/steward/types.js'
 import { ReeveServiceService } from '../protos/gen/crux/v1/reeve.js'
@@ -218,7 +217,7 @@ export function startStrew(c: StrewComponents, init: StrewInit, bound: StrewServ
       // To this node's own reeve through its mailbox, as a PushCatalog call would deliver it.
       const held =
         rec.to === address
-          ? await ask(actors.reeve, { type: 'push', catalog }).then(() => reeveContext(host, actors.reeve).catalog.version, () => -1)
+          ? await ask(actors.reeve, { type: 'push', catalog }).then(() => reeveService.catalogVersion(), () => -1)
           : await reeveClient(rec.to).unary(ReeveServiceService.pushCatalog, { ...catalog, endpoints: rec.endpoints.map(toEndpoint) }).then((r) => r.version, () => -1)
       if (held !== rec.version) host.send(actors.steward, { type: 'push.failed', reeve: rec.reeve }, 'control')
     }
@@ -343,6 +342,3 @@ export function startStrew(c: StrewComponents, init: StrewInit, bound: StrewServ
     },
   }
 }
-
-/** The reeve's live context (read-only). */
-export const reeveContext = (host: ActorHost, actor: string): ReeveContext => host.state(actor).context as ReeveContext
