@@ -69,8 +69,7 @@ const onTimer = (ctx: Ctx, ev: HostEvent, now: number, out: Effect[]): string =>
       onProbe(ctx, now, out)
       return 'probe-round'
     case 'prune':
-      onPrune(ctx, now, out)
-      return 'prune'
+      return onPrune(ctx, now, out)
     case 'checkpoint':
       onCheckpoint(ctx, out)
       return 'checkpoint'
@@ -160,4 +159,4 @@ export const flockLogic = setup({
 })
 
 /** The flock machine as the runtime knows it. Bump the version when old journals would replay differently. */
-export const flockMachine = defineMachine('flock', '3', flockLogic)
+export const flockMachine = defineMachine('flock', '4', flockLogic)

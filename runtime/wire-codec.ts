@@ -243,6 +243,10 @@ function kindToWire(kind: InfoKind): pb.InfoKind {
       return pb.InfoKind.INFO_KIND_LEADER_BEAT
     case 'admin':
       return pb.InfoKind.INFO_KIND_ADMIN
+    case 'check':
+      return pb.InfoKind.INFO_KIND_CHECK
+    case 'alive':
+      return pb.InfoKind.INFO_KIND_ALIVE
     default:
       return pb.InfoKind.INFO_KIND_UNSPECIFIED
   }
@@ -260,6 +264,10 @@ function kindFromWire(kind: pb.InfoKind): InfoKind | undefined {
       return 'leader-beat'
     case pb.InfoKind.INFO_KIND_ADMIN:
       return 'admin'
+    case pb.InfoKind.INFO_KIND_CHECK:
+      return 'check'
+    case pb.InfoKind.INFO_KIND_ALIVE:
+      return 'alive'
     default:
       return undefined
   }

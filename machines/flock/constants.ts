@@ -22,11 +22,20 @@ export const DEFAULT_FLOCK_CONFIG: Readonly<FlockConfig> = Object.freeze({
   probeN: 12,
   memberProbeEveryHb: 0,
   keyPeriodHb: 100,
-  // A dead member is out of every list 2.5–4 HB after it died (lapse, the next prune, the next
-  // check-in at ¼ HB); a live one must miss two beats in a row and have the third arrive over ¼ HB
-  // late to be dropped.
+  // A silent member is suspected after two missed beats and, on a clean network, removed 1 HB later
+  // unless it or a helper answers: a dead member is out of every list 3–4 HB after it died, as
+  // before suspicion existed; under loss the window widens (suspicion.ts) instead of live members
+  // being removed.
   pruneEveryHb: 0.5,
-  memberLapseHb: 3.25,
+  memberLapseHb: 2.25,
+  suspicionHb: 1,
+  suspicionMaxHb: 10,
+  checkHelpers: 3,
+  knownMax: 512,
+  // Serf forgets a failed member after 72 h (reconnect_timeout); a day of heartbeats here.
+  knownForgetHb: 86_400,
+  knownBackoffMaxHb: 48,
+  youngFlockHb: 30,
   checkpointEveryHb: 60,
   shortLeaderHb: 2,
   specLeaderHb: 10,

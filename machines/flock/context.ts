@@ -6,6 +6,7 @@
 import type { Effect } from '../effects.js'
 import { rngSeed } from '../rng.js'
 import { DEFAULT_FLOCK_CONFIG, VOTE_MAX } from './constants.js'
+import { forgetKnown, keepKnown, keepList, knownForCheckpoint } from './known.js'
 import { dict, digestOf, emptyList, entryOf, listPut, listRemove, logChange } from './member-list.js'
 import { drawEpoch, drawVote, smallId } from './random.js'
 import type { FlockContext, FlockInput, Info, InfoKind, NodeId } from './types.js'
@@ -13,7 +14,7 @@ import type { FlockContext, FlockInput, Info, InfoKind, NodeId } from './types.j
 /** MonInfo operations (original §2.1). */
 export type MonOp = 'Join' | 'LeaderStart' | 'LeaderHeart' | 'LeaderDelta' | 'Probe' | 'Reboot' | 'HeartBeat' | 'Exit'
 
-export function createContext(input: FlockInput): FlockContext {
+export function createContext(input: FlockInput & { now?: number }): FlockContext {
   const cfg = { ...DEFAULT_FLOCK_CONFIG, ...input.config }
   const ctx = { rng: rngSeed(input.seed) } as FlockContext
   const id = input.checkpoint?.id ?? input.self.id ?? smallId(ctx)
@@ -50,12 +51,32 @@ export function createContext(input: FlockInput): FlockContext {
     rotate: false,
     hurry: false,
     rebootUntil: null,
-    stats: { joins: 0, startOvers: 0, dropped: 0 },
+    known: dict(),
+    knownOrder: [],
+    lost: { id: '', until: 0 },
+    leaderSuspect: null,
+    suspects: 0,
+    relays: [],
+    loss: 0,
+    heard: { got: 0, missed: 0 },
+    checkInAt: 0,
+    listChangedAt: 0,
+    knownDirty: null,
+    stats: { joins: 0, startOvers: 0, dropped: 0, suspected: 0, refuted: 0, confirmed: 0 },
   } satisfies Omit<FlockContext, 'rng'>)
-  // A restarted node remembers whom it heard from: its first probe round goes there.
+  // A restarted node remembers whom it heard from and the members it knew: its first probe rounds
+  // go there, so it finds the flock again even when every seed is gone.
   for (const h of input.checkpoint?.history ?? []) remember(ctx, h)
   if (input.checkpoint?.leader) remember(ctx, input.checkpoint.leader)
+  // (A checkpoint written before known peers existed has none; an entry of the wrong shape is skipped.)
+  const known = input.checkpoint?.known
+  if (Array.isArray(known)) for (const k of known) if (isNodeId(k)) keepKnown(ctx, k, input.now ?? 0)
   return ctx
+}
+
+function isNodeId(x: unknown): x is NodeId {
+  const n = x as NodeId
+  return typeof n === 'object' && n !== null && typeof n.id === 'string' && typeof n.addr === 'string' && typeof n.horde === 'string' && n.id !== '' && n.addr !== ''
 }
 
 export function hb(ctx: FlockContext, k: number): number {
@@ -137,9 +158,17 @@ export function remember(ctx: FlockContext, n: NodeId): void {
   ctx.history[n.id] = n
 }
 
-/** Forget every member (leader side) and the list copy; the list restarts with just us. */
-export function resetMembers(ctx: FlockContext): void {
+/**
+ * Forget every member (leader side) and the list copy; the list restarts with just us. The members
+ * it named stay known peers (known.ts), so a node whose flock fell apart can find them again.
+ */
+export function resetMembers(ctx: FlockContext, now: number): void {
+  keepList(ctx, now)
   ctx.mems = dict()
+  ctx.suspects = 0
+  ctx.checkInAt = 0
+  ctx.leaderSuspect = null
+  ctx.listChangedAt = now
   ctx.memByAddr = dict()
   ctx.memCount = 0
   ctx.list = emptyList()
@@ -176,8 +205,8 @@ export function arm(ctx: FlockContext, out: Effect[], name: Exclude<Tick, 'reboo
  * We lead, afresh: the list holds just us (the leader's own list names the leader, so every member's
  * copy names the whole flock), and the prune timer runs, which only a leader needs.
  */
-export function leadList(ctx: FlockContext, out: Effect[]): void {
-  resetMembers(ctx)
+export function leadList(ctx: FlockContext, out: Effect[], now: number): void {
+  resetMembers(ctx, now)
   listPut(ctx.list, entryOf(ctx.me))
   ctx.list.version = 1
   arm(ctx, out, 'prune')
@@ -199,7 +228,7 @@ export function startOver(ctx: FlockContext, out: Effect[], now: number, cause: 
   ctx.promotedAt = now
   ctx.rotate = false
   ctx.stats.startOvers++
-  leadList(ctx, out)
+  leadList(ctx, out, now)
   out.push({ type: 'emit', record: { type: 'Epoch', epoch: ctx.epoch, flock: ctx.flock } })
   mon(ctx, out, 'LeaderStart', now, cause, { oflock, n: 0 })
   checkpoint(ctx, out)
@@ -223,6 +252,11 @@ export function dropMember(ctx: FlockContext, id: string, now: number, out: Effe
   delete ctx.mems[id]
   if (ctx.memByAddr[m.node.addr] === id) delete ctx.memByAddr[m.node.addr]
   ctx.memCount--
+  if (m.suspect !== null) ctx.suspects--
+  // Gone from the list, not from memory: if it comes back, a probe finds it. One that said goodbye
+  // is forgotten, as Serf forgets members that left.
+  if (cause === 'member-left') forgetKnown(ctx, id)
+  else keepKnown(ctx, m.node, now)
   const old = listRemove(ctx.list, id)
   if (old !== undefined) {
     ctx.list.version++
@@ -233,9 +267,14 @@ export function dropMember(ctx: FlockContext, id: string, now: number, out: Effe
   if (cause !== 'prune') mon(ctx, out, 'LeaderDelta', now, cause)
 }
 
+/** Known peers a checkpoint keeps: enough to find a flock again, small enough to write often. */
+const CHECKPOINT_KNOWN = 256
+
 export function checkpoint(ctx: FlockContext, out: Effect[]): void {
   const history = ctx.historyOrder.slice(-32).map((id) => ctx.history[id]!)
-  out.push({ type: 'persist', key: 'checkpoint', value: { id: ctx.me.id, flock: ctx.flock, leader: isLeader(ctx) ? null : ctx.leader, history } })
+  const known = knownForCheckpoint(ctx, CHECKPOINT_KNOWN)
+  ctx.knownDirty = null
+  out.push({ type: 'persist', key: 'checkpoint', value: { id: ctx.me.id, flock: ctx.flock, leader: isLeader(ctx) ? null : ctx.leader, history, known } })
 }
 
 export function promoted(ctx: FlockContext): boolean {

@@ -8,9 +8,11 @@
 import type { Effect } from '../effects.js'
 import { CMD_CANDIDATE, CMD_LEAVE, CMD_REBOOT, VOTE_MAX } from './constants.js'
 import { checkpoint, dropMember, hb, hurryCheckIn, isLeader, leadList, mon, ping, remember, resetMembers } from './context.js'
+import { touchKnown } from './known.js'
 import { requestList } from './list-sync.js'
 import { entryOf, listPut, logChange } from './member-list.js'
 import { below, drawEpoch, drawVote, epochSeq } from './random.js'
+import { noteArrival, onLiveness, refreshLeader, refreshMember, type SuspicionRule } from './suspicion.js'
 import type { FlockContext, Info } from './types.js'
 
 /** The rule that decided a packet's fate. */
@@ -32,6 +34,8 @@ export type Rule =
   | 'better-leader'
   | 'worse-leader'
   | 'same'
+  | 'lost-leader'
+  | SuspicionRule
 
 /** Applies one received Info. Mutates `ctx`, pushes effects, returns the rule that fired. */
 export function receive(ctx: FlockContext, p: Info, now: number, out: Effect[]): Rule {
@@ -50,6 +54,12 @@ export function receive(ctx: FlockContext, p: Info, now: number, out: Effect[]):
   }
   ctx.lastSent[p.me.id] = p.sent
   if (ctx.rebootUntil !== null) return 'rebooting'
+  touchKnown(ctx, p.me.id, now)
+  // The leader we gave up on speaks again: it is alive after all.
+  if (p.me.id === ctx.lost.id) ctx.lost = { id: '', until: 0 }
+  // 5. (crux) Liveness checks within our flock, before any rule can read them as flock news.
+  const liveness = onLiveness(ctx, p, now, out)
+  if (liveness !== null) return liveness
   // 4. Horde instruction.
   if (p.dest.horde !== '' && p.dest.id === ctx.me.id && p.dest.horde !== ctx.me.horde) setHorde(ctx, p.dest.horde)
   // 6. Join the bigger-named flock.
@@ -59,6 +69,10 @@ export function receive(ctx: FlockContext, p: Info, now: number, out: Effect[]):
     ping(ctx, out, p.me, 'ping', now)
     return 'invite-smaller-flock'
   }
+  // (crux) A third party names as leader one we suspect or gave up on: that is old news about a node
+  // that has gone silent, not a reason to follow it (or to tell the sender otherwise: two such nodes
+  // would ping each other forever).
+  if (p.me.id !== p.leader.id && discredited(ctx, p.leader.id, now)) return 'lost-leader'
   // 9. Two stable leaders in one flock. The original started over (churn); the lower leader yields.
   if (p.lvote === VOTE_MAX && ctx.lvote === VOTE_MAX && p.leader.id !== ctx.leader.id) {
     if (p.leader.id > ctx.leader.id) {
@@ -87,20 +101,24 @@ export function receive(ctx: FlockContext, p: Info, now: number, out: Effect[]):
     ctx.lvote = p.lvote
     return 'leader-moved'
   }
-  // 11. Our leader checking in.
+  // 11. Our leader checking in (it refutes our suspicion of it, if any).
   if (p.me.id === ctx.leader.id && !isLeader(ctx)) {
+    if (ctx.checkInAt > 0) noteArrival(ctx, now - ctx.checkInAt)
+    ctx.checkInAt = now
+    const refuted = refreshLeader(ctx, now, p.me.id, out)
     ctx.leaderExpires = now + hb(ctx, 1 + ctx.cfg.shortLeaderHb)
     adoptServices(ctx, p, out)
     ctx.lvote = p.lvote
     ctx.leader = p.me
+    if (p.listVersion !== ctx.list.version) ctx.listChangedAt = now
     requestList(ctx, p, now, out)
-    return 'leader-check-in'
+    return refuted ? 'leader-refuted' : 'leader-check-in'
   }
-  // 12. A member's heartbeat to us, its leader.
+  // 12. A member's heartbeat to us, its leader (a suspect's beat refutes the suspicion).
   if (isLeader(ctx) && p.leader.id === ctx.me.id) {
-    addMember(ctx, p, now, out)
+    const refuted = addMember(ctx, p, now, out)
     movePastEpoch(ctx, p, out)
-    return 'member-beat'
+    return refuted ? 'suspicion-refuted' : 'member-beat'
   }
   // 13. The sender follows a better leader: follow it too.
   if (p.lvote > ctx.lvote) {
@@ -109,7 +127,13 @@ export function receive(ctx: FlockContext, p: Info, now: number, out: Effect[]):
     ctx.lvote = isLeader(ctx) ? ctx.vote : p.lvote
     return 'better-leader'
   }
-  // 14. The sender follows a worse leader: send ourselves back.
+  // 14. The sender follows a worse leader: send ourselves back — unless ours has gone silent, in
+  // which case the sender's is the better one after all.
+  if (p.lvote < ctx.lvote && ctx.leaderSuspect !== null && !isLeader(ctx)) {
+    follow(ctx, p, now, out, p.leader, ctx.cfg.specLeaderHb)
+    ctx.lvote = isLeader(ctx) ? ctx.vote : p.lvote
+    return 'better-leader'
+  }
   if (p.lvote < ctx.lvote) {
     movePastEpoch(ctx, p, out)
     ping(ctx, out, p.me, 'ping', now)
@@ -117,6 +141,12 @@ export function receive(ctx: FlockContext, p: Info, now: number, out: Effect[]):
   }
   movePastEpoch(ctx, p, out)
   return 'same'
+}
+
+/** A leader we gave up on lately, or our own leader while we suspect it: its name carries no weight. */
+function discredited(ctx: FlockContext, id: string, now: number): boolean {
+  if (id === ctx.lost.id && now < ctx.lost.until) return true
+  return ctx.leaderSuspect !== null && id === ctx.leader.id && !isLeader(ctx)
 }
 
 /**
@@ -135,7 +165,7 @@ function admin(ctx: FlockContext, p: Info, now: number, out: Effect[]): Rule {
     // Asynchronous (original bug 5 blocked the node): drop packets until the reboot timer fires.
     const ms = Math.round(hb(ctx, ctx.cfg.rebootHb) * (0.8 + (0.4 * below(ctx, 1_000_000)) / 1_000_000))
     ctx.rebootUntil = now + ms
-    resetMembers(ctx)
+    resetMembers(ctx, now)
     out.push({ type: 'timer.set', name: 'reboot', ms })
     return 'admin-reboot'
   }
@@ -176,21 +206,23 @@ function join(ctx: FlockContext, p: Info, now: number, out: Effect[]): Rule {
   ctx.flock = p.flock
   mon(ctx, out, 'Join', now, 'join-bigger-flock', { oflock, n })
   if (ctx.vote === VOTE_MAX) ctx.vote = drawVote(ctx, ctx.visitor)
-  if ((p.lvote >= ctx.vote || ctx.vote === VOTE_MAX) && p.leader.id !== ctx.me.id) {
+  // A flock whose leader we gave up on is joined as its leader: its members will find us.
+  const lostLeader = discredited(ctx, p.leader.id, now)
+  if ((p.lvote >= ctx.vote || ctx.vote === VOTE_MAX) && p.leader.id !== ctx.me.id && !lostLeader) {
     ctx.leader = p.leader
     ctx.lvote = p.lvote
     ctx.promotedAt = null
     adoptServices(ctx, p, out)
-    resetMembers(ctx)
+    resetMembers(ctx, now)
   } else {
     ctx.leader = ctx.me
     ctx.lvote = ctx.vote
     ctx.promotedAt = now
     adoptServices(ctx, p, out)
-    leadList(ctx, out)
+    leadList(ctx, out, now)
   }
   for (const m of members) ping(ctx, out, m.node, 'ping', now)
-  ping(ctx, out, p.leader, isLeader(ctx) ? 'ping' : 'beat', now)
+  ping(ctx, out, lostLeader ? p.me : p.leader, isLeader(ctx) ? 'ping' : 'beat', now)
   if (oldLeader.id !== ctx.me.id) ping(ctx, out, oldLeader, 'ping', now)
   ctx.leaderExpires = now + hb(ctx, ctx.cfg.shortLeaderHb)
   checkpoint(ctx, out)
@@ -205,7 +237,7 @@ function follow(ctx: FlockContext, p: Info, now: number, out: Effect[], leader: 
     // The sender names us as the better leader: we lead, with a list that starts with ourselves.
     ctx.leader = ctx.me
     ctx.promotedAt = now
-    leadList(ctx, out)
+    leadList(ctx, out, now)
     for (const m of members) ping(ctx, out, m.node, 'ping', now)
     return
   }
@@ -214,7 +246,7 @@ function follow(ctx: FlockContext, p: Info, now: number, out: Effect[], leader: 
   const same = !isLeader(ctx) && ctx.leader.id === leader.id
   ctx.leader = leader
   ctx.promotedAt = null
-  if (!same) resetMembers(ctx)
+  if (!same) resetMembers(ctx, now)
   ping(ctx, out, leader, 'beat', now)
   // The leader we already follow just spoke: that is a check-in, not a new leader to wait for.
   ctx.leaderExpires = now + hb(ctx, same ? 1 + ctx.cfg.shortLeaderHb : 2 + waitHb)
@@ -233,17 +265,22 @@ function adoptServices(ctx: FlockContext, p: Info, out: Effect[]): void {
   }
 }
 
-/** Leader: add or refresh a member; a new one is a list change (version + 1, logged for deltas). */
-function addMember(ctx: FlockContext, p: Info, now: number, out: Effect[]): void {
+/**
+ * Leader: add or refresh a member; a new one is a list change (version + 1, logged for deltas).
+ * Returns true when the beat refuted a suspicion of it.
+ */
+function addMember(ctx: FlockContext, p: Info, now: number, out: Effect[]): boolean {
   const expires = now + hb(ctx, ctx.cfg.memberLapseHb)
   const m = ctx.mems[p.me.id]
-  if (m !== undefined && m.node.addr === p.me.addr && m.node.horde === p.me.horde) {
-    m.expires = expires
-    return
+  if (m !== undefined && m.node.addr === p.me.addr && m.node.horde === p.me.horde) return refreshMember(ctx, m, now, p.me.id, out)
+  if (m === undefined) {
+    ctx.memCount++
+    if (ctx.knownDirty === null) ctx.knownDirty = now
+  } else {
+    if (ctx.memByAddr[m.node.addr] === p.me.id) delete ctx.memByAddr[m.node.addr]
+    if (m.suspect !== null) ctx.suspects--
   }
-  if (m === undefined) ctx.memCount++
-  else if (ctx.memByAddr[m.node.addr] === p.me.id) delete ctx.memByAddr[m.node.addr]
-  ctx.mems[p.me.id] = { node: p.me, expires }
+  ctx.mems[p.me.id] = { node: p.me, expires, suspect: null }
   ctx.memByAddr[p.me.addr] = p.me.id
   const entry = entryOf(p.me)
   if (listPut(ctx.list, entry)) {
@@ -251,4 +288,5 @@ function addMember(ctx: FlockContext, p: Info, now: number, out: Effect[]): void
     logChange(ctx.changes, { version: ctx.list.version, op: 'add', entry }, ctx.cfg.listLogSize)
     hurryCheckIn(ctx, out)
   }
+  return false
 }

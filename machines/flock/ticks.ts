@@ -6,8 +6,10 @@
  */
 import type { Effect } from '../effects.js'
 import { VOTE_MAX } from './constants.js'
-import { arm, byAddr, checkpoint, dropMember, hb, isLeader, makeInfo, mon, ping, startOver } from './context.js'
+import { arm, byAddr, checkpoint, hb, isLeader, makeInfo, mon, ping, startOver } from './context.js'
+import { dueKnown } from './known.js'
 import { below, drawEpoch, probeRound } from './random.js'
+import { judgeMembers, observeLoss, suspectLeader, suspicionMs } from './suspicion.js'
 import type { FlockContext } from './types.js'
 
 const NOBODY = Object.freeze({ id: '', addr: '', horde: '' })
@@ -16,20 +18,13 @@ export type { Tick } from './context.js'
 export { arm } from './context.js'
 
 /** Heartbeat: members check the leader is alive and beat to it; the leader promotes and beats to all. */
-export function onHeartbeat(ctx: FlockContext, now: number, out: Effect[]): 'leader-expired' | 'beat' | 'lead' {
+export function onHeartbeat(ctx: FlockContext, now: number, out: Effect[]): 'leader-expired' | 'suspect-leader' | 'beat' | 'lead' {
   arm(ctx, out, 'hb')
   ctx.hurry = false
-  if (!isLeader(ctx)) {
-    if (now > ctx.leaderExpires) {
-      const old = ctx.leader
-      startOver(ctx, out, now, 'leader-expired')
-      ping(ctx, out, old, 'ping', now) // "remind old leader"
-      return 'leader-expired'
-    }
-    ping(ctx, out, ctx.leader, 'beat', now)
-    ctx.promotedAt = null
-    return 'beat'
-  }
+  // A join storm's members are persisted within a couple of heartbeats, not at the next period.
+  if (ctx.knownDirty !== null && now - ctx.knownDirty >= hb(ctx, 2)) checkpoint(ctx, out)
+  if (!isLeader(ctx)) return memberHeartbeat(ctx, now, out)
+  observeLoss(ctx)
   if (ctx.promotedAt === null) ctx.promotedAt = now
   else if (now >= ctx.promotedAt + hb(ctx, ctx.cfg.stableLeaderHb) && ctx.vote !== VOTE_MAX) {
     ctx.vote = VOTE_MAX
@@ -51,35 +46,70 @@ export function onHeartbeat(ctx: FlockContext, now: number, out: Effect[]): 'lea
   return 'lead'
 }
 
+/**
+ * Member heartbeat: beat to the leader. A leader silent for 2 HB is suspected (checked directly and
+ * through other members); one still silent past its expiry and the suspicion window is given up:
+ * start over, remember it as lost, and look for the old flock's members at once.
+ */
+function memberHeartbeat(ctx: FlockContext, now: number, out: Effect[]): 'leader-expired' | 'suspect-leader' | 'beat' {
+  observeLoss(ctx)
+  ctx.promotedAt = null
+  if (ctx.leaderSuspect !== null && now > ctx.leaderExpires && now - ctx.leaderSuspect >= suspicionMs(ctx)) {
+    const old = ctx.leader
+    startOver(ctx, out, now, 'leader-expired')
+    ctx.lost = { id: old.id, until: now + hb(ctx, 10) }
+    ping(ctx, out, old, 'ping', now) // "remind old leader"
+    out.push({ type: 'timer.set', name: 'probe', ms: 1 + below(ctx, Math.max(1, Math.floor(ctx.cfg.hbMs / 4))) })
+    return 'leader-expired'
+  }
+  ping(ctx, out, ctx.leader, 'beat', now)
+  if (now > ctx.leaderExpires - hb(ctx, 1)) {
+    suspectLeader(ctx, now, out)
+    return 'suspect-leader'
+  }
+  return 'beat'
+}
+
 /** Probe round. */
 export function onProbe(ctx: FlockContext, now: number, out: Effect[]): number {
-  arm(ctx, out, 'probe')
-  // Members of a stable flock leave finding other flocks to their leader (scaling change, PROTOCOL.md).
-  if (!isLeader(ctx) && ctx.lvote === VOTE_MAX) {
+  // A node alone since lately probes twice the slots every heartbeat instead of every probe period
+  // (6× the rate): it has nobody to serve, and a flock that settled leaves probing to its leader, so
+  // otherwise only the lone node and that one leader look for each other. After 2 × `youngFlockHb`
+  // alone it falls back to the normal rate (a node that is alone for good costs no more than before).
+  const lonely = isLeader(ctx) && ctx.memCount === 0 && ctx.promotedAt !== null && now - ctx.promotedAt < hb(ctx, 2 * ctx.cfg.youngFlockHb)
+  if (lonely) out.push({ type: 'timer.set', name: 'probe', ms: hb(ctx, 1) })
+  else arm(ctx, out, 'probe')
+  // Members of a stable flock leave finding other flocks to their leader (scaling change, PROTOCOL.md),
+  // once its list has stopped changing: while the flock still grows, other flocks are likely near,
+  // and a few leaders probing alone find them slowly.
+  const young = now - ctx.listChangedAt < hb(ctx, ctx.cfg.youngFlockHb)
+  if (!isLeader(ctx) && ctx.lvote === VOTE_MAX && !young) {
     const every = ctx.cfg.memberProbeEveryHb
     if (every <= 0 || (ctx.lastProbe !== null && now - ctx.lastProbe < hb(ctx, every))) return 0
   }
   ctx.lastProbe = now
   const skip = (addr: string): boolean => addr === ctx.leader.addr || ctx.memByAddr[addr] !== undefined
-  const addrs = probeRound(ctx, ctx.cfg.probeN, ctx.probe, ctx.history, ctx.historyOrder, skip, ctx.me.addr)
-  mon(ctx, out, 'Probe', now, 'probe-round', { n: addrs.length })
+  const addrs = probeRound(ctx, lonely ? 2 * ctx.cfg.probeN : ctx.cfg.probeN, ctx.probe, ctx.history, ctx.historyOrder, skip, ctx.me.addr)
+  // Known peers not with us, each with its own backoff: how islands find each other again.
+  const withUs = (id: string): boolean => id === ctx.leader.id || ctx.mems[id] !== undefined || ctx.list.entries[id] !== undefined
+  const known = dueKnown(ctx, now, Math.ceil(ctx.cfg.probeN / 2), withUs).filter((n) => !addrs.includes(n.addr))
+  mon(ctx, out, 'Probe', now, 'probe-round', { n: addrs.length + known.length })
   for (const a of addrs) ping(ctx, out, byAddr(a), 'probe', now)
-  return addrs.length
+  for (const n of known) ping(ctx, out, n, 'probe', now)
+  return addrs.length + known.length
 }
 
-/** Leader: drop members whose heartbeats stopped. */
-export function onPrune(ctx: FlockContext, now: number, out: Effect[]): number {
+/**
+ * Leader: suspect members whose heartbeats stopped, check them, and drop the ones nobody heard for
+ * the suspicion window (suspicion.ts). Returns the rule for the trace.
+ */
+export function onPrune(ctx: FlockContext, now: number, out: Effect[]): 'prune' | 'suspect-member' | 'suspicion-confirmed' {
   // Members have nothing to prune and let the timer lapse; leading again re-arms it (leadList).
-  if (!isLeader(ctx)) return 0
+  if (!isLeader(ctx)) return 'prune'
   arm(ctx, out, 'prune')
-  let dropped = 0
-  for (const id in ctx.mems) {
-    if (ctx.mems[id]!.expires >= now) continue
-    dropMember(ctx, id, now, out, 'prune')
-    dropped++
-  }
-  if (dropped > 0) mon(ctx, out, 'LeaderDelta', now, 'prune')
-  return dropped
+  const { suspected, confirmed } = judgeMembers(ctx, now, out)
+  if (confirmed.length > 0) mon(ctx, out, 'LeaderDelta', now, 'prune')
+  return confirmed.length > 0 ? 'suspicion-confirmed' : suspected.length > 0 ? 'suspect-member' : 'prune'
 }
 
 export function onCheckpoint(ctx: FlockContext, out: Effect[]): void {

@@ -11,8 +11,12 @@ export interface NodeId {
   horde: string
 }
 
-/** Why an Info was sent; the runtime uses it to pick the mailbox class (beats are superseded per sender). */
-export type InfoKind = 'probe' | 'ping' | 'beat' | 'leader-beat' | 'admin'
+/**
+ * Why an Info was sent; the runtime uses it to pick the mailbox class (beats are superseded per sender).
+ * `check` asks `dest` whether it is alive — sent to `dest` itself, or to a helper of the same flock,
+ * which passes it on (an indirect probe); `alive` is the answer about `dest`, carried back the same way.
+ */
+export type InfoKind = 'probe' | 'ping' | 'beat' | 'leader-beat' | 'admin' | 'check' | 'alive'
 
 /**
  * The protocol packet (original §1.2 Info), with two changes: expiry is relative (the receiver judges
@@ -99,8 +103,24 @@ export interface FlockConfig {
   memberProbeEveryHb: number
   keyPeriodHb: number
   pruneEveryHb: number
-  /** A member's entry lapses this long after its last beat arrived (leader's clock). */
+  /** A member is suspected this long after its last beat arrived (leader's clock). */
   memberLapseHb: number
+  /**
+   * A suspicion (of a member by its leader, of a leader by its member) is confirmed after this long
+   * without an answer on a clean network; the window widens with the loss the node itself observes
+   * (see suspicion.ts), up to `suspicionMaxHb`.
+   */
+  suspicionHb: number
+  suspicionMaxHb: number
+  /** Members asked to check a suspect on our behalf (indirect probes), each suspicion round. */
+  checkHelpers: number
+  /** Known peers kept (members we have known), and how long an unanswered one is kept. */
+  knownMax: number
+  knownForgetHb: number
+  /** Longest wait between probes of a known peer that does not answer (backoff doubles up to it). */
+  knownBackoffMaxHb: number
+  /** Members probe while their flock's list changed within this many HB (a flock still forming). */
+  youngFlockHb: number
   checkpointEveryHb: number
   shortLeaderHb: number
   specLeaderHb: number
@@ -141,12 +161,27 @@ export interface FlockCheckpoint {
   leader: NodeId | null
   /** Recently heard nodes, newest last. */
   history: NodeId[]
+  /** Members this node has known (its list and known peers), probed after a restart. */
+  known?: NodeId[]
 }
 
 export interface Member {
   node: NodeId
-  /** Leader's clock: when this member's entry lapses unless refreshed. */
+  /** Leader's clock: when this member is suspected unless a beat refreshes it. */
   expires: number
+  /** When the leader began suspecting it (null: not suspected). */
+  suspect: number | null
+}
+
+/** A peer this node has known, probed with backoff while it is not with us. */
+export interface KnownPeer {
+  node: NodeId
+  /** When it was last with us or heard from. */
+  seen: number
+  /** Unanswered probes since; the wait before the next doubles with each. */
+  tries: number
+  /** Not probed again before this time. */
+  next: number
 }
 
 /** The member list as a node knows it (leader: authoritative; member: a copy). */
@@ -212,8 +247,32 @@ export interface FlockContext {
   /** Leader: a check-in is already brought forward after a change of the list (see hurryCheckIn). */
   hurry: boolean
   rebootUntil: number | null
+  /** Members we have known (see known.ts), by id, oldest first in `knownOrder`. */
+  known: Record<string, KnownPeer>
+  knownOrder: string[]
+  /** The leader we gave up on (and until when): we do not follow it again through a third party. */
+  lost: { id: string; until: number }
+  /** Member: when we began suspecting our leader (null: not suspecting). */
+  leaderSuspect: number | null
+  /** Leader: members under suspicion. */
+  suspects: number
+  /** Indirect checks we are passing on: `alive` about `subject` goes back to `to`. */
+  relays: Array<{ subject: string; to: NodeId; until: number }>
+  /**
+   * Loss as this node observes it (moving average of missing beats or check-ins, 0–1): a node that
+   * hears badly judges slowly (Lifeguard's local health).
+   */
+  loss: number
+  /** Beats (leader) or check-ins (member) arrived since the last heartbeat tick, and how many were missed before them. */
+  heard: { got: number; missed: number }
+  /** Member: when our leader's last check-in arrived. */
+  checkInAt: number
+  /** When the member list we follow last changed (members probe while it is young). */
+  listChangedAt: number
+  /** Since when the list grew unpersisted (null: persisted): checkpoint soon, so a restart finds these peers. */
+  knownDirty: number | null
   /** Counters that end up in MonInfo and the simulator summary. */
-  stats: { joins: number; startOvers: number; dropped: number }
+  stats: { joins: number; startOvers: number; dropped: number; suspected: number; refuted: number; confirmed: number }
 }
 
 /** What a Confab query asks (seed 000: the flock seen from outside, by a holder of the secret). */

@@ -45,7 +45,8 @@ test('answer: since within the log → one delta chunk with the changes since', 
 test('answer: a delta carries removals (pruned members) as ids', (t) => {
   const ldr = leader()
   ldr.mems['a']!.expires = -1
-  onPrune(ldr, 0, [])
+  onPrune(ldr, 0, []) // suspected
+  onPrune(ldr, HB, []) // confirmed after the window
   const cs = answer(ldr, 5)
   t.like(cs[0], { full: false, since: 5, version: 6, added: [], removed: ['a'] })
 })
@@ -54,6 +55,7 @@ test('answer: a delta nets out changes (added then removed → only the removal)
   const ldr = leader()
   ldr.mems['c']!.expires = -1
   onPrune(ldr, 0, [])
+  onPrune(ldr, HB, [])
   const cs = answer(ldr, 4)
   t.deepEqual(cs[0]!.added, [])
   t.deepEqual(cs[0]!.removed, ['c'])
@@ -87,7 +89,7 @@ test('answer: every chunk fits the byte budget (and 64 items); indices 0…count
     {},
     { self: selfAs('L'), config: { hbMs: HB, listChunkBytes: 200 } },
   )
-  ldr.mems[SELF] = { node: node(SELF), expires: 1e9 }
+  ldr.mems[SELF] = { node: node(SELF), expires: 1e9, suspect: null }
   const cs = answer(ldr, 0)
   t.true(cs.length > 1)
   for (const [k, c] of cs.entries()) {

@@ -61,6 +61,13 @@ function listOf(ids: string[], version: number) {
   return list
 }
 
+/** Leader `ctx` has suspected member `id` since 1 HB ago. */
+function suspecting(ctx: FlockContext, id: string): FlockContext {
+  ctx.mems[id]!.suspect = NOW - HB
+  ctx.suspects++
+  return ctx
+}
+
 const table: Row[] = [
   // ---- 1. admin (vote 0) ----
   {
@@ -718,6 +725,160 @@ const table: Row[] = [
       t.deepEqual(out, [])
     },
   },
+  // ---- 5. (crux) liveness checks within our flock: suspicion before removal ----
+  {
+    rule: 'check-answered',
+    does: 'a check about us is answered `alive` (dest = us) to whoever asked',
+    given: () => memberCtx(L),
+    packet: info({ kind: 'check', me: node('h'), leader: L, dest: node(SELF), vote: 100, lvote: 700 }),
+    then: (t, ctx, out) => {
+      t.deepEqual(infoSends(out), [['addr-h', 'alive'], ['addr-L', 'beat']])
+      t.is(sentInfo(out, 'addr-h')!.dest.id, SELF)
+    },
+  },
+  {
+    rule: 'check-answered',
+    does: 'our own leader checking us gets `alive` only (no extra beat)',
+    given: () => memberCtx(L),
+    packet: info({ kind: 'check', me: L, leader: L, dest: node(SELF), vote: 700, lvote: 700 }),
+    then: (t, _ctx, out) => t.deepEqual(infoSends(out), [['addr-L', 'alive']]),
+  },
+  {
+    rule: 'check-relayed',
+    does: 'a check about another member is passed on to it, and the asker remembered',
+    given: () => memberCtx(L),
+    packet: info({ kind: 'check', me: L, leader: L, dest: node('s'), vote: 700, lvote: 700 }),
+    then: (t, ctx, out) => {
+      t.deepEqual(infoSends(out), [['addr-s', 'check']])
+      t.is(sentInfo(out, 'addr-s')!.dest.id, 's')
+      t.like(ctx.relays, [{ subject: 's', to: L, until: NOW + HB }])
+    },
+  },
+  {
+    rule: 'check-ignored',
+    does: 'no more than 16 checks are passed on at once (one node is not a megaphone)',
+    given: () => memberCtx(L, { relays: Array.from({ length: 16 }, (_, i) => ({ subject: `x${i}`, to: L, until: NOW + HB })) }),
+    packet: info({ kind: 'check', me: L, leader: L, dest: node('s'), vote: 700, lvote: 700 }),
+    then: (t, ctx, out) => {
+      t.deepEqual(out, [])
+      t.is(ctx.relays.length, 16)
+    },
+  },
+  {
+    rule: 'invite-smaller-flock',
+    does: 'a check from another flock is no liveness business of ours: the flock rules read it',
+    given: () => memberCtx(L),
+    packet: info({ kind: 'check', flock: SMALLER, me: node('h'), leader: node('h'), dest: node(SELF) }),
+    then: (t, _ctx, out) => t.deepEqual(infoSends(out), [['addr-h', 'ping']]),
+  },
+  {
+    rule: 'alive-relayed',
+    does: 'the subject of a check we passed on answers: the answer goes back to the asker',
+    given: () => memberCtx(L, { relays: [{ subject: 's', to: L, until: NOW + HB }] }),
+    packet: info({ kind: 'alive', me: node('s'), leader: L, dest: node('s'), vote: 100, lvote: 700 }),
+    then: (t, ctx, out) => {
+      t.deepEqual(infoSends(out), [['addr-L', 'alive']])
+      t.is(sentInfo(out, 'addr-L')!.dest.id, 's')
+      t.deepEqual(ctx.relays, [])
+    },
+  },
+  {
+    rule: 'suspicion-refuted',
+    does: "a suspect's own beat clears the suspicion and gives it a new lapse",
+    given: () => suspecting(leaderWith(['a']), 'a'),
+    packet: info({ kind: 'beat', me: node('a'), leader: node(SELF), vote: 1, lvote: 500 }),
+    now: NOW,
+    then: (t, ctx) => {
+      t.is(ctx.mems['a']!.suspect, null)
+      t.is(ctx.suspects, 0)
+      t.is(ctx.stats.refuted, 1)
+      t.is(ctx.mems['a']!.expires, NOW + 2.25 * HB)
+    },
+  },
+  {
+    rule: 'suspicion-refuted',
+    does: 'an `alive` about a suspect, carried back by a helper, clears the suspicion',
+    given: () => suspecting(leaderWith(['a', 'h']), 'a'),
+    packet: info({ kind: 'alive', me: node('h'), leader: node(SELF), dest: node('a'), vote: 1, lvote: 500 }),
+    then: (t, ctx) => {
+      t.is(ctx.mems['a']!.suspect, null)
+      t.is(ctx.suspects, 0)
+      t.is(ctx.memCount, 2)
+    },
+  },
+  {
+    rule: 'alive',
+    does: 'an `alive` about a member not suspected just refreshes it',
+    given: () => leaderWith(['a', 'h']),
+    packet: info({ kind: 'alive', me: node('h'), leader: node(SELF), dest: node('a'), vote: 1, lvote: 500 }),
+    then: (t, ctx, out) => {
+      t.is(ctx.mems['a']!.expires, NOW + 2.25 * HB)
+      t.deepEqual(infoSends(out), [])
+    },
+  },
+  {
+    rule: 'leader-refuted',
+    does: 'a member suspecting its leader hears a check-in: suspicion cleared, leaderExpires = now + 3 HB',
+    given: () => memberCtx(L, { leaderSuspect: NOW - HB }),
+    packet: info({ me: L, leader: L, kind: 'leader-beat', vote: 700, lvote: 700 }),
+    then: (t, ctx) => {
+      t.is(ctx.leaderSuspect, null)
+      t.is(ctx.leaderExpires, NOW + 3 * HB)
+    },
+  },
+  {
+    rule: 'leader-refuted',
+    does: "an `alive` about our suspected leader, carried back by a helper, clears the suspicion",
+    given: () => memberCtx(L, { leaderSuspect: NOW - HB, leaderExpires: NOW - 1 }),
+    packet: info({ kind: 'alive', me: node('h'), leader: L, dest: L, vote: 100, lvote: 700 }),
+    then: (t, ctx) => {
+      t.is(ctx.leaderSuspect, null)
+      t.is(ctx.leaderExpires, NOW + 3 * HB)
+    },
+  },
+  {
+    rule: 'lost-leader',
+    does: 'a third party naming the leader we gave up on is not followed, and not answered',
+    given: () => Object.assign(leaderCtx(), { lost: { id: 'L', until: NOW + HB } }),
+    packet: info({ me: node('q'), leader: L, vote: 100, lvote: VOTE_MAX }),
+    then: (t, ctx, out) => {
+      t.deepEqual(ctx.leader, ctx.me)
+      t.deepEqual(out, [])
+    },
+  },
+  {
+    rule: 'lost-leader',
+    does: 'while we suspect our leader, a third party naming it does not refresh it',
+    given: () => memberCtx(L, { leaderSuspect: NOW - HB, leaderExpires: NOW - 1 }),
+    packet: info({ me: node('q'), leader: L, vote: 100, lvote: VOTE_MAX }),
+    then: (t, ctx) => {
+      t.is(ctx.leaderExpires, NOW - 1)
+      t.not(ctx.leaderSuspect, null)
+    },
+  },
+  {
+    rule: 'better-leader',
+    does: 'while we suspect our leader, a node following another leader (even a worse one) is followed',
+    given: () => memberCtx(L, { leaderSuspect: NOW - HB }),
+    packet: info({ me: node('q'), leader: node('M'), vote: 100, lvote: 300 }),
+    then: (t, ctx, out) => {
+      t.is(ctx.leader.id, 'M')
+      t.is(ctx.leaderSuspect, null)
+      t.deepEqual(infoSends(out)[0], ['addr-M', 'beat'])
+    },
+  },
+  {
+    rule: 'join-bigger-flock',
+    does: 'a bigger flock whose leader we gave up on is joined as its leader, and its sender told',
+    given: () => Object.assign(leaderCtx(), { lost: { id: 'L', until: NOW + HB } }),
+    packet: info({ flock: BIGGER, me: node('q'), leader: L, vote: 100, lvote: VOTE_MAX }),
+    then: (t, ctx, out) => {
+      t.is(ctx.flock, BIGGER)
+      t.deepEqual(ctx.leader, ctx.me)
+      t.true(infoSends(out).some(([to]) => to === 'addr-q'))
+      t.false(infoSends(out).some(([to]) => to === 'addr-L'))
+    },
+  },
 ]
 
 for (const row of table) {
@@ -749,6 +910,14 @@ test('the table covers every rule', (t) => {
     'better-leader': true,
     'worse-leader': true,
     same: true,
+    'lost-leader': true,
+    'check-answered': true,
+    'check-relayed': true,
+    'check-ignored': true,
+    'suspicion-refuted': true,
+    'leader-refuted': true,
+    'alive-relayed': true,
+    alive: true,
   }
   t.deepEqual([...new Set(table.map((r) => r.rule))].sort(), Object.keys(all).sort())
 })

@@ -8,10 +8,11 @@ import fc from 'fast-check'
 import type { Effect } from '../../machines/effects.js'
 import { VOTE_MAX } from '../../machines/flock/constants.js'
 import { remember } from '../../machines/flock/context.js'
+import { keepKnown } from '../../machines/flock/known.js'
 import { digestOf } from '../../machines/flock/member-list.js'
 import { receive } from '../../machines/flock/receive.js'
 import { onCheckpoint, onHeartbeat, onKeyPeriod, onProbe, onPrune, onRebootDone } from '../../machines/flock/ticks.js'
-import type { Info } from '../../machines/flock/types.js'
+import type { FlockContext, Info } from '../../machines/flock/types.js'
 import {
   emits,
   HB,
@@ -32,6 +33,7 @@ import {
 } from '../fixtures/flock-fixtures.js'
 
 const L = node('L')
+const SMALLER_FLOCK = '!small'
 
 // ---- hb on a member ----
 
@@ -52,14 +54,54 @@ test('hb (member): a member sends no list version or digest (only a leader does)
   t.like(sentInfo(out, 'addr-L'), { listVersion: 0, listDigest: '', n: 0 })
 })
 
-test('hb (member): the leader is still alive exactly at leaderExpires', (t) => {
-  const ctx = memberCtx(L, { leaderExpires: 3 * HB })
-  t.is(onHeartbeat(ctx, 3 * HB, []), 'beat')
+test('hb (member): the leader is still followed exactly at leaderExpires, though suspected', (t) => {
+  const ctx = memberCtx(L, { leaderExpires: 3 * HB, leaderSuspect: 2 * HB })
+  t.is(onHeartbeat(ctx, 3 * HB, []), 'suspect-leader')
   t.deepEqual(ctx.leader, L)
 })
 
+test('hb (member): a leader silent for 2 HB is suspected: checked directly and through 3 other members', (t) => {
+  const ctx = memberCtx(L, { leaderExpires: 3 * HB, list: leaderWith(['L', 'a', 'b', 'c', 'd']).list })
+  const out: Effect[] = []
+  t.is(onHeartbeat(ctx, 2 * HB + 1, out), 'suspect-leader')
+  t.is(ctx.leaderSuspect, 2 * HB + 1)
+  const sent = infoSends(out)
+  t.deepEqual(sent.slice(0, 2), [['addr-L', 'beat'], ['addr-L', 'check']])
+  const helpers = sent.slice(2)
+  t.is(helpers.length, 3)
+  for (const [to, kind] of helpers) {
+    t.is(kind, 'check')
+    t.true(['addr-a', 'addr-b', 'addr-c', 'addr-d'].includes(to))
+    t.is(sentInfo(out, to)!.dest.id, 'L') // the helper is asked about the leader, not about itself
+  }
+})
+
+test('hb (member): a suspected leader is given up only once the suspicion window has passed', (t) => {
+  const ctx = memberCtx(L, { leaderExpires: 3 * HB, leaderSuspect: 2.5 * HB })
+  t.is(onHeartbeat(ctx, 3 * HB + 1, []), 'suspect-leader') // expired, but suspected only ½ HB
+  t.is(onHeartbeat(ctx, 3.5 * HB, []), 'leader-expired')
+})
+
+test('hb (member): the window widens with the loss the member observes (Lifeguard)', (t) => {
+  const ctx = memberCtx(L, { leaderExpires: 3 * HB, leaderSuspect: 2.5 * HB, loss: 0.2 }) // window 5 HB
+  t.is(onHeartbeat(ctx, 7 * HB, []), 'suspect-leader')
+  t.is(onHeartbeat(ctx, 7.5 * HB, []), 'leader-expired')
+})
+
+test('hb (member): loss is judged from the gaps between check-ins, not from a dead leader\'s silence', (t) => {
+  const ctx = memberCtx(L, { leaderExpires: 3 * HB })
+  const checkIn = (at: number) => receive(ctx, info({ me: L, leader: L, kind: 'leader-beat', vote: 700, lvote: 700, sent: at }), at, [])
+  checkIn(1 * HB)
+  checkIn(2 * HB)
+  checkIn(4 * HB) // one check-in lost on the way
+  onHeartbeat(ctx, 4.5 * HB, [])
+  t.true(Math.abs(ctx.loss - 0.2 * (1 / 3)) < 1e-9, String(ctx.loss)) // 1 missed of 3
+  onHeartbeat(ctx, 5.5 * HB, []) // nothing arrived: no sample, the estimate stands
+  t.true(Math.abs(ctx.loss - 0.2 * (1 / 3)) < 1e-9)
+})
+
 test('hb (member): leader expiry → start over (new flock, leads itself, LeaderStart, Epoch, checkpoint)', (t) => {
-  const ctx = memberCtx(L, { leaderExpires: 3 * HB, list: leaderWith(['x']).list })
+  const ctx = memberCtx(L, { leaderExpires: 3 * HB, leaderSuspect: 2 * HB, list: leaderWith(['x']).list })
   const out: Effect[] = []
   t.is(onHeartbeat(ctx, 3 * HB + 1, out), 'leader-expired')
   t.not(ctx.flock, OUR_FLOCK)
@@ -74,11 +116,26 @@ test('hb (member): leader expiry → start over (new flock, leads itself, Leader
   t.like(mon(out, 'LeaderStart'), { flock: ctx.flock, oflock: OUR_FLOCK, n: 0, cause: 'leader-expired' })
   t.deepEqual(emits(out, 'Epoch'), [{ type: 'Epoch', epoch: ctx.epoch, flock: ctx.flock }])
   t.like(persists(out)[0], { key: 'checkpoint', value: { id: SELF, flock: ctx.flock, leader: null } })
-  t.deepEqual(timers(out), [{ name: 'hb', ms: HB }, { name: 'prune', ms: ctx.cfg.pruneEveryHb * HB }]) // leading again arms prune
+  // Leading again arms prune; a probe round comes within ¼ HB, to find the old flock's members.
+  const [hbT, prune, probe] = timers(out)
+  t.deepEqual([hbT, prune], [{ name: 'hb', ms: HB }, { name: 'prune', ms: ctx.cfg.pruneEveryHb * HB }])
+  t.is(probe!.name, 'probe')
+  t.true(probe!.ms >= 1 && probe!.ms <= HB / 4)
+})
+
+test('hb (member): start-over keeps the lost list as known peers, and the old leader as lost', (t) => {
+  const ctx = memberCtx(L, { leaderExpires: 3 * HB, leaderSuspect: 2 * HB, list: leaderWith(['L', 'x', 'y']).list })
+  onHeartbeat(ctx, 3 * HB + 1, [])
+  t.deepEqual(Object.keys(ctx.known).sort(), ['L', 'x', 'y'])
+  t.deepEqual(ctx.lost, { id: 'L', until: 3 * HB + 1 + 10 * HB })
+  // Its next probe round goes to them (the old leader included: it may be back).
+  const out: Effect[] = []
+  onProbe(ctx, 3 * HB + 2, out)
+  t.deepEqual(infoSends(out).map(([a]) => a).sort(), ['addr-L', 'addr-x', 'addr-y'])
 })
 
 test('hb (member): leader expiry reminds the old leader with a ping carrying the new flock', (t) => {
-  const ctx = memberCtx(L, { leaderExpires: 0 })
+  const ctx = memberCtx(L, { leaderExpires: 0, leaderSuspect: -HB })
   const out: Effect[] = []
   onHeartbeat(ctx, 1, out)
   t.deepEqual(infoSends(out), [['addr-L', 'ping']])
@@ -86,7 +143,7 @@ test('hb (member): leader expiry reminds the old leader with a ping carrying the
 })
 
 test('hb (member): a visitor that starts over draws vote 1', (t) => {
-  const ctx = memberCtx(L, { leaderExpires: 0 }, { visitor: true })
+  const ctx = memberCtx(L, { leaderExpires: 0, leaderSuspect: -HB }, { visitor: true })
   onHeartbeat(ctx, 1, [])
   t.is(ctx.vote, 1)
   t.is(ctx.lvote, 1)
@@ -261,7 +318,7 @@ test('probe: probeN = 1 takes no history slot (original: n ≤ 1 → nh = 0)', (
 })
 
 test('probe: a member of a stable flock does not probe by default (memberProbeEveryHb 0), but re-arms', (t) => {
-  const ctx = memberCtx(L, { lvote: VOTE_MAX })
+  const ctx = memberCtx(L, { lvote: VOTE_MAX, listChangedAt: -100 * HB })
   ctx.probe = { seeds: ['s1', 's2'], ranges: [], density: 1 }
   remember(ctx, node('h1'))
   const out: Effect[] = []
@@ -273,11 +330,58 @@ test('probe: a member of a stable flock does not probe by default (memberProbeEv
 })
 
 test('probe: with memberProbeEveryHb = 5 a stable member probes at most every 5 HB', (t) => {
-  const ctx = memberCtx(L, { lvote: VOTE_MAX }, { config: { hbMs: HB, memberProbeEveryHb: 5 } })
+  const ctx = memberCtx(L, { lvote: VOTE_MAX, listChangedAt: -100 * HB }, { config: { hbMs: HB, memberProbeEveryHb: 5 } })
   ctx.probe = { seeds: ['s1', 's2'], ranges: [], density: 1 }
   t.true(onProbe(ctx, 3 * HB, []) > 0)
   t.is(onProbe(ctx, 6 * HB, []), 0)
   t.true(onProbe(ctx, 8 * HB, []) > 0)
+})
+
+test('probe: a member of a stable flock whose list changed lately still probes (other flocks are likely near)', (t) => {
+  const ctx = memberCtx(L, { lvote: VOTE_MAX, listChangedAt: 0 })
+  ctx.probe = { seeds: ['s1', 's2'], ranges: [], density: 1 }
+  t.true(onProbe(ctx, (ctx.cfg.youngFlockHb - 1) * HB, []) > 0)
+  t.is(onProbe(ctx, ctx.cfg.youngFlockHb * HB, []), 0)
+})
+
+test('probe: a node alone since lately probes twice the slots every HB, then falls back to the normal rate', (t) => {
+  const ctx = leaderCtx({ promotedAt: 0 })
+  ctx.probe = { seeds: Array.from({ length: 40 }, (_, k) => `s${k}`), ranges: [], density: 1 }
+  const out: Effect[] = []
+  t.is(onProbe(ctx, HB, out), 2 * ctx.cfg.probeN)
+  t.deepEqual(timers(out), [{ name: 'probe', ms: HB }])
+  const later: Effect[] = []
+  t.is(onProbe(ctx, 2 * ctx.cfg.youngFlockHb * HB, later), ctx.cfg.probeN)
+  t.deepEqual(timers(later), [{ name: 'probe', ms: ctx.cfg.probeEveryHb * HB }])
+})
+
+test('probe: known peers not with us are probed, each with its own doubling backoff', (t) => {
+  const ctx = leaderWith(['m1'], 0, { promotedAt: -1000 * HB })
+  keepKnown(ctx, node('k1'), 0)
+  keepKnown(ctx, node('m1'), 0) // a known peer that is with us is skipped
+  const probed = (at: number): string[] => {
+    const out: Effect[] = []
+    onProbe(ctx, at, out)
+    return infoSends(out).map(([a]) => a)
+  }
+  t.deepEqual(probed(0), ['addr-k1'])
+  t.deepEqual(probed(3 * HB - 1), []) // next after 3 HB (one probe period)
+  t.deepEqual(probed(3 * HB), ['addr-k1'])
+  t.deepEqual(probed(8 * HB), []) // then 6 HB
+  t.deepEqual(probed(9 * HB), ['addr-k1'])
+  // It answers (any packet): the backoff starts over.
+  receive(ctx, info({ me: node('k1'), flock: SMALLER_FLOCK }), 10 * HB, [])
+  t.deepEqual(probed(10 * HB), ['addr-k1'])
+})
+
+test('probe: a known peer not heard for knownForgetHb is forgotten', (t) => {
+  const ctx = leaderWith(['m1'], 0, { promotedAt: -1000 * HB })
+  keepKnown(ctx, node('k1'), 0)
+  const out: Effect[] = []
+  onProbe(ctx, (ctx.cfg.knownForgetHb + 1) * HB, out)
+  t.deepEqual(infoSends(out), [])
+  t.false('k1' in ctx.known)
+  t.deepEqual(ctx.knownOrder, [])
 })
 
 test('probe: property — any history, members and seeds: distinct, ≤ probeN, skips self/members/leader, ≥ 1 from history', (t) => {
@@ -300,7 +404,8 @@ test('probe: property — any history, members and seeds: distinct, ≤ probeN, 
         const out: Effect[] = []
         const n = onProbe(ctx, 0, out)
         const to = infoSends(out).map(([a]) => a)
-        if (to.length !== n || n > probeN || new Set(to).size !== n) return false
+        // A node alone since lately probes twice the slots (see the lone-node test).
+        if (to.length !== n || n > (nMem === 0 ? 2 : 1) * probeN || new Set(to).size !== n) return false
         if (to.some((a) => a === 'addr-self' || mems.some((m) => a === `addr-${m}`))) return false
         if (nHist > 0 && !to.some((a) => hist.some((h) => a === `addr-${h}`))) return false
         return true
@@ -311,23 +416,75 @@ test('probe: property — any history, members and seeds: distinct, ≤ probeN, 
   t.pass()
 })
 
-// ---- prune ----
+// ---- prune: suspicion before removal ----
 
-test('prune: members past their expiry are removed (mems, memByAddr, memCount, list)', (t) => {
-  const ctx = leaderWith(['a', 'b'], 0) // both expire at 3 HB
-  receive(ctx, info({ kind: 'beat', me: node('b'), leader: node(SELF), vote: 1, lvote: 500 }), 2 * HB, []) // b refreshed: lives past 3 HB
+/** Two prune ticks: the first suspects, the second (a clean network's window later) confirms. */
+function pruneTwice(ctx: FlockContext, at: number, out: Effect[] = []): string {
+  onPrune(ctx, at, [])
+  return onPrune(ctx, at + ctx.cfg.suspicionHb * HB, out)
+}
+
+test('prune: a member silent past its lapse is suspected, not removed, and checked directly and through 3 helpers', (t) => {
+  const ctx = leaderWith(['a', 'b', 'c', 'd', 'e'], 0) // all lapse at 3 HB
+  for (const id of ['b', 'c', 'd', 'e']) receive(ctx, info({ kind: 'beat', me: node(id), leader: node(SELF), vote: 1, lvote: 500 }), 2 * HB, [])
   const out: Effect[] = []
-  t.is(onPrune(ctx, 3 * HB + 1, out), 1)
+  t.is(onPrune(ctx, 3 * HB + 1, out), 'suspect-member')
+  t.is(ctx.mems['a']!.suspect, 3 * HB + 1)
+  t.is(ctx.memCount, 5)
+  t.is(ctx.suspects, 1)
+  const sent = infoSends(out)
+  t.deepEqual(sent[0], ['addr-a', 'check'])
+  t.is(sent.length, 4)
+  for (const [to, kind] of sent.slice(1)) {
+    t.is(kind, 'check')
+    t.not(to, 'addr-a')
+    t.is(sentInfo(out, to)!.dest.id, 'a')
+  }
+  t.deepEqual(monOps(out), [])
+})
+
+test('prune: a suspect silent for the whole window is removed (mems, memByAddr, memCount, list)', (t) => {
+  const ctx = leaderWith(['a', 'b'], 0) // both lapse at 3 HB
+  receive(ctx, info({ kind: 'beat', me: node('b'), leader: node(SELF), vote: 1, lvote: 500 }), 3 * HB, []) // b refreshed
+  t.is(pruneTwice(ctx, 3 * HB + 1), 'suspicion-confirmed')
   t.deepEqual(Object.keys(ctx.mems), ['b'])
   t.deepEqual(ctx.memByAddr, { 'addr-b': 'b' })
   t.is(ctx.memCount, 1)
+  t.is(ctx.suspects, 0)
   t.deepEqual(Object.keys(ctx.list.entries).sort(), ['b', SELF])
+  t.true(ctx.known['a'] !== undefined) // removed from the list, still a known peer
+})
+
+test('prune: a suspect is kept until the window is over', (t) => {
+  const ctx = leaderWith(['a'], 0)
+  onPrune(ctx, 3 * HB + 1, [])
+  t.is(onPrune(ctx, 3 * HB + HB / 2, []), 'prune')
+  t.is(ctx.memCount, 1)
+})
+
+test('prune: the window widens with the loss the leader observes (Lifeguard)', (t) => {
+  const ctx = leaderWith(['a'], 0, { loss: 0.2 }) // 1 + 20 × 0.2 = 5 HB
+  onPrune(ctx, 3 * HB + 1, [])
+  onPrune(ctx, 7 * HB, [])
+  t.is(ctx.memCount, 1)
+  onPrune(ctx, 8 * HB + 1, [])
+  t.is(ctx.memCount, 0)
+})
+
+test('prune: loss is judged from the gaps between one member\'s beats', (t) => {
+  const ctx = leaderWith(['a', 'b'], 0)
+  const beat = (id: string, at: number) => receive(ctx, info({ kind: 'beat', me: node(id), leader: node(SELF), vote: 1, lvote: 500, sent: at }), at, [])
+  beat('a', 1 * HB) // 0.75 HB after its last (leaderWith's beat at 0 set a lapse of 3 HB: taken as heard at 0.75 HB)
+  beat('a', 3 * HB) // one beat lost
+  beat('b', 2 * HB)
+  onHeartbeat(ctx, 3.5 * HB, [])
+  t.true(ctx.loss > 0 && ctx.loss < 0.2, String(ctx.loss))
 })
 
 test('prune: a removal bumps the list version and is logged for deltas', (t) => {
   const ctx = leaderWith(['a', 'b'], 0)
   ctx.mems['b']!.expires = 10 * HB
-  onPrune(ctx, 4 * HB, [])
+  pruneTwice(ctx, 4 * HB)
   t.is(ctx.list.version, 4)
   t.deepEqual(ctx.changes.at(-1), { version: 4, op: 'remove', entry: { id: 'a', addr: 'addr-a', horde: '' } })
 })
@@ -336,9 +493,9 @@ test('prune: LeaderDelta with the remaining member count; re-arms prune', (t) =>
   const ctx = leaderWith(['a', 'b'], 0)
   ctx.mems['b']!.expires = 10 * HB
   const out: Effect[] = []
-  onPrune(ctx, 4 * HB, out)
+  pruneTwice(ctx, 4 * HB, out)
   t.deepEqual(monOps(out), ['LeaderDelta'])
-  t.like(mon(out, 'LeaderDelta'), { n: 1, t: 4 * HB })
+  t.like(mon(out, 'LeaderDelta'), { n: 1, t: 5 * HB })
   // re-armed, and the list changed: the next check-in is brought forward to ¼ HB
   t.deepEqual(timers(out), [{ name: 'prune', ms: ctx.cfg.pruneEveryHb * HB }, { name: 'hb', ms: HB / 4 }])
 })
@@ -346,7 +503,7 @@ test('prune: LeaderDelta with the remaining member count; re-arms prune', (t) =>
 test('prune: a member exactly at its expiry is kept; nothing removed → no LeaderDelta, no version bump', (t) => {
   const ctx = leaderWith(['a'], 0)
   const out: Effect[] = []
-  t.is(onPrune(ctx, 3 * HB, out), 0)
+  t.is(onPrune(ctx, 3 * HB, out), 'prune')
   t.is(ctx.memCount, 1)
   t.is(ctx.list.version, 2)
   t.deepEqual(monOps(out), [])
@@ -355,20 +512,22 @@ test('prune: a member exactly at its expiry is kept; nothing removed → no Lead
 
 test('prune: all members gone leaves the leader alone with itself on the list', (t) => {
   const ctx = leaderWith(['a', 'b'], 0)
-  onPrune(ctx, 100 * HB, [])
+  pruneTwice(ctx, 100 * HB)
   t.is(ctx.memCount, 0)
   t.deepEqual(Object.keys(ctx.list.entries), [SELF])
 })
 
 // ---- checkpoint ----
 
-test('checkpoint (leader): persist {id, flock, leader: null, history}; re-arms checkpoint', (t) => {
-  const ctx = leaderCtx()
+test('checkpoint (leader): persist {id, flock, leader: null, history, known}; re-arms checkpoint', (t) => {
+  const ctx = leaderWith(['m1'])
   remember(ctx, node('h1'))
   remember(ctx, node('h2'))
+  keepKnown(ctx, node('k1'), 0)
   const out: Effect[] = []
   onCheckpoint(ctx, out)
-  t.deepEqual(persists(out), [{ type: 'persist', key: 'checkpoint', value: { id: SELF, flock: OUR_FLOCK, leader: null, history: [node('h1'), node('h2')] } }])
+  // known: the members it holds first, then the known peers, newest first
+  t.deepEqual(persists(out), [{ type: 'persist', key: 'checkpoint', value: { id: SELF, flock: OUR_FLOCK, leader: null, history: [node('h1'), node('h2')], known: [node('m1'), node('k1')] } }])
   t.deepEqual(timers(out), [{ name: 'checkpoint', ms: ctx.cfg.checkpointEveryHb * HB }])
 })
 
@@ -376,7 +535,7 @@ test('checkpoint (member): names its leader', (t) => {
   const ctx = memberCtx(L)
   const out: Effect[] = []
   onCheckpoint(ctx, out)
-  t.deepEqual(persists(out)[0]!.value, { id: SELF, flock: OUR_FLOCK, leader: L, history: [] })
+  t.deepEqual(persists(out)[0]!.value, { id: SELF, flock: OUR_FLOCK, leader: L, history: [], known: [] })
 })
 
 test('checkpoint: keeps the newest 32 history entries, newest last', (t) => {
@@ -389,6 +548,23 @@ test('checkpoint: keeps the newest 32 history entries, newest last', (t) => {
   t.is(h[0]!.id, 'h8')
   t.is(h[31]!.id, 'h39')
 })
+
+test('checkpoint: a list that grew is persisted within 2 HB, not only every period', (t) => {
+  const ctx = leaderCtx()
+  receive(ctx, info({ kind: 'beat', me: node('a'), leader: node(SELF), vote: 1, lvote: 500 }), HB, [])
+  t.is(ctx.knownDirty, HB)
+  t.deepEqual(persists(runHb(ctx, 2 * HB)), [])
+  const p = persists(runHb(ctx, 3 * HB))
+  t.is(p.length, 1)
+  t.deepEqual((p[0]!.value as { known: unknown }).known, [node('a')])
+  t.is(ctx.knownDirty, null)
+})
+
+function runHb(ctx: FlockContext, at: number): Effect[] {
+  const out: Effect[] = []
+  onHeartbeat(ctx, at, out)
+  return out
+}
 
 // ---- key ----
 
@@ -439,7 +615,7 @@ test('prune: dropping an expired member keeps the address index of a live member
   // on an address change has the same shape.)
   const ctx = leaderWith(['a1'], 0) // a1 at addr-a1 lapses at 3 HB
   receive(ctx, info({ kind: 'beat', me: { id: 'a2', addr: 'addr-a1', horde: '' }, leader: node(SELF), vote: 1, lvote: 500 }), 2 * HB, [])
-  onPrune(ctx, 3 * HB + 1, [])
+  pruneTwice(ctx, 3 * HB + 1)
   t.deepEqual(Object.keys(ctx.mems), ['a2'])
   t.deepEqual(ctx.memByAddr, { 'addr-a1': 'a2' })
 })

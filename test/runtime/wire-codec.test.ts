@@ -115,7 +115,7 @@ const INFO_KEYS = ['kind', 'flock', 'dest', 'me', 'leader', 'lvote', 'vote', 'se
 const NODE_KEYS = ['id', 'addr', 'horde']
 const PULL_KEYS = ['flock', 'me', 'since']
 const CHUNK_KEYS = ['flock', 'leader', 'version', 'digest', 'full', 'since', 'index', 'count', 'added', 'removed']
-const KINDS: InfoKind[] = ['probe', 'ping', 'beat', 'leader-beat', 'admin']
+const KINDS: InfoKind[] = ['probe', 'ping', 'beat', 'leader-beat', 'admin', 'check', 'alive']
 
 function shapeProblem(v: unknown, keys: string[], what: string): string | undefined {
   if (typeof v !== 'object' || v === null || Object.getPrototypeOf(v) !== Object.prototype) return `${what} is not a plain object`

@@ -35,6 +35,10 @@ export enum InfoKind {
   INFO_KIND_LEADER_BEAT = 4,
   /** INFO_KIND_ADMIN - An admin command (vote 0, command code in lvote). */
   INFO_KIND_ADMIN = 5,
+  /** INFO_KIND_CHECK - Is dest alive? Sent to dest, or to a member of the same flock that passes it on (an indirect probe). */
+  INFO_KIND_CHECK = 6,
+  /** INFO_KIND_ALIVE - The answer to a check: dest (the subject) is alive; carried back by the member that passed it on. */
+  INFO_KIND_ALIVE = 7,
 }
 
 /**
