@@ -68,6 +68,12 @@ export const COVERAGE_RUNS: readonly SimOptions[] = Object.freeze([
   // the leader crashes; a random 30 % crash
   { nodes: 30, seed: 3, crashLeaderAtHb: 20 },
   { nodes: 50, seed: 7, crash: { atHb: 15, fraction: 0.3 } },
+  // reboots that catch nodes alone (every node cut off), forming and syncing (probing-only, sparse;
+  // 30 % loss keeps pulls in flight): since suspicion and the lone node's faster probing, the storms
+  // above land on settled flocks only
+  { nodes: 30, seed: 9, partition: { atHb: 10, groups: 30, healHb: 40 }, reboot: { atHb: 20, fraction: 0.5 } },
+  { nodes: 100, seed: 6, probeDensity: 0.01, reboot: { atHb: 5, fraction: 0.5 } },
+  { nodes: 100, seed: 8, loss: 0.3, reboot: { atHb: 3, fraction: 0.5 } },
   // (`leave` is never sent by the simulator: `left` and the leave transitions stay missed)
 ])
 

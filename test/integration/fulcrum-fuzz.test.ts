@@ -29,15 +29,18 @@ test('100 000 hostile datagrams: none accepted, no crash, memory flat, the flock
   const before = rssKb(target.child.pid!)
   const acceptedBefore = await metric(metrics, 'crux_wire_accepted_total')
   const N = 100_000
+  const startedAt = Date.now()
   const { sent, arrived } = await sendUntilArrived({ sock, host: '127.77.26.1', port: 23123, datagram, n: N, metricsUrl: metrics, boundMs: 90_000 }).finally(() => sock.close())
   const acceptedFuzz = (await metric(metrics, 'crux_wire_accepted_total')) - acceptedBefore
   const after = rssKb(target.child.pid!)
   t.log(`${sent} sent, ${arrived} reached the fulcrum and were dropped; rss ${before} → ${after} kB`)
   t.true(arrived >= N)
   t.is(target.child.exitCode, null, 'still running')
-  // Only the flock's own traffic (a few packets per heartbeat) was accepted meanwhile: the genuine
-  // packet opened once, its ~16 700 replays never.
-  t.true(acceptedFuzz < 200, `accepted ${acceptedFuzz}`)
+  // Only the flock's own traffic was accepted meanwhile — beats, check-ins and, on a loaded machine,
+  // the odd liveness check: at most 4 packets per heartbeat of the run — while the genuine packet
+  // opened once and its ~16 700 replays never.
+  const heartbeats = (Date.now() - startedAt) / 200
+  t.true(acceptedFuzz < 4 * heartbeats + 20, `accepted ${acceptedFuzz} in ${heartbeats.toFixed(0)} HB`)
   t.true(after - before < 64 * 1024, `rss grew by ${after - before} kB`)
   t.true(agreed(fs, 3))
 })
