@@ -33,6 +33,35 @@ export interface Transition {
   cause: string
 }
 
+/** A suspicion this node raised, refuted or confirmed (docs/PROTOCOL.md, "Suspicion before removal"). */
+export interface SuspicionEvent {
+  seq: number
+  t: number
+  /** suspect-member, suspicion-refuted, suspicion-confirmed, suspect-leader, leader-refuted, leader-expired. */
+  rule: string
+  /** In words: who was suspected, by whom it was checked or refuted. */
+  what: string
+}
+
+/** The rules that raise, clear or confirm a suspicion, and the log line each writes. */
+const SUSPICION_RULES = new Set(['suspect-member', 'suspicion-refuted', 'suspicion-confirmed', 'suspect-leader', 'leader-refuted', 'leader-expired'])
+
+/** The suspicion a step's log effects describe, in words. */
+function suspicionOf(out: unknown[]): string {
+  const words: string[] = []
+  for (const e of out as Array<{ type?: string; msg?: string; fields?: Record<string, unknown> }>) {
+    if (e.type !== 'log' || e.fields === undefined) continue
+    const f = e.fields
+    const list = (x: unknown) => (Array.isArray(x) ? x.join(', ') : String(x))
+    if (e.msg === 'members suspected') words.push(`suspected ${list(f.members)}, checked through ${list(f.helpers) || 'nobody'}`)
+    else if (e.msg === 'leader suspected') words.push(`suspected its leader ${String(f.leader)}, checked through ${list(f.helpers) || 'nobody'}`)
+    else if (e.msg === 'suspicion refuted') words.push(`${String(f.member)} refuted by ${String(f.by)}`)
+    else if (e.msg === 'leader suspicion refuted') words.push(`leader ${String(f.leader)} refuted by ${String(f.by)}`)
+    else if (e.msg === 'suspicion confirmed: members removed') words.push(`removed ${list(f.members)}: nobody heard them`)
+  }
+  return words.join('; ')
+}
+
 export interface Explanation {
   node: string
   /** The machine's own id for the node. */
@@ -41,6 +70,8 @@ export interface Explanation {
   /** One sentence: why it is, or is not, leader. */
   answer: string
   transitions: Transition[]
+  /** Every suspicion raised, refuted or confirmed, in order. */
+  suspicions: SuspicionEvent[]
   diverged: ReplayReport['diverged']
 }
 
@@ -85,6 +116,7 @@ const same = (a: Standing, b: Standing) => a.role === b.role && a.flock === b.fl
 /** Explains `node` from a journal's lines. */
 export function explain(lines: Iterable<string>, node: string): Explanation {
   const transitions: Transition[] = []
+  const suspicions: SuspicionEvent[] = []
   let actor: string | undefined
   let id = ''
   let last: { s: Standing; seq: number; t: number } | null = null
@@ -99,6 +131,11 @@ export function explain(lines: Iterable<string>, node: string): Explanation {
         id = ctx.me.id
       }
       if (step.actor !== actor) return
+      const rule = ctx.lastRule ?? ''
+      if (SUSPICION_RULES.has(rule)) {
+        const what = suspicionOf(step.res.out) || (rule === 'leader-expired' ? `gave up on its leader: ${describeInput(step.input as HostEvent | null)}` : describeInput(step.input as HostEvent | null))
+        suspicions.push({ seq: step.seq, t: step.t, rule, what })
+      }
       const s = standing(ctx)
       if (last === null || !same(last.s, s)) transitions.push({ seq: step.seq, t: step.t, from: last?.s ?? null, to: s, rule: ctx.lastRule ?? '', cause: describeInput(step.input as HostEvent | null) })
       last = { s, seq: step.seq, t: step.t }
@@ -117,5 +154,5 @@ export function explain(lines: Iterable<string>, node: string): Explanation {
       : final.leader === id
         ? `${node} is leader of flock ${final.flock} (${final.members} node(s), ${final.role}) since ${why}`
         : `${node} is not leader: it follows ${final.leader} in flock ${final.flock} (${final.role}) since ${why}`
-  return { node, id, final, answer, transitions, diverged: report.diverged }
+  return { node, id, final, answer, transitions, suspicions, diverged: report.diverged }
 }

@@ -14,7 +14,7 @@ export function registerReplay(program: Command): void {
     .option('--until <SEQ>', 'stop after this seq', int('--until', 1))
     .option('--node <NODE>', 'replay only this node of a multi-node trace')
     .option('--explain <NODE>', 'instead of the summary: why NODE is or is not leader, and in its flock: every change of where it stands, with the rule and the packet or timer that caused it (NODE: a journal node name such as n3, or a node id)')
-    .option('--json', 'print {"events","nodes","verified","diverged","final"} (with --explain: {"node","id","final","answer","transitions"}) as one JSON document')
+    .option('--json', 'print {"events","nodes","verified","diverged","final"} (with --explain: {"node","id","final","answer","transitions","suspicions"}) as one JSON document')
     .addHelpText('after', '\nExamples:\n  crux sim --nodes 20 --trace /tmp/run.ndjson && crux replay /tmp/run.ndjson --json\n  crux replay /tmp/run.ndjson --node n3 --until 5000\n  crux replay --moninfo crux-beacon.ndjson --stable 5')
     .action(async (trace: string | undefined, f: { until?: number; node?: string; json?: boolean; moninfo?: string; stable: number; explain?: string }) => {
       if (f.moninfo !== undefined) {
@@ -37,6 +37,10 @@ export function registerReplay(program: Command): void {
           const where = (s: { role: string; flock: string; leader: string; members: number }) => `${s.role} in ${s.flock} (leader ${s.leader}, ${s.members})`
           process.stdout.write(`${e.answer}\n\nHow it got there (${e.transitions.length} change(s) of where ${e.node} stands):\n`)
           for (const x of e.transitions) process.stdout.write(`  seq ${x.seq}  +${((x.t - t0) / 1000).toFixed(3)} s  ${x.from === null ? 'start' : where(x.from)} → ${where(x.to)}\n      rule ${x.rule}: ${x.cause}\n`)
+          if (e.suspicions.length > 0) {
+            process.stdout.write(`\nSuspicions (${e.suspicions.length}):\n`)
+            for (const x of e.suspicions) process.stdout.write(`  seq ${x.seq}  +${((x.t - t0) / 1000).toFixed(3)} s  ${x.rule}: ${x.what}\n`)
+          }
           if (e.diverged !== false) process.stdout.write(`\nThe journal DIVERGED at seq ${e.diverged.seq}: the explanation stops there.\n`)
         }
         if (e.diverged !== false) process.exitCode = 1
