@@ -48,3 +48,19 @@ test('--explain of a node the journal does not have: one clear line, exit 2', (t
   t.is(r.status, 2)
   t.regex(r.stderr, /^crux: no node "n9" in this journal/)
 })
+
+test('under loss, --explain shows who was suspected, through whom it was checked, and who refuted it', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'crux-explain-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const trace = join(dir, 'run.ndjson')
+  t.is(crux('sim', '--nodes', '20', '--seed', '3', '--loss', '0.2', '--until-hb', '40', '--trace', trace, '--json').status, 0)
+  const r = crux('replay', trace, '--explain', 'n3', '--json')
+  t.is(r.status, 0, r.stderr)
+  const e = JSON.parse(r.stdout) as { suspicions: Array<{ rule: string; what: string }> }
+  const raised = e.suspicions.filter((s) => s.rule === 'suspect-leader')
+  t.true(raised.length > 0)
+  t.regex(raised[0]!.what, /^suspected its leader \S+, checked through \S+, \S+, \S+$/)
+  t.true(e.suspicions.some((s) => s.rule === 'leader-refuted' && /refuted by \S+$/.test(s.what)))
+  const text = crux('replay', trace, '--explain', 'n3')
+  t.regex(text.stdout, /Suspicions \(\d+\):\n {2}seq \d+ {2}\+[\d.]+ s {2}suspect-leader: suspected its leader/)
+})
