@@ -252,6 +252,7 @@ export function dropMember(ctx: FlockContext, id: string, now: number, out: Effe
   delete ctx.mems[id]
   if (ctx.memByAddr[m.node.addr] === id) delete ctx.memByAddr[m.node.addr]
   ctx.memCount--
+  ctx.listChangedAt = now
   if (m.suspect !== null) ctx.suspects--
   // Gone from the list, not from memory: if it comes back, a probe finds it. One that said goodbye
   // is forgotten, as Serf forgets members that left.

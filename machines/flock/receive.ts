@@ -12,7 +12,7 @@ import { touchKnown } from './known.js'
 import { requestList } from './list-sync.js'
 import { entryOf, listPut, logChange } from './member-list.js'
 import { below, drawEpoch, drawVote, epochSeq } from './random.js'
-import { noteArrival, onLiveness, refreshLeader, refreshMember, type SuspicionRule } from './suspicion.js'
+import { leaveSuspected, noteArrival, onLiveness, refreshLeader, refreshMember, type SuspicionRule } from './suspicion.js'
 import type { FlockContext, Info } from './types.js'
 
 /** The rule that decided a packet's fate. */
@@ -197,6 +197,7 @@ function setHorde(ctx: FlockContext, horde: string): void {
 
 /** Original rule 6: adopt the bigger flock's name; follow its leader or lead inside it. */
 function join(ctx: FlockContext, p: Info, now: number, out: Effect[]): Rule {
+  leaveSuspected(ctx, now)
   const oflock = ctx.flock
   const n = ctx.memCount
   ctx.stats.joins++
@@ -231,6 +232,7 @@ function join(ctx: FlockContext, p: Info, now: number, out: Effect[]): Rule {
 
 /** Rules 10 and 13: `leader` becomes ours; cascade to our members and forget them. */
 function follow(ctx: FlockContext, p: Info, now: number, out: Effect[], leader: Info['leader'], waitHb: number): void {
+  if (leader.id !== ctx.leader.id) leaveSuspected(ctx, now)
   const members = Object.values(ctx.mems)
   adoptServices(ctx, p, out)
   if (leader.id === ctx.me.id) {
@@ -275,6 +277,7 @@ function addMember(ctx: FlockContext, p: Info, now: number, out: Effect[]): bool
   if (m !== undefined && m.node.addr === p.me.addr && m.node.horde === p.me.horde) return refreshMember(ctx, m, now, p.me.id, out)
   if (m === undefined) {
     ctx.memCount++
+    ctx.listChangedAt = now
     if (ctx.knownDirty === null) ctx.knownDirty = now
   } else {
     if (ctx.memByAddr[m.node.addr] === p.me.id) delete ctx.memByAddr[m.node.addr]

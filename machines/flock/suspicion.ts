@@ -118,6 +118,15 @@ export function suspectLeader(ctx: FlockContext, now: number, out: Effect[]): vo
   out.push({ type: 'log', level: 'info', msg: 'leader suspected', fields: { leader: ctx.leader.id, helpers: via.map((h) => h.id) } })
 }
 
+/**
+ * Member: we are leaving the leader we suspect (for another leader, or to start over). Name it lost
+ * for 10 HB, so that a node still following it cannot talk us back into following a dead node.
+ */
+export function leaveSuspected(ctx: FlockContext, now: number): void {
+  if (ctx.leaderSuspect === null || isLeader(ctx)) return
+  ctx.lost = { id: ctx.leader.id, until: now + hb(ctx, 10) }
+}
+
 /** Leader: member `m` was heard (its beat, or an `alive` about it). Returns true if it was suspected. */
 export function refreshMember(ctx: FlockContext, m: Member, now: number, by: string, out: Effect[]): boolean {
   if (by === m.node.id) noteArrival(ctx, now - (m.expires - hb(ctx, ctx.cfg.memberLapseHb)))

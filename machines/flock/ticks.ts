@@ -8,8 +8,9 @@ import type { Effect } from '../effects.js'
 import { VOTE_MAX } from './constants.js'
 import { arm, byAddr, checkpoint, hb, isLeader, makeInfo, mon, ping, startOver } from './context.js'
 import { dueKnown } from './known.js'
+import { pullAgain } from './list-sync.js'
 import { below, drawEpoch, probeRound } from './random.js'
-import { judgeMembers, observeLoss, suspectLeader, suspicionMs } from './suspicion.js'
+import { judgeMembers, leaveSuspected, observeLoss, suspectLeader, suspicionMs } from './suspicion.js'
 import type { FlockContext } from './types.js'
 
 const NOBODY = Object.freeze({ id: '', addr: '', horde: '' })
@@ -56,13 +57,14 @@ function memberHeartbeat(ctx: FlockContext, now: number, out: Effect[]): 'leader
   ctx.promotedAt = null
   if (ctx.leaderSuspect !== null && now > ctx.leaderExpires && now - ctx.leaderSuspect >= suspicionMs(ctx)) {
     const old = ctx.leader
+    leaveSuspected(ctx, now)
     startOver(ctx, out, now, 'leader-expired')
-    ctx.lost = { id: old.id, until: now + hb(ctx, 10) }
     ping(ctx, out, old, 'ping', now) // "remind old leader"
     out.push({ type: 'timer.set', name: 'probe', ms: 1 + below(ctx, Math.max(1, Math.floor(ctx.cfg.hbMs / 4))) })
     return 'leader-expired'
   }
   ping(ctx, out, ctx.leader, 'beat', now)
+  pullAgain(ctx, now, out)
   if (now > ctx.leaderExpires - hb(ctx, 1)) {
     suspectLeader(ctx, now, out)
     return 'suspect-leader'
@@ -72,11 +74,11 @@ function memberHeartbeat(ctx: FlockContext, now: number, out: Effect[]): 'leader
 
 /** Probe round. */
 export function onProbe(ctx: FlockContext, now: number, out: Effect[]): number {
-  // A node alone since lately probes twice the slots every heartbeat instead of every probe period
-  // (6× the rate): it has nobody to serve, and a flock that settled leaves probing to its leader, so
-  // otherwise only the lone node and that one leader look for each other. After 2 × `youngFlockHb`
-  // alone it falls back to the normal rate (a node that is alone for good costs no more than before).
-  const lonely = isLeader(ctx) && ctx.memCount === 0 && ctx.promotedAt !== null && now - ctx.promotedAt < hb(ctx, 2 * ctx.cfg.youngFlockHb)
+  // A leader alone or whose flock changed lately probes twice the slots every heartbeat instead of
+  // every probe period (6× the rate): a flock that settled leaves probing to its leader, so otherwise
+  // only a few leaders look for the last stragglers. Once its list has not changed for 2 ×
+  // `youngFlockHb` it falls back to the normal rate: a settled flock costs no more than before.
+  const lonely = isLeader(ctx) && now - Math.max(ctx.listChangedAt, ctx.promotedAt ?? 0) < hb(ctx, 2 * ctx.cfg.youngFlockHb)
   if (lonely) out.push({ type: 'timer.set', name: 'probe', ms: hb(ctx, 1) })
   else arm(ctx, out, 'probe')
   // Members of a stable flock leave finding other flocks to their leader (scaling change, PROTOCOL.md),

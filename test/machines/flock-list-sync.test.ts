@@ -8,7 +8,7 @@ import test from 'ava'
 import fc from 'fast-check'
 import type { Effect } from '../../machines/effects.js'
 import { roleOf } from '../../machines/flock.machine.js'
-import { answerListPull, applyListChunk } from '../../machines/flock/list-sync.js'
+import { answerListPull, applyListChunk, pullAgain } from '../../machines/flock/list-sync.js'
 import { answerPull, digestOf, emptyList, entryBytes, entryOf, listPut, listRemove } from '../../machines/flock/member-list.js'
 import { receive } from '../../machines/flock/receive.js'
 import { onPrune } from '../../machines/flock/ticks.js'
@@ -335,4 +335,18 @@ test('digest: different entries give different digests (one field differs)', (t)
 test('answerPull is pure over its inputs (same list → same chunks)', (t) => {
   const ldr = leader()
   t.deepEqual(answerPull(ldr.list, ldr.changes, 0, 900, OUR_FLOCK, L), answerPull(ldr.list, ldr.changes, 0, 900, OUR_FLOCK, L))
+})
+
+test('member: a pull unanswered for most of a heartbeat is asked again at its own heartbeat, keeping the chunks it has', (t) => {
+  const m = memberCtx(L)
+  m.pulling = 0
+  m.pending = { version: 5, since: 0, full: true, count: 2, got: 1, seen: [0], entries: {}, removed: [] }
+  const early: Effect[] = []
+  pullAgain(m, 0.5 * HB, early)
+  t.deepEqual(pulls(early), [])
+  const out: Effect[] = []
+  pullAgain(m, 0.75 * HB, out)
+  t.deepEqual(pulls(out), [{ to: 'addr-L', pull: { flock: OUR_FLOCK, me: node(SELF), since: 0 } }])
+  t.is(m.pulling, 0.75 * HB)
+  t.is(m.pending!.got, 1)
 })

@@ -244,7 +244,8 @@ test('hb (leader): a lone leader defers the rotation until it has members', (t) 
 
 function probeCtx(seed: number) {
   const seeds = ['addr-self', 'addr-m1', 'addr-m2', ...Array.from({ length: 30 }, (_, k) => `s${k}`)]
-  const ctx = leaderWith(['m1', 'm2'], 0, {})
+  // A flock settled long ago: its leader probes at the normal rate.
+  const ctx = leaderWith(['m1', 'm2'], 0, { promotedAt: -1000 * HB, listChangedAt: -1000 * HB })
   ctx.probe = { seeds, ranges: [], density: 1 }
   ctx.rng = leaderCtx({}, { seed }).rng
   for (const id of ['h1', 'h2', 'h3', 'm1']) remember(ctx, node(id))
@@ -344,8 +345,8 @@ test('probe: a member of a stable flock whose list changed lately still probes (
   t.is(onProbe(ctx, ctx.cfg.youngFlockHb * HB, []), 0)
 })
 
-test('probe: a node alone since lately probes twice the slots every HB, then falls back to the normal rate', (t) => {
-  const ctx = leaderCtx({ promotedAt: 0 })
+test('probe: a leader alone since lately, or whose list changed lately, probes twice the slots every HB, then falls back to the normal rate', (t) => {
+  const ctx = leaderCtx({ promotedAt: 0, listChangedAt: 0 })
   ctx.probe = { seeds: Array.from({ length: 40 }, (_, k) => `s${k}`), ranges: [], density: 1 }
   const out: Effect[] = []
   t.is(onProbe(ctx, HB, out), 2 * ctx.cfg.probeN)
@@ -353,10 +354,19 @@ test('probe: a node alone since lately probes twice the slots every HB, then fal
   const later: Effect[] = []
   t.is(onProbe(ctx, 2 * ctx.cfg.youngFlockHb * HB, later), ctx.cfg.probeN)
   t.deepEqual(timers(later), [{ name: 'probe', ms: ctx.cfg.probeEveryHb * HB }])
+  // A member joins: the flock is young again.
+  receive(ctx, info({ kind: 'beat', me: node('a'), leader: node(SELF), vote: 1, lvote: 500 }), 70 * HB, [])
+  t.deepEqual(timers(probeAt(ctx, 71 * HB)), [{ name: 'probe', ms: HB }])
 })
 
+function probeAt(ctx: FlockContext, at: number): Effect[] {
+  const out: Effect[] = []
+  onProbe(ctx, at, out)
+  return out
+}
+
 test('probe: known peers not with us are probed, each with its own doubling backoff', (t) => {
-  const ctx = leaderWith(['m1'], 0, { promotedAt: -1000 * HB })
+  const ctx = leaderWith(['m1'], 0, { promotedAt: -1000 * HB, listChangedAt: -1000 * HB })
   keepKnown(ctx, node('k1'), 0)
   keepKnown(ctx, node('m1'), 0) // a known peer that is with us is skipped
   const probed = (at: number): string[] => {
@@ -375,7 +385,7 @@ test('probe: known peers not with us are probed, each with its own doubling back
 })
 
 test('probe: a known peer not heard for knownForgetHb is forgotten', (t) => {
-  const ctx = leaderWith(['m1'], 0, { promotedAt: -1000 * HB })
+  const ctx = leaderWith(['m1'], 0, { promotedAt: -1000 * HB, listChangedAt: -1000 * HB })
   keepKnown(ctx, node('k1'), 0)
   const out: Effect[] = []
   onProbe(ctx, (ctx.cfg.knownForgetHb + 1) * HB, out)
@@ -394,7 +404,7 @@ test('probe: property — any history, members and seeds: distinct, ≤ probeN, 
       fc.integer({ min: 0, max: 30 }),
       (seed, probeN, nHist, nMem, nSeeds) => {
         const mems = Array.from({ length: nMem }, (_, k) => `m${k}`)
-        const ctx = leaderWith(mems)
+        const ctx = leaderWith(mems, 0, { promotedAt: -1000 * HB, listChangedAt: -1000 * HB })
         ctx.cfg = { ...ctx.cfg, probeN }
         ctx.rng = leaderCtx({}, { seed }).rng
         ctx.probe = { seeds: ['addr-self', ...mems.map((m) => `addr-${m}`), ...Array.from({ length: nSeeds }, (_, k) => `s${k}`)], ranges: [], density: 1 }
@@ -404,8 +414,7 @@ test('probe: property — any history, members and seeds: distinct, ≤ probeN, 
         const out: Effect[] = []
         const n = onProbe(ctx, 0, out)
         const to = infoSends(out).map(([a]) => a)
-        // A node alone since lately probes twice the slots (see the lone-node test).
-        if (to.length !== n || n > (nMem === 0 ? 2 : 1) * probeN || new Set(to).size !== n) return false
+        if (to.length !== n || n > probeN || new Set(to).size !== n) return false
         if (to.some((a) => a === 'addr-self' || mems.some((m) => a === `addr-${m}`))) return false
         if (nHist > 0 && !to.some((a) => hist.some((h) => a === `addr-${h}`))) return false
         return true
