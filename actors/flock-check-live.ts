@@ -114,7 +114,9 @@ export class SteadyStateRule {
     this.brokeAt = null
   }
 
-  observe(hb: number, agreed: boolean): void {
+  /** `faultHb`: the last fault's heartbeat. Agreement seen at that very heartbeat predates the fault's effect. */
+  observe(hb: number, agreed: boolean, faultHb: number): void {
+    if (hb <= faultHb) return
     if (agreed) {
       this.agreedAt ??= hb
       this.brokeAt = null

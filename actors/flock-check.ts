@@ -94,7 +94,7 @@ export class FlockChecker {
     this.checkEpochs(hb, live)
     this.islands.observe(hb, live)
     this.liveRemoved.observe(hb, live)
-    this.steady?.observe(hb, agreed)
+    this.steady?.observe(hb, agreed, this.faults.lastHb)
   }
 
   /** Ends the run at heartbeat `hb`: was agreement reached within the bound after the last fault, and kept? */

@@ -131,7 +131,7 @@ test('steady-state: agreement lost for more than steadyHb in a row, reported onc
   t.deepEqual(k.kinds(), { 'steady-state': 1 })
 })
 
-test('steady-state: the run must end agreed; a fault restarts the count; runs without --until-hb are not judged', (t) => {
+test('steady-state: the run must end agreed; a fault restarts the count (from after its own HB); runs without --until-hb are not judged', (t) => {
   const ends = new FlockChecker({}, { steady: true })
   for (let hb = 1; hb <= 5; hb++) ends.observe(hb, [], hb < 5)
   t.deepEqual(ends.finish(5), ['HB 5: the run ended without agreement (reached at HB 1, lost at HB 5)'])
@@ -140,6 +140,11 @@ test('steady-state: the run must end agreed; a fault restarts the count; runs wi
   faulted.fault(6, { kind: 'reboot', nodes: [] })
   for (let hb = 6; hb <= 12; hb++) faulted.observe(hb, [], hb >= 10)
   t.deepEqual(faulted.finish(12), [])
+  // Agreement seen at the fault's own heartbeat is the state before the fault took effect.
+  const split = new FlockChecker({}, { steady: true })
+  split.fault(3, { kind: 'partition', groups: [['a'], ['b']] })
+  for (let hb = 3; hb <= 12; hb++) split.observe(hb, [], hb === 3)
+  t.deepEqual(split.finish(12), [])
   const unjudged = new FlockChecker()
   for (let hb = 1; hb <= 5; hb++) unjudged.observe(hb, [], hb < 2)
   t.deepEqual(unjudged.finish(5), [])
