@@ -88,7 +88,8 @@ export class FlockChecker {
   /** Judges the live nodes at heartbeat `hb`; `agreed` is the observer's verdict (actors/flock-observe.ts). */
   observe(hb: number, views: readonly NodeView[], agreed: boolean): void {
     const live = views.filter((v) => !this.faults.dead.has(v.node))
-    if (agreed) this.agreedSinceFault ??= hb
+    // Agreement seen at a fault's own heartbeat is the state before the fault took effect.
+    if (agreed && hb > this.faults.lastHb) this.agreedSinceFault ??= hb
     this.checkLeaders(hb, live)
     this.checkLists(hb, live)
     this.checkEpochs(hb, live)
