@@ -38,6 +38,11 @@ export class FaultLog {
     else for (const n of f.nodes) this.touched.set(n, hb)
   }
 
+  /** A partition is in effect (not healed yet). */
+  get partitioned(): boolean {
+    return this.groupOf.size > 0
+  }
+
   /** The connected group of `node` (-1: the one group of an unpartitioned network). */
   group(node: string): number {
     return this.groupOf.get(node) ?? -1

@@ -106,7 +106,7 @@ export class SteadyStateRule {
   private agreedAt: number | null = null
   private brokeAt: number | null = null
 
-  constructor(private readonly boundHb: number, private readonly report: Report) {}
+  constructor(private readonly faults: FaultLog, private readonly boundHb: number, private readonly report: Report) {}
 
   /** A fault: the flock may come apart again; the steady state counts from the next agreement. */
   fault(): void {
@@ -114,9 +114,10 @@ export class SteadyStateRule {
     this.brokeAt = null
   }
 
-  /** `faultHb`: the last fault's heartbeat. Agreement seen at that very heartbeat predates the fault's effect. */
-  observe(hb: number, agreed: boolean, faultHb: number): void {
-    if (hb <= faultHb) return
+  observe(hb: number, agreed: boolean): void {
+    // Agreement seen at a fault's own heartbeat predates the fault's effect; while the network is
+    // partitioned, agreement of all nodes is only the stale view of nodes that have not noticed yet.
+    if (hb <= this.faults.lastHb || this.faults.partitioned) return
     if (agreed) {
       this.agreedAt ??= hb
       this.brokeAt = null

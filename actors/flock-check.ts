@@ -75,7 +75,7 @@ export class FlockChecker {
     const report = (kind: ViolationKind, key: string, hb: number, message: string): void => this.report(kind, key, hb, message)
     this.islands = new IslandsRule(this.faults, this.bounds.oneFlockHb, report)
     this.liveRemoved = new LiveRemovedRule(this.faults, this.bounds.faultGraceHb, report)
-    this.steady = options.steady === true ? new SteadyStateRule(this.bounds.steadyHb, report) : null
+    this.steady = options.steady === true ? new SteadyStateRule(this.faults, this.bounds.steadyHb, report) : null
   }
 
   /** Records an injected fault at heartbeat `hb`. */
@@ -95,7 +95,7 @@ export class FlockChecker {
     this.checkEpochs(hb, live)
     this.islands.observe(hb, live)
     this.liveRemoved.observe(hb, live)
-    this.steady?.observe(hb, agreed, this.faults.lastHb)
+    this.steady?.observe(hb, agreed)
   }
 
   /** Ends the run at heartbeat `hb`: was agreement reached within the bound after the last fault, and kept? */

@@ -140,11 +140,13 @@ test('steady-state: the run must end agreed; a fault restarts the count (from af
   faulted.fault(6, { kind: 'reboot', nodes: [] })
   for (let hb = 6; hb <= 12; hb++) faulted.observe(hb, [], hb >= 10)
   t.deepEqual(faulted.finish(12), [])
-  // Agreement seen at the fault's own heartbeat is the state before the fault took effect.
+  // Agreement seen at the fault's own heartbeat, or while partitioned, is the state before the fault took effect.
   const split = new FlockChecker({}, { steady: true })
   split.fault(3, { kind: 'partition', groups: [['a'], ['b']] })
-  for (let hb = 3; hb <= 12; hb++) split.observe(hb, [], hb === 3)
-  t.deepEqual(split.finish(12), [])
+  for (let hb = 3; hb <= 12; hb++) split.observe(hb, [], hb <= 5)
+  split.fault(13, { kind: 'heal' })
+  for (let hb = 13; hb <= 20; hb++) split.observe(hb, [], hb >= 15)
+  t.deepEqual(split.finish(20), [])
   const unjudged = new FlockChecker()
   for (let hb = 1; hb <= 5; hb++) unjudged.observe(hb, [], hb < 2)
   t.deepEqual(unjudged.finish(5), [])
