@@ -76,7 +76,7 @@ export class LiveRemovedRule {
     const now = new Map<string, Was>()
     for (const x of live) {
       const was = this.was.get(x.node)
-      if (was?.leader != null) this.judge(hb, x, was, byNode.get(was.leader))
+      if (was !== undefined && was.leader !== null) this.judge(hb, x, was, byNode.get(was.leader))
       const c = x.ctx
       const l = c.leader.id === c.me.id ? undefined : byId.get(c.leader.id)
       const followed = l !== undefined && leads(l.ctx) && l.ctx.flock === c.flock && this.faults.reachable(x.node, l.node) ? l : undefined
