@@ -14,7 +14,7 @@ import { FileSink, Recorder, type JournalSink } from '../runtime/recorder.js'
 import { SimNetwork, type Delay } from '../runtime/sim-network.js'
 import type { StepInfo } from '../runtime/host.js'
 import { createFlockActor, type FlockActor } from './flock.actor.js'
-import { FlockChecker, type CheckBounds } from './flock-check.js'
+import { FlockChecker, type CheckBounds, type ViolationKind } from './flock-check.js'
 import { observe, type Observation } from './flock-observe.js'
 
 export interface SimOptions {
@@ -64,6 +64,8 @@ export interface SimSummary {
   sim_s: number
   wall_s: number
   violations: string[]
+  /** The violations counted by kind (actors/flock-check.ts VIOLATION_KINDS); absent kinds were not found. */
+  violation_kinds: Partial<Record<ViolationKind, number>>
   trace_sha256: string | null
   /** Peak resident set of this process so far (MiB). */
   peak_rss_mb: number
@@ -111,7 +113,8 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
   const crashed = new Set<number>()
   const lastFault = Math.max(o.partition?.healHb ?? 0, o.reboot?.atHb ?? 0, o.crash?.atHb ?? 0, o.crashLeaderAtHb ?? 0, o.dropLink?.healHb ?? o.dropLink?.atHb ?? 0)
   if (o.dropLink !== undefined && (o.dropLink.a === o.dropLink.b || Math.max(o.dropLink.a, o.dropLink.b) >= o.nodes)) throw new InvalidArgumentError(`dropLink needs two different nodes below ${o.nodes}`)
-  const checker = new FlockChecker(o.check)
+  // Only a run told where to end has a steady state to judge; the others stop soon after agreement.
+  const checker = new FlockChecker(o.check, { steady: o.untilHb !== undefined })
   const fault = (hb: number, f: { kind: string; groups?: string[][]; nodes?: string[] }): void => {
     checker.fault(hb, f)
     recorder?.note(net.clock.now(), 'fault', { hb, ...f })
@@ -189,6 +192,7 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
     sim_s: net.clock.now() / 1000,
     wall_s: +((performance.now() - started) / 1000).toFixed(3),
     violations: checker.violations,
+    violation_kinds: checker.kinds(),
     trace_sha256: sink === null ? null : sink.hash.digest('hex'),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
   }

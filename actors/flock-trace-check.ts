@@ -6,7 +6,8 @@ import { flockMachine } from '../machines/flock.machine.js'
 import type { FlockContext } from '../machines/flock/types.js'
 import { JournalError } from '../runtime/errors.js'
 import { readLines, replayJournal, type Divergence } from '../runtime/replayer.js'
-import { FlockChecker, type CheckBounds } from './flock-check.js'
+import { parseHeader } from '../runtime/journal.js'
+import { FlockChecker, type CheckBounds, type ViolationKind } from './flock-check.js'
 import { observeContexts } from './flock-observe.js'
 
 export interface TraceCheck {
@@ -14,16 +15,25 @@ export interface TraceCheck {
   nodes: number
   agreed: boolean
   violations: string[]
+  /** Whether the steady state was judged (the trace's run was given --until-hb). */
+  steady: boolean
+  /** The violations counted by kind. */
+  violation_kinds: Partial<Record<ViolationKind, number>>
   diverged: false | Divergence
 }
 
 export function checkTrace(path: string, bounds: Partial<CheckBounds> = {}): TraceCheck {
-  const checker = new FlockChecker(bounds)
+  const lines = readLines(path)
+  const first = lines.next()
+  if (first.done === true) throw new JournalError(`${path} is empty (no header line)`)
+  // The simulator writes its options into the header: a run given --until-hb has a steady state to judge.
+  const steady = parseHeader(first.value).config.untilHb != null
+  const checker = new FlockChecker(bounds, { steady })
   const dead = new Set<string>()
   let marks = 0
   let lastHb = 0
   let agreed = false
-  const report = replayJournal(readLines(path), {
+  const report = replayJournal(withFirst(first.value, lines), {
     machines: [flockMachine],
     onNote: (note, cells) => {
       const body = (note.mark ?? note.fault)!
@@ -48,5 +58,10 @@ export function checkTrace(path: string, bounds: Partial<CheckBounds> = {}): Tra
   })
   if (marks === 0) throw new JournalError(`${path} has no heartbeat marks: crux check reads traces written by crux sim --trace`)
   checker.finish(lastHb)
-  return { marks, nodes: report.nodes, agreed, violations: checker.violations, diverged: report.diverged }
+  return { marks, nodes: report.nodes, agreed, steady, violations: checker.violations, violation_kinds: checker.kinds(), diverged: report.diverged }
+}
+
+function* withFirst(first: string, rest: Iterator<string>): Generator<string> {
+  yield first
+  for (let r = rest.next(); r.done !== true; r = rest.next()) yield r.value
 }

@@ -56,6 +56,14 @@ test('no agreement within the bound after the last fault is a violation', (t) =>
   t.deepEqual(k.finish(20), ['no agreement within 10 HB of the last fault at HB 5'])
 })
 
+test('agreement seen at the heartbeat of the last fault does not count as agreement after it', (t) => {
+  const k = new FlockChecker({ healBoundHb: 10 })
+  k.fault(5, { kind: 'drop-link', nodes: ['a', 'b'] })
+  for (let hb = 5; hb <= 20; hb++) k.observe(hb, [{ node: 'a', ctx: leader('a', '_f') }], hb === 5)
+  t.deepEqual(k.finish(20), ['no agreement within 10 HB of the last fault at HB 5'])
+  t.deepEqual(k.kinds(), { 'no-agreement': 1 })
+})
+
 test('crux check: a clean simulator trace passes; impossible bounds fail with exit 1', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'crux-check-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
