@@ -67,6 +67,12 @@ interface Was {
 /** No live, reachable member leaves its flock without a fault to explain it. */
 export class LiveRemovedRule {
   private was = new Map<string, Was>()
+  /**
+   * Until when a node is excused because a fault touched the leader it followed: a rebooted or crashed
+   * leader's members start over and regroup, and the churn of that regrouping (a new leader dropping
+   * one of them that moved on) is the fault's doing, not the protocol's.
+   */
+  private excused = new Map<string, number>()
 
   constructor(private readonly faults: FaultLog, private readonly graceHb: number, private readonly report: Report) {}
 
@@ -74,6 +80,9 @@ export class LiveRemovedRule {
     const byId = new Map(live.map((v) => [v.ctx.me.id, v]))
     const byNode = new Map(live.map((v) => [v.node, v]))
     const now = new Map<string, Was>()
+    for (const [node, was] of this.was) {
+      if (was.leader !== null && this.faults.touchedSince(was.leader, hb - this.graceHb)) this.excused.set(node, hb + this.graceHb)
+    }
     for (const x of live) {
       const was = this.was.get(x.node)
       if (was !== undefined && was.leader !== null) this.judge(hb, x, was, byNode.get(was.leader))
@@ -91,6 +100,7 @@ export class LiveRemovedRule {
     if (l === undefined || !leads(l.ctx) || l.ctx.flock !== was.flock || !this.faults.reachable(x.node, l.node)) return
     const recent = hb - this.graceHb
     if (this.faults.touchedSince(x.node, recent) || this.faults.touchedSince(l.node, recent)) return
+    if ((this.excused.get(x.node) ?? -1) >= hb || (this.excused.get(l.node) ?? -1) >= hb) return
     const startedOver = x.ctx.stats.startOvers > was.startOvers
     const stays = x.ctx.leader.id === l.ctx.me.id && x.ctx.flock === was.flock
     if (startedOver) {

@@ -43,7 +43,7 @@ export interface CheckBounds {
   steadyHb: number
 }
 
-export const DEFAULT_CHECK_BOUNDS: Readonly<CheckBounds> = Object.freeze({ settleHb: 20, listLagHb: 10, healBoundHb: 60, oneFlockHb: 30, faultGraceHb: 10, steadyHb: 3 })
+export const DEFAULT_CHECK_BOUNDS: Readonly<CheckBounds> = Object.freeze({ settleHb: 20, listLagHb: 10, healBoundHb: 60, oneFlockHb: 40, faultGraceHb: 10, steadyHb: 3 })
 
 /** Facts about the run rather than bounds. */
 export interface CheckOptions {

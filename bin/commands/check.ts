@@ -13,7 +13,7 @@ export function registerCheck(program: Command): void {
     .option('--settle-hb <H>', 'how long a second leader in one connected flock may live', int('--settle-hb', 1), 20)
     .option('--list-lag-hb <H>', 'how long a member may lag its leader\'s list', int('--list-lag-hb', 1), 10)
     .option('--heal-bound-hb <H>', 'agreement must follow the last fault within this many heartbeats', int('--heal-bound-hb', 1), 60)
-    .option('--one-flock-hb <H>', 'one flock per connected group within this many heartbeats of the start or the last fault', int('--one-flock-hb', 1), 30)
+    .option('--one-flock-hb <H>', 'one flock per connected group within this many heartbeats of the start or the last fault', int('--one-flock-hb', 1), 40)
     .option('--fault-grace-hb <H>', 'a fault touching a member or its leader excuses its removal for this many heartbeats', int('--fault-grace-hb', 0), 10)
     .option('--steady-hb <H>', 'in a run given --until-hb, agreement may lapse this many heartbeats in a row', int('--steady-hb', 0), 3)
     .option('--json', 'print {"marks","nodes","agreed","steady","violations","violation_kinds","diverged"} as one JSON document')

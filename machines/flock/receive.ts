@@ -225,7 +225,9 @@ function join(ctx: FlockContext, p: Info, now: number, out: Effect[]): Rule {
   for (const m of members) ping(ctx, out, m.node, 'ping', now)
   ping(ctx, out, lostLeader ? p.me : p.leader, isLeader(ctx) ? 'ping' : 'beat', now)
   if (oldLeader.id !== ctx.me.id) ping(ctx, out, oldLeader, 'ping', now)
-  ctx.leaderExpires = now + hb(ctx, ctx.cfg.shortLeaderHb)
+  // A member that just joined is not on its leader's list until a beat of its own arrives there, and
+  // gets no check-in before: under loss that takes a while, so it waits 4 HB, not 2, before suspecting.
+  ctx.leaderExpires = now + hb(ctx, isLeader(ctx) ? ctx.cfg.shortLeaderHb : 2 + ctx.cfg.shortLeaderHb)
   checkpoint(ctx, out)
   return 'join-bigger-flock'
 }

@@ -223,9 +223,10 @@ test('member: hb beats to the leader; a silent leader → start over → leader.
   const beat = n.send(fire('hb'), 1000)
   t.deepEqual(infoSends(beat), [['addr-L', 'beat']])
   t.is(n.ctx().lastRule, 'beat')
-  n.send(fire('hb'), 500 + HB + 1)
+  // Joined at 500: no check-in for 3 HB → suspected; past 4 HB and a window later → given up.
+  n.send(fire('hb'), 500 + 3 * HB + 1)
   t.is(n.ctx().lastRule, 'suspect-leader')
-  const out = n.send(fire('hb'), 500 + 2 * HB + 1)
+  const out = n.send(fire('hb'), 500 + 4 * HB + 1)
   t.is(n.ctx().lastRule, 'leader-expired')
   t.is(n.path(), 'leader.alone')
   t.like(mon(out, 'LeaderStart'), { oflock: BIGGER, cause: 'leader-expired' })

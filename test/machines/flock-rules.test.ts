@@ -259,7 +259,7 @@ const table: Row[] = [
       t.is(ctx.beacon, 'bc')
       t.is(ctx.epoch, 'e9')
       t.deepEqual(emits(out, 'Epoch'), [{ type: 'Epoch', epoch: 'e9', flock: BIGGER }])
-      t.is(ctx.leaderExpires, NOW + 2 * HB)
+      t.is(ctx.leaderExpires, NOW + 4 * HB) // a new member waits 4 HB before suspecting its leader
       t.is(ctx.stats.joins, 1)
     },
   },
