@@ -53,9 +53,13 @@ test('a fulcrum with the wrong secret never joins, and the flock is undisturbed'
     refused = Number(/crux_wire_dropped_total\{reason="tag",[^}]*\} (\d+)/.exec(text)?.[1] ?? 0)
     await new Promise((r) => setTimeout(r, 100))
   }
-  t.is(stranger.view()!.members, 1)
-  t.is(stranger.view()!.leader, stranger.lines.find((l) => l.msg === 'fulcrum started')!.node as string)
-  t.true(agreed(fs, 3))
+  // Judged on every view each node logged, not on one instant: on a loaded machine a member of the
+  // three can lapse for a moment (200 ms heartbeats), which is no doing of the stranger's.
+  const strangerId = stranger.lines.find((l) => l.msg === 'fulcrum started')!.node as string
+  const views = (f: typeof stranger) => f.lines.filter((l) => l.msg === 'flock')
+  t.true(views(stranger).every((v) => v.members === 1 && v.leader === strangerId), 'the stranger only ever led itself')
+  t.false(fs.some((f) => views(f).some((v) => (v.members as number) > 3 || v.leader === strangerId)), 'no node of the flock ever counted or followed the stranger')
+  await until(() => agreed(fs, 3), BOUND, 'the flock of 3 still one')
 })
 
 test('SIGKILL a member: it leaves every list', async (t) => {
