@@ -28,7 +28,9 @@
  */
 import type { AnyStateMachine } from 'xstate'
 import type { StepInfo } from '../runtime/host.js'
+import { VOTE_MAX } from '../machines/flock/constants.js'
 import { flockLogic } from '../machines/flock.machine.js'
+import type { FlockActor } from './flock.actor.js'
 import { runSim, type SimOptions } from './flock-sim.js'
 
 export interface FlockCoverage {
@@ -46,6 +48,54 @@ export interface ChartUniverse {
   /** Per non-final leaf and event type: where the event's own transition leads (the leaf itself when targetless). */
   eventTargets: Map<string, Map<string, string[]>>
 }
+
+/**
+ * A walk for the late-answer transitions, which the fault schedules reach only by coincidence: a list
+ * pull's answer landing on a node that stopped being a member meanwhile. From heartbeat `fromHb` on,
+ * each of the first `reboots` members to send a list pull to a stable leader is rebooted that moment
+ * (the admin reboot the reboot storms send, lasting `config.rebootHb`). The leader's chunks, on the
+ * wire for two network delays, land while the node reboots (`rebooting --list.chunk-->`) or once it
+ * has started over and leads alone, until its old leader's next check-in draws it back in
+ * (`leader.alone --list.chunk-->`). `base` needs a fault that changes a stable flock's list after
+ * `fromHb` (members pull only then); `base.onStep` and `base.onHb` still run.
+ *
+ * The hooks keep their state per run (keyed on the node array runSim hands to `onHb`), so the options
+ * can be run more than once.
+ */
+export function rebootWhilePulling(base: SimOptions, walk: { fromHb: number; reboots: number }): SimOptions {
+  let run: { nodes: readonly FlockActor[]; left: number } | null = null
+  return {
+    ...base,
+    onHb: (hb, obs, nodes) => {
+      if (run?.nodes !== nodes) run = { nodes, left: 0 }
+      if (hb === walk.fromHb) run.left = walk.reboots
+      base.onHb?.(hb, obs, nodes)
+    },
+    onStep: (node, step) => {
+      base.onStep?.(node, step)
+      if (run === null || run.left <= 0 || step.error !== undefined) return
+      if (!step.out.some((e) => e.type === 'send' && e.event.type === 'list.pull')) return
+      const actor = run.nodes.find((n) => n.id === step.actor)
+      // Until a new run's first heartbeat mark, `run` still holds the previous run's closed hosts.
+      if (actor === undefined || !actor.host.has(actor.id)) return
+      // Only pulls to a stable leader: those are answered (a forming leader may have moved on).
+      if (actor.context().lvote !== VOTE_MAX) return
+      actor.host.send(actor.id, { type: 'admin.reboot' }, 'control')
+      run.left--
+    },
+  }
+}
+
+/**
+ * The seed list's late-answer walk: halves split at HB 10, so the leader's half prunes the rest and its
+ * members pull the change; the first 16 members to pull from a stable leader are rebooted (for 0.4 HB)
+ * the moment they do, and the answers (round trips of up to 1 HB) land during the reboot or after it,
+ * on a node leading alone.
+ */
+export const LATE_ANSWER_WALK: SimOptions = rebootWhilePulling(
+  { nodes: 30, seed: 1, delay: [1, 500], untilHb: 40, partition: { atHb: 10, groups: 2, healHb: 16 }, config: { rebootHb: 0.4 } },
+  { fromHb: 10, reboots: 16 },
+)
 
 /** The seed list: a fixed set of simulator runs covering the protocol's situations (deterministic). */
 export const COVERAGE_RUNS: readonly SimOptions[] = Object.freeze([
@@ -74,6 +124,8 @@ export const COVERAGE_RUNS: readonly SimOptions[] = Object.freeze([
   { nodes: 30, seed: 9, partition: { atHb: 10, groups: 30, healHb: 40 }, reboot: { atHb: 20, fraction: 0.5 } },
   { nodes: 100, seed: 6, probeDensity: 0.01, reboot: { atHb: 5, fraction: 0.5 } },
   { nodes: 100, seed: 8, loss: 0.3, reboot: { atHb: 3, fraction: 0.5 } },
+  // list pulls answered late (see LATE_ANSWER_WALK)
+  LATE_ANSWER_WALK,
   // (`leave` is never sent by the simulator: `left` and the leave transitions stay missed)
 ])
 

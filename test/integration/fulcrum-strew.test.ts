@@ -3,6 +3,10 @@
  * registrations reach every node's catalog, the steward moves with the leader and is rebuilt by the
  * reeves, heartbeats lapse into DOWN on the heartbeater's time, health follows, and a node's
  * registrations survive a restart and a kill -9.
+ *
+ * Every wait is for a condition, bounded by a generous hang guard: how soon things happen is measured
+ * by `npm run bench -- strew-spread` (over many samples, on purpose), not asserted here, where the
+ * machine's load decides the figure as much as the code does.
  */
 import test from 'ava'
 import * as grpc from '@grpc/grpc-js'
@@ -34,15 +38,11 @@ async function flock(t: import('ava').ExecutionContext, net: string, n: number) 
   }
   let steward: string | null = null
   await until(() => fs.every((f) => f.view()?.members === n), 30_000, `${n} fulcrums agreeing`)
-  const end = Date.now() + 30_000
-  while ((steward = await oneSteward(fs)) === null) {
-    if (Date.now() > end) throw new Error('no common steward within 30 s')
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  return { pool, fs, client, oneSteward, steward }
+  await untilAsync(async () => (steward = await oneSteward(fs)) !== null, 30_000, 'a common steward')
+  return { pool, fs, client, oneSteward, steward: steward! }
 }
 
-/** Polls an async condition every 25 ms; resolves with the time it held. */
+/** Polls an async condition every 25 ms until it holds; `boundMs` is a hang guard, not a figure. */
 async function untilAsync(cond: () => Promise<boolean>, boundMs: number, what: string): Promise<number> {
   const end = Date.now() + boundMs
   for (;;) {
@@ -52,15 +52,17 @@ async function untilAsync(cond: () => Promise<boolean>, boundMs: number, what: s
   }
 }
 
+/** How long a wait may take before the test gives up: a hang guard for a loaded machine, never a figure. */
+const BOUND = 20_000
+
 const has = async (c: ReeveClient, nodeId: string, state = 'up') => (await c.catalog()).endpoints.some((e) => e.nodeId === nodeId && e.state === state)
 
-test.serial('a registration is visible in every node’s catalog within 2 heartbeats', async (t) => {
+test.serial('a registration is visible in every node’s catalog', async (t) => {
   const w = await flock(t, '127.77.82', 3)
-  const t0 = Date.now()
   const id = await w.client(w.fs[1]!).register({ service: 'Web', api: 'Http1', address: '127.0.0.1:8080' })
-  const t1 = await untilAsync(async () => (await Promise.all(w.fs.map((f) => has(w.client(f), id)))).every(Boolean), 5_000, 'the registration everywhere')
-  t.log(`visible on 3 nodes ${t1 - t0} ms after the call (HB ${HB} ms)`)
-  t.true(t1 - t0 <= 2 * HB)
+  // How soon (well within 2 HB) is strew-spread's visible_* figure.
+  await untilAsync(async () => (await Promise.all(w.fs.map((f) => has(w.client(f), id)))).every(Boolean), BOUND, 'the registration everywhere')
+  t.deepEqual((await w.client(w.fs[2]!).catalog({ endpoint: id })).endpoints.map((e) => e.address), ['127.0.0.1:8080'])
 })
 
 test.serial('the leader killed: a new steward with the catalog intact, every reeve re-sent to it', async (t) => {
@@ -68,21 +70,20 @@ test.serial('the leader killed: a new steward with the catalog intact, every ree
   const leader = w.fs.find((f) => grpcOf(f) === w.steward)!
   const others = w.fs.filter((f) => f !== leader)
   const ids = await Promise.all(others.map((f, i) => w.client(f).register({ service: 'Db', api: 'Sql1', instance: `db${i}`, address: `127.0.0.${i + 1}:5432` })))
-  await untilAsync(async () => (await Promise.all(others.map((f) => Promise.all(ids.map((id) => has(w.client(f), id)))))).flat().every(Boolean), 5_000, 'both registrations everywhere')
+  await untilAsync(async () => (await Promise.all(others.map((f) => Promise.all(ids.map((id) => has(w.client(f), id)))))).flat().every(Boolean), BOUND, 'both registrations everywhere')
   leader.child.kill('SIGKILL')
-  const killed = Date.now()
-  const followed = await untilAsync(async () => {
+  // How long the hand-over takes is strew-spread's handover_* figures.
+  await untilAsync(async () => {
     const s = await w.oneSteward(others)
     return s !== null && s !== w.steward
-  }, 20_000, 'a new steward followed by both survivors')
+  }, BOUND, 'a new steward followed by both survivors')
   // The new steward was rebuilt from the reeves' full re-sends: both survivors' services, up.
-  const rebuilt = await untilAsync(async () => (await Promise.all(others.map((f) => Promise.all(ids.map((id) => has(w.client(f), id)))))).flat().every(Boolean), 5_000, 'the catalog rebuilt')
-  t.log(`after the kill: both survivors follow a new steward in ${followed - killed} ms, its catalog holds both services in ${rebuilt - killed} ms (HB ${HB} ms)`)
+  await untilAsync(async () => (await Promise.all(others.map((f) => Promise.all(ids.map((id) => has(w.client(f), id)))))).flat().every(Boolean), BOUND, 'the catalog rebuilt')
   const cat = await w.client(others[0]!).catalog({ api: 'Sql1' })
   t.deepEqual(cat.endpoints.map((e) => e.instance).sort(), ['db0', 'db1'])
 })
 
-test.serial('heartbeats stop: the service is down within TTL ± 1 HB, and grpc.health.v1 says NOT_SERVING', async (t) => {
+test.serial('heartbeats keep a service up past its TTL; once they stop it is down, not before the TTL, on every node, and grpc.health.v1 says NOT_SERVING', async (t) => {
   const w = await flock(t, '127.77.84', 2)
   const f = w.fs[0]!
   const c = w.client(f)
@@ -91,20 +92,31 @@ test.serial('heartbeats stop: the service is down within TTL ± 1 HB, and grpc.h
   const health = new healthPkg.grpc.health.v1.Health(grpcOf(f), grpc.credentials.createInsecure())
   t.teardown(() => health.close())
   const check = (service: string) => new Promise<string>((resolve, reject) => health.Check({ service }, (err: Error | null, res: { status: string }) => (err ? reject(err) : resolve(res.status))))
+  const registered = Date.now()
   const id = await c.register({ service: 'Clock', api: 'Ntp1', address: '127.0.0.1:123', ttlMs })
   t.is(await check(id), 'SERVING')
-  // Kept alive past the TTL by heartbeats…
-  for (let i = 0; i < 4; i++) {
-    await new Promise((r) => setTimeout(r, ttlMs / 3))
+  // Kept alive by heartbeats for twice the TTL: never seen down, and seen up (once the catalog has
+  // it). Each beat goes as soon as the last was answered and the catalog read: no sleep paces them,
+  // whose lateness on a loaded machine could let the TTL run out and fail the test for the machine's
+  // sake.
+  const stateOf = async () => (await c.catalog()).endpoints.find((e) => e.nodeId === id)?.state
+  let lastSent = registered
+  let seenUp = false
+  while (Date.now() - registered < 2 * ttlMs || !seenUp) {
+    if (Date.now() - registered > BOUND) return t.fail('never up in the catalog')
+    lastSent = Date.now()
     await c.heartbeat([{ uuid: 'Clock/Ntp1', ttlMs }])
+    const state = await stateOf()
+    if (state === 'down') return t.fail(`down ${Date.now() - registered} ms after registering, though kept by heartbeats`)
+    seenUp ||= state === 'up'
   }
-  t.true(await has(c, id, 'up'), 'still up after 4 heartbeats spanning more than the TTL')
-  const last = Date.now()
-  const down = await untilAsync(() => has(c, id, 'down'), 10_000, 'the service marked down')
-  t.log(`down ${down - last} ms after the last heartbeat (TTL ${ttlMs} ms, HB ${HB} ms)`)
-  t.true(down - last >= ttlMs - HB && down - last <= ttlMs + HB)
+  const down = await untilAsync(() => has(c, id, 'down'), BOUND, 'the service marked down')
+  // The hold runs from the last heartbeat's arrival, after lastSent, so it cannot be down sooner (HB
+  // of slack for the clocks). Down exactly at the TTL is test/machines/heartbeater-machine.test.ts on
+  // the virtual clock; how soon after it here is strew-spread's down_overshoot_* figure.
+  t.true(down - lastSent >= ttlMs - HB, `down ${down - lastSent} ms after the last heartbeat was sent, before its ${ttlMs} ms TTL`)
   t.is(await check(id), 'NOT_SERVING')
-  await untilAsync(() => has(w.client(w.fs[1]!), id, 'down'), 2 * HB, 'the other node seeing it down')
+  await untilAsync(() => has(w.client(w.fs[1]!), id, 'down'), BOUND, 'the other node seeing it down')
 })
 
 test.serial('registrations survive a restart and a kill -9', async (t) => {

@@ -505,11 +505,8 @@ test('fuzz: 20 000 random, truncated and bit-flipped datagrams decode to a valid
     }
   }
   let accepted = 0
-  let slowest = 0
   const reasons: Record<string, number> = {}
-  const start = performance.now()
   for (const bytes of cases) {
-    const t0 = performance.now()
     let ev: WireEvent | undefined
     try {
       ev = decodeWire(bytes)
@@ -521,7 +518,6 @@ test('fuzz: 20 000 random, truncated and bit-flipped datagrams decode to a valid
       const reason = String(err.details?.reason)
       reasons[reason] = (reasons[reason] ?? 0) + 1
     }
-    slowest = Math.max(slowest, performance.now() - t0)
     if (ev !== undefined) {
       accepted++
       const problem = eventShape(ev)
@@ -533,25 +529,6 @@ test('fuzz: 20 000 random, truncated and bit-flipped datagrams decode to a valid
       t.deepEqual(decodeWire(encodeWire(ev)), ev)
     }
   }
-  const ms = performance.now() - start
-  t.true(slowest < 100, `slowest decode ${slowest.toFixed(2)} ms`)
-  t.log(`${cases.length} cases in ${ms.toFixed(0)} ms, ${accepted} accepted, refused by reason ${JSON.stringify(reasons)}, slowest ${slowest.toFixed(3)} ms`)
-})
-
-// ---------------------------------------------------------------------------------------------------
-// Speed (a loose bound; the log line is the measurement)
-
-test('encode and decode of an Info take a few microseconds', (t) => {
-  const ev = infoEv(sampleInfo())
-  const bytes = encodeWire(ev)
-  const measure = (f: () => unknown, n: number) => {
-    for (let i = 0; i < n; i++) f()
-    const t0 = performance.now()
-    for (let i = 0; i < n; i++) f()
-    return ((performance.now() - t0) * 1000) / n
-  }
-  const enc = measure(() => encodeWire(ev), 50_000)
-  const dec = measure(() => decodeWire(bytes), 50_000)
-  t.log(`Info (${bytes.length} bytes): encode ${enc.toFixed(2)} µs, decode ${dec.toFixed(2)} µs`)
-  t.true(enc < 50 && dec < 50)
+  // How long a decode takes, the slowest of this corpus included, is `npm run bench -- wire-codec`.
+  t.log(`${cases.length} cases, ${accepted} accepted, refused by reason ${JSON.stringify(reasons)}`)
 })
