@@ -7,6 +7,7 @@
  * namespaces deletes the veths, the bridge and the rule. Needs root, `ip` (iproute2) and `nft`.
  */
 import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 
 export interface BridgedNamespaces {
   /** The namespace of node i (0-based). */
@@ -21,23 +22,39 @@ export interface BridgedNamespaces {
 
 const SUBNET = '10.78.0'
 
-function run(cmd: string, args: string[], input?: string): string {
-  return execFileSync(cmd, args, { input, stdio: ['pipe', 'pipe', 'pipe'], encoding: 'utf8', timeout: 10_000 })
+/**
+ * The system's `name` by absolute path: under npm and npx, PATH starts with node_modules/.bin, where
+ * `nft` is @vercel/nft (node-file-trace), not nftables' nft.
+ */
+function sysBin(name: string): string | undefined {
+  return ['/usr/sbin', '/sbin', '/usr/bin', '/bin', '/usr/local/sbin', '/usr/local/bin'].map((d) => `${d}/${name}`).find((p) => existsSync(p))
 }
+
+function run(cmd: string, args: string[], input?: string): string {
+  return execFileSync(sysBin(cmd) ?? cmd, args, { input, stdio: ['pipe', 'pipe', 'pipe'], encoding: 'utf8', timeout: 10_000 })
+}
+
+/** Runs nftables' nft in namespace `ns`, the script `input` on stdin when given. */
+const nft = (ns: string, args: string[], input?: string) => run('ip', ['netns', 'exec', ns, sysBin('nft')!, ...args], input)
+
+/** A bridge-family table whose forward chain drops `pct` % of UDP at random. */
+const lossTable = (name: string, pct: number) =>
+  `table bridge ${name} {\n  chain lose {\n    type filter hook forward priority 0; policy accept;\n    meta l4proto udp numgen random mod 100 < ${Math.round(pct)} drop\n  }\n}\n`
 
 /** Why namespaces with an nftables bridge rule cannot be made here, or undefined when they can. */
 export function netnsUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return 'network namespaces need root'
-  for (const c of ['ip', 'nft']) if (spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0) return `${c} is not installed (apt-get install -y iproute2 nftables)`
+  for (const c of ['ip', 'bridge', 'nft']) if (sysBin(c) === undefined) return `${c} is not installed (apt-get install -y iproute2 nftables)`
   const probe = `crxprobe${process.pid}`
   try {
     run('ip', ['netns', 'add', probe])
-    run('ip', ['netns', 'exec', probe, 'nft', '-f', '-'], 'table bridge crxprobe {\n  chain c {\n    type filter hook forward priority 0; policy accept;\n    meta l4proto udp numgen random mod 100 < 1 drop\n  }\n}\n')
+    nft(probe, ['-f', '-'], lossTable('crxprobe', 1))
+    if (!nft(probe, ['list', 'table', 'bridge', 'crxprobe']).includes('numgen random mod 100 < 1')) return 'nft took the loss rule but does not list it'
     return undefined
   } catch (err) {
     return `cannot make a namespace with a bridge-family nftables rule: ${String((err as { stderr?: string }).stderr ?? err).trim()}`
   } finally {
-    spawnSync('ip', ['netns', 'del', probe])
+    spawnSync(sysBin('ip') ?? 'ip', ['netns', 'del', probe])
   }
 }
 
@@ -47,7 +64,7 @@ export async function bridgedNamespaces(n: number, prefix = `crx${process.pid}`)
   const made: string[] = []
   const node = (i: number) => `${prefix}n${i + 1}`
   const destroy = () => {
-    for (const ns of made.splice(0)) spawnSync('ip', ['netns', 'del', ns])
+    for (const ns of made.splice(0)) spawnSync(sysBin('ip') ?? 'ip', ['netns', 'del', ns])
   }
   try {
     run('ip', ['netns', 'add', br])
@@ -80,11 +97,12 @@ export async function bridgedNamespaces(n: number, prefix = `crx${process.pid}`)
     node,
     ip: (i) => `${SUBNET}.${i + 1}`,
     setLoss(pct) {
-      if (lossy) run('ip', ['netns', 'exec', br, 'nft', 'delete', 'table', 'bridge', 'crxloss'])
+      if (lossy) nft(br, ['delete', 'table', 'bridge', 'crxloss'])
       lossy = false
       if (pct <= 0) return
-      run('ip', ['netns', 'exec', br, 'nft', '-f', '-'], `table bridge crxloss {\n  chain lose {\n    type filter hook forward priority 0; policy accept;\n    meta l4proto udp numgen random mod 100 < ${Math.round(pct)} drop\n  }\n}\n`)
+      nft(br, ['-f', '-'], lossTable('crxloss', pct))
       lossy = true
+      if (!nft(br, ['list', 'table', 'bridge', 'crxloss']).includes(`mod 100 < ${Math.round(pct)} drop`)) throw new Error('the loss rule is not in place')
     },
     destroy,
   }
