@@ -1,7 +1,7 @@
 /**
  * Real fulcrums under packet loss, measured like ../shared/peers/serf-netns.sh SCENARIO=loss measures
  * Serf: N fulcrums, each in its own network namespace on one bridge (actors/local-netns.ts), each
- * given ONE seed address (the first node). Once they agree, the bridge drops `--loss` % of UDP
+ * given ONE seed address (the first node). Once they agree and settle, the bridge drops `--loss` % of UDP
  * datagrams at random for `--seconds`; every second the bench looks at where every node stands (from
  * its log, as the Serf watcher asks every agent for its member list), then lifts the loss.
  * - polls, polls_all_members: 1-s polls, and those in which every node listed all N (serf: full_polls);
@@ -44,8 +44,10 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       fs.push(spawnFulcrum(addr(i), join(dir, `n${i}`), ['--probe', addr(0), '--secret-file', secretFile, '--heartbeat', String(hb), '--no-grpc'], { netns: net.node(i) }))
     }
     const converged = await waitFor(() => agreedOn(fs, n), 120_000, `${n} members everywhere`, 10)
-    // As the Serf watcher does: 2 s after agreement, then the loss.
+    // As the Serf watcher does: 2 s after agreement; and, as the test does, a settled flock (its leader
+    // promoted, 6 HB after it began to lead; every member following it). Then the loss.
     await new Promise((r) => setTimeout(r, 2000))
+    await waitFor(() => agreedOn(fs, n) && fs.every((f) => f.view()!.role === 'leader.stable' || f.view()!.role === 'member.following'), 60_000, 'a settled flock', 10)
     const marks = fs.map((f) => f.lines.length)
     const before = fs[0]!.view()!
     net.setLoss(loss)
