@@ -6,6 +6,13 @@
  * - converge_s: from the first start until every fulcrum lists N members;
  * - detect_s: SIGKILL one member (not the leader) → every survivor lists N − 1;
  * - leave_s: SIGTERM another (graceful) → every survivor lists N − 2;
+ * - then three more deaths, each SIGKILL timed to "gone everywhere" (no survivor names it as leader or
+ *   counts it: every list at most the survivors) and, for the seed and the leader, to "one flock
+ *   again" (the survivors agree on one flock and leader, every list holding all of them):
+ *   detect_member_s (a random member, neither leader nor seed), detect_seed_s and reflock_seed_s
+ *   (node 0, everyone's only --probe; seed_was_leader says whether it also led), detect_leader_s and
+ *   reflock_leader_s (whoever leads then). Needs N ≥ 7 (two survivors at the end); a phase that
+ *   cannot run or does not finish within 60 HB reports NA;
  * - rss_mb_median: peak RSS (VmHWM) per fulcrum; idle_cpu_pct_per_agent: CPU over 5 s after
  *   convergence; start_cpu_s_per_agent: CPU a fulcrum used to start (the first 'fulcrum started').
  *
@@ -14,7 +21,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { spawnFulcrum, waitFor, type FulcrumProcess } from '../actors/local-flock.js'
+import { agreedOn, spawnFulcrum, waitFor, type FulcrumProcess } from '../actors/local-flock.js'
 import { generateSecret } from '../runtime/secret.js'
 import { flag } from './flags.js'
 import { procCpuS, statusKb } from './lib/proc.js'
@@ -63,6 +70,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     leaver.child.kill('SIGTERM')
     const rest = survivors.filter((f) => f !== leaver)
     const left = await until(() => rest.every((f) => members(f) === n - 2), bound, 'the leaver gone everywhere')
+    const deaths = await threeDeaths(fs[0]!, rest, hb)
     return {
       like: 'serf',
       nodes: n,
@@ -76,10 +84,63 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       rss_mb_max: +Math.max(...rss).toFixed(1),
       idle_cpu_pct_per_agent: +median(idle).toFixed(2),
       start_cpu_s_per_agent: +median(startCpu).toFixed(2),
+      ...deaths,
     }
   } finally {
     for (const f of fs) if (f.child.exitCode === null) f.child.kill('SIGKILL')
     await Promise.all(fs.map((f) => f.exited))
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/** One flock, one leader among `fs` (the one that leads itself), every list holding all of them. */
+const oneFlock = (fs: readonly FulcrumProcess[]): boolean =>
+  agreedOn(fs, fs.length) && fs.filter((f) => f.view()!.node === f.view()!.leader).length === 1
+
+/**
+ * SIGKILLs `dead` and times, from the kill, until it is gone everywhere (no survivor names it as its
+ * leader or lists more than the survivors) and until the survivors are one flock; NaN for what did
+ * not happen within 60 HB.
+ */
+async function death(dead: FulcrumProcess, survivors: readonly FulcrumProcess[], hb: number): Promise<{ detect: number; reflock: number }> {
+  const id = dead.view()!.node
+  const at = Date.now()
+  dead.child.kill('SIGKILL')
+  const within = Math.max(30_000, 60 * hb)
+  const gone = () => survivors.every((f) => f.view()!.leader !== id && f.view()!.members <= survivors.length)
+  const detect = await until(gone, within, 'the dead node gone everywhere').then((t) => (t - at) / 1000, () => NaN)
+  const reflock = await until(() => oneFlock(survivors), Math.max(0, at + within - Date.now()), 'the survivors one flock').then((t) => (t - at) / 1000, () => NaN)
+  return { detect, reflock }
+}
+
+/** A random member, then the seed (node 0), then whoever leads: each death timed (see the header). */
+async function threeDeaths(seed: FulcrumProcess, alive: readonly FulcrumProcess[], hb: number): Promise<Record<string, number | string | boolean | null>> {
+  const out: Record<string, number | string | boolean | null> = {
+    detect_member_s: 'NA',
+    detect_seed_s: 'NA',
+    reflock_seed_s: 'NA',
+    detect_leader_s: 'NA',
+    reflock_leader_s: 'NA',
+    seed_was_leader: null,
+  }
+  const fmt = (s: number) => (Number.isNaN(s) ? 'NA' : +s.toFixed(3))
+  let live = [...alive]
+  if (live.length < 5) return { ...out, deaths_note: 'needs --nodes 7 or more' }
+  const leaderOf = () => live.find((f) => f.view()!.node === f.view()!.leader)
+  const others = live.filter((f) => f !== seed && f !== leaderOf())
+  const member = others[Math.floor(Math.random() * others.length)]!
+  live = live.filter((f) => f !== member)
+  out.detect_member_s = fmt((await death(member, live, hb)).detect)
+  out.seed_was_leader = leaderOf() === seed
+  live = live.filter((f) => f !== seed)
+  const s = await death(seed, live, hb)
+  out.detect_seed_s = fmt(s.detect)
+  out.reflock_seed_s = fmt(s.reflock)
+  const leader = Number.isNaN(s.reflock) ? undefined : leaderOf()
+  if (leader === undefined) return { ...out, deaths_note: 'no one flock after the seed died: no leader to kill' }
+  live = live.filter((f) => f !== leader)
+  const l = await death(leader, live, hb)
+  out.detect_leader_s = fmt(l.detect)
+  out.reflock_leader_s = fmt(l.reflock)
+  return out
 }
