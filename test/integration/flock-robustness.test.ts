@@ -9,14 +9,12 @@
  * log line saying why, where those cannot be made.
  */
 import test, { type ExecutionContext } from 'ava'
-import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { agreedOn, spawnFulcrum, waitFor, type FlockView, type FulcrumProcess } from '../../actors/local-flock.js'
 import { bridgedNamespaces, netnsUnavailable } from '../../actors/local-netns.js'
-import { FulcrumPool } from '../fixtures/fulcrums.js'
+import { crux, FulcrumPool } from '../fixtures/fulcrums.js'
 
 const HB = 300
-const CRUX = 'dist/bin/crux.bundle.mjs'
 const hbs = (ms: number) => +(ms / HB).toFixed(1)
 
 /** Where every node stands, for a failure message: `addr flock leader members` per node. */
@@ -47,17 +45,6 @@ async function waitOr(t: ExecutionContext, fs: readonly FulcrumProcess[], cond: 
 /** The `flock` log lines `f` wrote from line `from` on. */
 const flockLines = (f: FulcrumProcess, from: number) => f.lines.slice(from).filter((l) => l.msg === 'flock') as unknown as FlockView[]
 
-/** Runs the CLI without blocking the event loop (the fulcrums' logs must keep flowing meanwhile). */
-function crux(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CRUX, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.on('exit', (status) => resolve({ status, stdout, stderr }))
-  })
-}
 const at = (f: FulcrumProcess) => ['--target', f.addr.replace(/:\d+$/, ':50059'), '--data-dir', f.dataDir]
 
 const kill = async (f: FulcrumProcess, signal: NodeJS.Signals) => {

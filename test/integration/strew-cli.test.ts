@@ -9,28 +9,11 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadOrCreateIdentity } from '../../runtime/node-identity.js'
-import { agreed, FulcrumPool, until, type RunningFulcrum } from '../fixtures/fulcrums.js'
+import { agreed, crux, FulcrumPool, type RunningFulcrum, until } from '../fixtures/fulcrums.js'
 
 const BOUND = 30_000
 const CRUX = 'dist/bin/crux.bundle.mjs'
 
-interface Run {
-  status: number | null
-  stdout: string
-  stderr: string
-}
-
-/** Runs the CLI without blocking the event loop (the fulcrums' logs must keep flowing meanwhile). */
-function crux(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CRUX, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.on('exit', (status) => resolve({ status, stdout, stderr }))
-  })
-}
 
 // One flock for the whole file. FulcrumPool tears down with the test that made it; a before hook's
 // teardown would run as soon as the hook ends, so the pool gets a context whose teardowns wait for
