@@ -144,7 +144,8 @@ export class FlockChecker {
       const c = v.ctx
       if (!c.cfg.listSync) continue // only the leader holds the list in this mode
       const leader = c.leader.id === c.me.id ? undefined : byId.get(c.leader.id)
-      if (leader === undefined || leader.ctx.leader.id !== leader.ctx.me.id || leader.ctx.flock !== c.flock || !this.faults.sameGroup(v.node, leader.node)) {
+      // A rebooting node still names its old leader but is nobody's member: its lag starts when it is back.
+      if (c.rebootUntil !== null || leader === undefined || leader.ctx.leader.id !== leader.ctx.me.id || leader.ctx.flock !== c.flock || !this.faults.sameGroup(v.node, leader.node)) {
         this.lagging.delete(v.node)
         continue
       }

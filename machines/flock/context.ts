@@ -14,6 +14,9 @@ import type { FlockContext, FlockInput, Info, InfoKind, NodeId } from './types.j
 /** MonInfo operations (original §2.1). */
 export type MonOp = 'Join' | 'LeaderStart' | 'LeaderHeart' | 'LeaderDelta' | 'Probe' | 'Reboot' | 'HeartBeat' | 'Exit'
 
+/** The loss a node assumes before its first samples (window 3 HB; ~10 clean samples bring it under 0.01). */
+const INITIAL_LOSS = 0.1
+
 export function createContext(input: FlockInput & { now?: number }): FlockContext {
   const cfg = { ...DEFAULT_FLOCK_CONFIG, ...input.config }
   const ctx = { rng: rngSeed(input.seed) } as FlockContext
@@ -57,7 +60,9 @@ export function createContext(input: FlockInput & { now?: number }): FlockContex
     leaderSuspect: null,
     suspects: 0,
     relays: [],
-    loss: 0,
+    // Until its own samples say otherwise, a node assumes some loss: a node that has heard too little
+    // to judge judges slowly (a new member's window would otherwise be 1 HB at any loss).
+    loss: INITIAL_LOSS,
     heard: { got: 0, missed: 0 },
     checkInAt: 0,
     listChangedAt: 0,

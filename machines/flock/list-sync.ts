@@ -24,7 +24,20 @@ export function requestList(ctx: FlockContext, p: Info, now: number, out: Effect
   // Same version but another digest means our copy is corrupt: ask for all of it.
   const since = p.listVersion > ctx.list.version && ctx.list.version > 0 ? ctx.list.version : 0
   const pull: ListPull = { flock: ctx.flock, me: ctx.me, since }
-  out.push({ type: 'send', to: p.me.addr, event: { type: 'list.pull', pull } })
+  sendLossy(ctx, out, p.me.addr, { type: 'list.pull', pull })
+}
+
+/** Loss above which list-sync messages are sent twice (a duplicate costs nothing: chunks are deduplicated). */
+const LOSSY = 0.1
+
+/**
+ * Sends `event`, twice when this node observes more than 10 % loss: a list answer needs the pull and
+ * every chunk to arrive, so at 30 % loss one try in two fails and a member could lag its leader for
+ * many heartbeats; a clean network pays nothing.
+ */
+function sendLossy(ctx: FlockContext, out: Effect[], to: string, event: { type: string; [k: string]: unknown }): void {
+  out.push({ type: 'send', to, event })
+  if (ctx.loss > LOSSY) out.push({ type: 'send', to, event })
 }
 
 /**
@@ -37,14 +50,14 @@ export function pullAgain(ctx: FlockContext, now: number, out: Effect[]): void {
   if (!ctx.cfg.listSync || isLeader(ctx) || ctx.pulling === null || now - ctx.pulling < hb(ctx, 0.75)) return
   ctx.pulling = now
   const since = ctx.pending === null && ctx.list.version > 0 ? ctx.list.version : ctx.pending?.since ?? 0
-  out.push({ type: 'send', to: ctx.leader.addr, event: { type: 'list.pull', pull: { flock: ctx.flock, me: ctx.me, since } satisfies ListPull } })
+  sendLossy(ctx, out, ctx.leader.addr, { type: 'list.pull', pull: { flock: ctx.flock, me: ctx.me, since } satisfies ListPull })
 }
 
 /** Leader: answer a member's pull with delta or full chunks. Pulls from outside the flock are ignored. */
 export function answerListPull(ctx: FlockContext, pull: ListPull, out: Effect[]): boolean {
   if (!isLeader(ctx) || pull.flock !== ctx.flock || ctx.mems[pull.me.id] === undefined) return false
   for (const chunk of answerPull(ctx.list, ctx.changes, pull.since, ctx.cfg.listChunkBytes, ctx.flock, ctx.me, ctx.answers)) {
-    out.push({ type: 'send', to: pull.me.addr, event: { type: 'list.chunk', chunk } })
+    sendLossy(ctx, out, pull.me.addr, { type: 'list.chunk', chunk })
   }
   return true
 }

@@ -8,7 +8,7 @@
 import type { Effect } from '../effects.js'
 import { CMD_CANDIDATE, CMD_LEAVE, CMD_REBOOT, VOTE_MAX } from './constants.js'
 import { checkpoint, dropMember, hb, hurryCheckIn, isLeader, leadList, mon, ping, remember, resetMembers } from './context.js'
-import { touchKnown } from './known.js'
+import { keepKnown, touchKnown } from './known.js'
 import { requestList } from './list-sync.js'
 import { entryOf, listPut, logChange } from './member-list.js'
 import { below, drawEpoch, drawVote, epochSeq } from './random.js'
@@ -64,9 +64,12 @@ export function receive(ctx: FlockContext, p: Info, now: number, out: Effect[]):
   if (p.dest.horde !== '' && p.dest.id === ctx.me.id && p.dest.horde !== ctx.me.horde) setHorde(ctx, p.dest.horde)
   // 6. Join the bigger-named flock.
   if (p.flock > ctx.flock) return join(ctx, p, now, out)
-  // 7. A smaller flock: send ourselves back so it joins us.
+  // 7. A smaller flock: send ourselves back so it joins us. (crux) It also becomes a known peer: if
+  // our answer is lost, our own probes keep trying it, so two flocks that heard each other once
+  // merge even if the one who probed dies or never probes again.
   if (p.flock < ctx.flock) {
     ping(ctx, out, p.me, 'ping', now)
+    keepKnown(ctx, p.me, now)
     return 'invite-smaller-flock'
   }
   // (crux) A third party names as leader one we suspect or gave up on: that is old news about a node

@@ -19,8 +19,13 @@ export type SuspicionRule = 'check-answered' | 'check-relayed' | 'check-ignored'
 
 /** Indirect checks a node passes on at once (more are refused: one node cannot be made a megaphone). */
 const MAX_RELAYS = 16
-/** Weight of one heartbeat's sample in the loss estimate (a moving average over ~5 HB). */
-const LOSS_WEIGHT = 0.2
+/**
+ * Weight of one heartbeat's sample in the loss estimate. A leader hears a beat from every member each
+ * heartbeat, so ~5 HB of memory is plenty; a member hears one check-in a heartbeat, and at 30 % loss a
+ * 5-sample average drops below 0.05 often enough to shrink its window to 1 HB: it keeps ~20 HB.
+ */
+const LEADER_LOSS_WEIGHT = 0.2
+const MEMBER_LOSS_WEIGHT = 0.05
 
 /** How long a suspicion runs before it is confirmed, on this node's clock. */
 export function suspicionMs(ctx: FlockContext): number {
@@ -40,7 +45,8 @@ export function noteArrival(ctx: FlockContext, gapMs: number): void {
 /** Heartbeat tick: folds the arrivals since the last tick into the loss estimate. */
 export function observeLoss(ctx: FlockContext): void {
   const { got, missed } = ctx.heard
-  if (got + missed > 0) ctx.loss = ctx.loss * (1 - LOSS_WEIGHT) + (missed / (got + missed)) * LOSS_WEIGHT
+  const w = isLeader(ctx) ? LEADER_LOSS_WEIGHT : MEMBER_LOSS_WEIGHT
+  if (got + missed > 0) ctx.loss = ctx.loss * (1 - w) + (missed / (got + missed)) * w
   ctx.heard = { got: 0, missed: 0 }
 }
 
