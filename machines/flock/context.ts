@@ -63,6 +63,7 @@ export function createContext(input: FlockInput & { now?: number }): FlockContex
     // Until its own samples say otherwise, a node assumes some loss: a node that has heard too little
     // to judge judges slowly (a new member's window would otherwise be 1 HB at any loss).
     loss: INITIAL_LOSS,
+    lossSums: { got: 10 * (1 - INITIAL_LOSS), missed: 10 * INITIAL_LOSS },
     heard: { got: 0, missed: 0 },
     checkInAt: 0,
     listChangedAt: 0,

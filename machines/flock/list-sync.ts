@@ -70,7 +70,10 @@ export function answerListPull(ctx: FlockContext, pull: ListPull, out: Effect[])
 export function applyListChunk(ctx: FlockContext, c: ListChunk): boolean {
   if (isLeader(ctx) || c.flock !== ctx.flock || c.leader.id !== ctx.leader.id) return false
   if (!c.full && c.since !== ctx.list.version) return false // a delta for a copy we no longer have
-  if (ctx.pending === null && c.version <= ctx.list.version && ctx.list.size > 0) return false // a late duplicate of an answer already applied
+  // A late duplicate of an answer already applied. (Not any version ≤ ours: a leader whose list
+  // started again from 1, or whose copy we took from another leader, sends lower versions, and a
+  // member that refused them lagged forever.)
+  if (ctx.pending === null && c.version === ctx.list.version && c.digest === digestOf(ctx.list) && ctx.list.size > 0) return false
   const p = ctx.pending
   if (p === null || p.version !== c.version || p.count !== c.count || p.full !== c.full || p.since !== c.since) {
     ctx.pending = { version: c.version, since: c.since, full: c.full, count: c.count, got: 0, seen: [], entries: dict(), removed: [] }

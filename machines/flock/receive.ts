@@ -256,7 +256,7 @@ function follow(ctx: FlockContext, p: Info, now: number, out: Effect[], leader: 
   if (!same) resetMembers(ctx, now)
   ping(ctx, out, leader, 'beat', now)
   // The leader we already follow just spoke: that is a check-in, not a new leader to wait for.
-  ctx.leaderExpires = now + hb(ctx, same ? 1 + ctx.cfg.shortLeaderHb : 2 + waitHb)
+  ctx.leaderExpires = now + hb(ctx, same ? 1 + ctx.cfg.shortLeaderHb : 2 + ctx.cfg.shortLeaderHb)
   for (const m of members) ping(ctx, out, m.node, 'ping', now)
 }
 

@@ -45,8 +45,13 @@ export function noteArrival(ctx: FlockContext, gapMs: number): void {
 /** Heartbeat tick: folds the arrivals since the last tick into the loss estimate. */
 export function observeLoss(ctx: FlockContext): void {
   const { got, missed } = ctx.heard
+  // Decayed sums of arrivals and misses, not an average of per-heartbeat ratios: a member's one
+  // check-in a heartbeat makes each ratio 0 or ½, whose average is about half the real loss.
   const w = isLeader(ctx) ? LEADER_LOSS_WEIGHT : MEMBER_LOSS_WEIGHT
-  if (got + missed > 0) ctx.loss = ctx.loss * (1 - w) + (missed / (got + missed)) * w
+  const sums = ctx.lossSums
+  sums.got = sums.got * (1 - w) + got
+  sums.missed = sums.missed * (1 - w) + missed
+  if (sums.got + sums.missed > 0) ctx.loss = sums.missed / (sums.got + sums.missed)
   ctx.heard = { got: 0, missed: 0 }
 }
 
@@ -162,6 +167,9 @@ export function refreshLeader(ctx: FlockContext, now: number, by: string, out: E
 export function onLiveness(ctx: FlockContext, p: Info, now: number, out: Effect[]): SuspicionRule | null {
   if ((p.kind !== 'check' && p.kind !== 'alive') || p.flock !== ctx.flock) return null
   if (p.kind === 'check') return onCheck(ctx, p, now, out)
+  // Our own leader answers, but names another leader: it is alive and no longer leads. That is flock
+  // news (rule 11a: follow the one it follows), not a refutation.
+  if (p.me.id === ctx.leader.id && p.leader.id !== p.me.id && !isLeader(ctx)) return null
   const subject = p.dest
   // The subject answered a check we passed on: carry the answer back to whoever asked.
   let relayed = false

@@ -265,6 +265,8 @@ export interface FlockContext {
   loss: number
   /** Beats (leader) or check-ins (member) arrived since the last heartbeat tick, and how many were missed before them. */
   heard: { got: number; missed: number }
+  /** Decayed counts of arrivals and misses behind `loss`. */
+  lossSums: { got: number; missed: number }
   /** Member: when our leader's last check-in arrived. */
   checkInAt: number
   /** When the member list we follow last changed (members probe while it is young). */

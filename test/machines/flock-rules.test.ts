@@ -392,7 +392,7 @@ const table: Row[] = [
   // ---- 9. two stable leaders (crux: the lower leader id follows) ----
   {
     rule: 'two-leaders',
-    does: 'our leader id is lower: follow the other leader (beat to it, cascade to our members, 12 HB wait)',
+    does: 'our leader id is lower: follow the other leader (beat to it, cascade to our members, 4 HB wait)',
     given: () => leaderWith(['a'], 0, { vote: VOTE_MAX, lvote: VOTE_MAX }),
     packet: info({ me: node('q'), leader: node('zz'), lvote: VOTE_MAX, vote: 400 }),
     then: (t, ctx, out) => {
@@ -400,7 +400,7 @@ const table: Row[] = [
       t.is(ctx.lvote, VOTE_MAX)
       t.is(ctx.promotedAt, null)
       t.is(ctx.memCount, 0)
-      t.is(ctx.leaderExpires, NOW + 12 * HB)
+      t.is(ctx.leaderExpires, NOW + 4 * HB)
       t.deepEqual(infoSends(out), [
         ['addr-zz', 'beat'],
         ['addr-a', 'ping'],
@@ -433,7 +433,7 @@ const table: Row[] = [
   // ---- 10. higher vote ----
   {
     rule: 'higher-vote',
-    does: 'p.vote > our lvote: the prober itself becomes our leader (beat to it, lvote = p.vote, ≈ 12 HB wait)',
+    does: 'p.vote > our lvote: the prober itself becomes our leader (beat to it, lvote = p.vote, ≈ 4 HB wait)',
     given: () => memberCtx(L),
     packet: info({ me: node('q'), leader: node('r'), vote: 800, lvote: 800, epoch: 'e5', steward: 'st' }),
     then: (t, ctx, out) => {
@@ -442,7 +442,7 @@ const table: Row[] = [
       t.is(ctx.vote, 300)
       t.is(ctx.epoch, 'e5')
       t.is(ctx.steward, 'st')
-      t.is(ctx.leaderExpires, NOW + 12 * HB)
+      t.is(ctx.leaderExpires, NOW + 4 * HB)
       t.deepEqual(infoSends(out), [['addr-q', 'beat']])
     },
   },
@@ -485,13 +485,13 @@ const table: Row[] = [
   // ---- 11a. our leader now follows another (crux) ----
   {
     rule: 'leader-moved',
-    does: 'our leader names another leader: follow that one (beat to it, its lvote, ≈ 12 HB wait, empty copy)',
+    does: 'our leader names another leader: follow that one (beat to it, its lvote, ≈ 4 HB wait, empty copy)',
     given: () => memberCtx(L, { list: listOf(['L', SELF], 2) }),
     packet: info({ me: L, leader: node('B'), vote: 700, lvote: 900 }),
     then: (t, ctx, out) => {
       t.deepEqual(ctx.leader, node('B'))
       t.is(ctx.lvote, 900)
-      t.is(ctx.leaderExpires, NOW + 12 * HB)
+      t.is(ctx.leaderExpires, NOW + 4 * HB)
       t.is(ctx.list.size, 0)
       t.deepEqual(infoSends(out), [['addr-B', 'beat']])
     },
@@ -652,14 +652,14 @@ const table: Row[] = [
   // ---- 13. better leader ----
   {
     rule: 'better-leader',
-    does: "p.lvote > our lvote: follow the sender's leader (beat to it, lvote adopted, ≈ 12 HB wait)",
+    does: "p.lvote > our lvote: follow the sender's leader (beat to it, lvote adopted, ≈ 4 HB wait)",
     given: () => memberCtx(L),
     packet: info({ me: node('q'), leader: node('B'), vote: 100, lvote: 900, steward: 'st' }),
     then: (t, ctx, out) => {
       t.deepEqual(ctx.leader, node('B'))
       t.is(ctx.lvote, 900)
       t.is(ctx.steward, 'st')
-      t.is(ctx.leaderExpires, NOW + 12 * HB)
+      t.is(ctx.leaderExpires, NOW + 4 * HB)
       t.deepEqual(infoSends(out), [['addr-B', 'beat']])
     },
   },

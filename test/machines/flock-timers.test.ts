@@ -83,21 +83,21 @@ test('hb (member): a suspected leader is given up only once the suspicion window
 })
 
 test('hb (member): the window widens with the loss the member observes (Lifeguard)', (t) => {
-  const ctx = memberCtx(L, { leaderExpires: 3 * HB, leaderSuspect: 2.5 * HB, loss: 0.2 }) // window 5 HB
+  const ctx = memberCtx(L, { leaderExpires: 3 * HB, leaderSuspect: 2.5 * HB, lossSums: { got: 80, missed: 20 } }) // 20 %: window 5 HB
   t.is(onHeartbeat(ctx, 7 * HB, []), 'suspect-leader')
   t.is(onHeartbeat(ctx, 7.5 * HB, []), 'leader-expired')
 })
 
 test('hb (member): loss is judged from the gaps between check-ins, not from a dead leader\'s silence', (t) => {
-  const ctx = memberCtx(L, { leaderExpires: 3 * HB })
+  const ctx = memberCtx(L, { leaderExpires: 3 * HB, lossSums: { got: 0, missed: 0 } })
   const checkIn = (at: number) => receive(ctx, info({ me: L, leader: L, kind: 'leader-beat', vote: 700, lvote: 700, sent: at }), at, [])
   checkIn(1 * HB)
   checkIn(2 * HB)
   checkIn(4 * HB) // one check-in lost on the way
   onHeartbeat(ctx, 4.5 * HB, [])
-  t.true(Math.abs(ctx.loss - 0.2 * (1 / 3)) < 1e-9, String(ctx.loss)) // 1 missed of 3
+  t.true(Math.abs(ctx.loss - 1 / 3) < 1e-9, String(ctx.loss)) // 1 missed of 3
   onHeartbeat(ctx, 5.5 * HB, []) // nothing arrived: no sample, the estimate stands
-  t.true(Math.abs(ctx.loss - 0.2 * (1 / 3)) < 1e-9)
+  t.true(Math.abs(ctx.loss - 1 / 3) < 1e-9)
 })
 
 test('hb (member): leader expiry → start over (new flock, leads itself, LeaderStart, Epoch, checkpoint)', (t) => {
@@ -472,7 +472,7 @@ test('prune: a suspect is kept until the window is over', (t) => {
 })
 
 test('prune: the window widens with the loss the leader observes (Lifeguard)', (t) => {
-  const ctx = leaderWith(['a'], 0, { loss: 0.2 }) // 1 + 20 × 0.2 = 5 HB
+  const ctx = leaderWith(['a'], 0, { loss: 0.2, lossSums: { got: 80, missed: 20 } }) // 1 + 20 × 0.2 = 5 HB
   onPrune(ctx, 3 * HB + 1, [])
   onPrune(ctx, 7 * HB, [])
   t.is(ctx.memCount, 1)
