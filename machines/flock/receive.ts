@@ -62,6 +62,10 @@ export function receive(ctx: FlockContext, p: Info, now: number, out: Effect[]):
   if (liveness !== null) return liveness
   // 4. Horde instruction.
   if (p.dest.horde !== '' && p.dest.id === ctx.me.id && p.dest.horde !== ctx.me.horde) setHorde(ctx, p.dest.horde)
+  // (crux) News from a node that still follows a leader we suspect or gave up on (below) is not
+  // followed, not even into a bigger flock: taking over its name would leave one flock name with a
+  // leader in each half of a partition.
+  if (p.me.id !== p.leader.id && discredited(ctx, p.leader.id, now)) return 'lost-leader'
   // 6. Join the bigger-named flock.
   if (p.flock > ctx.flock) return join(ctx, p, now, out)
   // 7. A smaller flock: send ourselves back so it joins us. (crux) It also becomes a known peer: if
@@ -72,10 +76,6 @@ export function receive(ctx: FlockContext, p: Info, now: number, out: Effect[]):
     keepKnown(ctx, p.me, now)
     return 'invite-smaller-flock'
   }
-  // (crux) A third party names as leader one we suspect or gave up on: that is old news about a node
-  // that has gone silent, not a reason to follow it (or to tell the sender otherwise: two such nodes
-  // would ping each other forever).
-  if (p.me.id !== p.leader.id && discredited(ctx, p.leader.id, now)) return 'lost-leader'
   // 9. Two stable leaders in one flock. The original started over (churn); the lower leader yields.
   if (p.lvote === VOTE_MAX && ctx.lvote === VOTE_MAX && p.leader.id !== ctx.leader.id) {
     if (p.leader.id > ctx.leader.id) {
@@ -146,7 +146,11 @@ export function receive(ctx: FlockContext, p: Info, now: number, out: Effect[]):
   return 'same'
 }
 
-/** A leader we gave up on lately, or our own leader while we suspect it: its name carries no weight. */
+/**
+ * A leader we gave up on lately, or our own leader while we suspect it: its name carries no weight.
+ * A third party naming it is old news about a node that has gone silent (and answering it would make
+ * two such nodes ping each other forever); it will give up on that leader too and find us then.
+ */
 function discredited(ctx: FlockContext, id: string, now: number): boolean {
   if (id === ctx.lost.id && now < ctx.lost.until) return true
   return ctx.leaderSuspect !== null && id === ctx.leader.id && !isLeader(ctx)
@@ -210,9 +214,7 @@ function join(ctx: FlockContext, p: Info, now: number, out: Effect[]): Rule {
   ctx.flock = p.flock
   mon(ctx, out, 'Join', now, 'join-bigger-flock', { oflock, n })
   if (ctx.vote === VOTE_MAX) ctx.vote = drawVote(ctx, ctx.visitor)
-  // A flock whose leader we gave up on is joined as its leader: its members will find us.
-  const lostLeader = discredited(ctx, p.leader.id, now)
-  if ((p.lvote >= ctx.vote || ctx.vote === VOTE_MAX) && p.leader.id !== ctx.me.id && !lostLeader) {
+  if ((p.lvote >= ctx.vote || ctx.vote === VOTE_MAX) && p.leader.id !== ctx.me.id) {
     ctx.leader = p.leader
     ctx.lvote = p.lvote
     ctx.promotedAt = null
@@ -226,7 +228,7 @@ function join(ctx: FlockContext, p: Info, now: number, out: Effect[]): Rule {
     leadList(ctx, out, now)
   }
   for (const m of members) ping(ctx, out, m.node, 'ping', now)
-  ping(ctx, out, lostLeader ? p.me : p.leader, isLeader(ctx) ? 'ping' : 'beat', now)
+  ping(ctx, out, p.leader, isLeader(ctx) ? 'ping' : 'beat', now)
   if (oldLeader.id !== ctx.me.id) ping(ctx, out, oldLeader, 'ping', now)
   // A member that just joined is not on its leader's list until a beat of its own arrives there, and
   // gets no check-in before: under loss that takes a while, so it waits 4 HB, not 2, before suspecting.
