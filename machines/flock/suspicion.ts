@@ -97,7 +97,9 @@ export function judgeMembers(ctx: FlockContext, now: number, out: Effect[]): { s
     const m = ctx.mems[id]!
     if (m.expires >= now) continue
     if (m.suspect === null) {
-      m.suspect = now
+      // Suspected since it lapsed, not since this tick noticed: the window then ends where the old
+      // flat lapse did (a dead member is not judged half a prune period later).
+      m.suspect = m.expires
       ctx.suspects++
       ctx.stats.suspected++
       suspected.push(id)
@@ -120,6 +122,8 @@ export function judgeMembers(ctx: FlockContext, now: number, out: Effect[]): { s
 /** Member: our leader has been silent too long; check it directly and through a few other members. */
 export function suspectLeader(ctx: FlockContext, now: number, out: Effect[]): void {
   if (ctx.leaderSuspect === null) {
+    // Since this tick noticed (not backdated as a member's suspicion is at the leader: a member has
+    // one sender to judge by, and at 30 % loss the shorter window gave up on live leaders).
     ctx.leaderSuspect = now
     ctx.stats.suspected++
   }
