@@ -58,7 +58,6 @@ export function createContext(input: FlockInput & { now?: number }): FlockContex
     knownOrder: [],
     lost: { id: '', until: 0 },
     leaderSuspect: null,
-    suspects: 0,
     relays: [],
     // Until its own samples say otherwise, a node assumes some loss: a node that has heard too little
     // to judge judges slowly (a new member's window would otherwise be 1 HB at any loss).
@@ -171,7 +170,6 @@ export function remember(ctx: FlockContext, n: NodeId): void {
 export function resetMembers(ctx: FlockContext, now: number): void {
   keepList(ctx, now)
   ctx.mems = dict()
-  ctx.suspects = 0
   ctx.checkInAt = 0
   ctx.leaderSuspect = null
   ctx.listChangedAt = now
@@ -259,7 +257,6 @@ export function dropMember(ctx: FlockContext, id: string, now: number, out: Effe
   if (ctx.memByAddr[m.node.addr] === id) delete ctx.memByAddr[m.node.addr]
   ctx.memCount--
   ctx.listChangedAt = now
-  if (m.suspect !== null) ctx.suspects--
   // Gone from the list, not from memory: if it comes back, a probe finds it. One that said goodbye
   // is forgotten, as Serf forgets members that left.
   if (cause === 'member-left') forgetKnown(ctx, id)

@@ -8,7 +8,7 @@
  * The list a node holds (a leader's members, a member's copy) is the live part of this memory; it
  * moves here when the node lets the list go (resetMembers), so steady state costs nothing.
  */
-import { below } from './random.js'
+import { sample } from './random.js'
 import type { FlockContext, NodeId } from './types.js'
 
 /** Remembers `node` as known and heard at `now` (its backoff starts over). */
@@ -17,9 +17,7 @@ export function keepKnown(ctx: FlockContext, node: NodeId, now: number): void {
   const k = ctx.known[node.id]
   if (k !== undefined) {
     k.node = node
-    k.seen = now
-    k.tries = 0
-    k.next = now
+    touchKnown(ctx, node.id, now)
     return
   }
   ctx.known[node.id] = { node, seen: now, tries: 0, next: now }
@@ -58,27 +56,13 @@ export function keepList(ctx: FlockContext, now: number): void {
  */
 export function dueKnown(ctx: FlockContext, now: number, max: number, skip: (id: string) => boolean): NodeId[] {
   const forgetBefore = now - ctx.cfg.knownForgetHb * ctx.cfg.hbMs
-  const picked: string[] = []
-  let seen = 0
-  let forgotten = false
-  for (const id of ctx.knownOrder) {
-    const k = ctx.known[id]!
-    if (k.seen < forgetBefore) {
-      delete ctx.known[id]
-      forgotten = true
-      continue
-    }
-    if (k.next > now || skip(id)) continue
-    seen++
-    if (picked.length < max) picked.push(id)
-    else {
-      const x = below(ctx, seen)
-      if (x < max) picked[x] = id
-    }
+  const kept = ctx.knownOrder.filter((id) => ctx.known[id]!.seen >= forgetBefore)
+  if (kept.length < ctx.knownOrder.length) {
+    for (const id of ctx.knownOrder) if (ctx.known[id]!.seen < forgetBefore) delete ctx.known[id]
+    ctx.knownOrder = kept
   }
-  if (forgotten) ctx.knownOrder = ctx.knownOrder.filter((id) => ctx.known[id] !== undefined)
   const probeMs = ctx.cfg.probeEveryHb * ctx.cfg.hbMs
-  return picked.map((id) => {
+  return sample(ctx, kept, max, (id) => ctx.known[id]!.next > now || skip(id)).map((id) => {
     const k = ctx.known[id]!
     k.next = now + Math.min(ctx.cfg.knownBackoffMaxHb * ctx.cfg.hbMs, probeMs * 2 ** k.tries)
     k.tries = Math.min(k.tries + 1, 30)

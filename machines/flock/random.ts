@@ -28,6 +28,25 @@ export function chance(ctx: HasRng, p: number): boolean {
   return p >= 1 || (p > 0 && u32(ctx) / 4294967296 < p)
 }
 
+/**
+ * Up to `k` items of `pool` chosen uniformly at random (reservoir sampling), skipping those `skip`
+ * names: one pass, whatever the pool's size.
+ */
+export function sample<T>(ctx: HasRng, pool: Iterable<T>, k: number, skip: (x: T) => boolean = () => false): T[] {
+  const out: T[] = []
+  let seen = 0
+  for (const x of pool) {
+    if (skip(x)) continue
+    seen++
+    if (out.length < k) out.push(x)
+    else {
+      const i = below(ctx, seen)
+      if (i < k) out[i] = x
+    }
+  }
+  return out
+}
+
 function word(v: number): string {
   if (v === 0) return '0'
   let s = ''

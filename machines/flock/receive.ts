@@ -286,10 +286,7 @@ function addMember(ctx: FlockContext, p: Info, now: number, out: Effect[]): bool
     ctx.memCount++
     ctx.listChangedAt = now
     if (ctx.knownDirty === null) ctx.knownDirty = now
-  } else {
-    if (ctx.memByAddr[m.node.addr] === p.me.id) delete ctx.memByAddr[m.node.addr]
-    if (m.suspect !== null) ctx.suspects--
-  }
+  } else if (ctx.memByAddr[m.node.addr] === p.me.id) delete ctx.memByAddr[m.node.addr]
   ctx.mems[p.me.id] = { node: p.me, expires, suspect: null }
   ctx.memByAddr[p.me.addr] = p.me.id
   const entry = entryOf(p.me)

@@ -11,7 +11,7 @@
  */
 import type { Effect } from '../effects.js'
 import { dropMember, hb, isLeader, ping } from './context.js'
-import { below } from './random.js'
+import { sample } from './random.js'
 import type { FlockContext, Info, Member, NodeId } from './types.js'
 
 /** The rules of this file, as a trace names them. */
@@ -55,22 +55,6 @@ export function observeLoss(ctx: FlockContext): void {
   ctx.heard = { got: 0, missed: 0 }
 }
 
-/** Up to `k` random nodes from `pool` (ids), skipping `skip`: helpers for an indirect check. */
-function helpers(ctx: FlockContext, pool: Iterable<NodeId>, k: number, skip: (n: NodeId) => boolean): NodeId[] {
-  const out: NodeId[] = []
-  let seen = 0
-  for (const n of pool) {
-    if (skip(n)) continue
-    seen++
-    if (out.length < k) out.push(n)
-    else {
-      const x = below(ctx, seen)
-      if (x < k) out[x] = n
-    }
-  }
-  return out
-}
-
 /** Asks `subject` directly, and each helper on our behalf, whether it is alive. */
 function check(ctx: FlockContext, out: Effect[], subject: NodeId, via: NodeId[], now: number): void {
   ping(ctx, out, subject, 'check', now)
@@ -100,7 +84,6 @@ export function judgeMembers(ctx: FlockContext, now: number, out: Effect[]): { s
       // Suspected since it lapsed, not since this tick noticed: the window then ends where the old
       // flat lapse did (a dead member is not judged half a prune period later).
       m.suspect = m.expires
-      ctx.suspects++
       ctx.stats.suspected++
       suspected.push(id)
       checking.push(m)
@@ -112,7 +95,7 @@ export function judgeMembers(ctx: FlockContext, now: number, out: Effect[]): { s
   }
   if (checking.length === 0) return { suspected, confirmed }
   // One draw of helpers per tick serves every suspect (a pass over the members, as the prune is).
-  const via = helpers(ctx, memberNodes(ctx), ctx.cfg.checkHelpers + 1, () => false)
+  const via = sample(ctx, memberNodes(ctx), ctx.cfg.checkHelpers + 1)
   for (const m of checking) check(ctx, out, m.node, via.filter((h) => h.id !== m.node.id).slice(0, ctx.cfg.checkHelpers), now)
   if (suspected.length > 0) out.push({ type: 'log', level: 'info', msg: 'members suspected', fields: { members: suspected, helpers: via.map((h) => h.id), windowMs: window } })
   if (confirmed.length > 0) out.push({ type: 'log', level: 'info', msg: 'suspicion confirmed: members removed', fields: { members: confirmed } })
@@ -128,7 +111,7 @@ export function suspectLeader(ctx: FlockContext, now: number, out: Effect[]): vo
     ctx.stats.suspected++
   }
   const pool = Object.values(ctx.list.entries) as NodeId[]
-  const via = helpers(ctx, pool, ctx.cfg.checkHelpers, (n) => n.id === ctx.me.id || n.id === ctx.leader.id)
+  const via = sample(ctx, pool, ctx.cfg.checkHelpers, (n) => n.id === ctx.me.id || n.id === ctx.leader.id)
   check(ctx, out, ctx.leader, via, now)
   out.push({ type: 'log', level: 'info', msg: 'leader suspected', fields: { leader: ctx.leader.id, helpers: via.map((h) => h.id) } })
 }
@@ -148,7 +131,6 @@ export function refreshMember(ctx: FlockContext, m: Member, now: number, by: str
   m.expires = now + hb(ctx, ctx.cfg.memberLapseHb)
   if (m.suspect === null) return false
   m.suspect = null
-  ctx.suspects--
   ctx.stats.refuted++
   out.push({ type: 'log', level: 'info', msg: 'suspicion refuted', fields: { member: m.node.id, by } })
   return true

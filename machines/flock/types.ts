@@ -254,8 +254,6 @@ export interface FlockContext {
   lost: { id: string; until: number }
   /** Member: when we began suspecting our leader (null: not suspecting). */
   leaderSuspect: number | null
-  /** Leader: members under suspicion. */
-  suspects: number
   /** Indirect checks we are passing on: `alive` about `subject` goes back to `to`. */
   relays: Array<{ subject: string; to: NodeId; until: number }>
   /**
