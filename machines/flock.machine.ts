@@ -128,7 +128,7 @@ export const flockLogic = setup({
     info: { actions: run(onInfo) },
     'heartbeat.batch': { actions: run(onBatch) },
     'list.pull': { actions: run((ctx, ev, _now, out) => (answerListPull(ctx, ev.pull as ListPull, out) ? 'list-answered' : 'list-pull-ignored')) },
-    'list.chunk': { actions: run((ctx, ev) => (applyListChunk(ctx, ev.chunk as ListChunk) ? 'list-synced' : 'list-chunk')) },
+    'list.chunk': { actions: run((ctx, ev, now) => (applyListChunk(ctx, ev.chunk as ListChunk, now) ? 'list-synced' : 'list-chunk')) },
     'timer.fired': { actions: run(onTimer) },
     'confab.query': { actions: run((ctx, ev, now, out) => answerConfab(ctx, ev.query as ConfabQuery, String(ev.from), now, roleOf(ctx), out)) },
     'admin.reboot': {

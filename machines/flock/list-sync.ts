@@ -67,7 +67,7 @@ export function answerListPull(ctx: FlockContext, pull: ListPull, out: Effect[])
  * order) and applied together once all have arrived, so a lost chunk never leaves a half-applied
  * list. Returns true when the copy is now the leader's.
  */
-export function applyListChunk(ctx: FlockContext, c: ListChunk): boolean {
+export function applyListChunk(ctx: FlockContext, c: ListChunk, now: number): boolean {
   if (isLeader(ctx) || c.flock !== ctx.flock || c.leader.id !== ctx.leader.id) return false
   if (!c.full && c.since !== ctx.list.version) return false // a delta for a copy we no longer have
   // A late duplicate of an answer already applied. (Not any version ≤ ours: a leader whose list
@@ -90,15 +90,15 @@ export function applyListChunk(ctx: FlockContext, c: ListChunk): boolean {
     const list = emptyList()
     for (const e of Object.values(pend.entries)) listPut(list, e)
     list.version = c.version
-    return settle(ctx, list, c)
+    return settle(ctx, list, c, now)
   }
   for (const id of pend.removed) listRemove(ctx.list, id)
   for (const e of Object.values(pend.entries)) listPut(ctx.list, e)
   ctx.list.version = c.version
-  return settle(ctx, ctx.list, c)
+  return settle(ctx, ctx.list, c, now)
 }
 
-function settle(ctx: FlockContext, list: typeof ctx.list, c: ListChunk): boolean {
+function settle(ctx: FlockContext, list: typeof ctx.list, c: ListChunk, now: number): boolean {
   if (digestOf(list) !== c.digest) {
     // Our copy cannot be trusted: start from nothing; the next check-in pulls the whole list.
     ctx.list = emptyList()
@@ -107,5 +107,8 @@ function settle(ctx: FlockContext, list: typeof ctx.list, c: ListChunk): boolean
   }
   ctx.list = list
   ctx.pulling = null
+  // A member's copy names the members a restart must find again: persist it soon, as a leader does
+  // when its list grows.
+  ctx.knownDirty ??= now
   return true
 }

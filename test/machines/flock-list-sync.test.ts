@@ -6,13 +6,13 @@
  */
 import test from 'ava'
 import fc from 'fast-check'
-import type { Effect } from '../../machines/effects.js'
+import type { Effect, PersistEffect } from '../../machines/effects.js'
 import { roleOf } from '../../machines/flock.machine.js'
 import { answerListPull, applyListChunk, pullAgain } from '../../machines/flock/list-sync.js'
 import { answerPull, digestOf, emptyList, entryBytes, entryOf, listPut, listRemove } from '../../machines/flock/member-list.js'
 import { receive } from '../../machines/flock/receive.js'
-import { onPrune } from '../../machines/flock/ticks.js'
-import type { FlockContext, ListChunk, MemberEntry } from '../../machines/flock/types.js'
+import { onHeartbeat, onPrune } from '../../machines/flock/ticks.js'
+import type { FlockContext, ListChunk, MemberEntry, NodeId } from '../../machines/flock/types.js'
 import { chunks, HB, info, leaderWith, memberCtx, node, OUR_FLOCK, pulls, SELF, selfAs } from '../fixtures/flock-fixtures.js'
 
 const L = node('L')
@@ -137,7 +137,7 @@ test('apply: a full answer in order gives the leader’s list (entries, version,
   const { ldr, cs } = smallChunks()
   t.true(cs.length >= 3)
   const m = memberCtx(L, { pulling: 0 })
-  const got = cs.map((c) => applyListChunk(m, c))
+  const got = cs.map((c) => applyListChunk(m, c, 0))
   t.deepEqual(got, [...cs.slice(1).map(() => false), true])
   t.deepEqual(m.list, ldr.list)
   t.is(m.pulling, null)
@@ -149,7 +149,7 @@ test('apply: full chunks out of order and duplicated still give the leader’s l
   const m = memberCtx(L)
   const last = cs.length - 1
   const order = [cs[last]!, cs[0]!, cs[last]!, ...cs.slice(1, last).reverse(), cs[0]!]
-  const got = order.map((c) => applyListChunk(m, c))
+  const got = order.map((c) => applyListChunk(m, c, 0))
   t.is(got.filter((g) => g).length, 1)
   t.true(got[order.length - 2]!, 'complete when the last missing index arrives')
   t.is(digestOf(m.list), digestOf(ldr.list))
@@ -159,13 +159,13 @@ test('apply: full chunks out of order and duplicated still give the leader’s l
 test('apply: a delta (several chunks, out of order, duplicated) moves the copy to the leader’s version', (t) => {
   const ldr = leader({}, { listChunkBytes: 20 })
   const m = memberCtx(L)
-  for (const c of answer(ldr, 0)) applyListChunk(m, c) // synced at version 5
+  for (const c of answer(ldr, 0)) applyListChunk(m, c, 0) // synced at version 5
   for (const id of ['d', 'e', 'f']) receive(ldr, info({ kind: 'beat', me: node(id), leader: L, vote: 1, lvote: 500 }), HB, [])
   ldr.mems['a']!.expires = -1
   onPrune(ldr, HB, [])
   const cs = answer(ldr, 5)
   t.true(cs.length >= 3 && cs.every((c) => !c.full))
-  const got = [...cs].reverse().flatMap((c) => [applyListChunk(m, c), applyListChunk(m, c)])
+  const got = [...cs].reverse().flatMap((c) => [applyListChunk(m, c, 0), applyListChunk(m, c, 0)])
   t.is(got.filter((g) => g).length, 1)
   t.deepEqual(m.list, ldr.list)
 })
@@ -173,10 +173,10 @@ test('apply: a delta (several chunks, out of order, duplicated) moves the copy t
 test('apply: a delta for another base version is ignored', (t) => {
   const ldr = leader()
   const m = memberCtx(L)
-  for (const c of answer(ldr, 0)) applyListChunk(m, c)
+  for (const c of answer(ldr, 0)) applyListChunk(m, c, 0)
   const before = structuredClone(m.list)
   const c = answer(ldr, 3)[0]!
-  t.false(applyListChunk(m, c))
+  t.false(applyListChunk(m, c, 0))
   t.deepEqual(m.list, before)
 })
 
@@ -184,7 +184,7 @@ test('apply: a digest mismatch resets the copy to empty (the next check-in pulls
   const { cs } = smallChunks()
   const m = memberCtx(L, { pulling: 0 })
   const bad = cs.map((c) => ({ ...c, digest: '0123456789abcdef' }))
-  const got = bad.map((c) => applyListChunk(m, c))
+  const got = bad.map((c) => applyListChunk(m, c, 0))
   t.false(got.some((g) => g))
   t.deepEqual(m.list, emptyList())
   t.is(m.pulling, null)
@@ -196,10 +196,10 @@ test('apply: a digest mismatch resets the copy to empty (the next check-in pulls
 test('apply: chunks from another leader or another flock are ignored', (t) => {
   const { cs } = smallChunks()
   const m = memberCtx(node('other'))
-  t.false(cs.map((c) => applyListChunk(m, c)).some((g) => g))
+  t.false(cs.map((c) => applyListChunk(m, c, 0)).some((g) => g))
   t.is(m.list.size, 0)
   const m2 = memberCtx(L, { flock: '_zz' })
-  t.false(cs.map((c) => applyListChunk(m2, c)).some((g) => g))
+  t.false(cs.map((c) => applyListChunk(m2, c, 0)).some((g) => g))
   t.is(m2.list.size, 0)
 })
 
@@ -207,7 +207,7 @@ test('apply: a leader ignores chunks', (t) => {
   const { cs } = smallChunks()
   const l2 = leaderWith(['x'])
   const before = structuredClone(l2.list)
-  t.false(cs.map((c) => applyListChunk(l2, c)).some((g) => g))
+  t.false(cs.map((c) => applyListChunk(l2, c, 0)).some((g) => g))
   t.deepEqual(l2.list, before)
 })
 
@@ -223,7 +223,7 @@ test('round trip: check-in → pull → answer → apply; the next check-in does
   t.is(p!.to, 'addr-L')
   const out: Effect[] = []
   t.true(answerListPull(ldr, p!.pull, out))
-  for (const c of chunks(out)) applyListChunk(m, c)
+  for (const c of chunks(out)) applyListChunk(m, c, 0)
   t.deepEqual(pulls(beat(2 * HB)), [])
   t.is(roleOf(m as never), 'member.following')
 })
@@ -234,9 +234,9 @@ test('apply: a duplicated full chunk arriving after the copy is complete does no
   // (the other chunks were consumed), so roleOf() reports member.syncing until another answer lands.
   const { ldr, cs } = smallChunks()
   const m = memberCtx(L)
-  for (const c of cs) applyListChunk(m, c)
+  for (const c of cs) applyListChunk(m, c, 0)
   t.is(roleOf(m as never), 'member.following')
-  applyListChunk(m, cs[0]!)
+  applyListChunk(m, cs[0]!, 0)
   t.is(m.pending, null)
   t.is(roleOf(m as never), 'member.following')
   t.deepEqual(m.list, ldr.list)
@@ -349,4 +349,18 @@ test('member: a pull unanswered for most of a heartbeat is asked again at its ow
   t.deepEqual(pulls(out), [{ to: 'addr-L', pull: { flock: OUR_FLOCK, me: node(SELF), since: 0 } }])
   t.is(m.pulling, 0.75 * HB)
   t.is(m.pending!.got, 1)
+})
+
+test('member: a synced copy is checkpointed within 2 HB, so a restart without any seed finds its members', (t) => {
+  const ldr = leader()
+  const m = memberCtx(L)
+  for (const c of answer(ldr, 0)) applyListChunk(m, c, HB)
+  t.is(m.knownDirty, HB)
+  const early: Effect[] = []
+  onHeartbeat(m, 2 * HB, early)
+  t.false(early.some((e) => e.type === 'persist'))
+  const out: Effect[] = []
+  onHeartbeat(m, 3 * HB, out)
+  const p = out.find((e): e is PersistEffect => e.type === 'persist')!
+  t.deepEqual((p.value as { known: NodeId[] }).known.map((n) => n.id).sort(), ['L', 'a', 'b', 'c'])
 })
