@@ -31,7 +31,13 @@ export function registerForget(program: Command): void {
     .requiredOption('--secret-file <F>', 'the flock secret')
     .option('--timeout <MS>', 'how long to wait for each answer', int('--timeout', 100, 120_000), 5000)
     .option('--json', 'print {"node","steward","term","removed":[KeyID]}')
-    .addHelpText('after', '\nExample:\n  crux admin forget n0123456789abcdef --target 127.77.0.1:50059 --secret-file flock.secret')
+    .addHelpText(
+      'after',
+      '\nThe request is sealed under the flock secret for the steward at --target, with a time and a nonce, so a copy\n' +
+        'of it is refused. A node still running registers again at its next refused call (it holds its key and the\n' +
+        'secret): forget a node after stopping it.\n' +
+        '\nExample:\n  crux admin forget n0123456789abcdef --target 127.77.0.1:50059 --secret-file flock.secret',
+    )
     .action(async (node: string, f: ForgetFlags) => {
       const { readSecretFile } = await import('../../runtime/secret.js')
       const { forgetNode } = await import('../../actors/registry-client.js')
