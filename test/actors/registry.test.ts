@@ -17,7 +17,7 @@ import { ed25519PublicKey, randomEd25519SecretKey } from '../../runtime/ed25519.
 import { Code } from '../../runtime/errors.js'
 import { createSecureServer } from '../../runtime/grpc-server.js'
 import { nodeIdOf } from '../../runtime/node-identity.js'
-import { keyIdOf, sealRegistration, signKeys } from '../../runtime/registration.js'
+import { keyIdOf, sealForget, sealRegistration, signKeys } from '../../runtime/registration.js'
 import { createSignedClient } from '../../runtime/signed-client.js'
 import { FileStore } from '../../runtime/store.js'
 import { FileWhitelist } from '../../runtime/whitelist-store.js'
@@ -194,4 +194,18 @@ test('forget: an unknown node, the wrong secret, a node that is not the steward:
   const retired = await world(t, '127.77.157', { term: () => null })
   await t.throwsAsync(forgetNode({ target: retired.first.address, secret: SECRET, node: nodeIdOf(w.node.publicKey) }), { code: Code.FAILED_PRECONDITION, message: /is not the flock's steward/ })
   t.is(w.whitelist.size, 1)
+})
+
+test('a replayed forget is refused, and removes nothing the node registered since', async (t) => {
+  const w = await world(t, '127.77.159')
+  await w.register()
+  const client = new RegistryServiceClient(w.first.address, grpc.credentials.createInsecure())
+  t.teardown(() => client.close())
+  const sealed = Buffer.from(sealForget(SECRET, nodeIdOf(w.node.publicKey), { steward: nodeIdOf(w.first.keys.publicKey), now: Date.now() }))
+  const forget = () => new Promise<number>((resolve) => client.forget({ sealed }, (err) => resolve(err === null ? 0 : err.code)))
+  t.is(await forget(), 0)
+  await w.register()
+  t.is(await forget(), grpc.status.PERMISSION_DENIED)
+  t.is(w.refusals.at(-1), 'replayed')
+  t.deepEqual(w.whitelist.get(w.nodeKeyId), w.node.publicKey)
 })
