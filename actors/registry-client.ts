@@ -19,6 +19,7 @@ export class RegistrationError extends CruxError {
   }
 }
 
+/** How a node registers: where, for which steward, and what it says about itself. */
 export interface RegisterNodeOptions {
   registry: string
   /** The steward's flock node id (the flock's leader): the registration is sealed for it alone. */
@@ -65,6 +66,7 @@ export async function registerNode(o: RegisterNodeOptions): Promise<{ stewardKey
   }
 }
 
+/** What `crux admin forget` asks, and of whom. */
 export interface ForgetNodeOptions {
   /** The steward's gRPC address (the flock leader's). */
   target: string

@@ -28,6 +28,7 @@ import { keyIdOf, keysProven, openForget, openRegistration, type Stamp } from '.
 import { createSignedClient } from '../runtime/signed-client.js'
 import { REEVE_REV } from './registry-client.js'
 
+// The callers' side (actors/registry-client.ts), where strew and the tests have always found it.
 export { REEVE_REV, registerNode, forgetNode, RegistrationError, type RegisterNodeOptions } from './registry-client.js'
 
 /** Where whitelisted keys live (the steward's; persisted by its owner). */
@@ -38,6 +39,7 @@ export interface Whitelist {
   forget(node: string): string[]
 }
 
+/** What the registry works with: the steward's whitelist and key, its term, the secret, the flock. */
 export interface RegistryComponents {
   whitelist: Whitelist
   /** The steward's own key: the registry signs its call-backs with it. */
@@ -53,6 +55,7 @@ export interface RegistryComponents {
   refused?(why: string, fields: Record<string, unknown>): void
 }
 
+/** The registry's timings and bounds. */
 export interface RegistryInit {
   /** How long the reeve has to prove its key. Default 10 s (the original's bootstrap). */
   callbackTimeoutMs?: number

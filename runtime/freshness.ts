@@ -14,6 +14,7 @@
 /** Why a sealed request was not taken. */
 export type Staleness = 'stale' | 'early' | 'replayed' | 'busy'
 
+/** The window and the bound of a {@link FreshnessGuard}. */
 export interface FreshnessInit {
   /** Accepted clock difference, ms. Default 300 000. */
   skewMs?: number

@@ -14,6 +14,7 @@ import { formatKeyId, parseNetId, parseNodeId } from '../machines/strew/ids.js'
 import { ed25519Sign, ed25519Verify } from './ed25519.js'
 import { ENVELOPE_TYPE, SecondaryChannel } from './secondary-channel.js'
 
+/** Factor 1's content: who registers, where its reeve is called back, and its key. */
 export interface Registration {
   nodeId: string
   netId: string
