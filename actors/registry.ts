@@ -94,7 +94,7 @@ export function createRegistryService(c: RegistryComponents, init: RegistryInit 
       const node = parseNodeId(r.nodeId).node
       const net = parseNetId(r.netId)
       const refuse = (why: string) => {
-        c.refused?.(why, { node, netId: r.netId })
+        c.refused?.(why, { node, netId: r.netId, peer: call.getPeer() })
         fail('registration refused')
       }
       // A node id is made from its key: a key registers for its own node only, so a holder of the
@@ -143,7 +143,7 @@ export function createRegistryService(c: RegistryComponents, init: RegistryInit 
       // The caller holds the secret (the request opened): it may hear why.
       const why = unfresh(f)
       if (why !== null) {
-        c.refused?.(why, { forget: f.node })
+        c.refused?.(why, { forget: f.node, peer: call.getPeer() })
         throw new CruxError(Code.PERMISSION_DENIED, `request refused: ${why}`)
       }
       const removed = c.whitelist.forget(f.node)
