@@ -118,6 +118,8 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
   const files = new FileStore(join(o.dataDir, 'store'))
   // The reeve's many small registrations go to a group-committed log; everything else to one file per key.
   const logs = o.grpc === undefined ? undefined : new LogStore(join(o.dataDir, 'strew'))
+  // Loaded (and checked) before any socket is bound: a whitelist that does not load stops the start.
+  const whitelist = o.grpc === undefined ? undefined : new FileWhitelist(files)
   const reeveActor = `${id}/reeve`
   const storeOf = (actor: string): Store => (actor === reeveActor && logs !== undefined ? logs : files)
   const store: Store = {
@@ -192,7 +194,7 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
   let strew: Strew | undefined
   if (bound !== undefined && logs !== undefined) {
     const s = strewModule!.startStrew(
-      { host: flock.host, clock, identity, store: logs, whitelist: new FileWhitelist(files), flock: () => flock.context(), log: log.child('crux:strew') },
+      { host: flock.host, clock, identity, store: logs, whitelist: whitelist!, flock: () => flock.context(), log: log.child('crux:strew') },
       { node: id, bloc: bloc?.cert.bloc ?? 'crux', horde: o.horde ?? 'default', secret: o.secret, hbMs: o.hbMs, ...(o.rules === undefined ? {} : { rules: o.rules }) },
       bound,
     )

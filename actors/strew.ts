@@ -151,7 +151,16 @@ export function startStrew(c: StrewComponents, init: StrewInit, bound: StrewServ
   server.addService(StewardServiceService, createStewardService({ host, ask, whitelist: c.whitelist, actor: actors.steward, term: () => term }))
   server.addService(
     RegistryServiceService,
-    createRegistryService({ whitelist: c.whitelist, steward: { keyId: stewardKeyId, secretKey: identity.secretKey, publicKey: identity.publicKey }, term: () => term, secret: init.secret, now }),
+    createRegistryService({
+      whitelist: c.whitelist,
+      steward: { keyId: stewardKeyId, secretKey: identity.secretKey, publicKey: identity.publicKey },
+      term: () => term,
+      secret: init.secret,
+      now,
+      // The steward leads the flock: its member list says where each node is, and only there is called back.
+      memberAddress: (node) => c.flock().list.entries[node]?.addr,
+      refused: (why, fields) => log.warn('registry refused a sealed request', { ...fields, why }),
+    }),
     { signed: false },
   )
   server.setStatus('crux.v1.ReeveService', 'SERVING')
@@ -258,6 +267,8 @@ export function startStrew(c: StrewComponents, init: StrewInit, bound: StrewServ
     const mine = ++attempt
     registerNode({
       registry: to.address,
+      steward: to.leader,
+      now,
       secret: init.secret,
       nodeId: reeveNodeId,
       netId: `/${REEVE_REV}/${init.node}/net/${address}`,

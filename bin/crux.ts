@@ -16,6 +16,7 @@ type Register = (program: Command) => void
 // help, no command, a typo — loads them all, so help and commander's suggestions see every command.
 const modules: Record<string, () => Promise<Register>> = {
   confab: async () => (await import('./commands/confab.js')).registerConfab,
+  forget: async () => (await import('./commands/forget.js')).registerForget,
   demo: async () => (await import('./commands/demo.js')).registerDemo,
   fulcrum: async () => (await import('./commands/fulcrum.js')).registerFulcrum,
   monitor: async () => (await import('./commands/monitor.js')).registerMonitor,
@@ -27,8 +28,8 @@ const modules: Record<string, () => Promise<Register>> = {
   check: async () => (await import('./commands/check.js')).registerCheck,
   version: async () => (await import('./commands/version.js')).registerVersion,
 }
-/** Top-level command name → the module (key of `modules`) that registers it. */
-const registers: Record<string, string> = { names: 'confab', members: 'confab', admin: 'confab', demo: 'demo', fulcrum: 'fulcrum', beacon: 'monitor', watch: 'monitor', dump: 'monitor', service: 'strew', registry: 'strew', viz: 'viz', keygen: 'keygen', sim: 'sim', replay: 'replay', check: 'check', version: 'version' }
+/** Top-level command name → the module(s) (keys of `modules`) that register it. */
+const registers: Record<string, string | string[]> = { names: 'confab', members: 'confab', admin: ['confab', 'forget'], demo: 'demo', fulcrum: 'fulcrum', beacon: 'monitor', watch: 'monitor', dump: 'monitor', service: 'strew', registry: 'strew', viz: 'viz', keygen: 'keygen', sim: 'sim', replay: 'replay', check: 'check', version: 'version' }
 
 /** The program with every command, or, given the command about to run, with that one alone. */
 export async function buildProgram(command?: string): Promise<Command> {
@@ -45,8 +46,8 @@ export async function buildProgram(command?: string): Promise<Command> {
       // One line, `crux: <what was wrong>`, as CLI.md promises (commander says `error: …`).
       outputError: (str, write) => write(`crux: ${str.replace(/^error: /, '').trim()} (see crux --help)\n`),
     })
-  const only = command !== undefined && Object.hasOwn(registers, command) ? registers[command]! : undefined
-  const needed = only === undefined ? Object.values(modules) : [modules[only]!]
+  const only = command !== undefined && Object.hasOwn(registers, command) ? [registers[command]!].flat() : undefined
+  const needed = only === undefined ? Object.values(modules) : only.map((m) => modules[m]!)
   for (const register of await Promise.all(needed.map((load) => load()))) register(program)
   program.addHelpText('after', '\nExamples:\n  crux sim --nodes 100 --json\n  crux version --json\n  crux help sim')
   return program

@@ -28,8 +28,8 @@ export const protobufFileName = "crux/v1/registry.proto";
 /**
  * Registry (original-crux.md §4.4, seed 004): two-factor, two-channel registration of a node. Factor 1:
  * the node's identity sealed under the flock secret. Factor 2: the registry calls the node's reeve
- * back (ReeveService.PullKeys) and checks the keys come signed by the key factor 1 named. Then the
- * node's key is on the whitelist. Runs on the flock leader; not call-signed (the caller has no key on
+ * back (ReeveService.PullKeys), at the address the flock knows the node by, and checks the keys come
+ * signed by the key factor 1 named. Then the node's key is on the whitelist. Runs on the flock leader; not call-signed (the caller has no key on
  * the whitelist yet).
  */
 
@@ -55,11 +55,16 @@ export interface RegistryServicePingRequest {
 export interface RegistryServicePingResponse {
   /** The request's text. */
   text: string;
+  /** The answering node's flock node id: what a sealed request names as its steward (≤ 64 bytes). */
+  node: string;
+  /** The steward's term; 0 when the node is not the steward. */
+  term: number;
 }
 
 /**
  * Factor 1: NodeID, the reeve's NetID and the node's Ed25519 public key, sealed under the flock secret
- * (the envelope of runtime/envelope.ts, secondary channel).
+ * (the envelope of runtime/envelope.ts, secondary channel) with the steward it is for (its node id),
+ * the sender's time and a nonce: good once, at that steward, within the clock window.
  */
 export interface RegisterRequest {
   /** The sealed identity (≤ 1 400 bytes). */
@@ -77,6 +82,23 @@ export interface RegisterResponse {
   /** Why it failed (≤ 256 bytes). */
   error: string;
   /** The steward's term (DONE). */
+  stewardTerm: number;
+}
+
+/**
+ * An admin's request that the steward forget a node: its node id, the steward it is for, a time and a
+ * nonce, sealed under the flock secret like a registration.
+ */
+export interface ForgetRequest {
+  /** The sealed request (≤ 1 400 bytes). */
+  sealed: Buffer;
+}
+
+/** What the steward forgot. */
+export interface ForgetResponse {
+  /** The KeyIDs removed from the whitelist. */
+  removedKeyIds: string[];
+  /** The steward's term. */
   stewardTerm: number;
 }
 
@@ -127,13 +149,19 @@ export const RegistryServicePingRequest: MessageFns<RegistryServicePingRequest> 
 };
 
 function createBaseRegistryServicePingResponse(): RegistryServicePingResponse {
-  return { text: "" };
+  return { text: "", node: "", term: 0 };
 }
 
 export const RegistryServicePingResponse: MessageFns<RegistryServicePingResponse> = {
   encode(message: RegistryServicePingResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.text !== "") {
       writer.uint32(10).string(message.text);
+    }
+    if (message.node !== "") {
+      writer.uint32(18).string(message.node);
+    }
+    if (message.term !== 0) {
+      writer.uint32(24).uint64(message.term);
     }
     return writer;
   },
@@ -157,6 +185,22 @@ export const RegistryServicePingResponse: MessageFns<RegistryServicePingResponse
             }
 
             message.text = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.term = longToNumber(reader.uint64());
             continue;
           }
         }
@@ -308,6 +352,109 @@ export const RegisterResponse: MessageFns<RegisterResponse> = {
   },
 };
 
+function createBaseForgetRequest(): ForgetRequest {
+  return { sealed: Buffer.alloc(0) };
+}
+
+export const ForgetRequest: MessageFns<ForgetRequest> = {
+  encode(message: ForgetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sealed.length !== 0) {
+      writer.uint32(10).bytes(message.sealed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ForgetRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseForgetRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sealed = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseForgetResponse(): ForgetResponse {
+  return { removedKeyIds: [], stewardTerm: 0 };
+}
+
+export const ForgetResponse: MessageFns<ForgetResponse> = {
+  encode(message: ForgetResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.removedKeyIds) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.stewardTerm !== 0) {
+      writer.uint32(16).uint64(message.stewardTerm);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ForgetResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseForgetResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.removedKeyIds.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.stewardTerm = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 /** The flock's registry. */
 export type RegistryServiceService = typeof RegistryServiceService;
 export const RegistryServiceService = {
@@ -333,6 +480,19 @@ export const RegistryServiceService = {
     responseSerialize: (value: RegisterResponse): Buffer => Buffer.from(RegisterResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RegisterResponse => RegisterResponse.decode(value),
   },
+  /**
+   * Removes a node's keys from the whitelist: its reeve must register again to make signed calls.
+   * FAILED_PRECONDITION on a node that is not the steward; NOT_FOUND when no key of the node is there.
+   */
+  forget: {
+    path: "/crux.v1.RegistryService/Forget" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ForgetRequest): Buffer => Buffer.from(ForgetRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ForgetRequest => ForgetRequest.decode(value),
+    responseSerialize: (value: ForgetResponse): Buffer => Buffer.from(ForgetResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ForgetResponse => ForgetResponse.decode(value),
+  },
 } as const;
 
 export interface RegistryServiceServer extends UntypedServiceImplementation {
@@ -340,6 +500,11 @@ export interface RegistryServiceServer extends UntypedServiceImplementation {
   ping: handleUnaryCall<RegistryServicePingRequest, RegistryServicePingResponse>;
   /** Registers a node: BUSY, then DONE or FAILED. */
   register: handleServerStreamingCall<RegisterRequest, RegisterResponse>;
+  /**
+   * Removes a node's keys from the whitelist: its reeve must register again to make signed calls.
+   * FAILED_PRECONDITION on a node that is not the steward; NOT_FOUND when no key of the node is there.
+   */
+  forget: handleUnaryCall<ForgetRequest, ForgetResponse>;
 }
 
 export interface RegistryServiceClient extends Client {
@@ -366,6 +531,25 @@ export interface RegistryServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<RegisterResponse>;
+  /**
+   * Removes a node's keys from the whitelist: its reeve must register again to make signed calls.
+   * FAILED_PRECONDITION on a node that is not the steward; NOT_FOUND when no key of the node is there.
+   */
+  forget(
+    request: ForgetRequest,
+    callback: (error: ServiceError | null, response: ForgetResponse) => void,
+  ): ClientUnaryCall;
+  forget(
+    request: ForgetRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ForgetResponse) => void,
+  ): ClientUnaryCall;
+  forget(
+    request: ForgetRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ForgetResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const RegistryServiceClient = makeGenericClientConstructor(
