@@ -42,12 +42,12 @@ async function relay(host: string, target: string): Promise<{ addr: string; capt
 
 test('a captured admin reboot, replayed to another node, after 5 000 other senders, and after a restart, reboots nothing', async (t) => {
   const pool = new FulcrumPool(t)
-  const fs = [1, 2, 3].map((i) => pool.start(`127.77.32.${i}:23123`, '127.77.32.0/29'))
+  const fs = [1, 2, 3].map((i) => pool.start(`127.77.51.${i}:23123`, '127.77.51.0/29'))
   await until(() => agreed(fs, 3), BOUND, 'one flock of 3')
   const secret = readSecretFile(pool.secretFile)
 
   // The attacker's socket: it replays, and (holding the secret, as the test does) reads the answers.
-  const me = await bound('127.77.32.8')
+  const me = await bound('127.77.51.8')
   t.teardown(() => me.close())
   const opener = new SecondaryChannel({ secret, keyId: 1, startCounter: 0 })
   const answers: ConfabAnswer[] = []
@@ -70,7 +70,7 @@ test('a captured admin reboot, replayed to another node, after 5 000 other sende
     return answers.find((a) => a.nonce === nonce)!.role
   }
 
-  const r = await relay('127.77.32.7', fs[2]!.addr)
+  const r = await relay('127.77.51.7', fs[2]!.addr)
   t.teardown(r.close)
   const run = await crux('admin', 'reboot', '--target', r.addr, '--secret-file', pool.secretFile)
   t.is(run.status, 0, run.stderr)
@@ -105,7 +105,7 @@ test('a captured admin reboot, replayed to another node, after 5 000 other sende
   // After a restart: every query from before the node started is refused.
   fs[2]!.child.kill('SIGTERM')
   await fs[2]!.exited
-  fs[2] = pool.start(fs[2]!.addr, '127.77.32.0/29')
+  fs[2] = pool.start(fs[2]!.addr, '127.77.51.0/29')
   await until(() => agreed(fs, 3), BOUND, 'the restarted node back in the flock')
   replay(r.captured, fs[2]!.addr)
   await until(() => answers.some((a) => a.node === c && !a.ok), BOUND, 'the restarted node refusing')
