@@ -111,4 +111,9 @@ test('a captured admin reboot, replayed to another node, after 5 000 other sende
   await until(() => answers.some((a) => a.node === c && !a.ok), BOUND, 'the restarted node refusing')
   t.is(answers.find((a) => a.node === c && !a.ok)!.reason, "query is older than this node's start")
   t.not(await roleOf(fs[2]!.addr), 'rebooting')
+
+  // A refusal the CLI meets is one line: here, an admin query naming a node that is not there.
+  const wrong = await crux('admin', 'reboot', '--target', fs[2]!.addr, '--node', 'nobody', '--secret-file', pool.secretFile)
+  t.is(wrong.status, 1)
+  t.is(wrong.stderr, `crux: ${fs[2]!.addr} refused: names another node, not ${c}\n`)
 })
