@@ -26,7 +26,8 @@ function headerBytes(a: ConfabAnswer): number {
 
 /** The member list in pages that each fit, with the answer's own fields, in `bytes`. */
 export function confabPages(ctx: FlockContext, base: ConfabAnswer, bytes: number): ConfabAnswer['entries'][] {
-  return listPages(ctx.list, Math.max(64, Math.min(ctx.cfg.listChunkBytes, bytes - headerBytes(base))))
+  // A page takes all the room its query paid for (headerBytes is an upper bound, so it fits).
+  return listPages(ctx.list, Math.max(64, bytes - headerBytes(base)))
 }
 
 /** Answers query `q` from `from`; returns the rule name for the trace. */

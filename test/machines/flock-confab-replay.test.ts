@@ -107,8 +107,9 @@ test('an unpadded query gets no answer at all', (t) => {
 })
 
 test('every ask gets one answer no larger than its query, a member list of 300 page by page', (t) => {
-  const ids = Array.from({ length: 300 }, (_, i) => `member-with-a-longish-id-${String(i).padStart(3, '0')}`)
-  const ctx = leaderWith(ids, 0, {}, { self: selfAs('n1') })
+  // Long ids, flock name and epoch: the page packing must hold near the field limits too.
+  const ids = Array.from({ length: 300 }, (_, i) => `member-with-a-long-id-${'x'.repeat(38)}-${String(i).padStart(3, '0')}`)
+  const ctx = leaderWith(ids, 0, { flock: 'f'.repeat(64), epoch: 'e'.repeat(64) }, { self: selfAs('n1'), steward: `127.0.0.1:${'5'.repeat(80)}` })
   const check = (fields: Parameters<typeof wire>[0]): ConfabAnswer => {
     const { q, bytes } = wire(fields)
     const r = ask(ctx, q)
