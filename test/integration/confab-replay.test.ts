@@ -2,7 +2,8 @@
  * Confab replay, as an attacker would try it (issue 13): the datagrams of one `crux admin reboot`
  * are captured on their way through a UDP relay, then replayed from this process — to another
  * node, to the same node after 5 000 other senders pushed the client out of its key memory, and
- * to the same node after it restarted. None of them reboots anything.
+ * to the same node after it restarted. None of them reboots anything; and an unpadded query, all a
+ * spoofed source could be made to answer, gets nothing.
  */
 import test from 'ava'
 import { createSocket, type Socket } from 'node:dgram'
@@ -10,7 +11,7 @@ import { paddedQuery } from '../../actors/confab-client.js'
 import type { ConfabAnswer } from '../../machines/flock/types.js'
 import { readSecretFile } from '../../runtime/secret.js'
 import { ENVELOPE_TYPE, SecondaryChannel } from '../../runtime/secondary-channel.js'
-import { decodeWire } from '../../runtime/wire-codec.js'
+import { decodeWire, encodeWire } from '../../runtime/wire-codec.js'
 import { agreed, crux, FulcrumPool, until } from '../fixtures/fulcrums.js'
 
 const BOUND = 30_000
@@ -40,7 +41,7 @@ async function relay(host: string, target: string): Promise<{ addr: string; capt
   return { addr: `${host}:${s.address().port}`, captured, close: () => s.close() }
 }
 
-test('a captured admin reboot, replayed to another node, after 5 000 other senders, and after a restart, reboots nothing', async (t) => {
+test('a captured admin reboot, replayed to another node, after 5 000 other senders, and after a restart, reboots nothing; an unpadded query gets no answer', async (t) => {
   const pool = new FulcrumPool(t)
   const fs = [1, 2, 3].map((i) => pool.start(`127.77.51.${i}:23123`, '127.77.51.0/29'))
   await until(() => agreed(fs, 3), BOUND, 'one flock of 3')
@@ -51,7 +52,9 @@ test('a captured admin reboot, replayed to another node, after 5 000 other sende
   t.teardown(() => me.close())
   const opener = new SecondaryChannel({ secret, keyId: 1, startCounter: 0 })
   const answers: ConfabAnswer[] = []
+  let largest = 0
   me.on('message', (msg) => {
+    largest = Math.max(largest, msg.length)
     const r = opener.open(msg)
     if (!r.ok) return
     const ev = decodeWire(r.plaintext)
@@ -69,6 +72,13 @@ test('a captured admin reboot, replayed to another node, after 5 000 other sende
     await until(() => answers.some((a) => a.nonce === nonce), BOUND, `names from ${to}`)
     return answers.find((a) => a.nonce === nonce)!.role
   }
+
+  // An unpadded members query, as any sender of a spoofed source would make it, gets nothing: the
+  // padded names query sent after it is answered, it is not.
+  const bare = encodeWire({ type: 'confab.query', query: { nonce: 77, ask: 'members', introduce: '', time: Date.now(), target: '', page: 0, pad: 0 } })
+  replay([Buffer.from(new SecondaryChannel({ secret, keyId: 77, startCounter: 0 }).seal(ENVELOPE_TYPE.secondary, bare))], fs[0]!.addr)
+  await roleOf(fs[0]!.addr)
+  t.false(answers.some((a) => a.nonce === 77))
 
   const r = await relay('127.77.51.7', fs[2]!.addr)
   t.teardown(r.close)
@@ -111,6 +121,9 @@ test('a captured admin reboot, replayed to another node, after 5 000 other sende
   await until(() => answers.some((a) => a.node === c && !a.ok), BOUND, 'the restarted node refusing')
   t.is(answers.find((a) => a.node === c && !a.ok)!.reason, "query is older than this node's start")
   t.not(await roleOf(fs[2]!.addr), 'rebooting')
+
+  // Every answer this process got, to some 5 000 padded queries of 1 400 bytes, was no larger.
+  t.true(largest <= 1400, `${largest}`)
 
   // A refusal the CLI meets is one line: here, an admin query naming a node that is not there.
   const wrong = await crux('admin', 'reboot', '--target', fs[2]!.addr, '--node', 'nobody', '--secret-file', pool.secretFile)
