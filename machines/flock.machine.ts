@@ -159,4 +159,4 @@ export const flockLogic = setup({
 })
 
 /** The flock machine as the runtime knows it. Bump the version when old journals would replay differently. */
-export const flockMachine = defineMachine('flock', '4', flockLogic)
+export const flockMachine = defineMachine('flock', '5', flockLogic)

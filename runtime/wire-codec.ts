@@ -203,9 +203,13 @@ const ASKS: ReadonlyArray<[ConfabAsk, pb.ConfabAsk]> = [
   ['dump', pb.ConfabAsk.CONFAB_ASK_DUMP],
 ]
 
-function queryProblem(q: { nonce: unknown; introduce: unknown }): string | undefined {
+function queryProblem(q: { nonce: unknown; introduce: unknown; time: unknown; target: unknown; page: unknown; pad: unknown }): string | undefined {
   if (badCount(q.nonce, UINT32_MAX)) return countProblem('query.nonce', UINT32_MAX)
   if (badString(q.introduce, WIRE_LIMITS.addr)) return stringProblem('query.introduce', WIRE_LIMITS.addr)
+  if (badCount(q.time, Number.MAX_SAFE_INTEGER)) return countProblem('query.time', Number.MAX_SAFE_INTEGER)
+  if (badString(q.target, WIRE_LIMITS.id)) return stringProblem('query.target', WIRE_LIMITS.id)
+  if (badCount(q.page, UINT32_MAX)) return countProblem('query.page', UINT32_MAX)
+  if (badCount(q.pad, MAX_DATAGRAM_BYTES)) return countProblem('query.pad', MAX_DATAGRAM_BYTES)
   return undefined
 }
 
@@ -228,6 +232,7 @@ function answerProblem(a: ConfabAnswer): string | undefined {
   if (badCount(a.index, UINT32_MAX)) return countProblem('answer.index', UINT32_MAX)
   if (badCount(a.count, UINT32_MAX)) return countProblem('answer.count', UINT32_MAX)
   if (typeof a.ok !== 'boolean') return 'answer.ok is not a boolean'
+  if (badString(a.reason, WIRE_LIMITS.addr)) return stringProblem('answer.reason', WIRE_LIMITS.addr)
   return undefined
 }
 
@@ -349,7 +354,8 @@ export function encodeWire(event: WireEvent): Uint8Array {
       if (ask === undefined) throw new WireEncodeError(`query.ask ${JSON.stringify(q.ask)} is not a ConfabAsk`)
       const problem = queryProblem(q)
       if (problem !== undefined) throw new WireEncodeError(problem)
-      return finish({ body: { $case: 'query', value: { nonce: q.nonce, ask, introduce: q.introduce } } })
+      const value = { nonce: q.nonce, ask, introduce: q.introduce, time: q.time, target: q.target, page: q.page, pad: Buffer.alloc(q.pad) }
+      return finish({ body: { $case: 'query', value } })
     }
     case 'confab.answer': {
       const a = event.answer
@@ -442,9 +448,12 @@ function decodePacket(bytes: Uint8Array): WireEvent {
       const v = body.value
       const ask = ASKS.find(([, w]) => w === v.ask)?.[0]
       if (ask === undefined) throw content(`query.ask ${v.ask} is not a ConfabAsk`)
-      const query: ConfabQuery = { nonce: v.nonce, ask, introduce: v.introduce }
+      // The padding's bytes mean nothing: its length is kept, and the whole query's size, which
+      // bounds the answer (no amplification, docs/PROTOCOL.md Confab).
+      const query: ConfabQuery = { nonce: v.nonce, ask, introduce: v.introduce, time: v.time, target: v.target, page: v.page, pad: v.pad.length }
       const problem = queryProblem(query)
       if (problem !== undefined) throw content(problem)
+      query.size = bytes.length
       return { type: 'confab.query', query }
     }
     case 'answer': {

@@ -46,4 +46,10 @@ export const DEFAULT_FLOCK_CONFIG: Readonly<FlockConfig> = Object.freeze({
   listLogSize: 16_384,
   historyMax: 1024,
   listSync: true,
+  // Confab (PROTOCOL.md): a query's time may be this far off ours; admin query ids are kept twice
+  // as long, at most confabIdsMax of them; a query smaller than a full envelope payload (1 370 B,
+  // runtime/envelope.ts MAX_ENVELOPE_PLAINTEXT) gets no answer, so none is larger than its query.
+  confabSkewMs: 30_000,
+  confabIdsMax: 4096,
+  confabMinBytes: 1370,
 })

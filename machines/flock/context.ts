@@ -67,6 +67,7 @@ export function createContext(input: FlockInput & { now?: number }): FlockContex
     checkInAt: 0,
     listChangedAt: 0,
     knownDirty: null,
+    confab: { startedAt: input.now ?? 0, answers: dict(), order: [] },
     stats: { joins: 0, startOvers: 0, dropped: 0, suspected: 0, refuted: 0, confirmed: 0 },
   } satisfies Omit<FlockContext, 'rng'>)
   // A restarted node remembers whom it heard from and the members it knew: its first probe rounds

@@ -78,7 +78,8 @@ export function logChange(log: ListChange[], change: ListChange, max: number): v
 }
 
 /** UTF-8 length of a string, without allocating. */
-function utf8Length(s: string): number {
+/** UTF-8 bytes of `s` (protobuf string length). */
+export function utf8Length(s: string): number {
   let n = 0
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i)

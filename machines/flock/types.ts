@@ -137,6 +137,12 @@ export interface FlockConfig {
    * original: a simulator setting for N where N² list entries do not fit one process (PROTOCOL.md).
    */
   listSync: boolean
+  /** Confab: how far a query's time may be from ours (ms), either way. */
+  confabSkewMs: number
+  /** Confab: admin query ids remembered at most (when full, new admin queries are refused). */
+  confabIdsMax: number
+  /** Confab: the smallest query (plaintext bytes) that gets an answer; no answer is larger. */
+  confabMinBytes: number
 }
 
 /** What a node is spawned with. */
@@ -271,6 +277,8 @@ export interface FlockContext {
   listChangedAt: number
   /** Since when the list grew unpersisted (null: persisted): checkpoint soon, so a restart finds these peers. */
   knownDirty: number | null
+  /** Confab replay protection: when this machine started, and the admin queries it answered lately. */
+  confab: ConfabMemory
   /** Counters that end up in MonInfo and the simulator summary. */
   stats: { joins: number; startOvers: number; dropped: number; suspected: number; refuted: number; confirmed: number }
 }
@@ -281,8 +289,29 @@ export type ConfabAsk = 'names' | 'members' | 'reboot' | 'candidate' | 'dump'
 export interface ConfabQuery {
   nonce: number
   ask: ConfabAsk
-  /** For `candidate`: the address to introduce ourselves to. */
+  /** For `candidate`: the address to introduce ourselves to; for `dump`: where the ring buffer goes. */
   introduce: string
+  /** The asker's wall clock (ms): answered only within the node's allowed skew (replay protection). */
+  time: number
+  /** The asked node's id: required for admin asks, so a query captured for one node moves no other. */
+  target: string
+  /** `members`: which page is asked; one answer datagram per query. */
+  page: number
+  /** Zero bytes of padding, filling the query to a full envelope payload (anti-amplification). */
+  pad: number
+  /** The query's plaintext bytes, as received (set by the decoder; an answer is never larger). */
+  size?: number
+}
+
+/**
+ * Admin query ids (`time:nonce`) answered within the last 2 × skew, with their answers (a repeat
+ * gets the same answer, the command does not run twice), oldest first; and the machine's start time,
+ * before which no admin query is taken (a query captured before a restart is refused after it).
+ */
+export interface ConfabMemory {
+  startedAt: number
+  answers: Record<string, ConfabAnswer>
+  order: Array<{ id: string; until: number }>
 }
 
 /** A fulcrum's answer; a member list comes as `count` pages of `entries`. */
@@ -300,4 +329,6 @@ export interface ConfabAnswer {
   index: number
   count: number
   ok: boolean
+  /** Why the query was refused (empty when it was not): the CLI prints it. */
+  reason: string
 }

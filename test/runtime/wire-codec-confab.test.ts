@@ -16,12 +16,15 @@ const answer: ConfabAnswer = {
   index: 0,
   count: 1,
   ok: true,
+  reason: '',
 }
 
 test('a Confab query round-trips', (t) => {
   for (const ask of ['names', 'members', 'reboot', 'candidate'] as const) {
-    const ev = { type: 'confab.query' as const, query: { nonce: 4_000_000_000, ask, introduce: ask === 'candidate' ? '127.78.0.1:23123' : '' } }
-    t.deepEqual(decodeWire(encodeWire(ev)), ev)
+    const query = { nonce: 4_000_000_000, ask, introduce: ask === 'candidate' ? '127.78.0.1:23123' : '', time: 1_796_000_000_000, target: 'n1', page: 2, pad: 300 }
+    const bytes = encodeWire({ type: 'confab.query', query })
+    // The decoder adds the query's size: what bounds the answer.
+    t.deepEqual(decodeWire(bytes), { type: 'confab.query', query: { ...query, size: bytes.length } })
   }
 })
 
@@ -31,7 +34,7 @@ test('a Confab answer round-trips', (t) => {
 })
 
 test('an unknown ask or an answer past the limits is refused both ways', (t) => {
-  t.throws(() => encodeWire({ type: 'confab.query', query: { nonce: 1, ask: 'shutdown' as never, introduce: '' } }), { instanceOf: WireEncodeError })
+  t.throws(() => encodeWire({ type: 'confab.query', query: { nonce: 1, ask: 'shutdown' as never, introduce: '', time: 0, target: '', page: 0, pad: 0 } }), { instanceOf: WireEncodeError })
   t.throws(() => encodeWire({ type: 'confab.answer', answer: { ...answer, role: 'x'.repeat(33) } }), { instanceOf: WireEncodeError })
   t.throws(() => encodeWire({ type: 'confab.answer', answer: { ...answer, entries: Array(65).fill(answer.entries[0]) } }), { instanceOf: WireEncodeError })
   // ask = 9 on the wire: field 4 (query), then field 2 varint 9.

@@ -171,6 +171,14 @@ export interface ConfabQuery {
    * send the ring buffer (≤ 96 bytes).
    */
   introduce: string;
+  /** The asker's wall clock, ms since the Unix epoch: a node answers only within its allowed skew. */
+  time: number;
+  /** The asked node's id (≤ 64 bytes): required for admin asks, empty allowed for names and members. */
+  target: string;
+  /** CONFAB_ASK_MEMBERS: which page of the list is asked (page 0 tells the count). */
+  page: number;
+  /** Zero bytes filling the query to a full envelope payload: no answer is larger than its query. */
+  pad: Buffer;
 }
 
 /** A fulcrum's answer; a member list comes as `count` pages. */
@@ -202,6 +210,8 @@ export interface ConfabAnswer {
   count: number;
   /** Admin asks: whether the command was taken. */
   ok: boolean;
+  /** Why the query was refused, when it was (≤ 96 bytes; empty otherwise). */
+  reason: string;
 }
 
 export interface Packet {
@@ -814,7 +824,7 @@ export const ListChunk: MessageFns<ListChunk> = {
 };
 
 function createBaseConfabQuery(): ConfabQuery {
-  return { nonce: 0, ask: 0, introduce: "" };
+  return { nonce: 0, ask: 0, introduce: "", time: 0, target: "", page: 0, pad: Buffer.alloc(0) };
 }
 
 export const ConfabQuery: MessageFns<ConfabQuery> = {
@@ -827,6 +837,18 @@ export const ConfabQuery: MessageFns<ConfabQuery> = {
     }
     if (message.introduce !== "") {
       writer.uint32(26).string(message.introduce);
+    }
+    if (message.time !== 0) {
+      writer.uint32(32).int64(message.time);
+    }
+    if (message.target !== "") {
+      writer.uint32(42).string(message.target);
+    }
+    if (message.page !== 0) {
+      writer.uint32(48).uint32(message.page);
+    }
+    if (message.pad.length !== 0) {
+      writer.uint32(58).bytes(message.pad);
     }
     return writer;
   },
@@ -868,6 +890,38 @@ export const ConfabQuery: MessageFns<ConfabQuery> = {
             message.introduce = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.time = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.target = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.page = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.pad = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -896,6 +950,7 @@ function createBaseConfabAnswer(): ConfabAnswer {
     index: 0,
     count: 0,
     ok: false,
+    reason: "",
   };
 }
 
@@ -939,6 +994,9 @@ export const ConfabAnswer: MessageFns<ConfabAnswer> = {
     }
     if (message.ok !== false) {
       writer.uint32(104).bool(message.ok);
+    }
+    if (message.reason !== "") {
+      writer.uint32(114).string(message.reason);
     }
     return writer;
   },
@@ -1058,6 +1116,14 @@ export const ConfabAnswer: MessageFns<ConfabAnswer> = {
             }
 
             message.ok = reader.bool();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.reason = reader.string();
             continue;
           }
         }
