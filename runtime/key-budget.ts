@@ -42,6 +42,7 @@ export class KeyBudget {
   private readonly maxSources: number
   private readonly global: Bucket
   private readonly sources = new Map<string, Bucket>() // least recently seen first
+  private newest = '' // the last entry of `sources`: a flood from one host skips the reordering
 
   constructor(init: KeyBudgetInit) {
     this.clock = init.clock
@@ -63,8 +64,13 @@ export class KeyBudget {
     if (b === undefined) {
       b = { tokens: this.perSource.burst, at: now }
       if (this.sources.size >= this.maxSources) this.sources.delete(this.sources.keys().next().value!)
-    } else this.sources.delete(host)
-    this.sources.set(host, b)
+      this.sources.set(host, b)
+      this.newest = host
+    } else if (host !== this.newest) {
+      this.sources.delete(host)
+      this.sources.set(host, b)
+      this.newest = host
+    }
     refill(b, this.perSource, now)
     refill(this.global, this.globalShape, now)
     // Checked before either is spent: a source over its own budget must not drain the global one.

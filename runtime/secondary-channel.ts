@@ -12,7 +12,7 @@
  * each beyond it, not a derivation (issue 13 item 4).
  */
 import type { Clock } from './clock.js'
-import { ENVELOPE_HEADER_BYTES, ENVELOPE_OVERHEAD, ENVELOPE_VERSION, EnvelopeOpener, EnvelopeSealer, envelopeKeyDeriver, type DropReason, type EnvelopeKey } from './envelope.js'
+import { ENVELOPE_OVERHEAD, ENVELOPE_VERSION, EnvelopeOpener, EnvelopeSealer, envelopeKeyDeriver, type DropReason, type EnvelopeKey } from './envelope.js'
 import { KeyBudget, type KeyBudgetInit } from './key-budget.js'
 import { MAX_DATAGRAM_BYTES } from './transport.js'
 
@@ -53,6 +53,9 @@ export interface SecondaryChannelInit {
   /** The derivation budget's shape (runtime/key-budget.ts); default KEY_BUDGET_DEFAULTS. */
   keyBudget?: Omit<KeyBudgetInit, 'clock'>
 }
+
+// One object for every drop past the budget: a flood allocates nothing it need not.
+const KEY_BUDGET_DROP = Object.freeze({ ok: false, reason: 'key-budget' } as const)
 
 const realNow = { now: () => performance.timeOrigin + performance.now() }
 
@@ -95,10 +98,11 @@ export class SecondaryChannel {
   open(bytes: Uint8Array, from = ''): { ok: true; type: number; plaintext: Uint8Array } | { ok: false; reason: ChannelDropReason } {
     if (bytes.length < ENVELOPE_OVERHEAD || bytes.length > MAX_DATAGRAM_BYTES) return { ok: false, reason: 'size' }
     if (bytes[0] !== ENVELOPE_VERSION) return { ok: false, reason: 'version' }
-    const keyId = new DataView(bytes.buffer, bytes.byteOffset, ENVELOPE_HEADER_BYTES).getUint32(2)
+    // Big-endian uint32 at offset 2, read by hand: a DataView per datagram is garbage a flood makes.
+    const keyId = ((bytes[2]! << 24) | (bytes[3]! << 16) | (bytes[4]! << 8) | bytes[5]!) >>> 0
     const fresh = !this.opener.hasKey(keyId)
     if (fresh) {
-      if (!this.budget.take(from)) return { ok: false, reason: 'key-budget' }
+      if (!this.budget.take(from)) return KEY_BUDGET_DROP
       this.derived++
       this.opener.addKey(this.derive(keyId))
     }

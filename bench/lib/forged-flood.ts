@@ -35,7 +35,8 @@ async function send(to: string, fromHost: string, seconds: number): Promise<{ se
 /** Node's own CPU per datagram received: a bare receiver at `at`, flooded from `fromHost`. */
 export async function nodeReceiveCost(at: string, fromHost: string, seconds: number): Promise<Record<string, number>> {
   const [host, port] = at.split(':')
-  const rx = spawn(process.execPath, [FLOOD, 'recv', host!, port!], { stdio: ['ignore', 'pipe', 'inherit'] })
+  // The young generation a fulcrum runs with (actors/local-flock.ts), so garbage costs the same.
+  const rx = spawn(process.execPath, ['--max-semi-space-size=1', FLOOD, 'recv', host!, port!], { stdio: ['ignore', 'pipe', 'inherit'] })
   await lineOf(rx, (l) => l === 'ready')
   const cpu0 = procCpuS(rx.pid!)
   const s = await send(at, fromHost, seconds)
