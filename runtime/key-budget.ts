@@ -15,6 +15,7 @@ export interface BucketShape {
   perS: number
 }
 
+/** How a {@link KeyBudget} is shaped and timed. */
 export interface KeyBudgetInit {
   /** Time source (the transport's clock; tests use a VirtualClock). */
   clock: Pick<Clock, 'now'>
