@@ -7,9 +7,8 @@
  */
 import { createWriteStream, type WriteStream } from 'node:fs'
 import type { Clock } from '../runtime/clock.js'
-import type { DropReason } from '../runtime/envelope.js'
 import { decodeMonitor } from '../runtime/monitor-codec.js'
-import { ENVELOPE_TYPE, SecondaryChannel } from '../runtime/secondary-channel.js'
+import { ENVELOPE_TYPE, SecondaryChannel, type ChannelDropReason } from '../runtime/secondary-channel.js'
 import type { Transport } from '../runtime/transport.js'
 
 /** How long a watch request holds; `crux watch` renews it every 3 s. */
@@ -21,7 +20,7 @@ export interface BeaconStats {
   batches: number
   watchers: number
   forwarded: number
-  dropped: Record<DropReason | 'type' | 'decode', number>
+  dropped: Record<ChannelDropReason | 'type' | 'decode', number>
 }
 
 export interface Beacon {
@@ -41,7 +40,7 @@ export interface BeaconInit {
 export function createBeacon(components: { transport: Transport; clock: Clock }, init: BeaconInit): Beacon {
   const { transport, clock } = components
   const rand = crypto.getRandomValues(new Uint32Array(1))[0]!
-  const channel = new SecondaryChannel({ secret: init.secret, keyId: rand, startCounter: Math.floor(clock.now() / 1000) * 2 ** 21 })
+  const channel = new SecondaryChannel({ secret: init.secret, keyId: rand, startCounter: Math.floor(clock.now() / 1000) * 2 ** 21, clock })
   const file: WriteStream = createWriteStream(init.out, { flags: 'a' })
   const watchers = new Map<string, number>()
   const stats: BeaconStats = {
@@ -50,14 +49,14 @@ export function createBeacon(components: { transport: Transport; clock: Clock },
     batches: 0,
     watchers: 0,
     forwarded: 0,
-    dropped: { size: 0, version: 0, 'unknown-key': 0, tag: 0, replay: 0, stale: 0, type: 0, decode: 0 },
+    dropped: { size: 0, version: 0, 'unknown-key': 0, 'key-budget': 0, tag: 0, replay: 0, stale: 0, type: 0, decode: 0 },
   }
   let closed = false
 
   transport.onReceive((bytes, from) => {
     if (closed) return
     stats.datagrams++
-    const r = channel.open(bytes)
+    const r = channel.open(bytes, from)
     if (!r.ok) return void stats.dropped[r.reason]++
     if (r.type !== ENVELOPE_TYPE.monitor) return void stats.dropped.type++
     let p

@@ -60,7 +60,7 @@ export function createHostileDatagrams(o: { rng: Rng } & HostileMaterial): (i: n
         return pick(wrongSealed)
       case 4: // a genuine datagram, replayed
         return pick(genuine)
-      default: { // a forged header: passes the cheap checks, costs the receiver a key derivation
+      default: { // a forged header: passes the cheap checks, reaches the key lookup (and, within the budget, a derivation)
         const d = new Uint8Array(ENVELOPE_OVERHEAD + rng.int(MAX_DATAGRAM_BYTES - ENVELOPE_OVERHEAD + 1))
         for (let k = ENVELOPE_HEADER_BYTES; k < d.length; k++) d[k] = rng.int(256)
         const v = new DataView(d.buffer)

@@ -14,8 +14,14 @@
  * - drops: the rise of crux_wire_dropped_total by reason;
  * - flock_*: after the run, one flock of 3 with the leader it had before, and how many times any
  *   fulcrum logged a change of where it stands meanwhile (0 when undisturbed).
+ * Then the forged-key-id flood (bench/lib/forged-flood.ts, issue 13 item 4), unless --forged-s 0:
+ * - node_receive: a bare Node receiver flooded by the same sender, its CPU per datagram (Node's share);
+ * - forged: the leader flooded for --forged-s seconds (default 30) at the rate one process reaches,
+ *   sent and received, drops by reason, the leader's CPU per forged datagram, and flock_kept.
+ * --forged-only skips the hostile datagrams, --no-forged the flood; --crux PATH runs the fulcrums from another build's
+ * dist/bin/crux.js (e.g. one without the derivation budget), for the figures before and after.
  *
- *   npm run bench -- fuzz [--count N] [--round N] [--seed N] [--progress]
+ *   npm run bench -- fuzz [--count N] [--round N] [--seed N] [--progress] [--forged-s N] [--forged-only | --no-forged] [--crux PATH]
  */
 import { createSocket } from 'node:dgram'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -26,11 +32,13 @@ import { agreedOn, spawnFulcrum, waitFor, type FulcrumProcess } from '../actors/
 import { Rng } from '../runtime/rng.js'
 import { generateSecret } from '../runtime/secret.js'
 import { flag } from './flags.js'
+import { forgedFlood, nodeReceiveCost } from './lib/forged-flood.js'
 import { procCpuS as cpuS, statusKb } from './lib/proc.js'
 
 const NET = '127.77.61'
 const PORT = 23123
 const METRICS = `${NET}.1:9161`
+const metricsAt = (addr: string): string => `${addr.split(':')[0]}:9161`
 
 const rssKb = (pid: number): number => statusKb(pid, 'VmRSS')
 const running = (f: FulcrumProcess): boolean => f.child.exitCode === null && f.child.signalCode === null
@@ -41,6 +49,10 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const round = flag(args, '--round', 5000)
   const seed = flag(args, '--seed', 2026)
   const progress = args.includes('--progress')
+  const forgedS = args.includes('--no-forged') ? 0 : flag(args, '--forged-s', 30)
+  const hostileToo = !args.includes('--forged-only')
+  const cruxAt = args.indexOf('--crux')
+  const cruxJs = cruxAt >= 0 ? args[cruxAt + 1] : undefined
   const dir = mkdtempSync(join(tmpdir(), 'crux-fuzz-'))
   const secretFile = join(dir, 'flock.secret')
   writeFileSync(secretFile, generateSecret() + '\n', { mode: 0o600 })
@@ -57,19 +69,47 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   process.once('SIGTERM', onSignal)
   try {
     for (let i = 1; i <= 3; i++) {
-      const extra = i === 1 ? ['--metrics', METRICS] : []
-      fs.push(spawnFulcrum(`${NET}.${i}:${PORT}`, join(dir, `n${i}`), ['--probe', `${NET}.0/29`, '--secret-file', secretFile, '--heartbeat', '200', ...extra]))
+      const addr = `${NET}.${i}:${PORT}`
+      // Every fulcrum serves metrics: the flood goes to whichever is the leader.
+      const extra = ['--metrics', metricsAt(addr)]
+      fs.push(spawnFulcrum(addr, join(dir, `n${i}`), ['--probe', `${NET}.0/29`, '--secret-file', secretFile, '--heartbeat', '200', ...extra], { cruxJs }))
     }
     await waitFor(() => agreedOn(fs, 3), 60_000, 'one flock of 3')
+    for (const f of fs) {
+      const url = `http://${metricsAt(f.addr)}/metrics`
+      for (let end = Date.now() + 30_000; ; await sleep(50)) {
+        const ok = await metric(url, 'crux_wire_accepted_total').then(() => true, () => false)
+        if (ok) break
+        if (Date.now() > end) throw new Error(`no metrics at ${url}`)
+      }
+    }
+
+    const out: Record<string, unknown> = hostileToo ? await hostile() : {}
+    if (forgedS > 0) {
+      await waitFor(() => agreedOn(fs, 3), 30_000, 'one flock of 3 before the flood')
+      out.node_receive = await nodeReceiveCost(`${NET}.20:${PORT}`, `${NET}.13`, Math.max(1, Math.round(forgedS / 3)))
+      out.forged = await forgedFlood(fs, (f) => metricsAt(f.addr), `${NET}.13`, forgedS)
+    }
+    return out
+  } finally {
+    if (sampler !== undefined) clearInterval(sampler)
+    try {
+      sock.close()
+    } catch {
+      // never bound
+    }
+    for (const f of fs) if (running(f)) f.child.kill('SIGKILL')
+    await Promise.all(fs.map((f) => f.exited))
+    rmSync(dir, { recursive: true, force: true })
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+
+  /** The hostile datagrams at the first fulcrum: the figures of the header's first list. */
+  async function hostile(): Promise<Record<string, unknown>> {
     const target = fs[0]!
     const pid = target.child.pid!
     const url = `http://${METRICS}/metrics`
-    for (let end = Date.now() + 30_000; ; await sleep(50)) {
-      const ok = await metric(url, 'crux_wire_accepted_total').then(() => true, () => false)
-      if (ok) break
-      if (Date.now() > end) throw new Error(`no metrics at ${url}`)
-    }
-
     const secret = new Uint8Array(Buffer.from(readFileSync(secretFile, 'utf8').trim(), 'base64'))
     const datagram = createHostileDatagrams({ rng: new Rng(seed), ...(await captureHostileMaterial(secret, `${NET}.10`, `${NET}.1:${PORT}`)) })
     await new Promise<void>((r) => sock.bind(0, `${NET}.12`, () => r()))
@@ -136,17 +176,5 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       flock_log_changes: flockLines() - flockLinesBefore,
       wall_s: +wallS.toFixed(2),
     }
-  } finally {
-    if (sampler !== undefined) clearInterval(sampler)
-    try {
-      sock.close()
-    } catch {
-      // never bound
-    }
-    for (const f of fs) if (running(f)) f.child.kill('SIGKILL')
-    await Promise.all(fs.map((f) => f.exited))
-    rmSync(dir, { recursive: true, force: true })
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
   }
 }

@@ -11,8 +11,7 @@
  * Receiving never throws: {@link EnvelopeOpener.open} drops bad datagrams with a reason and counts them.
  */
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js'
-import { hkdf } from '@noble/hashes/hkdf.js'
-import { sha256 } from '@noble/hashes/sha2.js'
+import { createHmac } from 'node:crypto'
 import { DatagramTooLargeError, InvalidArgumentError, ResourceExhaustedError } from './errors.js'
 import { ReplayWindow } from './replay-window.js'
 import { MAX_DATAGRAM_BYTES } from './transport.js'
@@ -47,6 +46,9 @@ export type OpenResult =
   | { ok: false; reason: DropReason }
 
 const TWO_32 = 0x1_0000_0000
+// HKDF-Expand's block counters.
+const HKDF_T1 = new Uint8Array([1])
+const HKDF_T2 = new Uint8Array([2])
 // Counters above 2^53 − 1 would lose precision as numbers; the high word of a safe one is ≤ this.
 const MAX_COUNTER_HIGH = 0x1f_ffff
 
@@ -62,15 +64,30 @@ function checkKey(k: EnvelopeKey): void {
  * epochs or two purposes never share key or nonce space.
  */
 export function deriveEnvelopeKey(secret: Uint8Array, info: string, id: number): EnvelopeKey {
+  return envelopeKeyDeriver(secret, info)(id)
+}
+
+/**
+ * {@link deriveEnvelopeKey} for many ids under one secret and info: HKDF's extract step depends on
+ * neither id, so it runs once here, and each id costs the expand step alone (two HMAC-SHA256 in
+ * OpenSSL, ~10 µs, against ~30 µs for the whole HKDF in JavaScript): a receiver derives a key for
+ * every sender id it has not heard before. Byte-identical to RFC 5869 HKDF with no salt.
+ */
+export function envelopeKeyDeriver(secret: Uint8Array, info: string): (id: number) => EnvelopeKey {
   if (!(secret instanceof Uint8Array) || secret.length < 16) throw new InvalidArgumentError('envelope secret must be at least 16 bytes')
-  if (!Number.isInteger(id) || id < 0 || id > 0xffff_ffff) throw new InvalidArgumentError(`envelope key id must be a uint32, got ${id}`)
+  const prk = createHmac('sha256', new Uint8Array(32)).update(secret).digest() // no salt: HashLen zero bytes
   const label = new TextEncoder().encode(info)
-  // A 0 separator then the id: no (info, id) pair can spell another's bytes.
-  const full = new Uint8Array(label.length + 5)
-  full.set(label)
-  new DataView(full.buffer).setUint32(label.length + 1, id)
-  const okm = hkdf(sha256, secret, undefined, full, 36)
-  return { id, key: okm.slice(0, 32), salt: okm.slice(32, 36) }
+  return (id) => {
+    if (!Number.isInteger(id) || id < 0 || id > 0xffff_ffff) throw new InvalidArgumentError(`envelope key id must be a uint32, got ${id}`)
+    // A 0 separator then the id: no (info, id) pair can spell another's bytes.
+    const full = new Uint8Array(label.length + 5)
+    full.set(label)
+    new DataView(full.buffer).setUint32(label.length + 1, id)
+    // 36 bytes of output: T(1) ‖ the first 4 bytes of T(2).
+    const t1 = createHmac('sha256', prk).update(full).update(HKDF_T1).digest()
+    const t2 = createHmac('sha256', prk).update(t1).update(full).update(HKDF_T2).digest()
+    return { id, key: new Uint8Array(t1), salt: new Uint8Array(t2.subarray(0, 4)) }
+  }
 }
 
 function nonceOf(salt: Uint8Array, header: Uint8Array): Uint8Array {

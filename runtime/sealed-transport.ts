@@ -5,10 +5,10 @@
  * Whatever does not open — wrong secret, forged, truncated, replayed, stale — is dropped and counted
  * by reason, and never reaches the handler.
  */
-import type { DropReason } from './envelope.js'
+import type { Clock } from './clock.js'
 import { MAX_ENVELOPE_PLAINTEXT } from './envelope.js'
 import { DatagramTooLargeError } from './errors.js'
-import { ENVELOPE_TYPE, SecondaryChannel, type SecondaryChannelInit } from './secondary-channel.js'
+import { ENVELOPE_TYPE, SecondaryChannel, type ChannelDropReason, type SecondaryChannelInit } from './secondary-channel.js'
 import type { ReceiveHandler, Transport } from './transport.js'
 
 export type SealedTransportInit = SecondaryChannelInit & {
@@ -18,21 +18,22 @@ export type SealedTransportInit = SecondaryChannelInit & {
 
 export interface SealedTransport extends Transport {
   /** Datagrams dropped, by reason (`type`: sealed, but of another envelope type). */
-  readonly drops: Record<DropReason | 'type', number>
+  readonly drops: Record<ChannelDropReason | 'type', number>
   accepted(): number
   readonly keyId: number
 }
 
-export function createSealedTransport(components: { transport: Transport }, init: SealedTransportInit): SealedTransport {
+/** Creates the sealed transport over `transport`; `clock` refills the derivation budget (default: real time). */
+export function createSealedTransport(components: { transport: Transport; clock?: Clock }, init: SealedTransportInit): SealedTransport {
   const inner = components.transport
-  const channel = new SecondaryChannel(init)
+  const channel = new SecondaryChannel(components.clock === undefined ? init : { ...init, clock: components.clock })
   const type = init.type ?? ENVELOPE_TYPE.secondary
-  const drops: Record<DropReason | 'type', number> = { size: 0, version: 0, 'unknown-key': 0, tag: 0, replay: 0, stale: 0, type: 0 }
+  const drops: Record<ChannelDropReason | 'type', number> = { size: 0, version: 0, 'unknown-key': 0, 'key-budget': 0, tag: 0, replay: 0, stale: 0, type: 0 }
   let accepted = 0
   let handler: ReceiveHandler | null = null
 
   inner.onReceive((bytes, from) => {
-    const r = channel.open(bytes)
+    const r = channel.open(bytes, from)
     if (!r.ok) return void drops[r.reason]++
     if (r.type !== type) return void drops.type++
     accepted++

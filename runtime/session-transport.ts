@@ -30,7 +30,7 @@ import { ENVELOPE_TYPE, SecondaryChannel } from './secondary-channel.js'
 import { MAX_DATAGRAM_BYTES, type ReceiveHandler, type Transport } from './transport.js'
 
 /** Why a datagram was dropped: the envelope's reasons, plus handshake and channel checks. */
-export type SessionDropReason = DropReason | 'type' | 'handshake' | 'cert' | 'secondary' | 'impostor'
+export type SessionDropReason = DropReason | 'key-budget' | 'type' | 'handshake' | 'cert' | 'secondary' | 'impostor'
 
 /** What the session layer did (not drops): exported on `/metrics`. */
 export interface SessionCounts {
@@ -115,7 +115,7 @@ interface Peer {
 /** Creates the session transport over `transport` (UDP in a fulcrum), timed by `clock`. */
 export function createSessionTransport(components: { transport: Transport; clock: Clock }, init: SessionTransportInit): SessionTransport {
   const { transport: inner, clock } = components
-  const channel = new SecondaryChannel(init)
+  const channel = new SecondaryChannel({ ...init, clock })
   const opener = new EnvelopeOpener()
   const graceMs = init.graceMs ?? 10_000
   const retryMs = init.retryMs ?? 1_000
@@ -124,7 +124,7 @@ export function createSessionTransport(components: { transport: Transport; clock
   const pendingMax = init.pendingMax ?? 16
   const order = init.epochOrder ?? ((a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0))
   const ownCert = init.bloc === undefined ? new Uint8Array() : encodeCert(init.bloc.cert)
-  const drops: Record<SessionDropReason, number> = { size: 0, version: 0, 'unknown-key': 0, tag: 0, replay: 0, stale: 0, type: 0, handshake: 0, cert: 0, secondary: 0, impostor: 0 }
+  const drops: Record<SessionDropReason, number> = { size: 0, version: 0, 'unknown-key': 0, 'key-budget': 0, tag: 0, replay: 0, stale: 0, type: 0, handshake: 0, cert: 0, secondary: 0, impostor: 0 }
   const counts: SessionCounts = { offers: 0, answers: 0, sessions: 0, glare: 0, erased: 0, unsent: 0 }
   const peers = new Map<string, Peer>() // least recently used first
   const byRx = new Map<number, Session>()
@@ -298,7 +298,7 @@ export function createSessionTransport(components: { transport: Transport; clock
     if (bytes[0] !== ENVELOPE_VERSION) return void drops.version++
     if (bytes[1] === ENVELOPE_TYPE.session) return onSession(bytes, from)
     if (bytes[1]! < ENVELOPE_TYPE.secondary || bytes[1]! > ENVELOPE_TYPE.answer) return void drops.type++
-    const r = channel.open(bytes)
+    const r = channel.open(bytes, from)
     if (!r.ok) return void drops[r.reason]++
     if (r.type === ENVELOPE_TYPE.offer) return onOffer(r.plaintext, from)
     if (r.type === ENVELOPE_TYPE.answer) return onAnswer(r.plaintext, from)

@@ -309,3 +309,28 @@ test('a session datagram whose claim verifyPeer rejects is dropped as an imposto
   t.is(b.drops.impostor, 1)
   t.deepEqual(seen[0], aIdentity.publicKey)
 })
+
+test('a flood of forged key ids is dropped as key-budget past the budget; a new peer elsewhere still gets a session', (t) => {
+  const w = world()
+  const b = w.node('b')
+  const c = w.node('c')
+  c.send('b', text('before'))
+  w.clock.runAll()
+  const evil = w.net.endpoint('evil')
+  for (let i = 0; i < 10_000; i++) {
+    const d = new Uint8Array(94)
+    d[0] = 1
+    d[1] = ENVELOPE_TYPE.offer
+    new DataView(d.buffer).setUint32(2, 0x5000_0000 + i)
+    evil.send('b', d)
+  }
+  w.clock.runAll()
+  // At most the per-source burst (32, docs/LIMITS.md) cost a key derivation; the rest no crypto.
+  t.is(b.drops.tag, 32)
+  t.is(b.drops['key-budget'], 10_000 - 32)
+  const a = w.node('a')
+  a.send('b', text('new'))
+  c.send('b', text('after'))
+  w.clock.runAll()
+  t.deepEqual(w.got.get('b'), [['c', 'before'], ['c', 'after'], ['a', 'new']], 'the known peer at once, the new one after its handshake')
+})
