@@ -1,10 +1,11 @@
 /**
  * What a fulcrum checks of its data dir's stores on load, before it binds or joins (docs/RUNTIME.md
- * "Data dir"): the flock checkpoint against its schema (machines/flock/checkpoint-schema.ts), and
- * the reeve's records in its store log (`strew/<node>~reeve.log`). Two kinds of key are ever written: `local<NodeID>` by the reeve
- * machine (a registered endpoint, machines/reeve/rules.ts) and `beat/<uuid>` by the ReeveService (a
- * heartbeat-kept registration, reeve-service.ts). A record of the right JSON shape but wrong types
- * would otherwise be restored without a word and served to every reeve of the flock.
+ * "The data dir"): the flock checkpoint against its schema (machines/flock/checkpoint-schema.ts),
+ * and the reeve's records in its store log (`strew/<node>~reeve.log`). Two kinds of key are ever
+ * written there: `local<NodeID>` by the reeve machine (a registered endpoint,
+ * machines/reeve/rules.ts) and `beat/<uuid>` by the ReeveService (a heartbeat-kept registration,
+ * reeve-service.ts). A record of the right JSON shape but wrong types would otherwise be restored
+ * without a word and served to every reeve of the flock.
  */
 import { checkpointProblem } from '../machines/flock/checkpoint-schema.js'
 import type { FlockCheckpoint } from '../machines/flock/types.js'
