@@ -71,7 +71,7 @@ const damaged: Array<[string, (d: DataDir) => string, number, RegExp]> = [
   ['a node key that is not a key', (d) => d.write('node.key', 'garbage\n'), 2, /^does not hold an Ed25519 secret key/],
   ['a certificate holding null', (d) => d.write('node.cert', 'null'), 2, /^not a certificate object$/],
   ['a checkpoint that is not JSON', (d) => d.write(checkpoint(d.id), '{"id":'), 1, /^not valid JSON$/],
-  ['a checkpoint of the right shape but wrong types', (d) => d.write(checkpoint(d.id), JSON.stringify({ ...goodCheckpoint(d.id), history: [{ id: 5, addr: 'h:1', horde: '' }] })), 1, /^history\[0\]\.id must be 1–64 of letters/],
+  ['a checkpoint of the right shape but wrong types', (d) => d.write(checkpoint(d.id), JSON.stringify({ ...goodCheckpoint(d.id), history: [{ id: 5, addr: 'h:1', horde: '' }] })), 1, /^history\[0\]\.id must be a string of 0–64 bytes, got 5$/],
   ["another node's checkpoint", (d) => d.write(checkpoint(d.id), JSON.stringify(goodCheckpoint('n1111111111111111'))), 1, /^id "n1111111111111111" is not this node's id/],
   ["garbage inside the reeve's log", (d) => d.write(log(d.id), `${beat(d.id, 1000)}\ngarbage\n${beat(d.id, 2000)}\n`), 1, /^damaged at line 2 of 3 \(not JSON\)$/],
   ["a reeve record of the right shape but wrong types", (d) => d.write(log(d.id), `${beat(d.id, '1000')}\n`), 1, /^record "beat\/u-1": holdMs must be a positive number of ms, got "1000"$/],
