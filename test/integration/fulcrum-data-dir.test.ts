@@ -13,7 +13,7 @@ import { loadOrCreateIdentity, nodeIdOf } from '../../runtime/node-identity.js'
 import { generateSecret } from '../../runtime/secret.js'
 
 /** How long a refused start may take: a hang guard for a loaded machine (a refusal takes ~0.5 s). */
-const BOUND = 15_000
+const BOUND = 30_000
 
 interface DataDir {
   dir: string
