@@ -2,10 +2,12 @@
  * Damaged or edited data dirs on real fulcrum processes (issue 13 item 6): each kind of damaged file
  * stops `crux fulcrum` before it joins, with one line `crux: <file>: <what is wrong>` and a non-zero
  * exit (it used to print the line and run on, in the flock, without a reeve); a torn last line of the
- * reeve's log — what a kill -9 leaves — is repaired, said in a warning, and the fulcrum runs.
+ * reeve's log — what a kill -9 leaves — is repaired, said in a warning, and the fulcrum runs. Why it
+ * ran on: the reeve's log was read after the UDP socket was bound, and a failed start left it open.
  */
 import test from 'ava'
 import { spawn } from 'node:child_process'
+import { createServer, type AddressInfo } from 'node:net'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -40,8 +42,8 @@ function dataDir(t: import('ava').ExecutionContext): DataDir {
 }
 
 /** Runs `crux fulcrum` on `d` (any free ports); `onLine` may end it. Killed after {@link BOUND}. */
-function fulcrum(d: DataDir, onLine: (line: string, kill: () => void) => void = () => {}) {
-  const args = ['dist/bin/crux.bundle.mjs', 'fulcrum', '--listen', '127.77.26.1:0', '--grpc', '127.77.26.1:0', '--secret-file', d.secret, '--data-dir', d.dir, '--heartbeat', '200']
+function fulcrum(d: DataDir, onLine: (line: string, kill: () => void) => void = () => {}, grpc = '127.77.26.1:0') {
+  const args = ['dist/bin/crux.bundle.mjs', 'fulcrum', '--listen', '127.77.26.1:0', '--grpc', grpc, '--secret-file', d.secret, '--data-dir', d.dir, '--heartbeat', '200']
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
@@ -105,4 +107,17 @@ test("a torn last line of the reeve's log (kill -9 mid-write) is dropped, said, 
   t.is(warned?.file, file)
   t.regex(warned?.what ?? '', /^dropped a torn last line/)
   t.is(readFileSync(file, 'utf8'), `${beat(d.id, 1000)}\n`)
+})
+
+test('a start that fails after the UDP socket is bound (its gRPC port taken) ends the process, not just the start', async (t) => {
+  const d = dataDir(t)
+  const taken = createServer()
+  await new Promise<void>((resolve) => taken.listen(0, '127.77.26.2', resolve))
+  t.teardown(() => taken.close())
+  let joined = false
+  const r = await fulcrum(d, (line) => (joined ||= line.includes('"msg":"flock"')), `127.77.26.2:${(taken.address() as AddressInfo).port}`)
+  t.not(r.code, null, 'the process ran on after its error line')
+  t.not(r.code, 0)
+  t.false(joined)
+  t.regex(r.stderr, /\ncrux: cannot serve gRPC on 127\.77\.26\.2:\d+ .*\n$|^crux: cannot serve gRPC on 127\.77\.26\.2:\d+ .*\n$/)
 })
