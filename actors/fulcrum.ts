@@ -146,6 +146,7 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
   // Everything restored is checked here, before anything binds: a damaged store stops the node with
   // one line naming the file, instead of failing later while the node already takes part in the flock.
   const checkpoint = loadCheckpoint(files, actorId, id)
+  if (logs !== undefined) opened.push(() => logs.close())
   if (logs !== undefined) checkReeveLog(logs, reeveActor, id)
   const whitelist = logs === undefined ? undefined : new FileWhitelist(files)
   const udp = await createUdpTransport({ host: o.host, port: o.port })
