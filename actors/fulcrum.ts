@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs'
 import type { Server } from 'node:http'
 import { join } from 'node:path'
 import { flockMachine, roleOf } from '../machines/flock.machine.js'
-import type { FlockCheckpoint, FlockConfig, ProbeSpec } from '../machines/flock/types.js'
+import type { FlockConfig, ProbeSpec } from '../machines/flock/types.js'
 import type { Rule } from '../machines/steward/types.js'
 import { RealClock } from '../runtime/clock.js'
 import { InvalidArgumentError } from '../runtime/errors.js'
@@ -24,6 +24,7 @@ import { createUdpTransport } from '../runtime/udp-transport.js'
 import { decodeWire } from '../runtime/wire-codec.js'
 import { createWalrus, type Level, type Walrus } from '../runtime/walrus.js'
 import { createFlockActor, type FlockActor } from './flock.actor.js'
+import { checkReeveLog, loadCheckpoint } from './data-dir.js'
 import { attachFulcrumMonitor, type FulcrumMonitor } from './fulcrum-monitor.js'
 import type { Strew } from './strew.js'
 import { strewMachines } from './strew-machines.js'
@@ -103,7 +104,22 @@ function senderIsPeer(plaintext: Uint8Array, peerKey: Uint8Array): boolean {
   }
 }
 
+/**
+ * Starts a fulcrum. If it cannot start, everything it had already opened is closed again before the
+ * error is thrown: an open socket or timer would keep the process running after `crux: <error>`, a
+ * node that said it failed but went on taking part in the flock (issue 13: without its reeve).
+ */
 export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
+  const opened: Array<() => unknown> = []
+  try {
+    return await start(o, opened)
+  } catch (err) {
+    for (const close of opened.reverse()) await Promise.resolve().then(close).catch(() => undefined)
+    throw err
+  }
+}
+
+async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<Fulcrum> {
   try {
     mkdirSync(o.dataDir, { recursive: true, mode: 0o700 })
   } catch (err) {
@@ -117,9 +133,8 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
   const log = createWalrus({ level: o.logLevel, base: { node: id } })
   const files = new FileStore(join(o.dataDir, 'store'))
   // The reeve's many small registrations go to a group-committed log; everything else to one file per key.
-  const logs = o.grpc === undefined ? undefined : new LogStore(join(o.dataDir, 'strew'))
-  // Loaded (and checked) before any socket is bound: a whitelist that does not load stops the start.
-  const whitelist = o.grpc === undefined ? undefined : new FileWhitelist(files)
+  // A torn last line (kill -9 mid-write, never acknowledged) is dropped and said; other damage stops the node.
+  const logs = o.grpc === undefined ? undefined : new LogStore(join(o.dataDir, 'strew'), { onRepair: (file, what) => log.warn('data dir file repaired', { file, what }) })
   const reeveActor = `${id}/reeve`
   const storeOf = (actor: string): Store => (actor === reeveActor && logs !== undefined ? logs : files)
   const store: Store = {
@@ -128,8 +143,14 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
     keys: (actor) => storeOf(actor).keys(actor),
   }
   const actorId = `${id}/flock`
-  const checkpoint = store.get(actorId, 'checkpoint') as FlockCheckpoint | undefined
+  // Everything restored is checked here, before anything binds: a damaged store stops the node with
+  // one line naming the file, instead of failing later while the node already takes part in the flock.
+  const checkpoint = loadCheckpoint(files, actorId, id)
+  if (logs !== undefined) opened.push(() => logs.close())
+  if (logs !== undefined) checkReeveLog(logs, reeveActor, id)
+  const whitelist = logs === undefined ? undefined : new FileWhitelist(files)
   const udp = await createUdpTransport({ host: o.host, port: o.port })
+  opened.push(() => udp.close(), () => clock.cancelAll())
   const keyId = new DataView(crypto.getRandomValues(new Uint8Array(4)).buffer).getUint32(0)
   const transport = createSessionTransport(
     { transport: udp, clock },
@@ -157,6 +178,7 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
   // gRPC is loaded only by a fulcrum that serves it: start-up time and memory are features.
   const strewModule = o.grpc === undefined ? undefined : await import('./strew.js')
   const bound = o.grpc === undefined ? undefined : await strewModule!.bindStrewServer({ ...o.grpc, now: () => clock.now() })
+  if (bound !== undefined) opened.push(() => bound.server.close())
   const grpcAddress = bound?.address
   const flock = createFlockActor(
     { transport, clock, recorder, logger: log, store, machines: o.grpc === undefined ? [] : strewMachines },
@@ -173,6 +195,7 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
       },
     },
   )
+  opened.push(() => flock.close(), () => recorder?.close())
   const monitor = attachFulcrumMonitor({ host: flock.host, transport, beacon: () => flock.context().beacon }, { ringSize: o.ringSize ?? 10_000 })
   // The leader's epoch is the key period: every session older than it is re-keyed on its next send.
   transport.rekey(flock.context().epoch)
@@ -192,9 +215,9 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
     }
   })
   let strew: Strew | undefined
-  if (bound !== undefined && logs !== undefined) {
+  if (bound !== undefined && logs !== undefined && whitelist !== undefined) {
     const s = strewModule!.startStrew(
-      { host: flock.host, clock, identity, store: logs, whitelist: whitelist!, flock: () => flock.context(), log: log.child('crux:strew') },
+      { host: flock.host, clock, identity, store: logs, whitelist, flock: () => flock.context(), log: log.child('crux:strew') },
       { node: id, bloc: bloc?.cert.bloc ?? 'crux', horde: o.horde ?? 'default', secret: o.secret, hbMs: o.hbMs, ...(o.rules === undefined ? {} : { rules: o.rules }) },
       bound,
     )

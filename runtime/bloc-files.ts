@@ -21,7 +21,7 @@ function readKey(path: string, what: string): Uint8Array {
     throw new InvalidArgumentError(`cannot read ${what} ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
   }
   const k = new Uint8Array(Buffer.from(text.trim(), 'base64'))
-  if (k.length !== 32) throw new InvalidArgumentError(`${path} does not hold a ${what} (32 bytes, base64)`)
+  if (k.length !== 32) throw new InvalidArgumentError(`${path}: does not hold a ${what} (32 bytes, base64)`)
   return k
 }
 
@@ -70,7 +70,7 @@ export function loadBloc(dataDir: string, identity: NodeIdentity, bloc: string |
   }
   const cert = certFromJson(readFileSync(certPath, 'utf8'), certPath)
   const ca = readKey(join(dataDir, 'ca.pub'), 'CA public key')
-  if (Buffer.compare(Buffer.from(cert.publicKey), Buffer.from(identity.publicKey)) !== 0) throw new InvalidArgumentError(`${certPath} is for another node key than ${identity.path}`)
+  if (Buffer.compare(Buffer.from(cert.publicKey), Buffer.from(identity.publicKey)) !== 0) throw new InvalidArgumentError(`${certPath}: is for another node key than ${identity.path}`)
   const problem = certProblem(cert, ca, bloc ?? cert.bloc, nowMs)
   if (problem !== null) throw new InvalidArgumentError(`${certPath}: ${problem}`)
   return { ca, cert }

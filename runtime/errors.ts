@@ -86,6 +86,20 @@ export class JournalError extends CruxError {
   }
 }
 
+/**
+ * A file of a fulcrum's data dir that cannot be loaded: not the format, wrong types, another node's.
+ * The message is `<file>: <what is wrong>`; a journal's kind, since a store log is a journal of puts.
+ */
+export class DataDirError extends JournalError {
+  readonly file: string
+
+  constructor(file: string, problem: string, options?: CruxErrorOptions) {
+    super(`${file}: ${problem}`, { ...options, details: { file, problem, ...options?.details } })
+    this.name = 'DataDirError'
+    this.file = file
+  }
+}
+
 /** A bounded resource refused more work (a full control mailbox, too many restarts). */
 export class ResourceExhaustedError extends CruxError {
   constructor(message: string, options?: CruxErrorOptions) {

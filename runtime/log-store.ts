@@ -5,14 +5,15 @@
  * request is answered after its change is durable without paying a rename and two fsyncs per key, as
  * the file store does.
  *
- * Crash safety: a kill -9 can tear only the last line, and a torn last line is ignored on load (it was
- * never synced, so it was never acknowledged). Any other bad line is damage, and loading refuses it.
+ * Crash safety: a kill -9 can tear only the last line, and a torn last line is dropped on load (it was
+ * never synced, so it was never acknowledged) and reported to `onRepair`. Any other bad line is
+ * damage, and loading refuses it with a {@link DataDirError} naming the file and the line.
  * When the log holds more than twice the live keys (and over 1 000 lines), it is rewritten whole:
  * temp file, fsync, rename, fsync of the directory.
  */
 import { closeSync, fdatasync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
-import { InvalidArgumentError, JournalError, UnavailableError } from './errors.js'
+import { DataDirError, InvalidArgumentError, UnavailableError } from './errors.js'
 import type { Store } from './store.js'
 
 interface ActorLog {
@@ -32,6 +33,12 @@ function fileName(actor: string): string {
   return `${actor.replaceAll('/', '~')}.log`
 }
 
+/** What a log store tells its owner. */
+export interface LogStoreOptions {
+  /** A log was repaired on load (a torn last line dropped): for a warning naming the file. */
+  onRepair?(file: string, what: string): void
+}
+
 export class LogStore implements Store {
   private readonly logs = new Map<string, ActorLog>()
   private waiters: Array<{ resolve(): void; reject(err: Error): void }> = []
@@ -42,8 +49,16 @@ export class LogStore implements Store {
   /** Writes and syncs done, for tests and metrics. */
   readonly counters = { puts: 0, syncs: 0, compactions: 0 }
 
-  constructor(readonly dir: string) {
+  constructor(
+    readonly dir: string,
+    private readonly options: LogStoreOptions = {},
+  ) {
     mkdirSync(dir, { recursive: true, mode: 0o700 })
+  }
+
+  /** The file holding `actor`'s log (loaded or not), for errors that name it. */
+  fileOf(actor: string): string {
+    return join(this.dir, fileName(actor))
   }
 
   /** Stores `value` under `key`; `null` or `undefined` deletes it. Durable once {@link sync} resolves. */
@@ -132,18 +147,24 @@ export class LogStore implements Store {
     const rows = text.split('\n')
     // The last element is '' after a complete final line; anything else there is a torn write.
     for (let i = 0; i < rows.length - 1; i++) {
-      let row: { k?: unknown; v?: unknown }
+      let row: unknown
       try {
         row = JSON.parse(rows[i]!)
       } catch {
-        throw new JournalError(`store log ${file} is damaged at line ${i + 1}`)
+        throw new DataDirError(file, `damaged at line ${i + 1} of ${rows.length - 1} (not JSON)`)
       }
-      if (typeof row.k !== 'string') throw new JournalError(`store log ${file} is damaged at line ${i + 1}`)
-      if (row.v === undefined) values.delete(row.k)
-      else values.set(row.k, JSON.stringify(row.v))
+      // Only a put writes here: {"k": key} or {"k": key, "v": value}, nothing else.
+      if (typeof row !== 'object' || row === null || Array.isArray(row) || typeof (row as { k?: unknown }).k !== 'string' || Object.keys(row).some((f) => f !== 'k' && f !== 'v')) {
+        throw new DataDirError(file, `damaged at line ${i + 1} of ${rows.length - 1} (not a {"k","v"} record)`)
+      }
+      const { k, v } = row as { k: string; v?: unknown }
+      if (v === undefined) values.delete(k)
+      else values.set(k, JSON.stringify(v))
       lines++
     }
-    const torn = rows[rows.length - 1] !== ''
+    const tail = rows[rows.length - 1]!
+    const torn = tail !== ''
+    if (torn) this.options.onRepair?.(file, `dropped a torn last line (${Buffer.byteLength(tail)} bytes, no newline: a write cut short, never acknowledged)`)
     log = { file, fd: -1, values, lines, buffered: [] }
     this.logs.set(actor, log)
     // A torn tail is dropped by rewriting the log whole; otherwise keep appending to it.

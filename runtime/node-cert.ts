@@ -112,8 +112,10 @@ export function certFromJson(text: string, what: string): NodeCert {
   try {
     j = JSON.parse(text) as Record<string, unknown>
   } catch {
-    throw new InvalidArgumentError(`${what} is not JSON`)
+    throw new InvalidArgumentError(`${what}: not JSON`)
   }
+  // `null`, a list or a number parse too, and would fail below with a TypeError naming nothing.
+  if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new InvalidArgumentError(`${what}: not a certificate object`)
   const bytes = (k: string, n: number): Uint8Array => {
     const s = j[k]
     const u = typeof s === 'string' ? new Uint8Array(Buffer.from(s, 'base64')) : new Uint8Array()

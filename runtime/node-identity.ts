@@ -37,7 +37,7 @@ function readKeyFile(path: string): string | undefined {
 
 function decodeKey(path: string, text: string, suffix = ''): Uint8Array {
   const sk = new Uint8Array(Buffer.from(text.trim(), 'base64'))
-  if (sk.length !== 32 || !isEd25519SecretKey(sk)) throw new InvalidArgumentError(`${path} does not hold an Ed25519 secret key (32 bytes, base64)${suffix}`)
+  if (sk.length !== 32 || !isEd25519SecretKey(sk)) throw new InvalidArgumentError(`${path}: does not hold an Ed25519 secret key (32 bytes, base64)${suffix}`)
   return sk
 }
 

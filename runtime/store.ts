@@ -6,7 +6,7 @@
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
-import { InvalidArgumentError, JournalError } from './errors.js'
+import { DataDirError, InvalidArgumentError } from './errors.js'
 import type { PersistPort } from './host.js'
 
 /** A persist port that can also read back what it holds. */
@@ -73,8 +73,13 @@ export class FileStore implements Store {
     }
   }
 
+  /** The file holding `actor`'s `key` (present or not), for errors that name it. */
+  fileOf(actor: string, key: string): string {
+    return join(this.actorDir(actor), `${safeName('key', key)}.json`)
+  }
+
   get(actor: string, key: string): unknown {
-    const file = join(this.actorDir(actor), `${safeName('key', key)}.json`)
+    const file = this.fileOf(actor, key)
     let text: string
     try {
       text = readFileSync(file, 'utf8')
@@ -85,7 +90,8 @@ export class FileStore implements Store {
     try {
       return JSON.parse(text)
     } catch {
-      throw new JournalError(`store file ${file} is not valid JSON`)
+      // Values are written whole (temp file, rename): a crash cannot cut one short, so this is damage.
+      throw new DataDirError(file, 'not valid JSON')
     }
   }
 

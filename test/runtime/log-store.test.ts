@@ -53,7 +53,7 @@ test('a damaged line before the end is refused, naming the file and line', (t) =
   const d = dir()
   writeFileSync(join(d, 'a.log'), '{"k":"k1","v":1}\nnot json\n{"k":"k2","v":2}\n')
   const err = t.throws(() => new LogStore(d).keys('a'))
-  t.regex(err!.message, /a\.log is damaged at line 2/)
+  t.regex(err!.message, /a\.log: damaged at line 2/)
 })
 
 test('a log over twice its live keys is rewritten to one line per key', async (t) => {

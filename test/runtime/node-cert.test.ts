@@ -35,3 +35,8 @@ test('arbitrary bytes never make decodeCert throw', (t) => {
   fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (b) => void decodeCert(b)), { numRuns: 5000 })
   t.is(decodeCert(encodeCert(cert).subarray(0, 100)), null)
 })
+
+test('a certificate file holding JSON that is not an object is named, not a TypeError', (t) => {
+  for (const text of ['null', '[]', '7', '"cert"']) t.throws(() => certFromJson(text, '/d/node.cert'), { name: 'InvalidArgumentError', message: '/d/node.cert: not a certificate object' })
+  t.throws(() => certFromJson('{', '/d/node.cert'), { name: 'InvalidArgumentError', message: '/d/node.cert: not JSON' })
+})

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { VirtualClock } from '../../runtime/clock.js'
-import { InvalidArgumentError, JournalError } from '../../runtime/errors.js'
+import { DataDirError, InvalidArgumentError, JournalError } from '../../runtime/errors.js'
 import { createActorHost } from '../../runtime/host.js'
 import { FileStore, MemoryStore } from '../../runtime/store.js'
 import { crasher, fixtureMachines } from '../fixtures/machines.js'
@@ -52,6 +52,15 @@ test('a corrupt store file is a clear error, not a crash', (t) => {
   s.put('a', 'k', 1)
   writeFileSync(join(dir, 'a', 'k.json'), '{"torn')
   t.throws(() => s.get('a', 'k'), { instanceOf: JournalError, message: /not valid JSON/ })
+})
+
+test('a damaged store file is one DataDirError naming the file: `<file>: not valid JSON`', (t) => {
+  const dir = tempDir(t)
+  const s = new FileStore(dir)
+  s.put('a/b', 'checkpoint', { ok: true })
+  writeFileSync(s.fileOf('a/b', 'checkpoint'), '{"id": 1,')
+  const err = t.throws(() => s.get('a/b', 'checkpoint'), { instanceOf: DataDirError })
+  t.is(err!.message, `${join(dir, 'a~b', 'checkpoint.json')}: not valid JSON`)
 })
 
 test('persist effects from a hosted machine reach the file store', (t) => {
