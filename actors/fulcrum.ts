@@ -27,6 +27,7 @@ import { createFlockActor, type FlockActor } from './flock.actor.js'
 import { attachFulcrumMonitor, type FulcrumMonitor } from './fulcrum-monitor.js'
 import type { Strew } from './strew.js'
 import { strewMachines } from './strew-machines.js'
+import type { GrpcLimits } from '../runtime/grpc-limits.js'
 
 export interface FulcrumOptions {
   host: string
@@ -47,6 +48,8 @@ export interface FulcrumOptions {
   config?: Partial<FlockConfig>
   /** Serve the strew layer (reeve, steward, registry) over gRPC here. */
   grpc?: { host: string; port: number }
+  /** Bounds of the gRPC server (docs/LIMITS.md); each defaults to GRPC_LIMITS'. */
+  grpcLimits?: Partial<GrpcLimits>
   /** This node's horde (its services' NodeIDs name it). Default `default`. */
   horde?: string
   /** The steward's rules while this node leads (give every node the same). Default: the original's. */
@@ -154,7 +157,7 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
   // The gRPC server is bound before the flock starts: a node that comes to lead announces its address.
   // gRPC is loaded only by a fulcrum that serves it: start-up time and memory are features.
   const strewModule = o.grpc === undefined ? undefined : await import('./strew.js')
-  const bound = o.grpc === undefined ? undefined : await strewModule!.bindStrewServer({ ...o.grpc, now: () => clock.now() })
+  const bound = o.grpc === undefined ? undefined : await strewModule!.bindStrewServer({ ...o.grpc, now: () => clock.now(), ...(o.grpcLimits === undefined ? {} : { limits: o.grpcLimits }) })
   const grpcAddress = bound?.address
   const flock = createFlockActor(
     { transport, clock, recorder, logger: log, store, machines: o.grpc === undefined ? [] : strewMachines },
@@ -226,6 +229,14 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
       Object.entries(transport.counts).map(([event, n]) => [{ event }, n] as const),
     )
     metrics.gaugeFrom('crux_wire_session_keys', 'Receive keys held (in use, awaiting confirmation, or in their grace period).', [], () => transport.heldKeys())
+    if (strew !== undefined) {
+      const lc = strew.server.limitCounters
+      metrics.counterFrom('crux_grpc_limited_total', 'gRPC connections refused over a cap, streams reset over the unfinished-request budget, accepts the OS refused (docs/LIMITS.md).', ['what'], () => [
+        [{ what: 'connection_refused' }, lc.refusedConnections],
+        [{ what: 'stream_reset' }, lc.resetStreams],
+        [{ what: 'accept_error' }, lc.acceptErrors],
+      ] as const)
+    }
     const m = metrics
     server = createServer((req, res) => {
       if (req.url !== '/metrics') {
