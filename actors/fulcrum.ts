@@ -19,6 +19,7 @@ import { loadOrCreateIdentity, nodeIdOf } from '../runtime/node-identity.js'
 import { createSessionTransport, type SessionTransport } from '../runtime/session-transport.js'
 import { LogStore } from '../runtime/log-store.js'
 import { FileStore, type Store } from '../runtime/store.js'
+import { PersistGuard } from '../runtime/persist-guard.js'
 import { FileWhitelist } from '../runtime/whitelist-store.js'
 import { createUdpTransport } from '../runtime/udp-transport.js'
 import { decodeWire } from '../runtime/wire-codec.js'
@@ -120,7 +121,14 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
   const log = createWalrus({ level: o.logLevel, base: { node: id } })
   const files = new FileStore(join(o.dataDir, 'store'))
   // The reeve's many small registrations go to a group-committed log; everything else to one file per key.
-  const logs = o.grpc === undefined ? undefined : new LogStore(join(o.dataDir, 'strew'))
+  // A write the disk refuses is reported, and the store mends itself at the next put (runtime/log-store.ts).
+  const logs =
+    o.grpc === undefined
+      ? undefined
+      : new LogStore(join(o.dataDir, 'strew'), {
+          failed: (err) => log.error('the reeve store refused a write; calls that change it fail until it can be rewritten', { error: err.message }),
+          recovered: () => log.info('the reeve store is written again'),
+        })
   const reeveActor = `${id}/reeve`
   const storeOf = (actor: string): Store => (actor === reeveActor && logs !== undefined ? logs : files)
   const store: Store = {
@@ -153,7 +161,7 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
   const recorder =
     o.trace === undefined
       ? undefined
-      : new Recorder(new FileSink(o.trace), { node: id, seed, config, machines: Object.fromEntries([flockMachine, ...(o.grpc === undefined ? [] : strewMachines)].map((m) => [m.name, m.version])) })
+      : new Recorder(new FileSink(o.trace, undefined, (err) => log.error('the journal could not be written; it ends here and the node goes on', { trace: o.trace, error: (err as NodeJS.ErrnoException).code ?? err.message })), { node: id, seed, config, machines: Object.fromEntries([flockMachine, ...(o.grpc === undefined ? [] : strewMachines)].map((m) => [m.name, m.version])) })
   // The gRPC server is bound before the flock starts: a node that comes to lead announces its address.
   // gRPC is loaded only by a fulcrum that serves it: start-up time and memory are features.
   const strewModule = o.grpc === undefined ? undefined : await import('./strew.js')
@@ -193,9 +201,14 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
     }
   })
   let strew: Strew | undefined
+  // A whitelist save the disk refuses is reported and retried; the key is trusted meanwhile, as saved.
+  const whitelistWrites = new PersistGuard(files, clock, {
+    failed: (_actor, _key, err, retryInMs) => log.error('the whitelist could not be saved; will retry', { error: (err as NodeJS.ErrnoException).code ?? String(err), retryInMs }),
+    recovered: () => log.info('the whitelist is saved'),
+  })
   if (bound !== undefined && logs !== undefined) {
     const s = strewModule!.startStrew(
-      { host: flock.host, clock, identity, store: logs, whitelist: new FileWhitelist(files), flock: () => flock.context(), log: log.child('crux:strew') },
+      { host: flock.host, clock, identity, store: logs, whitelist: new FileWhitelist({ get: (a, k) => files.get(a, k), put: (a, k, v) => whitelistWrites.put(a, k, v) }), flock: () => flock.context(), log: log.child('crux:strew') },
       { node: id, bloc: bloc?.cert.bloc ?? 'crux', horde: o.horde ?? 'default', secret: o.secret, hbMs: o.hbMs, ...(o.rules === undefined ? {} : { rules: o.rules }) },
       bound,
     )
@@ -275,6 +288,7 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
       await strew?.close()
       await flock.close()
       logs?.close()
+      whitelistWrites.close()
       clock.cancelAll()
       recorder?.close()
       if (server !== undefined) await new Promise<void>((r) => server!.close(() => r()))

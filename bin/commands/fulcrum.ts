@@ -35,6 +35,14 @@ export function registerFulcrum(program: Command): void {
       const { readSecretFile } = await import('../../runtime/secret.js')
       const { parseProbeSpecs } = await import('../../runtime/probe-spec.js')
       const { startFulcrum } = await import('../../actors/fulcrum.js')
+      // The last word on a failure nothing else handled: one `crux:` line and exit 1, never a stack
+      // trace (issue 13). Failed writes are handled where they happen; this is for what was missed.
+      const last = (err: unknown) => {
+        process.stderr.write(`crux: fulcrum stopped: ${err instanceof Error ? err.message : String(err)}\n`)
+        process.exit(1)
+      }
+      process.on('uncaughtException', last)
+      process.on('unhandledRejection', last)
       if (!/^[A-Za-z0-9._-]{1,64}$/.test(f.horde)) throw new InvalidArgumentError(`--horde must be 1–64 of letters, digits, '.', '_', '-', got ${JSON.stringify(f.horde)}`)
       const rules = f.rules === undefined ? undefined : (await import('../../runtime/rules-file.js')).readRulesFile(f.rules)
       const secret = readSecretFile(f.secretFile)
