@@ -1,5 +1,5 @@
 /**
- * The gRPC server's bounds in one process on a real server (127.77.43.x): an idle connection is
+ * The gRPC server's bounds in one process on a real server (127.77.46.x): an idle connection is
  * closed, and unfinished requests past the per-connection byte budget are reset while the connection
  * and the server go on serving. The real-process figures are test/integration/grpc-bounds.test.ts'.
  */
@@ -30,7 +30,7 @@ const pingOk = (addr: string) =>
   })
 
 test('a connection with no call open is closed after idleMs', async (t) => {
-  const { addr } = await server(t, '127.77.43.1', { idleMs: 300 })
+  const { addr } = await server(t, '127.77.46.1', { idleMs: 300 })
   const session = connect(`http://${addr}`)
   t.teardown(() => session.destroy())
   session.on('error', () => {})
@@ -42,7 +42,7 @@ test('a connection with no call open is closed after idleMs', async (t) => {
 })
 
 test('unfinished requests past the per-connection budget are reset; the server keeps serving', async (t) => {
-  const { s, addr } = await server(t, '127.77.43.2', { maxPendingBytesPerConnection: 256 * 1024, maxMessageBytes: 128 * 1024 })
+  const { s, addr } = await server(t, '127.77.46.2', { maxPendingBytesPerConnection: 256 * 1024, maxMessageBytes: 128 * 1024 })
   // Ten streams of 127 KiB each: the third takes the connection past 256 KiB.
   const stall = await stallStreams(addr, 10, 128 * 1024 - 64, 20_000)
   t.teardown(() => stall.session.destroy())
