@@ -44,8 +44,10 @@ test('600 stalled 1 MiB streams on one connection leave the fulcrum’s RSS with
   const stall = await stallStreams(grpcAddr, 600, MiB - 64, 60_000)
   t.teardown(() => stall.session.destroy())
   const grown = rssOf(f.child.pid!) - before
-  t.log(`RSS ${(before / MiB).toFixed(0)} MB before, +${(grown / MiB).toFixed(0)} MB with 600 stalled streams (${stall.reset} reset)`)
+  t.log(`RSS ${(before / MiB).toFixed(0)} MB before, +${(grown / MiB).toFixed(0)} MB with 600 stalled streams (${stall.reset} reset, ${stall.held} held)`)
   t.true(grown < RSS_BOUND, `RSS grew ${(grown / MiB).toFixed(0)} MB`)
+  // What the 4 MiB per-connection budget lets through whole: a few streams, not 600.
+  t.true(stall.held <= 8, `${stall.held} streams held`)
   // Served while the stalled connection is still open.
   t.is(await healthy(grpcAddr), 'SERVING')
   t.is(f.child.exitCode, null)
