@@ -250,6 +250,10 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
         [{ what: 'accept_error' }, lc.acceptErrors],
       ] as const)
     }
+    if (logs !== undefined) {
+      const lsc = logs.counters
+      metrics.counterFrom('crux_store_log_write_failures_total', 'Writes to the reeve log store the disk refused; the store mends itself by rewriting (docs/LIMITS.md).', [], () => lsc.failures)
+    }
     const m = metrics
     server = createServer((req, res) => {
       if (req.url !== '/metrics') {

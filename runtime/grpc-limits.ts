@@ -13,6 +13,7 @@
 import { constants as h2, type Http2Server, type Http2Session, type ServerHttp2Stream } from 'node:http2'
 import { createServer, type Server as NetServer, type Socket } from 'node:net'
 import type * as grpc from '@grpc/grpc-js'
+import { UnavailableError } from './errors.js'
 
 /** The bounds; every field has a default ({@link GRPC_LIMITS}). */
 export interface GrpcLimits {
@@ -74,7 +75,7 @@ export function serverOptions(l: GrpcLimits): grpc.ServerOptions {
 export function boundPendingBytes(server: grpc.Server, l: GrpcLimits, counters: GrpcLimitCounters): void {
   const s = server as unknown as { createHttp2Server?: (creds: unknown) => Http2Server }
   const create = s.createHttp2Server
-  if (typeof create !== 'function') throw new Error('this @grpc/grpc-js has no createHttp2Server: request bytes cannot be bounded')
+  if (typeof create !== 'function') throw new UnavailableError('this @grpc/grpc-js has no createHttp2Server: request bytes cannot be bounded')
   const perSession = new Map<Http2Session, number>()
   let total = 0
   s.createHttp2Server = (creds: unknown) => {
