@@ -38,7 +38,7 @@ export interface GrpcLimits {
 /** The defaults, and why, are in docs/LIMITS.md. */
 export const GRPC_LIMITS: GrpcLimits = {
   maxConnections: 4_096,
-  maxConnectionsPerAddress: 64,
+  maxConnectionsPerAddress: 256,
   maxStreamsPerConnection: 32,
   maxMessageBytes: 1 << 20,
   maxPendingBytesPerConnection: 4 << 20,

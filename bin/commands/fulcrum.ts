@@ -23,7 +23,7 @@ export function registerFulcrum(program: Command): void {
     .option('--grpc <HOST:PORT>', "serve the strew layer here over gRPC: this node's reeve, and the steward and registry while it leads, with health and reflection (default: the listen host, port 50059; port 0: any free port)", hostPort('--grpc', true))
     .option('--no-grpc', 'no gRPC services: membership only')
     .option('--grpc-max-connections <N>', 'gRPC connections open at once; more are closed on arrival (docs/LIMITS.md)', int('--grpc-max-connections', 1, 1_000_000), 4_096)
-    .option('--grpc-max-connections-per-address <N>', 'gRPC connections open at once from one source address', int('--grpc-max-connections-per-address', 1, 1_000_000), 64)
+    .option('--grpc-max-connections-per-address <N>', 'gRPC connections open at once from one source address', int('--grpc-max-connections-per-address', 1, 1_000_000), 256)
     .option('--horde <NAME>', "this node's horde: its services' NodeIDs name it, and it sees that horde's catalog", 'default')
     .option('--rules <FILE>', 'who may see whom, for the steward while this node leads (give every node the same file): a JSON list of {"horde": NAME or "*", "from": SERVICE, "to": SERVICE}; default: Pastiche→Pastiche, Steward→Reeve, Reeve→Steward')
     .option('--trace <FILE>', 'write this node\'s journal (NDJSON) for crux replay')
