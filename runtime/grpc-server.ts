@@ -8,6 +8,9 @@
  * words whatever the reason (`call refused`), so the caller learns nothing; a request that does not
  * decode gets INVALID_ARGUMENT naming the method; a message over the size limit is refused by
  * grpc-js with RESOURCE_EXHAUSTED. None of these stops the server.
+ *
+ * Connections, streams, idle time and the bytes of unfinished requests are bounded (grpc-limits.ts,
+ * docs/LIMITS.md): the server accepts connections on its own listener and hands them to grpc-js.
  */
 import * as grpc from '@grpc/grpc-js'
 import { Health, type ServingStatus } from './grpc-health.js'
