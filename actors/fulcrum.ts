@@ -19,6 +19,7 @@ import { loadOrCreateIdentity, nodeIdOf } from '../runtime/node-identity.js'
 import { createSessionTransport, type SessionTransport } from '../runtime/session-transport.js'
 import { LogStore } from '../runtime/log-store.js'
 import { FileStore, type Store } from '../runtime/store.js'
+import { PersistGuard } from '../runtime/persist-guard.js'
 import { FileWhitelist } from '../runtime/whitelist-store.js'
 import { createUdpTransport } from '../runtime/udp-transport.js'
 import { decodeWire } from '../runtime/wire-codec.js'
@@ -28,6 +29,7 @@ import { checkReeveLog, loadCheckpoint } from './data-dir.js'
 import { attachFulcrumMonitor, type FulcrumMonitor } from './fulcrum-monitor.js'
 import type { Strew } from './strew.js'
 import { strewMachines } from './strew-machines.js'
+import type { GrpcLimits } from '../runtime/grpc-limits.js'
 
 export interface FulcrumOptions {
   host: string
@@ -48,6 +50,8 @@ export interface FulcrumOptions {
   config?: Partial<FlockConfig>
   /** Serve the strew layer (reeve, steward, registry) over gRPC here. */
   grpc?: { host: string; port: number }
+  /** Bounds of the gRPC server (docs/LIMITS.md); each defaults to GRPC_LIMITS'. */
+  grpcLimits?: Partial<GrpcLimits>
   /** This node's horde (its services' NodeIDs name it). Default `default`. */
   horde?: string
   /** The steward's rules while this node leads (give every node the same). Default: the original's. */
@@ -134,7 +138,15 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
   const files = new FileStore(join(o.dataDir, 'store'))
   // The reeve's many small registrations go to a group-committed log; everything else to one file per key.
   // A torn last line (kill -9 mid-write, never acknowledged) is dropped and said; other damage stops the node.
-  const logs = o.grpc === undefined ? undefined : new LogStore(join(o.dataDir, 'strew'), { onRepair: (file, what) => log.warn('data dir file repaired', { file, what }) })
+  // A write the disk refuses is reported, and the store mends itself at the next put (runtime/log-store.ts).
+  const logs =
+    o.grpc === undefined
+      ? undefined
+      : new LogStore(join(o.dataDir, 'strew'), {
+          onRepair: (file, what) => log.warn('data dir file repaired', { file, what }),
+          failed: (err) => log.error('the reeve store refused a write; calls that change it fail until it can be rewritten', { error: err.message }),
+          recovered: () => log.info('the reeve store is written again'),
+        })
   const reeveActor = `${id}/reeve`
   const storeOf = (actor: string): Store => (actor === reeveActor && logs !== undefined ? logs : files)
   const store: Store = {
@@ -148,7 +160,13 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
   const checkpoint = loadCheckpoint(files, actorId, id)
   if (logs !== undefined) opened.push(() => logs.close())
   if (logs !== undefined) checkReeveLog(logs, reeveActor, id)
-  const whitelist = logs === undefined ? undefined : new FileWhitelist(files)
+  // A whitelist save the disk refuses is reported and retried; the key is trusted meanwhile, as saved.
+  const whitelistWrites = new PersistGuard(files, clock, {
+    failed: (_actor, _key, err, retryInMs) => log.error('the whitelist could not be saved; will retry', { error: (err as NodeJS.ErrnoException).code ?? String(err), retryInMs }),
+    recovered: () => log.info('the whitelist is saved'),
+  })
+  opened.push(() => whitelistWrites.close())
+  const whitelist = logs === undefined ? undefined : new FileWhitelist({ dir: files.dir, get: (a, k) => files.get(a, k), put: (a, k, v) => whitelistWrites.put(a, k, v) })
   const udp = await createUdpTransport({ host: o.host, port: o.port })
   opened.push(() => udp.close(), () => clock.cancelAll())
   const keyId = new DataView(crypto.getRandomValues(new Uint8Array(4)).buffer).getUint32(0)
@@ -173,11 +191,11 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
   const recorder =
     o.trace === undefined
       ? undefined
-      : new Recorder(new FileSink(o.trace), { node: id, seed, config, machines: Object.fromEntries([flockMachine, ...(o.grpc === undefined ? [] : strewMachines)].map((m) => [m.name, m.version])) })
+      : new Recorder(new FileSink(o.trace, undefined, (err) => log.error('the journal could not be written; it ends here and the node goes on', { trace: o.trace, error: (err as NodeJS.ErrnoException).code ?? err.message })), { node: id, seed, config, machines: Object.fromEntries([flockMachine, ...(o.grpc === undefined ? [] : strewMachines)].map((m) => [m.name, m.version])) })
   // The gRPC server is bound before the flock starts: a node that comes to lead announces its address.
   // gRPC is loaded only by a fulcrum that serves it: start-up time and memory are features.
   const strewModule = o.grpc === undefined ? undefined : await import('./strew.js')
-  const bound = o.grpc === undefined ? undefined : await strewModule!.bindStrewServer({ ...o.grpc, now: () => clock.now() })
+  const bound = o.grpc === undefined ? undefined : await strewModule!.bindStrewServer({ ...o.grpc, now: () => clock.now(), ...(o.grpcLimits === undefined ? {} : { limits: o.grpcLimits }) })
   if (bound !== undefined) opened.push(() => bound.server.close())
   const grpcAddress = bound?.address
   const flock = createFlockActor(
@@ -251,6 +269,18 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
       Object.entries(transport.counts).map(([event, n]) => [{ event }, n] as const),
     )
     metrics.gaugeFrom('crux_wire_session_keys', 'Receive keys held (in use, awaiting confirmation, or in their grace period).', [], () => transport.heldKeys())
+    if (strew !== undefined) {
+      const lc = strew.server.limitCounters
+      metrics.counterFrom('crux_grpc_limited_total', 'gRPC connections refused over a cap, streams reset over the unfinished-request budget, accepts the OS refused (docs/LIMITS.md).', ['what'], () => [
+        [{ what: 'connection_refused' }, lc.refusedConnections],
+        [{ what: 'stream_reset' }, lc.resetStreams],
+        [{ what: 'accept_error' }, lc.acceptErrors],
+      ] as const)
+    }
+    if (logs !== undefined) {
+      const lsc = logs.counters
+      metrics.counterFrom('crux_store_log_write_failures_total', 'Writes to the reeve log store the disk refused; the store mends itself by rewriting (docs/LIMITS.md).', [], () => lsc.failures)
+    }
     const m = metrics
     server = createServer((req, res) => {
       if (req.url !== '/metrics') {
@@ -284,13 +314,16 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
       // The machine's leave persists the checkpoint (a persist effect into the store) and says Exit.
       flock.host.send(actorId, { type: 'leave' }, 'control')
       flock.host.runUntilIdle()
+      // A checkpoint the disk refused was reported; say so here too rather than claim it was written.
+      const checkpointed = flock.host.persistStatus().pending === 0
       await strew?.close()
       await flock.close()
       logs?.close()
+      whitelistWrites.close()
       clock.cancelAll()
       recorder?.close()
       if (server !== undefined) await new Promise<void>((r) => server!.close(() => r()))
-      log.info('fulcrum stopped', { checkpoint: true })
+      log.info('fulcrum stopped', { checkpoint: checkpointed })
     },
   }
 }

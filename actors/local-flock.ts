@@ -36,13 +36,14 @@ const cruxJs = existsSync(bundle) ? bundle : fileURLToPath(new URL('../bin/crux.
  * Starts `crux fulcrum --listen addr --data-dir dataDir …args` and follows its log. With `netns`, the
  * fulcrum runs in that network namespace (`ip netns exec`, which execs: the child's pid is the
  * fulcrum's, so signals reach it directly; needs root). With `cruxJs`, that entry point runs instead
- * of this build's (a benchmark comparing with another build).
+ * of this build's (a benchmark comparing with another build). `prefix` runs it under another command
+ * that execs it the same way (`prlimit --nofile=N:N`).
  */
-export function spawnFulcrum(addr: string, dataDir: string, args: readonly string[], opts: { netns?: string; cruxJs?: string } = {}): FulcrumProcess {
+export function spawnFulcrum(addr: string, dataDir: string, args: readonly string[], opts: { netns?: string; cruxJs?: string; prefix?: readonly string[] } = {}): FulcrumProcess {
   // A 1 MiB young generation: a fulcrum allocates little per second, and this keeps it under 60 MB
   // resident (61 → 59 MB peak measured here); the simulator, which allocates a lot, does the opposite.
   const argv = [process.execPath, '--max-semi-space-size=1', opts.cruxJs ?? cruxJs, 'fulcrum', '--listen', addr, '--data-dir', dataDir, ...args]
-  const [cmd, ...rest] = opts.netns === undefined ? argv : ['ip', 'netns', 'exec', opts.netns, ...argv]
+  const [cmd, ...rest] = [...(opts.prefix ?? []), ...(opts.netns === undefined ? argv : ['ip', 'netns', 'exec', opts.netns, ...argv])]
   const child = spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: Array<Record<string, unknown>> = []
   let latest: FlockView | undefined

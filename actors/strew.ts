@@ -30,6 +30,7 @@ import { CallVerifier } from '../runtime/call-signature.js'
 import type { Clock } from '../runtime/clock.js'
 import { Code, CruxError } from '../runtime/errors.js'
 import { createSecureServer, type SecureServer } from '../runtime/grpc-server.js'
+import type { GrpcLimits } from '../runtime/grpc-limits.js'
 import { createSignedClient, type SignedClient } from '../runtime/signed-client.js'
 import type { ActorHost } from '../runtime/host.js'
 import type { LogStore } from '../runtime/log-store.js'
@@ -85,10 +86,10 @@ export interface StrewServer {
 }
 
 /** Binds the strew layer's gRPC server (health and reflection only, until {@link startStrew}). */
-export async function bindStrewServer(o: { host: string; port: number; now(): number }): Promise<StrewServer> {
+export async function bindStrewServer(o: { host: string; port: number; now(): number; limits?: Partial<GrpcLimits> }): Promise<StrewServer> {
   let lookup = (_keyId: string): Uint8Array | undefined => undefined
   const verifier = new CallVerifier({ lookup: (k) => lookup(k) })
-  const server = createSecureServer({ host: o.host, port: o.port, verifier, now: o.now })
+  const server = createSecureServer({ host: o.host, port: o.port, verifier, now: o.now, ...(o.limits === undefined ? {} : { limits: o.limits }) })
   const address = await server.start()
   return { server, address, verifier, trust: (fn) => void (lookup = fn) }
 }

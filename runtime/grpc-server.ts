@@ -8,6 +8,9 @@
  * words whatever the reason (`call refused`), so the caller learns nothing; a request that does not
  * decode gets INVALID_ARGUMENT naming the method; a message over the size limit is refused by
  * grpc-js with RESOURCE_EXHAUSTED. None of these stops the server.
+ *
+ * Connections, streams, idle time and the bytes of unfinished requests are bounded (grpc-limits.ts,
+ * docs/LIMITS.md): the server accepts connections on its own listener and hands them to grpc-js.
  */
 import * as grpc from '@grpc/grpc-js'
 import { Health, type ServingStatus } from './grpc-health.js'
@@ -16,6 +19,8 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { CALL_HEADERS, type CallRefusal, type CallVerdict, type CallVerifier } from './call-signature.js'
 import { CruxError, InvalidArgumentError } from './errors.js'
+import { boundPendingBytes, GRPC_LIMITS, listenBounded, serverOptions, type GrpcLimitCounters, type GrpcLimits } from './grpc-limits.js'
+import type { Server as NetServer } from 'node:net'
 
 export type { ServingStatus } from './grpc-health.js'
 
@@ -47,10 +52,14 @@ export interface SecureServerInit {
   now(): number
   /** Largest request accepted, bytes. Default 1 MiB. */
   maxMessageBytes?: number
+  /** Connection, stream and memory bounds (runtime/grpc-limits.ts); each defaults to GRPC_LIMITS'. */
+  limits?: Partial<GrpcLimits>
 }
 
 export interface SecureServer {
   readonly server: grpc.Server
+  /** Connections refused and streams reset by the bounds. */
+  readonly limitCounters: Readonly<GrpcLimitCounters>
   /** grpc.health.v1: '' is the server as a whole; each service by its full name. */
   setStatus(service: string, status: ServingStatus): void
   /** Adds a service; `signed` (the default) checks every call's signature first. */
@@ -171,14 +180,18 @@ function signedMethod(path: string, def: grpc.MethodDefinition<unknown, unknown>
 }
 
 export function createSecureServer(o: SecureServerInit): SecureServer {
-  const max = o.maxMessageBytes ?? 1 << 20
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': max })
+  const limits: GrpcLimits = { ...GRPC_LIMITS, ...o.limits, ...(o.maxMessageBytes === undefined ? {} : { maxMessageBytes: o.maxMessageBytes }) }
+  const counters: GrpcLimitCounters = { refusedConnections: 0, resetStreams: 0, acceptErrors: 0 }
+  const server = new grpc.Server(serverOptions(limits))
+  boundPendingBytes(server, limits, counters)
+  let listener: NetServer | undefined
   const health = new Health({ '': 'SERVING' })
   const load: Load = { inflight: 0, turn: 0, turnReset: false }
   health.addToServer(server)
   addLazyReflection(server, protosDir(), SERVICE_PROTOS)
   return {
     server,
+    limitCounters: counters,
     setStatus: (service, status) => health.setStatus(service, status),
     addService(definition, impl, options = {}) {
       if (options.signed === false) return server.addService(definition, impl)
@@ -193,15 +206,21 @@ export function createSecureServer(o: SecureServerInit): SecureServer {
       }
       server.addService(defs as grpc.ServiceDefinition, impls)
     },
-    start: () =>
-      new Promise((resolve, reject) => {
-        server.bindAsync(`${o.host}:${o.port}`, grpc.ServerCredentials.createInsecure(), (err, port) => {
-          if (err !== null) return reject(new InvalidArgumentError(`cannot serve gRPC on ${o.host}:${o.port} (${err.message})`))
-          resolve(`${o.host}:${port}`)
-        })
-      }),
+    // Our own listener, not bindAsync: grpc-js would accept every connection (see grpc-limits.ts).
+    async start() {
+      const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure())
+      try {
+        listener = await listenBounded(o.host, o.port, limits, counters, (socket) => injector.injectConnection(socket))
+      } catch (err) {
+        injector.destroy()
+        throw new InvalidArgumentError(`cannot serve gRPC on ${o.host}:${o.port} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+      }
+      const port = (listener.address() as { port: number }).port
+      return `${o.host}:${port}`
+    },
     close: () =>
       new Promise<void>((resolve) => {
+        listener?.close()
         server.tryShutdown(() => resolve())
         setTimeout(() => server.forceShutdown(), 2_000).unref()
       }),

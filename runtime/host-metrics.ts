@@ -14,6 +14,8 @@ export function registerHostMetrics(metrics: Metrics, host: ActorHost): void {
   metrics.counterFrom('crux_actor_failures_total', 'Steps in which a machine threw.', [], () => c.failures)
   metrics.counterFrom('crux_actor_restarts_total', 'Actors restarted by their supervisor.', [], () => c.restarts)
   metrics.counterFrom('crux_actor_gave_up_total', 'Actors whose supervisor gave up after too many restarts.', [], () => c.gaveUp)
+  metrics.counterFrom('crux_persist_failures_total', 'Persist writes the store refused (EMFILE, ENOSPC, EIO); each is retried.', [], () => host.persistStatus().failures)
+  metrics.gaugeFrom('crux_persist_pending', 'Persist writes refused and waiting for their retry.', [], () => host.persistStatus().pending)
   metrics.gaugeFrom('crux_actors', 'Actors hosted.', [], () => host.ids().length)
   metrics.gaugeFrom('crux_mailbox_pending', 'Messages waiting in mailboxes.', [], () => host.mailboxTotals().pending)
   metrics.counterFrom('crux_mailbox_dropped_total', 'Messages that will never be delivered, by mailbox class and reason.', ['class', 'reason'], () => {

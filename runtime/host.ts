@@ -18,6 +18,7 @@ import { Mailbox, type MailboxCounters, type MailboxLimits, type PutResult } fro
 import type { Recorder } from './recorder.js'
 import { Supervisor, type SupervisorPolicy } from './supervisor.js'
 import { Queue } from './queue.js'
+import { PersistGuard } from './persist-guard.js'
 
 /** The logging surface the host needs (walrus satisfies it). */
 export interface HostLogger {
@@ -101,7 +102,8 @@ export class ActorHost {
   private readonly machines = new Map<string, MachineDefinition>()
   private readonly recorder: Recorder | undefined
   private readonly logger: HostLogger | undefined
-  private readonly store: PersistPort | undefined
+  /** The store behind a guard: a refused write is reported and retried, never thrown out of a step. */
+  private readonly store: PersistGuard | undefined
   private readonly outbound: OutboundRouter | undefined
   private readonly actors = new Map<string, Slot>()
   private readonly readyQueue = new Queue<Slot>()
@@ -123,7 +125,15 @@ export class ActorHost {
     for (const m of components.machines) this.machines.set(m.name, m)
     this.recorder = components.recorder
     this.logger = components.logger?.child('crux:host')
-    this.store = components.store
+    const log = this.logger
+    this.store =
+      components.store === undefined
+        ? undefined
+        : new PersistGuard(components.store, components.clock, {
+            failed: (actor, key, err, retryInMs) =>
+              log?.log('error', undefined, { actor, key, error: (err as NodeJS.ErrnoException).code ?? String(err), retryInMs }, 'persist failed; will retry'),
+            recovered: (actor, key) => log?.log('info', undefined, { actor, key }, 'persist recovered'),
+          })
     this.outbound = components.outbound
     this.node = init.node
     this.init = init
@@ -232,11 +242,17 @@ export class ActorHost {
     return n
   }
 
+  /** Persist writes refused by the store so far, and those still waiting for their retry. */
+  persistStatus(): { failures: number; pending: number } {
+    return { failures: this.store?.failures ?? 0, pending: this.store?.pending ?? 0 }
+  }
+
   /** Stops every actor, cancels every timer, flushes the journal. */
   close(): void {
     if (this.closed) return
     for (const id of [...this.actors.keys()]) this.stop(id)
     this.closed = true
+    this.store?.close()
     this.recorder?.flush()
   }
 

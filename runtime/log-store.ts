@@ -10,6 +10,10 @@
  * damage, and loading refuses it with a {@link DataDirError} naming the file and the line.
  * When the log holds more than twice the live keys (and over 1 000 lines), it is rewritten whole:
  * temp file, fsync, rename, fsync of the directory.
+ *
+ * A failed write (EMFILE, ENOSPC, EIO) fails every sync waiting on it, and the store stays failed
+ * until a rewrite of each log it hit succeeds: tried again at the next put or sync. Never appended to
+ * after a failure, a log cannot hold a torn line in its middle, which loading would call damage.
  */
 import { closeSync, fdatasync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
@@ -23,6 +27,14 @@ interface ActorLog {
   lines: number
   /** Lines put but not yet written. */
   buffered: string[]
+  /** A write to it failed, perhaps halfway through a line: only a rewrite whole may follow. */
+  damaged: boolean
+}
+
+/** Told when the disk refuses a write, and when the store is whole again. */
+export interface LogStoreReport {
+  failed(err: UnavailableError): void
+  recovered(): void
 }
 
 /** Actor ids become file names: `/` is `~`, anything else unsafe is refused. */
@@ -34,7 +46,7 @@ function fileName(actor: string): string {
 }
 
 /** What a log store tells its owner. */
-export interface LogStoreOptions {
+export interface LogStoreOptions extends Partial<LogStoreReport> {
   /** A log was repaired on load (a torn last line dropped): for a warning naming the file. */
   onRepair?(file: string, what: string): void
 }
@@ -47,7 +59,7 @@ export class LogStore implements Store {
   private flushing = false
   private scheduled = false
   /** Writes and syncs done, for tests and metrics. */
-  readonly counters = { puts: 0, syncs: 0, compactions: 0 }
+  readonly counters = { puts: 0, syncs: 0, compactions: 0, failures: 0, recoveries: 0 }
 
   constructor(
     readonly dir: string,
@@ -97,14 +109,17 @@ export class LogStore implements Store {
    * trip; with others waiting, one flush on the pool serves them all.
    */
   sync(alone = false): Promise<void> {
-    if (this.broken !== null) return Promise.reject(this.broken)
+    if (!this.recover()) return Promise.reject(this.broken)
     if (alone && !this.flushing && this.waiters.length === 0) {
-      for (const [log, text] of this.takeBuffered()) {
+      const batch = this.takeBuffered()
+      for (const [log, text] of batch) {
         try {
           writeOut(log.fd, text)
           fdatasyncSync(log.fd)
         } catch (err) {
-          return Promise.reject(this.fail('write', log.file, err))
+          // The logs after this one lost their lines from the buffer too: all are rewritten on recovery.
+          for (const [l] of batch) l.damaged = true
+          return Promise.reject(this.fail('write', log, err))
         }
       }
       this.counters.syncs++
@@ -119,17 +134,27 @@ export class LogStore implements Store {
     })
   }
 
-  /** Writes what is buffered, synchronously (shutdown), and closes the files. */
+  /**
+   * Writes what is buffered, synchronously (shutdown), and closes the files. A write the disk refuses
+   * here is reported, not thrown: what it held was never acknowledged as durable.
+   */
   close(): void {
-    for (const [log, text] of this.takeBuffered()) {
-      writeOut(log.fd, text)
-      fsyncSync(log.fd)
+    if (this.recover()) {
+      for (const [log, text] of this.takeBuffered()) {
+        try {
+          writeOut(log.fd, text)
+          fsyncSync(log.fd)
+        } catch (err) {
+          this.fail('write', log, err)
+        }
+      }
     }
     for (const log of this.logs.values()) {
-      closeSync(log.fd)
+      if (log.fd >= 0) closeSync(log.fd)
     }
     this.logs.clear()
-    for (const w of this.waiters.splice(0)) w.resolve()
+    const err = this.broken
+    for (const w of this.waiters.splice(0)) err === null ? w.resolve() : w.reject(err)
   }
 
   private open(actor: string): ActorLog {
@@ -165,7 +190,7 @@ export class LogStore implements Store {
     const tail = rows[rows.length - 1]!
     const torn = tail !== ''
     if (torn) this.options.onRepair?.(file, `dropped a torn last line (${Buffer.byteLength(tail)} bytes, no newline: a write cut short, never acknowledged)`)
-    log = { file, fd: -1, values, lines, buffered: [] }
+    log = { file, fd: -1, values, lines, buffered: [], damaged: false }
     this.logs.set(actor, log)
     // A torn tail is dropped by rewriting the log whole; otherwise keep appending to it.
     if (torn) this.compact(log)
@@ -193,14 +218,38 @@ export class LogStore implements Store {
     return batch
   }
 
-  /** The disk refused: the store is broken, and every caller waiting hears it, as does every later one. */
-  private fail(what: 'write' | 'rewrite', file: string, err: unknown): UnavailableError {
-    this.broken ??= new UnavailableError(`cannot ${what} the store log ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+  /** The disk refused: the store is broken until {@link recover}, and every caller waiting hears it. */
+  private fail(what: 'write' | 'rewrite', log: ActorLog, err: unknown): UnavailableError {
+    log.damaged = true
+    this.counters.failures++
+    if (this.broken === null) {
+      this.broken = new UnavailableError(`cannot ${what} the store log ${log.file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+      this.options.failed?.(this.broken)
+    }
     for (const w of this.waiters.splice(0)) w.reject(this.broken)
     return this.broken
   }
 
+  /** Rewrites every damaged log whole (memory holds every value); true once nothing is broken. */
+  private recover(): boolean {
+    if (this.broken === null) return true
+    for (const log of this.logs.values()) {
+      if (!log.damaged) continue
+      try {
+        this.compact(log)
+      } catch {
+        return false
+      }
+      log.damaged = false
+    }
+    this.broken = null
+    this.counters.recoveries++
+    this.options.recovered?.()
+    return true
+  }
+
   private flush(): void {
+    if (!this.recover()) return void this.waiters.splice(0).forEach((w) => w.reject(this.broken!))
     const batch = this.takeBuffered()
     const waiters = this.waiters.splice(0)
     if (batch.length === 0) {
@@ -209,14 +258,15 @@ export class LogStore implements Store {
     }
     this.flushing = true
     let left = batch.length
-    let failed: { file: string; err: unknown } | null = null
-    const done = (err: unknown, file: string) => {
-      if (err && failed === null) failed = { file, err }
+    let failed: { log: ActorLog; err: unknown } | null = null
+    const done = (err: unknown, log: ActorLog) => {
+      if (err && failed === null) failed = { log, err }
+      else if (err) log.damaged = true
       if (--left > 0) return
       this.flushing = false
       if (failed !== null) {
         this.waiters.unshift(...waiters)
-        return void this.fail('write', failed.file, failed.err)
+        return void this.fail('write', failed.log, failed.err)
       }
       this.counters.syncs++
       for (const w of waiters) w.resolve()
@@ -224,7 +274,7 @@ export class LogStore implements Store {
         try {
           if (log.lines > 1_000 && log.lines > 2 * log.values.size) this.compact(log)
         } catch (err) {
-          return void this.fail('rewrite', log.file, err)
+          return void this.fail('rewrite', log, err)
         }
       }
       if (this.waiters.length > 0 || [...this.logs.values()].some((l) => l.buffered.length > 0)) this.schedule()
@@ -235,10 +285,10 @@ export class LogStore implements Store {
       try {
         writeOut(log.fd, text)
       } catch (err) {
-        done(err, log.file)
+        done(err, log)
         continue
       }
-      fdatasync(log.fd, (err) => done(err, log.file))
+      fdatasync(log.fd, (err) => done(err, log))
     }
   }
 
@@ -261,7 +311,9 @@ export class LogStore implements Store {
     } finally {
       closeSync(dfd)
     }
-    if (log.fd >= 0) closeSync(log.fd)
+    if (log.fd >= 0) closeQuietly(log.fd)
+    // Not left naming a closed file should the open fail (EMFILE): the next rewrite must not close it again.
+    log.fd = -1
     log.fd = openSync(log.file, 'a', 0o600)
     log.lines = log.values.size
     log.buffered = []
@@ -272,4 +324,13 @@ export class LogStore implements Store {
 /** All of `text`, or a throw: a short write (a full disk) must not pass for a durable one. */
 function writeOut(fd: number, text: string): void {
   if (writeSync(fd, text) !== Buffer.byteLength(text)) throw Object.assign(new Error('short write'), { code: 'ENOSPC' })
+}
+
+/** Closes a descriptor a failed write may have left unusable (EBADF, EIO): it is being replaced. */
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd)
+  } catch {
+    // Nothing to keep from it: the log is rewritten whole from memory.
+  }
 }

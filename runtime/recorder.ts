@@ -29,20 +29,28 @@ export class MemorySink implements JournalSink {
   }
 }
 
-/** Appends to a file, buffered. `flush()` pushes the buffer to the OS; `close()` also fsyncs. */
+/**
+ * Appends to a file, buffered. `flush()` pushes the buffer to the OS; `close()` also fsyncs. A write
+ * the disk refuses (ENOSPC, EIO) ends the journal: `onError` hears it once and later lines are
+ * dropped, since a journal with a hole could not be replayed anyway; the node recording it goes on.
+ */
 export class FileSink implements JournalSink {
   private fd: number | null
   private buf: string[] = []
   private bufBytes = 0
+  /** The write that ended the journal, if one did. */
+  failure: Error | null = null
 
   constructor(
     readonly path: string,
     private readonly chunkBytes = 64 * 1024,
+    private readonly onError: (err: Error) => void = () => {},
   ) {
     this.fd = openSync(path, 'w', 0o644)
   }
 
   write(line: string): void {
+    if (this.fd === null) return
     this.buf.push(line)
     this.bufBytes += line.length + 1
     if (this.bufBytes >= this.chunkBytes) this.flush()
@@ -50,17 +58,39 @@ export class FileSink implements JournalSink {
 
   flush(): void {
     if (this.fd === null || this.buf.length === 0) return
-    writeSync(this.fd, this.buf.join('\n') + '\n')
+    const text = this.buf.join('\n') + '\n'
     this.buf = []
     this.bufBytes = 0
+    this.guard(() => {
+      if (writeSync(this.fd!, text) !== Buffer.byteLength(text)) throw Object.assign(new Error('short write'), { code: 'ENOSPC' })
+    })
   }
 
   close(): void {
     if (this.fd === null) return
     this.flush()
-    fsyncSync(this.fd)
-    closeSync(this.fd)
+    if (this.fd === null) return
+    const fd = this.fd
+    this.guard(() => fsyncSync(fd))
     this.fd = null
+    closeSync(fd)
+  }
+
+  private guard(write: () => void): void {
+    try {
+      write()
+    } catch (err) {
+      this.failure = err as Error
+      const fd = this.fd!
+      this.fd = null
+      this.buf = []
+      try {
+        closeSync(fd)
+      } catch {
+        // The journal is over either way.
+      }
+      this.onError(err as Error)
+    }
   }
 }
 

@@ -22,17 +22,27 @@ export function registerFulcrum(program: Command): void {
     .option('--metrics <HOST:PORT>', 'serve Prometheus /metrics here', hostPort('--metrics'))
     .option('--grpc <HOST:PORT>', "serve the strew layer here over gRPC: this node's reeve, and the steward and registry while it leads, with health and reflection (default: the listen host, port 50059; port 0: any free port)", hostPort('--grpc', true))
     .option('--no-grpc', 'no gRPC services: membership only')
+    .option('--grpc-max-connections <N>', 'gRPC connections open at once; more are closed on arrival (docs/LIMITS.md)', int('--grpc-max-connections', 1, 1_000_000), 4_096)
+    .option('--grpc-max-connections-per-address <N>', 'gRPC connections open at once from one source address', int('--grpc-max-connections-per-address', 1, 1_000_000), 256)
     .option('--horde <NAME>', "this node's horde: its services' NodeIDs name it, and it sees that horde's catalog", 'default')
     .option('--rules <FILE>', 'who may see whom, for the steward while this node leads (give every node the same file): a JSON list of {"horde": NAME or "*", "from": SERVICE, "to": SERVICE}; default: Pastiche→Pastiche, Steward→Reeve, Reeve→Steward')
     .option('--trace <FILE>', 'write this node\'s journal (NDJSON) for crux replay')
     .option('--log-level <L>', 'trace, debug, info, warn, error, fatal or silent', 'info')
     .addHelpText('after', '\nExample:\n  crux fulcrum --listen 127.77.0.1:23123 --probe 127.77.0.0/29 --secret-file flock.secret --data-dir /tmp/n1')
-    .action(async (f: { dataDir: string; listen: { host: string; port: number }; probe: string[]; secretFile: string; bloc?: string; heartbeat: number; keyPeriod: number; beacon?: string; ring: number; metrics?: { host: string; port: number }; grpc?: { host: string; port: number } | false; horde: string; rules?: string; trace?: string; logLevel: string }) => {
+    .action(async (f: { dataDir: string; listen: { host: string; port: number }; probe: string[]; secretFile: string; bloc?: string; heartbeat: number; keyPeriod: number; beacon?: string; ring: number; metrics?: { host: string; port: number }; grpc?: { host: string; port: number } | false; grpcMaxConnections: number; grpcMaxConnectionsPerAddress: number; horde: string; rules?: string; trace?: string; logLevel: string }) => {
       const { levelValues } = await import('../../runtime/walrus-levels.js')
       if (!(f.logLevel in levelValues)) throw new InvalidArgumentError(`--log-level must be one of ${Object.keys(levelValues).join(', ')}, got ${JSON.stringify(f.logLevel)}`)
       const { readSecretFile } = await import('../../runtime/secret.js')
       const { parseProbeSpecs } = await import('../../runtime/probe-spec.js')
       const { startFulcrum } = await import('../../actors/fulcrum.js')
+      // The last word on a failure nothing else handled: one `crux:` line and exit 1, never a stack
+      // trace (issue 13). Failed writes are handled where they happen; this is for what was missed.
+      const last = (err: unknown) => {
+        process.stderr.write(`crux: fulcrum stopped: ${err instanceof Error ? err.message : String(err)}\n`)
+        process.exit(1)
+      }
+      process.on('uncaughtException', last)
+      process.on('unhandledRejection', last)
       if (!/^[A-Za-z0-9._-]{1,64}$/.test(f.horde)) throw new InvalidArgumentError(`--horde must be 1–64 of letters, digits, '.', '_', '-', got ${JSON.stringify(f.horde)}`)
       const rules = f.rules === undefined ? undefined : (await import('../../runtime/rules-file.js')).readRulesFile(f.rules)
       const secret = readSecretFile(f.secretFile)
@@ -52,6 +62,7 @@ export function registerFulcrum(program: Command): void {
         trace: f.trace,
         metrics: f.metrics,
         ...(f.grpc === false ? {} : { grpc: f.grpc ?? { host: f.listen.host, port: 50_059 } }),
+        grpcLimits: { maxConnections: f.grpcMaxConnections, maxConnectionsPerAddress: f.grpcMaxConnectionsPerAddress },
         horde: f.horde,
         ...(rules === undefined ? {} : { rules }),
       })

@@ -1,7 +1,7 @@
 /** The log store: group-committed puts, reloaded whole; a torn tail is dropped, damage refused, kill -9 survived. */
 import test from 'ava'
 import { spawn } from 'node:child_process'
-import { appendFileSync, closeSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { appendFileSync, closeSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -91,15 +91,39 @@ test('kill -9 in the middle of writing leaves a readable store holding every syn
   s.close()
 })
 
-test('a failed write is heard by every caller waiting and every later one, as UnavailableError', async (t) => {
-  const s = new LogStore(dir())
+test('a failed write is heard by every caller waiting and later ones until the log is rewritten; then all of it is on disk', async (t) => {
+  const d = dir()
+  const s = new LogStore(d)
+  const heard: string[] = []
+  const r = new LogStore(dir(), { failed: (e) => heard.push(e.message), recovered: () => heard.push('recovered') })
   s.put('a', 'k1', 1)
   await s.sync()
-  // The file taken away underneath: the next write fails.
+  // The file taken away underneath, and its directory: the write fails, and so does a rewrite.
   closeSync((s as unknown as { logs: Map<string, { fd: number }> }).logs.get('a')!.fd)
+  rmSync(d, { recursive: true })
   s.put('a', 'k2', 2)
   await t.throwsAsync(s.sync(), { name: 'UnavailableError', message: /cannot write the store log .*a\.log \(EBADF\)/ })
   await t.throwsAsync(s.sync(), { name: 'UnavailableError' })
+  // The disk takes writes again: the log is rewritten whole, nothing put is lost, appends go on.
+  mkdirSync(d)
+  s.put('a', 'k3', 3)
+  await s.sync()
+  s.close()
+  const again = new LogStore(d)
+  t.deepEqual(again.keys('a'), ['k1', 'k2', 'k3'])
+  t.is(again.get('a', 'k2'), 2)
+  again.close()
+  // The report: once when broken, once when whole again.
+  r.put('b', 'k', 1)
+  await r.sync()
+  closeSync((r as unknown as { logs: Map<string, { fd: number }> }).logs.get('b')!.fd)
+  r.put('b', 'k', 2)
+  await t.throwsAsync(r.sync())
+  r.put('b', 'k', 3)
+  await r.sync()
+  r.close()
+  t.deepEqual(heard, [heard[0]!, 'recovered'])
+  t.regex(heard[0]!, /EBADF/)
 })
 
 test('a caller alone flushes at once: durable when sync(true) resolves, without a pooled sync', async (t) => {
