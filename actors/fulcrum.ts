@@ -52,6 +52,8 @@ export interface FulcrumOptions {
   grpc?: { host: string; port: number }
   /** Bounds of the gRPC server (docs/LIMITS.md); each defaults to GRPC_LIMITS'. */
   grpcLimits?: Partial<GrpcLimits>
+  /** Key derivations a second for key ids never heard, per source host and overall (bursts twice that). Default 16 and 128. */
+  keyBudget?: { perSource: number; overall: number }
   /** This node's horde (its services' NodeIDs name it). Default `default`. */
   horde?: string
   /** The steward's rules while this node leads (give every node the same). Default: the original's. */
@@ -175,6 +177,7 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
     {
       secret: o.secret,
       identity,
+      ...(o.keyBudget === undefined ? {} : { keyBudget: { perSource: { burst: 2 * o.keyBudget.perSource, perS: o.keyBudget.perSource }, global: { burst: 2 * o.keyBudget.overall, perS: o.keyBudget.overall } } }),
       keyId,
       startCounter: Math.floor(clock.now() / 1000) * 2 ** 21,
       ...(bloc === undefined ? {} : { bloc }),

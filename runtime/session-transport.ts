@@ -26,7 +26,7 @@ import { ENVELOPE_OVERHEAD, ENVELOPE_VERSION, EnvelopeOpener, EnvelopeSealer, MA
 import { DatagramTooLargeError } from './errors.js'
 import { compareNonce, decodeHello, encodeHello, ephemeral, equalBytes, NONCE_BYTES, sessionKeys, type Hello, type HelloKind } from './handshake.js'
 import { certProblem, decodeCert, encodeCert, type NodeCert } from './node-cert.js'
-import { ENVELOPE_TYPE, SecondaryChannel } from './secondary-channel.js'
+import { ENVELOPE_TYPE, SecondaryChannel, type SecondaryChannelInit } from './secondary-channel.js'
 import { MAX_DATAGRAM_BYTES, type ReceiveHandler, type Transport } from './transport.js'
 
 /** Why a datagram was dropped: the envelope's reasons, plus handshake and channel checks. */
@@ -48,6 +48,8 @@ export interface SessionCounts {
 
 export interface SessionTransportInit {
   secret: Uint8Array
+  /** The secondary channel's derivation budget for key ids never heard (runtime/key-budget.ts). */
+  keyBudget?: SecondaryChannelInit['keyBudget']
   /** This node's Ed25519 key pair (runtime/node-identity.ts). */
   identity: { secretKey: Uint8Array; publicKey: Uint8Array }
   /** Secondary-channel key id and first counter (runtime/secondary-channel.ts). */

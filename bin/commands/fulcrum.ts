@@ -24,12 +24,13 @@ export function registerFulcrum(program: Command): void {
     .option('--no-grpc', 'no gRPC services: membership only')
     .option('--grpc-max-connections <N>', 'gRPC connections open at once; more are closed on arrival (docs/LIMITS.md)', int('--grpc-max-connections', 1, 1_000_000), 4_096)
     .option('--grpc-max-connections-per-address <N>', 'gRPC connections open at once from one source address', int('--grpc-max-connections-per-address', 1, 1_000_000), 256)
+    .option('--key-budget <SOURCE,ALL>', 'key derivations a second for sender key ids never heard, per source host and overall (bursts twice that); past it such datagrams are dropped before any crypto (docs/LIMITS.md)', keyBudget, { perSource: 16, overall: 128 })
     .option('--horde <NAME>', "this node's horde: its services' NodeIDs name it, and it sees that horde's catalog", 'default')
     .option('--rules <FILE>', 'who may see whom, for the steward while this node leads (give every node the same file): a JSON list of {"horde": NAME or "*", "from": SERVICE, "to": SERVICE}; default: Pastiche→Pastiche, Steward→Reeve, Reeve→Steward')
     .option('--trace <FILE>', 'write this node\'s journal (NDJSON) for crux replay')
     .option('--log-level <L>', 'trace, debug, info, warn, error, fatal or silent', 'info')
     .addHelpText('after', '\nExample:\n  crux fulcrum --listen 127.77.0.1:23123 --probe 127.77.0.0/29 --secret-file flock.secret --data-dir /tmp/n1')
-    .action(async (f: { dataDir: string; listen: { host: string; port: number }; probe: string[]; secretFile: string; bloc?: string; heartbeat: number; keyPeriod: number; beacon?: string; ring: number; metrics?: { host: string; port: number }; grpc?: { host: string; port: number } | false; grpcMaxConnections: number; grpcMaxConnectionsPerAddress: number; horde: string; rules?: string; trace?: string; logLevel: string }) => {
+    .action(async (f: { dataDir: string; listen: { host: string; port: number }; probe: string[]; secretFile: string; bloc?: string; heartbeat: number; keyPeriod: number; beacon?: string; ring: number; metrics?: { host: string; port: number }; grpc?: { host: string; port: number } | false; grpcMaxConnections: number; grpcMaxConnectionsPerAddress: number; keyBudget: { perSource: number; overall: number }; horde: string; rules?: string; trace?: string; logLevel: string }) => {
       const { levelValues } = await import('../../runtime/walrus-levels.js')
       if (!(f.logLevel in levelValues)) throw new InvalidArgumentError(`--log-level must be one of ${Object.keys(levelValues).join(', ')}, got ${JSON.stringify(f.logLevel)}`)
       const { readSecretFile } = await import('../../runtime/secret.js')
@@ -62,6 +63,7 @@ export function registerFulcrum(program: Command): void {
         trace: f.trace,
         metrics: f.metrics,
         ...(f.grpc === false ? {} : { grpc: f.grpc ?? { host: f.listen.host, port: 50_059 } }),
+        keyBudget: f.keyBudget,
         grpcLimits: { maxConnections: f.grpcMaxConnections, maxConnectionsPerAddress: f.grpcMaxConnectionsPerAddress },
         horde: f.horde,
         ...(rules === undefined ? {} : { rules }),
@@ -74,4 +76,13 @@ export function registerFulcrum(program: Command): void {
         process.once('SIGINT', bye)
       })
     })
+}
+
+/** `--key-budget 16,128`: two whole numbers, per source host and overall. */
+function keyBudget(v: string): { perSource: number; overall: number } {
+  const m = /^\s*(\d{1,7})\s*,\s*(\d{1,7})\s*$/.exec(v)
+  const perSource = Number(m?.[1])
+  const overall = Number(m?.[2])
+  if (m === null || perSource < 1 || overall < perSource) throw new InvalidArgumentError(`--key-budget must be SOURCE,ALL: two whole numbers, 1 ≤ SOURCE ≤ ALL, got ${JSON.stringify(v)}`)
+  return { perSource, overall }
 }

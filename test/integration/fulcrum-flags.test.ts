@@ -47,7 +47,7 @@ test('bad --listen, --probe, --heartbeat, --log-level: refused, naming the flag'
   oneLine(t, crux(...base, '--listen', '127.77.24.1:23123', '--log-level', 'loud'), 2, /--log-level must be one of/)
 })
 
-test('bad --grpc, --horde, --rules: refused, naming the flag or the entry', (t) => {
+test('bad --grpc, --horde, --key-budget, --rules: refused, naming the flag or the entry', (t) => {
   const d = dir(t)
   const secret = join(d, 's')
   writeFileSync(secret, generateSecret())
@@ -55,6 +55,8 @@ test('bad --grpc, --horde, --rules: refused, naming the flag or the entry', (t) 
   const base = ['fulcrum', '--secret-file', secret, '--data-dir', join(d, 'data'), '--listen', '127.77.24.1:23123']
   oneLine(t, crux(...base, '--grpc', 'nowhere'), 2, /--grpc must be HOST:PORT/)
   oneLine(t, crux(...base, '--horde', 'two words'), 2, /--horde must be 1–64 of letters/)
+  oneLine(t, crux(...base, '--key-budget', '16'), 2, /--key-budget must be SOURCE,ALL/)
+  oneLine(t, crux(...base, '--key-budget', '200,100'), 2, /--key-budget must be SOURCE,ALL: two whole numbers, 1 ≤ SOURCE ≤ ALL, got "200,100"/)
   oneLine(t, crux(...base, '--rules', '/nonexistent/r.json'), 2, /cannot read --rules \/nonexistent\/r\.json \(ENOENT\)/)
   oneLine(t, crux(...base, '--rules', join(d, 'rules.json')), 2, /rules\.json\[0\]\.to "db" must be a service name/)
 })
