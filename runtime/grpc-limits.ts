@@ -39,7 +39,7 @@ export interface GrpcLimits {
 export const GRPC_LIMITS: GrpcLimits = {
   maxConnections: 4_096,
   maxConnectionsPerAddress: 256,
-  maxStreamsPerConnection: 32,
+  maxStreamsPerConnection: 256,
   maxMessageBytes: 1 << 20,
   maxPendingBytesPerConnection: 4 << 20,
   maxPendingBytes: 64 << 20,
