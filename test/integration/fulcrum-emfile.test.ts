@@ -27,7 +27,14 @@ test('EMFILE during a checkpoint is reported and survived; the retry writes it o
   // Every handle left, and a few more (those beyond are refused by the OS on accept).
   sockets.push(...(await openSockets(`${net}.1:50059`, NOFILE - used + 4, `${net}.2`)))
   await until(() => readdirSync(`/proc/${f.child.pid}/fd`).length >= NOFILE - 1, 10_000, 'the fulcrum out of handles')
-  await until(() => f.lines.some((l) => l.msg === 'persist failed; will retry'), 20_000, 'a refused checkpoint')
+  // Keep the pressure on until a checkpoint is refused: under load the fulcrum may have freed or not
+  // yet taken a handle when its checkpoint comes, so a few more connections are offered every 500 ms.
+  const more = setInterval(() => {
+    openSockets(`${net}.1:50059`, 4, `${net}.2`).then((s) => sockets.push(...s), () => {})
+  }, 500)
+  t.teardown(() => clearInterval(more))
+  await until(() => f.lines.some((l) => l.msg === 'persist failed; will retry'), 30_000, 'a refused checkpoint')
+  clearInterval(more)
   t.like(f.lines.find((l) => l.msg === 'persist failed; will retry'), { level: 50, key: 'checkpoint', error: 'EMFILE' })
   t.is(f.child.exitCode, null)
   sockets.forEach((s) => s.destroy())
