@@ -15,35 +15,18 @@
  *
  *   npm run bench -- wire-codec [--n 50000] [--fuzz 20000] [--seed 12648430]
  */
-import type { Info, ListChunk, NodeId } from '../machines/flock/types.js'
+import type { ListChunk } from '../machines/flock/types.js'
 import { deriveEnvelopeKey, EnvelopeOpener, EnvelopeSealer } from '../runtime/envelope.js'
 import { Rng } from '../runtime/rng.js'
 import { MAX_DATAGRAM_BYTES } from '../runtime/transport.js'
 import { decodeWire, encodeWire, LIST_CHUNK_ENTRIES, WIRE_LIMITS, WireDecodeError, type WireEvent } from '../runtime/wire-codec.js'
+import { node, sampleInfo } from '../test/fixtures/wire-samples.js'
 import { flag } from './flags.js'
 
-const node = (id: string, addr: string, horde = ''): NodeId => ({ id, addr, horde })
 const fill = (bytes: number, c = 'a') => c.repeat(bytes)
 
 /** The member beat of the codec tests: the packet a flock sends most. */
-const info: Info = {
-  kind: 'beat',
-  flock: 'crux',
-  dest: node('n17', '127.77.0.17:7946'),
-  me: node('n3', '127.77.0.3:7946', 'h1'),
-  leader: node('n17', '127.77.0.17:7946'),
-  lvote: 100000,
-  vote: 4711,
-  sent: 1_760_000_000_123,
-  epoch: '9f8e7d6c5b4a3928',
-  steward: '127.77.0.17:7000',
-  registry: '127.77.0.17:7001',
-  yurt: '',
-  beacon: '',
-  listVersion: 123,
-  listDigest: '0123456789abcdef',
-  n: 42,
-}
+const info = sampleInfo()
 
 /** A full chunk with every string at its bound: the largest packet the leader sends. */
 const chunk: ListChunk = {

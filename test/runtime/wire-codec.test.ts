@@ -9,6 +9,7 @@ import type { ActorHost } from '../../runtime/host.js'
 import { createMemoryNetwork } from '../../runtime/memory-transport.js'
 import { createTransportBridge } from '../../runtime/transport-bridge.js'
 import { MAX_DATAGRAM_BYTES } from '../../runtime/transport.js'
+import { node, sampleInfo } from '../fixtures/wire-samples.js'
 import {
   decodeWire,
   encodeWire,
@@ -23,28 +24,7 @@ import {
 } from '../../runtime/wire-codec.js'
 
 // ---------------------------------------------------------------------------------------------------
-// Samples
-
-const node = (id: string, addr: string, horde = ''): NodeId => ({ id, addr, horde })
-
-const sampleInfo = (): Info => ({
-  kind: 'beat',
-  flock: 'crux',
-  dest: node('n17', '127.77.0.17:7946'),
-  me: node('n3', '127.77.0.3:7946', 'h1'),
-  leader: node('n17', '127.77.0.17:7946'),
-  lvote: 100000,
-  vote: 4711,
-  sent: 1_760_000_000_123,
-  epoch: '9f8e7d6c5b4a3928',
-  steward: '127.77.0.17:7000',
-  registry: '127.77.0.17:7001',
-  yurt: '',
-  beacon: '',
-  listVersion: 123,
-  listDigest: '0123456789abcdef',
-  n: 42,
-})
+// Samples (the Info is test/fixtures/wire-samples.ts, which the codec benchmark measures)
 
 const samplePull = (): ListPull => ({ flock: 'crux', me: node('n3', '127.77.0.3:7946', 'h1'), since: 17 })
 
