@@ -13,21 +13,12 @@ import { IdFormatError, parseNodeId } from '../machines/strew/ids.js'
 import { DataDirError } from '../runtime/errors.js'
 import type { LogStore } from '../runtime/log-store.js'
 import type { FileStore } from '../runtime/store.js'
+import { isHostPort, STREW_LIMITS } from './strew-fields.js'
 
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x)
 const show = (x: unknown): string => (JSON.stringify(x) ?? String(x)).slice(0, 80)
-/** The same bounds a registration's fields pass at the gRPC edge (strew-codec.ts). */
-const MAX = { nodeId: 256, netId: 256, keyId: 256, name: 64 } as const
-
-/**
- * strew-codec.ts checkAddress, the check a registration passed (what was accepted once is accepted
- * again); not imported, as that module loads the protobuf code a fulcrum without gRPC never needs.
- */
-function isAddress(s: string): boolean {
-  const colon = s.lastIndexOf(':')
-  const port = Number(s.slice(colon + 1))
-  return s.length <= 96 && colon > 0 && Number.isInteger(port) && port >= 1 && port <= 65_535
-}
+/** The same bounds a registration's fields passed at the gRPC edge (strew-codec.ts). */
+const MAX = STREW_LIMITS
 
 /** What is wrong with NodeID `s` of a service on node `node`, or null. */
 function nodeIdProblem(s: unknown, node: string): string | null {
@@ -54,7 +45,7 @@ function stringProblem(e: Record<string, unknown>, field: string, max: number, e
 function endpointProblem(key: string, e: unknown, node: string): string | null {
   if (!isObject(e)) return `an endpoint must be an object, got ${show(e)}`
   if (e.nodeId !== key.slice('local'.length)) return `nodeId ${show(e.nodeId)} is not the key's`
-  if (typeof e.address !== 'string' || !isAddress(e.address)) return `address must be HOST:PORT, got ${show(e.address)}`
+  if (typeof e.address !== 'string' || !isHostPort(e.address)) return `address must be HOST:PORT, got ${show(e.address)}`
   if (e.state !== 'up' && e.state !== 'down') return `state must be "up" or "down", got ${show(e.state)}`
   return (
     nodeIdProblem(e.nodeId, node) ??

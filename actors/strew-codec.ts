@@ -9,6 +9,7 @@ import { IdFormatError, parseNodeId, type NodeIdParts } from '../machines/strew/
 import type { Beat } from '../machines/heartbeater/rules.js'
 import type { CatalogEndpoint } from '../machines/steward/types.js'
 import { InvalidArgumentError } from '../runtime/errors.js'
+import { isHostPort, STREW_LIMITS } from './strew-fields.js'
 
 export const toEndpoint = (e: CatalogEndpoint): Endpoint => ({
   nodeId: e.nodeId,
@@ -32,7 +33,7 @@ export const fromEndpoint = (e: Endpoint): CatalogEndpoint => ({
   keyId: e.keyId,
 })
 
-const LIMITS = { nodeId: 256, netId: 256, keyId: 256, name: 64, address: 96, various: 256 } as const
+const LIMITS = STREW_LIMITS
 
 function bounded(what: string, s: string, max: number): string {
   if (s.length > max) throw new InvalidArgumentError(`${what} is longer than ${max} characters`)
@@ -42,9 +43,7 @@ function bounded(what: string, s: string, max: number): string {
 /** A host:port with a port in 1–65535. */
 export function checkAddress(what: string, s: string): string {
   bounded(what, s, LIMITS.address)
-  const colon = s.lastIndexOf(':')
-  const port = Number(s.slice(colon + 1))
-  if (colon <= 0 || !Number.isInteger(port) || port < 1 || port > 65_535) throw new InvalidArgumentError(`${what} ${JSON.stringify(s)} is not host:port`)
+  if (!isHostPort(s)) throw new InvalidArgumentError(`${what} ${JSON.stringify(s)} is not host:port`)
   return s
 }
 
