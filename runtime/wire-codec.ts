@@ -26,24 +26,9 @@ import { Code, CruxError } from './errors.js'
 import { decodeUtf8, framed, type Frame } from './protobuf-framing.js'
 import type { Codec } from './transport-bridge.js'
 import { MAX_DATAGRAM_BYTES } from './transport.js'
+import { WIRE_LIMITS } from '../machines/flock/wire-limits.js'
 
-/**
- * Bounds the codec enforces both ways. Strings are measured in UTF-8 bytes (for ASCII, characters):
- * that is what has to fit the datagram. Addresses (node and service) share one bound.
- */
-export const WIRE_LIMITS = {
-  /** Node moniker (NodeId.id, MemberEntry.id, ListChunk.removed[i]). */
-  id: 64,
-  /** Transport or service address (NodeId.addr, MemberEntry.addr, steward, registry, yurt, beacon). */
-  addr: 96,
-  horde: 64,
-  flock: 64,
-  epoch: 64,
-  /** Member-list digest (16 hex digits today). */
-  digest: 32,
-  /** MemberEntry values per ListChunk.added, and ids per ListChunk.removed. */
-  chunkEntries: 64,
-} as const
+export { WIRE_LIMITS }
 
 /** What a chunk or Info may take of a datagram (the envelope's own overhead is not counted here). */
 export const WIRE_PAYLOAD_BUDGET = MAX_DATAGRAM_BYTES

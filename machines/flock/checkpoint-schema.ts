@@ -6,15 +6,16 @@
  * (its id names it to every peer). Pure: the fulcrum reads the file and names it in the error.
  */
 import type { FlockCheckpoint } from './types.js'
+import { WIRE_LIMITS } from './wire-limits.js'
 
 /** More than any checkpoint holds (32 history entries, 256 known peers): a bound, not a format. */
 const MAX_ENTRIES = 1024
 /**
- * The wire's bounds in UTF-8 bytes (runtime/wire-codec.ts WIRE_LIMITS). Every NodeId in a checkpoint
- * but the node's own came from a peer through that codec, which holds them to these bounds and no
- * more: a stricter format here would let one odd but valid peer make every checkpoint unloadable.
+ * The wire's bounds in UTF-8 bytes. Every NodeId in a checkpoint but the node's own came from a peer
+ * through the codec, which holds them to these bounds and no more: a stricter format here would let
+ * one odd but valid peer make every checkpoint unloadable.
  */
-const LIMIT = { id: 64, addr: 96, horde: 64, flock: 64 } as const
+const LIMIT = WIRE_LIMITS
 
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x)
 const show = (x: unknown): string => (JSON.stringify(x) ?? String(x)).slice(0, 80)
