@@ -20,6 +20,11 @@ export interface NodeIdentity {
   created: boolean
 }
 
+/** Whether `s` has the form of a flock node id ({@link nodeIdOf}): `n` and 16 lowercase hex digits. */
+export function isNodeId(s: string): boolean {
+  return /^n[0-9a-f]{16}$/.test(s)
+}
+
 /** The flock id of the node with Ed25519 public key `publicKey`: `n` and 16 hex digits of its SHA-256. */
 export function nodeIdOf(publicKey: Uint8Array): string {
   return `n${createHash('sha256').update(publicKey).digest('hex').slice(0, 16)}`

@@ -13,6 +13,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { formatKeyId, parseNetId, parseNodeId } from '../machines/strew/ids.js'
 import { ed25519Sign, ed25519Verify } from './ed25519.js'
 import { ENVELOPE_TYPE, SecondaryChannel } from './secondary-channel.js'
+import { isNodeId } from './node-identity.js'
 
 /** Factor 1's content: who registers, where its reeve is called back, and its key. */
 export interface Registration {
@@ -49,8 +50,6 @@ export function keyIdOf(rev: string, principal: string, publicKey: Uint8Array): 
   return formatKeyId({ rev, principal, fingerprint: fingerprintOf(publicKey), query: false })
 }
 
-const NODE = /^n[0-9a-f]{16}$/
-
 // Both requests travel as envelope type `registration`; `kind`, inside the sealed part, keeps a sealed
 // forget from being read as a registration or the other way round.
 function seal(secret: Uint8Array, kind: string, fields: Record<string, string>, to: SealFor): Uint8Array {
@@ -65,7 +64,7 @@ function open(secret: Uint8Array, kind: string, sealed: Uint8Array): (Record<str
   if (!r.ok || r.type !== ENVELOPE_TYPE.registration) return null
   try {
     const j = JSON.parse(new TextDecoder().decode(r.plaintext)) as Record<string, unknown>
-    if (j.kind !== kind || typeof j.steward !== 'string' || !NODE.test(j.steward)) return null
+    if (j.kind !== kind || typeof j.steward !== 'string' || !isNodeId(j.steward)) return null
     if (!Number.isSafeInteger(j.time) || typeof j.nonce !== 'string' || !/^[0-9a-f]{32}$/.test(j.nonce)) return null
     return j as Record<string, unknown> & Stamp
   } catch {
@@ -100,7 +99,7 @@ export function sealForget(secret: Uint8Array, node: string, to: SealFor): Uint8
 /** Opens a forget request; null unless sealed under `secret` with a stamp and a node id. */
 export function openForget(secret: Uint8Array, sealed: Uint8Array): ({ node: string } & Stamp) | null {
   const j = open(secret, 'forget', sealed)
-  if (j === null || typeof j.node !== 'string' || !NODE.test(j.node)) return null
+  if (j === null || typeof j.node !== 'string' || !isNodeId(j.node)) return null
   return { node: j.node, steward: j.steward, time: j.time, nonce: j.nonce }
 }
 

@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander'
 import { InvalidArgumentError } from '../../runtime/errors.js'
+import { isNodeId } from '../../runtime/node-identity.js'
 import { int, target } from '../flags.js'
 
 interface ForgetFlags {
@@ -16,7 +17,7 @@ interface ForgetFlags {
 }
 
 const nodeId = (v: string): string => {
-  if (!/^n[0-9a-f]{16}$/.test(v)) throw new InvalidArgumentError(`NODE_ID must be a flock node id (n and 16 hex digits, as crux members lists), got ${JSON.stringify(v).slice(0, 80)}`)
+  if (!isNodeId(v)) throw new InvalidArgumentError(`NODE_ID must be a flock node id (n and 16 hex digits, as crux members lists), got ${JSON.stringify(v).slice(0, 80)}`)
   return v
 }
 
