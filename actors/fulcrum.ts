@@ -4,14 +4,12 @@
  * `/metrics` endpoint. `crux fulcrum` is a thin shell around {@link startFulcrum}.
  */
 import { mkdirSync } from 'node:fs'
-import type { Server } from 'node:http'
 import { join } from 'node:path'
 import { flockMachine, roleOf } from '../machines/flock.machine.js'
 import type { FlockConfig, ProbeSpec } from '../machines/flock/types.js'
 import type { Rule } from '../machines/steward/types.js'
 import { RealClock } from '../runtime/clock.js'
 import { InvalidArgumentError } from '../runtime/errors.js'
-import type { Metrics } from '../runtime/metrics.js'
 import { FileSink, Recorder } from '../runtime/recorder.js'
 import { epochSeq } from '../machines/flock/random.js'
 import { loadBloc } from '../runtime/bloc-files.js'
@@ -255,51 +253,10 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
     })
     s.follow()
   }
-  let server: Server | undefined
-  let metrics: Metrics | undefined
-  if (o.metrics !== undefined) {
-    // prom-client is loaded only by a fulcrum that serves metrics: start-up time and memory are features.
-    const { createMetrics } = await import('../runtime/metrics.js')
-    const { registerHostMetrics } = await import('../runtime/host-metrics.js')
-    const { createServer } = await import('node:http')
-    metrics = createMetrics({ labels: { node: id } })
-    registerHostMetrics(metrics, flock.host)
-    metrics.counterFrom('crux_wire_dropped_total', 'Datagrams dropped by the envelope, by reason.', ['reason'], () =>
-      Object.entries(transport.drops).map(([reason, n]) => [{ reason }, n] as const),
-    )
-    metrics.counterFrom('crux_wire_accepted_total', 'Datagrams that opened.', [], () => transport.accepted())
-    metrics.counterFrom('crux_wire_session_events_total', 'Session handshakes: offers and answers sent, sessions made, glare, keys erased, datagrams never sent.', ['event'], () =>
-      Object.entries(transport.counts).map(([event, n]) => [{ event }, n] as const),
-    )
-    metrics.gaugeFrom('crux_wire_session_keys', 'Receive keys held (in use, awaiting confirmation, or in their grace period).', [], () => transport.heldKeys())
-    if (strew !== undefined) {
-      const lc = strew.server.limitCounters
-      metrics.counterFrom('crux_grpc_limited_total', 'gRPC connections refused over a cap, streams reset over the unfinished-request budget, accepts the OS refused (docs/LIMITS.md).', ['what'], () => [
-        [{ what: 'connection_refused' }, lc.refusedConnections],
-        [{ what: 'stream_reset' }, lc.resetStreams],
-        [{ what: 'accept_error' }, lc.acceptErrors],
-      ] as const)
-    }
-    if (logs !== undefined) {
-      const lsc = logs.counters
-      metrics.counterFrom('crux_store_log_write_failures_total', 'Writes to the reeve log store the disk refused; the store mends itself by rewriting (docs/LIMITS.md).', [], () => lsc.failures)
-    }
-    const m = metrics
-    server = createServer((req, res) => {
-      if (req.url !== '/metrics') {
-        res.writeHead(404).end('not found\n')
-        return
-      }
-      m.text().then(
-        (text) => res.writeHead(200, { 'content-type': m.contentType }).end(text),
-        (err: unknown) => res.writeHead(500).end(String(err)),
-      )
-    })
-    await new Promise<void>((resolve, reject) => {
-      server!.once('error', (err) => reject(new InvalidArgumentError(`cannot serve metrics on ${o.metrics!.host}:${o.metrics!.port} (${(err as NodeJS.ErrnoException).code})`)))
-      server!.listen(o.metrics!.port, o.metrics!.host, () => resolve())
-    })
-  }
+  // Bound after the flock is built but before anything is sent: no packet leaves while the
+  // process may still fail to start.
+  const metricsServer = o.metrics === undefined ? undefined : await (await import('./fulcrum-metrics.js')).serveFulcrumMetrics({ id, flock, transport, strew, logs }, o.metrics)
+  if (metricsServer !== undefined) opened.push(() => metricsServer.close())
   log.info('fulcrum started', { addr: udp.address, grpc: strew?.address ?? null, dataDir: o.dataDir, restored: checkpoint !== undefined, hbMs: o.hbMs, publicKey: Buffer.from(identity.publicKey).toString('base64'), bloc: bloc?.cert.bloc ?? null })
 
   let stopped = false
@@ -325,7 +282,7 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
       whitelistWrites.close()
       clock.cancelAll()
       recorder?.close()
-      if (server !== undefined) await new Promise<void>((r) => server!.close(() => r()))
+      await metricsServer?.close()
       log.info('fulcrum stopped', { checkpoint: checkpointed })
     },
   }
