@@ -3,7 +3,7 @@
  * registry. prom-client is loaded only by a fulcrum that serves metrics: start-up time and memory
  * are features.
  */
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { InvalidArgumentError } from '../runtime/errors.js'
 import type { LogStore } from '../runtime/log-store.js'
 import type { SessionTransport } from '../runtime/session-transport.js'
@@ -19,13 +19,36 @@ export interface FulcrumMetricsParts {
   logs: LogStore | undefined
 }
 
-/** The bound endpoint. */
-export interface FulcrumMetricsServer {
+/** The bound endpoint. Until {@link FulcrumHttp.attach} it answers 503 (the node is starting). */
+export interface FulcrumHttp {
+  /** Starts serving the node's metrics. */
+  attach(parts: FulcrumMetricsParts): Promise<void>
   close(): Promise<void>
 }
 
-/** Binds the endpoint; rejects with one line when the address cannot be bound. */
-export async function serveFulcrumMetrics(parts: FulcrumMetricsParts, at: { host: string; port: number }): Promise<FulcrumMetricsServer> {
+/**
+ * Binds the endpoint before the node exists, so that a taken port stops the fulcrum before it sends
+ * a packet (issue 14); rejects with one line when the address cannot be bound.
+ */
+export async function bindFulcrumHttp(at: { host: string; port: number }): Promise<FulcrumHttp> {
+  let handle: ((req: IncomingMessage, res: ServerResponse) => void) | undefined
+  const server: Server = createServer((req, res) => {
+    if (handle === undefined) res.writeHead(503).end('starting\n')
+    else handle(req, res)
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(new InvalidArgumentError(`cannot serve metrics on ${at.host}:${at.port} (${(err as NodeJS.ErrnoException).code})`)))
+    server.listen(at.port, at.host, () => resolve())
+  })
+  return {
+    async attach(parts) {
+      handle = await metricsHandler(parts)
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  }
+}
+
+async function metricsHandler(parts: FulcrumMetricsParts): Promise<(req: IncomingMessage, res: ServerResponse) => void> {
   const { id, flock, transport, strew, logs } = parts
   const { createMetrics } = await import('../runtime/metrics.js')
   const { registerHostMetrics } = await import('../runtime/host-metrics.js')
@@ -51,7 +74,7 @@ export async function serveFulcrumMetrics(parts: FulcrumMetricsParts, at: { host
     const lsc = logs.counters
     metrics.counterFrom('crux_store_log_write_failures_total', 'Writes to the reeve log store the disk refused; the store mends itself by rewriting (docs/LIMITS.md).', [], () => lsc.failures)
   }
-  const server: Server = createServer((req, res) => {
+  return (req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end('not found\n')
       return
@@ -60,10 +83,5 @@ export async function serveFulcrumMetrics(parts: FulcrumMetricsParts, at: { host
       (text) => res.writeHead(200, { 'content-type': metrics.contentType }).end(text),
       (err: unknown) => res.writeHead(500).end(String(err)),
     )
-  })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new InvalidArgumentError(`cannot serve metrics on ${at.host}:${at.port} (${(err as NodeJS.ErrnoException).code})`)))
-    server.listen(at.port, at.host, () => resolve())
-  })
-  return { close: () => new Promise<void>((r) => server.close(() => r())) }
+  }
 }

@@ -199,6 +199,9 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
   const bound = o.grpc === undefined ? undefined : await strewModule!.bindStrewServer({ ...o.grpc, now: () => clock.now(), ...(o.grpcLimits === undefined ? {} : { limits: o.grpcLimits }) })
   if (bound !== undefined) opened.push(() => bound.server.close())
   const grpcAddress = bound?.address
+  // Every port is bound before the flock starts: a taken one stops the fulcrum before it sends a packet.
+  const metricsServer = o.metrics === undefined ? undefined : await (await import('./fulcrum-metrics.js')).bindFulcrumHttp(o.metrics)
+  if (metricsServer !== undefined) opened.push(() => metricsServer.close())
   const flock = createFlockActor(
     { transport, clock, recorder, logger: log, store, machines: o.grpc === undefined ? [] : strewMachines },
     {
@@ -253,10 +256,7 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
     })
     s.follow()
   }
-  // Bound after the flock is built but before anything is sent: no packet leaves while the
-  // process may still fail to start.
-  const metricsServer = o.metrics === undefined ? undefined : await (await import('./fulcrum-metrics.js')).serveFulcrumMetrics({ id, flock, transport, strew, logs }, o.metrics)
-  if (metricsServer !== undefined) opened.push(() => metricsServer.close())
+  await metricsServer?.attach({ id, flock, transport, strew, logs })
   log.info('fulcrum started', { addr: udp.address, grpc: strew?.address ?? null, dataDir: o.dataDir, restored: checkpoint !== undefined, hbMs: o.hbMs, publicKey: Buffer.from(identity.publicKey).toString('base64'), bloc: bloc?.cert.bloc ?? null })
 
   let stopped = false
