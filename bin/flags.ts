@@ -2,6 +2,7 @@
  * Parsers for CLI flag values. Each throws InvalidArgumentError naming the flag and what was wrong,
  * which bin/crux.ts turns into one `crux: …` line and exit code 2.
  */
+import { Option } from 'commander'
 import { InvalidArgumentError } from '../runtime/errors.js'
 import { formatHostPort, parseHostPort } from '../runtime/udp-address.js'
 
@@ -32,14 +33,15 @@ export function prob(flag: string) {
   }
 }
 
-/** `MS` or `MS-MS`. */
+/** `MS` or `MS-MS`: each a duration (a bare number is milliseconds), e.g. `5`, `2ms-20ms`, `0.5s`. */
 export function delay(flag: string) {
+  const one = duration(flag, { bare: 'ms', min: 0, max: 3_600_000 })
   return (v: string): number | [number, number] => {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(v.trim())
+    const m = /^([^-]+)(?:-([^-]+))?$/.exec(v.trim())
     if (m === null) throw new InvalidArgumentError(`${flag} must be MS or MS-MS, got ${JSON.stringify(v)}`)
-    const a = Number(m[1])
+    const a = one(m[1]!)
     if (m[2] === undefined) return a
-    const b = Number(m[2])
+    const b = one(m[2])
     if (b < a) throw new InvalidArgumentError(`${flag}: range ${v} runs backwards`)
     return [a, b]
   }
@@ -97,4 +99,41 @@ export function target(flag: string) {
     const { host, port } = parse(v)
     return formatHostPort(host, port)
   }
+}
+
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const
+
+/**
+ * A duration in whole milliseconds as `crux` writes it back: `500ms`, `5s`, `1.5s`, `2m`, `1h`.
+ * Used in help defaults and messages, so they read in the syntax {@link duration} accepts.
+ */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) if (ms > 0 && ms % size === 0) return `${ms / size}${unit}`
+  return ms >= 1000 ? `${ms / 1000}s` : `${ms}ms`
+}
+
+/**
+ * A duration flag, parsed to whole milliseconds: a number with a unit (`500ms`, `5s`, `1.5s`, `2m`,
+ * `1h`), the same on every command. A bare number means the unit the flag's metavar states
+ * (`--heartbeat MS`, `--ttl S`: CLI.md fixes those); for flags that never had one unit across
+ * commands (`--timeout` was ms here and s there) a bare number is refused rather than guessed, so a
+ * 3000 meant as milliseconds never silently becomes 50 minutes.
+ */
+export function duration(flag: string, o: { bare: 'ms' | 's' | 'refuse'; min: number; max: number }) {
+  const bareNote = o.bare === 'refuse' ? '' : ` (a bare number is ${o.bare === 'ms' ? 'milliseconds' : 'seconds'})`
+  return (v: string): number => {
+    const m = /^(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|h)?$/.exec(v.trim())
+    if (m === null) throw new InvalidArgumentError(`${flag} must be a duration such as 500ms, 5s, 1.5s or 2m${bareNote}, got ${JSON.stringify(v)}`)
+    const unit = m[2] as keyof typeof UNIT_MS | undefined
+    if (unit === undefined && o.bare === 'refuse') throw new InvalidArgumentError(`${flag} needs a unit, e.g. 500ms or 5s, got ${JSON.stringify(v)}`)
+    const ms = Math.round(Number(m[1]) * UNIT_MS[unit ?? (o.bare === 's' ? 's' : 'ms')])
+    if (!(ms >= o.min && ms <= o.max)) throw new InvalidArgumentError(`${flag} must be from ${formatDuration(o.min)} to ${formatDuration(o.max)}${bareNote}, got ${JSON.stringify(v)}`)
+    return ms
+  }
+}
+
+/** An option whose value is a {@link duration}, its default shown in help as a duration (`3s`, not `3000`). */
+export function durationOption(flags: string, description: string, range: Parameters<typeof duration>[1], defaultMs?: number): Option {
+  const o = new Option(flags, description).argParser(duration(flags.split(' ')[0]!, range))
+  return defaultMs === undefined ? o : o.default(defaultMs, formatDuration(defaultMs))
 }

@@ -1,6 +1,6 @@
 /** `crux names`, `crux members`, `crux admin reboot|candidate`: the flock from outside (CLI.md, Confab). */
 import type { Command } from 'commander'
-import { int, target } from '../flags.js'
+import { durationOption, target } from '../flags.js'
 
 interface Common {
   target: string
@@ -14,7 +14,7 @@ function common(cmd: Command): Command {
   return cmd
     .requiredOption('--target <HOST:PORT>', 'any fulcrum of the flock', target('--target'))
     .requiredOption('--secret-file <F>', 'the flock secret')
-    .option('--timeout <MS>', 'how long to wait for the answer', int('--timeout', 100, 120_000), 3000)
+    .addOption(durationOption('--timeout <DURATION>', 'how long to wait for the answer, with a unit: 500ms, 5s', { bare: 'refuse', min: 100, max: 120_000 }, 3000))
 }
 
 /** Loads the client only when a command runs: `crux --help` and the other commands never pay for it. */

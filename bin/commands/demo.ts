@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { addIp, agreedOn, coveringCidr, spawnFulcrum, type FulcrumProcess } from '../../actors/local-flock.js'
 import { InvalidArgumentError } from '../../runtime/errors.js'
 import { generateSecret } from '../../runtime/secret.js'
-import { int } from '../flags.js'
+import { durationOption, formatDuration, int } from '../flags.js'
 
 interface Flags {
   nodes: number
@@ -32,8 +32,8 @@ export function registerDemo(program: Command): void {
     .option('--nodes <N>', 'fulcrums to start', int('--nodes', 1, 200), 5)
     .option('--base <IP>', 'address of the first; the others follow it', '127.77.0.1')
     .option('--port <PORT>', 'the UDP port all of them use', int('--port', 1, 65535), 23123)
-    .option('--heartbeat <MS>', 'heartbeat period', int('--heartbeat', 50, 60_000), 500)
-    .option('--timeout <S>', 'give up if they have not agreed after this many seconds', int('--timeout', 1, 3600), 60)
+    .addOption(durationOption('--heartbeat <MS>', 'heartbeat period: milliseconds, or a duration such as 250ms, 1s', { bare: 'ms', min: 50, max: 60_000 }, 500))
+    .addOption(durationOption('--timeout <DURATION>', 'give up if they have not agreed by then, with a unit: 90s, 2m', { bare: 'refuse', min: 1000, max: 3_600_000 }, 60_000))
     .option('--exit-when-agreed', 'stop them and exit 0 once the table is printed')
     .option('--viz-port <PORT>', 'serve the live visualiser on 127.0.0.1:PORT (0: any free port)', int('--viz-port', 0, 65535), 8080)
     .option('--no-viz', 'no beacon and no visualiser')
@@ -64,15 +64,15 @@ export function registerDemo(program: Command): void {
         nodes.push(spawnFulcrum(addr, join(dir, `n${i + 1}`), ['--probe', probe, '--secret-file', secretFile, '--heartbeat', String(f.heartbeat), ...beacon]))
       }
       if (f.json !== true) {
-        process.stderr.write(`crux demo: ${f.nodes} fulcrums on ${probe} port ${f.port}, heartbeat ${f.heartbeat} ms; waiting for them to agree…\n`)
+        process.stderr.write(`crux demo: ${f.nodes} fulcrums on ${probe} port ${f.port}, heartbeat ${formatDuration(f.heartbeat)}; waiting for them to agree…\n`)
         if (watching?.url !== undefined) process.stdout.write(`visualiser: ${watching.url}\n`)
       }
-      const deadline = started + f.timeout * 1000
+      const deadline = started + f.timeout
       while (!agreedOn(nodes, f.nodes)) {
         const dead = nodes.find((n) => n.child.exitCode !== null)
         if (dead !== undefined || Date.now() > deadline) {
           await stop()
-          const why = dead !== undefined ? `fulcrum ${dead.addr} exited (${String(dead.lines.find((l) => l.msg === 'stderr')?.text ?? '').trim().split('\n')[0]})` : `no agreement within ${f.timeout} s`
+          const why = dead !== undefined ? `fulcrum ${dead.addr} exited (${String(dead.lines.find((l) => l.msg === 'stderr')?.text ?? '').trim().split('\n')[0]})` : `no agreement within ${formatDuration(f.timeout)}`
           throw new Error(why)
         }
         await new Promise((r) => setTimeout(r, 100))

@@ -7,7 +7,7 @@
 import type { Command } from 'commander'
 import { InvalidArgumentError } from '../../runtime/errors.js'
 import { isNodeId } from '../../runtime/node-identity.js'
-import { int, target } from '../flags.js'
+import { durationOption, target } from '../flags.js'
 
 interface ForgetFlags {
   target: string
@@ -30,7 +30,7 @@ export function registerForget(program: Command): void {
     .argument('<NODE_ID>', 'the node (n and 16 hex digits)', nodeId)
     .requiredOption('--target <HOST:PORT>', "the steward's gRPC address (the leader's; `crux names` shows it as registry)", target('--target'))
     .requiredOption('--secret-file <F>', 'the flock secret')
-    .option('--timeout <MS>', 'how long to wait for each answer', int('--timeout', 100, 120_000), 5000)
+    .addOption(durationOption('--timeout <DURATION>', 'how long to wait for each answer, with a unit: 500ms, 5s', { bare: 'refuse', min: 100, max: 120_000 }, 5000))
     .option('--json', 'print {"node","steward","term","removed":[KeyID]}')
     .addHelpText(
       'after',

@@ -2,7 +2,7 @@
 import type { Command } from 'commander'
 import { InvalidArgumentError } from '../../runtime/errors.js'
 import type { Level } from '../../runtime/walrus.js'
-import { hostPort, int, target } from '../flags.js'
+import { durationOption, hostPort, int, target } from '../flags.js'
 
 const collect = (v: string, all: string[]): string[] => [...all, v]
 
@@ -15,10 +15,10 @@ export function registerFulcrum(program: Command): void {
     .option('--probe <SPEC>', 'where to look for peers: CIDR (port = listen port), HOST:PORT, HOST:PORT-PORT or @file; repeatable', collect, [])
     .requiredOption('--secret-file <F>', 'the flock secret (crux keygen secret --out F)')
     .option('--bloc <NAME>', "require this bloc: the data dir's node.cert (crux keygen cert) must name it; peers without a certificate from the same CA and bloc are ignored. A node.cert in the data dir enables bloc mode even without this flag")
-    .option('--heartbeat <MS>', 'heartbeat period', int('--heartbeat', 50, 60_000), 1000)
+    .addOption(durationOption('--heartbeat <MS>', 'heartbeat period: milliseconds, or a duration such as 250ms, 1s', { bare: 'ms', min: 50, max: 60_000 }, 1000))
     .option('--beacon <HOST:PORT>', 'send MonInfo records here (crux beacon), until the leader names another beacon', target('--beacon'))
     .option('--ring <N>', 'MonInfo records kept for crux dump', int('--ring', 1, 10_000_000), 10_000)
-    .option('--key-period <HB>', 'heartbeats between key epochs: the leader announces a new epoch and every session re-keys (seed 001: 30–60 s)', int('--key-period', 2, 1_000_000), 100)
+    .option('--key-period <HB>', 'heartbeats between key epochs: the leader announces a new epoch and every session re-keys (at the default heartbeat: 100 s)', int('--key-period', 2, 1_000_000), 100)
     .option('--metrics <HOST:PORT>', 'serve Prometheus /metrics here', hostPort('--metrics'))
     .option('--grpc <HOST:PORT>', "serve the strew layer here over gRPC: this node's reeve, and the steward and registry while it leads, with health and reflection (default: the listen host, port 50059; port 0: any free port)", hostPort('--grpc', true))
     .option('--no-grpc', 'no gRPC services: membership only')

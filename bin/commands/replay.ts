@@ -2,7 +2,7 @@
 import type { Command } from 'commander'
 import { existsSync } from 'node:fs'
 import { InvalidArgumentError } from '../../runtime/errors.js'
-import { float, int } from '../flags.js'
+import { durationOption, int } from '../flags.js'
 
 export function registerReplay(program: Command): void {
   program
@@ -10,7 +10,7 @@ export function registerReplay(program: Command): void {
     .description('replay a journal (crux sim --trace, crux fulcrum --trace) through the machines, bit for bit, and report the first divergence')
     .argument('[TRACE]', 'journal file (NDJSON)')
     .option('--moninfo <FILE>', "instead: rebuild the picture of flocks over time from a beacon's capture (crux beacon --out)")
-    .option('--stable <S>', 'with --moninfo: seconds a flock must keep its leader and size', float('--stable', 0.1, 86_400), 15)
+    .addOption(durationOption('--stable <S>', 'with --moninfo: how long a flock must keep its leader and size: seconds, or a duration such as 500ms, 2m', { bare: 's', min: 100, max: 86_400_000 }, 15_000))
     .option('--until <SEQ>', 'stop after this seq', int('--until', 1))
     .option('--node <NODE>', 'replay only this node of a multi-node trace')
     .option('--explain <NODE>', 'instead of the summary: why NODE is or is not leader, and in its flock: every change of where it stands, with the rule and the packet or timer that caused it (NODE: a journal node name such as n3, or a node id)')
@@ -22,7 +22,7 @@ export function registerReplay(program: Command): void {
         const { readCapture, replayCapture } = await import('../../actors/moninfo-replay.js')
         const { formatStatus } = await import('./monitor-format.js')
         const records = readCapture(f.moninfo)
-        for (const view of replayCapture(records, f.stable * 1000)) process.stdout.write(f.json === true ? JSON.stringify(view) + '\n' : formatStatus(view) + '\n')
+        for (const view of replayCapture(records, f.stable)) process.stdout.write(f.json === true ? JSON.stringify(view) + '\n' : formatStatus(view) + '\n')
         return
       }
       if (trace === undefined) throw new InvalidArgumentError('missing TRACE (or --moninfo FILE)')

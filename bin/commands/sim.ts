@@ -2,7 +2,7 @@
 import type { Command } from 'commander'
 import type { SimOptions } from '../../actors/flock-sim.js'
 import { InvalidArgumentError } from '../../runtime/errors.js'
-import { atFraction, delay, dropLink, int, partition, prob } from '../flags.js'
+import { atFraction, delay, dropLink, durationOption, int, partition, prob } from '../flags.js'
 
 interface Flags {
   nodes: number
@@ -32,21 +32,21 @@ export function registerSim(program: Command): void {
     .description('simulate N fulcrums running the real flock machines on a virtual clock and a seeded, faulty network')
     .requiredOption('--nodes <N>', 'number of nodes', int('--nodes', 1, 100_000))
     .option('--seed <S>', 'seed of everything random in the run', int('--seed', 0, 0xffffffff), 1)
-    .option('--hb <MS>', 'heartbeat period in virtual ms', int('--hb', 10, 60_000), 1000)
+    .addOption(durationOption('--hb <MS>', 'heartbeat period in virtual time: milliseconds, or a duration such as 250ms, 1s', { bare: 'ms', min: 10, max: 60_000 }, 1000))
     .option('--until-hb <H>', 'run exactly H heartbeats (default: until agreement has held 3 HB after the last fault; at most 60 HB after it, 400 in all)', int('--until-hb', 1, 100_000))
     .option('--probe-density <D>', 'chance a random probe slot hits a random node (default 0.1)', prob('--probe-density'))
     .option('--seeded <K>', 'give each node K seed addresses (random earlier nodes) instead of random probing', int('--seeded', 1, 1000))
     .option('--loss <P>', 'packet loss probability', prob('--loss'), 0)
     .option('--dup <P>', 'packet duplication probability', prob('--dup'), 0)
     .option('--reorder <P>', 'probability a packet is held back so later ones overtake it', prob('--reorder'), 0)
-    .option('--delay <MS[-MS]>', 'one-way delay, fixed or a uniform range', delay('--delay'), [1, 5] as [number, number])
+    .option('--delay <MS[-MS]>', 'one-way delay, fixed or a uniform range: milliseconds, or durations such as 2ms-20ms', delay('--delay'), [1, 5] as [number, number])
     .option('--partition <AT_HB:GROUPS:HEAL_HB>', 'split the nodes into GROUPS at AT_HB, heal at HEAL_HB', partition('--partition'))
     .option('--reboot <AT_HB:FRACTION>', 'reboot storm: each node reboots (admin Reboot) with this probability', atFraction('--reboot'))
     .option('--crash <AT_HB:FRACTION>', 'crash each node with this probability (never restarted)', atFraction('--crash'))
     .option('--drop-link <AT_HB:A-B[:HEAL_HB]>', 'drop every packet between nodes nA and nB from AT_HB (until HEAL_HB)', dropLink('--drop-link'))
-    .option('--skew <MS>', 'per-node clock skew, uniform in ±MS', int('--skew', 0, 3_600_000), 0)
+    .addOption(durationOption('--skew <MS>', 'per-node clock skew, uniform in ±MS (milliseconds, or a duration such as 2s)', { bare: 'ms', min: 0, max: 3_600_000 }, 0))
     .option('--no-list-sync', 'members do not copy the member list (only the leader holds it, as in the original): for N where N² entries do not fit one process')
-    .option('--trace <FILE>', 'write the journal of every node (NDJSON, ARCHITECTURE §6) and report its sha256')
+    .option('--trace <FILE>', 'write the journal of every node (NDJSON, docs/TRACE-FORMAT.md) and report its sha256')
     .option('--progress', 'print one line per heartbeat on stderr')
     .option('--json', 'print the summary as one JSON document')
     .addHelpText('after', '\nExamples:\n  crux sim --nodes 100 --seed 7 --json\n  crux sim --nodes 50 --loss 0.1 --partition 10:2:30 --trace /tmp/run.ndjson')

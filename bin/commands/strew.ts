@@ -9,7 +9,7 @@ import type { ReeveClient } from '../../actors/strew-client.js'
 import { goodId } from '../../machines/strew/ids.js'
 import type { CatalogEndpoint } from '../../machines/steward/types.js'
 import { Code, CruxError, InvalidArgumentError, NotFoundError } from '../../runtime/errors.js'
-import { target } from '../flags.js'
+import { duration, formatDuration, target } from '../flags.js'
 
 const DEFAULT_TARGET = '127.0.0.1:50059'
 const DEFAULT_DATA_DIR = './crux-data'
@@ -37,11 +37,8 @@ const instanceName = (flag: string, wildcard: boolean) => (v: string): string =>
   if (!(wildcard ? /^[A-Za-z0-9._*-]{1,64}$/ : /^[A-Za-z0-9._-]{1,64}$/).test(v)) throw new InvalidArgumentError(`${flag} must be 1–64 of letters, digits, '.', '_', '-'${wildcard ? " and '*' (any run)" : ''}, got ${JSON.stringify(v)}`)
   return v
 }
-const seconds = (flag: string) => (v: string): number => {
-  const n = Number(v)
-  if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 31_536_000) throw new InvalidArgumentError(`${flag} must be a number of seconds > 0 (at most a year), got ${JSON.stringify(v)}`)
-  return n
-}
+/** `--ttl S`: seconds as CLI.md fixes them (decimals allowed), or a duration such as 500ms; 1 ms to a year. */
+const ttl = duration('--ttl', { bare: 's', min: 1, max: 31_536_000_000 })
 
 /** The service an API belongs to when not named: its name without the version (Http1 → Http, Pastiche1_0 → Pastiche). */
 export function defaultService(api: string): string {
@@ -125,15 +122,14 @@ export function registerStrew(program: Command): void {
       .option('--instance <ID>', 'the instance name clients select by (the greatest matching one wins); default: the node id', instanceName('--instance', false))
       .option(serviceOpt, serviceHelp, apiName('--service'))
       .requiredOption('--addr <HOST:PORT>', 'where clients reach the service', target('--addr'))
-      .option('--ttl <S>', 'keep it up by heartbeats, each holding S seconds (decimals allowed): it goes down S seconds after this command unless `crux service heartbeat` renews it; default: up until deregistered', seconds('--ttl')),
+      .option('--ttl <S>', 'keep it up by heartbeats, each holding S seconds (decimals allowed; or a duration such as 500ms, 2m): it goes down S seconds after this command unless `crux service heartbeat` renews it; default: up until deregistered', ttl),
     'print {"node_id","api","instance","addr","ttl_s"} (ttl_s null without --ttl)',
     '\nExample:\n  crux service register --target 127.77.0.1:50059 --data-dir /tmp/n1 --api Http1 --instance web-a --addr 127.77.0.1:8080',
   ).action((f: ServiceFlags) =>
     withReeve(f, async (c) => {
-      const ttlMs = f.ttl === undefined ? undefined : Math.max(1, Math.round(f.ttl * 1000))
-      const nodeId = await c.register({ service: f.service ?? defaultService(f.api), api: f.api, address: f.addr, ...(f.instance === undefined ? {} : { instance: f.instance }), ...(ttlMs === undefined ? {} : { ttlMs }) })
+      const nodeId = await c.register({ service: f.service ?? defaultService(f.api), api: f.api, address: f.addr, ...(f.instance === undefined ? {} : { instance: f.instance }), ...(f.ttl === undefined ? {} : { ttlMs: f.ttl }) })
       const instance = f.instance ?? nodeOf(nodeId) // the reeve's default
-      say(f, { node_id: nodeId, api: f.api, instance, addr: f.addr, ttl_s: f.ttl ?? null }, `${nodeId}\n`)
+      say(f, { node_id: nodeId, api: f.api, instance, addr: f.addr, ttl_s: f.ttl === undefined ? null : f.ttl / 1000 }, `${nodeId}\n`)
     }),
   )
 
@@ -143,7 +139,7 @@ export function registerStrew(program: Command): void {
       .description('renew a registration made with --ttl: it stays up for S more seconds')
       .requiredOption('--api <NAME>', 'the API registered', apiName('--api'))
       .option(serviceOpt, serviceHelp, apiName('--service'))
-      .requiredOption('--ttl <S>', 'how long this heartbeat holds, seconds (decimals allowed)', seconds('--ttl')),
+      .requiredOption('--ttl <S>', 'how long this heartbeat holds: seconds (decimals allowed), or a duration such as 500ms, 2m', ttl),
     'print {"node_id","uuid","ttl_s"}',
     '\nExample:\n  crux service heartbeat --target 127.77.0.1:50059 --data-dir /tmp/n1 --api Http1 --ttl 10',
   ).action((f: ServiceFlags & { ttl: number }) =>
@@ -152,13 +148,13 @@ export function registerStrew(program: Command): void {
       const { heartbeatUuid } = await import('../../actors/strew-client.js')
       const uuid = heartbeatUuid({ service: svc, api: f.api })
       try {
-        await c.heartbeat([{ uuid, ttlMs: Math.max(1, Math.round(f.ttl * 1000)) }])
+        await c.heartbeat([{ uuid, ttlMs: f.ttl }])
       } catch (err) {
         if (err instanceof CruxError && err.code === Code.NOT_FOUND) throw new NotFoundError(`the reeve at ${f.target} keeps no ${uuid} by heartbeats (register it with --ttl first)`)
         throw err
       }
       const nodeId = await c.nodeIdOf({ service: svc, api: f.api })
-      say(f, { node_id: nodeId, uuid, ttl_s: f.ttl }, `${nodeId} up for ${f.ttl} s\n`)
+      say(f, { node_id: nodeId, uuid, ttl_s: f.ttl / 1000 }, `${nodeId} up for ${formatDuration(f.ttl)}\n`)
     }),
   )
 

@@ -2,7 +2,7 @@
 import type { Command } from 'commander'
 import { existsSync } from 'node:fs'
 import { InvalidArgumentError } from '../../runtime/errors.js'
-import { float, hostPort, target } from '../flags.js'
+import { durationOption, hostPort, target } from '../flags.js'
 
 export function registerViz(program: Command): void {
   program
@@ -12,7 +12,7 @@ export function registerViz(program: Command): void {
     .option('--listen <HOST:PORT>', 'HTTP address to serve on', hostPort('--listen', true), { host: '127.0.0.1', port: 8080 })
     .option('--beacon <HOST:PORT>', 'live mode: follow this beacon (with --secret-file)', target('--beacon'))
     .option('--secret-file <F>', 'the flock secret (live mode)')
-    .option('--stable <S>', 'live mode: seconds a flock must keep its leader and size', float('--stable', 0.1, 86_400), 15)
+    .addOption(durationOption('--stable <S>', 'live mode: how long a flock must keep its leader and size: seconds, or a duration such as 500ms, 2m', { bare: 's', min: 100, max: 86_400_000 }, 15_000))
     .option('--json', 'print {"url","nodes","steps","load_ms"} instead of the URL')
     .addHelpText('after', '\nExamples:\n  crux sim --nodes 40 --partition 10:2:30 --trace run.ndjson && crux viz run.ndjson\n  crux viz --beacon 127.0.0.1:28351 --secret-file flock.secret')
     .action(async (trace: string | undefined, f: { listen: { host: string; port: number }; beacon?: string; secretFile?: string; stable: number; json?: boolean }) => {
@@ -31,7 +31,7 @@ export function registerViz(program: Command): void {
       let beacon
       if (f.beacon !== undefined) {
         const { readSecretFile } = await import('../../runtime/secret.js')
-        beacon = { address: f.beacon, secret: readSecretFile(f.secretFile!), stableMs: f.stable * 1000 }
+        beacon = { address: f.beacon, secret: readSecretFile(f.secretFile!), stableMs: f.stable }
       }
       const server = await startVizServer({ host: f.listen.host, port: f.listen.port, ...(timeline === undefined ? {} : { timeline }), ...(beacon === undefined ? {} : { beacon }) })
       process.stdout.write(f.json === true ? JSON.stringify({ url: server.url, nodes: timeline?.nodes.length ?? 0, steps: timeline?.steps ?? 0, load_ms: loadMs }) + '\n' : `${server.url}\n`)

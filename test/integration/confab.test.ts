@@ -46,7 +46,7 @@ test('a wrong secret gets no answer: the command times out with one clear line',
   await until(() => agreed(fs, 2), BOUND, 'one flock of 2')
   const wrong = join(pool.dir, 'wrong.secret')
   writeFileSync(wrong, generateSecret())
-  const r = await crux('names', '--target', '127.77.29.1:23123', '--secret-file', wrong, '--timeout', '800')
+  const r = await crux('names', '--target', '127.77.29.1:23123', '--secret-file', wrong, '--timeout', '800ms')
   t.is(r.status, 1)
   t.is(r.stderr, 'crux: no answer from 127.77.29.1:23123 within 800 ms (a wrong secret, or no fulcrum there)\n')
 })

@@ -43,7 +43,7 @@ test('bad --listen, --probe, --heartbeat, --log-level: refused, naming the flag'
   oneLine(t, crux(...base, '--listen', '127.77.24.1:23123', '--probe', '10.0.0.0/99'), 2, /--probe "10.0.0.0\/99": prefix length/)
   oneLine(t, crux(...base, '--listen', '127.77.24.1:23123', '--probe', 'host:0'), 2, /port "0" is not in 1–65535/)
   oneLine(t, crux(...base, '--listen', '127.77.24.1:23123', '--probe', '@/nonexistent'), 2, /cannot read \/nonexistent/)
-  oneLine(t, crux(...base, '--listen', '127.77.24.1:23123', '--heartbeat', '5'), 2, /--heartbeat must be an integer/)
+  oneLine(t, crux(...base, '--listen', '127.77.24.1:23123', '--heartbeat', '5'), 2, /--heartbeat must be from 50ms to 1m/)
   oneLine(t, crux(...base, '--listen', '127.77.24.1:23123', '--log-level', 'loud'), 2, /--log-level must be one of/)
 })
 

@@ -42,7 +42,7 @@ test('5 fulcrums report to a beacon; crux watch judges one stable flock of 5; cr
   const fs = [1, 2, 3, 4, 5].map((i) => pool.start(`127.77.35.${i}:23123`, '127.77.35.0/29', ['--beacon', beaconAddr]))
   await until(() => agreed(fs, 5), BOUND, 'one flock of 5')
 
-  const watch = await cruxAsync('watch', '--beacon', beaconAddr, '--secret-file', pool.secretFile, '--stable', '2', '--expect', '5', '--timeout', '45', '--json')
+  const watch = await cruxAsync('watch', '--beacon', beaconAddr, '--secret-file', pool.secretFile, '--stable', '2', '--expect', '5', '--timeout', '45s', '--json')
   t.is(watch.status, 0, watch.stderr)
   const last = JSON.parse(watch.stdout.trim().split('\n').at(-1)!) as { flocks: Array<{ nodes: number; stable: boolean; leader: string }> }
   t.is(last.flocks.length, 1)
