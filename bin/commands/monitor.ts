@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander'
 import { InvalidArgumentError } from '../../runtime/errors.js'
-import { float, hostPort, int, target } from '../flags.js'
+import { durationOption, formatDuration, hostPort, int, target } from '../flags.js'
 
 const DEFAULT_BEACON = '127.0.0.1:28351'
 
@@ -147,12 +147,12 @@ export function registerMonitor(program: Command): void {
     .description('print the flocks as the status analyser judges them from what a beacon receives (stable: same leader and size for --stable seconds, no reboot in progress)')
     .option('--beacon <HOST:PORT>', 'the beacon', target('--beacon'), DEFAULT_BEACON)
     .requiredOption('--secret-file <F>', 'the flock secret')
-    .option('--stable <S>', 'seconds a flock must keep its leader and size', float('--stable', 0.1, 86_400), 15)
+    .addOption(durationOption('--stable <S>', 'how long a flock must keep its leader and size: seconds, or a duration such as 500ms, 2m', { bare: 's', min: 100, max: 86_400_000 }, 15_000))
     .option('--expect <N>', 'exit 0 once there is exactly one flock, stable, of N nodes', int('--expect', 1, 1_000_000))
-    .option('--timeout <S>', 'give up (exit 1) after this many seconds', float('--timeout', 0.1, 86_400))
+    .addOption(durationOption('--timeout <DURATION>', 'give up (exit 1) when no beacon has forwarded a record by then, or, with --expect, when that flock is not there by then; with a unit: 500ms, 30s, 5m', { bare: 'refuse', min: 100, max: 86_400_000 }, 30_000))
     .option('--json', 'print each judgement as one JSON line: {"at","flocks":[{"flock","leader","nodes","since","stable"}],"rebooting":[…]}')
-    .addHelpText('after', '\nExample:\n  crux watch --beacon 127.0.0.1:28351 --secret-file flock.secret --stable 5 --expect 5 --timeout 60')
-    .action(async (f: { beacon: string; secretFile: string; stable: number; expect?: number; timeout?: number; json?: boolean }) => {
+    .addHelpText('after', '\nExample:\n  crux watch --beacon 127.0.0.1:28351 --secret-file flock.secret --stable 5 --expect 5 --timeout 60s')
+    .action(async (f: { beacon: string; secretFile: string; stable: number; expect?: number; timeout: number; json?: boolean }) => {
       const { readSecretFile } = await import('../../runtime/secret.js')
       const { startWatch } = await import('../../actors/watcher.js')
       const { formatStatus } = await import('./monitor-format.js')
@@ -162,21 +162,26 @@ export function registerMonitor(program: Command): void {
       const watch = await startWatch({
         beacon: f.beacon,
         secret,
-        stableMs: f.stable * 1000,
+        stableMs: f.stable,
         onStatus(view) {
           process.stdout.write(f.json === true ? JSON.stringify(view) + '\n' : formatStatus(view) + '\n')
           const [only] = view.flocks
           if (f.expect !== undefined && view.flocks.length === 1 && only!.stable && only!.nodes === f.expect) done(0)
         },
       })
-      const timer = f.timeout === undefined ? undefined : setTimeout(() => {
-        process.stderr.write(`crux: no ${f.expect === undefined ? 'end' : `single stable flock of ${f.expect}`} within ${f.timeout} s (${watch.records()} records from ${f.beacon})\n`)
+      // Without --expect a watch runs until stopped, once a beacon has forwarded something: the
+      // timeout then only catches a beacon that never answers (UDP says nothing when none listens).
+      const timer = setTimeout(() => {
+        const records = watch.records()
+        if (records === 0) process.stderr.write(`crux: no beacon answered at ${f.beacon} within ${formatDuration(f.timeout)} (no MonInfo record arrived: is a beacon running there, with this secret, and fulcrums reporting to it?)\n`)
+        else if (f.expect !== undefined) process.stderr.write(`crux: no single stable flock of ${f.expect} within ${formatDuration(f.timeout)} (${records} records from ${f.beacon})\n`)
+        else return
         done(1)
-      }, f.timeout * 1000)
+      }, f.timeout)
       process.once('SIGINT', () => done(0))
       process.once('SIGTERM', () => done(0))
       const code = await finished
-      if (timer !== undefined) clearTimeout(timer)
+      clearTimeout(timer)
       await watch.close()
       process.exitCode = code
     })
@@ -187,7 +192,7 @@ export function registerMonitor(program: Command): void {
     .requiredOption('--target <HOST:PORT>', 'the fulcrum', target('--target'))
     .requiredOption('--to <HOST:PORT>', 'where it sends the records', target('--to'))
     .requiredOption('--secret-file <F>', 'the flock secret')
-    .option('--timeout <MS>', 'how long to wait for its answer', int('--timeout', 100, 120_000), 3000)
+    .addOption(durationOption('--timeout <DURATION>', 'how long to wait for its answer, with a unit: 500ms, 5s', { bare: 'refuse', min: 100, max: 120_000 }, 3000))
     .option('--json', 'print {"node","to","ok"}')
     .addHelpText('after', '\nExample:\n  crux dump --target 127.77.0.1:23123 --to 127.0.0.1:28351 --secret-file flock.secret')
     .action(async (f: { target: string; to: string; secretFile: string; timeout: number; json?: boolean }) => {
