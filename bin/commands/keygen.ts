@@ -37,7 +37,7 @@ export function registerKeygen(program: Command): void {
     })
   keygen
     .command('ca')
-    .description('a bloc certificate authority (seed 002): ca.key (mode 0600) and ca.pub in DIR; refuses to overwrite one')
+    .description('a bloc certificate authority: ca.key (mode 0600) and ca.pub in DIR; refuses to overwrite one')
     .requiredOption('--out <DIR>', 'the CA directory')
     .option('--json', 'print {"publicKey":base64,"key":path,"pub":path}')
     .addHelpText('after', '\nExample:\n  crux keygen ca --out ./bloc-ca')
