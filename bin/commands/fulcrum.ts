@@ -2,12 +2,13 @@
 import type { Command } from 'commander'
 import { InvalidArgumentError } from '../../runtime/errors.js'
 import type { Level } from '../../runtime/walrus.js'
+import { configurable } from '../configurable.js'
 import { durationOption, hostPort, int, target } from '../flags.js'
 
 const collect = (v: string, all: string[]): string[] => [...all, v]
 
 export function registerFulcrum(program: Command): void {
-  program
+  const fulcrum = program
     .command('fulcrum')
     .description('run one node: find the flock over encrypted UDP, join it, keep its member list')
     .option('--data-dir <DIR>', 'node id, checkpoint and stores', './crux-data')
@@ -76,6 +77,7 @@ export function registerFulcrum(program: Command): void {
         process.once('SIGINT', bye)
       })
     })
+  configurable(fulcrum)
 }
 
 /** `--key-budget 16,128`: two whole numbers, per source host and overall. */
