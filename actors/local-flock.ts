@@ -44,7 +44,10 @@ export function spawnFulcrum(addr: string, dataDir: string, args: readonly strin
   // resident (61 → 59 MB peak measured here); the simulator, which allocates a lot, does the opposite.
   const argv = [process.execPath, '--max-semi-space-size=1', opts.cruxJs ?? cruxJs, 'fulcrum', '--listen', addr, '--data-dir', dataDir, ...args]
   const [cmd, ...rest] = [...(opts.prefix ?? []), ...(opts.netns === undefined ? argv : ['ip', 'netns', 'exec', opts.netns, ...argv])]
-  const child = spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'] })
+  // A local flock is configured by these arguments alone: CRUX_<FLAG> variables meant for a real
+  // node (its --config, its ports) must not reach a demo's or a test's fulcrums.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CRUX_')))
+  const child = spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'], env })
   const lines: Array<Record<string, unknown>> = []
   let latest: FlockView | undefined
   let buf = ''

@@ -167,3 +167,13 @@ test.serial('crux fulcrum --config with a bad key: one line naming it, exit 2', 
   t.is(env.status, 2)
   t.regex(env.stderr, /^crux: environment CRUX_RING="0": --ring must be an integer in \[1, 10000000\], got "0"\n$/)
 })
+
+test.serial('a local flock (crux demo) is configured by its arguments alone: CRUX_ variables meant for a real node do not reach it', (t) => {
+  const r = spawnSync(process.execPath, ['dist/bin/crux.bundle.mjs', 'demo', '--base', '127.77.117.1', '--nodes', '1', '--no-viz', '--exit-when-agreed', '--json', '--timeout', '60s'], {
+    encoding: 'utf8',
+    timeout: 90_000,
+    env: { ...process.env, CRUX_GRPC: 'not-an-address', CRUX_SECRET_FILE: '/nonexistent/secret' },
+  })
+  t.is(r.status, 0, r.stderr)
+  t.is(JSON.parse(r.stdout).members.length, 1)
+})
