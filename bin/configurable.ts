@@ -30,8 +30,9 @@ const FALSE = /^(false|0|no|off)$/i
 
 /**
  * Adds `--config FILE` to `cmd` and, before its action runs, fills every option the command line did
- * not give from `PREFIX<FLAG>` variables and then from the file. Call it once the options are declared: options declared mandatory are checked here,
- * after the environment and the file, since commander checks them before any hook runs.
+ * not give from `PREFIX<FLAG>` variables and then from the file. Call it once the options are
+ * declared: options declared mandatory are checked here, after the environment and the file, since
+ * commander checks them before any hook runs.
  */
 export function configurable(cmd: Command, prefix = 'CRUX_'): Command {
   cmd.addOption(new Option('--config <FILE>', 'read flags from this JSON or YAML file, keys being flag names (see below)'))
@@ -71,8 +72,7 @@ function settingsOf(cmd: Command): Setting[] {
 
 /** Runs one option's own parser (commander passes the value so far, for options that collect). */
 function parse(o: Option, raw: string, previous: unknown): unknown {
-  const p = (o as Option & { parseArg?: (v: string, prev: unknown) => unknown }).parseArg
-  return p === undefined ? raw : p(raw, previous)
+  return o.parseArg === undefined ? raw : o.parseArg(raw, previous)
 }
 
 /** A comma-separated list folded through the option's parser, as repeating the flag would. */
@@ -90,7 +90,7 @@ function fromEnv(s: Setting, raw: string): unknown {
   return isList(s.value) ? parseList(s.value, raw.split(',')) : parse(s.value, raw, s.value.defaultValue)
 }
 
-/** What "not turned off" means: true for a switch, the default for a flag with a value (`--grpc`: its own default address). */
+/** What "not turned off" means: true for a switch, a flag's default where it takes a value (`--grpc`). */
 const onValue = (s: Setting): unknown => (s.value === undefined || !takesValue(s.value) ? true : s.value.defaultValue)
 
 const kind = (v: unknown): string => (v === null ? 'nothing' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : `${typeof v} ${JSON.stringify(v)}`)
@@ -155,6 +155,7 @@ export async function applySources(cmd: Command, prefix: string, env: NodeJS.Pro
   }
 }
 
+/** The paragraph `--help` ends with, its examples taken from the command's own options. */
 function helpText(cmd: Command, prefix: string): string {
   const settings = settingsOf(cmd)
   const named = settings.find((s) => s.value !== undefined && takesValue(s.value) && !isList(s.value))

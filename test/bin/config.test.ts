@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Command } from 'commander'
 import { registerFulcrum } from '../../bin/commands/fulcrum.js'
+import { configurable } from '../../bin/configurable.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'crux-config-'))
 const file = (name: string, text: string): string => {
@@ -45,6 +46,43 @@ async function resolve(args: string[], env: Record<string, string> = {}): Promis
 }
 
 const SECRET = ['--secret-file', '/nonexistent/flock.secret']
+
+/** The same on a command made here: the mechanism knows no command's options in advance. */
+async function resolveOther(args: string[], env: Record<string, string> = {}): Promise<Record<string, unknown>> {
+  for (const [k, v] of Object.entries(env)) process.env[k] = v
+  try {
+    const program = new Command().exitOverride().configureOutput({ writeErr: () => {} })
+    let opts: Record<string, unknown> = {}
+    const cmd = program
+      .command('other')
+      .option('--json', 'a switch')
+      .option('--no-viz', 'a switch that is on by default')
+      .option('--tag <T>', 'repeatable', (v: string, all: string[]) => [...all, v.toUpperCase()], [] as string[])
+      .action((o: Record<string, unknown>) => void (opts = o))
+    configurable(cmd)
+    await program.parseAsync(['other', ...args], { from: 'user' })
+    return opts
+  } finally {
+    for (const k of Object.keys(env)) delete process.env[k]
+  }
+}
+
+test.serial('any command: switches take true or false from a variable or a file, lists go through the flag’s own parser', async (t) => {
+  t.like(await resolveOther([], { CRUX_JSON: 'false', CRUX_VIZ: 'off', CRUX_TAG: 'a,b' }), { json: false, viz: false, tag: ['A', 'B'] })
+  t.like(await resolveOther([], { CRUX_JSON: 'yes' }), { json: true, viz: true, tag: [] })
+  t.like(await resolveOther(['--config', file('other.yaml', 'json: true\nno-viz: true\ntag: [x]\n')]), { json: true, viz: false, tag: ['X'] })
+  t.like(await resolveOther(['--json', '--config', file('other2.json', '{"json": false, "viz": false}')]), { json: true, viz: false })
+  const e = await t.throwsAsync(resolveOther([], { CRUX_JSON: 'maybe' }))
+  t.is(e!.message, 'environment CRUX_JSON="maybe": must be true or false')
+  const f = await t.throwsAsync(resolveOther(['--config', file('other3.yaml', 'viz: "no"\n')]))
+  t.regex(f!.message, /line 1: key "viz": expected true or false, got string "no"$/)
+})
+
+test.serial('crux fulcrum --help tells of the variables and the file', (t) => {
+  const r = spawnSync(process.execPath, ['dist/bin/crux.bundle.mjs', 'fulcrum', '--help'], { encoding: 'utf8' })
+  t.regex(r.stdout, /--config <FILE>/)
+  t.regex(r.stdout.replace(/\s+/g, ' '), /environment variable CRUX_<FLAG>.*CRUX_PROBE=A,B.*--no-grpc is CRUX_GRPC=false.*A flag wins over the environment, the environment over the file/)
+})
 
 test.serial('a config file overrides the defaults, each value through its flag’s parser (YAML)', async (t) => {
   const f = file('a.yaml', '# a node\nheartbeat: 2s\nprobe:\n  - 127.77.110.0/29\n  - 127.77.111.1:23123\nlisten: 127.77.110.1:23124\nlog-level: warn\n')
