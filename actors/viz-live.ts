@@ -85,6 +85,9 @@ export interface LiveView {
   rebooting: string[]
 }
 
+/** A node gone for this many times `forgetMs` is forgotten altogether (its explanation with it). */
+export const GONE_FORGETS = 10
+
 /** Records kept per node for its explanation. */
 export const HISTORY = 20
 
@@ -162,10 +165,14 @@ export function liveView(s: LiveState, status: StatusView | null, now: number): 
   for (const n of s.nodes.values()) if (n.listed !== null && now - n.listed.at <= s.forgetMs) listedFlocks.add(n.listed.flock)
   for (const n of s.nodes.values()) {
     const st = standingOf(n)
-    if (st === null || st.role === 'left') continue
     // A silent member of a flock its leader still reports, with no fresh list to check it against,
     // is still there (MonInfo alone: members say nothing once settled); anyone else stale is gone.
-    if (now - st.at > s.forgetMs && (reportedBy(status, st) === undefined || listedFlocks.has(st.flock))) continue
+    const gone = st === null || st.role === 'left' || (now - st.at > s.forgetMs && (reportedBy(status, st) === undefined || listedFlocks.has(st.flock)))
+    if (gone) {
+      // Long gone: forgotten, so nodes that come and go do not pile up (like the analyser's lapsed flocks).
+      if (st === null || now - st.at > GONE_FORGETS * s.forgetMs) s.nodes.delete(n.id)
+      continue
+    }
     let g = groups.get(st.flock)
     if (g === undefined) groups.set(st.flock, (g = { flock: st.flock, leader: st.leader, nodes: 0, since: st.at, stable: false, reported: false, members: [] }))
     g.members.push({ id: n.id, addr: n.addr, role: st.role, leader: st.leader, epoch: n.said?.epoch ?? '', source: st.source })

@@ -39,11 +39,17 @@ test('the newest source decides where a node stands; one that left or went silen
   readMon(s, mon('Exit', 'b', 'G', 'x', { cause: 'leave' }), T + 60)
   t.deepEqual(liveView(s, null, T + 100).flocks, [])
   // Silent since long ago: kept while its leader still reports its flock and no fresh list says otherwise.
-  readMon(s, mon('Join', 'd', 'H', 'h', { oflock: 'D' }), T)
+  readMon(s, mon('Join', 'd', 'H', 'h', { oflock: 'D' }), T + 40_000)
   t.is(liveView(s, status('H', 'h', 2, true), T + 60_000).flocks[0]!.members.length, 1)
   t.is(liveView(s, null, T + 60_000).flocks.length, 0)
   readAnswer(s, names('h', 'H', ['h', '10.0.0.8:1'], 'leader.stable', [['h', '10.0.0.8:1']]), '10.0.0.8:1', T + 59_000)
   t.deepEqual(liveView(s, status('H', 'h', 1, true), T + 60_000).flocks[0]!.members.map((m) => m.id), ['h'])
+  // Gone for 10 × forgetMs: forgotten altogether, explanation included.
+  t.true(s.nodes.has('d'))
+  liveView(s, null, T + 70_001)
+  t.false(s.nodes.has('d'))
+  t.false(s.nodes.has('b'))
+  t.is(explainLive(s, null, 'd', T + 90_000), null)
 })
 
 test('a member is explained: whom it follows, since which record and rule, and what the answer rests on', (t) => {
