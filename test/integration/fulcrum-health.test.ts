@@ -7,8 +7,9 @@
  */
 import test from 'ava'
 import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
 import { bindFulcrumHttp } from '../../actors/fulcrum-metrics.js'
-import { agreed, FulcrumPool, until } from '../fixtures/fulcrums.js'
+import { agreed, crux, FulcrumPool, until } from '../fixtures/fulcrums.js'
 
 const BOUND = 30_000
 
@@ -106,4 +107,24 @@ test('two fulcrums with different secrets each warn once about the other, naming
   }
   t.is(warnings(a, b.addr).length, 1)
   t.is(warnings(b, a.addr).length, 1)
+})
+
+test('bloc mode: two fulcrums certified by different CAs each warn once about the other, naming another bloc CA', async (t) => {
+  const pool = new FulcrumPool(t)
+  const dirs = ['a', 'b'].map((n) => join(pool.dir, n))
+  for (const [i, d] of dirs.entries()) {
+    const ca = join(pool.dir, `ca${i}`)
+    t.is((await crux('keygen', 'ca', '--out', ca)).status, 0)
+    const r = await crux('keygen', 'cert', '--ca', ca, '--data-dir', d, '--bloc', 'blue')
+    t.is(r.status, 0, r.stderr)
+  }
+  const [a, b] = ['a', 'b'].map((n, i) => pool.start(`127.77.125.${i + 5}:23123`, '127.77.125.4/30', ['--no-grpc', '--bloc', 'blue'], n))
+  const warnings = (f: typeof a, peer: string) => f!.lines.filter((l) => l.level === 40 && l.peer === peer)
+  await until(() => warnings(a, b!.addr).length > 0 && warnings(b, a!.addr).length > 0, BOUND, 'each warned about the other')
+  for (const [f, peer] of [[a, b!.addr], [b, a!.addr]] as const) {
+    const w = warnings(f, peer)
+    t.is(w.length, 1)
+    t.is(w[0]!.reason, 'cert')
+    t.regex(String(w[0]!.cause), /another bloc CA/)
+  }
 })
