@@ -10,14 +10,14 @@ import test from 'ava'
 import { protoPath as healthProto } from 'grpc-health-check'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
-import descriptor from 'protobufjs/ext/descriptor/index.js'
+import { fromBinary } from '@bufbuild/protobuf'
+import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt'
 import { ReeveServiceClient, ReeveServicePingRequest, ReeveServiceService } from '../../protos/gen/crux/v1/reeve.js'
 import { CallVerifier } from '../../runtime/call-signature.js'
 import { ed25519PublicKey, randomEd25519SecretKey } from '../../runtime/ed25519.js'
 import { createSecureServer } from '../../runtime/grpc-server.js'
 import { createSignedClient } from '../../runtime/signed-client.js'
 
-const { FileDescriptorProto } = descriptor
 const KEY = '/Reeve1_0/n1/keys/ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89'
 const sk = randomEd25519SecretKey()
 
@@ -58,10 +58,10 @@ test('reflection lists grpc.health.v1.Health and describes it, as grpcurl list a
   const names = (listed.listServicesResponse.service as Array<{ name: string }>).map((s) => s.name)
   for (const s of ['grpc.health.v1.Health', 'crux.v1.ReeveService', 'crux.v1.StewardService', 'crux.v1.RegistryService']) t.true(names.includes(s), `${s} in ${names.join(', ')}`)
   const described = await w.reflect({ fileContainingSymbol: 'grpc.health.v1.Health' })
-  const files = (described.fileDescriptorResponse.fileDescriptorProto as Buffer[]).map((b) => FileDescriptorProto.decode(b) as unknown as { name: string; service: Array<{ name: string; method: Array<{ name: string; serverStreaming?: boolean }> }> })
+  const files = (described.fileDescriptorResponse.fileDescriptorProto as Buffer[]).map((b) => fromBinary(FileDescriptorProtoSchema, b))
   const file = files.find((f) => f.name === 'grpc/health/v1/health.proto')!
   t.truthy(file, files.map((f) => f.name).join(', '))
-  t.deepEqual(file.service[0]!.method.map((m) => [m.name, m.serverStreaming === true]), [['Check', false], ['Watch', true]])
+  t.deepEqual(file.service[0]!.method.map((m) => [m.name, m.serverStreaming]), [['Check', false], ['Watch', true]])
   const symbol = await w.reflect({ fileContainingSymbol: 'grpc.health.v1.HealthCheckResponse' })
   t.truthy(symbol.fileDescriptorResponse, 'the messages are described too')
 })
