@@ -112,6 +112,8 @@ export class Metrics {
         type: 'histogram' as const,
         aggregator: 'sum' as const,
         get: async () => ({ name, help, type: 'histogram' as const, aggregator: 'sum' as const, values: [...histogramValues(name, read())] }),
+        // Registry.resetMetrics() calls it: the numbers belong to their owner, which alone resets them.
+        reset: () => undefined,
       }
       this.registry.registerMetric(metric as unknown as Histogram<string>)
       return metric
