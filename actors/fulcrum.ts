@@ -25,6 +25,7 @@ import { createWalrus, type Level, type Walrus } from '../runtime/walrus.js'
 import { createFlockActor, type FlockActor } from './flock.actor.js'
 import { checkReeveLog, loadCheckpoint } from './data-dir.js'
 import { attachFulcrumMonitor, type FulcrumMonitor } from './fulcrum-monitor.js'
+import { unopenableWarner } from './unopenable-warning.js'
 import type { Strew } from './strew.js'
 import { strewMachines } from './strew-machines.js'
 import type { GrpcLimits } from '../runtime/grpc-limits.js'
@@ -185,6 +186,7 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
       retryMs: o.hbMs,
       acceptSecondary: isConfabQuery,
       verifyPeer: senderIsPeer,
+      onUnopenable: unopenableWarner(clock, log),
     },
   )
   const seed = Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('hex')
@@ -256,7 +258,7 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
     })
     s.follow()
   }
-  await metricsServer?.attach({ id, flock, transport, strew, logs })
+  await metricsServer?.attach({ id, flock, transport, strew, logs, files })
   log.info('fulcrum started', { addr: udp.address, grpc: strew?.address ?? null, dataDir: o.dataDir, restored: checkpoint !== undefined, hbMs: o.hbMs, publicKey: Buffer.from(identity.publicKey).toString('base64'), bloc: bloc?.cert.bloc ?? null })
 
   let stopped = false

@@ -2,16 +2,20 @@
  * `crux viz`: the visualiser's HTTP server. It serves the page (web/viz/, no CDN: three static files)
  * and the data: the timeline of a journal (actors/viz-model.ts), what-if re-runs of the simulator
  * with other settings or injected faults, and, fed by a beacon, the live judgement of the status
- * analyser as server-sent events.
+ * analyser as server-sent events, with every node the feed and a Confab poll name (actors/viz-live.ts)
+ * and, for one node asked for, why it is or is not leader (actors/viz-live-explain.ts).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { StatusView } from '../machines/status/types.js'
 import { InvalidArgumentError } from '../runtime/errors.js'
 import { readLines } from '../runtime/replayer.js'
 import type { SimOptions } from './flock-sim.js'
+import { createLive, liveView, pollTargets, readAnswer, readMon } from './viz-live.js'
+import { explainLive } from './viz-live-explain.js'
 import { buildTimeline, type VizTimeline } from './viz-model.js'
 
 const WEB = fileURLToPath(new URL('../../web/viz/', import.meta.url))
@@ -25,8 +29,11 @@ export interface VizServerOptions {
   port: number
   /** The journal to show; none: live mode only. */
   timeline?: VizTimeline
-  /** Live mode: a beacon to watch. */
-  beacon?: { address: string; secret: Uint8Array; stableMs: number }
+  /**
+   * Live mode: a beacon to watch; `ask`: fulcrum addresses to ask over Confab (any one of a flock
+   * will do: the others are found in its leader's member list); `pollMs`: how often (default 1 s).
+   */
+  beacon?: { address: string; secret: Uint8Array; stableMs: number; ask?: readonly string[]; pollMs?: number }
 }
 
 export interface VizServer {
@@ -96,15 +103,48 @@ export async function startVizServer(o: VizServerOptions): Promise<VizServer> {
   const live = new Set<ServerResponse>()
   let lastStatus = ''
   let watch: { close(): Promise<void> } | undefined
+  let poll: { close(): Promise<void> } | undefined
+  let status: StatusView | null = null
+  const pollMs = o.beacon?.pollMs ?? 1000
+  const nodes = createLive(Math.max(3 * pollMs, 3000))
+  // Many records and answers arrive together: the page gets one view per burst, and only a changed one.
+  let pushing: ReturnType<typeof setTimeout> | undefined
+  let lastKey = ''
+  const push = () => {
+    pushing ??= setTimeout(() => {
+      pushing = undefined
+      const view = liveView(nodes, status, Date.now())
+      const key = JSON.stringify([view.flocks, view.rebooting])
+      if (key === lastKey) return
+      lastKey = key
+      lastStatus = `data: ${JSON.stringify(view)}\n\n`
+      for (const res of live) res.write(lastStatus)
+    }, 100)
+  }
   if (o.beacon !== undefined) {
     const { startWatch } = await import('./watcher.js')
+    const { startLivePoll } = await import('./viz-live-poll.js')
+    const seeds = o.beacon.ask ?? []
     watch = await startWatch({
       beacon: o.beacon.address,
       secret: o.beacon.secret,
       stableMs: o.beacon.stableMs,
+      onRecord(mon) {
+        readMon(nodes, mon, Date.now())
+        push()
+      },
       onStatus(view) {
-        lastStatus = `data: ${JSON.stringify(view)}\n\n`
-        for (const res of live) res.write(lastStatus)
+        status = view
+        push()
+      },
+    })
+    poll = await startLivePoll({
+      secret: o.beacon.secret,
+      everyMs: pollMs,
+      targets: () => pollTargets(nodes, seeds),
+      onAnswer(answer, from) {
+        readAnswer(nodes, answer, from, Date.now())
+        push()
       },
     })
   }
@@ -125,6 +165,12 @@ export async function startVizServer(o: VizServerOptions): Promise<VizServer> {
       live.add(res)
       req.on('close', () => live.delete(res))
       return
+    }
+    if (req.method === 'GET' && path === '/api/live/node') {
+      if (watch === undefined) return json(res, 404, { error: 'no beacon: start crux viz with --beacon' })
+      const id = new URL(req.url ?? '/', 'http://x').searchParams.get('id') ?? ''
+      const why = explainLive(nodes, status, id, Date.now())
+      return why === null ? json(res, 404, { error: `no node ${JSON.stringify(id.slice(0, 80))} in the live feed` }) : json(res, 200, why)
     }
     if (req.method === 'POST' && path === '/api/sim') {
       void (async () => {
@@ -154,6 +200,8 @@ export async function startVizServer(o: VizServerOptions): Promise<VizServer> {
     url: `http://${addr.address}:${addr.port}/`,
     async close() {
       for (const res of live) res.end()
+      clearTimeout(pushing)
+      await poll?.close()
       await watch?.close()
       server.closeAllConnections()
       await new Promise<void>((r) => server.close(() => r()))

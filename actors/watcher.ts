@@ -4,7 +4,7 @@
  * each record becomes a `mon` event, and each Status the machine emits goes to `onStatus`.
  */
 import { statusMachine } from '../machines/status.machine.js'
-import type { StatusView } from '../machines/status/types.js'
+import type { MonRecord, StatusView } from '../machines/status/types.js'
 import { RealClock } from '../runtime/clock.js'
 import { createActorHost } from '../runtime/host.js'
 import { decodeMonitor, encodeMonitor } from '../runtime/monitor-codec.js'
@@ -17,6 +17,8 @@ export interface WatchOptions {
   secret: Uint8Array
   stableMs: number
   onStatus(view: StatusView): void
+  /** Each record as it arrives, before the analyser reads it (the visualiser names nodes from them). */
+  onRecord?(mon: MonRecord): void
 }
 
 export interface Watch {
@@ -46,7 +48,10 @@ export async function startWatch(o: WatchOptions): Promise<Watch> {
       return // not a batch: ignored
     }
     if (p.type !== 'batch') return
-    for (const mon of p.events) host.send('status', { type: 'mon', mon }, 'data')
+    for (const mon of p.events) {
+      o.onRecord?.(mon)
+      host.send('status', { type: 'mon', mon }, 'data')
+    }
     records += p.events.length
   })
   const ask = () => sealed.send(o.beacon, encodeMonitor({ type: 'watch', nonce: rand[1]! }))

@@ -15,6 +15,7 @@
 import * as grpc from '@grpc/grpc-js'
 import { Health, type ServingStatus } from './grpc-health.js'
 import { addLazyReflection } from './grpc-reflection.js'
+import { GrpcCallStats } from './grpc-call-stats.js'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { CALL_HEADERS, type CallRefusal, type CallVerdict, type CallVerifier } from './call-signature.js'
@@ -60,6 +61,8 @@ export interface SecureServer {
   readonly server: grpc.Server
   /** Connections refused and streams reset by the bounds. */
   readonly limitCounters: Readonly<GrpcLimitCounters>
+  /** Calls answered, by method and status code, and their latency (read by `/metrics`). */
+  readonly callStats: GrpcCallStats
   /** grpc.health.v1: '' is the server as a whole; each service by its full name. */
   setStatus(service: string, status: ServingStatus): void
   /** Adds a service; `signed` (the default) checks every call's signature first. */
@@ -182,7 +185,8 @@ function signedMethod(path: string, def: grpc.MethodDefinition<unknown, unknown>
 export function createSecureServer(o: SecureServerInit): SecureServer {
   const limits: GrpcLimits = { ...GRPC_LIMITS, ...o.limits, ...(o.maxMessageBytes === undefined ? {} : { maxMessageBytes: o.maxMessageBytes }) }
   const counters: GrpcLimitCounters = { refusedConnections: 0, resetStreams: 0, acceptErrors: 0 }
-  const server = new grpc.Server(serverOptions(limits))
+  const callStats = new GrpcCallStats()
+  const server = new grpc.Server({ ...serverOptions(limits), interceptors: [callStats.interceptor] })
   boundPendingBytes(server, limits, counters)
   let listener: NetServer | undefined
   const health = new Health({ '': 'SERVING' })
@@ -192,6 +196,7 @@ export function createSecureServer(o: SecureServerInit): SecureServer {
   return {
     server,
     limitCounters: counters,
+    callStats,
     setStatus: (service, status) => health.setStatus(service, status),
     addService(definition, impl, options = {}) {
       if (options.signed === false) return server.addService(definition, impl)

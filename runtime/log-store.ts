@@ -18,6 +18,7 @@
 import { closeSync, fdatasync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { DataDirError, InvalidArgumentError, UnavailableError } from './errors.js'
+import { LatencyHistogram } from './latency.js'
 import type { Store } from './store.js'
 
 interface ActorLog {
@@ -60,6 +61,8 @@ export class LogStore implements Store {
   private scheduled = false
   /** Writes and syncs done, for tests and metrics. */
   readonly counters = { puts: 0, syncs: 0, compactions: 0, failures: 0, recoveries: 0 }
+  /** How long each group commit took, from its first write to its last fdatasync (for `/metrics`). */
+  readonly syncLatency = new LatencyHistogram()
 
   constructor(
     readonly dir: string,
@@ -112,6 +115,7 @@ export class LogStore implements Store {
     if (!this.recover()) return Promise.reject(this.broken)
     if (alone && !this.flushing && this.waiters.length === 0) {
       const batch = this.takeBuffered()
+      const started = performance.now()
       for (const [log, text] of batch) {
         try {
           writeOut(log.fd, text)
@@ -123,6 +127,7 @@ export class LogStore implements Store {
         }
       }
       this.counters.syncs++
+      this.syncLatency.since(started)
       return Promise.resolve()
     }
     let pending = false
@@ -257,6 +262,7 @@ export class LogStore implements Store {
       return
     }
     this.flushing = true
+    const started = performance.now()
     let left = batch.length
     let failed: { log: ActorLog; err: unknown } | null = null
     const done = (err: unknown, log: ActorLog) => {
@@ -269,6 +275,7 @@ export class LogStore implements Store {
         return void this.fail('write', failed.log, failed.err)
       }
       this.counters.syncs++
+      this.syncLatency.since(started)
       for (const w of waiters) w.resolve()
       for (const [log] of batch) {
         try {

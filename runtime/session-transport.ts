@@ -38,6 +38,8 @@ export interface SessionCounts {
   answers: number
   /** Sessions that came into use (first contact or re-key). */
   sessions: number
+  /** Of those, sessions that replaced one in use with the same peer (a re-key). */
+  rekeys: number
   /** Offers of a peer ignored because ours won the glare. */
   glare: number
   /** Receive keys erased after their grace period (or at once, if never used). */
@@ -78,6 +80,12 @@ export interface SessionTransportInit {
    * session was made with (the fulcrum checks the packet's sender id against it). Default: yes.
    */
   verifyPeer?: (plaintext: Uint8Array, peerKey: Uint8Array) => boolean
+  /**
+   * Told of each handshake or secondary datagram from `source` (HOST:PORT) that did not open (`tag`:
+   * sealed under another secret, or damaged) or whose certificate was refused (`cert`): what a peer
+   * of another flock or bloc sends. Called on the receive path: it must be cheap and must not throw.
+   */
+  onUnopenable?: (source: string, reason: SessionDropReason) => void
 }
 
 export interface SessionTransport extends Transport {
@@ -127,7 +135,7 @@ export function createSessionTransport(components: { transport: Transport; clock
   const order = init.epochOrder ?? ((a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0))
   const ownCert = init.bloc === undefined ? new Uint8Array() : encodeCert(init.bloc.cert)
   const drops: Record<SessionDropReason, number> = { size: 0, version: 0, 'unknown-key': 0, 'key-budget': 0, tag: 0, replay: 0, stale: 0, type: 0, handshake: 0, cert: 0, secondary: 0, impostor: 0 }
-  const counts: SessionCounts = { offers: 0, answers: 0, sessions: 0, glare: 0, erased: 0, unsent: 0 }
+  const counts: SessionCounts = { offers: 0, answers: 0, sessions: 0, rekeys: 0, glare: 0, erased: 0, unsent: 0 }
   const peers = new Map<string, Peer>() // least recently used first
   const byRx = new Map<number, Session>()
   const reserved = new Set<number>() // rx ids of our outstanding offers
@@ -192,7 +200,10 @@ export function createSessionTransport(components: { transport: Transport; clock
   }
 
   function adopt(p: Peer, s: Session): void {
-    if (p.current !== null) retire(p.current)
+    if (p.current !== null) {
+      retire(p.current)
+      counts.rekeys++
+    }
     p.current = s
     counts.sessions++
     const now = clock.now()
@@ -236,11 +247,17 @@ export function createSessionTransport(components: { transport: Transport; clock
     return null
   }
 
+  /** Drops a datagram that did not open or check out; tells `onUnopenable` of those a stranger sends. */
+  function unopenable(reason: SessionDropReason, from: string): void {
+    drops[reason]++
+    if (reason === 'tag' || reason === 'cert') init.onUnopenable?.(from, reason)
+  }
+
   function onOffer(bytes: Uint8Array, from: string): void {
     const h = decodeHello(bytes, 'offer')
     if (h === null) return void drops.handshake++
     const why = refuse(h)
-    if (why !== null) return void drops[why]++
+    if (why !== null) return unopenable(why, from)
     const p = peerOf(from)
     if (p.offer !== null) {
       if (compareNonce(h.nonce, p.offer.hello.nonce) <= 0) return void counts.glare++
@@ -262,7 +279,7 @@ export function createSessionTransport(components: { transport: Transport; clock
     const p = peers.get(from)
     if (h === null || p === undefined || p.offer === null || !equalBytes(h.echo, p.offer.hello.nonce)) return void drops.handshake++
     const why = refuse(h)
-    if (why !== null) return void drops[why]++
+    if (why !== null) return unopenable(why, from)
     const o = p.offer
     const keys = sessionKeys(o.eph, 'offer', o.hello, h)
     dropOffer(p)
@@ -301,7 +318,7 @@ export function createSessionTransport(components: { transport: Transport; clock
     if (bytes[1] === ENVELOPE_TYPE.session) return onSession(bytes, from)
     if (bytes[1]! < ENVELOPE_TYPE.secondary || bytes[1]! > ENVELOPE_TYPE.answer) return void drops.type++
     const r = channel.open(bytes, from)
-    if (!r.ok) return void drops[r.reason]++
+    if (!r.ok) return unopenable(r.reason, from)
     if (r.type === ENVELOPE_TYPE.offer) return onOffer(r.plaintext, from)
     if (r.type === ENVELOPE_TYPE.answer) return onAnswer(r.plaintext, from)
     if (init.acceptSecondary?.(r.plaintext) !== true) return void drops.secondary++

@@ -8,6 +8,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, r
 import { join } from 'node:path'
 import { DataDirError, InvalidArgumentError } from './errors.js'
 import type { PersistPort } from './host.js'
+import { LatencyHistogram } from './latency.js'
 
 /** A persist port that can also read back what it holds. */
 export interface Store extends PersistPort {
@@ -47,12 +48,15 @@ function safeName(kind: string, s: string): string {
 /** One directory per actor (`/` in ids becomes `~`), one `<key>.json` per key. */
 export class FileStore implements Store {
   private seq = 0
+  /** How long each put took to be durable: write, fsync, rename, fsync of the directory (for `/metrics`). */
+  readonly putLatency = new LatencyHistogram()
 
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true, mode: 0o700 })
   }
 
   put(actor: string, key: string, value: unknown): void {
+    const started = performance.now()
     const dir = this.actorDir(actor)
     mkdirSync(dir, { recursive: true, mode: 0o700 })
     const file = join(dir, `${safeName('key', key)}.json`)
@@ -71,6 +75,7 @@ export class FileStore implements Store {
     } finally {
       closeSync(dfd)
     }
+    this.putLatency.since(started)
   }
 
   /** The file holding `actor`'s `key` (present or not), for errors that name it. */

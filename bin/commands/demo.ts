@@ -105,7 +105,10 @@ async function startWatching(f: Flags, dir: string, secretFile: string): Promise
   let viz: { url: string; close(): Promise<void> } | undefined
   try {
     const { startVizServer } = await import('../../actors/viz-server.js')
-    viz = await startVizServer({ host: '127.0.0.1', port: f.vizPort, beacon: { address: beacon.address, secret, stableMs: 5_000 } })
+    // The page asks the fulcrums themselves (Confab) where each stands: members of a settled flock
+    // send the beacon nothing.
+    const ask = Array.from({ length: f.nodes }, (_, i) => `${addIp(f.base, i)}:${f.port}`)
+    viz = await startVizServer({ host: '127.0.0.1', port: f.vizPort, beacon: { address: beacon.address, secret, stableMs: 5_000, ask } })
   } catch (err) {
     process.stderr.write(`crux demo: no visualiser (${err instanceof Error ? err.message : String(err)})\n`)
   }

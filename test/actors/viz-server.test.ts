@@ -16,3 +16,17 @@ test('a what-if request outside the bounds is refused, naming the field', (t) =>
   t.throws(() => whatIfOptions({ nodes: 5, seed: 1, memberLapseHb: 0 }), { message: /^memberLapseHb must be a number/ })
   t.throws(() => whatIfOptions('nodes=5'), { message: /JSON object/ })
 })
+
+test('the live explanation of a node the feed never named is a 404 naming it; without a beacon there is none', async (t) => {
+  const { startVizServer } = await import('../../actors/viz-server.js')
+  const live = await startVizServer({ host: '127.77.131.1', port: 0, beacon: { address: '127.77.131.2:28351', secret: new Uint8Array(32).fill(7), stableMs: 1000, ask: ['127.77.131.3:23123'] } })
+  t.teardown(() => live.close())
+  const r = await fetch(`${live.url}api/live/node?id=nobody`)
+  t.is(r.status, 404)
+  t.deepEqual(await r.json(), { error: 'no node "nobody" in the live feed' })
+  const still = await startVizServer({ host: '127.77.131.1', port: 0 })
+  t.teardown(() => still.close())
+  const s = await fetch(`${still.url}api/live/node?id=x`)
+  t.is(s.status, 404)
+  t.regex(((await s.json()) as { error: string }).error, /^no beacon/)
+})

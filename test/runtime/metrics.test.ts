@@ -1,5 +1,6 @@
 import test from 'ava'
 import { Code, CruxError, InvalidArgumentError } from '../../runtime/errors.js'
+import { LatencyHistogram } from '../../runtime/latency.js'
 import { createMetrics } from '../../runtime/metrics.js'
 
 /** Sample lines of an exposition, as `name{labels} value` strings. */
@@ -89,4 +90,38 @@ test('remove unregisters a metric so the name can be used again', async (t) => {
   t.is(samples(await m.text()).length, 0)
   m.gaugeFrom('crux_y', 'Y.', [], () => 2)
   t.deepEqual(samples(await m.text()), ['crux_y 2'])
+})
+
+test('histogramFrom exposes plain latency histograms as cumulative buckets, sum and count, per label set', async (t) => {
+  const m = createMetrics({ labels: { node: 'n1' } })
+  const fast = new LatencyHistogram([0.25, 1])
+  const slow = new LatencyHistogram([0.25, 1])
+  m.histogramFrom('crux_call_seconds', 'Calls.', ['method'], () => [[{ method: 'Ping' }, fast], [{ method: 'Push' }, slow]])
+  for (const s of [0.125, 0.25, 0.5]) fast.observe(s)
+  slow.observe(3)
+  t.deepEqual(samples(await m.text()), [
+    'crux_call_seconds_bucket{method="Ping",le="0.25",node="n1"} 2',
+    'crux_call_seconds_bucket{method="Ping",le="1",node="n1"} 3',
+    'crux_call_seconds_bucket{method="Ping",le="+Inf",node="n1"} 3',
+    'crux_call_seconds_sum{method="Ping",node="n1"} 0.875',
+    'crux_call_seconds_count{method="Ping",node="n1"} 3',
+    'crux_call_seconds_bucket{method="Push",le="0.25",node="n1"} 0',
+    'crux_call_seconds_bucket{method="Push",le="1",node="n1"} 0',
+    'crux_call_seconds_bucket{method="Push",le="+Inf",node="n1"} 1',
+    'crux_call_seconds_sum{method="Push",node="n1"} 3',
+    'crux_call_seconds_count{method="Push",node="n1"} 1',
+  ])
+  t.true((await m.text()).includes('# TYPE crux_call_seconds histogram'))
+  t.throws(() => m.histogramFrom('crux_call_seconds', 'Again.', [], () => []), { instanceOf: CruxError })
+  t.throws(() => m.histogramFrom('bad name', 'Bad.', [], () => []), { instanceOf: InvalidArgumentError })
+  t.throws(() => m.histogramFrom('crux_x_seconds', 'Reserved label.', ['le'], () => []), { instanceOf: InvalidArgumentError })
+})
+
+test('default metrics: process and Node.js series, without the gauges named like counters', async (t) => {
+  const m = createMetrics({ defaultMetrics: true })
+  const text = await m.text()
+  for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_active_handles']) {
+    t.true(text.includes(`\n${name}`) || text.startsWith(name), name)
+  }
+  t.false(text.includes('nodejs_active_handles_total'))
 })

@@ -72,3 +72,12 @@ test('persist effects from a hosted machine reach the file store', (t) => {
   clock.runAll()
   t.is(store.get('n1/x', 'n'), 0)
 })
+
+test('file store times each durable put', (t) => {
+  const s = new FileStore(tempDir(t))
+  s.put('n1/flock', 'checkpoint', { a: 1 })
+  s.put('n1/flock', 'checkpoint', { a: 2 })
+  t.is(s.putLatency.count, 2)
+  t.true(s.putLatency.sum > 0)
+  t.is(s.putLatency.counts.reduce((a, b) => a + b, 0), 2)
+})

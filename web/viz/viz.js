@@ -218,25 +218,82 @@ function whatIf(tl) {
 }
 
 function live() {
-  $('source').textContent = 'live, from the beacon'
+  $('source').textContent = 'live, from the beacon and the nodes'
   const es = new EventSource('/api/live')
   es.onmessage = (ev) => {
-    const view = JSON.parse(ev.data)
-    const box = $('flocks')
-    box.textContent = ''
-    for (const f of view.flocks) {
-      const el = document.createElement('div')
-      el.className = 'flock'
-      el.dataset.flock = f.flock
-      el.dataset.nodes = String(f.nodes)
-      el.style.setProperty('--c', hue(f.flock))
-      el.innerHTML = '<h3></h3>'
-      el.firstChild.textContent = `${f.flock} · ${f.nodes} node(s) · leader ${f.leader} · ${f.stable ? 'stable' : 'settling'}`
-      box.append(el)
-    }
-    document.body.dataset.flocks = String(view.flocks.length)
-    $('clock').textContent = new Date(view.at).toISOString().slice(11, 23)
+    renderLive(JSON.parse(ev.data))
+    if (selected !== null) explainLive(selected)
   }
+}
+
+/** The live view: every flock the analyser judges or a node names, with each of its nodes. */
+function renderLive(view) {
+  const box = $('flocks')
+  box.textContent = ''
+  for (const f of view.flocks) {
+    const el = document.createElement('div')
+    el.className = 'flock'
+    el.dataset.flock = f.flock
+    el.dataset.nodes = String(f.nodes)
+    el.style.setProperty('--c', hue(f.flock))
+    const h = document.createElement('h3')
+    h.textContent = `${f.flock} · ${f.nodes} node(s) · leader ${f.leader} · ${f.reported ? (f.stable ? 'stable' : 'settling') : 'no leader reports it'}`
+    el.append(h)
+    const list = document.createElement('div')
+    list.className = 'nodes'
+    for (const m of f.members) {
+      const chip = document.createElement('span')
+      chip.className = 'node' + (m.leader === m.id ? ' leader' : '') + (selected === m.id ? ' selected' : '')
+      chip.dataset.node = m.id
+      chip.dataset.role = m.role
+      chip.dataset.addr = m.addr
+      chip.title = `where it stands comes from ${m.source === 'node' ? 'its own answer' : m.source === 'leader list' ? "its leader's member list" : 'its last MonInfo record'}`
+      chip.textContent = m.id
+      const role = document.createElement('small')
+      role.textContent = `${m.role} · ${m.addr || 'address unknown'}`
+      chip.append(role)
+      chip.addEventListener('click', () => {
+        selected = m.id
+        for (const c of document.querySelectorAll('.node')) c.classList.toggle('selected', c.dataset.node === m.id)
+        explainLive(m.id)
+      })
+      list.append(chip)
+    }
+    el.append(list)
+    box.append(el)
+  }
+  document.body.dataset.flocks = String(view.flocks.length)
+  $('clock').textContent = new Date(view.at).toISOString().slice(11, 23)
+}
+
+/** Why live node `id` is or is not leader, as the server's analyser explains it. */
+async function explainLive(id) {
+  const r = await fetch('/api/live/node?id=' + encodeURIComponent(id))
+  const out = await r.json()
+  if (selected !== id) return
+  const panel = $('panel')
+  panel.textContent = ''
+  const title = document.createElement('h2')
+  title.textContent = out.addr ? `${id} (${out.addr})` : id
+  const why = document.createElement('p')
+  why.id = 'why'
+  why.textContent = r.ok ? out.answer : out.error
+  panel.append(title, why)
+  if (!r.ok) return
+  const basis = document.createElement('p')
+  basis.id = 'basis'
+  basis.className = 'basis'
+  basis.textContent = out.basis
+  const h = document.createElement('h3')
+  h.textContent = 'Records from it that changed where it stands, and their rules'
+  const ol = document.createElement('ol')
+  for (const x of out.history) {
+    const li = document.createElement('li')
+    li.textContent = `${new Date(x.at).toISOString().slice(11, 23)} · ${x.what}`
+    ol.append(li)
+  }
+  if (out.history.length === 0) ol.append('none since the visualiser began listening')
+  panel.append(basis, h, ol)
 }
 
 async function main() {
