@@ -66,9 +66,9 @@ async function parseYaml(path: string, text: string): Promise<ConfigEntry[]> {
   let doc: unknown
   try {
     doc = yaml.safeLoad(text, {
-      // The core schema (YAML 1.2: null, booleans, numbers, strings): no dates or binary from a
-      // value that merely looks like one.
-      schema: yaml.CORE_SCHEMA,
+      // Every scalar as its text, as a variable holds it: the flag's parser reads it, so `0123`
+      // stays 0123 (not octal 83) and nothing becomes a date or a float by looking like one.
+      schema: yaml.FAILSAFE_SCHEMA,
       filename: path,
       listener(event, state) {
         if (event === 'open') return void opened.push(state.line)

@@ -93,23 +93,28 @@ function fromEnv(s: Setting, raw: string): unknown {
 /** What "not turned off" means: true for a switch, a flag's default where it takes a value (`--grpc`). */
 const onValue = (s: Setting): unknown => (s.value === undefined || !takesValue(s.value) ? true : s.value.defaultValue)
 
-const kind = (v: unknown): string => (v === null ? 'nothing' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : `${typeof v} ${JSON.stringify(v)}`)
+const kind = (v: unknown): string => (v === null ? 'nothing' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : JSON.stringify(v))
 
-/** The value a config file's entry sets (`negated`: the key was spelt `no-NAME`). */
+/**
+ * The value a config file's entry sets (`negated`: the key was spelt `no-NAME`). A scalar is read
+ * as the text a variable would hold, so a file and the environment mean the same by `false` or
+ * `0123`; JSON's typed numbers and booleans are read the same way.
+ */
 function fromFile(s: Setting, v: unknown, negated: boolean): unknown {
-  if (negated || s.value === undefined || !takesValue(s.value)) {
-    if (typeof v !== 'boolean') throw new Error(`expected true or false, got ${kind(v)}`)
-    if (!negated) return v
-    return v ? false : onValue(s)
+  const scalar = typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'
+  if (negated) {
+    const off = scalar ? fromEnv({ name: s.name, attr: s.attr }, String(v)) : undefined
+    if (typeof off !== 'boolean') throw new Error(`expected true or false, got ${kind(v)}`)
+    return off ? false : onValue(s)
   }
+  if (scalar) return fromEnv(s, String(v))
   const o = s.value
-  if (typeof v === 'boolean' && s.off !== undefined) return v ? onValue(s) : false
-  if (typeof v === 'string' || typeof v === 'number') return isList(o) ? parseList(o, String(v).split(',')) : parse(o, String(v), o.defaultValue)
-  if (Array.isArray(v) && isList(o)) {
+  if (Array.isArray(v) && o !== undefined && isList(o)) {
     const bad = v.find((x) => typeof x !== 'string' && typeof x !== 'number')
     if (bad !== undefined) throw new Error(`expected a list of ${metavar(o)}, got ${kind(bad)} in it`)
     return parseList(o, v.map(String))
   }
+  if (o === undefined || !takesValue(o)) throw new Error(`expected true or false, got ${kind(v)}`)
   throw new Error(`expected ${isList(o) ? `${metavar(o)} or a list of them` : metavar(o)}${s.off === undefined ? '' : ' or false'}, got ${kind(v)}`)
 }
 

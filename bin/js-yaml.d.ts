@@ -14,7 +14,7 @@ declare module 'js-yaml' {
     mark?: { line: number; column: number }
   }
   const yaml: {
-    CORE_SCHEMA: unknown
+    FAILSAFE_SCHEMA: unknown
     YAMLException: new (...args: never[]) => YamlException
     safeLoad(text: string, options?: { schema?: unknown; filename?: string; listener?: (event: 'open' | 'close', state: LoaderState) => void }): unknown
   }
