@@ -209,16 +209,20 @@ function breakStale(file: string, stale: LockOwner, mine: string, sys: ProcessPr
   }
 }
 
+/** Locks held by this process, released however it ends short of kill -9 (an error, process.exit). */
+const heldHere = new Set<() => void>()
+let onExit: (() => void) | undefined
+
 function held(file: string, owner: LockOwner): DataDirLock {
   let released = false
   const release = () => {
     if (released) return
     released = true
-    process.off('exit', release)
+    heldHere.delete(release)
     // Only our own: after a takeover race lost to a faster process, the file is someone else's.
     if (parseOwner(readOr(file, ''))?.nonce === owner.nonce) rmSync(file, { force: true })
   }
-  // However the process ends short of kill -9 (an error, process.exit), the lock goes with it.
-  process.on('exit', release)
+  heldHere.add(release)
+  if (onExit === undefined) process.on('exit', (onExit = () => [...heldHere].forEach((r) => r())))
   return { file, owner, release }
 }
