@@ -1,0 +1,163 @@
+/**
+ * A fulcrum that cannot start fails before it sends a packet (issue 14): a taken UDP, gRPC or metrics
+ * port, a secret file or node key it cannot read, a data dir under /proc. Each gives exit 1 (2 for
+ * the data dir path), one `crux:` line on stderr and nothing else, and a UDP socket listening where
+ * the fulcrum would probe hears nothing. The control case shows that socket does hear a fulcrum that
+ * starts. They used to print the line and run on, in the flock; a data dir under /proc hung.
+ */
+import test, { type ExecutionContext } from 'ava'
+import { spawn, type SpawnOptions } from 'node:child_process'
+import { createSocket, type Socket as UdpSocket } from 'node:dgram'
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { generateSecret } from '../../runtime/secret.js'
+
+/** A hang guard for a loaded machine: a refusal takes well under a second. */
+const BOUND = 20_000
+const NET = '127.77.100'
+
+interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+  /** Datagrams the probe target heard. */
+  heard: number
+}
+
+interface Setup {
+  root: string
+  secret: string
+  data: string
+}
+
+function setup(t: ExecutionContext): Setup {
+  const root = mkdtempSync(join(tmpdir(), 'crux-start-'))
+  t.teardown(() => rmSync(root, { recursive: true, force: true }))
+  const secret = join(root, 'flock.secret')
+  writeFileSync(secret, generateSecret() + '\n', { mode: 0o600 })
+  return { root, secret, data: join(root, 'data') }
+}
+
+/** A UDP socket at `host` (any port) that counts what it hears: where a fulcrum is told to probe. */
+async function probeTarget(t: ExecutionContext, host: string): Promise<{ addr: string; heard: () => number }> {
+  const s: UdpSocket = createSocket('udp4')
+  let heard = 0
+  s.on('message', () => heard++)
+  await new Promise<void>((r) => s.bind(0, host, () => r()))
+  t.teardown(() => s.close())
+  return { addr: `${host}:${s.address().port}`, heard: () => heard }
+}
+
+/** Holds a TCP port at `host` (any port), as another program would; with `free`, lets it go again. */
+async function takenTcp(t: ExecutionContext, host: string, free = false): Promise<number> {
+  const s: Server = createServer()
+  await new Promise<void>((r) => s.listen(0, host, () => r()))
+  const port = (s.address() as { port: number }).port
+  const close = () => new Promise<void>((r) => s.close(() => r()))
+  if (free) await close()
+  else t.teardown(close)
+  return port
+}
+
+/**
+ * Runs `crux fulcrum` probing a fresh probe target; `until` may end a running one (SIGTERM). Waits a
+ * further 300 ms after exit for datagrams still in flight to the target.
+ */
+async function fulcrum(t: ExecutionContext, host: string, args: string[], opts: SpawnOptions = {}, until?: (run: Run) => boolean): Promise<Run> {
+  const target = await probeTarget(t, host)
+  const child = spawn(process.execPath, ['dist/bin/crux.bundle.mjs', 'fulcrum', '--probe', target.addr, '--heartbeat', '200', ...args], { ...opts, stdio: ['ignore', 'pipe', 'pipe'] })
+  const run: Run = { code: null, stdout: '', stderr: '', heard: 0 }
+  const guard = setTimeout(() => child.kill('SIGKILL'), BOUND)
+  const poll = setInterval(() => {
+    run.heard = target.heard()
+    if (until?.(run) === true) child.kill('SIGTERM')
+  }, 50)
+  child.stdout!.on('data', (b: Buffer) => (run.stdout += b.toString()))
+  child.stderr!.on('data', (b: Buffer) => (run.stderr += b.toString()))
+  run.code = await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  clearTimeout(guard)
+  clearInterval(poll)
+  await new Promise((r) => setTimeout(r, 300))
+  run.heard = target.heard()
+  return run
+}
+
+/** Exit `code`, one `crux:` line matching `line` and nothing else on stderr, no log line past start, no datagram. */
+function refused(t: ExecutionContext, r: Run, code: number, line: RegExp): void {
+  t.is(r.code, code, r.stderr)
+  t.regex(r.stderr, /^crux: [^\n]*\n$/, 'exactly one crux: line on stderr')
+  t.regex(r.stderr, line)
+  for (const l of r.stdout.split('\n').filter((l) => l !== '')) t.notThrows(() => JSON.parse(l), `a stray line on stdout: ${l}`)
+  t.false(r.stdout.includes('fulcrum started'), r.stdout)
+  t.is(r.heard, 0, 'no datagram sent')
+}
+
+/** Options that run the child as another user where the test runs as root (root reads any file). */
+function asNobody(paths: string[]): SpawnOptions {
+  if (process.getuid?.() !== 0) return {}
+  for (const p of paths) chownSync(p, 65534, 65534)
+  return { uid: 65534, gid: 65534 }
+}
+
+test('control: a fulcrum that can start sends to its probe target (what the refusals below are held to)', async (t) => {
+  const s = setup(t)
+  // --metrics takes no port 0: a port free a moment ago, on an address only these tests use.
+  const metrics = await takenTcp(t, `${NET}.10`, true)
+  const r = await fulcrum(t, `${NET}.10`, ['--listen', `${NET}.10:0`, '--grpc', `${NET}.10:0`, '--metrics', `${NET}.10:${metrics}`, '--secret-file', s.secret, '--data-dir', s.data], {}, (run) => run.heard > 0)
+  t.true(r.heard > 0)
+  t.is(r.code, 0, r.stderr)
+  t.is(r.stderr, '')
+})
+
+test('a UDP port taken: exit 1, one line naming it, no datagram sent', async (t) => {
+  const s = setup(t)
+  const other = createSocket('udp4')
+  await new Promise<void>((r) => other.bind(0, `${NET}.11`, () => r()))
+  t.teardown(() => other.close())
+  const port = other.address().port
+  const r = await fulcrum(t, `${NET}.11`, ['--listen', `${NET}.11:${port}`, '--secret-file', s.secret, '--data-dir', s.data])
+  refused(t, r, 1, new RegExp(`^crux: address ${NET}\\.11:${port} is already in use\\n$`))
+})
+
+test('the gRPC port taken: exit 1, one line naming it, no stray grpc-js line, no datagram sent', async (t) => {
+  const s = setup(t)
+  const port = await takenTcp(t, `${NET}.12`)
+  const r = await fulcrum(t, `${NET}.12`, ['--listen', `${NET}.12:0`, '--grpc', `${NET}.12:${port}`, '--secret-file', s.secret, '--data-dir', s.data])
+  refused(t, r, 1, new RegExp(`^crux: cannot serve gRPC on ${NET}\\.12:${port} \\(EADDRINUSE\\)\\n$`))
+})
+
+test('the metrics port taken: exit 1, one line naming it, no datagram sent', async (t) => {
+  const s = setup(t)
+  const port = await takenTcp(t, `${NET}.13`)
+  const r = await fulcrum(t, `${NET}.13`, ['--listen', `${NET}.13:0`, '--grpc', `${NET}.13:0`, '--metrics', `${NET}.13:${port}`, '--secret-file', s.secret, '--data-dir', s.data])
+  refused(t, r, 1, new RegExp(`^crux: cannot serve metrics on ${NET}\\.13:${port} \\(EADDRINUSE\\)\\n$`))
+})
+
+test('a secret file that cannot be read: exit 1, one line naming it, no datagram sent', async (t) => {
+  const s = setup(t)
+  chmodSync(s.root, 0o755)
+  chmodSync(s.secret, 0o000)
+  const r = await fulcrum(t, `${NET}.14`, ['--listen', `${NET}.14:0`, '--secret-file', s.secret, '--data-dir', s.data], asNobody([]))
+  refused(t, r, 1, new RegExp(`^crux: cannot read secret file ${s.secret} \\(EACCES\\)\\n$`))
+})
+
+test('a node key that cannot be read: exit 1, one line naming it, no datagram sent', async (t) => {
+  const s = setup(t)
+  chmodSync(s.root, 0o755)
+  chmodSync(s.secret, 0o644)
+  mkdirSync(s.data, { mode: 0o700 })
+  const key = join(s.data, 'node.key')
+  writeFileSync(key, 'not read\n', { mode: 0o000 })
+  const r = await fulcrum(t, `${NET}.15`, ['--listen', `${NET}.15:0`, '--secret-file', s.secret, '--data-dir', s.data], asNobody([s.data]))
+  refused(t, r, 1, new RegExp(`^crux: cannot read ${key} \\(EACCES\\)\\n$`))
+})
+
+test('a data dir under /proc: refused at once with one line (it used to hang)', async (t) => {
+  const s = setup(t)
+  const started = Date.now()
+  const r = await fulcrum(t, `${NET}.16`, ['--listen', `${NET}.16:0`, '--secret-file', s.secret, '--data-dir', '/proc/crux-start-test/data'])
+  refused(t, r, 2, /^crux: cannot use data dir \/proc\/crux-start-test\/data \(ENOENT\)\n$/)
+  t.true(Date.now() - started < 10_000)
+})
