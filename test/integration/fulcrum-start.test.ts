@@ -8,11 +8,12 @@
 import test, { type ExecutionContext } from 'ava'
 import { spawn, type SpawnOptions } from 'node:child_process'
 import { createSocket, type Socket as UdpSocket } from 'node:dgram'
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:net'
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { connect, createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateSecret } from '../../runtime/secret.js'
+import { agreed, crux, FulcrumPool, until, type RunningFulcrum } from '../fixtures/fulcrums.js'
 
 /** A hang guard for a loaded machine: a refusal takes well under a second. */
 const BOUND = 20_000
@@ -70,9 +71,11 @@ async function fulcrum(t: ExecutionContext, host: string, args: string[], opts: 
   const child = spawn(process.execPath, ['dist/bin/crux.bundle.mjs', 'fulcrum', '--probe', target.addr, '--heartbeat', '200', ...args], { ...opts, stdio: ['ignore', 'pipe', 'pipe'] })
   const run: Run = { code: null, stdout: '', stderr: '', heard: 0 }
   const guard = setTimeout(() => child.kill('SIGKILL'), BOUND)
+  let ending = false
   const poll = setInterval(() => {
     run.heard = target.heard()
-    if (until?.(run) === true) child.kill('SIGTERM')
+    // Once: a second SIGTERM during the graceful stop would kill it outright.
+    if (until?.(run) === true && !ending) ending = child.kill('SIGTERM')
   }, 50)
   child.stdout!.on('data', (b: Buffer) => (run.stdout += b.toString()))
   child.stderr!.on('data', (b: Buffer) => (run.stderr += b.toString()))
@@ -160,4 +163,104 @@ test('a data dir under /proc: refused at once with one line (it used to hang)', 
   const r = await fulcrum(t, `${NET}.16`, ['--listen', `${NET}.16:0`, '--secret-file', s.secret, '--data-dir', '/proc/crux-start-test/data'])
   refused(t, r, 2, /^crux: cannot use data dir \/proc\/crux-start-test\/data \(ENOENT\)\n$/)
   t.true(Date.now() - started < 10_000)
+})
+
+// ---- one owner per data dir ----
+
+const started = (f: RunningFulcrum) => f.lines.some((l) => l.msg === 'fulcrum started')
+const lockFile = (f: RunningFulcrum) => join(f.dataDir, 'lock')
+
+test('a second fulcrum on a running node\'s data dir is refused before it sends, and the flock is untouched', async (t) => {
+  const pool = new FulcrumPool(t)
+  const a = pool.start(`${NET}.31:23431`, `${NET}.32:23431`, ['--grpc', `${NET}.31:0`])
+  const b = pool.start(`${NET}.32:23431`, `${NET}.31:23431`, ['--grpc', `${NET}.32:0`])
+  const settled = () => agreed([a, b], 2) && [a, b].some((f) => f.view()?.role === 'leader.stable')
+  await until(settled, BOUND, 'a flock of two with a stable leader')
+  const where = (f: RunningFulcrum) => ({ flock: f.view()?.flock, leader: f.view()?.leader, leaderAddr: f.view()?.leaderAddr, members: f.view()?.members })
+  const before = [where(a), where(b)]
+  // It would take a's node id and probe the flock, as the duplicate of issue 14 did.
+  const r = await fulcrum(t, `${NET}.33`, ['--listen', `${NET}.33:0`, '--grpc', `${NET}.33:0`, '--probe', a.addr, '--secret-file', pool.secretFile, '--data-dir', a.dataDir])
+  refused(t, r, 1, new RegExp(`^crux: data dir ${a.dataDir} is in use by pid ${a.child.pid}\\n$`))
+  // Five heartbeats more: a duplicate id would have renamed the flock or moved its leader by now.
+  await new Promise((res) => setTimeout(res, 1_000))
+  t.deepEqual([where(a), where(b)], before)
+  t.true(settled())
+  t.true(existsSync(lockFile(a)))
+})
+
+test('after kill -9 the next start takes the stale lock and says so; after a graceful stop the lock is gone', async (t) => {
+  const pool = new FulcrumPool(t)
+  const first = pool.start(`${NET}.34:23431`, `${NET}.35:23431`, ['--no-grpc'], 'node')
+  await until(() => started(first), BOUND, 'the first start')
+  t.is((JSON.parse(readFileSync(lockFile(first), 'utf8')) as { pid: number }).pid, first.child.pid!)
+  first.child.kill('SIGKILL')
+  await first.exited
+  t.true(existsSync(lockFile(first)), 'kill -9 leaves the lock behind')
+  const next = pool.start(`${NET}.34:23431`, `${NET}.35:23431`, ['--no-grpc'], 'node')
+  await until(() => started(next), BOUND, 'the next start')
+  const took = next.lines.find((l) => l.msg === 'took over the data dir lock of a process that is gone')
+  t.like(took, { level: 40, pid: first.child.pid!, why: `pid ${first.child.pid!} is not running`, lock: lockFile(first) })
+  t.is((JSON.parse(readFileSync(lockFile(next), 'utf8')) as { pid: number }).pid, next.child.pid!)
+  next.child.kill('SIGTERM')
+  t.is(await next.exited, 0)
+  t.false(existsSync(lockFile(next)), 'a graceful stop releases the lock')
+})
+
+// ---- --advertise ----
+
+/** A NAT-like UDP forwarder: what reaches `outer` goes to `inner` from a socket of its own, and the answers back to the one sender. */
+async function udpRelay(t: ExecutionContext, outer: string, via: string, inner: { host: string; port: number }): Promise<void> {
+  const [oh, op] = outer.split(':') as [string, string]
+  const out = createSocket('udp4')
+  const back = createSocket('udp4')
+  let sender: { address: string; port: number } | undefined
+  out.on('message', (m, from) => {
+    sender = from
+    back.send(m, inner.port, inner.host)
+  })
+  back.on('message', (m) => sender !== undefined && out.send(m, sender.port, sender.address))
+  await new Promise<void>((r) => out.bind(Number(op), oh, () => r()))
+  await new Promise<void>((r) => back.bind(0, via, () => r()))
+  t.teardown(() => (out.close(), back.close()))
+}
+
+/** A TCP forwarder from `outer` to `inner`; counts the connections it carried. */
+async function tcpRelay(t: ExecutionContext, outer: { host: string; port: number }, inner: { host: string; port: number }): Promise<() => number> {
+  let carried = 0
+  const s = createServer((c) => {
+    carried++
+    const up = connect(inner.port, inner.host)
+    c.pipe(up).pipe(c)
+    const end = () => (c.destroy(), up.destroy())
+    c.on('error', end).on('close', end)
+    up.on('error', end).on('close', end)
+  })
+  await new Promise<void>((r) => s.listen(outer.port, outer.host, () => r()))
+  t.teardown(() => new Promise<void>((r) => (s.close(() => r()), s.emit('close'))))
+  return () => carried
+}
+
+test('--advertise and --grpc-advertise: peers reach a node only through the addresses it announces', async (t) => {
+  const pool = new FulcrumPool(t)
+  const bound = { udp: `${NET}.41:23441`, grpc: `${NET}.41:23442` }
+  const announced = { udp: `${NET}.42:23441`, grpc: `${NET}.42:23442` }
+  await udpRelay(t, announced.udp, `${NET}.43`, { host: `${NET}.41`, port: 23441 })
+  const carried = await tcpRelay(t, { host: `${NET}.42`, port: 23442 }, { host: `${NET}.41`, port: 23442 })
+  // b probes nobody; a knows only b's announced address.
+  const b = pool.start(bound.udp, `${NET}.49:23449`, ['--advertise', announced.udp, '--grpc', bound.grpc, '--grpc-advertise', announced.grpc])
+  const a = pool.start(`${NET}.44:23441`, announced.udp, ['--grpc', `${NET}.44:23442`])
+  await until(() => agreed([a, b], 2), BOUND, 'a flock of two through the relay')
+  t.like(b.lines.find((l) => l.msg === 'fulcrum started'), { addr: announced.udp, bound: bound.udp, grpc: announced.grpc, grpcBound: bound.grpc })
+  const members = await crux('members', '--target', a.addr, '--secret-file', pool.secretFile, '--json')
+  t.is(members.status, 0, members.stderr)
+  const list = (JSON.parse(members.stdout) as { members: Array<{ id: string; addr: string }> }).members
+  t.deepEqual(list.map((m) => m.addr).sort(), [announced.udp, a.addr].sort())
+  // Whoever leads, the other's reeve registers with the leader's announced gRPC address, and the
+  // catalog reaches b's reeve at its announced one: either way through the TCP relay.
+  const names = await crux('names', '--target', a.addr, '--secret-file', pool.secretFile, '--json')
+  const steward = (JSON.parse(names.stdout) as { steward: string }).steward
+  t.true([announced.grpc, `${NET}.44:23442`].includes(steward), steward)
+  const registered = (f: RunningFulcrum) => f.lines.some((l) => l.msg === 'registered with steward' && l.steward === steward)
+  await until(() => registered(a) && registered(b) && carried() > 0, BOUND, 'both reeves registered, through the relay')
+  t.false(JSON.stringify([members.stdout, names.stdout, a.lines]).includes(bound.udp), 'the bound address is never announced')
 })
