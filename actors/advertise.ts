@@ -73,3 +73,13 @@ export function announceHost(i: AdvertiseInput): string {
 export function announce(host: string, advertise: { port: number } | undefined, boundPort: number): string {
   return formatHostPort(host, advertise?.port ?? boundPort)
 }
+
+/**
+ * The gRPC host announced must be the flock host announced: a steward calls a reeve back only at the
+ * host of the address the flock knows it by (actors/registry.ts, docs/STREW.md). Another host would
+ * give a node whose every registration is refused; it is refused at start instead.
+ */
+export function checkSameHost(flockHost: string, grpcHost: string): void {
+  if (grpcHost === flockHost) return
+  throw new InvalidArgumentError(`the gRPC host announced, ${grpcHost}, is not the flock host announced, ${flockHost}: stewards call a node back only at its flock host; serve or advertise gRPC there (--grpc-advertise ${flockHost}:PORT)`)
+}

@@ -24,7 +24,7 @@ import { createWalrus, type Level, type Walrus } from '../runtime/walrus.js'
 import { createFlockActor, type FlockActor } from './flock.actor.js'
 import { checkReeveLog, loadCheckpoint } from './data-dir.js'
 import { lockDataDir, type LockOwner } from './data-dir-lock.js'
-import { announce, announceHost, isWildcard, type InterfaceList } from './advertise.js'
+import { announce, announceHost, checkSameHost, type InterfaceList } from './advertise.js'
 import { attachFulcrumMonitor, type FulcrumMonitor } from './fulcrum-monitor.js'
 import type { Strew } from './strew.js'
 import { strewMachines } from './strew-machines.js'
@@ -138,9 +138,10 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
 
 async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<Fulcrum> {
   // What to announce is settled before anything is opened: a wildcard listen with no one address to
-  // announce is refused first. The gRPC host follows the flock's announced host unless told otherwise.
+  // announce is refused first. A wildcard gRPC host follows the flock's announced host.
   const udpHost = announceHost({ listenFlag: '--listen', listen: { host: o.host, port: o.port }, advertiseFlag: '--advertise', advertise: o.advertise, interfaces: o.interfaces })
-  const grpcHost = o.grpc === undefined ? undefined : announceHost({ listenFlag: '--grpc', listen: o.grpc, advertiseFlag: '--grpc-advertise', advertise: o.grpcAdvertise, otherwise: o.advertise?.host ?? (isWildcard(o.host) ? udpHost : undefined), interfaces: o.interfaces })
+  const grpcHost = o.grpc === undefined ? undefined : announceHost({ listenFlag: '--grpc', listen: o.grpc, advertiseFlag: '--grpc-advertise', advertise: o.grpcAdvertise, otherwise: udpHost, interfaces: o.interfaces })
+  if (grpcHost !== undefined) checkSameHost(udpHost, grpcHost)
   // The lock comes first: nothing else in the data dir is read or written by a second owner.
   let stale: { previous: LockOwner; why: string } | undefined
   const lock = lockDataDir(o.dataDir, { onStale: (previous, why) => void (stale = { previous, why }) })

@@ -22,7 +22,7 @@ export function registerFulcrum(program: Command): void {
     .option('--key-period <HB>', 'heartbeats between key epochs: the leader announces a new epoch and every session re-keys (seed 001: 30–60 s)', int('--key-period', 2, 1_000_000), 100)
     .option('--metrics <HOST:PORT>', 'serve Prometheus /metrics here', hostPort('--metrics'))
     .option('--grpc <HOST:PORT>', "serve the strew layer here over gRPC: this node's reeve, and the steward and registry while it leads, with health and reflection (default: the listen host, port 50059; port 0: any free port)", hostPort('--grpc', true))
-    .option('--grpc-advertise <HOST:PORT>', 'the gRPC address announced to peers (steward and registry); default: the --grpc address, or for a wildcard host the --advertise host with the bound gRPC port', hostPort('--grpc-advertise'))
+    .option('--grpc-advertise <HOST:PORT>', 'the gRPC address announced to peers (steward and registry); default: the --grpc address, or for a wildcard host the announced flock host with the bound gRPC port; its host must be the announced flock host (stewards call nodes back there)', hostPort('--grpc-advertise'))
     .option('--no-grpc', 'no gRPC services: membership only')
     .option('--grpc-max-connections <N>', 'gRPC connections open at once; more are closed on arrival (docs/LIMITS.md)', int('--grpc-max-connections', 1, 1_000_000), 4_096)
     .option('--grpc-max-connections-per-address <N>', 'gRPC connections open at once from one source address', int('--grpc-max-connections-per-address', 1, 1_000_000), 256)

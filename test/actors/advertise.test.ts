@@ -4,7 +4,7 @@
  * the flag to pass. The interface list is injected.
  */
 import test from 'ava'
-import { announce, announceableAddresses, announceHost, isWildcard, type InterfaceList } from '../../actors/advertise.js'
+import { announce, announceableAddresses, announceHost, checkSameHost, isWildcard, type InterfaceList } from '../../actors/advertise.js'
 import { InvalidArgumentError } from '../../runtime/errors.js'
 
 const lo = [
@@ -71,4 +71,12 @@ test('a wildcard gRPC host follows the flock\'s announced host before picking', 
   t.is(announceHost({ ...grpc, otherwise: '203.0.113.9' }), '203.0.113.9')
   t.is(announceHost({ ...grpc, otherwise: '203.0.113.9', advertise: { host: '198.51.100.1', port: 9 } }), '198.51.100.1')
   t.throws(() => announceHost(grpc), { message: /several addresses \(10\.0\.0\.1, 10\.0\.0\.2\)/ })
+})
+
+test('the gRPC host announced must be the flock host announced (stewards call nodes back there)', (t) => {
+  t.notThrows(() => checkSameHost('10.0.0.5', '10.0.0.5'))
+  t.throws(() => checkSameHost('10.0.0.5', '10.0.0.6'), {
+    instanceOf: InvalidArgumentError,
+    message: 'the gRPC host announced, 10.0.0.6, is not the flock host announced, 10.0.0.5: stewards call a node back only at its flock host; serve or advertise gRPC there (--grpc-advertise 10.0.0.5:PORT)',
+  })
 })

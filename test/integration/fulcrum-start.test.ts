@@ -165,6 +165,12 @@ test('a data dir under /proc: refused at once with one line (it used to hang)', 
   t.true(Date.now() - started < 10_000)
 })
 
+test('gRPC announced on another host than the flock address: refused before it sends (every registration would be)', async (t) => {
+  const s = setup(t)
+  const r = await fulcrum(t, `${NET}.17`, ['--listen', `${NET}.17:0`, '--grpc', `${NET}.18:0`, '--secret-file', s.secret, '--data-dir', s.data])
+  refused(t, r, 2, new RegExp(`^crux: the gRPC host announced, ${NET}\\.18, is not the flock host announced, ${NET}\\.17: `))
+})
+
 // ---- one owner per data dir ----
 
 const started = (f: RunningFulcrum) => f.lines.some((l) => l.msg === 'fulcrum started')
