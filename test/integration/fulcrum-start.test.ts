@@ -87,8 +87,12 @@ async function fulcrum(t: ExecutionContext, host: string, args: string[], opts: 
   return run
 }
 
-/** Exit `code`, one `crux:` line matching `line` and nothing else on stderr, no log line past start, no datagram. */
-function refused(t: ExecutionContext, r: Run, code: number, line: RegExp): void {
+/**
+ * Exit `code`, one `crux:` line matching `line` and nothing else on stderr, no log line past start, no
+ * datagram; and the data dir's lock, if this start took it, released again.
+ */
+function refused(t: ExecutionContext, r: Run, code: number, line: RegExp, dataDir?: string): void {
+  if (dataDir !== undefined) t.false(existsSync(join(dataDir, 'lock')), 'the lock released')
   t.is(r.code, code, r.stderr)
   t.regex(r.stderr, /^crux: [^\n]*\n$/, 'exactly one crux: line on stderr')
   t.regex(r.stderr, line)
@@ -112,6 +116,8 @@ test('control: a fulcrum that can start sends to its probe target (what the refu
   t.true(r.heard > 0)
   t.is(r.code, 0, r.stderr)
   t.is(r.stderr, '')
+  t.true(existsSync(join(s.data, 'node.key')))
+  t.false(existsSync(join(s.data, 'lock')), 'a graceful stop releases the lock')
 })
 
 test('a UDP port taken: exit 1, one line naming it, no datagram sent', async (t) => {
@@ -121,21 +127,21 @@ test('a UDP port taken: exit 1, one line naming it, no datagram sent', async (t)
   t.teardown(() => other.close())
   const port = other.address().port
   const r = await fulcrum(t, `${NET}.11`, ['--listen', `${NET}.11:${port}`, '--secret-file', s.secret, '--data-dir', s.data])
-  refused(t, r, 1, new RegExp(`^crux: address ${NET}\\.11:${port} is already in use\\n$`))
+  refused(t, r, 1, new RegExp(`^crux: address ${NET}\\.11:${port} is already in use\\n$`), s.data)
 })
 
 test('the gRPC port taken: exit 1, one line naming it, no stray grpc-js line, no datagram sent', async (t) => {
   const s = setup(t)
   const port = await takenTcp(t, `${NET}.12`)
   const r = await fulcrum(t, `${NET}.12`, ['--listen', `${NET}.12:0`, '--grpc', `${NET}.12:${port}`, '--secret-file', s.secret, '--data-dir', s.data])
-  refused(t, r, 1, new RegExp(`^crux: cannot serve gRPC on ${NET}\\.12:${port} \\(EADDRINUSE\\)\\n$`))
+  refused(t, r, 1, new RegExp(`^crux: cannot serve gRPC on ${NET}\\.12:${port} \\(EADDRINUSE\\)\\n$`), s.data)
 })
 
 test('the metrics port taken: exit 1, one line naming it, no datagram sent', async (t) => {
   const s = setup(t)
   const port = await takenTcp(t, `${NET}.13`)
   const r = await fulcrum(t, `${NET}.13`, ['--listen', `${NET}.13:0`, '--grpc', `${NET}.13:0`, '--metrics', `${NET}.13:${port}`, '--secret-file', s.secret, '--data-dir', s.data])
-  refused(t, r, 1, new RegExp(`^crux: cannot serve metrics on ${NET}\\.13:${port} \\(EADDRINUSE\\)\\n$`))
+  refused(t, r, 1, new RegExp(`^crux: cannot serve metrics on ${NET}\\.13:${port} \\(EADDRINUSE\\)\\n$`), s.data)
 })
 
 test('a secret file that cannot be read: exit 1, one line naming it, no datagram sent', async (t) => {
@@ -154,7 +160,7 @@ test('a node key that cannot be read: exit 1, one line naming it, no datagram se
   const key = join(s.data, 'node.key')
   writeFileSync(key, 'not read\n', { mode: 0o000 })
   const r = await fulcrum(t, `${NET}.15`, ['--listen', `${NET}.15:0`, '--secret-file', s.secret, '--data-dir', s.data], asNobody([s.data]))
-  refused(t, r, 1, new RegExp(`^crux: cannot read ${key} \\(EACCES\\)\\n$`))
+  refused(t, r, 1, new RegExp(`^crux: cannot read ${key} \\(EACCES\\)\\n$`), s.data)
 })
 
 test('a data dir under /proc: refused at once with one line (it used to hang)', async (t) => {
