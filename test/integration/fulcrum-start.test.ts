@@ -15,8 +15,8 @@ import { join } from 'node:path'
 import { generateSecret } from '../../runtime/secret.js'
 import { agreed, crux, FulcrumPool, until, type RunningFulcrum } from '../fixtures/fulcrums.js'
 
-/** A hang guard for a loaded machine: a refusal takes well under a second. */
-const BOUND = 20_000
+/** A hang guard for a loaded machine: a refusal takes about a second (a start the same). */
+const BOUND = 30_000
 const NET = '127.77.100'
 
 interface Run {
@@ -165,10 +165,9 @@ test('a node key that cannot be read: exit 1, one line naming it, no datagram se
 
 test('a data dir under /proc: refused at once with one line (it used to hang)', async (t) => {
   const s = setup(t)
-  const started = Date.now()
+  // A hang ends in the guard's SIGKILL: no exit code, no line.
   const r = await fulcrum(t, `${NET}.16`, ['--listen', `${NET}.16:0`, '--secret-file', s.secret, '--data-dir', '/proc/crux-start-test/data'])
   refused(t, r, 2, /^crux: cannot use data dir \/proc\/crux-start-test\/data \(ENOENT\)\n$/)
-  t.true(Date.now() - started < 10_000)
 })
 
 test('gRPC announced on another host than the flock address: refused before it sends (every registration would be)', async (t) => {
