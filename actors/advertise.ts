@@ -5,6 +5,7 @@
  * announced as is: without an advertise flag the host's one address that can be announced is picked,
  * and a host with none or several is refused with a line that says which flag to pass.
  */
+import { isIP, isIPv6 } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import { InvalidArgumentError } from '../runtime/errors.js'
 import { formatHostPort } from '../runtime/udp-address.js'
@@ -57,8 +58,11 @@ export interface AdvertiseInput {
  */
 export function announceHost(i: AdvertiseInput): string {
   if (i.advertise !== undefined) {
-    if (isWildcard(i.advertise.host)) throw new InvalidArgumentError(`${i.advertiseFlag} must be an address peers can reach, got ${formatHostPort(i.advertise.host, i.advertise.port)}`)
-    return i.advertise.host
+    const given = formatHostPort(i.advertise.host, i.advertise.port)
+    if (isWildcard(i.advertise.host)) throw new InvalidArgumentError(`${i.advertiseFlag} must be an address peers can reach, got ${given}`)
+    // Peers match a node's answers by the address they come from, always an IP: a name never would.
+    if (isIP(i.advertise.host) === 0) throw new InvalidArgumentError(`${i.advertiseFlag} must be an IP address (peers match answers by the address they come from), got ${given}`)
+    return canonicalIp(i.advertise.host)
   }
   if (!isWildcard(i.listen.host)) return i.listen.host
   if (i.otherwise !== undefined) return i.otherwise
@@ -67,6 +71,11 @@ export function announceHost(i: AdvertiseInput): string {
   const listen = `${i.listenFlag} ${formatHostPort(i.listen.host, i.listen.port)}`
   const why = found.length === 0 ? 'this host has no address to announce (only loopback or link-local)' : `this host has several addresses (${found.join(', ')})`
   throw new InvalidArgumentError(`${listen} needs ${i.advertiseFlag} HOST:PORT: ${why}`)
+}
+
+/** An IP as a socket reports it (`FD00:0::2` → `fd00::2`), so announced and source addresses compare equal. */
+export function canonicalIp(ip: string): string {
+  return isIPv6(ip) ? new URL(`http://[${ip}]/`).hostname.slice(1, -1) : ip
 }
 
 /** The announced HOST:PORT: `host` with the advertise flag's port, else the port actually bound. */

@@ -19,12 +19,13 @@ import { FileStore, type Store } from '../runtime/store.js'
 import { PersistGuard } from '../runtime/persist-guard.js'
 import { FileWhitelist } from '../runtime/whitelist-store.js'
 import { createUdpTransport } from '../runtime/udp-transport.js'
+import { parseHostPort } from '../runtime/udp-address.js'
 import { decodeWire } from '../runtime/wire-codec.js'
 import { createWalrus, type Level, type Walrus } from '../runtime/walrus.js'
 import { createFlockActor, type FlockActor } from './flock.actor.js'
 import { checkReeveLog, loadCheckpoint } from './data-dir.js'
 import { lockDataDir, type LockOwner } from './data-dir-lock.js'
-import { announce, announceHost, checkSameHost, type InterfaceList } from './advertise.js'
+import { announce, announceHost, checkSameHost, isWildcard, type InterfaceList } from './advertise.js'
 import { attachFulcrumMonitor, type FulcrumMonitor } from './fulcrum-monitor.js'
 import type { Strew } from './strew.js'
 import { strewMachines } from './strew-machines.js'
@@ -141,7 +142,6 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
   // announce is refused first. A wildcard gRPC host follows the flock's announced host.
   const udpHost = announceHost({ listenFlag: '--listen', listen: { host: o.host, port: o.port }, advertiseFlag: '--advertise', advertise: o.advertise, interfaces: o.interfaces })
   const grpcHost = o.grpc === undefined ? undefined : announceHost({ listenFlag: '--grpc', listen: o.grpc, advertiseFlag: '--grpc-advertise', advertise: o.grpcAdvertise, otherwise: udpHost, interfaces: o.interfaces })
-  if (grpcHost !== undefined) checkSameHost(udpHost, grpcHost)
   // The lock comes first: nothing else in the data dir is read or written by a second owner.
   let stale: { previous: LockOwner; why: string } | undefined
   const lock = lockDataDir(o.dataDir, { onStale: (previous, why) => void (stale = { previous, why }) })
@@ -216,8 +216,13 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
   const strewModule = o.grpc === undefined ? undefined : await import('./strew.js')
   const bound = o.grpc === undefined ? undefined : await strewModule!.bindStrewServer({ ...o.grpc, now: () => clock.now(), ...(o.grpcLimits === undefined ? {} : { limits: o.grpcLimits }) })
   if (bound !== undefined) opened.push(() => bound.server.close())
-  const grpcAddress = bound === undefined ? undefined : announce(grpcHost!, o.grpcAdvertise, portOf(bound.address))
-  const advertised = announce(udpHost, o.advertise, portOf(udp.address))
+  // A specific listen address is announced as the socket reports it: the source address of its datagrams.
+  const advertised = o.advertise === undefined && !isWildcard(o.host) ? udp.address : announce(udpHost, o.advertise, portOf(udp.address))
+  // gRPC on the listen host (the default) or on a wildcard is announced on the flock's announced host.
+  const grpcFollows = o.grpc !== undefined && o.grpcAdvertise === undefined && (o.grpc.host === o.host || isWildcard(o.grpc.host))
+  const grpcAddress = bound === undefined ? undefined : announce(grpcFollows ? parseHostPort(advertised)!.host : grpcHost!, o.grpcAdvertise, portOf(bound.address))
+  // Checked on the very strings peers will get, before the flock starts.
+  if (grpcAddress !== undefined) checkSameHost(parseHostPort(advertised)!.host, parseHostPort(grpcAddress)!.host)
   // Every port is bound before the flock starts: a taken one stops the fulcrum before it sends a packet.
   // A port that cannot be bound is a failure to start (exit 1, CLI.md), whatever error the binder chose.
   const metricsServer = o.metrics === undefined ? undefined : await (await import('./fulcrum-metrics.js')).bindFulcrumHttp(o.metrics).catch((err: Error) => Promise.reject(new UnavailableError(err.message, { cause: err })))

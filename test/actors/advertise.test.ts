@@ -4,7 +4,7 @@
  * the flag to pass. The interface list is injected.
  */
 import test from 'ava'
-import { announce, announceableAddresses, announceHost, checkSameHost, isWildcard, type InterfaceList } from '../../actors/advertise.js'
+import { announce, announceableAddresses, announceHost, canonicalIp, checkSameHost, isWildcard, type InterfaceList } from '../../actors/advertise.js'
 import { InvalidArgumentError } from '../../runtime/errors.js'
 
 const lo = [
@@ -79,4 +79,13 @@ test('the gRPC host announced must be the flock host announced (stewards call no
     instanceOf: InvalidArgumentError,
     message: 'the gRPC host announced, 10.0.0.6, is not the flock host announced, 10.0.0.5: stewards call a node back only at its flock host; serve or advertise gRPC there (--grpc-advertise 10.0.0.5:PORT)',
   })
+})
+
+test('an advertise address must be an IP (answers come from IPs), and is compared in the form sockets report', (t) => {
+  t.throws(() => announceHost({ ...wild, advertise: { host: 'node1.example', port: 7000 } }), {
+    instanceOf: InvalidArgumentError,
+    message: '--advertise must be an IP address (peers match answers by the address they come from), got node1.example:7000',
+  })
+  t.is(announceHost({ ...wild, advertise: { host: 'FD00:0:0::2', port: 7000 } }), 'fd00::2')
+  t.is(canonicalIp('10.0.0.1'), '10.0.0.1')
 })
