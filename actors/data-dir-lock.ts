@@ -122,7 +122,8 @@ export interface LockOptions {
 
 /**
  * Makes `dir` if needed and locks it. Throws {@link UnavailableError} `data dir DIR is in use by pid N`
- * when a live process holds it, and {@link InvalidArgumentError} when the dir cannot be made or written.
+ * when a live process holds it, or when the lock cannot be written there (a failure, exit 1), and
+ * {@link InvalidArgumentError} when the dir cannot be made (a wrong path, exit 2).
  */
 export function lockDataDir(dir: string, options: LockOptions = {}): DataDirLock {
   const sys = options.probe ?? systemProbe
@@ -140,7 +141,7 @@ export function lockDataDir(dir: string, options: LockOptions = {}): DataDirLock
   try {
     writeFileSync(mine, JSON.stringify(owner) + '\n', { flag: 'wx', mode: 0o600 })
   } catch (err) {
-    throw unusable(err)
+    throw new UnavailableError(`cannot lock data dir ${dir} (${code(err)})`)
   }
   try {
     // A few rounds: a lock can vanish between our link and our read (its owner stopping), or a takeover race be lost.
@@ -170,7 +171,7 @@ function tryLink(from: string, to: string): boolean {
     return true
   } catch (err) {
     if (code(err) === 'EEXIST') return false
-    throw new InvalidArgumentError(`cannot use data dir ${dirname(to)} (${code(err)})`)
+    throw new UnavailableError(`cannot lock data dir ${dirname(to)} (${code(err)})`)
   }
 }
 

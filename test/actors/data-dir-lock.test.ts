@@ -120,7 +120,7 @@ test('the system probe knows this process: alive, with a start time where /proc 
 test('a data dir under /proc is refused at once (node: recursive mkdir spins there)', (t) => {
   if (!existsSync('/proc/self')) return t.pass()
   t.throws(() => lockDataDir('/proc/crux-no-such-dir/data'), { instanceOf: InvalidArgumentError, message: 'cannot use data dir /proc/crux-no-such-dir/data (ENOENT)' })
-  t.throws(() => lockDataDir('/proc/self'), { instanceOf: InvalidArgumentError, message: /^cannot use data dir \/proc\/self \(E[A-Z]+\)$/ })
+  t.throws(() => lockDataDir('/proc/self'), { instanceOf: UnavailableError, message: /^cannot lock data dir \/proc\/self \(E[A-Z]+\)$/ })
 })
 
 /** Starts `n` processes that each try to lock `d` at once and report; they hold it until stdin closes. */

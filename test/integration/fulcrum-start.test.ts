@@ -163,6 +163,15 @@ test('a node key that cannot be read: exit 1, one line naming it, no datagram se
   refused(t, r, 1, new RegExp(`^crux: cannot read ${key} \\(EACCES\\)\\n$`), s.data)
 })
 
+test('a data dir that cannot be locked (not writable): exit 1, one line naming it, no datagram sent', async (t) => {
+  const s = setup(t)
+  chmodSync(s.root, 0o755)
+  chmodSync(s.secret, 0o644)
+  mkdirSync(s.data, { mode: 0o555 })
+  const r = await fulcrum(t, `${NET}.19`, ['--listen', `${NET}.19:0`, '--secret-file', s.secret, '--data-dir', s.data], asNobody([]))
+  refused(t, r, 1, new RegExp(`^crux: cannot lock data dir ${s.data} \\(EACCES\\)\\n$`))
+})
+
 test('a data dir under /proc: refused at once with one line (it used to hang)', async (t) => {
   const s = setup(t)
   // A hang ends in the guard's SIGKILL: no exit code, no line.
