@@ -84,7 +84,8 @@ export function staleBecause(owner: LockOwner, sys: ProcessProbe): string | null
 function parseOwner(text: string): LockOwner | null {
   try {
     const o = JSON.parse(text) as Partial<LockOwner>
-    if (!Number.isSafeInteger(o.pid) || typeof o.host !== 'string' || typeof o.nonce !== 'string') return null
+    // The nonce names breaker files and the pid is signalled: anything else is not a lock of ours.
+    if (!Number.isSafeInteger(o.pid) || o.pid! <= 0 || typeof o.host !== 'string' || typeof o.nonce !== 'string' || !/^[0-9a-f]{1,64}$/.test(o.nonce)) return null
     return { pid: o.pid!, host: o.host, boot: typeof o.boot === 'string' ? o.boot : '', start: typeof o.start === 'string' ? o.start : '', nonce: o.nonce }
   } catch {
     return null

@@ -87,6 +87,16 @@ test('a lock file that is not a lock is refused and left alone', (t) => {
   t.is(readFileSync(join(d, 'lock'), 'utf8'), 'mine, do not touch\n')
 })
 
+test('a lock whose pid or nonce could do harm (signal a group, name a file elsewhere) is not a lock', (t) => {
+  const d = dir(t)
+  lockDataDir(d, { probe: host(7, {}) }).release()
+  for (const bad of [owner({ pid: -1 }), owner({ pid: 0 }), owner({ nonce: '../../x' })]) {
+    plant(d, bad)
+    t.throws(() => lockDataDir(d, { probe: host(11, {}) }), { message: /that is not crux's/ })
+  }
+  t.deepEqual(readdirSync(d), ['lock'])
+})
+
 test("release after a takeover leaves the new owner's lock in place", (t) => {
   const d = dir(t)
   const old = lockDataDir(d, { probe: host(7, { 7: '100' }) })
