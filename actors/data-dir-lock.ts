@@ -11,10 +11,11 @@
  * Taking over a stale lock goes through a breaker file named after that lock's nonce, made with the
  * same link(2): only its one holder may remove that lock, and only after reading it again.
  */
-import { linkSync, mkdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
+import { linkSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { dirname, join } from 'node:path'
 import { InvalidArgumentError, UnavailableError } from '../runtime/errors.js'
+import { makeDir } from '../runtime/make-dir.js'
 
 /** Who holds a lock. */
 export interface LockOwner {
@@ -93,26 +94,6 @@ function parseOwner(text: string): LockOwner | null {
 }
 
 const code = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? 'error'
-
-/**
- * Makes `dir` and its missing parents. Node's own recursive mkdir loops forever when mkdir says ENOENT
- * under a parent that exists (procfs does: `--data-dir /proc/foo` hung); here that is an error.
- */
-export function makeDir(dir: string, depth = 0): void {
-  try {
-    mkdirSync(dir, { mode: 0o700 })
-  } catch (err) {
-    const c = code(err)
-    if (c === 'EEXIST') {
-      if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' })
-      return
-    }
-    const parent = dirname(dir)
-    if (c !== 'ENOENT' || parent === dir || depth > 4096) throw err
-    makeDir(parent, depth + 1)
-    mkdirSync(dir, { mode: 0o700 }) // ENOENT again, under a parent that exists: give up
-  }
-}
 
 /** Options of {@link lockDataDir}. */
 export interface LockOptions {

@@ -6,7 +6,7 @@
  * starts. They used to print the line and run on, in the flock; a data dir under /proc hung.
  */
 import test, { type ExecutionContext } from 'ava'
-import { spawn, type SpawnOptions } from 'node:child_process'
+import { spawn, spawnSync, type SpawnOptions } from 'node:child_process'
 import { createSocket, type Socket as UdpSocket } from 'node:dgram'
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { connect, createServer, type Server } from 'node:net'
@@ -183,6 +183,14 @@ test('gRPC announced on another host than the flock address: refused before it s
   const s = setup(t)
   const r = await fulcrum(t, `${NET}.17`, ['--listen', `${NET}.17:0`, '--grpc', `${NET}.18:0`, '--secret-file', s.secret, '--data-dir', s.data])
   refused(t, r, 2, new RegExp(`^crux: the gRPC host announced, ${NET}\\.18, is not the flock host announced, ${NET}\\.17: `))
+})
+
+test('crux keygen under /proc: refused with one line (node: recursive mkdir spun forever there)', (t) => {
+  for (const args of [['keygen', 'node', '--data-dir', '/proc/crux-start-test/n'], ['keygen', 'ca', '--out', '/proc/crux-start-test/ca']]) {
+    const r = spawnSync(process.execPath, ['dist/bin/crux.bundle.mjs', ...args], { encoding: 'utf8', timeout: BOUND })
+    t.is(r.status, 2, `${args.join(' ')}: ${r.stderr}`)
+    t.regex(r.stderr, /^crux: cannot use (data|CA) dir \/proc\/crux-start-test\/(n|ca) \(ENOENT\)\n$/)
+  }
 })
 
 // ---- one owner per data dir ----
