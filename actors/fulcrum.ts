@@ -3,13 +3,12 @@
  * identity and checkpoint in the data dir, NDJSON logs, an optional journal and an optional
  * `/metrics` endpoint. `crux fulcrum` is a thin shell around {@link startFulcrum}.
  */
-import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { flockMachine, roleOf } from '../machines/flock.machine.js'
 import type { FlockConfig, ProbeSpec } from '../machines/flock/types.js'
 import type { Rule } from '../machines/steward/types.js'
 import { RealClock } from '../runtime/clock.js'
-import { InvalidArgumentError } from '../runtime/errors.js'
+import { UnavailableError } from '../runtime/errors.js'
 import { FileSink, Recorder } from '../runtime/recorder.js'
 import { epochSeq } from '../machines/flock/random.js'
 import { loadBloc } from '../runtime/bloc-files.js'
@@ -20,10 +19,13 @@ import { FileStore, type Store } from '../runtime/store.js'
 import { PersistGuard } from '../runtime/persist-guard.js'
 import { FileWhitelist } from '../runtime/whitelist-store.js'
 import { createUdpTransport } from '../runtime/udp-transport.js'
+import { parseHostPort } from '../runtime/udp-address.js'
 import { decodeWire } from '../runtime/wire-codec.js'
 import { createWalrus, type Level, type Walrus } from '../runtime/walrus.js'
 import { createFlockActor, type FlockActor } from './flock.actor.js'
 import { checkReeveLog, loadCheckpoint } from './data-dir.js'
+import { lockDataDir, type LockOwner } from './data-dir-lock.js'
+import { announce, announceHost, checkSameHost, isWildcard, type InterfaceList } from './advertise.js'
 import { attachFulcrumMonitor, type FulcrumMonitor } from './fulcrum-monitor.js'
 import { unopenableWarner } from './unopenable-warning.js'
 import type { Strew } from './strew.js'
@@ -49,6 +51,12 @@ export interface FulcrumOptions {
   config?: Partial<FlockConfig>
   /** Serve the strew layer (reeve, steward, registry) over gRPC here. */
   grpc?: { host: string; port: number }
+  /** The flock address announced to peers, instead of the bound one (actors/advertise.ts). */
+  advertise?: { host: string; port: number }
+  /** The gRPC address announced as steward and registry, instead of the bound one. */
+  grpcAdvertise?: { host: string; port: number }
+  /** The host's interfaces, for a wildcard listen without an advertise address. Default: os.networkInterfaces. */
+  interfaces?: () => InterfaceList
   /** Bounds of the gRPC server (docs/LIMITS.md); each defaults to GRPC_LIMITS'. */
   grpcLimits?: Partial<GrpcLimits>
   /** Key derivations a second for key ids never heard, per source host and overall (bursts twice that). Default 16 and 128. */
@@ -61,7 +69,10 @@ export interface FulcrumOptions {
 
 export interface Fulcrum {
   readonly id: string
+  /** The bound UDP address. */
   readonly address: string
+  /** The flock address announced to peers. */
+  readonly advertised: string
   readonly flock: FlockActor
   readonly transport: SessionTransport
   readonly monitor: FulcrumMonitor
@@ -71,6 +82,9 @@ export interface Fulcrum {
   /** Graceful leave: Exit MonInfo, checkpoint, close everything. */
   stop(): Promise<void>
 }
+
+/** The port of a bound `HOST:PORT`. */
+const portOf = (address: string): number => Number(address.slice(address.lastIndexOf(':') + 1))
 
 /** Only Confab queries may arrive on the secondary channel; flock traffic must come under a session. */
 function isConfabQuery(plaintext: Uint8Array): boolean {
@@ -125,17 +139,21 @@ export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
 }
 
 async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<Fulcrum> {
-  try {
-    mkdirSync(o.dataDir, { recursive: true, mode: 0o700 })
-  } catch (err) {
-    throw new InvalidArgumentError(`cannot use data dir ${o.dataDir} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
-  }
+  // What to announce is settled before anything is opened: a wildcard listen with no one address to
+  // announce is refused first. A wildcard gRPC host follows the flock's announced host.
+  const udpHost = announceHost({ listenFlag: '--listen', listen: { host: o.host, port: o.port }, advertiseFlag: '--advertise', advertise: o.advertise, interfaces: o.interfaces })
+  const grpcHost = o.grpc === undefined ? undefined : announceHost({ listenFlag: '--grpc', listen: o.grpc, advertiseFlag: '--grpc-advertise', advertise: o.grpcAdvertise, otherwise: udpHost, interfaces: o.interfaces })
+  // The lock comes first: nothing else in the data dir is read or written by a second owner.
+  let stale: { previous: LockOwner; why: string } | undefined
+  const lock = lockDataDir(o.dataDir, { onStale: (previous, why) => void (stale = { previous, why }) })
+  opened.push(() => lock.release())
   const identity = loadOrCreateIdentity(o.dataDir)
   // The id is the key's: peers check every packet's sender id against its session's key.
   const id = nodeIdOf(identity.publicKey)
   const clock = new RealClock()
   const bloc = loadBloc(o.dataDir, identity, o.bloc, clock.now())
   const log = createWalrus({ level: o.logLevel, base: { node: id } })
+  if (stale !== undefined) log.warn('took over the data dir lock of a process that is gone', { lock: lock.file, pid: stale.previous.pid, why: stale.why })
   const files = new FileStore(join(o.dataDir, 'store'))
   // The reeve's many small registrations go to a group-committed log; everything else to one file per key.
   // A torn last line (kill -9 mid-write, never acknowledged) is dropped and said; other damage stops the node.
@@ -200,16 +218,23 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
   const strewModule = o.grpc === undefined ? undefined : await import('./strew.js')
   const bound = o.grpc === undefined ? undefined : await strewModule!.bindStrewServer({ ...o.grpc, now: () => clock.now(), ...(o.grpcLimits === undefined ? {} : { limits: o.grpcLimits }) })
   if (bound !== undefined) opened.push(() => bound.server.close())
-  const grpcAddress = bound?.address
+  // A specific listen address is announced as the socket reports it: the source address of its datagrams.
+  const advertised = o.advertise === undefined && !isWildcard(o.host) ? udp.address : announce(udpHost, o.advertise, portOf(udp.address))
+  // gRPC on the listen host (the default) or on a wildcard is announced on the flock's announced host.
+  const grpcFollows = o.grpc !== undefined && o.grpcAdvertise === undefined && (o.grpc.host === o.host || isWildcard(o.grpc.host))
+  const grpcAddress = bound === undefined ? undefined : announce(grpcFollows ? parseHostPort(advertised)!.host : grpcHost!, o.grpcAdvertise, portOf(bound.address))
+  // Checked on the very strings peers will get, before the flock starts.
+  if (grpcAddress !== undefined) checkSameHost(parseHostPort(advertised)!.host, parseHostPort(grpcAddress)!.host)
   // Every port is bound before the flock starts: a taken one stops the fulcrum before it sends a packet.
-  const metricsServer = o.metrics === undefined ? undefined : await (await import('./fulcrum-metrics.js')).bindFulcrumHttp(o.metrics)
+  // A port that cannot be bound is a failure to start (exit 1, CLI.md), whatever error the binder chose.
+  const metricsServer = o.metrics === undefined ? undefined : await (await import('./fulcrum-metrics.js')).bindFulcrumHttp(o.metrics).catch((err: Error) => Promise.reject(new UnavailableError(err.message, { cause: err })))
   if (metricsServer !== undefined) opened.push(() => metricsServer.close())
   const flock = createFlockActor(
     { transport, clock, recorder, logger: log, store, machines: o.grpc === undefined ? [] : strewMachines },
     {
       node: id,
       input: {
-        self: { addr: udp.address, id },
+        self: { addr: advertised, id },
         config,
         probe: o.probe,
         seed,
@@ -243,7 +268,7 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
     const s = strewModule!.startStrew(
       { host: flock.host, clock, identity, store: logs, whitelist, flock: () => flock.context(), log: log.child('crux:strew') },
       { node: id, bloc: bloc?.cert.bloc ?? 'crux', horde: o.horde ?? 'default', secret: o.secret, hbMs: o.hbMs, ...(o.rules === undefined ? {} : { rules: o.rules }) },
-      bound,
+      { ...bound, address: grpcAddress! },
     )
     strew = s
     // After each flock step (not inside it): start or retire the steward, follow a new one.
@@ -259,12 +284,13 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
     s.follow()
   }
   await metricsServer?.attach({ id, flock, transport, strew, logs, files })
-  log.info('fulcrum started', { addr: udp.address, grpc: strew?.address ?? null, dataDir: o.dataDir, restored: checkpoint !== undefined, hbMs: o.hbMs, publicKey: Buffer.from(identity.publicKey).toString('base64'), bloc: bloc?.cert.bloc ?? null })
+  log.info('fulcrum started', { addr: advertised, ...(advertised === udp.address ? {} : { bound: udp.address }), grpc: strew?.address ?? null, ...(bound === undefined || bound.address === grpcAddress ? {} : { grpcBound: bound.address }), dataDir: o.dataDir, restored: checkpoint !== undefined, hbMs: o.hbMs, publicKey: Buffer.from(identity.publicKey).toString('base64'), bloc: bloc?.cert.bloc ?? null })
 
   let stopped = false
   return {
     id,
     address: udp.address,
+    advertised,
     flock,
     transport,
     monitor,
@@ -285,6 +311,7 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
       clock.cancelAll()
       recorder?.close()
       await metricsServer?.close()
+      lock.release()
       log.info('fulcrum stopped', { checkpoint: checkpointed })
     },
   }

@@ -6,10 +6,11 @@
  * A data dir with `node.cert` runs its fulcrum in bloc mode. Every problem is one InvalidArgumentError
  * naming the file.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ed25519PublicKey, isEd25519SecretKey, randomEd25519SecretKey } from './ed25519.js'
 import { InvalidArgumentError } from './errors.js'
+import { makeDir } from './make-dir.js'
 import { certFromJson, certProblem, certToJson, checkCertName, issueCert, type NodeCert } from './node-cert.js'
 import type { NodeIdentity } from './node-identity.js'
 
@@ -31,7 +32,7 @@ export function createCa(dir: string): { publicKey: Uint8Array; keyPath: string;
   const pubPath = join(dir, 'ca.pub')
   if (existsSync(keyPath)) throw new InvalidArgumentError(`${keyPath} exists; refusing to overwrite a CA key`)
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    makeDir(dir) // not mkdirSync's recursive: it spins forever under /proc
   } catch (err) {
     throw new InvalidArgumentError(`cannot use CA dir ${dir} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
   }

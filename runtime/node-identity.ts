@@ -6,10 +6,11 @@
  * it came under.
  */
 import { createHash } from 'node:crypto'
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ed25519PublicKey, isEd25519SecretKey, randomEd25519SecretKey } from './ed25519.js'
-import { InvalidArgumentError } from './errors.js'
+import { InvalidArgumentError, UnavailableError } from './errors.js'
+import { makeDir } from './make-dir.js'
 
 export interface NodeIdentity {
   secretKey: Uint8Array
@@ -35,7 +36,8 @@ function readKeyFile(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8')
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new InvalidArgumentError(`cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+    // A key that is there but cannot be read is a failure to start (exit 1, CLI.md), not a usage error.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new UnavailableError(`cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
     return undefined
   }
 }
@@ -69,7 +71,7 @@ export function loadOrCreateIdentity(dataDir: string): NodeIdentity {
     return { secretKey: sk, publicKey: ed25519PublicKey(sk), path, created: false }
   }
   try {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+    makeDir(dataDir) // not mkdirSync's recursive: it spins forever under /proc
   } catch (err) {
     throw new InvalidArgumentError(`cannot use data dir ${dataDir} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
   }

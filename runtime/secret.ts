@@ -3,7 +3,7 @@
  * admin. `crux keygen secret` writes one; every command that talks to a flock reads one.
  */
 import { readFileSync, statSync } from 'node:fs'
-import { InvalidArgumentError } from './errors.js'
+import { InvalidArgumentError, UnavailableError } from './errors.js'
 
 export const SECRET_BYTES = 32
 
@@ -20,7 +20,10 @@ export function readSecretFile(path: string): Uint8Array {
     text = readFileSync(path, 'utf8')
   } catch (err) {
     if (err instanceof InvalidArgumentError) throw err
-    throw new InvalidArgumentError(`cannot read secret file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+    const code = (err as NodeJS.ErrnoException).code ?? 'error'
+    // No such file is a wrong argument (exit 2); a file there that cannot be read is a failure (exit 1, CLI.md).
+    const Failure = code === 'ENOENT' || code === 'ENOTDIR' ? InvalidArgumentError : UnavailableError
+    throw new Failure(`cannot read secret file ${path} (${code})`)
   }
   const b64 = text.trim()
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) throw new InvalidArgumentError(`secret file ${path} is not base64 (make one with: crux keygen secret --out ${path})`)

@@ -7,7 +7,7 @@
  * transport contract that send() only throws for oversize datagrams or a closed transport.
  */
 import { createSocket, type Socket, type SocketType } from 'node:dgram'
-import { isIPv6 } from 'node:net'
+import { isIPv4, isIPv6 } from 'node:net'
 import { AddressInUseError, InvalidArgumentError, UnavailableError } from './errors.js'
 import { checkSend, type ReceiveHandler, type Transport } from './transport.js'
 import { formatHostPort, type HostPort, parseHostPort } from './udp-address.js'
@@ -73,7 +73,15 @@ export async function createUdpTransport(options: UdpTransportOptions): Promise<
       resolve()
     })
   })
-  return new UdpEndpoint(socket, options)
+  return new UdpEndpoint(socket, options, type === 'udp6')
+}
+
+/**
+ * An IPv4 peer seen by a dual-stack socket arrives as `::ffff:a.b.c.d`; it is named `a.b.c.d`, the
+ * address it announces, so that its sessions and replies are keyed the same either way.
+ */
+function unmapped(address: string): string {
+  return address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address
 }
 
 class UdpEndpoint implements UdpTransport {
@@ -87,6 +95,7 @@ class UdpEndpoint implements UdpTransport {
   constructor(
     private readonly socket: Socket,
     options: UdpTransportOptions,
+    private readonly v6: boolean,
   ) {
     this.onError = options.onError
     const bound = socket.address()
@@ -102,7 +111,7 @@ class UdpEndpoint implements UdpTransport {
       this.stats.received++
       const h = this.handler
       // A plain Uint8Array view, like every other transport hands out (no copy: msg is ours alone).
-      if (h !== null) h(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), formatHostPort(rinfo.address, rinfo.port))
+      if (h !== null) h(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), formatHostPort(unmapped(rinfo.address), rinfo.port))
     })
   }
 
@@ -172,6 +181,8 @@ class UdpEndpoint implements UdpTransport {
     if (d === undefined) {
       if (this.destinations.size >= ADDRESS_CACHE) this.destinations.clear()
       d = parseHostPort(to) ?? null
+      // A dual-stack socket (bound to ::) reaches IPv4 peers only at their IPv4-mapped address.
+      if (d !== null && this.v6 && isIPv4(d.host)) d = { host: `::ffff:${d.host}`, port: d.port }
       this.destinations.set(to, d)
     }
     return d

@@ -13,6 +13,7 @@ export function registerFulcrum(program: Command): void {
     .description('run one node: find the flock over encrypted UDP, join it, keep its member list')
     .option('--data-dir <DIR>', 'node id, checkpoint and stores', './crux-data')
     .option('--listen <HOST:PORT>', 'UDP address to bind', hostPort('--listen', true), { host: '0.0.0.0', port: 23123 })
+    .option('--advertise <HOST:PORT>', 'the flock address (IP:PORT) announced to peers, when they reach this node at another address than --listen (NAT, a container, a wildcard listen); datagrams sent there must reach this node and its answers seem to come from there, as through a port forward. Default: the listen address, or for 0.0.0.0 or :: the host\'s one non-loopback IPv4 address', hostPort('--advertise'))
     .option('--probe <SPEC>', 'where to look for peers: CIDR (port = listen port), HOST:PORT, HOST:PORT-PORT or @file; repeatable', collect, [])
     .requiredOption('--secret-file <F>', 'the flock secret (crux keygen secret --out F)')
     .option('--bloc <NAME>', "require this bloc: the data dir's node.cert (crux keygen cert) must name it; peers without a certificate from the same CA and bloc are ignored. A node.cert in the data dir enables bloc mode even without this flag")
@@ -22,6 +23,7 @@ export function registerFulcrum(program: Command): void {
     .option('--key-period <HB>', 'heartbeats between key epochs: the leader announces a new epoch and every session re-keys (at the default heartbeat: 100 s)', int('--key-period', 2, 1_000_000), 100)
     .option('--metrics <HOST:PORT>', 'serve Prometheus /metrics here', hostPort('--metrics'))
     .option('--grpc <HOST:PORT>', "serve the strew layer here over gRPC: this node's reeve, and the steward and registry while it leads, with health and reflection (default: the listen host, port 50059; port 0: any free port)", hostPort('--grpc', true))
+    .option('--grpc-advertise <HOST:PORT>', 'the gRPC address (IP:PORT) announced to peers (steward and registry); its host must be the announced flock host (stewards call nodes back there). Default: the announced flock host and the bound gRPC port when --grpc is on the listen host or a wildcard, else the --grpc address', hostPort('--grpc-advertise'))
     .option('--no-grpc', 'no gRPC services: membership only')
     .option('--grpc-max-connections <N>', 'gRPC connections open at once; more are closed on arrival (docs/LIMITS.md)', int('--grpc-max-connections', 1, 1_000_000), 4_096)
     .option('--grpc-max-connections-per-address <N>', 'gRPC connections open at once from one source address', int('--grpc-max-connections-per-address', 1, 1_000_000), 256)
@@ -31,7 +33,7 @@ export function registerFulcrum(program: Command): void {
     .option('--trace <FILE>', 'write this node\'s journal (NDJSON) for crux replay')
     .option('--log-level <L>', 'trace, debug, info, warn, error, fatal or silent', 'info')
     .addHelpText('after', '\nExample:\n  crux fulcrum --listen 127.77.0.1:23123 --probe 127.77.0.0/29 --secret-file flock.secret --data-dir /tmp/n1')
-    .action(async (f: { dataDir: string; listen: { host: string; port: number }; probe: string[]; secretFile: string; bloc?: string; heartbeat: number; keyPeriod: number; beacon?: string; ring: number; metrics?: { host: string; port: number }; grpc?: { host: string; port: number } | false; grpcMaxConnections: number; grpcMaxConnectionsPerAddress: number; keyBudget: { perSource: number; overall: number }; horde: string; rules?: string; trace?: string; logLevel: string }) => {
+    .action(async (f: { dataDir: string; listen: { host: string; port: number }; advertise?: { host: string; port: number }; grpcAdvertise?: { host: string; port: number }; probe: string[]; secretFile: string; bloc?: string; heartbeat: number; keyPeriod: number; beacon?: string; ring: number; metrics?: { host: string; port: number }; grpc?: { host: string; port: number } | false; grpcMaxConnections: number; grpcMaxConnectionsPerAddress: number; keyBudget: { perSource: number; overall: number }; horde: string; rules?: string; trace?: string; logLevel: string }) => {
       const { levelValues } = await import('../../runtime/walrus-levels.js')
       if (!(f.logLevel in levelValues)) throw new InvalidArgumentError(`--log-level must be one of ${Object.keys(levelValues).join(', ')}, got ${JSON.stringify(f.logLevel)}`)
       const { readSecretFile } = await import('../../runtime/secret.js')
@@ -53,6 +55,8 @@ export function registerFulcrum(program: Command): void {
         host: f.listen.host,
         port: f.listen.port,
         dataDir: f.dataDir,
+        ...(f.advertise === undefined ? {} : { advertise: f.advertise }),
+        ...(f.grpcAdvertise === undefined || f.grpc === false ? {} : { grpcAdvertise: f.grpcAdvertise }),
         probe,
         secret,
         ...(f.bloc === undefined ? {} : { bloc: f.bloc }),

@@ -94,3 +94,21 @@ test('udp addresses: HOST:PORT and [HOST6]:PORT round-trip; malformed ones are r
     t.is(parseHostPort(bad), undefined, bad)
   }
 })
+
+test('udp: a socket bound to :: talks with IPv4 peers by their IPv4 addresses (a wildcard listen)', async (t) => {
+  const v4 = await createUdpTransport({ host: '127.77.100.70', port: 0 })
+  const dual = await createUdpTransport({ host: '::', port: 0 })
+  t.teardown(() => Promise.all([v4.close(), dual.close()]))
+  const port = parseHostPort(dual.address)!.port
+  let heardFrom: string | undefined
+  let answered = false
+  dual.onReceive((_b, from) => {
+    heardFrom = from
+    dual.send(v4.address, new Uint8Array([2])) // the address a peer announces: IPv4
+  })
+  v4.onReceive(() => (answered = true))
+  v4.send(`127.0.0.1:${port}`, new Uint8Array([1]))
+  t.true(await until(() => answered))
+  t.is(heardFrom, v4.address, 'the IPv4 peer is named by its IPv4 address, not ::ffff:…')
+  t.is(dual.stats.sendErrors, 0)
+})
