@@ -7,12 +7,13 @@
  * operator would set CRUX_ADVERTISE or HOST_IP would), and the probe range.
  */
 import test from 'ava'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateSecret } from '../../runtime/secret.js'
 import { CRUX, dockerfile, envPairs, portOf, unitFile, yamlDoc } from './deploy-files.js'
+import { exitOf, startFulcrum, until200 } from './fulcrum-process.js'
 
 const NET = '127.77.140'
 const PROBE = `${NET}.0/29`
@@ -41,31 +42,6 @@ function kubernetes(hostIp: string) {
   return { env, liveness: c.livenessProbe.httpGet.path as string, readiness: c.readinessProbe.httpGet.path as string }
 }
 
-/** Starts the bundle as `crux fulcrum` with exactly `env` (plus PATH) and no flags. */
-function start(t: import('ava').ExecutionContext, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [CRUX, 'fulcrum'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
-  let err = ''
-  child.stderr!.on('data', (d) => (err += d))
-  child.on('exit', (code) => code !== 0 && code !== null && t.log(`fulcrum ${env.CRUX_METRICS} exited ${code}: ${err.trim()}`))
-  t.teardown(() => void child.kill('SIGKILL'))
-  return child
-}
-
-/** The status of GET url, or 0 when nothing answers. */
-const status = (url: string) => fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.status, () => 0)
-
-/** Polls `ok` until it holds; fails at once if `child` exits meanwhile. */
-async function until(child: ChildProcess, what: string, ok: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await ok())) {
-    if (child.exitCode !== null) throw new Error(`the fulcrum exited ${child.exitCode} before: ${what}`)
-    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`)
-    await new Promise((r) => setTimeout(r, 250))
-  }
-}
-
-const exitOf = (c: ChildProcess) => new Promise<number | null>((r) => (c.exitCode !== null ? r(c.exitCode) : c.once('exit', (code) => r(code))))
-
 test('fulcrums configured by the Dockerfile, the systemd unit and the DaemonSet form one flock and pass their probes', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'crux-deploy-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -82,11 +58,11 @@ test('fulcrums configured by the Dockerfile, the systemd unit and the DaemonSet 
   ]
   t.is(envs[1]!.CRUX_SECRET_FILE, join(dir, 'flock.secret'), 'the unit names the credential the test wrote')
   const pod = kubernetes(`${NET}.3`)
-  const children = envs.map((env) => start(t, env))
+  const children = envs.map((env) => startFulcrum(t, env))
   for (const [i, env] of envs.entries()) {
     const base = `http://${env.CRUX_METRICS}`
-    await until(children[i]!, `${base}${pod.liveness} answers 200`, async () => (await status(`${base}${pod.liveness}`)) === 200)
-    await until(children[i]!, `${base}${pod.readiness} answers 200`, async () => (await status(`${base}${pod.readiness}`)) === 200)
+    await until200(children[i]!, `${base}${pod.liveness}`)
+    await until200(children[i]!, `${base}${pod.readiness}`)
   }
   const names = spawnSync(process.execPath, [CRUX, 'names', '--target', `${NET}.3:23123`, '--secret-file', join(dir, 'flock.secret'), '--json'], { encoding: 'utf8', timeout: 30_000 })
   t.is(names.status, 0, names.stderr)
