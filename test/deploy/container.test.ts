@@ -87,14 +87,14 @@ async function server(host: string, status: number) {
 
 test('HEALTHCHECK asks /healthz at CRUX_METRICS: healthy on 200, not on 503 or no answer', async (t) => {
   t.true(last().find((i) => i.op === 'HEALTHCHECK')!.args.startsWith('--interval'))
-  const ok = await server('127.77.140.1', 200)
-  t.is(await healthcheck(`127.77.140.1:${ok.port}`), 0)
+  const ok = await server('127.77.140.20', 200)
+  t.is(await healthcheck(`127.77.140.20:${ok.port}`), 0)
   t.deepEqual(ok.asked, ['/healthz'])
   await ok.close()
-  const starting = await server('127.77.140.1', 503)
-  t.is(await healthcheck(`127.77.140.1:${starting.port}`), 1)
+  const starting = await server('127.77.140.20', 503)
+  t.is(await healthcheck(`127.77.140.20:${starting.port}`), 1)
   await starting.close()
-  t.is(await healthcheck(`127.77.140.1:${starting.port}`), 1)
+  t.is(await healthcheck(`127.77.140.20:${starting.port}`), 1)
   t.is(await healthcheck(''), 1)
 })
 

@@ -53,14 +53,15 @@ test('the example config file starts a fulcrum that becomes ready', async (t) =>
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   writeFileSync(join(dir, 'flock.secret'), generateSecret(), { mode: 0o600 })
   // Only what a test machine must change: paths, and loopback addresses for the example's 10.0.x.y
-  // (a wildcard listen is bound as a concrete one: the port may be in use on other addresses).
+  // (a wildcard listen is bound as a concrete one: the port may be in use on other addresses), out
+  // of the range the other deploy tests' fulcrums use.
   const config = exampleConfig()
     .replace('/var/lib/crux', join(dir, 'data'))
     .replace('/etc/crux/flock.secret', join(dir, 'flock.secret'))
-    .replace('0.0.0.0:23123', '127.77.140.5:23123')
-    .replaceAll('10.0.0.5', '127.77.140.5')
-    .replace('10.0.0.0/24', '127.77.140.0/29')
-    .replace('10.0.1.7', '127.77.140.6')
+    .replace('0.0.0.0:23123', '127.77.140.13:23123')
+    .replaceAll('10.0.0.5', '127.77.140.13')
+    .replace('10.0.0.0/24', '127.77.140.12/30')
+    .replace('10.0.1.7', '127.77.140.14')
   t.false(/\b10\.0\./.test(config), 'every example address replaced')
   writeFileSync(join(dir, 'fulcrum.yaml'), config)
   const child = startFulcrum(t, {}, ['--config', join(dir, 'fulcrum.yaml')])
