@@ -21,7 +21,7 @@ export function registerFulcrum(program: Command): void {
     .option('--beacon <HOST:PORT>', 'send MonInfo records here (crux beacon), until the leader names another beacon', target('--beacon'))
     .option('--ring <N>', 'MonInfo records kept for crux dump', int('--ring', 1, 10_000_000), 10_000)
     .option('--key-period <HB>', 'heartbeats between key epochs: the leader announces a new epoch and every session re-keys (at the default heartbeat: 100 s)', int('--key-period', 2, 1_000_000), 100)
-    .option('--metrics <HOST:PORT>', 'serve Prometheus /metrics here', hostPort('--metrics'))
+    .option('--metrics <HOST:PORT>', 'serve HTTP here: Prometheus /metrics, /healthz (the process serves) and /readyz (in a flock with a leader, reeve registered) for probes (docs/MONITORING.md)', hostPort('--metrics'))
     .option('--grpc <HOST:PORT>', "serve the strew layer here over gRPC: this node's reeve, and the steward and registry while it leads, with health and reflection (default: the listen host, port 50059; port 0: any free port)", hostPort('--grpc', true))
     .option('--grpc-advertise <HOST:PORT>', 'the gRPC address (IP:PORT) announced to peers (steward and registry); its host must be the announced flock host (stewards call nodes back there). Default: the announced flock host and the bound gRPC port when --grpc is on the listen host or a wildcard, else the --grpc address', hostPort('--grpc-advertise'))
     .option('--no-grpc', 'no gRPC services: membership only')
