@@ -9,9 +9,9 @@
  * `bench/converge.sh` reports). A budget 15× the default (67 584) leaves one-off code in the
  * interpreter and baseline tiers; code that stays hot under load (the packet ciphers) is still
  * optimised, only later (one 300-byte seal, node 20 here: the first 5 000 take 48 → 64 µs each, warm
- * ones 15 → 16 µs). Measured with
- * `bash bench/converge.sh 20 500`, the minified bundle with and without this flag: peak RSS per fulcrum,
- * median 64.4 → 61.4 MB, max 71.2 → 69.1.
+ * ones 15 → 16 µs). Measured on 20 fulcrums started as bench/converge.ts starts them (HB 500 ms),
+ * the minified bundle without and with this flag: peak RSS per fulcrum, median 64.4 → 61.3–62.1 MB,
+ * max 71.2 → 69.1–70.1 (one run without, two with).
  */
 import { setFlagsFromString } from 'node:v8'
 
