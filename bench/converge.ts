@@ -3,7 +3,10 @@
  * on 127.77.40.x (one port), each given ONE seed address (the first node), as the Serf harness gives
  * each agent one `-join`. Times are taken from the fulcrums' own logs (each logs where it stands on
  * every change), so there is no polling delay.
- * - converge_s: from the first start until every fulcrum lists N members;
+ * - converge_s: from the first start until every fulcrum lists N members; converge_last_ready_s: the same
+ *   end, counted from the last fulcrum ready (its 'fulcrum started' line: every port bound, the flock
+ *   actor running), so process start-up on a loaded machine is not counted as convergence;
+ *   last_ready_s: from the first start until that last fulcrum was ready;
  * - detect_s: SIGKILL one member (not the leader) → every survivor lists N − 1;
  * - leave_s: SIGTERM another (graceful) → every survivor lists N − 2;
  * - then three more deaths, each SIGKILL timed to "gone everywhere" (no survivor names it as leader or
@@ -14,9 +17,11 @@
  *   reflock_leader_s (whoever leads then). Needs N ≥ 7 (two survivors at the end); a phase that
  *   cannot run or does not finish within 60 HB reports NA;
  * - rss_mb_median: peak RSS (VmHWM) per fulcrum; idle_cpu_pct_per_agent: CPU over 5 s after
- *   convergence; start_cpu_s_per_agent: CPU a fulcrum used to start (the first 'fulcrum started').
+ *   convergence; ready_cpu_s_per_agent: CPU a fulcrum used until ready (read when its 'fulcrum started'
+ *   line arrives); start_cpu_s_per_agent: CPU a fulcrum used until every fulcrum lists N members.
  *
- *   npm run bench -- converge [--nodes N] [--hb MS]      (bench/converge.sh prints the Serf-like line)
+ *   npm run bench -- converge [--nodes N] [--hb MS] [--crux OTHER/dist/bin/crux.bundle.mjs]
+ *   (bench/converge.sh prints the Serf-like line)
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -33,12 +38,18 @@ const until = (cond: () => boolean, boundMs: number, what: string): Promise<numb
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
+/** The time (ms, the fulcrum's own clock) of its 'fulcrum started' line, if it has logged it. */
+const readyAt = (f: FulcrumProcess): number | undefined => f.lines.find((l) => l.msg === 'fulcrum started')?.time as number | undefined
+
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const n = flag(args, '--nodes', 5)
   const hb = flag(args, '--hb', 500)
   // More fulcrum flags, e.g. --no-grpc for membership alone.
   const ei = args.indexOf('--fulcrum-args')
   const extra = ei < 0 ? [] : (args[ei + 1] ?? '').split(/\s+/).filter((x) => x !== '')
+  // Another build's entry point (its dist/bin/crux.bundle.mjs), to compare two builds with one harness.
+  const ci = args.indexOf('--crux')
+  const cruxJs = ci < 0 ? undefined : args[ci + 1]
   if (n < 3 || n > 250) throw new Error('--nodes must be 3–250')
   const dir = mkdtempSync(join(tmpdir(), 'crux-converge-'))
   const secretFile = join(dir, 'flock.secret')
@@ -48,11 +59,22 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const members = (f: FulcrumProcess) => f.view()?.members ?? 0
   try {
     const t0 = Date.now()
-    for (let i = 0; i < n; i++) fs.push(spawnFulcrum(addr(i), join(dir, `n${i}`), ['--probe', addr(0), '--secret-file', secretFile, '--heartbeat', String(hb), '--log-level', 'info', ...extra]))
+    for (let i = 0; i < n; i++) fs.push(spawnFulcrum(addr(i), join(dir, `n${i}`), ['--probe', addr(0), '--secret-file', secretFile, '--heartbeat', String(hb), '--log-level', 'info', ...extra], cruxJs === undefined ? {} : { cruxJs }))
     const launched = Date.now()
     const bound = 300_000
-    const converged = await until(() => fs.every((f) => members(f) === n), bound, `${n} members everywhere`)
+    // CPU until ready, read as each 'fulcrum started' line arrives (within the 10 ms poll).
+    const readyCpu: Array<number | undefined> = fs.map(() => undefined)
+    const noteReady = () => fs.forEach((f, i) => {
+      if (readyCpu[i] === undefined && readyAt(f) !== undefined) readyCpu[i] = procCpuS(f.child.pid!)
+    })
+    const agreed = () => {
+      noteReady()
+      return fs.every((f) => members(f) === n)
+    }
+    const converged = await until(agreed, bound, `${n} members everywhere`)
     const startCpu = fs.map((f) => procCpuS(f.child.pid!))
+    // Every fulcrum lists N members, so every one has said it started (it logs that before its flock runs).
+    const lastReady = Math.max(...fs.map((f) => readyAt(f)!))
 
     // Idle: 5 s with nothing happening.
     const cpu0 = fs.map((f) => procCpuS(f.child.pid!))
@@ -77,12 +99,15 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       profile: `hb${hb}`,
       launch_s: +((launched - t0) / 1000).toFixed(3),
       converge_s: +((converged - t0) / 1000).toFixed(3),
+      converge_last_ready_s: +((converged - lastReady) / 1000).toFixed(3),
+      last_ready_s: +((lastReady - t0) / 1000).toFixed(3),
       detect_s: +((detected - killAt) / 1000).toFixed(3),
       detect_hb: +((detected - killAt) / hb).toFixed(1),
       leave_s: +((left - leaveAt) / 1000).toFixed(3),
       rss_mb_median: +median(rss).toFixed(1),
       rss_mb_max: +Math.max(...rss).toFixed(1),
       idle_cpu_pct_per_agent: +median(idle).toFixed(2),
+      ready_cpu_s_per_agent: +median(readyCpu.map((c, i) => c ?? startCpu[i]!)).toFixed(2),
       start_cpu_s_per_agent: +median(startCpu).toFixed(2),
       ...deaths,
     }

@@ -19,6 +19,13 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
+  // Whitespace, comments and redundant syntax out; names kept (no identifier mangling), so errors and
+  // stack frames still name our functions. Every fulcrum holds this source in its heap: 1.8 MB with
+  // comments, and stored two bytes a character, because comments held characters like '→'; minified
+  // it is 1.2 MB of one-byte (ASCII) text. Measured: peak RSS per fulcrum 2–3 MB lower.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  charset: 'ascii',
   // Dependencies written as CommonJS call require(); an ES module has none until we make one.
   banner: {
     js: "import { createRequire as __cruxRequire } from 'node:module'; import { dirname as __cruxDirname } from 'node:path'; import { fileURLToPath as __cruxPath } from 'node:url'; const require = __cruxRequire(import.meta.url); const __filename = __cruxPath(import.meta.url); const __dirname = __cruxDirname(__filename);",
