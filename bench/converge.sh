@@ -16,6 +16,6 @@ json=$(node --max-semi-space-size=16 dist/bench/run.js converge --nodes "$n" --h
 echo "$json"
 node -e '
 const r = JSON.parse(process.argv[1])
-const keys = ["converge_s", "converge_last_ready_s", "last_ready_s", "detect_s", "leave_s", "rss_mb_median", "rss_mb_max", "idle_cpu_pct_per_agent", "launch_s", "ready_cpu_s_per_agent", "start_cpu_s_per_agent", "detect_hb", "detect_member_s", "detect_seed_s", "reflock_seed_s", "detect_leader_s", "reflock_leader_s", "seed_was_leader"]
+const keys = ["converge_s", "converge_last_ready_s", "last_ready_s", "detect_s", "leave_s", "rss_mb_median", "rss_mb_max", "idle_cpu_pct_per_agent", "idle_late_cpu_pct_per_agent", "launch_s", "ready_cpu_s_per_agent", "start_cpu_s_per_agent", "detect_hb", "detect_member_s", "detect_seed_s", "reflock_seed_s", "detect_leader_s", "reflock_leader_s", "seed_was_leader"]
 console.log(`crux like=serf N=${r.nodes} profile=${r.profile} ` + keys.map((k) => `${k}=${r[k]}`).join(" "))
 ' "$json"

@@ -17,7 +17,7 @@
  *   reflock_leader_s (whoever leads then). Needs N ≥ 7 (two survivors at the end); a phase that
  *   cannot run or does not finish within 60 HB reports NA;
  * - rss_mb_median: peak RSS (VmHWM) per fulcrum; idle_cpu_pct_per_agent: CPU over 5 s after
- *   convergence; ready_cpu_s_per_agent: CPU a fulcrum used until ready (read when its 'fulcrum started'
+ *   convergence (idle_late_cpu_pct_per_agent: the next 5 s, after the join's tail); ready_cpu_s_per_agent: CPU a fulcrum used until ready (read when its 'fulcrum started'
  *   line arrives); start_cpu_s_per_agent: CPU a fulcrum used until every fulcrum lists N members.
  *
  *   npm run bench -- converge [--nodes N] [--hb MS] [--crux OTHER/dist/bin/crux.bundle.mjs]
@@ -79,7 +79,12 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     // Idle: 5 s with nothing happening.
     const cpu0 = fs.map((f) => procCpuS(f.child.pid!))
     await new Promise((r) => setTimeout(r, 5000))
-    const idle = fs.map((f, i) => ((procCpuS(f.child.pid!) - cpu0[i]!) / 5) * 100)
+    const cpu5 = fs.map((f) => procCpuS(f.child.pid!))
+    const idle = fs.map((f, i) => ((cpu5[i]! - cpu0[i]!) / 5) * 100)
+    // A second window, 5–10 s after: the first still holds the join's tail (the reeve registers two
+    // heartbeats after the flock settles, checkpoints follow), this one only the heartbeat's own work.
+    await new Promise((r) => setTimeout(r, 5000))
+    const idleLate = fs.map((f, i) => ((procCpuS(f.child.pid!) - cpu5[i]!) / 5) * 100)
     const rss = fs.map((f) => peakRssMb(f.child.pid!))
 
     const leader = fs.find((f) => f.view()!.node === f.view()!.leader)!
@@ -107,6 +112,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       rss_mb_median: +median(rss).toFixed(1),
       rss_mb_max: +Math.max(...rss).toFixed(1),
       idle_cpu_pct_per_agent: +median(idle).toFixed(2),
+      idle_late_cpu_pct_per_agent: +median(idleLate).toFixed(2),
       ready_cpu_s_per_agent: +median(readyCpu.map((c, i) => c ?? startCpu[i]!)).toFixed(2),
       start_cpu_s_per_agent: +median(startCpu).toFixed(2),
       ...deaths,
