@@ -4,8 +4,6 @@
  * builds real or simulated ports and calls into actors/ and runtime/. Errors print one line
  * `crux: <what was wrong>` on stderr and exit 2 for usage errors, 1 for failures (CLI.md).
  */
-// First: V8 settings for a fulcrum must be in force before any other module is compiled.
-import './v8-flags.js'
 import { Command, CommanderError } from 'commander'
 import { packageInfo } from './package-info.js'
 import { CruxError, Code } from '../runtime/errors.js'

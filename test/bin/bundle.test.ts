@@ -1,10 +1,9 @@
 /**
- * The installed `crux` (dist/bin/crux.bundle.mjs, built by bin/bundle.ts) and its V8 settings: what a
- * fulcrum keeps resident starts here (bench/converge.sh reports it).
+ * The installed `crux` (dist/bin/crux.bundle.mjs, built by bin/bundle.ts): what a fulcrum keeps
+ * resident starts here (bench/converge.sh reports it).
  */
 import test from 'ava'
 import { readFileSync } from 'node:fs'
-import { v8FlagsFor } from '../../bin/v8-flags.js'
 
 const bundle = readFileSync(new URL('../../bin/crux.bundle.mjs', import.meta.url), 'utf8')
 
@@ -17,9 +16,4 @@ test('the bundle carries no comments a fulcrum would hold in memory', (t) => {
   t.false(/\/\*\*\s/.test(bundle), 'no JSDoc blocks')
   // Lines of code, not of source: the unminified bundle had about 48 000.
   t.true(bundle.split('\n').length < 2000)
-})
-
-test('only crux fulcrum raises the tier-up budget; short commands keep V8 defaults', (t) => {
-  t.deepEqual(v8FlagsFor('fulcrum'), ['--interrupt-budget=1000000'])
-  for (const c of ['version', 'sim', 'demo', 'check', undefined]) t.deepEqual(v8FlagsFor(c), [])
 })
