@@ -137,3 +137,19 @@ export function durationOption(flags: string, description: string, range: Parame
   const o = new Option(flags, description).argParser(duration(flags.split(' ')[0]!, range))
   return defaultMs === undefined ? o : o.default(defaultMs, formatDuration(defaultMs))
 }
+
+/** One of `values` (a flag whose value is a name from a fixed list). */
+export function oneOf<T extends string>(flag: string, values: readonly T[]) {
+  return (v: string): T => {
+    if (!(values as readonly string[]).includes(v)) throw new InvalidArgumentError(`${flag} must be one of ${values.join(', ')}, got ${JSON.stringify(v)}`)
+    return v as T
+  }
+}
+
+/** A name of 1–64 letters, digits, '.', '_' or '-' (a horde, a bloc). */
+export function name(flag: string) {
+  return (v: string): string => {
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(v)) throw new InvalidArgumentError(`${flag} must be 1–64 of letters, digits, '.', '_', '-', got ${JSON.stringify(v)}`)
+    return v
+  }
+}

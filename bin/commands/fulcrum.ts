@@ -1,9 +1,10 @@
 /** `crux fulcrum`: one node on real UDP (CLI.md). SIGTERM/SIGINT leave gracefully, checkpoint, exit 0. */
 import type { Command } from 'commander'
 import { InvalidArgumentError } from '../../runtime/errors.js'
-import type { Level } from '../../runtime/walrus.js'
+import type { Level } from '../../runtime/walrus-levels.js'
 import { configurable } from '../configurable.js'
-import { durationOption, hostPort, int, target } from '../flags.js'
+import { durationOption, hostPort, int, name, oneOf, target } from '../flags.js'
+import { levelValues } from '../../runtime/walrus-levels.js'
 
 const collect = (v: string, all: string[]): string[] => [...all, v]
 
@@ -28,14 +29,12 @@ export function registerFulcrum(program: Command): void {
     .option('--grpc-max-connections <N>', 'gRPC connections open at once; more are closed on arrival (docs/LIMITS.md)', int('--grpc-max-connections', 1, 1_000_000), 4_096)
     .option('--grpc-max-connections-per-address <N>', 'gRPC connections open at once from one source address', int('--grpc-max-connections-per-address', 1, 1_000_000), 256)
     .option('--key-budget <SOURCE,ALL>', 'key derivations a second for sender key ids never heard, per source host and overall (bursts twice that); past it such datagrams are dropped before any crypto (docs/LIMITS.md)', keyBudget, { perSource: 16, overall: 128 })
-    .option('--horde <NAME>', "this node's horde: its services' NodeIDs name it, and it sees that horde's catalog", 'default')
+    .option('--horde <NAME>', "this node's horde: its services' NodeIDs name it, and it sees that horde's catalog", name('--horde'), 'default')
     .option('--rules <FILE>', 'who may see whom, for the steward while this node leads (give every node the same file): a JSON list of {"horde": NAME or "*", "from": SERVICE, "to": SERVICE}; default: Pastiche→Pastiche, Steward→Reeve, Reeve→Steward')
     .option('--trace <FILE>', 'write this node\'s journal (NDJSON) for crux replay')
-    .option('--log-level <L>', 'trace, debug, info, warn, error, fatal or silent', 'info')
+    .option('--log-level <L>', 'trace, debug, info, warn, error, fatal or silent', oneOf('--log-level', Object.keys(levelValues) as Level[]), 'info')
     .addHelpText('after', '\nExample:\n  crux fulcrum --listen 127.77.0.1:23123 --probe 127.77.0.0/29 --secret-file flock.secret --data-dir /tmp/n1')
     .action(async (f: { dataDir: string; listen: { host: string; port: number }; advertise?: { host: string; port: number }; grpcAdvertise?: { host: string; port: number }; probe: string[]; secretFile: string; bloc?: string; heartbeat: number; keyPeriod: number; beacon?: string; ring: number; metrics?: { host: string; port: number }; grpc?: { host: string; port: number } | false; grpcMaxConnections: number; grpcMaxConnectionsPerAddress: number; keyBudget: { perSource: number; overall: number }; horde: string; rules?: string; trace?: string; logLevel: string }) => {
-      const { levelValues } = await import('../../runtime/walrus-levels.js')
-      if (!(f.logLevel in levelValues)) throw new InvalidArgumentError(`--log-level must be one of ${Object.keys(levelValues).join(', ')}, got ${JSON.stringify(f.logLevel)}`)
       const { readSecretFile } = await import('../../runtime/secret.js')
       const { parseProbeSpecs } = await import('../../runtime/probe-spec.js')
       const { startFulcrum } = await import('../../actors/fulcrum.js')
@@ -47,7 +46,6 @@ export function registerFulcrum(program: Command): void {
       }
       process.on('uncaughtException', last)
       process.on('unhandledRejection', last)
-      if (!/^[A-Za-z0-9._-]{1,64}$/.test(f.horde)) throw new InvalidArgumentError(`--horde must be 1–64 of letters, digits, '.', '_', '-', got ${JSON.stringify(f.horde)}`)
       const rules = f.rules === undefined ? undefined : (await import('../../runtime/rules-file.js')).readRulesFile(f.rules)
       const secret = readSecretFile(f.secretFile)
       const probe = parseProbeSpecs(f.probe, f.listen.port)

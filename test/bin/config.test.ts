@@ -160,6 +160,8 @@ const problems: Array<[string, string, RegExp]> = [
   ['list.yaml', 'heartbeat: [1s, 2s]\n', /^config \S+list\.yaml line 1: key "heartbeat": expected MS, got a list/],
   ['syntax.yaml', 'heartbeat: 1s\nprobe: [a,\n', /^config \S+syntax\.yaml line 3: unexpected end of the stream within a flow collection/],
   ['twice.yaml', 'secret-file: a\nsecretFile: b\n', /^config \S+twice\.yaml line 2: key "secretFile": the same flag as key "secret-file" on line 1/],
+  ['level.yaml', 'heartbeat: 1s\nlog-level: loud\n', /^config \S+level\.yaml line 2: key "log-level": --log-level must be one of trace, debug, info, warn, error, fatal, silent, got "loud"/],
+  ['horde.json', '{\n  "horde": "a b"\n}\n', /^config \S+horde\.json line 2: key "horde": --horde must be 1–64 of letters, digits/],
   ['value.json', '{\n  "ring": 5,\n\n  "heartbeat": "fast"\n}\n', /^config \S+value\.json line 4: key "heartbeat": --heartbeat must be a duration/],
   ['unknown.json', '{"ring": 5,\n "listen": "127.77.110.1:1",\n "nodes": 3}', /^config \S+unknown\.json line 3: key "nodes": not a flag/],
   ['syntax.json', '{\n  "ring": 5,\n  "heartbeat": \n}\n', /^config \S+syntax\.json line 4: /],
