@@ -8,7 +8,6 @@ import { flockMachine, roleOf } from '../machines/flock.machine.js'
 import type { FlockConfig, ProbeSpec } from '../machines/flock/types.js'
 import type { Rule } from '../machines/steward/types.js'
 import { RealClock } from '../runtime/clock.js'
-import { UnavailableError } from '../runtime/errors.js'
 import { FileSink, Recorder } from '../runtime/recorder.js'
 import { epochSeq } from '../machines/flock/random.js'
 import { loadBloc } from '../runtime/bloc-files.js'
@@ -82,9 +81,6 @@ export interface Fulcrum {
   /** Graceful leave: Exit MonInfo, checkpoint, close everything. */
   stop(): Promise<void>
 }
-
-/** The port of a bound `HOST:PORT`. */
-const portOf = (address: string): number => Number(address.slice(address.lastIndexOf(':') + 1))
 
 /** Only Confab queries may arrive on the secondary channel; flock traffic must come under a session. */
 function isConfabQuery(plaintext: Uint8Array): boolean {
@@ -219,15 +215,14 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
   const bound = o.grpc === undefined ? undefined : await strewModule!.bindStrewServer({ ...o.grpc, now: () => clock.now(), ...(o.grpcLimits === undefined ? {} : { limits: o.grpcLimits }) })
   if (bound !== undefined) opened.push(() => bound.server.close())
   // A specific listen address is announced as the socket reports it: the source address of its datagrams.
-  const advertised = o.advertise === undefined && !isWildcard(o.host) ? udp.address : announce(udpHost, o.advertise, portOf(udp.address))
+  const advertised = o.advertise === undefined && !isWildcard(o.host) ? udp.address : announce(udpHost, o.advertise, parseHostPort(udp.address)!.port)
   // gRPC on the listen host (the default) or on a wildcard is announced on the flock's announced host.
   const grpcFollows = o.grpc !== undefined && o.grpcAdvertise === undefined && (o.grpc.host === o.host || isWildcard(o.grpc.host))
-  const grpcAddress = bound === undefined ? undefined : announce(grpcFollows ? parseHostPort(advertised)!.host : grpcHost!, o.grpcAdvertise, portOf(bound.address))
+  const grpcAddress = bound === undefined ? undefined : announce(grpcFollows ? parseHostPort(advertised)!.host : grpcHost!, o.grpcAdvertise, parseHostPort(bound.address)!.port)
   // Checked on the very strings peers will get, before the flock starts.
   if (grpcAddress !== undefined) checkSameHost(parseHostPort(advertised)!.host, parseHostPort(grpcAddress)!.host)
   // Every port is bound before the flock starts: a taken one stops the fulcrum before it sends a packet.
-  // A port that cannot be bound is a failure to start (exit 1, CLI.md), whatever error the binder chose.
-  const metricsServer = o.metrics === undefined ? undefined : await (await import('./fulcrum-metrics.js')).bindFulcrumHttp(o.metrics).catch((err: Error) => Promise.reject(new UnavailableError(err.message, { cause: err })))
+  const metricsServer = o.metrics === undefined ? undefined : await (await import('./fulcrum-metrics.js')).bindFulcrumHttp(o.metrics)
   if (metricsServer !== undefined) opened.push(() => metricsServer.close())
   const flock = createFlockActor(
     { transport, clock, recorder, logger: log, store, machines: o.grpc === undefined ? [] : strewMachines },
