@@ -3,6 +3,7 @@
  * records go, and what is made of them.
  */
 import type { Command } from 'commander'
+import { systemProbe } from '../../actors/data-dir-lock.js'
 import { InvalidArgumentError } from '../../runtime/errors.js'
 import { durationOption, formatDuration, hostPort, int, target } from '../flags.js'
 
@@ -15,14 +16,8 @@ async function pidFile(listen: string): Promise<string> {
   return join(tmpdir(), `crux-beacon-${listen.replace(/[^A-Za-z0-9.]/g, '_')}.pid`)
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
+/** Whether `pid` runs: the same check the data dir lock uses for its owner. */
+const alive = (pid: number): boolean => systemProbe.alive(pid)
 
 interface BeaconFlags {
   listen: { host: string; port: number }
