@@ -26,7 +26,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { agreedOn, spawnFulcrum, waitFor, type FulcrumProcess } from '../actors/local-flock.js'
+import { agreedOn, spawnFulcrum, waitFor, type FulcrumProcess } from '../actors/local/flock.js'
 import { generateSecret } from '../runtime/secret.js'
 import { flag } from './flags.js'
 import { procCpuS, statusKb } from './lib/proc.js'

@@ -1,6 +1,6 @@
 /**
  * Real fulcrums under packet loss, measured like ../shared/peers/serf-netns.sh SCENARIO=loss measures
- * Serf: N fulcrums, each in its own network namespace on one bridge (actors/local-netns.ts), each
+ * Serf: N fulcrums, each in its own network namespace on one bridge (actors/local/netns.ts), each
  * given ONE seed address (the first node). Once they agree and settle, the bridge drops `--loss` % of UDP
  * datagrams at random for `--seconds`; every second the bench looks at where every node stands (from
  * its log, as the Serf watcher asks every agent for its member list), then lifts the loss.
@@ -18,8 +18,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { agreedOn, spawnFulcrum, waitFor, type FlockView, type FulcrumProcess } from '../actors/local-flock.js'
-import { bridgedNamespaces, netnsUnavailable } from '../actors/local-netns.js'
+import { agreedOn, spawnFulcrum, waitFor, type FlockView, type FulcrumProcess } from '../actors/local/flock.js'
+import { bridgedNamespaces, netnsUnavailable } from '../actors/local/netns.js'
 import { generateSecret } from '../runtime/secret.js'
 import { flag } from './flags.js'
 

@@ -1,7 +1,7 @@
 /**
  * Hostile datagrams at a live fulcrum, the benchmark of test/integration/fulcrum-fuzz.test.ts: three
  * fulcrums on 127.77.61.1–3 form one flock, then the first receives COUNT random, truncated,
- * bit-flipped, wrongly keyed, replayed and forged datagrams (actors/hostile-datagrams.ts), sent in
+ * bit-flipped, wrongly keyed, replayed and forged datagrams (actors/flock/hostile-datagrams.ts), sent in
  * paced rounds until its drop counter shows COUNT arrived.
  * - arrived: the rise of crux_wire_dropped_total; not_arrived: sent − arrived, lost in the kernel's
  *   socket buffers (UDP) or, for the genuine datagram's first copy alone, accepted;
@@ -27,8 +27,8 @@ import { createSocket } from 'node:dgram'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { captureHostileMaterial, createHostileDatagrams, metric, metricBy, sendUntilArrived } from '../actors/hostile-datagrams.js'
-import { agreedOn, spawnFulcrum, waitFor, type FulcrumProcess } from '../actors/local-flock.js'
+import { captureHostileMaterial, createHostileDatagrams, metric, metricBy, sendUntilArrived } from '../actors/flock/hostile-datagrams.js'
+import { agreedOn, spawnFulcrum, waitFor, type FulcrumProcess } from '../actors/local/flock.js'
 import { Rng } from '../runtime/rng.js'
 import { generateSecret } from '../runtime/secret.js'
 import { flag } from './flags.js'

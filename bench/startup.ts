@@ -20,7 +20,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { spawnFulcrum } from '../actors/local-flock.js'
+import { spawnFulcrum } from '../actors/local/flock.js'
 import { generateSecret } from '../runtime/secret.js'
 import { flag } from './flags.js'
 import { procCpuS, statusKb } from './lib/proc.js'

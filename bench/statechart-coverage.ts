@@ -1,11 +1,11 @@
 /**
- * Statechart coverage of the flock machine over the simulator seed list (actors/flock-coverage.ts
+ * Statechart coverage of the flock machine over the simulator seed list (actors/sim/coverage.ts
  * defines the universe, the observation and COVERAGE_RUNS): covered/total states and transitions,
  * and what was missed.
  *
  *   npm run bench -- statechart-coverage
  */
-import { chartUniverse, COVERAGE_RUNS, flockCoverage } from '../actors/flock-coverage.js'
+import { chartUniverse, COVERAGE_RUNS, flockCoverage } from '../actors/sim/coverage.js'
 
 export async function run(_args: string[]): Promise<Record<string, unknown>> {
   const started = performance.now()

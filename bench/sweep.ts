@@ -1,6 +1,6 @@
 /**
  * The simulator sweep: many seeds, each with its own fault mix drawn from the seed, every run judged
- * by the history checker (actors/flock-check.ts). A mix is N in 10..--nodes-max, loss 0–30 %,
+ * by the history checker (actors/sim/check.ts). A mix is N in 10..--nodes-max, loss 0–30 %,
  * duplication 0–5 %, reordering 0–10 %, clock skew up to ±2 s on a quarter of the seeds, probing or
  * one seed address per node, and at most one fault: a partition healed later, a crash of 10–40 %
  * (with one seed address each), a reboot storm of 10–90 %, or a crash of the leader. Every run lasts
@@ -17,7 +17,7 @@ import { writeFileSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
-import { runSim, type SimOptions } from '../actors/flock-sim.js'
+import { runSim, type SimOptions } from '../actors/sim/simulator.js'
 import { Rng } from '../runtime/rng.js'
 import { flag } from './flags.js'
 

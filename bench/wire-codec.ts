@@ -1,5 +1,5 @@
 /**
- * What a datagram costs to encode, decode and seal: the figures test/runtime/wire-codec.test.ts and
+ * What a datagram costs to encode, decode and seal: the figures test/actors/flock/wire-codec.test.ts and
  * test/runtime/envelope.test.ts used to assert or log (a test's wall clock says more about the machine
  * it runs on, and the neighbours it runs beside, than about the code).
  *
@@ -19,7 +19,7 @@ import type { ListChunk } from '../machines/flock/types.js'
 import { deriveEnvelopeKey, EnvelopeOpener, EnvelopeSealer } from '../runtime/envelope.js'
 import { Rng } from '../runtime/rng.js'
 import { MAX_DATAGRAM_BYTES } from '../runtime/transport.js'
-import { decodeWire, encodeWire, LIST_CHUNK_ENTRIES, WIRE_LIMITS, WireDecodeError, type WireEvent } from '../runtime/wire-codec.js'
+import { decodeWire, encodeWire, LIST_CHUNK_ENTRIES, WIRE_LIMITS, WireDecodeError, type WireEvent } from '../actors/flock/wire-codec.js'
 import { node, sampleInfo } from '../test/fixtures/wire-samples.js'
 import { flag } from './flags.js'
 

@@ -1,5 +1,5 @@
 /**
- * Freshness of sealed one-shot requests (registration, forget: runtime/registration.ts). The flock
+ * Freshness of sealed one-shot requests (registration, forget: actors/strew/registration.ts). The flock
  * secret proves only that a holder of it sealed a request, not when: without a time and a nonce,
  * anyone who once saw a sealed registration could send it again and again, each copy making the
  * steward call a reeve back and rewrite its whitelist. A request is taken once:

@@ -1,7 +1,7 @@
 /**
  * gRPC calls by method and status code, and their latency by method, counted by a server
  * interceptor at the gRPC edge (runtime/grpc-server.ts): the only place status codes exist. Kept as
- * plain maps; `/metrics` reads them at scrape time (actors/fulcrum-metrics.ts).
+ * plain maps; `/metrics` reads them at scrape time (actors/fulcrum/metrics.ts).
  *
  * Only methods the server registered reach an interceptor (grpc-js answers any other path
  * UNIMPLEMENTED before), so a client cannot grow these maps with made-up method names.

@@ -1,5 +1,5 @@
 /**
- * Strict protobuf framing for bytes from the network (runtime/wire-codec.ts, runtime/monitor-codec.ts).
+ * Strict protobuf framing for bytes from the network (actors/flock/wire-codec.ts, actors/monitor/codec.ts).
  * The generated ts-proto decoders are lenient where a hostile datagram must not be: they stop quietly
  * at a 0 or end-group tag, and let a submessage's last field run past the submessage's length. So the
  * codecs walk the framing first, with a table of which fields are messages, and decode only what

@@ -26,9 +26,9 @@ export const ENVELOPE_TYPE = {
   answer: 3,
   /** Flock traffic, sealed under a per-peer session key. */
   session: 4,
-  /** Monitoring: MonInfo to a beacon and on to its watchers, ring-buffer dumps (runtime/monitor-codec.ts). */
+  /** Monitoring: MonInfo to a beacon and on to its watchers, ring-buffer dumps (actors/monitor/codec.ts). */
   monitor: 5,
-  /** A node's identity sealed for the registry (runtime/registration.ts; carried in gRPC, never on UDP). */
+  /** A node's identity sealed for the registry (actors/strew/registration.ts; carried in gRPC, never on UDP). */
   registration: 6,
 } as const
 

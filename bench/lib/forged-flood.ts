@@ -7,8 +7,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { agreedOn, type FulcrumProcess } from '../../actors/local-flock.js'
-import { metric, metricBy } from '../../actors/hostile-datagrams.js'
+import { agreedOn, type FulcrumProcess } from '../../actors/local/flock.js'
+import { metric, metricBy } from '../../actors/flock/hostile-datagrams.js'
 import { procCpuS } from './proc.js'
 
 const FLOOD = fileURLToPath(new URL('./flood-proc.js', import.meta.url))
@@ -35,7 +35,7 @@ async function send(to: string, fromHost: string, seconds: number): Promise<{ se
 /** Node's own CPU per datagram received: a bare receiver at `at`, flooded from `fromHost`. */
 export async function nodeReceiveCost(at: string, fromHost: string, seconds: number): Promise<Record<string, number>> {
   const [host, port] = at.split(':')
-  // The young generation a fulcrum runs with (actors/local-flock.ts), so garbage costs the same.
+  // The young generation a fulcrum runs with (actors/local/flock.ts), so garbage costs the same.
   const rx = spawn(process.execPath, ['--max-semi-space-size=1', FLOOD, 'recv', host!, port!], { stdio: ['ignore', 'pipe', 'inherit'] })
   await lineOf(rx, (l) => l === 'ready')
   const cpu0 = procCpuS(rx.pid!)

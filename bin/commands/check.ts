@@ -1,6 +1,6 @@
 /** `crux check TRACE`: the flock history checker over a simulator trace (CLI.md); exit 1 on any violation. */
 import type { Command } from 'commander'
-import type { CheckBounds } from '../../actors/flock-check.js'
+import type { CheckBounds } from '../../actors/sim/check.js'
 import { existsSync } from 'node:fs'
 import { InvalidArgumentError } from '../../runtime/errors.js'
 import { int } from '../flags.js'
@@ -20,7 +20,7 @@ export function registerCheck(program: Command): void {
     .addHelpText('after', '\nExample:\n  crux sim --nodes 50 --partition 10:2:40 --trace /tmp/p.ndjson && crux check /tmp/p.ndjson')
     .action(async (trace: string, f: CheckBounds & { json?: boolean }) => {
       if (!existsSync(trace)) throw new InvalidArgumentError(`no such trace: ${trace}`)
-      const { checkTrace } = await import('../../actors/flock-trace-check.js')
+      const { checkTrace } = await import('../../actors/sim/trace-check.js')
       const { settleHb, listLagHb, healBoundHb, oneFlockHb, faultGraceHb, steadyHb } = f
       const r = checkTrace(trace, { settleHb, listLagHb, healBoundHb, oneFlockHb, faultGraceHb, steadyHb })
       if (f.json === true) process.stdout.write(JSON.stringify(r) + '\n')

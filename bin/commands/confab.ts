@@ -18,8 +18,8 @@ function common(cmd: Command): Command {
 }
 
 /** Loads the client only when a command runs: `crux --help` and the other commands never pay for it. */
-async function ask(...args: Parameters<typeof import('../../actors/confab-client.js').confab>) {
-  const { confab } = await import('../../actors/confab-client.js')
+async function ask(...args: Parameters<typeof import('../../actors/flock/confab-client.js').confab>) {
+  const { confab } = await import('../../actors/flock/confab-client.js')
   return confab(...args)
 }
 

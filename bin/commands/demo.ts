@@ -8,7 +8,7 @@ import type { Command } from 'commander'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { addIp, agreedOn, coveringCidr, spawnFulcrum, type FulcrumProcess } from '../../actors/local-flock.js'
+import { addIp, agreedOn, coveringCidr, spawnFulcrum, type FulcrumProcess } from '../../actors/local/flock.js'
 import { InvalidArgumentError } from '../../runtime/errors.js'
 import { generateSecret } from '../../runtime/secret.js'
 import { durationOption, formatDuration, int } from '../flags.js'
@@ -96,7 +96,7 @@ export function registerDemo(program: Command): void {
  * visualiser following it. A visualiser port that is taken only costs the visualiser, not the demo.
  */
 async function startWatching(f: Flags, dir: string, secretFile: string): Promise<{ beacon: string; url?: string; close(): Promise<void> }> {
-  const { createBeacon } = await import('../../actors/beacon.js')
+  const { createBeacon } = await import('../../actors/monitor/beacon.js')
   const { createUdpTransport } = await import('../../runtime/udp-transport.js')
   const { RealClock } = await import('../../runtime/clock.js')
   const { readSecretFile } = await import('../../runtime/secret.js')
@@ -104,7 +104,7 @@ async function startWatching(f: Flags, dir: string, secretFile: string): Promise
   const beacon = createBeacon({ transport: await createUdpTransport({ host: f.base, port: 28351 }), clock: new RealClock() }, { secret, out: join(dir, 'moninfo.ndjson') })
   let viz: { url: string; close(): Promise<void> } | undefined
   try {
-    const { startVizServer } = await import('../../actors/viz-server.js')
+    const { startVizServer } = await import('../../actors/viz/server.js')
     // The page asks the fulcrums themselves (Confab) where each stands: members of a settled flock
     // send the beacon nothing.
     const ask = Array.from({ length: f.nodes }, (_, i) => `${addIp(f.base, i)}:${f.port}`)

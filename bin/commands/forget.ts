@@ -41,7 +41,7 @@ export function registerForget(program: Command): void {
     )
     .action(async (node: string, f: ForgetFlags) => {
       const { readSecretFile } = await import('../../runtime/secret.js')
-      const { forgetNode } = await import('../../actors/registry-client.js')
+      const { forgetNode } = await import('../../actors/strew/registry-client.js')
       const r = await forgetNode({ target: f.target, secret: readSecretFile(f.secretFile), node, timeoutMs: f.timeout })
       if (f.json === true) process.stdout.write(JSON.stringify({ node, steward: r.steward, term: r.term, removed: r.removed }) + '\n')
       else process.stdout.write(`steward ${r.steward} (term ${r.term}) forgot node ${node}: ${r.removed.length} key${r.removed.length === 1 ? '' : 's'} removed\n${r.removed.map((k) => `  ${k}\n`).join('')}`)

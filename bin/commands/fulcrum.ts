@@ -36,8 +36,8 @@ export function registerFulcrum(program: Command): void {
     .addHelpText('after', '\nExample:\n  crux fulcrum --listen 127.77.0.1:23123 --probe 127.77.0.0/29 --secret-file flock.secret --data-dir /tmp/n1')
     .action(async (f: { dataDir: string; listen: { host: string; port: number }; advertise?: { host: string; port: number }; grpcAdvertise?: { host: string; port: number }; probe: string[]; secretFile: string; bloc?: string; heartbeat: number; keyPeriod: number; beacon?: string; ring: number; metrics?: { host: string; port: number }; grpc?: { host: string; port: number } | false; grpcMaxConnections: number; grpcMaxConnectionsPerAddress: number; keyBudget: { perSource: number; overall: number }; horde: string; rules?: string; trace?: string; logLevel: string }) => {
       const { readSecretFile } = await import('../../runtime/secret.js')
-      const { parseProbeSpecs } = await import('../../runtime/probe-spec.js')
-      const { startFulcrum } = await import('../../actors/fulcrum.js')
+      const { parseProbeSpecs } = await import('../../actors/flock/probe-spec.js')
+      const { startFulcrum } = await import('../../actors/fulcrum/fulcrum.js')
       // The last word on a failure nothing else handled: one `crux:` line and exit 1, never a stack
       // trace (issue 13). Failed writes are handled where they happen; this is for what was missed.
       const last = (err: unknown) => {
@@ -46,7 +46,7 @@ export function registerFulcrum(program: Command): void {
       }
       process.on('uncaughtException', last)
       process.on('unhandledRejection', last)
-      const rules = f.rules === undefined ? undefined : (await import('../../runtime/rules-file.js')).readRulesFile(f.rules)
+      const rules = f.rules === undefined ? undefined : (await import('../../actors/strew/rules-file.js')).readRulesFile(f.rules)
       const secret = readSecretFile(f.secretFile)
       const probe = parseProbeSpecs(f.probe, f.listen.port)
       const node = await startFulcrum({

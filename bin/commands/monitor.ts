@@ -3,7 +3,7 @@
  * records go, and what is made of them.
  */
 import type { Command } from 'commander'
-import { systemProbe } from '../../actors/data-dir-lock.js'
+import { systemProbe } from '../../actors/fulcrum/data-dir-lock.js'
 import { InvalidArgumentError } from '../../runtime/errors.js'
 import { durationOption, formatDuration, hostPort, int, target } from '../flags.js'
 
@@ -32,7 +32,7 @@ async function runForeground(f: BeaconFlags, secretFile: string): Promise<void> 
   const { readSecretFile } = await import('../../runtime/secret.js')
   const { createUdpTransport } = await import('../../runtime/udp-transport.js')
   const { RealClock } = await import('../../runtime/clock.js')
-  const { createBeacon } = await import('../../actors/beacon.js')
+  const { createBeacon } = await import('../../actors/monitor/beacon.js')
   const secret = readSecretFile(secretFile)
   const listen = `${f.listen.host}:${f.listen.port}`
   const pidPath = await pidFile(listen)
@@ -149,7 +149,7 @@ export function registerMonitor(program: Command): void {
     .addHelpText('after', '\nExample:\n  crux watch --beacon 127.0.0.1:28351 --secret-file flock.secret --stable 5 --expect 5 --timeout 60s')
     .action(async (f: { beacon: string; secretFile: string; stable: number; expect?: number; timeout: number; json?: boolean }) => {
       const { readSecretFile } = await import('../../runtime/secret.js')
-      const { startWatch } = await import('../../actors/watcher.js')
+      const { startWatch } = await import('../../actors/monitor/watcher.js')
       const { formatStatus } = await import('./monitor-format.js')
       const secret = readSecretFile(f.secretFile)
       let done: (code: number) => void = () => {}
@@ -192,7 +192,7 @@ export function registerMonitor(program: Command): void {
     .addHelpText('after', '\nExample:\n  crux dump --target 127.77.0.1:23123 --to 127.0.0.1:28351 --secret-file flock.secret')
     .action(async (f: { target: string; to: string; secretFile: string; timeout: number; json?: boolean }) => {
       const { readSecretFile } = await import('../../runtime/secret.js')
-      const { confab } = await import('../../actors/confab-client.js')
+      const { confab } = await import('../../actors/flock/confab-client.js')
       const [a] = await confab({ target: f.target, secret: readSecretFile(f.secretFile), ask: 'dump', introduce: f.to, timeoutMs: f.timeout })
       if (!a!.ok) throw new Error(`${f.target} refused the dump`)
       process.stdout.write(f.json === true ? JSON.stringify({ node: a!.node, to: f.to, ok: true }) + '\n' : `${a!.node} sends its ring buffer to ${f.to}\n`)

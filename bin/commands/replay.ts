@@ -19,7 +19,7 @@ export function registerReplay(program: Command): void {
     .action(async (trace: string | undefined, f: { until?: number; node?: string; json?: boolean; moninfo?: string; stable: number; explain?: string }) => {
       if (f.moninfo !== undefined) {
         if (trace !== undefined) throw new InvalidArgumentError('give either a TRACE or --moninfo FILE, not both')
-        const { readCapture, replayCapture } = await import('../../actors/moninfo-replay.js')
+        const { readCapture, replayCapture } = await import('../../actors/monitor/moninfo-replay.js')
         const { formatStatus } = await import('./monitor-format.js')
         const records = readCapture(f.moninfo)
         for (const view of replayCapture(records, f.stable)) process.stdout.write(f.json === true ? JSON.stringify(view) + '\n' : formatStatus(view) + '\n')
@@ -28,7 +28,7 @@ export function registerReplay(program: Command): void {
       if (trace === undefined) throw new InvalidArgumentError('missing TRACE (or --moninfo FILE)')
       if (!existsSync(trace)) throw new InvalidArgumentError(`no such journal: ${trace}`)
       if (f.explain !== undefined) {
-        const { explain } = await import('../../actors/flock-explain.js')
+        const { explain } = await import('../../actors/flock/explain.js')
         const { readLines } = await import('../../runtime/replayer.js')
         const e = explain(readLines(trace), f.explain)
         if (f.json === true) process.stdout.write(JSON.stringify(e) + '\n')

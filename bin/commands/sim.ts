@@ -1,6 +1,6 @@
 /** `crux sim`: the real flock machines on a virtual clock and a faulty virtual network (CLI.md). */
 import type { Command } from 'commander'
-import type { SimOptions } from '../../actors/flock-sim.js'
+import type { SimOptions } from '../../actors/sim/simulator.js'
 import { InvalidArgumentError } from '../../runtime/errors.js'
 import { atFraction, delay, dropLink, durationOption, int, partition, prob } from '../flags.js'
 
@@ -52,7 +52,7 @@ export function registerSim(program: Command): void {
     .addHelpText('after', '\nExamples:\n  crux sim --nodes 100 --seed 7 --json\n  crux sim --nodes 50 --loss 0.1 --partition 10:2:30 --trace /tmp/run.ndjson')
     .action(async (f: Flags) => {
       if (f.probeDensity !== undefined && f.seeded !== undefined) throw new InvalidArgumentError('--probe-density and --seeded are alternatives; give one')
-      const { runSim } = await import('../../actors/flock-sim.js')
+      const { runSim } = await import('../../actors/sim/simulator.js')
       const summary = await runSim({
         nodes: f.nodes,
         seed: f.seed,

@@ -5,7 +5,7 @@
  * (and never makes one: a new key would speak for no node).
  */
 import type { Command } from 'commander'
-import type { ReeveClient } from '../../actors/strew-client.js'
+import type { ReeveClient } from '../../actors/strew/client.js'
 import { goodId } from '../../machines/strew/ids.js'
 import type { CatalogEndpoint } from '../../machines/steward/types.js'
 import { Code, CruxError, InvalidArgumentError, NotFoundError } from '../../runtime/errors.js'
@@ -82,7 +82,7 @@ function explain(f: Reach, err: unknown): unknown {
 async function withReeve<T>(f: Reach, fn: (c: ReeveClient) => Promise<T>): Promise<T> {
   const { loadIdentity } = await import('../../runtime/node-identity.js')
   const identity = loadIdentity(f.dataDir)
-  const { createReeveClient } = await import('../../actors/strew-client.js')
+  const { createReeveClient } = await import('../../actors/strew/client.js')
   const client = createReeveClient({ address: f.target, identity, timeoutMs: DEADLINE_MS })
   try {
     return await fn(client)
@@ -145,7 +145,7 @@ export function registerStrew(program: Command): void {
   ).action((f: ServiceFlags & { ttl: number }) =>
     withReeve(f, async (c) => {
       const svc = f.service ?? defaultService(f.api)
-      const { heartbeatUuid } = await import('../../actors/strew-client.js')
+      const { heartbeatUuid } = await import('../../actors/strew/client.js')
       const uuid = heartbeatUuid({ service: svc, api: f.api })
       try {
         await c.heartbeat([{ uuid, ttlMs: f.ttl }])

@@ -21,11 +21,11 @@ export function registerViz(program: Command): void {
       if (f.beacon !== undefined && f.secretFile === undefined) throw new InvalidArgumentError('--beacon needs --secret-file')
       if (f.ask.length > 0 && f.beacon === undefined) throw new InvalidArgumentError('--ask needs --beacon')
       if (trace !== undefined && !existsSync(trace)) throw new InvalidArgumentError(`no such journal: ${trace}`)
-      const { startVizServer } = await import('../../actors/viz-server.js')
+      const { startVizServer } = await import('../../actors/viz/server.js')
       const t0 = performance.now()
       let timeline
       if (trace !== undefined) {
-        const { buildTimeline } = await import('../../actors/viz-model.js')
+        const { buildTimeline } = await import('../../actors/viz/model.js')
         const { readLines } = await import('../../runtime/replayer.js')
         timeline = buildTimeline(readLines(trace))
       }

@@ -1,7 +1,7 @@
 /**
  * The flock wire's bounds, kept here (pure) so that the machines' own checks — a restored
  * checkpoint's NodeIds came from peers through the codec — hold values to exactly what the codec
- * (runtime/wire-codec.ts, which re-exports this) lets through, no more and no less.
+ * (actors/flock/wire-codec.ts, which re-exports this) lets through, no more and no less.
  */
 
 /**

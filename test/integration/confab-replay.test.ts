@@ -7,11 +7,11 @@
  */
 import test from 'ava'
 import { createSocket, type Socket } from 'node:dgram'
-import { paddedQuery } from '../../actors/confab-client.js'
+import { paddedQuery } from '../../actors/flock/confab-client.js'
 import type { ConfabAnswer } from '../../machines/flock/types.js'
 import { readSecretFile } from '../../runtime/secret.js'
 import { ENVELOPE_TYPE, SecondaryChannel } from '../../runtime/secondary-channel.js'
-import { decodeWire, encodeWire } from '../../runtime/wire-codec.js'
+import { decodeWire, encodeWire } from '../../actors/flock/wire-codec.js'
 import { agreed, crux, FulcrumPool, until } from '../fixtures/fulcrums.js'
 
 const BOUND = 30_000

@@ -10,8 +10,8 @@
  */
 import test, { type ExecutionContext } from 'ava'
 import { join } from 'node:path'
-import { agreedOn, spawnFulcrum, waitFor, type FlockView, type FulcrumProcess } from '../../actors/local-flock.js'
-import { bridgedNamespaces, netnsUnavailable } from '../../actors/local-netns.js'
+import { agreedOn, spawnFulcrum, waitFor, type FlockView, type FulcrumProcess } from '../../actors/local/flock.js'
+import { bridgedNamespaces, netnsUnavailable } from '../../actors/local/netns.js'
 import { crux, FulcrumPool } from '../fixtures/fulcrums.js'
 
 const HB = 300

@@ -1,13 +1,13 @@
 /**
  * Hostile datagrams at a live fulcrum: 100 000 random, truncated, bit-flipped, wrongly keyed,
- * replayed and forged datagrams (actors/hostile-datagrams.ts). None may be accepted, the process
+ * replayed and forged datagrams (actors/flock/hostile-datagrams.ts). None may be accepted, the process
  * must not crash, its memory must stay flat, and the flock must not notice. (The benchmark,
  * `npm run bench -- fuzz`, sends 1 000 000.)
  */
 import test from 'ava'
 import { createSocket } from 'node:dgram'
 import { readFileSync } from 'node:fs'
-import { captureHostileMaterial, createHostileDatagrams, metric, sendUntilArrived } from '../../actors/hostile-datagrams.js'
+import { captureHostileMaterial, createHostileDatagrams, metric, sendUntilArrived } from '../../actors/flock/hostile-datagrams.js'
 import { Rng } from '../../runtime/rng.js'
 import { agreed, FulcrumPool, until } from '../fixtures/fulcrums.js'
 

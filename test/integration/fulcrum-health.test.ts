@@ -8,7 +8,7 @@
 import test from 'ava'
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
-import { bindFulcrumHttp } from '../../actors/fulcrum-metrics.js'
+import { bindFulcrumHttp } from '../../actors/fulcrum/metrics.js'
 import { agreed, crux, FulcrumPool, until } from '../fixtures/fulcrums.js'
 
 const BOUND = 30_000

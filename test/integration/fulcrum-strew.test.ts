@@ -12,7 +12,7 @@ import test from 'ava'
 import * as grpc from '@grpc/grpc-js'
 import { loadSync } from '@grpc/proto-loader'
 import { protoPath as healthProto } from 'grpc-health-check'
-import { createReeveClient, type ReeveClient } from '../../actors/strew-client.js'
+import { createReeveClient, type ReeveClient } from '../../actors/strew/client.js'
 import { loadOrCreateIdentity } from '../../runtime/node-identity.js'
 import { FulcrumPool, until, type RunningFulcrum } from '../fixtures/fulcrums.js'
 

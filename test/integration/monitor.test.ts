@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { createSealedTransport } from '../../runtime/sealed-transport.js'
 import { ENVELOPE_TYPE } from '../../runtime/secondary-channel.js'
 import { createUdpTransport } from '../../runtime/udp-transport.js'
-import { encodeMonitor } from '../../runtime/monitor-codec.js'
+import { encodeMonitor } from '../../actors/monitor/codec.js'
 import { agreed, FulcrumPool, until } from '../fixtures/fulcrums.js'
 
 const BOUND = 60_000

@@ -4,14 +4,14 @@
  * the client builds them (padded, encoded) and decoded as a fulcrum decodes them.
  */
 import test from 'ava'
-import { paddedQuery } from '../../actors/confab-client.js'
+import { paddedQuery } from '../../actors/flock/confab-client.js'
 import type { Effect } from '../../machines/effects.js'
 import { answerConfab } from '../../machines/flock/confab.js'
 import { DEFAULT_FLOCK_CONFIG } from '../../machines/flock/constants.js'
 import { createContext } from '../../machines/flock/context.js'
 import type { ConfabAnswer, ConfabQuery, FlockContext } from '../../machines/flock/types.js'
 import { MAX_ENVELOPE_PLAINTEXT } from '../../runtime/envelope.js'
-import { decodeWire, encodeWire } from '../../runtime/wire-codec.js'
+import { decodeWire, encodeWire } from '../../actors/flock/wire-codec.js'
 import { input, leaderWith, memberCtx, node, selfAs } from '../fixtures/flock-fixtures.js'
 
 /** A wall-clock time, as the real fulcrum's clock and the client's Date.now() give. */

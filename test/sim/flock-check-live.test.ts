@@ -4,7 +4,7 @@
  * contexts come from the flock fixtures, so these tests do not depend on how the protocol behaves.
  */
 import test from 'ava'
-import { FlockChecker, type NodeView } from '../../actors/flock-check.js'
+import { FlockChecker, type NodeView } from '../../actors/sim/check.js'
 import { listRemove } from '../../machines/flock/member-list.js'
 import type { FlockContext } from '../../machines/flock/types.js'
 import { leaderCtx, leaderWith, memberCtx, node, selfAs } from '../fixtures/flock-fixtures.js'

@@ -5,8 +5,8 @@
  * issue, on a few fixed seeds (the sweep benchmark runs many more: `npm run bench -- sweep`).
  */
 import test from 'ava'
-import { runSim, type SimOptions } from '../../actors/flock-sim.js'
-import type { FlockActor } from '../../actors/flock.actor.js'
+import { runSim, type SimOptions } from '../../actors/sim/simulator.js'
+import type { FlockActor } from '../../actors/flock/flock.actor.js'
 
 /** Live nodes' protocol counters summed, read at the end of a run. */
 function counters(nodes: readonly FlockActor[]): { confirmed: number; startOvers: number } {

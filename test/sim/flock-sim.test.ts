@@ -8,7 +8,7 @@ import test from 'ava'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { runSim } from '../../actors/flock-sim.js'
+import { runSim } from '../../actors/sim/simulator.js'
 
 const SEEDS = [1, 2, 3]
 

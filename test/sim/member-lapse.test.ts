@@ -11,8 +11,8 @@
  * the network's few milliseconds.
  */
 import test from 'ava'
-import { createFlockActor, type FlockActor } from '../../actors/flock.actor.js'
-import { observe } from '../../actors/flock-observe.js'
+import { createFlockActor, type FlockActor } from '../../actors/flock/flock.actor.js'
+import { observe } from '../../actors/flock/observe.js'
 import { SimNetwork } from '../../runtime/sim-network.js'
 
 const HB = 1000

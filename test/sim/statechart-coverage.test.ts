@@ -1,10 +1,10 @@
 /**
  * Statechart coverage of the flock machine over the simulator seed list (COVERAGE_RUNS in
- * actors/flock-coverage.ts, which also defines what counts as a state and a transition). Fails when
+ * actors/sim/coverage.ts, which also defines what counts as a state and a transition). Fails when
  * coverage drops below the floors below, and logs what was missed.
  */
 import test from 'ava'
-import { chartUniverse, COVERAGE_RUNS, flockCoverage, LATE_ANSWER_WALK } from '../../actors/flock-coverage.js'
+import { chartUniverse, COVERAGE_RUNS, flockCoverage, LATE_ANSWER_WALK } from '../../actors/sim/coverage.js'
 
 /**
  * Floors, established by running this file (and `npm run bench -- statechart-coverage`) on the seed

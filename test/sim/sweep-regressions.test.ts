@@ -6,7 +6,7 @@
  * checker reported when the sweep found it (the protocol of the commit that added this file).
  */
 import test from 'ava'
-import { runSim, type SimOptions } from '../../actors/flock-sim.js'
+import { runSim, type SimOptions } from '../../actors/sim/simulator.js'
 
 const CASES: Array<{ seed: number; found: string; options: SimOptions }> = [
   { seed: 8, found: 'islands (7 flocks among 19 live nodes after a 30 % crash), no-agreement', options: { nodes: 31, seed: 8, loss: 0.07, dup: 0.003, reorder: 0.02, seeded: 1, crash: { atHb: 20, fraction: 0.3 }, untilHb: 80 } },

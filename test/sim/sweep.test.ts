@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { VIOLATION_KINDS } from '../../actors/flock-check.js'
+import { VIOLATION_KINDS } from '../../actors/sim/check.js'
 import { commandOf, mixOf, run, sweepSeed } from '../../bench/sweep.js'
 
 test('a seed fixes its mix; the mixes cover the ranges and every kind of fault', (t) => {

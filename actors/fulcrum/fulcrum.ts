@@ -1,0 +1,313 @@
+/**
+ * A fulcrum: one real node. The flock actor on a sealed UDP transport and the real clock, its
+ * identity and checkpoint in the data dir, NDJSON logs, an optional journal and an optional
+ * `/metrics` endpoint. `crux fulcrum` is a thin shell around {@link startFulcrum}.
+ */
+import { join } from 'node:path'
+import { flockMachine, roleOf } from '../../machines/flock.machine.js'
+import type { FlockConfig, ProbeSpec } from '../../machines/flock/types.js'
+import type { Rule } from '../../machines/steward/types.js'
+import { RealClock } from '../../runtime/clock.js'
+import { FileSink, Recorder } from '../../runtime/recorder.js'
+import { epochSeq } from '../../machines/flock/random.js'
+import { loadBloc } from '../../runtime/bloc-files.js'
+import { loadOrCreateIdentity, nodeIdOf } from '../../runtime/node-identity.js'
+import { createSessionTransport, type SessionTransport } from '../../runtime/session-transport.js'
+import { LogStore } from '../../runtime/log-store.js'
+import { FileStore, type Store } from '../../runtime/store.js'
+import { PersistGuard } from '../../runtime/persist-guard.js'
+import { FileWhitelist } from '../strew/whitelist-store.js'
+import { createUdpTransport } from '../../runtime/udp-transport.js'
+import { parseHostPort } from '../../runtime/udp-address.js'
+import { decodeWire } from '../flock/wire-codec.js'
+import { createWalrus, type Level, type Walrus } from '../../runtime/walrus.js'
+import { createFlockActor, type FlockActor } from '../flock/flock.actor.js'
+import { checkReeveLog, loadCheckpoint } from './data-dir.js'
+import { lockDataDir, type LockOwner } from './data-dir-lock.js'
+import { announce, announceHost, checkSameHost, isWildcard, type InterfaceList } from './advertise.js'
+import { attachFulcrumMonitor, type FulcrumMonitor } from './monitor.js'
+import { unopenableWarner } from '../flock/unopenable-warning.js'
+import type { Strew } from '../strew/strew.js'
+import { strewMachines } from '../strew/machines.js'
+import type { GrpcLimits } from '../../runtime/grpc-limits.js'
+
+export interface FulcrumOptions {
+  host: string
+  port: number
+  dataDir: string
+  probe: ProbeSpec
+  secret: Uint8Array
+  /** Require this bloc (the data dir's certificate must name it). Without it, a certificate in the data dir still puts the node in its bloc. */
+  bloc?: string
+  hbMs: number
+  /** Where to send MonInfo (HOST:PORT), until the leader names another. */
+  beacon?: string
+  /** MonInfo records kept for `crux dump`. Default 10 000. */
+  ringSize?: number
+  logLevel: Level
+  trace?: string
+  metrics?: { host: string; port: number }
+  config?: Partial<FlockConfig>
+  /** Serve the strew layer (reeve, steward, registry) over gRPC here. */
+  grpc?: { host: string; port: number }
+  /** The flock address announced to peers, instead of the bound one (actors/fulcrum/advertise.ts). */
+  advertise?: { host: string; port: number }
+  /** The gRPC address announced as steward and registry, instead of the bound one. */
+  grpcAdvertise?: { host: string; port: number }
+  /** The host's interfaces, for a wildcard listen without an advertise address. Default: os.networkInterfaces. */
+  interfaces?: () => InterfaceList
+  /** Bounds of the gRPC server (docs/LIMITS.md); each defaults to GRPC_LIMITS'. */
+  grpcLimits?: Partial<GrpcLimits>
+  /** Key derivations a second for key ids never heard, per source host and overall (bursts twice that). Default 16 and 128. */
+  keyBudget?: { perSource: number; overall: number }
+  /** This node's horde (its services' NodeIDs name it). Default `default`. */
+  horde?: string
+  /** The steward's rules while this node leads (give every node the same). Default: the original's. */
+  rules?: Rule[]
+}
+
+export interface Fulcrum {
+  readonly id: string
+  /** The bound UDP address. */
+  readonly address: string
+  /** The flock address announced to peers. */
+  readonly advertised: string
+  readonly flock: FlockActor
+  readonly transport: SessionTransport
+  readonly monitor: FulcrumMonitor
+  readonly log: Walrus
+  /** The strew layer, when started with `grpc`. */
+  readonly strew: Strew | undefined
+  /** Graceful leave: Exit MonInfo, checkpoint, close everything. */
+  stop(): Promise<void>
+}
+
+/** Only Confab queries may arrive on the secondary channel; flock traffic must come under a session. */
+function isConfabQuery(plaintext: Uint8Array): boolean {
+  try {
+    return decodeWire(plaintext).type === 'confab.query'
+  } catch {
+    return false
+  }
+}
+
+const peerIds = new WeakMap<Uint8Array, string>()
+
+/**
+ * A flock packet must come from the node it names as its sender (an Info's `me`, a pull's `me`, a
+ * chunk's `leader`): that node's id is derived from the key its session was made with. Without this
+ * a holder of the secret could speak for any node. Undecodable bytes pass here: the bridge counts them.
+ */
+function senderIsPeer(plaintext: Uint8Array, peerKey: Uint8Array): boolean {
+  let ev
+  try {
+    ev = decodeWire(plaintext)
+  } catch {
+    return true
+  }
+  let id = peerIds.get(peerKey)
+  if (id === undefined) peerIds.set(peerKey, (id = nodeIdOf(peerKey)))
+  switch (ev.type) {
+    case 'info':
+      return ev.info.me.id === id
+    case 'list.pull':
+      return ev.pull.me.id === id
+    case 'list.chunk':
+      return ev.chunk.leader.id === id
+    default:
+      return true
+  }
+}
+
+/**
+ * Starts a fulcrum. If it cannot start, everything it had already opened is closed again before the
+ * error is thrown: an open socket or timer would keep the process running after `crux: <error>`, a
+ * node that said it failed but went on taking part in the flock (issue 13: without its reeve).
+ */
+export async function startFulcrum(o: FulcrumOptions): Promise<Fulcrum> {
+  const opened: Array<() => unknown> = []
+  try {
+    return await start(o, opened)
+  } catch (err) {
+    for (const close of opened.reverse()) await Promise.resolve().then(close).catch(() => undefined)
+    throw err
+  }
+}
+
+async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<Fulcrum> {
+  // What to announce is settled before anything is opened: a wildcard listen with no one address to
+  // announce is refused first. A wildcard gRPC host follows the flock's announced host.
+  const udpHost = announceHost({ listenFlag: '--listen', listen: { host: o.host, port: o.port }, advertiseFlag: '--advertise', advertise: o.advertise, interfaces: o.interfaces })
+  const grpcHost = o.grpc === undefined ? undefined : announceHost({ listenFlag: '--grpc', listen: o.grpc, advertiseFlag: '--grpc-advertise', advertise: o.grpcAdvertise, otherwise: udpHost, interfaces: o.interfaces })
+  // The lock comes first: nothing else in the data dir is read or written by a second owner.
+  let stale: { previous: LockOwner; why: string } | undefined
+  const lock = lockDataDir(o.dataDir, { onStale: (previous, why) => void (stale = { previous, why }) })
+  opened.push(() => lock.release())
+  const identity = loadOrCreateIdentity(o.dataDir)
+  // The id is the key's: peers check every packet's sender id against its session's key.
+  const id = nodeIdOf(identity.publicKey)
+  const clock = new RealClock()
+  const bloc = loadBloc(o.dataDir, identity, o.bloc, clock.now())
+  const log = createWalrus({ level: o.logLevel, base: { node: id } })
+  if (stale !== undefined) log.warn('took over the data dir lock of a process that is gone', { lock: lock.file, pid: stale.previous.pid, why: stale.why })
+  const files = new FileStore(join(o.dataDir, 'store'))
+  // The reeve's many small registrations go to a group-committed log; everything else to one file per key.
+  // A torn last line (kill -9 mid-write, never acknowledged) is dropped and said; other damage stops the node.
+  // A write the disk refuses is reported, and the store mends itself at the next put (runtime/log-store.ts).
+  const logs =
+    o.grpc === undefined
+      ? undefined
+      : new LogStore(join(o.dataDir, 'strew'), {
+          onRepair: (file, what) => log.warn('data dir file repaired', { file, what }),
+          failed: (err) => log.error('the reeve store refused a write; calls that change it fail until it can be rewritten', { error: err.message }),
+          recovered: () => log.info('the reeve store is written again'),
+        })
+  const reeveActor = `${id}/reeve`
+  const storeOf = (actor: string): Store => (actor === reeveActor && logs !== undefined ? logs : files)
+  const store: Store = {
+    put: (actor, key, value) => storeOf(actor).put(actor, key, value),
+    get: (actor, key) => storeOf(actor).get(actor, key),
+    keys: (actor) => storeOf(actor).keys(actor),
+  }
+  const actorId = `${id}/flock`
+  // Everything restored is checked here, before anything binds: a damaged store stops the node with
+  // one line naming the file, instead of failing later while the node already takes part in the flock.
+  const checkpoint = loadCheckpoint(files, actorId, id)
+  if (logs !== undefined) opened.push(() => logs.close())
+  if (logs !== undefined) checkReeveLog(logs, reeveActor, id)
+  // A whitelist save the disk refuses is reported and retried; the key is trusted meanwhile, as saved.
+  const whitelistWrites = new PersistGuard(files, clock, {
+    failed: (_actor, _key, err, retryInMs) => log.error('the whitelist could not be saved; will retry', { error: (err as NodeJS.ErrnoException).code ?? String(err), retryInMs }),
+    recovered: () => log.info('the whitelist is saved'),
+  })
+  opened.push(() => whitelistWrites.close())
+  const whitelist = logs === undefined ? undefined : new FileWhitelist({ dir: files.dir, get: (a, k) => files.get(a, k), put: (a, k, v) => whitelistWrites.put(a, k, v) })
+  const udp = await createUdpTransport({ host: o.host, port: o.port })
+  opened.push(() => udp.close(), () => clock.cancelAll())
+  const keyId = new DataView(crypto.getRandomValues(new Uint8Array(4)).buffer).getUint32(0)
+  const transport = createSessionTransport(
+    { transport: udp, clock },
+    {
+      secret: o.secret,
+      identity,
+      ...(o.keyBudget === undefined ? {} : { keyBudget: { perSource: { burst: 2 * o.keyBudget.perSource, perS: o.keyBudget.perSource }, global: { burst: 2 * o.keyBudget.overall, perS: o.keyBudget.overall } } }),
+      keyId,
+      startCounter: Math.floor(clock.now() / 1000) * 2 ** 21,
+      ...(bloc === undefined ? {} : { bloc }),
+      epochOrder: (a, b) => epochSeq(a) - epochSeq(b) || (a < b ? -1 : a > b ? 1 : 0),
+      // Replaced keys still open late datagrams for 10 heartbeats (at least 5 s); offers repeat each heartbeat.
+      graceMs: Math.max(5_000, 10 * o.hbMs),
+      retryMs: o.hbMs,
+      acceptSecondary: isConfabQuery,
+      verifyPeer: senderIsPeer,
+      onUnopenable: unopenableWarner(clock, log),
+    },
+  )
+  const seed = Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('hex')
+  const config = { ...o.config, hbMs: o.hbMs }
+  const recorder =
+    o.trace === undefined
+      ? undefined
+      : new Recorder(new FileSink(o.trace, undefined, (err) => log.error('the journal could not be written; it ends here and the node goes on', { trace: o.trace, error: (err as NodeJS.ErrnoException).code ?? err.message })), { node: id, seed, config, machines: Object.fromEntries([flockMachine, ...(o.grpc === undefined ? [] : strewMachines)].map((m) => [m.name, m.version])) })
+  // The gRPC server is bound before the flock starts: a node that comes to lead announces its address.
+  // gRPC is loaded only by a fulcrum that serves it: start-up time and memory are features.
+  const strewModule = o.grpc === undefined ? undefined : await import('../strew/strew.js')
+  const bound = o.grpc === undefined ? undefined : await strewModule!.bindStrewServer({ ...o.grpc, now: () => clock.now(), ...(o.grpcLimits === undefined ? {} : { limits: o.grpcLimits }) })
+  if (bound !== undefined) opened.push(() => bound.server.close())
+  // A specific listen address is announced as the socket reports it: the source address of its datagrams.
+  const advertised = o.advertise === undefined && !isWildcard(o.host) ? udp.address : announce(udpHost, o.advertise, parseHostPort(udp.address)!.port)
+  // gRPC on the listen host (the default) or on a wildcard is announced on the flock's announced host.
+  const grpcFollows = o.grpc !== undefined && o.grpcAdvertise === undefined && (o.grpc.host === o.host || isWildcard(o.grpc.host))
+  const grpcAddress = bound === undefined ? undefined : announce(grpcFollows ? parseHostPort(advertised)!.host : grpcHost!, o.grpcAdvertise, parseHostPort(bound.address)!.port)
+  // Checked on the very strings peers will get, before the flock starts.
+  if (grpcAddress !== undefined) checkSameHost(parseHostPort(advertised)!.host, parseHostPort(grpcAddress)!.host)
+  // Every port is bound before the flock starts: a taken one stops the fulcrum before it sends a packet.
+  const metricsServer = o.metrics === undefined ? undefined : await (await import('./metrics.js')).bindFulcrumHttp(o.metrics)
+  if (metricsServer !== undefined) opened.push(() => metricsServer.close())
+  const flock = createFlockActor(
+    { transport, clock, recorder, logger: log, store, machines: o.grpc === undefined ? [] : strewMachines },
+    {
+      node: id,
+      input: {
+        self: { addr: advertised, id },
+        config,
+        probe: o.probe,
+        seed,
+        ...(o.beacon === undefined ? {} : { beacon: o.beacon }),
+        ...(checkpoint === undefined ? {} : { checkpoint }),
+        ...(grpcAddress === undefined ? {} : { steward: grpcAddress, registry: grpcAddress }),
+      },
+    },
+  )
+  opened.push(() => flock.close(), () => recorder?.close())
+  const monitor = attachFulcrumMonitor({ host: flock.host, transport, beacon: () => flock.context().beacon }, { ringSize: o.ringSize ?? 10_000 })
+  // The leader's epoch is the key period: every session older than it is re-keyed on its next send.
+  transport.rekey(flock.context().epoch)
+  flock.host.onEmit((_actor, rec) => {
+    if (rec.type === 'Epoch' && typeof rec.epoch === 'string') transport.rekey(rec.epoch)
+  })
+  // One log line whenever where the node stands changes: role, flock, leader, member count.
+  let last = ''
+  flock.host.onStep((info) => {
+    if (info.actor !== actorId) return
+    const c = flock.context()
+    const view = { role: roleOf(c), flock: c.flock, leader: c.leader.id, leaderAddr: c.leader.addr, members: c.list.size, listVersion: c.list.version }
+    const key = JSON.stringify(view)
+    if (key !== last) {
+      last = key
+      log.info('flock', view)
+    }
+  })
+  let strew: Strew | undefined
+  if (bound !== undefined && logs !== undefined && whitelist !== undefined) {
+    const s = strewModule!.startStrew(
+      { host: flock.host, clock, identity, store: logs, whitelist, flock: () => flock.context(), log: log.child('crux:strew') },
+      { node: id, bloc: bloc?.cert.bloc ?? 'crux', horde: o.horde ?? 'default', secret: o.secret, hbMs: o.hbMs, ...(o.rules === undefined ? {} : { rules: o.rules }) },
+      { ...bound, address: grpcAddress! },
+    )
+    strew = s
+    // After each flock step (not inside it): start or retire the steward, follow a new one.
+    let due = false
+    flock.host.onStep((info) => {
+      if (info.actor !== actorId || due) return
+      due = true
+      queueMicrotask(() => {
+        due = false
+        s.follow()
+      })
+    })
+    s.follow()
+  }
+  await metricsServer?.attach({ id, flock, transport, strew, logs, files })
+  log.info('fulcrum started', { addr: advertised, ...(advertised === udp.address ? {} : { bound: udp.address }), grpc: strew?.address ?? null, ...(bound === undefined || bound.address === grpcAddress ? {} : { grpcBound: bound.address }), dataDir: o.dataDir, restored: checkpoint !== undefined, hbMs: o.hbMs, publicKey: Buffer.from(identity.publicKey).toString('base64'), bloc: bloc?.cert.bloc ?? null })
+
+  let stopped = false
+  return {
+    id,
+    address: udp.address,
+    advertised,
+    flock,
+    transport,
+    monitor,
+    log,
+    strew,
+    async stop() {
+      if (stopped) return
+      stopped = true
+      // The machine's leave persists the checkpoint (a persist effect into the store) and says Exit.
+      flock.host.send(actorId, { type: 'leave' }, 'control')
+      flock.host.runUntilIdle()
+      // A checkpoint the disk refused was reported; say so here too rather than claim it was written.
+      const checkpointed = flock.host.persistStatus().pending === 0
+      await strew?.close()
+      await flock.close()
+      logs?.close()
+      whitelistWrites.close()
+      clock.cancelAll()
+      recorder?.close()
+      await metricsServer?.close()
+      lock.release()
+      log.info('fulcrum stopped', { checkpoint: checkpointed })
+    },
+  }
+}

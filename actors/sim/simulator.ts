@@ -1,0 +1,218 @@
+/**
+ * The deterministic flock simulator behind `crux sim`: N flock actors on one SimNetwork and one
+ * virtual clock, a schedule of faults, and an observer that judges agreement at every heartbeat.
+ * Everything random (the network's fate, the nodes' seeds, who reboots or crashes, seed addresses)
+ * derives from one seed, so a run is a pure function of its options.
+ */
+import { createHash } from 'node:crypto'
+import { DEFAULT_FLOCK_CONFIG } from '../../machines/flock/constants.js'
+import type { FlockConfig, ProbeSpec } from '../../machines/flock/types.js'
+import { flockMachine } from '../../machines/flock.machine.js'
+import { InvalidArgumentError } from '../../runtime/errors.js'
+import { Rng } from '../../runtime/rng.js'
+import { FileSink, Recorder, type JournalSink } from '../../runtime/recorder.js'
+import { SimNetwork, type Delay } from '../../runtime/sim-network.js'
+import type { StepInfo } from '../../runtime/host.js'
+import { createFlockActor, type FlockActor } from '../flock/flock.actor.js'
+import { FlockChecker, type CheckBounds, type ViolationKind } from './check.js'
+import { observe, type Observation } from '../flock/observe.js'
+
+export interface SimOptions {
+  nodes: number
+  seed: number
+  hbMs?: number
+  /** Stop at this heartbeat (default: 60 HB after the last fault, at most 400). */
+  untilHb?: number
+  /** Random-range probing: the chance a probe slot hits a random node (default 0.1 when not seeded). */
+  probeDensity?: number
+  /** K seed addresses per node (each a random earlier node) instead of random probing. */
+  seeded?: number
+  loss?: number
+  dup?: number
+  reorder?: number
+  delay?: Delay
+  partition?: { atHb: number; groups: number; healHb: number }
+  reboot?: { atHb: number; fraction: number }
+  crash?: { atHb: number; fraction: number }
+  /** Drop every packet between nodes `a` and `b` (indices) from `atHb`, both ways, until `healHb` if given. */
+  dropLink?: { atHb: number; a: number; b: number; healHb?: number }
+  /** Crash whichever node leads at this heartbeat (the leader-failure case). */
+  crashLeaderAtHb?: number
+  /** Per-node clock skew drawn uniformly in ±skewMs. */
+  skewMs?: number
+  trace?: string
+  config?: Partial<FlockConfig>
+  /** Bounds of the history checker. */
+  check?: Partial<CheckBounds>
+  /** Called for every machine step of every node (coverage, tests); slows the run. */
+  onStep?: (node: string, step: StepInfo) => void
+  /** Called after every heartbeat's observation (progress, tests). */
+  onHb?: (hb: number, obs: Observation, nodes: readonly FlockActor[]) => void
+}
+
+export interface SimSummary {
+  nodes: number
+  seed: number
+  agreed: boolean
+  agreed_hb: number | null
+  /** Heartbeats from the last fault to agreement (null without faults or agreement). */
+  settle_hb: number | null
+  flocks: number
+  leaders: number
+  packets: number
+  bytes: number
+  sim_s: number
+  wall_s: number
+  violations: string[]
+  /** The violations counted by kind (actors/sim/check.ts VIOLATION_KINDS); absent kinds were not found. */
+  violation_kinds: Partial<Record<ViolationKind, number>>
+  trace_sha256: string | null
+  /** Peak resident set of this process so far (MiB). */
+  peak_rss_mb: number
+}
+
+/** A journal sink that also hashes every line, for `trace_sha256`. */
+class HashingSink implements JournalSink {
+  readonly hash = createHash('sha256')
+  constructor(private readonly inner: JournalSink) {}
+  write(line: string): void {
+    this.hash.update(line + '\n')
+    this.inner.write(line)
+  }
+  flush(): void {
+    this.inner.flush()
+  }
+  close(): void {
+    this.inner.close()
+  }
+}
+
+export async function runSim(o: SimOptions): Promise<SimSummary> {
+  const started = performance.now()
+  const hbMs = o.hbMs ?? DEFAULT_FLOCK_CONFIG.hbMs
+  const rng = new Rng(`sim:${o.seed}`)
+  const net = new SimNetwork({ seed: o.seed, faults: { loss: o.loss ?? 0, duplicate: o.dup ?? 0, reorder: o.reorder ?? 0, delay: o.delay ?? [1, 5] } })
+  const addrs = Array.from({ length: o.nodes }, (_, i) => `n${i}`)
+  const sink = o.trace === undefined ? null : new HashingSink(new FileSink(o.trace))
+  const config = { ...o.config, hbMs }
+  const recorder = sink === null ? undefined : new Recorder(sink, { node: null, seed: o.seed, config: { ...o, onHb: undefined, trace: undefined, config }, machines: { [flockMachine.name]: flockMachine.version } })
+  const nodes: FlockActor[] = addrs.map((addr, i) => {
+    if (o.skewMs) net.setSkew(addr, Math.round((rng.float() * 2 - 1) * o.skewMs))
+    const probe: ProbeSpec =
+      o.seeded !== undefined
+        ? { seeds: pickSeeds(rng, i, o.seeded).map((k) => addrs[k]!), ranges: [], density: 1 }
+        : { seeds: [], ranges: [{ kind: 'names', prefix: 'n', from: 0, to: o.nodes - 1 }], density: o.probeDensity ?? 0.1 }
+    const actor = createFlockActor({ transport: net.endpoint(addr), clock: net.clockFor(addr), recorder }, { node: addr, input: { self: { addr }, config, probe, seed: `${o.seed}:${addr}` } })
+    if (o.onStep !== undefined) {
+      const f = o.onStep
+      actor.host.onStep((step) => f(addr, step))
+    }
+    return actor
+  })
+
+  const crashed = new Set<number>()
+  const lastFault = Math.max(o.partition?.healHb ?? 0, o.reboot?.atHb ?? 0, o.crash?.atHb ?? 0, o.crashLeaderAtHb ?? 0, o.dropLink?.healHb ?? o.dropLink?.atHb ?? 0)
+  if (o.dropLink !== undefined && (o.dropLink.a === o.dropLink.b || Math.max(o.dropLink.a, o.dropLink.b) >= o.nodes)) throw new InvalidArgumentError(`dropLink needs two different nodes below ${o.nodes}`)
+  // Only a run told where to end has a steady state to judge; the others stop soon after agreement.
+  const checker = new FlockChecker(o.check, { steady: o.untilHb !== undefined })
+  const fault = (hb: number, f: { kind: string; groups?: string[][]; nodes?: string[] }): void => {
+    checker.fault(hb, f)
+    recorder?.note(net.clock.now(), 'fault', { hb, ...f })
+  }
+  const kill = (hb: number, victims: number[]): void => {
+    for (const i of victims) {
+      crashed.add(i)
+      net.crash(addrs[i]!)
+      nodes[i]!.host.close()
+    }
+    fault(hb, { kind: 'crash', nodes: victims.map((i) => addrs[i]!) })
+  }
+  const untilHb = o.untilHb ?? Math.min(400, lastFault + 60)
+  // agreed_hb: the first heartbeat after the last fault at which the flock agreed. Under steady loss
+  // a member can still be pruned and re-added later (a flap); `agreed` says how the run ended.
+  let agreedHb: number | null = null
+  let agreedRun = 0
+  let last: Observation | null = null
+  for (let hb = 1; hb <= untilHb; hb++) {
+    if (o.partition?.atHb === hb) {
+      const groups = groupsOf(addrs, o.partition.groups)
+      net.partition(groups)
+      fault(hb, { kind: 'partition', groups })
+    }
+    if (o.partition?.healHb === hb) {
+      net.heal()
+      fault(hb, { kind: 'heal' })
+    }
+    if (o.dropLink !== undefined && (o.dropLink.atHb === hb || o.dropLink.healHb === hb)) {
+      const link = [addrs[o.dropLink.a]!, addrs[o.dropLink.b]!]
+      if (o.dropLink.atHb === hb) net.setLink(link[0]!, link[1]!, { loss: 1 })
+      else net.clearLink(link[0]!, link[1]!)
+      fault(hb, { kind: o.dropLink.atHb === hb ? 'drop-link' : 'restore-link', nodes: link })
+    }
+    if (o.reboot?.atHb === hb) {
+      const victims = choose(rng, o.nodes, o.reboot.fraction)
+      for (const i of victims) nodes[i]!.host.send(nodes[i]!.id, { type: 'admin.reboot' }, 'control')
+      fault(hb, { kind: 'reboot', nodes: victims.map((i) => addrs[i]!) })
+    }
+    if (o.crash?.atHb === hb) kill(hb, choose(rng, o.nodes, o.crash.fraction))
+    if (o.crashLeaderAtHb === hb) {
+      const i = nodes.findIndex((n, k) => !crashed.has(k) && n.context().leader.id === n.context().me.id)
+      if (i >= 0) kill(hb, [i])
+    }
+    net.clock.runUntil(hb * hbMs)
+    recorder?.note(net.clock.now(), 'mark', { hb })
+    last = observe(nodes, crashed)
+    checker.observe(
+      hb,
+      nodes.flatMap((n, i) => (crashed.has(i) ? [] : [{ node: addrs[i]!, ctx: n.context() }])),
+      last.agreed,
+    )
+    if (last.agreed && hb > lastFault) agreedHb ??= hb
+    agreedRun = last.agreed ? agreedRun + 1 : 0
+    o.onHb?.(hb, last, nodes)
+    // Stop early once agreement has held for a few heartbeats, unless told to run to a fixed end.
+    if (o.untilHb === undefined && agreedHb !== null && agreedRun >= 3) break
+  }
+  const lastHb = Math.round(net.clock.now() / hbMs)
+  checker.finish(lastHb)
+  recorder?.flush()
+  sink?.close()
+  const stats = net.stats()
+  for (const n of nodes) n.host.close()
+  return {
+    nodes: o.nodes,
+    seed: o.seed,
+    agreed: last?.agreed ?? false,
+    agreed_hb: agreedHb,
+    settle_hb: agreedHb !== null && lastFault > 0 ? agreedHb - lastFault : null,
+    flocks: last?.flocks ?? 0,
+    leaders: last?.leaders ?? 0,
+    packets: stats.sent,
+    bytes: stats.bytesSent,
+    sim_s: net.clock.now() / 1000,
+    wall_s: +((performance.now() - started) / 1000).toFixed(3),
+    violations: checker.violations,
+    violation_kinds: checker.kinds(),
+    trace_sha256: sink === null ? null : sink.hash.digest('hex'),
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+  }
+}
+
+/** K distinct earlier nodes (node 0 has none): the seed graph is a random tree, hence connected. */
+function pickSeeds(rng: Rng, i: number, k: number): number[] {
+  const out = new Set<number>()
+  for (let tries = 0; out.size < Math.min(k, i) && tries < 10 * k; tries++) out.add(rng.int(i))
+  return [...out]
+}
+
+function choose(rng: Rng, n: number, fraction: number): number[] {
+  const out: number[] = []
+  for (let i = 0; i < n; i++) if (rng.float() < fraction) out.push(i)
+  return out
+}
+
+function groupsOf(addrs: string[], groups: number): string[][] {
+  const out: string[][] = Array.from({ length: groups }, () => [])
+  addrs.forEach((a, i) => out[i % groups]!.push(a))
+  return out
+}

@@ -1,0 +1,100 @@
+/**
+ * The strew layer's messages between their protobuf form (protos/crux/v1) and the plain shapes the
+ * machines use, and the checks a registration must pass before it reaches a machine. Everything a
+ * caller sends is bounded and named in the error when it is wrong.
+ */
+import { ServiceState, type Heartbeat } from '../../protos/gen/crux/v1/heartbeat.js'
+import type { Endpoint } from '../../protos/gen/crux/v1/reeve.js'
+import { IdFormatError, parseNodeId, type NodeIdParts } from '../../machines/strew/ids.js'
+import type { Beat } from '../../machines/heartbeater/rules.js'
+import type { CatalogEndpoint } from '../../machines/steward/types.js'
+import { InvalidArgumentError } from '../../runtime/errors.js'
+import { isHostPort, STREW_LIMITS } from './fields.js'
+
+export const toEndpoint = (e: CatalogEndpoint): Endpoint => ({
+  nodeId: e.nodeId,
+  netId: e.netId,
+  horde: e.horde,
+  api: e.api,
+  instance: e.instance,
+  address: e.address,
+  state: e.state === 'up' ? ServiceState.SERVICE_STATE_UP : ServiceState.SERVICE_STATE_DOWN,
+  keyId: e.keyId,
+})
+
+export const fromEndpoint = (e: Endpoint): CatalogEndpoint => ({
+  nodeId: e.nodeId,
+  netId: e.netId,
+  horde: e.horde,
+  api: e.api,
+  instance: e.instance,
+  address: e.address,
+  state: e.state === ServiceState.SERVICE_STATE_DOWN ? 'down' : 'up',
+  keyId: e.keyId,
+})
+
+const LIMITS = STREW_LIMITS
+
+function bounded(what: string, s: string, max: number): string {
+  if (s.length > max) throw new InvalidArgumentError(`${what} is longer than ${max} characters`)
+  return s
+}
+
+/** A host:port with a port in 1–65535. */
+export function checkAddress(what: string, s: string): string {
+  bounded(what, s, LIMITS.address)
+  if (!isHostPort(s)) throw new InvalidArgumentError(`${what} ${JSON.stringify(s)} is not host:port`)
+  return s
+}
+
+/** Parses a NodeID, turning a format error into InvalidArgument naming the field. */
+export function nodeIdParts(what: string, s: string): NodeIdParts {
+  try {
+    return parseNodeId(bounded(what, s, LIMITS.nodeId))
+  } catch (err) {
+    if (err instanceof IdFormatError) throw new InvalidArgumentError(`${what}: ${err.message}`)
+    throw err
+  }
+}
+
+/**
+ * A local service's endpoint, checked against the reeve it registers with: same bloc, horde and node
+ * (a reeve speaks only for its own node), a service and API named, an address. Missing api, horde
+ * and netId are filled in from the NodeID.
+ */
+export function checkLocalEndpoint(e: Endpoint | undefined, reeve: NodeIdParts): CatalogEndpoint {
+  if (e === undefined) throw new InvalidArgumentError('endpoint is missing')
+  const id = nodeIdParts('endpoint.node_id', e.nodeId)
+  if (id.bloc !== reeve.bloc || id.horde !== reeve.horde || id.node !== reeve.node) {
+    throw new InvalidArgumentError(`endpoint.node_id must be /${reeve.bloc}/${reeve.horde}/${reeve.node}/SERVICE/API on this reeve`)
+  }
+  if (id.service === '' || id.api === '' || id.service === 'Reeve' || id.service === 'self') throw new InvalidArgumentError('endpoint.node_id must name a service and an API (not Reeve)')
+  if (e.api !== '' && e.api !== id.api) throw new InvalidArgumentError(`endpoint.api ${JSON.stringify(e.api)} is not the NodeID's API ${id.api}`)
+  const address = checkAddress('endpoint.address', e.address)
+  const instance = bounded('endpoint.instance', e.instance === '' ? id.node : e.instance, LIMITS.name)
+  return {
+    nodeId: e.nodeId,
+    netId: bounded('endpoint.net_id', e.netId === '' ? `/${id.api}/${id.node}/net/${address}` : e.netId, LIMITS.netId),
+    horde: id.horde,
+    api: id.api,
+    instance,
+    address,
+    state: 'up',
+    keyId: bounded('endpoint.key_id', e.keyId, LIMITS.keyId),
+  }
+}
+
+/** A heartbeat as the heartbeater machine takes it. */
+export function toBeat(h: Heartbeat): Beat {
+  bounded('heartbeat.uuid', h.uuid, LIMITS.name)
+  if (h.uuid === '') throw new InvalidArgumentError('heartbeat.uuid is empty')
+  if (!(h.expiresMs > h.atMs)) throw new InvalidArgumentError(`heartbeat ${h.uuid}: expires_ms must be after at_ms`)
+  return {
+    uuid: h.uuid,
+    state: h.state === ServiceState.SERVICE_STATE_DOWN ? 'down' : 'up',
+    netId: bounded('heartbeat.net_id', h.netId, LIMITS.netId),
+    atMs: h.atMs,
+    expiresMs: h.expiresMs,
+    various: bounded('heartbeat.various', h.various, LIMITS.various),
+  }
+}

@@ -1,0 +1,6 @@
+/** The machines a host needs registered to run the strew layer (apart from actors/strew/strew.ts, which loads gRPC). */
+import { heartbeaterMachine } from '../../machines/heartbeater.machine.js'
+import { reeveMachine } from '../../machines/reeve.machine.js'
+import { stewardMachine } from '../../machines/steward.machine.js'
+
+export const strewMachines = [reeveMachine, heartbeaterMachine, stewardMachine]

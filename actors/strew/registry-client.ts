@@ -1,0 +1,100 @@
+/**
+ * The callers of the registry (actors/strew/registry.ts): a node registering its reeve's key with the
+ * steward, and an admin asking the steward to forget a node. Both seal their request under the flock
+ * secret for one steward (its node id), with their time and a fresh nonce (actors/strew/registration.ts).
+ */
+import * as grpc from '@grpc/grpc-js'
+import { RegisterStatus, RegistryServiceClient, type RegisterResponse } from '../../protos/gen/crux/v1/registry.js'
+import { Code, CruxError, UnavailableError } from '../../runtime/errors.js'
+import { sealForget, sealRegistration } from './registration.js'
+
+/** The rev under which a node's reeve key is whitelisted. */
+export const REEVE_REV = 'Reeve1_0'
+
+/** Registration refused: FAILED from the registry, or no DONE. */
+export class RegistrationError extends CruxError {
+  constructor(message: string) {
+    super(Code.PERMISSION_DENIED, message)
+    this.name = 'RegistrationError'
+  }
+}
+
+/** How a node registers: where, for which steward, and what it says about itself. */
+export interface RegisterNodeOptions {
+  registry: string
+  /** The steward's flock node id (the flock's leader): the registration is sealed for it alone. */
+  steward: string
+  secret: Uint8Array
+  nodeId: string
+  /** The node's reeve, where the registry calls back. */
+  netId: string
+  publicKey: Uint8Array
+  /** The steward's key, from BUSY: the reeve must accept its calls before the call-back comes. */
+  onSteward(keyId: string, publicKey: Uint8Array): void
+  timeoutMs?: number
+  /** Wall clock, ms since the epoch. Default Date.now. */
+  now?: () => number
+}
+
+/** Registers a node; resolves with the steward's key and term once DONE, rejects with the reason otherwise. */
+export async function registerNode(o: RegisterNodeOptions): Promise<{ stewardKeyId: string; stewardPublicKey: Uint8Array; stewardTerm: number }> {
+  const client = new RegistryServiceClient(o.registry, grpc.credentials.createInsecure())
+  const sealed = sealRegistration(o.secret, { nodeId: o.nodeId, netId: o.netId, publicKey: o.publicKey }, { steward: o.steward, now: (o.now ?? Date.now)() })
+  try {
+    return await new Promise((resolve, reject) => {
+      const call = client.register({ sealed: Buffer.from(sealed) }, { deadline: Date.now() + (o.timeoutMs ?? 15_000) })
+      let done = false
+      call.on('data', (r: RegisterResponse) => {
+        if (r.status === RegisterStatus.REGISTER_STATUS_BUSY) o.onSteward(r.stewardKeyId, new Uint8Array(r.stewardPublicKey))
+        else if (r.status === RegisterStatus.REGISTER_STATUS_DONE) {
+          done = true
+          resolve({ stewardKeyId: r.stewardKeyId, stewardPublicKey: new Uint8Array(r.stewardPublicKey), stewardTerm: r.stewardTerm })
+        } else if (r.status === RegisterStatus.REGISTER_STATUS_FAILED) {
+          done = true
+          reject(new RegistrationError(`registration failed: ${r.error}`))
+        }
+      })
+      call.on('error', (err: grpc.ServiceError) => {
+        if (!done) reject(new UnavailableError(`registry ${o.registry}: ${err.details || err.message}`))
+      })
+      call.on('end', () => {
+        if (!done) reject(new RegistrationError('registration ended without an answer'))
+      })
+    })
+  } finally {
+    client.close()
+  }
+}
+
+/** What `crux admin forget` asks, and of whom. */
+export interface ForgetNodeOptions {
+  /** The steward's gRPC address (the flock leader's). */
+  target: string
+  secret: Uint8Array
+  /** The node whose keys go. */
+  node: string
+  timeoutMs?: number
+  now?: () => number
+}
+
+/**
+ * Asks the steward at `target` to drop node `node`'s keys from its whitelist. Learns the steward's
+ * node id first (RegistryService.Ping), as the request is sealed for that steward alone.
+ */
+export async function forgetNode(o: ForgetNodeOptions): Promise<{ steward: string; term: number; removed: string[] }> {
+  const client = new RegistryServiceClient(o.target, grpc.credentials.createInsecure())
+  const deadline = () => ({ deadline: Date.now() + (o.timeoutMs ?? 5_000) })
+  const call = <Res>(fn: (cb: (err: grpc.ServiceError | null, res: Res) => void) => void): Promise<Res> =>
+    new Promise((resolve, reject) =>
+      fn((err, res) => (err ? reject(err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED ? new UnavailableError(`${o.target}: ${err.details || err.message}`) : new CruxError(err.code as Code, `${o.target}: ${err.details || err.message}`)) : resolve(res))),
+    )
+  try {
+    const ping = await call<{ node: string; term: number }>((cb) => client.ping({ text: 'forget' }, new grpc.Metadata(), deadline(), cb))
+    if (ping.term === 0 || ping.node === '') throw new CruxError(Code.FAILED_PRECONDITION, `${o.target} is not the flock's steward (ask the leader's gRPC address: crux names)`)
+    const sealed = sealForget(o.secret, o.node, { steward: ping.node, now: (o.now ?? Date.now)() })
+    const res = await call<{ removedKeyIds: string[]; stewardTerm: number }>((cb) => client.forget({ sealed: Buffer.from(sealed) }, new grpc.Metadata(), deadline(), cb))
+    return { steward: ping.node, term: res.stewardTerm, removed: res.removedKeyIds }
+  } finally {
+    client.close()
+  }
+}

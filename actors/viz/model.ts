@@ -1,0 +1,72 @@
+/**
+ * What the visualiser draws, from a journal: one replay pass over every node's flock machine keeps,
+ * per node, each change of where it stands (role, flock, leader, member count) with the rule that
+ * fired and the input that caused it. The page finds any moment's picture by binary search over
+ * these, so scrubbing never re-runs a machine.
+ */
+import type { HostEvent } from '../../machines/effects.js'
+import type { FlockContext } from '../../machines/flock/types.js'
+import { productMachines } from '../../machines/index.js'
+import { replayJournal } from '../../runtime/replayer.js'
+import { describeInput, standing } from '../flock/explain.js'
+
+/** One change of one node: [t, seq, role, flock, leader, members, rule, cause] (compact for the page). */
+export type Change = [number, number, string, string, string, number, string, string]
+
+export interface VizNode {
+  /** The journal's node name (sim: n0, n1…; fulcrum: its id). */
+  node: string
+  /** The machine's own id (what `leader` fields name). */
+  id: string
+  changes: Change[]
+}
+
+export interface VizTimeline {
+  /** From the header: seed, config, node (null for a simulator trace). */
+  header: { seed: unknown; node: string | null; config: unknown }
+  t0: number
+  t1: number
+  steps: number
+  nodes: VizNode[]
+  /** Replay stopped here because the journal disagreed with the machines (false: it did not). */
+  diverged: false | { seq: number; actor: string }
+  /** Simulator faults (partition, heal, crash…), for the timeline's ticks. */
+  notes: Array<{ t: number; note: string }>
+}
+
+export function buildTimeline(lines: Iterable<string>): VizTimeline {
+  const byActor = new Map<string, VizNode>()
+  const notes: VizTimeline['notes'] = []
+  let t0 = Infinity
+  let t1 = -Infinity
+  let steps = 0
+  const report = replayJournal(lines, {
+    machines: productMachines,
+    onNote(note) {
+      if (note.fault !== undefined) notes.push({ t: note.t, note: JSON.stringify(note.fault) })
+    },
+    onStep(step) {
+      steps++
+      if (step.t < t0) t0 = step.t
+      if (step.t > t1) t1 = step.t
+      if (!step.actor.endsWith('/flock')) return
+      const ctx = step.cell.context as FlockContext & { at?: string; lastRule?: string }
+      let n = byActor.get(step.actor)
+      if (n === undefined) byActor.set(step.actor, (n = { node: step.actor.slice(0, -'/flock'.length), id: ctx.me.id, changes: [] }))
+      const s = standing(ctx)
+      const last = n.changes.at(-1)
+      if (last !== undefined && last[2] === s.role && last[3] === s.flock && last[4] === s.leader && last[5] === s.members) return
+      n.changes.push([step.t, step.seq, s.role, s.flock, s.leader, s.members, ctx.lastRule ?? '', describeInput(step.input as HostEvent | null)])
+    },
+  })
+  const nodes = [...byActor.values()].sort((a, b) => a.node.localeCompare(b.node, 'en', { numeric: true }))
+  return {
+    header: { seed: report.header.seed, node: report.header.node ?? null, config: report.header.config },
+    t0: Number.isFinite(t0) ? t0 : 0,
+    t1: Number.isFinite(t1) ? t1 : 0,
+    steps,
+    nodes,
+    diverged: report.diverged === false ? false : { seq: report.diverged.seq, actor: report.diverged.actor },
+    notes,
+  }
+}
