@@ -5,6 +5,8 @@
 import test from 'ava'
 import { grpcAddress } from '../../runtime/address.js'
 import { createActorHost } from '../../runtime/host.js'
+import { createMetrics } from '../../runtime/metrics.js'
+import { registerRoadMetrics } from '../../runtime/road-metrics.js'
 import { MemorySink, Recorder } from '../../runtime/recorder.js'
 import { createRouter } from '../../runtime/router.js'
 import { createSimGrpcRoad, SimGrpcNetwork } from '../../runtime/sim-grpc.js'
@@ -113,4 +115,19 @@ test('sim: the same seed gives the same delivery order', async (t) => {
   const one = await run()
   t.deepEqual(await run(), one)
   t.true(one.length > 20)
+})
+
+test('sim: the road and router counters appear on /metrics, unrouted sends among the drops', async (t) => {
+  const w = simWorld(opts)
+  const metrics = createMetrics({ labels: { node: 'a' } })
+  registerRoadMetrics(metrics, w.a.road, w.a.router)
+  ask(w, { type: 'echo.say', text: 'refuse' })
+  ask(w, { type: 'no.such.route' })
+  ask(w, { type: 'echo.say', text: 'x' }, 'not an address')
+  await w.until(() => got(w).length === 1, 3_000)
+  const text = await metrics.text()
+  t.regex(text, /crux_road_calls_failed_total\{code="PERMISSION_DENIED",node="a"\} 1/)
+  t.regex(text, /crux_road_dropped_total\{reason="unrouted",node="a"\} 1/)
+  t.regex(text, /crux_router_dropped_total\{reason="unparseable",node="a"\} 1/)
+  t.regex(text, /crux_road_calls_sent_total\{node="a"\} 1/)
 })
