@@ -212,7 +212,10 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
   // The gRPC server is bound before the flock starts: a node that comes to lead announces its address.
   // gRPC is loaded only by a fulcrum that serves it: start-up time and memory are features.
   const strewModule = o.grpc === undefined ? undefined : await import('./strew.js')
-  const bound = o.grpc === undefined ? undefined : await strewModule!.bindStrewServer({ ...o.grpc, now: () => clock.now(), ...(o.grpcLimits === undefined ? {} : { limits: o.grpcLimits }) })
+  // Its TLS certificate, from the node key and the secret, is written beside node.key first, for the
+  // CLI that speaks for this node (runtime/grpc-tls.ts).
+  const tls = o.grpc === undefined ? undefined : (await import('../runtime/grpc-tls.js')).certifyNode(o.dataDir, o.secret, identity)
+  const bound = o.grpc === undefined ? undefined : await strewModule!.bindStrewServer({ ...o.grpc, tls: tls!, now: () => clock.now(), ...(o.grpcLimits === undefined ? {} : { limits: o.grpcLimits }) })
   if (bound !== undefined) opened.push(() => bound.server.close())
   // A specific listen address is announced as the socket reports it: the source address of its datagrams.
   const advertised = o.advertise === undefined && !isWildcard(o.host) ? udp.address : announce(udpHost, o.advertise, parseHostPort(udp.address)!.port)

@@ -2,7 +2,8 @@
  * The StewardService (protos/crux/v1/steward.proto) of the flock's steward: registered reeves send
  * their endpoints here. A caller must be a whitelisted reeve key, and may speak only for its own
  * node: the update's reeve and every endpoint in it must name the node its key was registered for.
- * On a node that is not the steward every call is FAILED_PRECONDITION, so a reeve registers again.
+ * On a node that is not the steward, or for another term than the steward's, an update is
+ * FAILED_PRECONDITION, so the reeve registers again.
  */
 import type * as grpc from '@grpc/grpc-js'
 import { parseKeyId } from '../machines/strew/ids.js'
@@ -42,6 +43,8 @@ export function createStewardService(side: StewardSide): grpc.UntypedServiceImpl
       const r = call.request
       const reeve = nodeIdParts('reeve', r.reeve)
       if (key.rev !== REEVE_REV || key.principal !== reeve.node) throw new CruxError(Code.PERMISSION_DENIED, 'call refused')
+      // An update is for the steward the reeve registered with: another term's is stale, however it came.
+      if (r.term !== term) throw new CruxError(Code.FAILED_PRECONDITION, `an update for term ${r.term}; this steward's term is ${term}`)
       if (r.upsert.length + r.remove.length > MAX_ENDPOINTS) throw new InvalidArgumentError(`at most ${MAX_ENDPOINTS} endpoints per update`)
       for (const id of [...r.upsert.map((e) => e.nodeId), ...r.remove]) {
         const p = nodeIdParts('endpoint.node_id', id)

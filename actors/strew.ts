@@ -26,12 +26,12 @@ import { ReeveServiceService } from '../protos/gen/crux/v1/reeve.js'
 import { RegistryServiceService } from '../protos/gen/crux/v1/registry.js'
 import { StewardServiceService } from '../protos/gen/crux/v1/steward.js'
 import { createAsk } from '../runtime/ask.js'
-import { CallVerifier } from '../runtime/call-signature.js'
 import type { Clock } from '../runtime/clock.js'
 import { Code, CruxError } from '../runtime/errors.js'
 import { createSecureServer, type SecureServer } from '../runtime/grpc-server.js'
 import type { GrpcLimits } from '../runtime/grpc-limits.js'
-import { createSignedClient, type SignedClient } from '../runtime/signed-client.js'
+import type { PeerTls } from '../runtime/grpc-tls.js'
+import { createPeerClient, type PeerClient } from '../runtime/peer-client.js'
 import type { ActorHost } from '../runtime/host.js'
 import type { LogStore } from '../runtime/log-store.js'
 import { nodeIdOf } from '../runtime/node-identity.js'
@@ -80,18 +80,18 @@ export interface StrewInit {
 export interface StrewServer {
   readonly server: SecureServer
   readonly address: string
-  readonly verifier: CallVerifier
+  /** The certificates the server presents, and its clients too. */
+  readonly tls: PeerTls
   /** Sets whose keys the server accepts. */
   trust(lookup: (keyId: string) => Uint8Array | undefined): void
 }
 
 /** Binds the strew layer's gRPC server (health and reflection only, until {@link startStrew}). */
-export async function bindStrewServer(o: { host: string; port: number; now(): number; limits?: Partial<GrpcLimits> }): Promise<StrewServer> {
+export async function bindStrewServer(o: { host: string; port: number; tls: PeerTls; now(): number; limits?: Partial<GrpcLimits> }): Promise<StrewServer> {
   let lookup = (_keyId: string): Uint8Array | undefined => undefined
-  const verifier = new CallVerifier({ lookup: (k) => lookup(k) })
-  const server = createSecureServer({ host: o.host, port: o.port, verifier, now: o.now, ...(o.limits === undefined ? {} : { limits: o.limits }) })
+  const server = createSecureServer({ host: o.host, port: o.port, tls: o.tls, lookup: (k) => lookup(k), ...(o.limits === undefined ? {} : { limits: o.limits }) })
   const address = await server.start()
-  return { server, address, verifier, trust: (fn) => void (lookup = fn) }
+  return { server, address, tls: o.tls, trust: (fn) => void (lookup = fn) }
 }
 
 export interface Strew {
@@ -155,6 +155,7 @@ export function startStrew(c: StrewComponents, init: StrewInit, bound: StrewServ
     createRegistryService({
       whitelist: c.whitelist,
       steward: { keyId: stewardKeyId, secretKey: identity.secretKey, publicKey: identity.publicKey },
+      tls: bound.tls,
       term: () => term,
       secret: init.secret,
       now,
@@ -162,7 +163,7 @@ export function startStrew(c: StrewComponents, init: StrewInit, bound: StrewServ
       memberAddress: (node) => c.flock().list.entries[node]?.addr,
       refused: (why, fields) => log.warn('registry refused a sealed request', { ...fields, why }),
     }),
-    { signed: false },
+    { open: true },
   )
   server.setStatus('crux.v1.ReeveService', 'SERVING')
   server.setStatus('crux.v1.StewardService', 'NOT_SERVING')
@@ -175,17 +176,26 @@ export function startStrew(c: StrewComponents, init: StrewInit, bound: StrewServ
 
   // ---- clients, one per peer address ----
   const timeoutMs = Math.max(5_000, 4 * init.hbMs)
-  const stewardClients = new Map<string, SignedClient>()
-  const reeveClients = new Map<string, SignedClient>()
-  const stewardClient = (to: string) => {
-    let cl = stewardClients.get(to)
-    if (cl === undefined) stewardClients.set(to, (cl = createSignedClient(to, { key: reeveKeyId, secretKey: identity.secretKey, now }, { timeoutMs, describe: `steward ${to}` })))
-    return cl
+  const stewardClients = new Map<string, { pin: string; client: PeerClient }>()
+  const reeveClients = new Map<string, { pin: string; client: PeerClient }>()
+  /** The client for `to` that expects the server `expect`; one at a time per address (a new pin replaces it). */
+  const clientOf = (clients: typeof stewardClients, to: string, key: string, expect: { publicKey?: Uint8Array; node?: string } | undefined, describe: string) => {
+    const pin = expect?.node ?? (expect?.publicKey === undefined ? '' : Buffer.from(expect.publicKey).toString('hex'))
+    const had = clients.get(to)
+    if (had !== undefined && had.pin === pin) return had.client
+    had?.client.close()
+    const client = createPeerClient(to, { tls: bound.tls, key, ...(expect === undefined ? {} : { expect }), timeoutMs, describe })
+    clients.set(to, { pin, client })
+    return client
   }
-  const reeveClient = (to: string) => {
-    let cl = reeveClients.get(to)
-    if (cl === undefined) reeveClients.set(to, (cl = createSignedClient(to, { key: stewardKeyId, secretKey: identity.secretKey, now }, { timeoutMs, describe: `reeve ${to}` })))
-    return cl
+  // The steward must hold the key the registry named (the flock leader's); a reeve, its node's key.
+  const stewardClient = (to: string) => {
+    const key = following?.address === to ? trusted?.publicKey : undefined
+    return clientOf(stewardClients, to, reeveKeyId, key === undefined ? undefined : { publicKey: key }, `steward ${to}`)
+  }
+  const reeveClient = (to: string, reeve: string) => {
+    const node = reeve.split('/')[3]
+    return clientOf(reeveClients, to, stewardKeyId, node === undefined ? undefined : { node }, `reeve ${to}`)
   }
 
   // ---- the machines' emits, carried out ----
@@ -198,7 +208,7 @@ export function startStrew(c: StrewComponents, init: StrewInit, bound: StrewServ
       rec.to === address && term !== null && host.has(actors.steward)
         ? ((t) => ask(actors.steward, { type: 'update', update: u }).then(() => t))(term)
         : stewardClient(rec.to)
-            .unary(StewardServiceService.updateEndpoints, { reeve: u.reeve, full: u.full, upsert: u.upsert.map(toEndpoint), remove: u.remove, address: u.address, horde: u.horde })
+            .unary(StewardServiceService.updateEndpoints, { reeve: u.reeve, full: u.full, upsert: u.upsert.map(toEndpoint), remove: u.remove, address: u.address, horde: u.horde, term: rec.term })
             .then((res) => res.term)
     sent
       .then(
@@ -228,7 +238,7 @@ export function startStrew(c: StrewComponents, init: StrewInit, bound: StrewServ
       const held =
         rec.to === address
           ? await ask(actors.reeve, { type: 'push', catalog }).then(() => reeveService.catalogVersion(), () => -1)
-          : await reeveClient(rec.to).unary(ReeveServiceService.pushCatalog, { ...catalog, endpoints: rec.endpoints.map(toEndpoint) }).then((r) => r.version, () => -1)
+          : await reeveClient(rec.to, rec.reeve).unary(ReeveServiceService.pushCatalog, { ...catalog, endpoints: rec.endpoints.map(toEndpoint) }).then((r) => r.version, () => -1)
       if (held !== rec.version) host.send(actors.steward, { type: 'push.failed', reeve: rec.reeve }, 'control')
     }
     const chain = (pushChains.get(rec.to) ?? Promise.resolve()).then(send)
@@ -271,6 +281,7 @@ export function startStrew(c: StrewComponents, init: StrewInit, bound: StrewServ
       steward: to.leader,
       now,
       secret: init.secret,
+      tls: bound.tls,
       nodeId: reeveNodeId,
       netId: `/${REEVE_REV}/${init.node}/net/${address}`,
       publicKey: identity.publicKey,
@@ -349,7 +360,7 @@ export function startStrew(c: StrewComponents, init: StrewInit, bound: StrewServ
       attempt++
       if (recheck !== null) clock.cancel(recheck)
       reeveService.close()
-      for (const cl of [...stewardClients.values(), ...reeveClients.values()]) cl.close()
+      for (const cl of [...stewardClients.values(), ...reeveClients.values()]) cl.client.close()
       await server.close()
     },
   }
