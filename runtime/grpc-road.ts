@@ -178,7 +178,7 @@ export function createGrpcRoad(components: GrpcRoadComponents, init: GrpcRoadIni
         defs[name] = { ...def, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b }
         if (s.methods[name] !== undefined) impls[name] = handler(core, def)
       }
-      components.server.addService(defs as grpc.ServiceDefinition, impls, { signed: s.signed ?? true })
+      components.server.addService(defs as grpc.ServiceDefinition, impls, { open: s.open ?? false })
     }
   }
   const road: GrpcRoad = {

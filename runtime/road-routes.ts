@@ -54,13 +54,12 @@ export interface InboundRoute<Req = any, Res = any> {
   settle?(answer: HostEvent): Promise<void> | undefined
 }
 
-/** A gRPC service this node serves. `signed` is passed to the server's addService; `open` calls get caller ''. */
+/** A gRPC service this node serves. `open`: anyone may call it (passed to the server's addService), and its calls get caller ''. */
 export interface InboundService {
   /** The service definition, for the server (method names → definitions). */
   definition: Record<string, RoadMethod>
   /** Method name (a key of `definition`) → route. Methods without a route are left UNIMPLEMENTED. */
   methods: Record<string, InboundRoute>
-  signed?: boolean
   open?: boolean
   /**
    * Methods answered by the edge itself, not by an actor: reads of state (a ping, a lookup) that change

@@ -14,7 +14,7 @@ import { parseNetId, parseNodeId, netIdAddress } from '../../machines/strew/ids.
 import { ReeveServiceService, type PullKeysResponse, type RegisterServiceRequest, type PushCatalogRequest, type WatchCatalogResponse } from '../../protos/gen/crux/v1/reeve.js'
 import { RegistryServiceService, RegisterStatus, type RegisterResponse } from '../../protos/gen/crux/v1/registry.js'
 import { StewardServiceService, type UpdateEndpointsRequest } from '../../protos/gen/crux/v1/steward.js'
-import { InvalidArgumentError, PermissionDeniedError } from '../../runtime/errors.js'
+import { Code, CruxError, InvalidArgumentError } from '../../runtime/errors.js'
 import type { HostEvent } from '../../machines/effects.js'
 import type { InboundService, OutboundRoute, RouteTable } from '../../runtime/road-routes.js'
 import { checkAddress, checkLocalEndpoint, fromEndpoint, nodeIdParts, toBeat, toEndpoint } from './codec.js'
@@ -50,7 +50,7 @@ export function createStrewRoutes(c: StrewRouteComponents, init: StrewRouteInit)
   const { crypto } = c
   const refuse = (why: string, fields: Record<string, unknown>): never => {
     c.refused?.(why, fields)
-    throw new PermissionDeniedError('registration refused')
+    throw new CruxError(Code.PERMISSION_DENIED, 'registration refused')
   }
 
   const outbound: Record<string, OutboundRoute> = {
@@ -109,7 +109,7 @@ export function createStrewRoutes(c: StrewRouteComponents, init: StrewRouteInit)
       deregisterService: {
         method: ReeveServiceService.deregisterService,
         actor: actor('reeve'),
-        event: (req: { nodeId: string }, caller) => ({ type: 'reeve.deregister', id: 0, caller, nodeId: nodeIdParts('node_id', req.nodeId) && req.nodeId }),
+        event: (req: { nodeId: string }, caller) => ({ type: 'reeve.deregister', id: 0, caller, nodeId: (nodeIdParts('node_id', req.nodeId), req.nodeId) }),
         response: () => ({}),
       },
       sendHeartbeats: {
@@ -219,7 +219,7 @@ export function createStrewRoutes(c: StrewRouteComponents, init: StrewRouteInit)
           const o = crypto.openForget(new Uint8Array(req.sealed))
           if (!o.ok) {
             c.refused?.(o.why, {})
-            throw new PermissionDeniedError('request refused')
+            throw new CruxError(Code.PERMISSION_DENIED, 'request refused')
           }
           return { type: 'registry.forget', id: 0, caller: '', node: o.value.node }
         },

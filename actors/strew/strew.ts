@@ -95,7 +95,6 @@ export function createStrewRoad(
   reeve.direct = reads.reeve
   steward.direct = reads.steward
   registry.direct = reads.registry
-  registry.signed = false
   // A registration or deregistration is acknowledged once the reeve's log has it on disk (one fdatasync
   // for every call that arrived meanwhile), as etcd acknowledges a put once its WAL is synced.
   const durable = () => c.store.sync()
@@ -164,7 +163,7 @@ export function startStrew(c: StrewComponents, init: StrewInit, bound: StrewServ
   road.attach(host)
   // The keys a channel may present: this node's own, the steward its reeve registers or registered
   // with (named by the follower to the reeve), and the reeves on this node's steward's whitelist.
-  bound.trust((key) => {
+  bound.trust((key: string) => {
     if (key === road.reeveKeyId || key === road.stewardKeyId) return identity.publicKey
     const r = host.has(actors.reeve) ? (host.state(actors.reeve).context as { steward: { keyId: string; key: string } | null; callback: { keyId: string; key: string } | null }) : undefined
     for (const s of [r?.steward, r?.callback]) if (s != null && s.keyId === key) return new Uint8Array(Buffer.from(s.key, 'base64'))
@@ -179,7 +178,7 @@ export function startStrew(c: StrewComponents, init: StrewInit, bound: StrewServ
   host.spawn(actors.heartbeater, heartbeaterMachine.name, { node: init.node, keyId: road.reeveKeyId, kept, now })
   host.spawn(actors.reeve, reeveMachine.name, { node: init.node, reeve: road.reeveNodeId, address: init.address, horde: init.horde, keyId: road.reeveKeyId, retryMs: init.hbMs, batchMs: init.forwardBatchMs ?? 10, local, now })
   host.spawn(actors.steward, stewardMachine.name, { node: init.node, batchMs: init.batchMs ?? 50, ...(init.rules === undefined ? {} : { rules: init.rules }), now })
-  host.spawn(actors.registry, registryMachine.name, { node: init.node, stewardKeyId: road.stewardKeyId, stewardKey: b64(identity.publicKey), keys: c.whitelist.keys(), now })
+  host.spawn(actors.registry, registryMachine.name, { node: init.node, stewardKeyId: road.stewardKeyId, stewardKey: b64(identity.publicKey), keys: c.whitelist.keyIds(), now })
   host.spawn(actors.follower, followerMachine.name, {
     node: init.node,
     nodeId: road.reeveNodeId,
