@@ -51,6 +51,7 @@ export function admit(ctx: StewardContext, ev: EndpointsUpdate, caller: string):
     if (node === null) return no('INVALID_ARGUMENT', `endpoint NodeID ${JSON.stringify(id).slice(0, 200)} is not /bloc/horde/node/service/api`)
     if (node !== reeve.node) return no('PERMISSION_DENIED', `a reeve speaks only for its own node, not for ${id}`)
   }
-  if (!u.full && ctx.reeves[u.reeve] === undefined) return no('FAILED_PRECONDITION', 'unknown reeve: send everything')
+  const known = ctx.reeves[u.reeve]
+  if (!u.full && (known === undefined || known.retired)) return no('FAILED_PRECONDITION', 'unknown reeve: send everything')
   return { ok: true, node: reeve.node, horde: u.horde || reeve.horde }
 }

@@ -23,6 +23,12 @@ export interface ReeveSlot {
   /** The push on its way (one at a time per reeve, in order), and those waiting behind it. */
   inflight: { id: number; version: number } | null
   queue: CatalogPushBody[]
+  /**
+   * Its node left the flock: its endpoints are gone from the catalog, it gets one last push (which
+   * tells a reeve that is alive after all that it lost them, so it sends everything again) and is then
+   * forgotten; its deltas are refused meanwhile.
+   */
+  retired: boolean
 }
 
 export interface StewardContext {
@@ -114,7 +120,7 @@ export function update(ctx: StewardContext, u: EndpointUpdate, node: string, out
   const reeveChanged = known === undefined || known.address !== u.address || known.horde !== u.horde
   // A reeve that sends everything again (new to us, or restarted) gets everything back.
   const version = reeveChanged || u.full ? -1 : known.version
-  ctx.reeves[u.reeve] = { address: u.address, horde: u.horde, node, version, inflight: known?.inflight ?? null, queue: known?.queue ?? [] }
+  ctx.reeves[u.reeve] = { address: u.address, horde: u.horde, node, version, inflight: known?.inflight ?? null, queue: known?.queue ?? [], retired: false }
   let changed = false
   if (u.full) {
     const keep = new Set(u.upsert.map((e) => e.nodeId))
@@ -144,8 +150,10 @@ export function update(ctx: StewardContext, u: EndpointUpdate, node: string, out
 
 /**
  * The flock's members now. Every reeve of a node not listed is retired: its endpoints leave the
- * catalog (pushed to the others with the next batch) and it is forgotten, so its next delta is refused
- * and it sends everything again (how a node that comes back returns to the catalog).
+ * catalog at once (pushed to the others with the next batch); it gets that push too, and is then
+ * forgotten. A reeve that is alive after all learns from that push that its endpoints are gone and
+ * sends everything again (machines/reeve/catalog.ts), which is also how a node that comes back returns
+ * to the catalog: its next delta is refused (`send everything`).
  */
 export function members(ctx: StewardContext, list: Member[], out: Effect[]): string[] {
   ctx.members = {}
@@ -153,10 +161,9 @@ export function members(ctx: StewardContext, list: Member[], out: Effect[]): str
   const retired: string[] = []
   for (const reeve of Object.keys(ctx.reeves).sort()) {
     const slot = ctx.reeves[reeve]!
-    if (ctx.members[slot.node] !== undefined) continue
+    if (slot.retired || ctx.members[slot.node] !== undefined) continue
     retired.push(reeve)
-    delete ctx.reeves[reeve]
-    if (slot.inflight !== null) delete ctx.pushes[String(slot.inflight.id)]
+    slot.retired = true
     let changed = false
     for (const id of Object.keys(ctx.endpoints)) {
       if (ctx.endpoints[id]!.reeve !== reeve) continue
@@ -170,6 +177,12 @@ export function members(ctx: StewardContext, list: Member[], out: Effect[]): str
     schedule(ctx, out)
   }
   return retired
+}
+
+/** A retired reeve with nothing more on its way is forgotten. */
+function forgetRetired(ctx: StewardContext, reeve: string): void {
+  const slot = ctx.reeves[reeve]
+  if (slot !== undefined && slot.retired && slot.inflight === null && slot.queue.length === 0) delete ctx.reeves[reeve]
 }
 
 const ruleApplies = (r: Rule, horde: string) => r.horde === '*' || r.horde === horde
@@ -224,7 +237,10 @@ export function push(ctx: StewardContext, out: Effect[]): void {
     const r = ctx.reeves[reeve]!
     const rules = ctx.rules.filter((x) => ruleApplies(x, r.horde))
     if (r.version === ctx.pushedVersion && r.version >= 0) {
-      if (r.version === ctx.version) continue
+      if (r.version === ctx.version) {
+        forgetRetired(ctx, reeve)
+        continue
+      }
       let d = delta.get(r.horde)
       if (d === undefined) delta.set(r.horde, (d = deltaOf(ctx, r.horde)))
       r.queue.push({ term: ctx.term, version: ctx.version, full: false, base: r.version, endpoints: d.endpoints, remove: d.remove, rules })
@@ -249,10 +265,14 @@ export function pushed(ctx: StewardContext, id: number, version: number | null, 
   if (slot === undefined || slot.inflight?.id !== id) return
   const sent = slot.inflight.version
   slot.inflight = null
-  if (version === sent) return pump(ctx, reeve, out)
+  if (version === sent) {
+    pump(ctx, reeve, out)
+    return forgetRetired(ctx, reeve)
+  }
   // The push did not reach it, or it could not apply it: what is queued builds on it, so it goes too.
   slot.queue = []
   slot.version = -1
+  if (slot.retired) return forgetRetired(ctx, reeve)
   schedule(ctx, out)
 }
 

@@ -214,3 +214,15 @@ test('restored registrations get their health at start', (t) => {
     [ep('B').nodeId, 'NOT_SERVING'],
   ])
 })
+
+test('a push that drops endpoints of ours (the steward retired this node while it was unreachable) makes the reeve send everything again', (t) => {
+  const r = reeve([ep('A'), ep('B')])
+  r.done(r.steward('s1:50061', 1))
+  r.push(1, 1, { endpoints: [ep('A'), ep('B')] })
+  const out = r.push(1, 2, { full: false, base: 1, endpoints: [], remove: [ep('A').nodeId, ep('B').nodeId] })
+  const [f] = r.forwards(out)
+  t.deepEqual([f!.update.full, r.ids(f!).sort()], [true, ['A', 'B']])
+  r.done(out)
+  t.deepEqual(r.forwards(r.push(1, 3, { endpoints: [ep('A'), ep('B')] })), [], 'a whole catalog holding ours: nothing to do')
+  t.is(r.forwards(r.push(1, 4, { endpoints: [ep('B')] })).length, 1, 'a whole catalog lacking one of ours: everything again')
+})
