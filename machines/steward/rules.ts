@@ -24,11 +24,13 @@ export interface ReeveSlot {
   inflight: { id: number; version: number } | null
   queue: CatalogPushBody[]
   /**
-   * Its node left the flock: its endpoints are gone from the catalog, it gets one last push (which
-   * tells a reeve that is alive after all that it lost them, so it sends everything again) and is then
-   * forgotten; its deltas are refused meanwhile.
+   * Its node left the flock: its endpoints are gone from the catalog and its deltas are refused until
+   * it sends everything. It is pushed only when `owed`: once when retired (a reeve alive after all
+   * learns from that push that its endpoints are gone, and sends everything again) and once, the whole
+   * catalog, each time its node is listed again.
    */
   retired: boolean
+  owed: boolean
 }
 
 export interface StewardContext {
@@ -120,7 +122,7 @@ export function update(ctx: StewardContext, u: EndpointUpdate, node: string, out
   const reeveChanged = known === undefined || known.address !== u.address || known.horde !== u.horde
   // A reeve that sends everything again (new to us, or restarted) gets everything back.
   const version = reeveChanged || u.full ? -1 : known.version
-  ctx.reeves[u.reeve] = { address: u.address, horde: u.horde, node, version, inflight: known?.inflight ?? null, queue: known?.queue ?? [], retired: false }
+  ctx.reeves[u.reeve] = { address: u.address, horde: u.horde, node, version, inflight: known?.inflight ?? null, queue: known?.queue ?? [], retired: false, owed: false }
   let changed = false
   if (u.full) {
     const keep = new Set(u.upsert.map((e) => e.nodeId))
@@ -150,20 +152,33 @@ export function update(ctx: StewardContext, u: EndpointUpdate, node: string, out
 
 /**
  * The flock's members now. Every reeve of a node not listed is retired: its endpoints leave the
- * catalog at once (pushed to the others with the next batch); it gets that push too, and is then
- * forgotten. A reeve that is alive after all learns from that push that its endpoints are gone and
- * sends everything again (machines/reeve/catalog.ts), which is also how a node that comes back returns
- * to the catalog: its next delta is refused (`send everything`).
+ * catalog at once (pushed to the others with the next batch). It gets that push too: a reeve alive
+ * after all (the node was only unreachable) learns from it that its endpoints are gone and sends
+ * everything again (machines/reeve/catalog.ts). A retired reeve whose node is listed again gets the
+ * whole catalog, which lacks its endpoints, to the same end; its deltas are refused meanwhile.
  */
 export function members(ctx: StewardContext, list: Member[], out: Effect[]): string[] {
+  const before = ctx.members
   ctx.members = {}
   for (const m of list) ctx.members[m.node] = m.host
   const retired: string[] = []
+  let push = false
   for (const reeve of Object.keys(ctx.reeves).sort()) {
     const slot = ctx.reeves[reeve]!
-    if (slot.retired || ctx.members[slot.node] !== undefined) continue
+    const listed = ctx.members[slot.node] !== undefined
+    if (slot.retired) {
+      if (!listed || before?.[slot.node] !== undefined) continue
+      // Back in the flock: the whole catalog, once.
+      slot.owed = true
+      slot.version = -1
+      push = true
+      continue
+    }
+    if (listed) continue
     retired.push(reeve)
     slot.retired = true
+    slot.owed = true
+    push = true
     let changed = false
     for (const id of Object.keys(ctx.endpoints)) {
       if (ctx.endpoints[id]!.reeve !== reeve) continue
@@ -172,17 +187,9 @@ export function members(ctx: StewardContext, list: Member[], out: Effect[]): str
     }
     if (changed) ctx.version++
   }
-  if (retired.length > 0) {
-    out.push({ type: 'log', level: 'info', msg: 'retired the reeves of nodes the flock dropped', fields: { reeves: retired } })
-    schedule(ctx, out)
-  }
+  if (retired.length > 0) out.push({ type: 'log', level: 'info', msg: 'retired the reeves of nodes the flock dropped', fields: { reeves: retired } })
+  if (push) schedule(ctx, out)
   return retired
-}
-
-/** A retired reeve with nothing more on its way is forgotten. */
-function forgetRetired(ctx: StewardContext, reeve: string): void {
-  const slot = ctx.reeves[reeve]
-  if (slot !== undefined && slot.retired && slot.inflight === null && slot.queue.length === 0) delete ctx.reeves[reeve]
 }
 
 const ruleApplies = (r: Rule, horde: string) => r.horde === '*' || r.horde === horde
@@ -235,12 +242,11 @@ export function push(ctx: StewardContext, out: Effect[]): void {
   const delta = new Map<string, { endpoints: CatalogEndpoint[]; remove: string[] }>()
   for (const reeve of Object.keys(ctx.reeves).sort()) {
     const r = ctx.reeves[reeve]!
+    if (r.retired && !r.owed) continue
+    r.owed = false
     const rules = ctx.rules.filter((x) => ruleApplies(x, r.horde))
     if (r.version === ctx.pushedVersion && r.version >= 0) {
-      if (r.version === ctx.version) {
-        forgetRetired(ctx, reeve)
-        continue
-      }
+      if (r.version === ctx.version) continue
       let d = delta.get(r.horde)
       if (d === undefined) delta.set(r.horde, (d = deltaOf(ctx, r.horde)))
       r.queue.push({ term: ctx.term, version: ctx.version, full: false, base: r.version, endpoints: d.endpoints, remove: d.remove, rules })
@@ -265,15 +271,11 @@ export function pushed(ctx: StewardContext, id: number, version: number | null, 
   if (slot === undefined || slot.inflight?.id !== id) return
   const sent = slot.inflight.version
   slot.inflight = null
-  if (version === sent) {
-    pump(ctx, reeve, out)
-    return forgetRetired(ctx, reeve)
-  }
+  if (version === sent) return pump(ctx, reeve, out)
   // The push did not reach it, or it could not apply it: what is queued builds on it, so it goes too.
   slot.queue = []
   slot.version = -1
-  if (slot.retired) return forgetRetired(ctx, reeve)
-  schedule(ctx, out)
+  if (!slot.retired) schedule(ctx, out)
 }
 
 /**

@@ -160,7 +160,7 @@ test('pushes to one reeve go one at a time, in order; a failed one means the who
   t.is(timers(gap).length, 1, 'a reeve answering another version than the push is owed the whole catalog too')
 })
 
-test("a node the flock dropped has its reeve's endpoints removed at once and pushed; its reeve gets that push last; they come back when it sends everything", (t) => {
+test("a node the flock dropped has its reeve's endpoints removed at once and pushed; its reeve gets that push too; listed again, the whole catalog; they come back when it sends everything", (t) => {
   const s = steward()
   const members = (...nodes: string[]) => s.send({ type: 'steward.members', members: nodes.map((node) => ({ node, host: node })) })
   members('n1', 'n2')
@@ -175,10 +175,13 @@ test("a node the flock dropped has its reeve's endpoints removed at once and pus
   t.deepEqual(out.filter((e) => e.type === 'send').map((e) => (e as { to: string }).to), ['grpc://n1:50059/reeve', 'grpc://n2:50059/reeve'])
   t.deepEqual(pushes.map((p) => [p.full, p.remove]), [[false, [ep('n2', 'Pastiche').nodeId]], [false, [ep('n2', 'Pastiche').nodeId]]], 'the removal, to n2 too: if it is alive, it sends everything')
   for (const p of pushes) s.send({ type: 'call.failed', id: p.id, request: 'catalog.push', code: 'UNAVAILABLE', message: 'dead' })
-  t.deepEqual(Object.keys(s.context().reeves), ['/b/h1/n1/Reeve/Reeve1'], 'n2 is forgotten after its last push')
-  t.deepEqual(s.pushes().map((p) => p.full), [true], 'n1 missed its push: the whole catalog; nothing to n2')
-  // n2 comes back: its reeve's next delta is refused, so it sends everything.
+  const after = s.send({ type: 'timer.fired', name: 'push' })
+  t.deepEqual(after.filter((e) => e.type === 'send').map((e) => (e as { to: string }).to), ['grpc://n1:50059/reeve'], 'n1 missed its push: the whole catalog again; nothing more to n2')
+  // n2 is listed again: it gets the whole catalog (without its endpoints), once; its deltas are refused until it sends everything.
   members('n1', 'n2')
+  const back = s.send({ type: 'timer.fired', name: 'push' })
+  t.deepEqual(sent(back, 'catalog.push', 'grpc://n2:50059/reeve').map((p) => [p.full, p.endpoints.map((e: CatalogEndpoint) => e.instance)]), [[true, ['n1']]])
+  t.deepEqual(timers(members('n1', 'n2')), [], 'once')
   t.deepEqual(s.refusal(s.update('n2', { full: false, upsert: [ep('n2', 'Dean')] })), ['FAILED_PRECONDITION unknown reeve: send everything'])
   s.update('n2', { full: true, upsert: [ep('n2', 'Pastiche')] })
   t.deepEqual(Object.keys(s.context().endpoints).sort(), [ep('n1', 'Pastiche').nodeId, ep('n2', 'Pastiche').nodeId])
@@ -195,7 +198,10 @@ test('a retired reeve that is alive after all: its deltas are refused until it s
   const [last] = s.pushes()
   t.deepEqual(last!.remove, [ep('n2', 'Pastiche').nodeId])
   s.send({ type: 'catalog.pushed', id: last!.id, version: last!.version })
-  t.deepEqual(Object.keys(s.context().reeves), [])
+  s.update('n1', { upsert: [ep('n1', 'Pastiche')] })
+  t.deepEqual(s.pushes().map((p) => p.endpoints.map((e: CatalogEndpoint) => e.instance)), [['n1']], 'a retired reeve is pushed no more')
+  s.update('n2', { full: true, upsert: [ep('n2', 'Pastiche')] })
+  t.is(s.context().reeves['/b/h1/n2/Reeve/Reeve1'].retired, false, 'everything sent: it is back')
 })
 
 test('callers see the endpoints their rules allow, in their horde', (t) => {
