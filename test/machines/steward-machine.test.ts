@@ -187,21 +187,31 @@ test("a node the flock dropped has its reeve's endpoints removed at once and pus
   t.deepEqual(Object.keys(s.context().endpoints).sort(), [ep('n1', 'Pastiche').nodeId, ep('n2', 'Pastiche').nodeId])
 })
 
-test('a retired reeve that is alive after all: its deltas are refused until it sends everything', (t) => {
+test('a retired reeve that is alive after all: refused while the flock does not list it, then its deltas until it sends everything', (t) => {
   const s = steward()
   s.send({ type: 'steward.members', members: [{ node: 'n1', host: 'n1' }, { node: 'n2', host: 'n2' }] })
   s.update('n2', { upsert: [ep('n2', 'Pastiche')] })
   const [p] = s.pushes()
   s.send({ type: 'catalog.pushed', id: p!.id, version: p!.version })
   s.send({ type: 'steward.members', members: [{ node: 'n1', host: 'n1' }] })
-  t.deepEqual(s.refusal(s.update('n2', { full: false, upsert: [ep('n2', 'Dean')] })), ['FAILED_PRECONDITION unknown reeve: send everything'], 'while its last push is pending too')
+  t.deepEqual(s.refusal(s.update('n2', { full: true, upsert: [ep('n2', 'Dean')] })), ['FAILED_PRECONDITION not a member of the flock'], 'not even in full while the flock does not list it')
   const [last] = s.pushes()
   t.deepEqual(last!.remove, [ep('n2', 'Pastiche').nodeId])
   s.send({ type: 'catalog.pushed', id: last!.id, version: last!.version })
   s.update('n1', { upsert: [ep('n1', 'Pastiche')] })
   t.deepEqual(s.pushes().map((p) => p.endpoints.map((e: CatalogEndpoint) => e.instance)), [['n1']], 'a retired reeve is pushed no more')
+  s.send({ type: 'steward.members', members: [{ node: 'n1', host: 'n1' }, { node: 'n2', host: 'n2' }] })
+  t.deepEqual(s.refusal(s.update('n2', { full: false, upsert: [ep('n2', 'Dean')] })), ['FAILED_PRECONDITION unknown reeve: send everything'], 'listed again: a delta is still refused')
   s.update('n2', { full: true, upsert: [ep('n2', 'Pastiche')] })
   t.is(s.context().reeves['/b/h1/n2/Reeve/Reeve1'].retired, false, 'everything sent: it is back')
+})
+
+test('once told the members, the steward refuses updates from a node the flock does not list: a late full update cannot bring a dead node back', (t) => {
+  const s = steward()
+  s.send({ type: 'steward.members', members: [{ node: 'n1', host: 'n1' }] })
+  t.deepEqual(s.refusal(s.update('n2', { upsert: [ep('n2', 'Pastiche')] })), ['FAILED_PRECONDITION not a member of the flock'])
+  t.deepEqual(Object.keys(s.context().endpoints), [])
+  t.is(sent(s.update('n1', { upsert: [ep('n1', 'Pastiche')] }), 'endpoints.updated').length, 1)
 })
 
 test('callers see the endpoints their rules allow, in their horde', (t) => {
