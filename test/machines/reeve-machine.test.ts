@@ -152,6 +152,9 @@ test('with a batch window, a burst of changes goes as one forward when the windo
   t.deepEqual(timers(r.register(ep('B'))), [], 'one window for the burst')
   const [f] = r.forwards(r.send({ type: 'timer.fired', name: 'batch' }))
   t.deepEqual(r.ids(f!).sort(), ['A', 'B'])
+  r.register(ep('C'))
+  const answered = r.send({ type: 'endpoints.updated', id: f!.id, term: 1, version: 2 })
+  t.deepEqual([r.forwards(answered).map(r.ids), timers(answered)], [[['C']], []], 'what changed during a forward goes when it is answered, with no second window')
 })
 
 test('only the current steward’s pushes, by its key, are taken; a whole catalog replaces, older versions are ignored', (t) => {

@@ -86,7 +86,8 @@ export function walker(spec: Spec) {
   }
 
   const worldOf = (actor: AnyActorRef, event: HostEvent | null, out: Effect[], error: string | null, store: Record<string, unknown>, now: number, trace: string[]): World => {
-    const persisted = actor.getPersistedSnapshot() as unknown as World['persisted']
+    // A copy: a live actor mutates its context in place, and the previous world must keep its own.
+    const persisted = structuredClone(actor.getPersistedSnapshot()) as unknown as World['persisted']
     const next = { ...store }
     for (const e of out) if (e.type === 'persist') e.value === null ? delete next[e.key] : (next[e.key] = e.value)
     return { persisted, path: pathOf(persisted.value), ctx: persisted.context, error, event, out, store: next, now, trace }
