@@ -20,6 +20,7 @@
  */
 import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire'
 import type { HostEvent } from '../machines/effects.js'
+import type { FlockWireEvent } from '../machines/flock/events.js'
 import type { ConfabAnswer, ConfabAsk, ConfabQuery, Info, InfoKind, ListChunk, ListPull, NodeId } from '../machines/flock/types.js'
 import * as pb from '../protos/gen/crux/v1/wire.js'
 import { Code, CruxError } from './errors.js'
@@ -69,13 +70,8 @@ export class WireEncodeError extends CruxError {
   }
 }
 
-/** The events the wire carries, as `decodeWire` returns them. */
-export type InfoEvent = { type: 'info'; info: Info }
-export type ListPullEvent = { type: 'list.pull'; pull: ListPull }
-export type ListChunkEvent = { type: 'list.chunk'; chunk: ListChunk }
-export type ConfabQueryEvent = { type: 'confab.query'; query: ConfabQuery }
-export type ConfabAnswerEvent = { type: 'confab.answer'; answer: ConfabAnswer }
-export type WireEvent = InfoEvent | ListPullEvent | ListChunkEvent | ConfabQueryEvent | ConfabAnswerEvent
+/** The events the wire carries, as `decodeWire` returns them: the flock's own (machines/flock/events.ts). */
+export type WireEvent = FlockWireEvent
 
 // ---------------------------------------------------------------------------------------------------
 // Checks shared by both directions. Each returns undefined when fine, else what is wrong; messages are
