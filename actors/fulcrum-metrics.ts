@@ -81,8 +81,9 @@ async function metricsHandler(parts: FulcrumMetricsParts): Promise<(req: Incomin
   const metrics = createMetrics({ labels: { node: id }, defaultMetrics: true })
   registerHostMetrics(metrics, flock.host)
   registerFulcrumMetrics(metrics, { flock, transport, strew, logs, files, ready: () => readyNow(parts).ready })
-  metrics.counterFrom('crux_wire_dropped_total', 'Datagrams dropped by the envelope, by reason.', ['reason'], () =>
-    Object.entries(transport.drops).map(([reason, n]) => [{ reason }, n] as const),
+  // The envelope's drops, and those the flock's route denied once decoded (impostor, secondary).
+  metrics.counterFrom('crux_wire_dropped_total', 'Datagrams dropped by the envelope or the sender check, by reason.', ['reason'], () =>
+    [...Object.entries(transport.drops), ...Object.entries(flock.bridge.counters.denied)].map(([reason, n]) => [{ reason }, n] as const),
   )
   metrics.counterFrom('crux_wire_accepted_total', 'Datagrams that opened.', [], () => transport.accepted())
   metrics.counterFrom('crux_wire_session_events_total', 'Session handshakes: offers and answers sent, sessions made (rekeys: of those, the ones that replaced a session in use), glare, keys erased, datagrams never sent.', ['event'], () =>

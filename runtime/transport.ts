@@ -10,8 +10,16 @@ import { DatagramTooLargeError, TransportClosedError } from './errors.js'
 /** Largest payload any transport accepts: fits one Ethernet frame with IP/UDP headers to spare. */
 export const MAX_DATAGRAM_BYTES = 1400
 
+/**
+ * What a transport authenticated about a datagram it delivers: it came under a session made with the
+ * node whose id is `peer` (runtime/session-transport.ts), or it was sealed under the shared secret by
+ * a holder of it, who proved no identity (the secondary channel). A transport that authenticates
+ * nothing (memory, sim, udp) passes no origin. Whoever routes the datagram decides what each may carry.
+ */
+export type Origin = { channel: 'session'; peer: string } | { channel: 'secondary' }
+
 /** Called with each datagram that arrives; `from` is the sender's address as the receiver sees it. */
-export type ReceiveHandler = (bytes: Uint8Array, from: string) => void
+export type ReceiveHandler = (bytes: Uint8Array, from: string, origin?: Origin) => void
 
 export interface Transport {
   /** This endpoint's own address, as peers should write it to reach it. */

@@ -457,7 +457,7 @@ export function decodeWire(bytes: Uint8Array): WireEvent {
 }
 
 /** The transport bridge's codec for the flock's wire (see the module comment). */
-export const wireCodec: Codec = {
+export const wireCodec: Codec<WireEvent> = {
   encode(event) {
     return encodeWire(event as WireEvent)
   },
