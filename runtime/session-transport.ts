@@ -21,19 +21,17 @@
  * What opens reaches the handler with its {@link Origin}: the node id a session's peer proved, or the
  * secondary channel; what each may carry is the router's call (actors/flock.actor.ts), which has
  * decoded it anyway.
- * Unlike a bare Transport, a payload is at most 1 370 bytes (the envelope takes 30), an empty one is
- * never delivered (it confirms a session), and a burst to a new peer beyond `pendingMax` is cut.
+ * Unlike a bare Transport, and stated in its {@link TransportBounds}: a payload is at most 1 370 bytes
+ * (the envelope takes 30), an empty one is never delivered (it confirms a session), and a burst to a
+ * new peer beyond `pendingMax` is cut.
  */
 import type { Clock, TimerHandle } from './clock.js'
 import { ENVELOPE_OVERHEAD, ENVELOPE_VERSION, EnvelopeOpener, EnvelopeSealer, MAX_ENVELOPE_PLAINTEXT, type DropReason, type EnvelopeKey } from './envelope.js'
-import { DatagramTooLargeError } from './errors.js'
 import { compareNonce, decodeHello, encodeHello, ephemeral, equalBytes, NONCE_BYTES, sessionKeys, type Hello, type HelloKind } from './handshake.js'
 import { certProblem, decodeCert, encodeCert, type NodeCert } from './node-cert.js'
 import { ENVELOPE_TYPE, SecondaryChannel, type SecondaryChannelInit } from './secondary-channel.js'
 import { nodeIdOf } from './node-identity.js'
-import { MAX_DATAGRAM_BYTES, type Origin, type ReceiveHandler, type Transport } from './transport.js'
-
-const SECONDARY: Origin = { channel: 'secondary' }
+import { checkSend, MAX_DATAGRAM_BYTES, SECONDARY_ORIGIN, type Origin, type ReceiveHandler, type Transport, type TransportBounds } from './transport.js'
 
 /** Why a datagram was dropped: the envelope's reasons, plus handshake and channel checks. */
 export type SessionDropReason = DropReason | 'key-budget' | 'type' | 'handshake' | 'cert'
@@ -88,6 +86,8 @@ export interface SessionTransportInit {
 }
 
 export interface SessionTransport extends Transport {
+  /** At most 1 370-byte payloads, none empty, and `pendingMax` queued for a peer's first handshake. */
+  readonly bounds: TransportBounds
   readonly drops: Record<SessionDropReason, number>
   readonly counts: SessionCounts
   /** Datagrams delivered to the handler. */
@@ -131,6 +131,7 @@ export function createSessionTransport(components: { transport: Transport; clock
   const skewMs = init.skewMs ?? 300_000
   const maxPeers = init.maxPeers ?? 4096
   const pendingMax = init.pendingMax ?? 16
+  const bounds: TransportBounds = Object.freeze({ maxBytes: MAX_ENVELOPE_PLAINTEXT, deliversEmpty: false, firstBurst: pendingMax })
   const order = init.epochOrder ?? ((a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0))
   const ownCert = init.bloc === undefined ? new Uint8Array() : encodeCert(init.bloc.cert)
   const drops: Record<SessionDropReason, number> = { size: 0, version: 0, 'unknown-key': 0, 'key-budget': 0, tag: 0, replay: 0, stale: 0, type: 0, handshake: 0, cert: 0 }
@@ -326,13 +327,14 @@ export function createSessionTransport(components: { transport: Transport; clock
     askers.set(from, true)
     if (askers.size > 256) askers.delete(askers.keys().next().value!)
     accepted++
-    handler?.(r.plaintext, from, SECONDARY)
+    handler?.(r.plaintext, from, SECONDARY_ORIGIN)
   })
 
   return {
     get address() {
       return inner.address
     },
+    bounds,
     drops,
     counts,
     accepted: () => accepted,
@@ -346,11 +348,11 @@ export function createSessionTransport(components: { transport: Transport; clock
       epoch = e
     },
     sendSecondary(to, type, bytes) {
-      if (bytes.length > MAX_ENVELOPE_PLAINTEXT) throw new DatagramTooLargeError(bytes.length, MAX_ENVELOPE_PLAINTEXT)
+      checkSend(inner.address, closed, bytes, bounds.maxBytes)
       inner.send(to, channel.seal(type, bytes))
     },
     send(to, bytes) {
-      if (bytes.length > MAX_ENVELOPE_PLAINTEXT) throw new DatagramTooLargeError(bytes.length, MAX_ENVELOPE_PLAINTEXT)
+      checkSend(inner.address, closed, bytes, bounds.maxBytes)
       if (to === inner.address) {
         // To ourselves: no handshake with our own key; delivered later, as a datagram would be.
         const copy = bytes.slice()

@@ -9,7 +9,7 @@
 import { createSocket, type Socket, type SocketType } from 'node:dgram'
 import { isIPv4, isIPv6 } from 'node:net'
 import { AddressInUseError, InvalidArgumentError, UnavailableError } from './errors.js'
-import { checkSend, type ReceiveHandler, type Transport } from './transport.js'
+import { checkSend, DATAGRAM_BOUNDS, type ReceiveHandler, type Transport } from './transport.js'
 import { formatHostPort, type HostPort, parseHostPort } from './udp-address.js'
 
 /** Options of {@link createUdpTransport}. */
@@ -86,6 +86,7 @@ function unmapped(address: string): string {
 
 class UdpEndpoint implements UdpTransport {
   readonly address: string
+  readonly bounds = DATAGRAM_BOUNDS
   readonly stats: UdpStats = { sent: 0, received: 0, sendErrors: 0, socketErrors: 0, badAddress: 0 }
   private handler: ReceiveHandler | null = null
   private closing: Promise<void> | null = null

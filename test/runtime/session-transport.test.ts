@@ -5,7 +5,7 @@ import { ENVELOPE_TYPE, SecondaryChannel } from '../../runtime/secondary-channel
 import { createSessionTransport, type SessionTransport, type SessionTransportInit } from '../../runtime/session-transport.js'
 import { SimNetwork } from '../../runtime/sim-network.js'
 import type { Faults } from '../../runtime/sim-faults.js'
-import type { Origin, Transport } from '../../runtime/transport.js'
+import { DATAGRAM_BOUNDS, type Origin, type Transport } from '../../runtime/transport.js'
 import { nodeIdOf } from '../../runtime/node-identity.js'
 import { ed25519PublicKey, randomEd25519SecretKey } from '../../runtime/ed25519.js'
 
@@ -30,7 +30,7 @@ function world(faults: Partial<Faults> = {}) {
     const ep = net.endpoint(addr)
     const sent: Uint8Array[] = []
     wire.set(addr, sent)
-    const tapped: Transport = { address: addr, send: (to, b) => (sent.push(b.slice()), ep.send(to, b)), onReceive: (h) => ep.onReceive(h), close: () => ep.close() }
+    const tapped: Transport = { address: addr, bounds: ep.bounds, send: (to, b) => (sent.push(b.slice()), ep.send(to, b)), onReceive: (h) => ep.onReceive(h), close: () => ep.close() }
     const tr = createSessionTransport({ transport: tapped, clock: net.clock }, { secret: SECRET, identity: identity(), keyId: nextKeyId++, startCounter: 0, ...init })
     got.set(addr, [])
     origins.set(addr, [])
@@ -163,7 +163,7 @@ test('a hello with a broken signature is dropped as a bad handshake', (t) => {
   const a = w.node('a')
   // A holder of the secret who signs with one key and claims another: seal a tampered offer by hand.
   const out: Uint8Array[] = []
-  const liar = createSessionTransport({ transport: { address: 'liar', send: (_to, b) => out.push(b.slice()), onReceive: () => {}, close: async () => {} }, clock: w.clock }, { secret: SECRET, identity: identity(), keyId: 66, startCounter: 0 })
+  const liar = createSessionTransport({ transport: { address: 'liar', bounds: DATAGRAM_BOUNDS, send: (_to, b) => out.push(b.slice()), onReceive: () => {}, close: async () => {} }, clock: w.clock }, { secret: SECRET, identity: identity(), keyId: 66, startCounter: 0 })
   liar.send('a', text('x'))
   const channel = new SecondaryChannel({ secret: SECRET, keyId: 67, startCounter: 0 })
   const opened = new SecondaryChannel({ secret: SECRET, keyId: 68, startCounter: 0 }).open(out[0]!)
@@ -182,7 +182,7 @@ test('an offer from a clock far off is dropped as stale', (t) => {
   const w = world()
   const a = w.node('a', { skewMs: 60_000 })
   const out: Uint8Array[] = []
-  const late = createSessionTransport({ transport: { address: 'late', send: (_to, b) => out.push(b.slice()), onReceive: () => {}, close: async () => {} }, clock: w.clock }, { secret: SECRET, identity: identity(), keyId: 70, startCounter: 0 })
+  const late = createSessionTransport({ transport: { address: 'late', bounds: DATAGRAM_BOUNDS, send: (_to, b) => out.push(b.slice()), onReceive: () => {}, close: async () => {} }, clock: w.clock }, { secret: SECRET, identity: identity(), keyId: 70, startCounter: 0 })
   late.send('a', text('x'))
   w.clock.advance(120_000)
   w.net.endpoint('late').send('a', out[0]!)
