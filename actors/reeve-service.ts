@@ -22,7 +22,7 @@ import type {
   WatchCatalogResponse,
 } from '../protos/gen/crux/v1/reeve.js'
 import type { Ask } from '../runtime/ask.js'
-import { Code, CruxError, InvalidArgumentError, NotFoundError } from '../runtime/errors.js'
+import { CallRefusedError, InvalidArgumentError, NotFoundError } from '../runtime/errors.js'
 import { callerOf, toServiceError, unary } from '../runtime/grpc-server.js'
 import type { ActorHost } from '../runtime/host.js'
 import type { LogStore } from '../runtime/log-store.js'
@@ -51,7 +51,7 @@ interface Kept {
   holdMs: number
 }
 
-const denied = () => new CruxError(Code.PERMISSION_DENIED, 'call refused')
+const denied = () => new CallRefusedError()
 const MAX_BEATS = 1_000
 
 export function createReeveService(side: ReeveSide) {

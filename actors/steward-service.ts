@@ -9,7 +9,7 @@ import { parseKeyId } from '../machines/strew/ids.js'
 import type { StewardContext } from '../machines/steward/rules.js'
 import type { UpdateEndpointsRequest } from '../protos/gen/crux/v1/steward.js'
 import type { Ask } from '../runtime/ask.js'
-import { Code, CruxError, InvalidArgumentError } from '../runtime/errors.js'
+import { CallRefusedError, FailedPreconditionError, InvalidArgumentError, PermissionDeniedError } from '../runtime/errors.js'
 import { callerOf, unary } from '../runtime/grpc-server.js'
 import type { ActorHost } from '../runtime/host.js'
 import { REEVE_REV } from './registry.js'
@@ -29,7 +29,7 @@ const MAX_ENDPOINTS = 100_000
 export function createStewardService(side: StewardSide): grpc.UntypedServiceImplementation {
   const active = (): number => {
     const term = side.term()
-    if (term === null || !side.host.has(side.actor)) throw new CruxError(Code.FAILED_PRECONDITION, 'not the steward')
+    if (term === null || !side.host.has(side.actor)) throw new FailedPreconditionError('not the steward')
     return term
   }
   return {
@@ -37,15 +37,15 @@ export function createStewardService(side: StewardSide): grpc.UntypedServiceImpl
     updateEndpoints: unary(async (call: grpc.ServerUnaryCall<UpdateEndpointsRequest, unknown>) => {
       const term = active()
       const caller = callerOf(call)
-      if (side.whitelist.get(caller) === undefined) throw new CruxError(Code.PERMISSION_DENIED, 'call refused')
+      if (side.whitelist.get(caller) === undefined) throw new CallRefusedError('not on the whitelist')
       const key = parseKeyId(caller)
       const r = call.request
       const reeve = nodeIdParts('reeve', r.reeve)
-      if (key.rev !== REEVE_REV || key.principal !== reeve.node) throw new CruxError(Code.PERMISSION_DENIED, 'call refused')
+      if (key.rev !== REEVE_REV || key.principal !== reeve.node) throw new CallRefusedError('not the key of a reeve')
       if (r.upsert.length + r.remove.length > MAX_ENDPOINTS) throw new InvalidArgumentError(`at most ${MAX_ENDPOINTS} endpoints per update`)
       for (const id of [...r.upsert.map((e) => e.nodeId), ...r.remove]) {
         const p = nodeIdParts('endpoint.node_id', id)
-        if (p.node !== reeve.node) throw new CruxError(Code.PERMISSION_DENIED, `a reeve speaks only for its own node, not for ${id}`)
+        if (p.node !== reeve.node) throw new PermissionDeniedError(`a reeve speaks only for its own node, not for ${id}`)
       }
       checkAddress('address', r.address)
       await side.ask(side.actor, { type: 'update', update: { reeve: r.reeve, address: r.address, horde: r.horde || reeve.horde, full: r.full, upsert: r.upsert.map(fromEndpoint), remove: r.remove } })

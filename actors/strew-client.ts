@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js'
 import type { CatalogEndpoint } from '../machines/steward/types.js'
 import { ServiceState, type Heartbeat } from '../protos/gen/crux/v1/heartbeat.js'
 import { ReeveServiceService as M, type Endpoint, type GetCatalogRequest, type WatchCatalogResponse } from '../protos/gen/crux/v1/reeve.js'
-import { CruxError, type Code } from '../runtime/errors.js'
+import { CruxError, remoteError } from '../runtime/errors.js'
 import { nodeIdOf } from '../runtime/node-identity.js'
 import { createSignedClient } from '../runtime/signed-client.js'
 import { keyIdOf } from '../runtime/registration.js'
@@ -41,7 +41,7 @@ export const heartbeatUuid = (p: Pick<ServicePoint, 'service' | 'api'>): string 
 
 /** A call's failure, with its gRPC status as a crux code. */
 function failure(address: string, err: grpc.ServiceError): CruxError {
-  return new CruxError(err.code as Code, `reeve ${address}: ${err.details || err.message}`)
+  return remoteError(err.code, address, `reeve ${address}`, err.details || err.message)
 }
 
 export interface ReeveClient {

@@ -19,7 +19,7 @@ import { GrpcCallStats } from './grpc-call-stats.js'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { CALL_HEADERS, type CallRefusal, type CallVerdict, type CallVerifier } from './call-signature.js'
-import { CruxError, InvalidArgumentError, UnavailableError } from './errors.js'
+import { cannotServe, CruxError, InvalidArgumentError } from './errors.js'
 import { boundPendingBytes, GRPC_LIMITS, listenBounded, serverOptions, type GrpcLimitCounters, type GrpcLimits } from './grpc-limits.js'
 import type { Server as NetServer } from 'node:net'
 
@@ -219,7 +219,7 @@ export function createSecureServer(o: SecureServerInit): SecureServer {
       } catch (err) {
         injector.destroy()
         // A failure to start, not a usage error: exit 1 like any port that cannot be bound (CLI.md).
-        throw new UnavailableError(`cannot serve gRPC on ${o.host}:${o.port} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+        throw cannotServe('gRPC', `${o.host}:${o.port}`, err)
       }
       const port = (listener.address() as { port: number }).port
       return `${o.host}:${port}`

@@ -6,7 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js'
 import { CALL_HEADERS, signCall, signCallAsync, type CallSignature } from './call-signature.js'
-import { CruxError, type Code } from './errors.js'
+import { remoteError } from './errors.js'
 
 /** Who signs: a KeyID on the server's whitelist and its secret key. */
 export interface CallSigner {
@@ -58,7 +58,7 @@ export function createSignedClient(address: string, signer: CallSigner, init: { 
           client.makeUnaryRequest(def.path, passThrough, def.responseDeserialize, body, md, { deadline }, (err, res) => {
             inflight--
             // `details.grpc`: the server's own words, for callers that tell refusals apart.
-            if (err) reject(new CruxError(err.code as Code, `${describe}: ${err.details || err.message}`, { details: { grpc: err.details } }))
+            if (err) reject(remoteError(err.code, address, describe, err.details || err.message))
             else resolve(res!)
           })
         })

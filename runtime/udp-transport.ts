@@ -8,7 +8,7 @@
  */
 import { createSocket, type Socket, type SocketType } from 'node:dgram'
 import { isIPv4, isIPv6 } from 'node:net'
-import { AddressInUseError, InvalidArgumentError, UnavailableError } from './errors.js'
+import { AddressInUseError, BindError, InvalidArgumentError, UnavailableError } from './errors.js'
 import { checkSend, DATAGRAM_BOUNDS, type ReceiveHandler, type Transport } from './transport.js'
 import { formatHostPort, type HostPort, parseHostPort } from './udp-address.js'
 
@@ -65,7 +65,7 @@ export async function createUdpTransport(options: UdpTransportOptions): Promise<
         // already closed: nothing to release
       }
       const where = formatHostPort(host, port)
-      reject(err.code === 'EADDRINUSE' ? new AddressInUseError(where, err) : new UnavailableError(`cannot bind UDP ${where}: ${err.message}`, { cause: err }))
+      reject(err.code === 'EADDRINUSE' ? new AddressInUseError(where, err) : new BindError(`cannot bind UDP ${where}: ${err.message}`, where, err))
     }
     socket.once('error', onBindError)
     socket.bind({ address: host, port, exclusive: true }, () => {

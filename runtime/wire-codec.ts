@@ -23,7 +23,7 @@ import type { HostEvent } from '../machines/effects.js'
 import type { FlockWireEvent } from '../machines/flock/events.js'
 import type { ConfabAnswer, ConfabAsk, ConfabQuery, Info, InfoKind, ListChunk, ListPull, NodeId } from '../machines/flock/types.js'
 import * as pb from '../protos/gen/crux/v1/wire.js'
-import { Code, CruxError } from './errors.js'
+import { InvalidArgumentError } from './errors.js'
 import { decodeUtf8, framed, type Frame } from './protobuf-framing.js'
 import type { Codec } from './transport-bridge.js'
 import { MAX_DATAGRAM_BYTES } from './transport.js'
@@ -47,9 +47,9 @@ export const LIST_CHUNK_ENTRIES = 9
 export const INFO_MAX_BYTES = 1296
 
 /** Bytes that are not an acceptable Packet. `details.reason` says which check failed. */
-export class WireDecodeError extends CruxError {
+export class WireDecodeError extends InvalidArgumentError {
   constructor(reason: WireDecodeReason, message: string, cause?: unknown) {
-    super(Code.INVALID_ARGUMENT, `wire: ${message}`, cause === undefined ? { details: { reason } } : { details: { reason }, cause })
+    super(`wire: ${message}`, cause === undefined ? { details: { reason } } : { details: { reason }, cause })
     this.name = 'WireDecodeError'
   }
 }
@@ -63,9 +63,9 @@ export class WireDecodeError extends CruxError {
 export type WireDecodeReason = 'not-bytes' | 'too-large' | 'framing' | 'protobuf' | 'empty' | 'content'
 
 /** An event the wire cannot carry: unknown type, or content outside the types or WIRE_LIMITS. */
-export class WireEncodeError extends CruxError {
+export class WireEncodeError extends InvalidArgumentError {
   constructor(message: string, cause?: unknown) {
-    super(Code.INVALID_ARGUMENT, `wire: ${message}`, cause === undefined ? {} : { cause })
+    super(`wire: ${message}`, cause === undefined ? {} : { cause })
     this.name = 'WireEncodeError'
   }
 }

@@ -8,7 +8,7 @@ import type { Command } from 'commander'
 import type { ReeveClient } from '../../actors/strew-client.js'
 import { goodId } from '../../machines/strew/ids.js'
 import type { CatalogEndpoint } from '../../machines/steward/types.js'
-import { Code, CruxError, InvalidArgumentError, NotFoundError } from '../../runtime/errors.js'
+import { DeadlineExceededError, errorFor, InvalidArgumentError, isRemoteError, NotFoundError, PermissionDeniedError, UnauthenticatedError, UnavailableError } from '../../runtime/errors.js'
 import { duration, formatDuration, target } from '../flags.js'
 
 const DEFAULT_TARGET = '127.0.0.1:50059'
@@ -61,21 +61,15 @@ function table(es: readonly CatalogEndpoint[]): string {
 
 /** A failed call as one line that names the target and says what to do about it. */
 function explain(f: Reach, err: unknown): unknown {
-  // The client's failures read `reeve TARGET: …`; our own errors are already fit to print.
-  if (!(err instanceof CruxError) || !err.message.startsWith(`reeve ${f.target}: `)) return err
+  // The reeve's answers carry its address; our own errors are already fit to print.
+  if (!isRemoteError(err, f.target)) return err
   const why = err.message.replace(/\s+/g, ' ')
-  switch (err.code) {
-    case Code.UNAVAILABLE:
-      return new CruxError(err.code, `no reeve answers at ${f.target}${/ECONNREFUSED/.test(why) ? ': connection refused' : ''} (is a fulcrum serving gRPC there? see crux fulcrum --grpc)`)
-    case Code.DEADLINE_EXCEEDED:
-      return new CruxError(err.code, `no answer from the reeve at ${f.target} within ${DEADLINE_MS / 1000} s`)
-    case Code.PERMISSION_DENIED:
-      return new CruxError(err.code, `the reeve at ${f.target} refused the call: ${f.dataDir} holds another node's key (use the data dir of the fulcrum serving ${f.target})`)
-    case Code.UNAUTHENTICATED:
-      return new CruxError(err.code, `the reeve at ${f.target} refused the call's signature (are this machine's and the node's clocks apart?)`)
-    default:
-      return new CruxError(err.code, why)
-  }
+  const cause = { cause: err }
+  if (err instanceof UnavailableError) return new UnavailableError(`no reeve answers at ${f.target}${/ECONNREFUSED/.test(why) ? ': connection refused' : ''} (is a fulcrum serving gRPC there? see crux fulcrum --grpc)`, cause)
+  if (err instanceof DeadlineExceededError) return new DeadlineExceededError(`no answer from the reeve at ${f.target} within ${DEADLINE_MS / 1000} s`, cause)
+  if (err instanceof PermissionDeniedError) return new PermissionDeniedError(`the reeve at ${f.target} refused the call: ${f.dataDir} holds another node's key (use the data dir of the fulcrum serving ${f.target})`, cause)
+  if (err instanceof UnauthenticatedError) return new UnauthenticatedError(`the reeve at ${f.target} refused the call's signature (are this machine's and the node's clocks apart?)`, cause)
+  return errorFor(err.code, why, cause)
 }
 
 /** Runs `fn` with a client of the reeve at `--target` signing as `--data-dir`'s node, and always closes it (so the process can exit). */
@@ -150,7 +144,7 @@ export function registerStrew(program: Command): void {
       try {
         await c.heartbeat([{ uuid, ttlMs: f.ttl }])
       } catch (err) {
-        if (err instanceof CruxError && err.code === Code.NOT_FOUND) throw new NotFoundError(`the reeve at ${f.target} keeps no ${uuid} by heartbeats (register it with --ttl first)`)
+        if (err instanceof NotFoundError) throw new NotFoundError(`the reeve at ${f.target} keeps no ${uuid} by heartbeats (register it with --ttl first)`)
         throw err
       }
       const nodeId = await c.nodeIdOf({ service: svc, api: f.api })
@@ -186,7 +180,7 @@ export function registerStrew(program: Command): void {
       try {
         await c.deregister(nodeId)
       } catch (err) {
-        if (err instanceof CruxError && err.code === Code.NOT_FOUND) throw new NotFoundError(`${nodeId} is not registered with the reeve at ${f.target}`)
+        if (err instanceof NotFoundError) throw new NotFoundError(`${nodeId} is not registered with the reeve at ${f.target}`)
         throw err
       }
       say(f, { node_id: nodeId }, `deregistered ${nodeId}\n`)
@@ -265,7 +259,7 @@ export function registerStrew(program: Command): void {
           (err) => {
             done()
             // The watch runs until we stop it: the reeve ending it is a failure too.
-            reject(err ?? new CruxError(Code.UNAVAILABLE, `the reeve at ${f.target} ended the watch`))
+            reject(err ?? new UnavailableError(`the reeve at ${f.target} ended the watch`))
           },
         )
         process.once('SIGINT', stop)
