@@ -236,6 +236,7 @@ export function createSecureServer(o: SecureServerInit): SecureServer {
     },
     // Our own listener, not bindAsync: grpc-js would accept every connection (see grpc-limits.ts).
     async start() {
+      // Both injectors take connections in the clear: the TLS one gets them decrypted (tlsServer below).
       const secure = server.createConnectionInjector(grpc.ServerCredentials.createInsecure())
       const plaintext = plain.createConnectionInjector(grpc.ServerCredentials.createInsecure())
       tlsServer.on('secureConnection', (socket: TLSSocket) => {

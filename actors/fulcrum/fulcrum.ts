@@ -178,7 +178,7 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
   // Its TLS certificate, from the node key and the secret, is written beside node.key first, for the
   // CLI that speaks for this node (runtime/grpc-tls.ts).
   const tls = o.grpc === undefined ? undefined : (await import('../../runtime/grpc-tls.js')).certifyNode(o.dataDir, o.secret, identity)
-  const bound = o.grpc === undefined ? undefined : await strewModule!.bindStrewServer({ ...o.grpc, tls: tls!, now: () => clock.now(), ...(o.grpcLimits === undefined ? {} : { limits: o.grpcLimits }) })
+  const bound = o.grpc === undefined ? undefined : await strewModule!.bindStrewServer({ ...o.grpc, tls: tls!, ...(o.grpcLimits === undefined ? {} : { limits: o.grpcLimits }) })
   if (bound !== undefined) opened.push(() => bound.server.close())
   // A specific listen address is announced as the socket reports it: the source address of its datagrams.
   const advertised = o.advertise === undefined && !isWildcard(o.host) ? udp.address : announce(udpHost, o.advertise, parseHostPort(udp.address)!.port)
