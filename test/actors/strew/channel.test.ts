@@ -148,6 +148,6 @@ test('an UpdateEndpoints for the term before a restart is refused by the next st
   const c2 = steward()
   t.teardown(() => c2.close())
   const stale = await c2.unary(StewardServiceService.updateEndpoints, update(before, 'Stale')).then(() => null, (err: CruxError) => err)
-  t.like(stale, { code: Code.FAILED_PRECONDITION, details: { grpc: `an update for term ${before}; this steward's term is ${after}` } })
+  t.like(stale, { code: Code.FAILED_PRECONDITION, details: { grpc: `the update is for term ${before}; this steward's is ${after}` } })
   t.is((await c2.unary(StewardServiceService.updateEndpoints, update(after, 'Fresh'))).term, after)
 })
