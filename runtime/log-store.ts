@@ -131,7 +131,7 @@ export class LogStore implements Store {
     return keys.map((k) => valueOf(log, k, lineOf(log.live.get(k)!, data)))
   }
 
-  /** Bytes of values held in memory as text (not yet written, or refused by the disk): 0 once all is written. */
+  /** Characters (≈ bytes) of lines held in memory as text (not yet written, or refused by the disk): 0 once all is written. */
   heldBytes(actor: string): number {
     let n = 0
     for (const at of this.open(actor).live.values()) if (typeof at === 'string') n += at.length
