@@ -1,7 +1,8 @@
 /**
  * The strew layer measured the way ../shared/peers/etcd-bench.sh measures etcd (lib/etcd-bench.mjs):
  * one real `crux fulcrum` (a flock of one: leader, steward and reeve in one process, as etcd is one
- * member) on 127.77.90.1, driven over gRPC from this process by the reeve client, every call over the flock's mutual TLS.
+ * member) on 127.77.90.1 (`--ip` moves it), driven over gRPC from this process by the reeve client,
+ * every call over the flock's mutual TLS.
  *
  * - put: a service registration (RegisterService), answered once it is in the reeve's log on disk
  *   (one fdatasync per group of calls), as etcd answers a put once its WAL is synced. `--keys`
@@ -13,20 +14,33 @@
  *   lapse; a catalog watch records when each is seen down. Overshoot: seen down − (last heartbeat
  *   answered + TTL), as etcd-bench computes it from delete events.
  *
+ * - memory: the fulcrum's RSS is read from /proc every 50 ms; `<phase>_rss_mb_max` is its highest
+ *   reading during a phase, `<phase>_heap_mb` V8's used / total heap (its /metrics) and
+ *   `<phase>_malloc_mb` the C library's main heap at the phase's end; `idle_rss_mb` the RSS
+ *   `--idle-s` seconds after the last phase (what the process gives back; V8's memory reducer
+ *   starts some 10–40 s after the load ends).
+ *
  *   npm run bench -- strew [--keys 10000] [--conc 64] [--leases 1000] [--ttl 5] [--keepalive-s 10] [--hb 1000]
+ *                          [--ip 127.77.90.1] [--idle-s 45] [--node-flags "--max-semi-space-size=1 …"]
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createReeveClient, heartbeatUuid, type ReeveClient } from '../actors/strew/client.js'
 import { loadPeerTls } from '../runtime/grpc-tls.js'
 import { generateSecret } from '../runtime/secret.js'
-import { flag } from './flags.js'
+import { flag, stringFlag } from './flags.js'
 import { procCpuS, statusKb } from './lib/proc.js'
 
-const IP = '127.77.90.1'
+/**
+ * The Node options every deploy file gives a fulcrum (deploy/systemd, deploy/Dockerfile, deploy/k8s;
+ * docs/OPERATING.md): a 1 MB young generation. With Node's default (16 MB semi-spaces) the fulcrum
+ * of this benchmark peaked 300–330 MB and kept 245–250 MB after the load; with this 290–300, given
+ * back to 120–130 MB once V8's memory reducer ran, ~40 s after the load.
+ */
+const DEPLOY_NODE_OPTIONS = '--max-semi-space-size=1'
 const crux = fileURLToPath(new URL('../bin/crux.bundle.mjs', import.meta.url))
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const now = () => performance.now()
@@ -62,15 +76,20 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const TTL = flag(args, '--ttl', 5)
   const KEEPALIVE_S = flag(args, '--keepalive-s', 2 * TTL)
   const HB = flag(args, '--hb', 1_000)
+  const IP = stringFlag(args, '--ip', '127.77.90.1')
+  const IDLE_S = flag(args, '--idle-s', 45)
+  const nodeFlags = stringFlag(args, '--node-flags', DEPLOY_NODE_OPTIONS).split(' ').filter((f) => f !== '')
   const out: Record<string, unknown> = { keys: KEYS, conc: CONC, leases: LEASES, ttl_s: TTL, hb_ms: HB }
   const log = (s: string) => process.stderr.write(`[strew-bench] ${s}\n`)
   const dir = mkdtempSync(join(tmpdir(), 'crux-strew-bench-'))
   const secretFile = join(dir, 'flock.secret')
   writeFileSync(secretFile, generateSecret() + '\n', { mode: 0o600 })
   const dataDir = join(dir, 'n1')
-  // Started as an operator starts it: `crux fulcrum`, Node's default flags.
-  const child = spawn(process.execPath, [crux, 'fulcrum', '--listen', `${IP}:23123`, '--probe', `${IP}:23123`, '--secret-file', secretFile, '--data-dir', dataDir, '--heartbeat', String(HB), '--grpc', `${IP}:50059`, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] })
+  // Started as an operator starts it: `crux fulcrum` with the Node options of the deploy files
+  // (unless --node-flags), not the driver's: its flags are not inherited by a spawned process.
+  const child = spawn(process.execPath, [...nodeFlags, crux, 'fulcrum', '--metrics', `${IP}:23124`, '--listen', `${IP}:23123`, '--probe', `${IP}:23123`, '--secret-file', secretFile, '--data-dir', dataDir, '--heartbeat', String(HB), '--grpc', `${IP}:50059`, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] })
   let client: ReeveClient | undefined
+  const mem = memoryWatch(child.pid!, `http://${IP}:23124/metrics`)
   try {
     const t0 = now()
     for (let i = 0; ; i++) {
@@ -93,6 +112,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       out[`${name}_p50_ms`] = r2(quantile(lat, 0.5))
       out[`${name}_p99_ms`] = r2(quantile(lat, 0.99))
       log(`${name}: ${n} in ${s.toFixed(2)} s = ${Math.round(n / s)}/s, p50 ${quantile(lat, 0.5).toFixed(2)} ms, p99 ${quantile(lat, 0.99).toFixed(2)} ms`)
+      await mem.phase(name, out, log)
     }
     const key = (p: string, i: number) => `${p}${String(i).padStart(6, '0')}`
     const seqIds: string[] = []
@@ -105,6 +125,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       await sleep(20)
     }
     out.catalog_converge_s = r2((now() - tc) / 1000)
+    await mem.phase('catalog_converge', out, log)
     const get = async (id: string) => {
       const r = await c.catalog({ endpoint: id })
       if (r.endpoints.length !== 1) throw new Error(`lookup of ${id} found ${r.endpoints.length}`)
@@ -137,6 +158,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const regS = (now() - tReg) / 1000
     out.lease_register_ops = Math.round(LEASES / regS)
     log(`registered ${LEASES} with a ${TTL} s TTL in ${regS.toFixed(2)} s`)
+    await mem.phase('lease_register', out, log)
     const tKa = now()
     const rounds: number[] = []
     for (;;) {
@@ -151,6 +173,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     }
     out.keepalive_round_ms = r2(quantile(rounds, 0.5))
     out.keepalive_rounds = rounds.length
+    await mem.phase('keepalive', out, log)
     const tStop = now()
     const upNow = (await c.catalog({ api: 'Lease1' })).endpoints.filter((e) => e.state === 'up').length
     out.alive_after_keepalive = `${upNow}/${LEASES}`
@@ -169,15 +192,80 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       out.lease_overshoot_p50_s = r2(quantile(over, 0.5))
       out.lease_overshoot_max_s = r2(Math.max(...over))
     }
+    await mem.phase('lease_expire', out, log)
     out.crux_rss_mb_peak = r2(statusKb(child.pid!, 'VmHWM') / 1024)
+    await sleep(IDLE_S * 1000)
+    await mem.phase('idle', out, log)
+    out.idle_rss_mb = r2(statusKb(child.pid!, 'VmRSS') / 1024)
     out.crux_cpu_s = r2(procCpuS(child.pid!))
     const cu = process.cpuUsage()
     out.client_cpu_s = r2((cu.user + cu.system) / 1e6)
     return out
   } finally {
+    mem.stop()
     client?.close()
     child.kill('SIGTERM')
     await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)))
     rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** A prom-client gauge's value in a /metrics text (the sum over its labels); NaN when absent. */
+function metric(text: string, name: string, labels = ''): number {
+  let sum = NaN
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name + (labels === '' ? '' : `{${labels}`))) continue
+    const rest = line.slice(name.length)
+    if (rest[0] !== ' ' && rest[0] !== '{') continue
+    sum = (Number.isNaN(sum) ? 0 : sum) + Number(line.slice(line.lastIndexOf(' ') + 1))
+  }
+  return sum
+}
+
+/** The resident kB of `pid`'s mappings named `name` (`[heap]`: the C library's main malloc heap). */
+function smapsRssKb(pid: number, name: string): number {
+  let kb = 0
+  let inside = false
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) inside = line.trimEnd().endsWith(` ${name}`)
+    else if (inside && line.startsWith('Rss:')) kb += Number(/\d+/.exec(line)![0])
+  }
+  return kb
+}
+
+/**
+ * Watches the fulcrum's memory: the highest RSS since the last phase (from /proc, every 50 ms: a
+ * peak between two phases' ends would otherwise go unseen), and V8's heap at each phase's end.
+ */
+function memoryWatch(pid: number, metricsUrl: string) {
+  let max = 0
+  const timer = setInterval(() => {
+    try {
+      max = Math.max(max, statusKb(pid, 'VmRSS'))
+    } catch {
+      // the process has exited
+    }
+  }, 50)
+  return {
+    async phase(name: string, out: Record<string, unknown>, log: (s: string) => void): Promise<void> {
+      max = Math.max(max, statusKb(pid, 'VmRSS'))
+      out[`${name}_rss_mb_max`] = r2(max / 1024)
+      max = 0
+      try {
+        const text = await (await fetch(metricsUrl)).text()
+        const mb = (x: number) => r2(x / 2 ** 20)
+        const used = mb(metric(text, 'nodejs_heap_size_used_bytes'))
+        const total = mb(metric(text, 'nodejs_heap_size_total_bytes'))
+        const young = mb(metric(text, 'nodejs_heap_space_size_total_bytes', 'space="new"'))
+        const external = mb(metric(text, 'nodejs_external_memory_bytes'))
+        const brk = r2(smapsRssKb(pid, '[heap]') / 1024)
+        out[`${name}_heap_mb`] = `${used}/${total}`
+        out[`${name}_malloc_mb`] = brk
+        log(`  ${name}: rss max ${out[`${name}_rss_mb_max`]} MB, now ${r2(statusKb(pid, 'VmRSS') / 1024)}: V8 heap used ${used} of ${total} MB (new space ${young}), external ${external} MB, malloc's main heap ${brk} MB`)
+      } catch (err) {
+        log(`  ${name}: rss max ${out[`${name}_rss_mb_max`]} MB, /metrics unreadable: ${err instanceof Error ? err.message : String(err)}`)
+      }
+    },
+    stop: () => clearInterval(timer),
   }
 }
