@@ -85,7 +85,7 @@ export function announce(host: string, advertise: { port: number } | undefined, 
 
 /**
  * The gRPC host announced must be the flock host announced: a steward calls a reeve back only at the
- * host of the address the flock knows it by (actors/strew/registry.ts, docs/STREW.md). Another host would
+ * host of the address the flock knows it by (machines/registry/rules.ts, docs/STREW.md). Another host would
  * give a node whose every registration is refused; it is refused at start instead.
  */
 export function checkSameHost(flockHost: string, grpcHost: string): void {

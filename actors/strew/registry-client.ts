@@ -1,8 +1,15 @@
 /**
- * The callers of the registry (actors/registry.ts): a node registering its reeve's key with the
- * steward, and an admin asking the steward to forget a node. Both seal their request under the flock
- * secret for one steward (its node id), with their time and a fresh nonce (runtime/registration.ts),
- * and send it over the flock's mutual TLS (runtime/grpc-tls.ts).
+ * The callers of the registry (the registry machine, machines/registry.machine.ts, behind strew's
+ * route table, actors/strew/routes.ts): a node registering its reeve's key with the steward, and an
+ * admin asking the steward to forget a node (a decommissioned or compromised one). Both seal their
+ * request under the flock secret for one steward (its node id), with their time and a fresh nonce
+ * (actors/strew/registration.ts), and send it over the flock's mutual TLS (runtime/grpc-tls.ts).
+ *
+ * What the caller hears: a registration the registry's edge cannot take (not sealed under this
+ * flock's secret, for another steward, not fresh) ends with the status PERMISSION_DENIED, `registration
+ * refused`, before anything is called back; one the registry refuses (the key is not the node's, the
+ * node is not a member, the call-back host is not its flock host, the key not proven, not the
+ * steward) ends with FAILED. Either is a {@link RegistrationError}.
  */
 import * as grpc from '@grpc/grpc-js'
 import { RegisterStatus, RegistryServiceClient, type RegisterResponse } from '../../protos/gen/crux/v1/registry.js'
@@ -15,7 +22,7 @@ import { sealForget, sealRegistration } from './registration.js'
 /** The rev under which a node's reeve key is whitelisted. */
 export const REEVE_REV = 'Reeve1_0'
 
-/** Registration refused: FAILED from the registry, or no DONE. */
+/** Registration refused: FAILED from the registry, PERMISSION_DENIED from its edge, or no DONE. */
 export class RegistrationError extends CruxError {
   constructor(message: string) {
     super(Code.PERMISSION_DENIED, message)
@@ -69,7 +76,10 @@ export async function registerNode(o: RegisterNodeOptions): Promise<{ stewardKey
         }
       })
       call.on('error', (err: grpc.ServiceError) => {
-        if (!done) void unreachable(`registry ${o.registry}`, o.registry, o.tls, expect, err).then(reject)
+        if (done) return
+        // A refusal is the registry's answer, not a failure to reach it.
+        if (err.code === grpc.status.PERMISSION_DENIED) reject(new RegistrationError(`registration failed: ${err.details || err.message}`))
+        else void unreachable(`registry ${o.registry}`, o.registry, o.tls, expect, err).then(reject)
       })
       call.on('end', () => {
         if (!done) reject(new RegistrationError('registration ended without an answer'))
