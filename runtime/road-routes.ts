@@ -24,34 +24,34 @@ export interface RoadMethod<Req = any, Res = any> {
 }
 
 /** An event type that leaves as a call to `grpc://HOST:PORT/<name>`. */
-export interface OutboundRoute<Req = any, Res = any> {
+export interface OutboundRoute<Req = any, Res = any, E extends HostEvent = any> {
   method: RoadMethod<Req, Res>
   /** The request message for `event` (may throw: the sender gets `call.failed` INVALID_ARGUMENT). */
-  request(event: HostEvent): Req
+  request(event: E): Req
   /** The event the sending actor gets for each response message (streaming: one per message). */
-  answer(response: Res, event: HostEvent): HostEvent
+  answer(response: Res, event: E): HostEvent
   /** The call's deadline, ms (unary default 10 000; a stream has none unless given). */
   deadlineMs?: number
 }
 
 /** A gRPC method this node serves: its calls arrive as events at a local actor. */
-export interface InboundRoute<Req = any, Res = any> {
+export interface InboundRoute<Req = any, Res = any, A extends HostEvent = any> {
   method: RoadMethod<Req, Res>
   /** The actor that takes the calls: `<node>/<actor>`. */
   actor: string
   /** The event for a request (`caller`: the KeyID of the channel, '' for an open method); a throw is INVALID_ARGUMENT. */
   event(request: Req, caller: string): HostEvent
   /** The response message for an answer event the actor sent to `reply:<n>`. */
-  response(answer: HostEvent): Res
+  response(answer: A): Res
   /** Whether an answer ends a server-streaming call (a unary call ends with its first answer). */
-  terminal?(answer: HostEvent): boolean
+  terminal?(answer: A): boolean
   /** How long the actor has to give the terminal answer, ms (unary default 10 000; a stream waits for ever unless given). */
   deadlineMs?: number
   /**
    * What an answer must wait for before it leaves (e.g. the store's sync of what the step persisted:
    * a registration is acknowledged once it is on disk). Undefined: it leaves at once.
    */
-  settle?(answer: HostEvent): Promise<void> | undefined
+  settle?(answer: A): Promise<void> | undefined
 }
 
 /** A gRPC service this node serves. `open`: anyone may call it (passed to the server's addService), and its calls get caller ''. */

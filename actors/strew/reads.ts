@@ -10,7 +10,7 @@ import type { StewardContext } from '../../machines/steward/rules.js'
 import { serviceOf, visibleTo } from '../../machines/steward/rules.js'
 import type { CatalogEndpoint } from '../../machines/steward/types.js'
 import type { GetCatalogRequest, GetCatalogResponse } from '../../protos/gen/crux/v1/reeve.js'
-import { Code, CruxError } from '../../runtime/errors.js'
+import { CallRefusedError, UnavailableError } from '../../runtime/errors.js'
 import { callerOf, unary } from '../../runtime/grpc-server.js'
 import type { ActorHost } from '../../runtime/host.js'
 import { nodeIdParts, toEndpoint } from './codec.js'
@@ -64,9 +64,9 @@ export function createStrewReads(side: StrewReadSide): { reeve: Record<string, u
         return { text: call.request.text, nodeId: side.reeveNodeId, steward: f?.address ?? '', term: f?.term ?? 0 }
       }),
       getCatalog: unary((call: grpc.ServerUnaryCall<GetCatalogRequest, GetCatalogResponse>) => {
-        if (callerOf(call) !== side.reeveKeyId) throw new CruxError(Code.PERMISSION_DENIED, 'call refused')
+        if (callerOf(call) !== side.reeveKeyId) throw new CallRefusedError('GetCatalog is for the node\'s own key')
         const cat = context<ReeveContext>(side, side.actors.reeve)?.catalog
-        if (cat === undefined) throw new CruxError(Code.UNAVAILABLE, 'the reeve is not running')
+        if (cat === undefined) throw new UnavailableError('the reeve is not running')
         return { endpoints: visibleIn(cat, call.request).map(toEndpoint), version: cat.version }
       }),
     },

@@ -9,12 +9,12 @@
  * Checks of a request's shape (bounds, NodeID syntax, an endpoint of another node) happen here and
  * answer INVALID_ARGUMENT; who may call what is the machines' (they get `caller`).
  */
-import type { CatalogEndpoint, CatalogPush, EndpointsUpdate, KeysProof, RegistryRegisterRequest } from '../../machines/strew/events.js'
+import type { CatalogEndpoint, CatalogPush, EndpointsUpdate, KeysProof, KeysPull, RegistryRegisterRequest } from '../../machines/strew/events.js'
 import { parseNetId, parseNodeId, netIdAddress } from '../../machines/strew/ids.js'
 import { ReeveServiceService, type PullKeysResponse, type RegisterServiceRequest, type PushCatalogRequest, type WatchCatalogResponse } from '../../protos/gen/crux/v1/reeve.js'
 import { RegistryServiceService, RegisterStatus, type RegisterResponse } from '../../protos/gen/crux/v1/registry.js'
 import { StewardServiceService, type UpdateEndpointsRequest } from '../../protos/gen/crux/v1/steward.js'
-import { Code, CruxError, InvalidArgumentError } from '../../runtime/errors.js'
+import { InvalidArgumentError, PermissionDeniedError } from '../../runtime/errors.js'
 import type { HostEvent } from '../../machines/effects.js'
 import type { InboundService, OutboundRoute, RouteTable } from '../../runtime/road-routes.js'
 import { checkAddress, checkLocalEndpoint, fromEndpoint, nodeIdParts, toBeat, toEndpoint } from './codec.js'
@@ -49,46 +49,44 @@ export function createStrewRoutes(c: StrewRouteComponents, init: StrewRouteInit)
   const { crypto } = c
   const refuse = (why: string, fields: Record<string, unknown>): never => {
     c.refused?.(why, fields)
-    throw new CruxError(Code.PERMISSION_DENIED, 'registration refused')
+    throw new PermissionDeniedError('registration refused')
   }
 
   const outbound: Record<string, OutboundRoute> = {
     'endpoints.update': {
       method: StewardServiceService.updateEndpoints,
       deadlineMs: init.callDeadlineMs,
-      request: (ev): UpdateEndpointsRequest => {
-        const { term, update: u } = ev as unknown as EndpointsUpdate
+      request: (ev: EndpointsUpdate): UpdateEndpointsRequest => {
+        const { term, update: u } = ev
         return { reeve: u.reeve, full: u.full, upsert: u.upsert.map(toEndpoint), remove: u.remove, address: u.address, horde: u.horde, term }
       },
-      answer: (res: { version: number; term: number }, ev) => ({ type: 'endpoints.updated', id: ev.id, term: res.term, version: res.version }),
+      answer: (res: { version: number; term: number }, ev: EndpointsUpdate) => ({ type: 'endpoints.updated', id: ev.id, term: res.term, version: res.version }),
     },
     'catalog.push': {
       method: ReeveServiceService.pushCatalog,
       deadlineMs: init.callDeadlineMs,
-      request: (ev): PushCatalogRequest => {
-        const p = ev as unknown as CatalogPush
+      request: (p: CatalogPush): PushCatalogRequest => {
         return { term: p.term, version: p.version, full: p.full, base: p.base, endpoints: p.endpoints.map(toEndpoint), remove: p.remove, rules: p.rules }
       },
-      answer: (res: { version: number }, ev) => ({ type: 'catalog.pushed', id: ev.id, version: res.version }),
+      answer: (res: { version: number }, ev: CatalogPush) => ({ type: 'catalog.pushed', id: ev.id, version: res.version }),
     },
     'keys.pull': {
       method: ReeveServiceService.pullKeys,
       deadlineMs: init.callDeadlineMs,
-      request: (ev) => ({ keyId: String(ev.keyId), challenge: bytes(String(ev.challenge)) }),
-      answer: (res: PullKeysResponse, ev) => ({
+      request: (ev: KeysPull) => ({ keyId: ev.keyId, challenge: bytes(ev.challenge) }),
+      answer: (res: PullKeysResponse, ev: KeysPull) => ({
         type: 'keys.pulled',
         id: ev.id,
-        proven: crypto.keysProven(bytes(String(ev.challenge)), res.publicKeys.map((k) => new Uint8Array(k)), new Uint8Array(res.signature), String(ev.keyId)),
+        proven: crypto.keysProven(bytes(ev.challenge), res.publicKeys.map((k) => new Uint8Array(k)), new Uint8Array(res.signature), ev.keyId),
       }),
     },
     'registry.register': {
       method: RegistryServiceService.register,
       deadlineMs: init.registerDeadlineMs,
-      request: (ev) => {
-        const r = ev as unknown as RegistryRegisterRequest
+      request: (r: RegistryRegisterRequest) => {
         return { sealed: crypto.sealRegistration({ nodeId: r.nodeId, netId: r.netId, publicKey: bytes(r.publicKey) }, r.steward) }
       },
-      answer: (res: RegisterResponse, ev) => registerAnswer(crypto, res, Number(ev.id)),
+      answer: (res: RegisterResponse, ev: RegistryRegisterRequest) => registerAnswer(crypto, res, ev.id),
     },
   }
 
@@ -131,8 +129,8 @@ export function createStrewRoutes(c: StrewRouteComponents, init: StrewRouteInit)
         actor: 'reeve',
         event: (r: { keyId: string; challenge: Uint8Array }, caller) => ({ type: 'keys.pull', id: 0, caller, keyId: r.keyId, challenge: b64(r.challenge) }),
         // The machine said yes to this key and challenge; the proof is signed here, on the way out.
-        response: (a): PullKeysResponse => {
-          const proof = crypto.proveKeys(bytes((a as unknown as KeysProof).challenge))
+        response: (a: KeysProof): PullKeysResponse => {
+          const proof = crypto.proveKeys(bytes(a.challenge))
           return { publicKeys: proof.publicKeys.map((k) => Buffer.from(k)), signature: Buffer.from(proof.signature) }
         },
       },
@@ -218,7 +216,7 @@ export function createStrewRoutes(c: StrewRouteComponents, init: StrewRouteInit)
           const o = crypto.openForget(new Uint8Array(req.sealed))
           if (!o.ok) {
             c.refused?.(o.why, {})
-            throw new CruxError(Code.PERMISSION_DENIED, 'request refused')
+            throw new PermissionDeniedError('request refused')
           }
           return { type: 'registry.forget', id: 0, caller: '', node: o.value.node }
         },

@@ -83,6 +83,26 @@ test.serial('the leader killed: a new steward with the catalog intact, every ree
   t.deepEqual(cat.endpoints.map((e) => e.instance).sort(), ['db0', 'db1'])
 })
 
+test.serial('a member killed: its services leave every live catalog within 1 HB of the flock dropping it; the others stay', async (t) => {
+  const w = await flock(t, '127.77.86', 3)
+  const leader = w.fs.find((f) => grpcOf(f) === w.steward)!
+  const [victim, other] = w.fs.filter((f) => f !== leader) as [RunningFulcrum, RunningFulcrum]
+  const dead = await w.client(victim).register({ service: 'Doomed', api: 'Api1', address: '127.0.0.1:7001' })
+  const kept = await w.client(other).register({ service: 'Kept', api: 'Api1', address: '127.0.0.1:7002' })
+  const live = [leader, other]
+  await untilAsync(async () => (await Promise.all(live.map(async (f) => (await has(w.client(f), dead)) && (await has(w.client(f), kept))))).every(Boolean), BOUND, 'both registrations everywhere')
+  const killedAt = Date.now()
+  victim.child.kill('SIGKILL')
+  // The flock's own detection: the leader's member list drops the node (its log line's time).
+  await until(() => leader.view()?.members === 2, BOUND, 'the leader dropping the killed member')
+  const droppedAt = Number(leader.lines.findLast((l) => l.msg === 'flock' && l.members === 2)!.time)
+  const goneAt = await untilAsync(async () => (await Promise.all(live.map(async (f) => !(await has(w.client(f), dead, 'up')) && !(await has(w.client(f), dead, 'down'))))).every(Boolean), BOUND, 'the dead node\'s service gone from every live catalog')
+  t.log(`killed → dropped by the flock ${droppedAt - killedAt} ms, dropped → gone from every live catalog ${goneAt - droppedAt} ms (HB ${HB} ms)`)
+  // The polling here adds up to 25 ms plus one catalog read per node; the log line is written after the step.
+  t.true(goneAt - droppedAt <= HB + 150, `gone ${goneAt - droppedAt} ms after the flock dropped the node; allowed 1 HB (${HB} ms) and the polling`)
+  for (const f of live) t.true(await has(w.client(f), kept), `${f.addr} still lists the live member's service`)
+})
+
 test.serial('heartbeats keep a service up past its TTL; once they stop it is down, not before the TTL, on every node, and grpc.health.v1 says NOT_SERVING', async (t) => {
   const w = await flock(t, '127.77.84', 2)
   const f = w.fs[0]!
