@@ -97,7 +97,14 @@ export function createStrewRoad(
   registry.direct = reads.registry
   // A registration or deregistration is acknowledged once the reeve's log has it on disk (one fdatasync
   // for every call that arrived meanwhile), as etcd acknowledges a put once its WAL is synced.
-  const durable = () => c.store.sync()
+  // A lone call (a sequential client) flushes inline, sparing the thread pool's round trip; with
+  // others waiting, one flush on the pool serves them all (runtime/log-store.ts sync).
+  let settling = 0
+  const durable = () => {
+    const alone = settling === 0
+    settling++
+    return c.store.sync(alone).finally(() => void settling--)
+  }
   reeve.methods.registerService!.settle = durable
   reeve.methods.deregisterService!.settle = durable
   const peers = createPeerClients({ tls: c.bound.tls }, { reeveKeyId, stewardKeyId, timeoutMs: Math.max(5_000, 4 * init.hbMs), pin: (hostPort, path) => pinFor(host, actors, hostPort, path) })
