@@ -17,11 +17,17 @@
  * registrations held ≈ 11 MB as JSON text besides the reeve's own copy in its context; as
  * locations, ≈ 3 MB (the keys).
  *
+ * Preallocation: a log grows in zero-filled steps of {@link PREALLOC_BYTES} written ahead of its
+ * lines, as etcd's WAL does, so a put's fdatasync flushes the line's block and nothing of the file's
+ * metadata: 0.3 ms here instead of 4 ms for an append that grows the file (ext4 on this machine's
+ * virtual disk). The log's end is its first zero byte (JSON lines hold none); a clean close cuts the
+ * zeros off.
+ *
  * A failed write (EMFILE, ENOSPC, EIO) fails every sync waiting on it, and the store stays failed
  * until a rewrite of each log it hit succeeds: tried again at the next put or sync. Never appended to
  * after a failure, a log cannot hold a torn line in its middle, which loading would call damage.
  */
-import { closeSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, writeSync } from 'node:fs'
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { DataDirError, InvalidArgumentError, UnavailableError } from './errors.js'
 import { LatencyHistogram } from './latency.js'
@@ -29,8 +35,10 @@ import type { Store } from './store.js'
 
 interface ActorLog {
   file: string
-  /** Appends go here (O_APPEND). */
+  /** Lines are written here, each at the log's end (positioned writes into the zero-filled tail). */
   fd: number
+  /** Bytes the file holds: the log, then zeros written ahead for the next lines. */
+  allocated: number
   /** Lines are read back through this one: it keeps the file it was opened on, even if that is unlinked. */
   rfd: number
   /** Bytes of the log known written whole: every location points below this. */
@@ -187,7 +195,17 @@ export class LogStore implements Store {
       }
     }
     for (const log of this.logs.values()) {
-      if (log.fd >= 0) closeSync(log.fd)
+      if (log.fd >= 0) {
+        // A clean close leaves the log as lines only: the zeros written ahead are cut off.
+        if (!log.damaged && log.allocated > log.size) {
+          try {
+            ftruncateSync(log.fd, log.size)
+          } catch {
+            // The zeros stay: loading reads the log to its first zero byte anyway.
+          }
+        }
+        closeSync(log.fd)
+      }
       if (log.rfd >= 0) closeSync(log.rfd)
     }
     this.logs.clear()
@@ -209,6 +227,12 @@ export class LogStore implements Store {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
     }
     if (rfd >= 0) data = readRange(rfd, 0, -1)
+    const allocated = data.length
+    // The log ends at its first zero byte: what follows was written ahead (zeros), or, after a power
+    // loss, bytes of lines never acknowledged; either way not the log.
+    const zero = data.indexOf(0)
+    const beyond = zero >= 0 && data.subarray(zero).some((b) => b !== 0)
+    if (zero >= 0) data = data.subarray(0, zero)
     const count = countLines(data)
     // Each complete line ends in a newline; bytes after the last one are a torn write.
     let start = 0
@@ -231,14 +255,15 @@ export class LogStore implements Store {
       else live.set(k, locate(start, end + 1 - start) ?? `${text}\n`)
       lines++
     }
-    const torn = start < data.length
-    if (torn) this.options.onRepair?.(file, `dropped a torn last line (${data.length - start} bytes, no newline: a write cut short, never acknowledged)`)
-    log = { file, fd: -1, rfd, size: start, live, lines, buffered: [], bufferedKeys: [], damaged: false }
+    const torn = start < data.length || beyond
+    if (start < data.length) this.options.onRepair?.(file, `dropped a torn last line (${data.length - start} bytes, no newline: a write cut short, never acknowledged)`)
+    else if (beyond) this.options.onRepair?.(file, 'dropped bytes after the end of the log (written ahead of a sync that never came, never acknowledged)')
+    log = { file, fd: -1, allocated, rfd, size: start, live, lines, buffered: [], bufferedKeys: [], damaged: false }
     this.logs.set(actor, log)
-    // A torn tail is dropped by rewriting the log whole; otherwise keep appending to it.
+    // A torn tail is dropped by rewriting the log whole; otherwise keep writing at its end.
     if (torn) this.compact(log)
     else {
-      log.fd = openSync(file, 'a', 0o600)
+      log.fd = openSync(file, rfd >= 0 ? 'r+' : 'w+', 0o600)
       if (log.rfd < 0) log.rfd = openSync(file, 'r')
     }
     return log
@@ -270,7 +295,9 @@ export class LogStore implements Store {
    * go. Throws what the write threw; the text stays held then, for the rewrite that mends the log.
    */
   private append(log: ActorLog, text: string, b: Batch): void {
-    writeOut(log.fd, text)
+    const bytes = Buffer.from(text)
+    if (log.size + bytes.length > log.allocated) preallocate(log, log.size + bytes.length)
+    writeOut(log.fd, bytes, log.size)
     let at = log.size
     for (let i = 0; i < b.lines.length; i++) {
       const line = b.lines[i]!
@@ -407,7 +434,8 @@ export class LogStore implements Store {
     log.fd = -1
     log.rfd = -1
     log.rfd = openSync(log.file, 'r')
-    log.fd = openSync(log.file, 'a', 0o600)
+    log.fd = openSync(log.file, 'r+', 0o600)
+    log.allocated = size
     // The new file is in place: every key now points into it, and no text is held.
     for (const [k, where] of moved) log.live.set(k, where)
     log.size = size
@@ -464,10 +492,25 @@ function countLines(data: Buffer): number {
   return n
 }
 
-/** All of `text`, or a throw: a short write (a full disk) must not pass for a durable one. */
-function writeOut(fd: number, text: string | Buffer): void {
-  const n = typeof text === 'string' ? writeSync(fd, text) : writeSync(fd, text, 0, text.length)
-  if (n !== (typeof text === 'string' ? Buffer.byteLength(text) : text.length)) throw Object.assign(new Error('short write'), { code: 'ENOSPC' })
+/** All of `bytes` (at `position`, or where the descriptor is), or a throw: a short write (a full disk) must not pass for a durable one. */
+function writeOut(fd: number, bytes: Buffer, position?: number): void {
+  const n = position === undefined ? writeSync(fd, bytes, 0, bytes.length) : writeSync(fd, bytes, 0, bytes.length, position)
+  if (n !== bytes.length) throw Object.assign(new Error('short write'), { code: 'ENOSPC' })
+}
+
+/** A log's file grows in steps of this many zero bytes, written ahead of its lines. */
+export const PREALLOC_BYTES = 4 * 1024 * 1024
+const ZEROS = Buffer.alloc(64 * 1024)
+
+/**
+ * Zero-fills the file from its end to past `needed`, in whole steps: blocks written now (not a hole
+ * a later write would have to allocate), so the fdatasync of a line written into them has no
+ * metadata to flush. The sync after this write pays for the growth once.
+ */
+function preallocate(log: ActorLog, needed: number): void {
+  const to = Math.ceil(needed / PREALLOC_BYTES) * PREALLOC_BYTES
+  for (let at = log.allocated; at < to; at += ZEROS.length) writeOut(log.fd, ZEROS.subarray(0, Math.min(ZEROS.length, to - at)), at)
+  log.allocated = to
 }
 
 /** Closes a descriptor a failed write may have left unusable (EBADF, EIO): it is being replaced. */

@@ -1,11 +1,11 @@
 /** The log store: group-committed puts, reloaded whole; a torn tail is dropped, damage refused, kill -9 survived. */
 import test from 'ava'
 import { spawn } from 'node:child_process'
-import { appendFileSync, closeSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { appendFileSync, closeSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { LogStore } from '../../runtime/log-store.js'
+import { LogStore, PREALLOC_BYTES } from '../../runtime/log-store.js'
 
 const dir = () => mkdtempSync(join(tmpdir(), 'crux-logstore-'))
 
@@ -179,4 +179,51 @@ test('written values are not held in memory: only their location; they read back
   t.deepEqual(again.get('a', 'local/1999'), value(1999))
   t.is(again.heldBytes('a'), 0, 'a log loaded is not held either')
   again.close()
+})
+
+test('a log is written into zeros written ahead of it (no growth to sync per put); an open log loads to its first zero byte; a clean close cuts the zeros off', async (t) => {
+  const d = dir()
+  const s = new LogStore(d)
+  for (let i = 0; i < 50; i++) s.put('a', `k${i}`, { i })
+  await s.sync(true)
+  const [file] = readdirSync(d).filter((f) => !f.startsWith('.'))
+  const open = readFileSync(join(d, file!))
+  // What a kill -9 leaves: the lines, then zeros up to a whole preallocation step.
+  t.is(open.length, PREALLOC_BYTES)
+  const end = open.indexOf(0)
+  t.true(end > 0 && open.subarray(end).every((b) => b === 0), 'lines, then only zeros')
+  const copy = dir()
+  writeFileSync(join(copy, file!), open)
+  const repairs: string[] = []
+  const b = new LogStore(copy, { onRepair: (_f, what) => void repairs.push(what) })
+  t.deepEqual((b.values('a') as Array<{ i: number }>).map((v) => v.i).sort((x, y) => x - y), Array.from({ length: 50 }, (_, i) => i))
+  t.deepEqual(repairs, [], 'zeros ahead are not damage')
+  b.put('a', 'k50', { i: 50 })
+  await b.sync(true)
+  b.close()
+  t.deepEqual(new LogStore(copy).values('a').length, 51, 'written after the loaded end, not after the zeros')
+  s.close()
+  const closed = readFileSync(join(d, file!))
+  t.is(closed.indexOf(0), -1, 'no zeros left after a clean close')
+  t.is(closed.toString('utf8').split('\n').length, 51)
+})
+
+test('bytes after the zeros (lines of a sync that never came, after a power loss) are dropped and reported, the log before them kept', async (t) => {
+  const d = dir()
+  const s = new LogStore(d)
+  s.put('a', 'k1', 1)
+  await s.sync(true)
+  const [file] = readdirSync(d).filter((f) => !f.startsWith('.'))
+  const bytes = Buffer.from(readFileSync(join(d, file!)))
+  s.close()
+  const lines = bytes.indexOf(0)
+  bytes.write('{"k":"k9","v":9}\n', lines + 4096)
+  const copy = dir()
+  writeFileSync(join(copy, file!), bytes)
+  const repairs: string[] = []
+  const b = new LogStore(copy, { onRepair: (_f, what) => void repairs.push(what) })
+  t.deepEqual(b.keys('a'), ['k1'])
+  t.is(repairs.length, 1)
+  t.regex(repairs[0]!, /after the end of the log/)
+  b.close()
 })
