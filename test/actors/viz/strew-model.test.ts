@@ -1,0 +1,82 @@
+/**
+ * The visualiser's model of strew, from journals of real fulcrums (test/fixtures/strew-journals.ts):
+ * the leader's steward active under a term, the member following it under that term, the service
+ * registered at the member counted in both reeves' catalogs and in the member's heartbeater, one
+ * change kept only when something shown changed; a simulator trace without strew has none.
+ */
+import test from 'ava'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { buildTimeline, type VizNode } from '../../../actors/viz/model.js'
+import type { StrewTimeline } from '../../../actors/viz/strew-model.js'
+import { readLines } from '../../../runtime/replayer.js'
+import { strewJournals } from '../../fixtures/strew-journals.js'
+
+type Row = Array<string | number>
+const last = (n: VizNode, m: keyof StrewTimeline): Row => n.strew![m]!.at(-1)! as Row
+
+test("fulcrum journals: the leader's steward active with a term, the member following it, the registered service in both reeves' catalogs", async (t) => {
+  t.timeout(120_000)
+  const j = await strewJournals(t, ['127.77.242.1', '127.77.242.2'], 23241, '127.77.242.0/29')
+  const leader = buildTimeline(readLines(j.leader))
+  const member = buildTimeline(readLines(j.member))
+  t.false(leader.diverged)
+  t.false(member.diverged)
+  t.is(leader.nodes.length, 1)
+  t.is(member.nodes.length, 1)
+  const L = leader.nodes[0]!
+  const M = member.nodes[0]!
+  t.truthy(L.changes.length, 'the flock is still drawn')
+  for (const n of [L, M]) t.deepEqual(Object.keys(n.strew!).sort(), ['follower', 'heartbeater', 'reeve', 'registry', 'steward'])
+
+  // The leader: its steward started idle, then active under a term; at the end 1 endpoint, 2 reeves.
+  t.is(L.strew!.steward![0]![2], 'idle')
+  const [, , state, term, version, endpoints, reeves] = last(L, 'steward')
+  t.is(state, 'active')
+  t.true(typeof term === 'number' && term >= leader.t0 && term <= leader.t1, `term ${term} is a time of the run`)
+  t.true((version as number) >= 1)
+  t.is(endpoints, 1, 'the registered service is in the catalog')
+  t.is(reeves, 2, 'both nodes forward to it')
+  t.deepEqual(last(L, 'follower').slice(2, 6), ['leading', 'following', j.grpc[0], term])
+  t.deepEqual(last(L, 'registry').slice(2, 4), ['active', term])
+  t.true((last(L, 'registry')[4] as number) >= 2, 'both nodes whitelisted')
+
+  // The member: never a steward; it follows the leader's steward under the same term.
+  t.true(M.strew!.steward!.every((c) => c[2] === 'idle'))
+  t.true(M.strew!.registry!.every((c) => c[2] === 'idle'))
+  t.deepEqual(last(M, 'follower').slice(2, 6), ['notLeading', 'following', j.grpc[0], term])
+  t.true(M.strew!.follower!.some((c) => c[3].startsWith('registering')), 'it registered before following')
+  t.is(last(M, 'follower')[6], 'registry.done')
+
+  // Both reeves hold the service in their pushed catalogs; it is local to the member, kept by beats.
+  for (const n of [L, M]) {
+    const [, , , v, size] = last(n, 'reeve')
+    t.true((v as number) >= 1 && size === 1, `${n.node}: catalog v${v} of ${size}`)
+  }
+  t.is(last(M, 'reeve')[5], 1)
+  t.is(last(L, 'reeve')[5], 0)
+  t.deepEqual(last(M, 'heartbeater').slice(2, 4), [1, 1])
+  t.deepEqual(last(L, 'heartbeater').slice(2, 4), [0, 0])
+
+  // Compact: a change only when something shown changed, in time order.
+  for (const n of [L, M])
+    for (const list of Object.values(n.strew!) as Row[][])
+      for (let i = 1; i < list.length; i++) {
+        t.notDeepEqual(list[i]!.slice(2, -1), list[i - 1]!.slice(2, -1))
+        t.true(list[i]![0]! >= list[i - 1]![0]!)
+      }
+  t.true(JSON.stringify(L.strew).length < 4000, `the leader's strew is ${JSON.stringify(L.strew).length} characters`)
+})
+
+test('a simulator trace without strew actors has no strew timeline', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'crux-viz-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const trace = join(dir, 'run.ndjson')
+  const sim = spawnSync(process.execPath, ['dist/bin/crux.js', 'sim', '--nodes', '4', '--seed', '3', '--until-hb', '10', '--trace', trace], { encoding: 'utf8' })
+  t.is(sim.status, 0, sim.stderr)
+  const tl = buildTimeline(readLines(trace))
+  t.is(tl.nodes.length, 4)
+  t.true(tl.nodes.every((n) => n.strew === undefined && n.changes.length > 0))
+})
