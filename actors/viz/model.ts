@@ -39,12 +39,14 @@ export interface VizTimeline {
 
 export function buildTimeline(lines: Iterable<string>): VizTimeline {
   const byNode = new Map<string, VizNode>()
-  // A node named by a strew actor before its flock's spawn (or without a flock) is known by its name.
   const nodeOf = (name: string): VizNode => {
     let n = byNode.get(name)
     if (n === undefined) byNode.set(name, (n = { node: name, id: name, changes: [] }))
     return n
   }
+  // Strew actors are named by the node's id (`<id>/reeve`), which is its journal name in a fulcrum's
+  // journal but not in the simulator's (n0/flock beside <id>/reeve): joined to the nodes after the pass.
+  const strew = new Map<string, StrewTimeline>()
   const notes: VizTimeline['notes'] = []
   let t0 = Infinity
   let t1 = -Infinity
@@ -61,7 +63,12 @@ export function buildTimeline(lines: Iterable<string>): VizTimeline {
       const slash = step.actor.lastIndexOf('/')
       const name = step.actor.slice(slash + 1)
       if (name !== 'flock') {
-        if (slash > 0 && isStrew(name)) keepStrewStep((nodeOf(step.actor.slice(0, slash)).strew ??= {}), name, step)
+        if (slash > 0 && isStrew(name)) {
+          const key = step.actor.slice(0, slash)
+          let s = strew.get(key)
+          if (s === undefined) strew.set(key, (s = {}))
+          keepStrewStep(s, name, step)
+        }
         return
       }
       const ctx = step.cell.context as FlockContext & { at?: string; lastRule?: string }
@@ -73,6 +80,8 @@ export function buildTimeline(lines: Iterable<string>): VizTimeline {
       n.changes.push([step.t, step.seq, s.role, s.flock, s.leader, s.members, ctx.lastRule ?? '', describeInput(step.input as HostEvent | null)])
     },
   })
+  const byId = new Map([...byNode.values()].map((n) => [n.id, n]))
+  for (const [key, s] of strew) (byId.get(key) ?? byNode.get(key) ?? nodeOf(key)).strew = s
   const nodes = [...byNode.values()].sort((a, b) => a.node.localeCompare(b.node, 'en', { numeric: true }))
   return {
     header: { seed: report.header.seed, node: report.header.node ?? null, config: report.header.config },

@@ -2,11 +2,12 @@
  * The visualiser's model of strew, from journals of real fulcrums (test/fixtures/strew-journals.ts):
  * the leader's steward active under a term, the member following it under that term, the service
  * registered at the member counted in both reeves' catalogs and in the member's heartbeater, one
- * change kept only when something shown changed; a simulator trace without strew has none.
+ * change kept only when something shown changed; strew actors named by the node's id are joined to
+ * the node whose flock has that id; a simulator trace without strew has none.
  */
 import test from 'ava'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildTimeline, type VizNode } from '../../../actors/viz/model.js'
@@ -68,6 +69,13 @@ test("fulcrum journals: the leader's steward active with a term, the member foll
         t.true(list[i]![0]! >= list[i - 1]![0]!)
       }
   t.true(JSON.stringify(L.strew).length < 4000, `the leader's strew is ${JSON.stringify(L.strew).length} characters`)
+
+  // Named as the simulator names them (n0/flock beside <id>/reeve): the strew is joined to the node by its id.
+  const renamed = readFileSync(j.member, 'utf8').split('\n').map((line) => line.replace(`"actor":"${M.node}/flock"`, '"actor":"n0/flock"'))
+  const sim = buildTimeline(renamed.filter((l) => l !== ''))
+  t.false(sim.diverged)
+  t.deepEqual(sim.nodes.map((n) => [n.node, n.id]), [['n0', M.id]])
+  t.deepEqual(sim.nodes[0]!.strew, M.strew)
 })
 
 test('a simulator trace without strew actors has no strew timeline', (t) => {
