@@ -33,6 +33,8 @@ export interface VizTimeline {
   nodes: VizNode[]
   /** Replay stopped here because the journal disagreed with the machines (false: it did not). */
   diverged: false | { seq: number; actor: string }
+  /** What caused the strew changes (their last field is an index here); absent without strew. */
+  strewCauses?: string[]
   /** Simulator faults (partition, heal, crash…), for the timeline's ticks. */
   notes: Array<{ t: number; note: string }>
 }
@@ -47,6 +49,13 @@ export function buildTimeline(lines: Iterable<string>): VizTimeline {
   // Strew actors are named by the node's id (`<id>/reeve`), which is its journal name in a fulcrum's
   // journal but not in the simulator's (n0/flock beside <id>/reeve): joined to the nodes after the pass.
   const strew = new Map<string, StrewTimeline>()
+  const causes: string[] = []
+  const causeIndex = new Map<string, number>()
+  const cause = (what: string): number => {
+    let i = causeIndex.get(what)
+    if (i === undefined) causeIndex.set(what, (i = causes.push(what) - 1))
+    return i
+  }
   const notes: VizTimeline['notes'] = []
   let t0 = Infinity
   let t1 = -Infinity
@@ -67,7 +76,7 @@ export function buildTimeline(lines: Iterable<string>): VizTimeline {
           const key = step.actor.slice(0, slash)
           let s = strew.get(key)
           if (s === undefined) strew.set(key, (s = {}))
-          keepStrewStep(s, name, step)
+          keepStrewStep(s, name, step, cause)
         }
         return
       }
@@ -90,6 +99,7 @@ export function buildTimeline(lines: Iterable<string>): VizTimeline {
     steps,
     nodes,
     diverged: report.diverged === false ? false : { seq: report.diverged.seq, actor: report.diverged.actor },
+    ...(strew.size === 0 ? {} : { strewCauses: causes }),
     notes,
   }
 }

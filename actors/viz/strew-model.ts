@@ -3,7 +3,8 @@
  * node's five strew machines (follower, steward, reeve, heartbeater, registry), one list per machine so
  * a heartbeat kept does not repeat the follower's strings. A change is kept only when something the
  * page shows changed; the page finds a moment's picture by binary search over each list, as for the
- * flock. Contexts are read as the machines define them (machines/<name>/rules.ts).
+ * flock. What caused a change is an index into the timeline's `strewCauses` (a busy simulation makes
+ * tens of thousands of changes, nearly all for a few causes). Contexts are read as the machines define them (machines/<name>/rules.ts).
  */
 import type { FollowerContext } from '../../machines/follower/rules.js'
 import type { HeartbeaterContext } from '../../machines/heartbeater/rules.js'
@@ -12,16 +13,16 @@ import type { RegistryContext } from '../../machines/registry/rules.js'
 import type { StewardContext } from '../../machines/steward/rules.js'
 import type { ReplayedStep } from '../../runtime/replayer.js'
 
-/** [t, seq, lead region, follow region, steward followed (gRPC address, '' none), its term (0 none), cause]. */
-export type FollowerChange = [number, number, string, string, string, number, string]
-/** [t, seq, state, term (0 idle), catalog version, endpoints, reeves (not retired), cause]. */
-export type StewardChange = [number, number, string, number, number, number, number, string]
-/** [t, seq, state, catalog version, catalog size, local services, cause]. */
-export type ReeveChange = [number, number, string, number, number, number, string]
-/** [t, seq, kept, up, cause]. */
-export type HeartbeaterChange = [number, number, number, number, string]
-/** [t, seq, state, term (0 idle), whitelisted keys, cause]. */
-export type RegistryChange = [number, number, string, number, number, string]
+/** [t, seq, lead region, follow region, steward followed (gRPC address, '' none), its term (0 none), cause (index into strewCauses)]. */
+export type FollowerChange = [number, number, string, string, string, number, number]
+/** [t, seq, state, term (0 idle), catalog version, endpoints, reeves (not retired), cause (index into strewCauses)]. */
+export type StewardChange = [number, number, string, number, number, number, number, number]
+/** [t, seq, state, catalog version, catalog size, local services, cause (index into strewCauses)]. */
+export type ReeveChange = [number, number, string, number, number, number, number]
+/** [t, seq, kept, up, cause (index into strewCauses)]. */
+export type HeartbeaterChange = [number, number, number, number, number]
+/** [t, seq, state, term (0 idle), whitelisted keys, cause (index into strewCauses)]. */
+export type RegistryChange = [number, number, string, number, number, number]
 
 /** A node's strew machines over time; a machine the journal never spawned has no list. */
 export interface StrewTimeline {
@@ -91,14 +92,14 @@ export const isStrew = (name: string): boolean => STREW.has(name)
 
 /**
  * Keeps `step` in `into` (its node's strew timeline) if it is a strew machine's and changed what is
- * shown; returns false when the step is not a strew machine's.
+ * shown, its cause numbered by `cause`; returns false when the step is not a strew machine's.
  */
-export function keepStrewStep(into: StrewTimeline, name: string, step: ReplayedStep): boolean {
+export function keepStrewStep(into: StrewTimeline, name: string, step: ReplayedStep, cause: (what: string) => number): boolean {
   const fields = shown(name, step)
   if (fields === null) return false
   const list = ((into as Record<string, Array<Array<string | number>>>)[name] ??= [])
   const last = list.at(-1)
   if (last !== undefined && fields.every((f, i) => last[i + 2] === f)) return true
-  list.push([step.t, step.seq, ...fields, strewCause(step.input)])
+  list.push([step.t, step.seq, ...fields, cause(strewCause(step.input))])
   return true
 }

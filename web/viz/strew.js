@@ -4,7 +4,7 @@
 // (actors/viz/strew-model.ts), each binary-searched by time like the flock's changes.
 'use strict'
 
-/** Column of each field in a change of each machine ([t, seq, …, cause]). */
+/** Column of each field in a change of each machine ([t, seq, …, cause]: an index into the timeline's strewCauses). */
 const STREW_COL = {
   follower: { LEAD: 2, FOLLOW: 3, ADDR: 4, TERM: 5 },
   steward: { STATE: 2, TERM: 3, VERSION: 4, ENDPOINTS: 5, REEVES: 6 },
@@ -125,7 +125,8 @@ function renderStrew(tl, now, selected, onSelect) {
 }
 
 /** The selected node's strew machines at `now` and their latest changes with what caused them, in `panel`. */
-function strewPanel(panel, n, now, t0) {
+function strewPanel(panel, n, now, tl) {
+  const t0 = tl.t0
   const s = strewAt(n, now)
   if (s === null) return
   const h = document.createElement('h3')
@@ -148,7 +149,7 @@ function strewPanel(panel, n, now, t0) {
   ol.id = 'strew-recent'
   for (const { m, c } of recent.slice(0, 12)) {
     const li = document.createElement('li')
-    li.textContent = `+${((c[0] - t0) / 1000).toFixed(3)} s · ${m}: ${strewText(m, c, t0)} ← ${c[c.length - 1]}`
+    li.textContent = `+${((c[0] - t0) / 1000).toFixed(3)} s · ${m}: ${strewText(m, c, t0)} ← ${tl.strewCauses[c[c.length - 1]]}`
     ol.append(li)
   }
   panel.append(h, dl, h2, ol)

@@ -156,7 +156,7 @@ function renderPanel() {
     ol.append(li)
   }
   panel.append(ol)
-  strewPanel(panel, n, now, model.shown.timeline.t0)
+  strewPanel(panel, n, now, model.shown.timeline)
 }
 
 function step(dir) {

@@ -49,7 +49,7 @@ test("fulcrum journals: the leader's steward active with a term, the member foll
   t.true(M.strew!.registry!.every((c) => c[2] === 'idle'))
   t.deepEqual(last(M, 'follower').slice(2, 6), ['notLeading', 'following', j.grpc[0], term])
   t.true(M.strew!.follower!.some((c) => c[3].startsWith('registering')), 'it registered before following')
-  t.is(last(M, 'follower')[6], 'registry.done')
+  t.is(member.strewCauses![last(M, 'follower')[6] as number], 'registry.done')
 
   // Both reeves hold the service in their pushed catalogs; it is local to the member, kept by beats.
   for (const n of [L, M]) {
@@ -68,6 +68,8 @@ test("fulcrum journals: the leader's steward active with a term, the member foll
         t.notDeepEqual(list[i]!.slice(2, -1), list[i - 1]!.slice(2, -1))
         t.true(list[i]![0]! >= list[i - 1]![0]!)
       }
+  t.deepEqual([...new Set(leader.strewCauses)], leader.strewCauses, 'each cause written once')
+  t.true(leader.strewCauses!.includes('steward.lead') && leader.strewCauses!.includes('endpoints.update'))
   t.true(JSON.stringify(L.strew).length < 4000, `the leader's strew is ${JSON.stringify(L.strew).length} characters`)
 
   // Named as the simulator names them (n0/flock beside <id>/reeve): the strew is joined to the node by its id.
@@ -87,4 +89,5 @@ test('a simulator trace without strew actors has no strew timeline', (t) => {
   const tl = buildTimeline(readLines(trace))
   t.is(tl.nodes.length, 4)
   t.true(tl.nodes.every((n) => n.strew === undefined && n.changes.length > 0))
+  t.false('strewCauses' in tl)
 })
