@@ -70,9 +70,10 @@ export function buildTimeline(lines: Iterable<string>): VizTimeline {
       if (step.t < t0) t0 = step.t
       if (step.t > t1) t1 = step.t
       const slash = step.actor.lastIndexOf('/')
+      if (slash <= 0) return
       const name = step.actor.slice(slash + 1)
       if (name !== 'flock') {
-        if (slash > 0 && isStrew(name)) {
+        if (isStrew(name)) {
           const key = step.actor.slice(0, slash)
           let s = strew.get(key)
           if (s === undefined) strew.set(key, (s = {}))
