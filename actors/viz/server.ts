@@ -1,5 +1,5 @@
 /**
- * `crux viz`: the visualiser's HTTP server. It serves the page (web/viz/, no CDN: three static files)
+ * `crux viz`: the visualiser's HTTP server. It serves the page (web/viz/, no CDN: four static files)
  * and the data: the timeline of a journal (actors/viz/model.ts), what-if re-runs of the simulator
  * with other settings or injected faults, and, fed by a beacon, the live judgement of the status
  * analyser as server-sent events, with every node the feed and a Confab poll name (actors/viz/live.ts)
@@ -20,7 +20,7 @@ import { buildTimeline, type VizTimeline } from './model.js'
 
 // Two folders up from dist/bin/crux.bundle.mjs, three from dist/actors/viz/server.js.
 const WEB = [new URL('../../web/viz/', import.meta.url), new URL('../../../web/viz/', import.meta.url)].map((u) => fileURLToPath(u)).find((d) => existsSync(join(d, 'index.html'))) ?? fileURLToPath(new URL('../../../web/viz/', import.meta.url))
-const FILES: Record<string, string> = { '/': 'index.html', '/index.html': 'index.html', '/viz.js': 'viz.js', '/viz.css': 'viz.css' }
+const FILES: Record<string, string> = { '/': 'index.html', '/index.html': 'index.html', '/viz.js': 'viz.js', '/strew.js': 'strew.js', '/viz.css': 'viz.css' }
 const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' }
 /** What-if runs are for looking at: small enough to answer while the user waits. */
 const MAX_WHATIF_NODES = 300

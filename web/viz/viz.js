@@ -1,6 +1,7 @@
 // crux viz: draws every node's flock machine state at a moment of a journal, grouped and coloured by
-// flock, leaders marked; scrub, step and play through time; click a node for why it is or is not
-// leader; re-run a simulation with other settings or injected faults; or follow a beacon live.
+// flock, leaders marked, and its strew machines (strew.js); scrub, step and play through time; click a
+// node for why it is or is not leader; re-run a simulation with other settings or injected faults; or
+// follow a beacon live.
 // Plain browser JavaScript, no dependencies: the page must work with no network but the crux server.
 'use strict'
 
@@ -34,7 +35,7 @@ function at(node, t) {
 }
 
 function prepare(timeline) {
-  const times = [...new Set(timeline.nodes.flatMap((n) => n.changes.map((c) => c[C.T])))].sort((a, b) => a - b)
+  const times = [...new Set([...timeline.nodes.flatMap((n) => n.changes.map((c) => c[C.T])), ...strewTimes(timeline)])].sort((a, b) => a - b)
   const byId = new Map(timeline.nodes.map((n) => [n.id, n]))
   return { timeline, times, byId }
 }
@@ -87,12 +88,13 @@ function render() {
     list.className = 'nodes'
     for (const { n, c } of f.nodes) {
       const chip = document.createElement('span')
-      chip.className = 'node' + (c[C.LEADER] === n.id ? ' leader' : '') + (selected === n.node ? ' selected' : '')
+      const steward = stewardActive(n, now)
+      chip.className = 'node' + (c[C.LEADER] === n.id ? ' leader' : '') + (selected === n.node ? ' selected' : '') + (steward ? ' steward' : '')
       chip.dataset.node = n.node
       chip.dataset.role = c[C.ROLE]
       chip.textContent = n.node
       const role = document.createElement('small')
-      role.textContent = c[C.ROLE]
+      role.textContent = c[C.ROLE] + (steward ? ' · ⚙ steward' : '')
       chip.append(role)
       chip.addEventListener('click', () => {
         selected = n.node
@@ -104,6 +106,10 @@ function render() {
     box.append(el)
   }
   document.body.dataset.flocks = String(sorted.length)
+  renderStrew(tl, now, selected, (node) => {
+    selected = node
+    render()
+  })
   renderPanel()
 }
 
@@ -150,6 +156,7 @@ function renderPanel() {
     ol.append(li)
   }
   panel.append(ol)
+  strewPanel(panel, n, now, model.shown.timeline)
 }
 
 function step(dir) {
