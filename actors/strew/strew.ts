@@ -98,10 +98,11 @@ export function createStrewRoad(
   // A registration or deregistration is acknowledged once the reeve's log has it on disk (one fdatasync
   // for every call that arrived meanwhile), as etcd acknowledges a put once its WAL is synced.
   // A lone call (a sequential client) flushes inline, sparing the thread pool's round trip; with
-  // others waiting, one flush on the pool serves them all (runtime/log-store.ts sync).
+  // others waiting for a flush or still in the reeve's mailbox, one flush on the pool serves them all
+  // (runtime/log-store.ts sync) and the main thread goes on taking calls meanwhile.
   let settling = 0
   const durable = () => {
-    const alone = settling === 0
+    const alone = settling === 0 && (host?.mailbox(actors.reeve)?.size ?? 0) === 0
     settling++
     return c.store.sync(alone).finally(() => void settling--)
   }
