@@ -1,0 +1,226 @@
+/**
+ * The strew invariants of the history checker (`crux sim --services K`, `crux check`). At every
+ * heartbeat mark it reads each live node's reeve catalog and the services its driver registered
+ * (actors/sim/strew-views.ts), and judges:
+ * - strew-visible: a registered service of a live node is up in every live node's catalog within
+ *   `visibleHb` of its registration, or of the steward settling if it registered before (nothing is
+ *   visible without a steward); `visible_hb_max` is the worst lag seen;
+ * - strew-lost: a service a node's catalog held under one steward term is up again there within
+ *   `visibleHb` of the next steward settling (no service of a live node is lost across a change);
+ * - strew-retired: a crashed node's services are no longer up in any live node's catalog within
+ *   `retireHb` of the crash (`retireLeaderHb` when it was the steward); `retired_hb_max` is the worst;
+ * - strew-catalog-back: a node's catalog never goes back to an older (term, version), compared in
+ *   that order: a new steward's term is higher than any earlier one's, so its versions may start
+ *   over, but within a term a version only grows;
+ * - strew-unsettled: once the flock agrees, the live nodes' catalogs come to one steward term
+ *   within `settleHb`.
+ * "Settled" means every live node's catalog carries the same term, above 0. Nothing but retirement
+ * and catalog order is judged while a partition is in effect (each side has its own steward).
+ * Times are ms on the simulator's clock; bounds and reported lags are in heartbeats.
+ */
+import type { Fault } from './check-faults.js'
+
+/** The kinds of strew violation (actors/sim/check.ts counts them with the flock's). */
+export const STREW_VIOLATION_KINDS = ['strew-visible', 'strew-lost', 'strew-retired', 'strew-catalog-back', 'strew-unsettled'] as const
+export type StrewViolationKind = (typeof STREW_VIOLATION_KINDS)[number]
+
+/** A reeve's catalog as the checker reads it: up endpoints have `state: 'up'`. */
+export interface StrewCatalog {
+  term: number
+  version: number
+  endpoints: Readonly<Record<string, { state: string }>>
+}
+
+/** One live node at a mark: its reeve's catalog, its driver's services, whether it is the steward. */
+export interface StrewNodeView {
+  node: string
+  catalog: StrewCatalog | null
+  services: ReadonlyArray<{ id: string; registeredAt: number | null }>
+  steward?: boolean
+}
+
+export interface StrewBounds {
+  visibleHb: number
+  retireHb: number
+  retireLeaderHb: number
+  settleHb: number
+}
+
+/** Defaults: retirement within the flock's member detection (≤ 4 HB) plus 1 HB. */
+export const DEFAULT_STREW_BOUNDS: Readonly<StrewBounds> = Object.freeze({ visibleHb: 2, retireHb: 5, retireLeaderHb: 12, settleHb: 10 })
+
+export interface StrewViolation {
+  kind: StrewViolationKind
+  hb: number
+  message: string
+}
+
+/** The `strew` object of the JSON summary. */
+export interface StrewSummary {
+  services: number
+  visible_hb_max: number
+  retired_hb_max: number
+  violations: string[]
+}
+
+const round = (x: number): number => Math.round(x * 100) / 100
+
+export class StrewChecker {
+  readonly found: StrewViolation[] = []
+  readonly bounds: StrewBounds
+  private readonly owner = new Map<string, string>()
+  private readonly registeredAt = new Map<string, number | null>()
+  /** Per observer: per service, the last term under which it was up there. */
+  private readonly seen = new Map<string, Map<string, number>>()
+  private readonly order = new Map<string, { term: number; version: number }>()
+  /** Crashed nodes: when, and whether they were the steward then. */
+  private readonly dead = new Map<string, { at: number; steward: boolean }>()
+  /** Observer|service pairs whose retirement is settled. */
+  private readonly retired = new Set<string>()
+  private stewardNode: string | null = null
+  private partitioned = false
+  private healedAt = 0
+  private lastFault = 0
+  private settled: { term: number; at: number } | null = null
+  private unsettledSince: number | null = 0
+  private agreedSince: number | null = null
+  private visibleMax = 0
+  private retiredMax = 0
+  private readonly reported = new Set<string>()
+
+  constructor(
+    private readonly hbMs: number,
+    bounds: Partial<StrewBounds> = {},
+  ) {
+    this.bounds = { ...DEFAULT_STREW_BOUNDS, ...bounds }
+  }
+
+  /** An injected fault at `at` (ms): crashes start retirement, partitions pause the visibility rules. */
+  fault(at: number, f: Fault): void {
+    this.lastFault = at
+    this.agreedSince = null
+    if (f.kind === 'partition') this.partitioned = true
+    if (f.kind === 'heal') {
+      this.partitioned = false
+      this.healedAt = at
+    }
+    if (f.kind === 'crash') for (const n of f.nodes ?? []) if (!this.dead.has(n)) this.dead.set(n, { at, steward: n === this.stewardNode })
+  }
+
+  /** Judges the live nodes at mark `at` (ms); `agreed` is the flock observer's verdict. */
+  observe(at: number, all: readonly StrewNodeView[], agreed: boolean): void {
+    const hb = Math.round(at / this.hbMs)
+    const views = all.filter((v) => !this.dead.has(v.node))
+    if (agreed) this.agreedSince ??= at
+    else this.agreedSince = null
+    this.stewardNode = null
+    for (const v of views) {
+      if (v.steward === true) this.stewardNode = v.node
+      for (const s of v.services) {
+        this.owner.set(s.id, v.node)
+        this.registeredAt.set(s.id, s.registeredAt)
+      }
+      this.checkOrder(hb, v)
+    }
+    this.checkRetired(at, hb, views)
+    if (this.partitioned) return
+    const settled = this.settledTerm(views)
+    if (settled === null) {
+      this.settled = null
+      this.unsettledSince ??= at
+      const since = Math.max(this.unsettledSince, this.agreedSince ?? at, this.lastFault)
+      if (this.agreedSince !== null && at - since >= this.bounds.settleHb * this.hbMs) {
+        this.report('strew-unsettled', `unsettled:${since}`, hb, `HB ${hb}: the flock agrees but the live nodes' catalogs have not come to one steward term for ${round((at - since) / this.hbMs)} HB`)
+      }
+      return
+    }
+    this.unsettledSince = null
+    if (this.settled === null || this.settled.term !== settled) this.settled = { term: settled, at }
+    this.checkVisible(at, hb, views, this.settled)
+  }
+
+  /** The summary's `strew` object. */
+  summary(): StrewSummary {
+    return { services: this.owner.size, visible_hb_max: round(this.visibleMax), retired_hb_max: round(this.retiredMax), violations: this.found.map((v) => v.message) }
+  }
+
+  /** The one term every live catalog carries, or null. */
+  private settledTerm(views: readonly StrewNodeView[]): number | null {
+    let term: number | null = null
+    for (const v of views) {
+      const t = v.catalog?.term ?? 0
+      if (t <= 0 || (term !== null && t !== term)) return null
+      term = t
+    }
+    return term
+  }
+
+  private checkOrder(hb: number, v: StrewNodeView): void {
+    if (v.catalog === null) return
+    const { term, version } = v.catalog
+    const prev = this.order.get(v.node)
+    if (prev !== undefined && (term < prev.term || (term === prev.term && version < prev.version))) {
+      this.report('strew-catalog-back', `back:${v.node}`, hb, `HB ${hb}: ${v.node}'s catalog went back from (term ${prev.term}, version ${prev.version}) to (term ${term}, version ${version})`)
+    }
+    this.order.set(v.node, { term, version })
+  }
+
+  private checkVisible(at: number, hb: number, views: readonly StrewNodeView[], settled: { term: number; at: number }): void {
+    const bound = this.bounds.visibleHb * this.hbMs
+    for (const v of views) {
+      let seen = this.seen.get(v.node)
+      if (seen === undefined) this.seen.set(v.node, (seen = new Map()))
+      const endpoints = v.catalog!.endpoints
+      for (const [id, reg] of this.registeredAt) {
+        if (reg === null || this.dead.has(this.owner.get(id)!)) continue
+        const base = Math.max(reg, settled.at)
+        const last = seen.get(id)
+        if (endpoints[id]?.state === 'up') {
+          if (last !== settled.term) {
+            this.visibleMax = Math.max(this.visibleMax, (at - base) / this.hbMs)
+            seen.set(id, settled.term)
+          }
+          continue
+        }
+        if (at - base <= bound) continue
+        this.visibleMax = Math.max(this.visibleMax, (at - base) / this.hbMs)
+        const lag = round((at - base) / this.hbMs)
+        if (last !== undefined && last !== settled.term) {
+          this.report('strew-lost', `lost:${id}`, hb, `HB ${hb}: ${id} of live node ${this.owner.get(id)} was in ${v.node}'s catalog under term ${last} and is not back ${lag} HB after term ${settled.term} settled`)
+        } else if (last === undefined) {
+          this.report('strew-visible', `visible:${id}`, hb, `HB ${hb}: ${id} of live node ${this.owner.get(id)} is not in ${v.node}'s catalog ${lag} HB after its registration (or the steward settling)`)
+        } else {
+          this.report('strew-lost', `lost:${id}`, hb, `HB ${hb}: ${id} of live node ${this.owner.get(id)} left ${v.node}'s catalog under term ${last}`)
+        }
+      }
+    }
+  }
+
+  private checkRetired(at: number, hb: number, views: readonly StrewNodeView[]): void {
+    if (this.dead.size === 0) return
+    for (const [id, node] of this.owner) {
+      const d = this.dead.get(node)
+      if (d === undefined) continue
+      const bound = (d.steward ? this.bounds.retireLeaderHb : this.bounds.retireHb) * this.hbMs
+      for (const v of views) {
+        const key = `${v.node}|${id}`
+        if (this.retired.has(key)) continue
+        const lag = at - d.at
+        if (v.catalog?.endpoints[id]?.state !== 'up') {
+          this.retired.add(key)
+          this.retiredMax = Math.max(this.retiredMax, lag / this.hbMs)
+          continue
+        }
+        if (this.partitioned || at - Math.max(d.at, this.healedAt) <= bound) continue
+        this.retiredMax = Math.max(this.retiredMax, lag / this.hbMs)
+        this.report('strew-retired', `retired:${id}`, hb, `HB ${hb}: ${id} of ${node}, crashed ${round(lag / this.hbMs)} HB ago${d.steward ? ' as the steward' : ''}, is still up in ${v.node}'s catalog`)
+      }
+    }
+  }
+
+  private report(kind: StrewViolationKind, key: string, hb: number, message: string): void {
+    if (this.reported.has(key)) return
+    this.reported.add(key)
+    this.found.push({ kind, hb, message })
+  }
+}
