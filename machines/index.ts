@@ -8,5 +8,6 @@ import { heartbeaterMachine } from './heartbeater.machine.js'
 import { reeveMachine } from './reeve.machine.js'
 import { statusMachine } from './status.machine.js'
 import { stewardMachine } from './steward.machine.js'
+import { driverMachine } from './strew/driver.machine.js'
 
-export const productMachines: readonly MachineDefinition[] = [flockMachine, statusMachine, heartbeaterMachine, stewardMachine, reeveMachine]
+export const productMachines: readonly MachineDefinition[] = [flockMachine, statusMachine, heartbeaterMachine, stewardMachine, reeveMachine, driverMachine]

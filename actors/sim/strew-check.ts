@@ -87,6 +87,8 @@ export class StrewChecker {
   private visibleMax = 0
   private retiredMax = 0
   private readonly reported = new Set<string>()
+  /** At the last mark: settled, and every registered service of a live node up in every live catalog. */
+  complete = false
 
   constructor(
     private readonly hbMs: number,
@@ -123,6 +125,7 @@ export class StrewChecker {
       this.checkOrder(hb, v)
     }
     this.checkRetired(at, hb, views)
+    this.complete = false
     if (this.partitioned) return
     const settled = this.settledTerm(views)
     if (settled === null) {
@@ -137,6 +140,13 @@ export class StrewChecker {
     this.unsettledSince = null
     if (this.settled === null || this.settled.term !== settled) this.settled = { term: settled, at }
     this.checkVisible(at, hb, views, this.settled)
+  }
+
+  /** Violations found so far, counted by kind (kinds not found are absent). */
+  kinds(): Partial<Record<StrewViolationKind, number>> {
+    const out: Partial<Record<StrewViolationKind, number>> = {}
+    for (const v of this.found) out[v.kind] = (out[v.kind] ?? 0) + 1
+    return out
   }
 
   /** The summary's `strew` object. */
@@ -167,6 +177,7 @@ export class StrewChecker {
 
   private checkVisible(at: number, hb: number, views: readonly StrewNodeView[], settled: { term: number; at: number }): void {
     const bound = this.bounds.visibleHb * this.hbMs
+    let missing = 0
     for (const v of views) {
       let seen = this.seen.get(v.node)
       if (seen === undefined) this.seen.set(v.node, (seen = new Map()))
@@ -182,6 +193,7 @@ export class StrewChecker {
           }
           continue
         }
+        missing++
         if (at - base <= bound) continue
         this.visibleMax = Math.max(this.visibleMax, (at - base) / this.hbMs)
         const lag = round((at - base) / this.hbMs)
@@ -194,6 +206,7 @@ export class StrewChecker {
         }
       }
     }
+    this.complete = missing === 0
   }
 
   private checkRetired(at: number, hb: number, views: readonly StrewNodeView[]): void {
