@@ -190,6 +190,19 @@ export class SimNetwork implements SimWire, LandingSink {
     this.node(address).clock.skewMs = ms
   }
 
+  /**
+   * The path `from → to` as it is now, for carriers layered on this network (runtime/sim-grpc.ts, a
+   * simulated TCP): cut by a crash at either end or by a partition, or up with the link's faults and
+   * the destination's incarnation (what lands after the destination crashed is lost). Draws nothing.
+   */
+  path(from: string, to: string): { cut: 'crash' | 'partition' } | { cut: null; faults: LinkFaults; epoch: number } {
+    const src = this.node(from)
+    const dst = this.node(to)
+    if (src.crashed || dst.crashed) return { cut: 'crash' }
+    if (this.partitioned && src !== dst && (src.group !== dst.group || src.group === 0)) return { cut: 'partition' }
+    return { cut: null, faults: src.links === null ? this.global : (src.links.get(dst) ?? this.global), epoch: dst.epoch }
+  }
+
   /** A snapshot of the counters. */
   stats(): SimStats {
     const dropped = {

@@ -1,0 +1,247 @@
+/**
+ * What the real gRPC road and the simulated one share: the route table lookups, the pending inbound
+ * calls (`reply:<n>`), their deadlines and bound, the answers delivered into the sender's mailbox,
+ * `call.failed` for every failure, the self-address loop and the counters. A carrier (grpc-js in
+ * runtime/grpc-road.ts, the simulated network in runtime/sim-grpc.ts) only moves bytes, so the two
+ * roads behave the same by construction.
+ *
+ * Nothing here throws into a receive loop: a bad request is answered with a status, a route codec
+ * that throws becomes `call.failed` or a status, and every drop is counted by reason.
+ */
+import type { HostEvent } from '../machines/effects.js'
+import type { Clock } from './clock.js'
+import type { ActorHost } from './host.js'
+import { RoadPending, type AnswerSink } from './road-pending.js'
+import { callFailed, ROAD_DEFAULTS, type CallCode, type InboundRoute, type OutboundRoute, type RoadMethod, type RouteTable } from './road-routes.js'
+
+export type { AnswerSink } from './road-pending.js'
+
+/** How a carrier reports one outbound call: each response message's bytes, then its end. */
+export interface OutboundSink {
+  message(bytes: Buffer): void
+  end(failure: { code: CallCode; message: string } | null): void
+}
+
+/** Moves an outbound call's bytes; returns a function that cancels the call. Never throws. */
+export type Carrier = (hostPort: string, method: RoadMethod, request: Buffer, deadlineMs: number | undefined, sink: OutboundSink) => () => void
+
+/** Counters of a road (read by `/metrics`). */
+export interface RoadCounters {
+  /** Outbound calls started on the carrier. */
+  sent: number
+  /** Outbound sends to this node's own address, delivered to its mailbox without a call. */
+  looped: number
+  /** Answer events delivered to sending actors. */
+  answered: number
+  /** `call.failed` events delivered to sending actors, by code. */
+  failed: Record<string, number>
+  /** Inbound calls handed to an actor. */
+  accepted: number
+  /** Inbound calls ended with a status (refusals, timeouts, bad requests, the bound), by code. */
+  refused: Record<string, number>
+  /** Inbound calls the client cancelled before their terminal answer. */
+  cancelled: number
+  /** Answers to inbound calls that had already ended. */
+  late: number
+  /** Messages dropped, by reason (`unrouted`, `undeliverable`, `detached`, `unanswerable`). */
+  dropped: Record<string, number>
+}
+
+export interface RoadCoreInit {
+  /** This node's name: inbound calls go to `<node>/<actor>`. */
+  node: string
+  routes: RouteTable
+  /** Pending inbound calls at most; past it a call gets RESOURCE_EXHAUSTED (default 4096). */
+  maxPending?: number
+  /** The caller a looped (self-address) call presents: this node's own KeyID (default ''). */
+  selfCaller?: string
+}
+
+const bump = (m: Record<string, number>, k: string): void => {
+  m[k] = (m[k] ?? 0) + 1
+}
+
+/** The shared part of a road; the carriers call into it. */
+export class RoadCore {
+  readonly counters: RoadCounters = { sent: 0, looped: 0, answered: 0, failed: {}, accepted: 0, refused: {}, cancelled: 0, late: 0, dropped: {} }
+  readonly pending: RoadPending
+  private host: ActorHost | undefined
+  private readonly inbound = new Map<string, { route: InboundRoute; open: boolean }>()
+  /** Outbound streams a machine may cancel with `call.cancel {id}`, by `<from> <id>`. */
+  private readonly streams = new Map<string, () => void>()
+
+  constructor(
+    readonly clock: Clock,
+    readonly init: RoadCoreInit,
+  ) {
+    for (const s of init.routes.inbound) {
+      for (const [name, route] of Object.entries(s.methods)) this.inbound.set(s.definition[name]?.path ?? route.method.path, { route, open: s.open === true })
+    }
+    this.pending = new RoadPending(clock, init.maxPending ?? ROAD_DEFAULTS.maxPending, {
+      refuse: (code) => bump(this.counters.refused, code),
+      deliver: (actor, event) => this.host?.send(actor, event, 'control') ?? 'unknown',
+      cancelled: () => this.counters.cancelled++,
+      late: () => this.counters.late++,
+      drop: (reason) => bump(this.counters.dropped, reason),
+    })
+  }
+
+  attach(host: ActorHost): void {
+    this.host = host
+  }
+
+  // ---- inbound ----
+
+  /** The route of a method path this node serves, and whether the method is open (caller ''). */
+  route(path: string): { route: InboundRoute; open: boolean } | undefined {
+    return this.inbound.get(path)
+  }
+
+  /**
+   * An inbound call's request bytes arrived: decoded, mapped to an event and handed to the route's
+   * actor as `reply:<n>`; anything wrong is answered on `sink` at once. Returns n, or undefined.
+   */
+  accept(path: string, raw: Buffer, caller: string, sink: AnswerSink): number | undefined {
+    const r = this.inbound.get(path)
+    if (r === undefined) return this.pending.refuse(sink, 'UNIMPLEMENTED', `${path} is not served`)
+    let event: HostEvent
+    try {
+      event = r.route.event(r.route.method.requestDeserialize(raw), r.open ? '' : caller)
+    } catch {
+      return this.pending.refuse(sink, 'INVALID_ARGUMENT', `malformed request for ${path}`)
+    }
+    return this.open(r.route, `${this.init.node}/${r.route.actor}`, event, sink, undefined)
+  }
+
+  private open(route: InboundRoute, actor: string, event: HostEvent, sink: AnswerSink, deadlineMs: number | undefined): number | undefined {
+    if (this.host === undefined) {
+      bump(this.counters.dropped, 'detached')
+      return this.pending.refuse(sink, 'UNAVAILABLE', 'not ready')
+    }
+    const n = this.pending.open(route, actor, event, sink, deadlineMs)
+    if (n !== undefined) this.counters.accepted++
+    return n
+  }
+
+  /** The client of call n went away. */
+  cancel(n: number): void {
+    this.pending.cancel(n)
+  }
+
+  /** A `send` to `reply:<id>`. */
+  reply(id: number, event: HostEvent): void {
+    this.pending.reply(id, event)
+  }
+
+  // ---- outbound ----
+
+  /**
+   * A `send` of `event` by actor `from` to `grpc://<hostPort>/<name>`. With `self` true (the address
+   * is this node's own) the event goes to the mailbox `<node>/<name>` through the same pending call a
+   * remote call would get, without bytes: the sender cannot tell the two apart.
+   */
+  call(hostPort: string, name: string, event: HostEvent, from: string, self: boolean, carrier: Carrier): void {
+    if (event.type === 'call.cancel') {
+      const key = `${from} ${String(event.id)}`
+      const cancel = this.streams.get(key)
+      this.streams.delete(key)
+      if (cancel === undefined) bump(this.counters.dropped, 'unrouted')
+      else cancel()
+      return
+    }
+    const route = this.init.routes.outbound[event.type]
+    if (route === undefined) return void bump(this.counters.dropped, 'unrouted')
+    let request: unknown
+    try {
+      request = route.request(event)
+    } catch (err) {
+      return this.failTo(from, event, 'INVALID_ARGUMENT', `cannot make a request of ${event.type}: ${(err as Error).message}`)
+    }
+    const deadline = route.deadlineMs ?? (route.method.responseStream ? undefined : ROAD_DEFAULTS.unaryDeadlineMs)
+    if (self) return this.loop(route, name, event, request, from, deadline)
+    let bytes: Buffer
+    try {
+      bytes = route.method.requestSerialize(request)
+    } catch (err) {
+      return this.failTo(from, event, 'INVALID_ARGUMENT', `cannot encode ${event.type}: ${(err as Error).message}`)
+    }
+    this.counters.sent++
+    let done = false
+    // A carrier may end the call before it returns (no client for the address): cancel is a no-op until then.
+    let cancel: () => void = () => {}
+    const key = typeof event.id === 'number' && route.method.responseStream ? `${from} ${event.id}` : undefined
+    const finish = (): void => {
+      done = true
+      if (key !== undefined && this.streams.get(key) === cancel) this.streams.delete(key)
+    }
+    cancel = carrier(hostPort, route.method, bytes, deadline, {
+      message: (b) => {
+        if (done) return
+        let answer: HostEvent
+        try {
+          answer = route.answer(route.method.responseDeserialize(b), event)
+        } catch {
+          finish()
+          cancel()
+          return this.failTo(from, event, 'INTERNAL', `malformed answer to ${event.type}`)
+        }
+        if (!this.deliver(from, answer)) {
+          // The sender is gone: nobody wants the rest of the stream.
+          finish()
+          cancel()
+        }
+      },
+      end: (failure) => {
+        if (done) return
+        finish()
+        if (failure !== null) this.failTo(from, event, failure.code, failure.message)
+      },
+    })
+    if (key !== undefined && !done) this.streams.set(key, cancel)
+  }
+
+  /** The self-address path: request → event → mailbox, answer → response → answer event, no bytes. */
+  private loop(route: OutboundRoute, name: string, event: HostEvent, request: unknown, from: string, deadline: number | undefined): void {
+    this.counters.looped++
+    const r = this.inbound.get(route.method.path)
+    if (r === undefined) return this.failTo(from, event, 'UNIMPLEMENTED', `${route.method.path} is not served`)
+    let inEvent: HostEvent
+    try {
+      inEvent = r.route.event(request, r.open ? '' : (this.init.selfCaller ?? ''))
+    } catch {
+      return this.failTo(from, event, 'INVALID_ARGUMENT', `malformed request for ${route.method.path}`)
+    }
+    const sink: AnswerSink = {
+      streaming: route.method.responseStream,
+      answer: (res) => {
+        let answer: HostEvent
+        try {
+          answer = route.answer(res, event)
+        } catch {
+          return this.failTo(from, event, 'INTERNAL', `malformed answer to ${event.type}`)
+        }
+        this.deliver(from, answer)
+      },
+      fail: (code, message) => this.failTo(from, event, code, message),
+    }
+    const n = this.open(r.route, `${this.init.node}/${name}`, inEvent, sink, deadline)
+    if (n !== undefined && route.method.responseStream && typeof event.id === 'number') this.streams.set(`${from} ${event.id}`, () => this.pending.cancel(n))
+  }
+
+  /** Delivers an answer into the sender's mailbox; false when it cannot take it. */
+  private deliver(to: string, event: HostEvent): boolean {
+    const r = this.host?.send(to, event, 'control') ?? 'unknown'
+    if (r === 'unknown' || r === 'failed' || r === 'rejected' || r === 'dropped') {
+      bump(this.counters.dropped, 'undeliverable')
+      return false
+    }
+    this.counters.answered++
+    return true
+  }
+
+  private failTo(from: string, event: HostEvent, code: CallCode, message: string): void {
+    bump(this.counters.failed, code)
+    const r = this.host?.send(from, callFailed(event, code, message), 'control') ?? 'unknown'
+    if (r === 'unknown' || r === 'failed' || r === 'rejected') bump(this.counters.dropped, 'undeliverable')
+  }
+}
