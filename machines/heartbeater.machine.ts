@@ -1,35 +1,49 @@
 /**
- * The heartbeater (seeds 001, 004; original-crux.md §5.2): one per reeve. Local services send it
- * heartbeats; a service whose heartbeats stop is marked down when its last one lapses, exactly (a
- * timer armed for the earliest lapse, not a poll), and each change is emitted as a `ServiceState`
- * record, which the reeve turns into catalog updates and grpc.health.v1 statuses.
+ * The heartbeater (seeds 001, 004; original-crux.md §5.2): one per node. It holds the heartbeat-kept
+ * registrations the reeve hands it (persisted, restored at spawn with one more hold each); local
+ * services send it heartbeats; a service whose heartbeats stop is marked down when its last one
+ * lapses, exactly (a timer armed for the earliest lapse, not a poll), and each change goes to the reeve
+ * as `service.state`, which it turns into catalog updates and grpc.health.v1 statuses.
  */
 import { setup } from 'xstate'
 import { defineMachine } from './definition.js'
-import type { Effect, HostEvent } from './effects.js'
-import { step as stepWith } from './step.js'
-import { beat, createHeartbeaterContext, deregister, rearm, sweep, type Beat, type HeartbeaterContext } from './heartbeater/rules.js'
+import type { Effect } from './effects.js'
+import { is } from './strew/act.js'
+import type { HeartbeaterEvent, HeartbeaterInput } from './strew/events.js'
+import { beats, createHeartbeaterContext, keep, rearm, restored, sweep, unkeep, type HeartbeaterContext } from './heartbeater/rules.js'
+
+const S = setup({ types: {} as { context: HeartbeaterContext; events: HeartbeaterEvent; input: HeartbeaterInput; emitted: Effect } })
 
 /** Each rule, then the sweep timer re-armed for the earliest lapse. */
-const step = (rule: (ctx: HeartbeaterContext, ev: HostEvent, now: number, out: Effect[]) => void) =>
-  stepWith<HeartbeaterContext>((ctx, ev, now, out) => {
-    rule(ctx, ev, now, out)
-    rearm(ctx, now, out)
+const act = <T extends HeartbeaterEvent['type']>(type: T, rule: (ctx: HeartbeaterContext, ev: Extract<HeartbeaterEvent, { type: T }>, now: number, out: Effect[]) => void) =>
+  S.enqueueActions(({ context, event, enqueue }) => {
+    if (!is(event, type)) return
+    const now = (context.now = event.now ?? context.now)
+    const out: Effect[] = []
+    rule(context, event, now, out)
+    rearm(context, now, out)
+    for (const e of out) enqueue.emit(e)
   })
 
-export const heartbeaterLogic = setup({
-  types: {} as { context: HeartbeaterContext; events: HostEvent; input: { now: number } },
-}).createMachine({
+export const heartbeaterLogic = S.createMachine({
   id: 'heartbeater',
-  context: ({ input }) => createHeartbeaterContext(input.now),
+  context: ({ input }) => createHeartbeaterContext(input),
+  entry: S.enqueueActions(({ context, enqueue }) => {
+    const out: Effect[] = []
+    restored(context, out)
+    rearm(context, context.now, out)
+    for (const e of out) enqueue.emit(e)
+  }),
   initial: 'watching',
   states: {
     watching: {
       on: {
-        heartbeat: { actions: step((ctx, ev, now, out) => beat(ctx, ev.beat as Beat, now, out)) },
-        deregister: { actions: step((ctx, ev, _now, out) => deregister(ctx, String(ev.uuid), out)) },
+        'heartbeat.keep': { actions: act('heartbeat.keep', (ctx, ev, now, out) => keep(ctx, ev, now, out)) },
+        'heartbeat.unkeep': { actions: act('heartbeat.unkeep', (ctx, ev, _now, out) => unkeep(ctx, ev.nodeId, ev.but, out)) },
+        'heartbeat.beats': { actions: act('heartbeat.beats', (ctx, ev, now, out) => beats(ctx, ev, now, out)) },
         'timer.fired': {
-          actions: step((ctx, _ev, now, out) => {
+          actions: act('timer.fired', (ctx, ev, now, out) => {
+            if (ev.name !== 'sweep') return
             ctx.armedFor = null
             sweep(ctx, now, out)
           }),
@@ -40,4 +54,4 @@ export const heartbeaterLogic = setup({
 })
 
 /** The heartbeater as the runtime knows it. */
-export const heartbeaterMachine = defineMachine('heartbeater', '1', heartbeaterLogic)
+export const heartbeaterMachine = defineMachine('heartbeater', '2', heartbeaterLogic)

@@ -1,40 +1,65 @@
 /**
- * The steward (original-crux.md §4.5; seed 002): one per flock, on its leader. `active` while this node
- * leads: it applies reeves' updates and pushes each horde's catalog to its reeves, batched. `retired`
- * (final) once another node leads: a new steward with a higher term takes over, and the reeves, seeing
- * the new term, re-send everything to it.
+ * The steward (original-crux.md §4.5; seed 002): spawned idle on every node. The follower makes it
+ * `active` under a new term once this node has led its flock for the settle window, and `idle` again
+ * when it stops leading. Active, it judges and applies reeves' updates, pushes each horde's catalog to
+ * its reeves (batched; one push at a time per reeve, in order), and retires the reeves of nodes the
+ * flock dropped. Idle, it refuses updates (FAILED_PRECONDITION `not the steward`), so reeves register
+ * with whoever leads now.
  */
 import { setup } from 'xstate'
 import { defineMachine } from './definition.js'
-import type { HostEvent } from './effects.js'
-import { step } from './step.js'
-import { createStewardContext, push, pushFailed, update, type StewardContext } from './steward/rules.js'
-import type { EndpointUpdate, StewardInput } from './steward/types.js'
+import type { Effect } from './effects.js'
+import { is, refuse, send } from './strew/act.js'
+import type { StewardEvent, StewardSpawn } from './strew/events.js'
+import { admit } from './steward/admit.js'
+import { createStewardContext, lead, members, push, pushed, retire, update, type StewardContext } from './steward/rules.js'
 
-export const stewardLogic = setup({
-  types: {} as { context: StewardContext; events: HostEvent; input: StewardInput & { now: number } },
-}).createMachine({
+const S = setup({ types: {} as { context: StewardContext; events: StewardEvent; input: StewardSpawn; emitted: Effect } })
+
+/** An action for events of type `type`: stamps `now`, runs `rule`, emits what it pushed. */
+const act = <T extends StewardEvent['type']>(type: T, rule: (ctx: StewardContext, ev: Extract<StewardEvent, { type: T }>, out: Effect[]) => void) =>
+  S.enqueueActions(({ context, event, enqueue }) => {
+    if (!is(event, type)) return
+    context.now = event.now ?? context.now
+    const out: Effect[] = []
+    rule(context, event, out)
+    for (const e of out) enqueue.emit(e)
+  })
+
+export const stewardLogic = S.createMachine({
   id: 'steward',
-  context: ({ input }) => createStewardContext(input.term, input.rules, input.batchMs ?? 50, input.now),
-  initial: 'active',
+  context: ({ input }) => createStewardContext(input),
+  initial: 'idle',
+  on: {
+    'steward.members': { actions: act('steward.members', (ctx, ev, out) => void members(ctx, ev.members, out)) },
+  },
   states: {
-    active: {
+    idle: {
       on: {
-        update: { actions: step<StewardContext>((ctx, ev, _now, out) => update(ctx, ev.update as EndpointUpdate, out)) },
-        'timer.fired': { actions: step<StewardContext>((ctx, _ev, _now, out) => push(ctx, out)) },
-        'push.failed': { actions: step<StewardContext>((ctx, ev, _now, out) => pushFailed(ctx, String(ev.reeve), out)) },
-        retire: {
-          target: 'retired',
-          actions: step<StewardContext>((ctx, _ev, _now, out) => {
-            out.push({ type: 'timer.cancel', name: 'push' })
-            out.push({ type: 'emit', record: { type: 'StewardRetired', term: ctx.term, version: ctx.version } })
-          }),
-        },
+        'steward.lead': { target: 'active', actions: act('steward.lead', (ctx, ev, out) => lead(ctx, ev.term, out)) },
+        'endpoints.update': { actions: act('endpoints.update', (_ctx, ev, out) => refuse(out, ev, 'FAILED_PRECONDITION', 'not the steward')) },
       },
     },
-    retired: { type: 'final' },
+    active: {
+      on: {
+        'steward.lead': { actions: act('steward.lead', (ctx, ev, out) => void (ev.term !== ctx.term && lead(ctx, ev.term, out))) },
+        'steward.retire': { target: 'idle', actions: act('steward.retire', (ctx, _ev, out) => retire(ctx, out)) },
+        'endpoints.update': {
+          actions: act('endpoints.update', (ctx, ev, out) => {
+            const a = admit(ctx, ev, ev.caller)
+            if (!a.ok) return refuse(out, ev, a.code, a.message)
+            update(ctx, { ...ev.update, horde: a.horde }, a.node, out)
+            send(out, ev.from, { type: 'endpoints.updated', id: ev.id, term: ctx.term, version: ctx.version })
+          }),
+        },
+        'catalog.pushed': { actions: act('catalog.pushed', (ctx, ev, out) => pushed(ctx, ev.id, ev.version, out)) },
+        'call.failed': { actions: act('call.failed', (ctx, ev, out) => pushed(ctx, ev.id, null, out)) },
+        'call.refused': { actions: act('call.refused', (ctx, ev, out) => void (ev.id !== undefined && pushed(ctx, ev.id, null, out))) },
+        'timer.fired': { actions: act('timer.fired', (ctx, ev, out) => void (ev.name === 'push' && push(ctx, out))) },
+      },
+    },
   },
 })
 
 /** The steward as the runtime knows it. */
-export const stewardMachine = defineMachine('steward', '2', stewardLogic)
+export const stewardMachine = defineMachine('steward', '3', stewardLogic)

@@ -1,27 +1,51 @@
 /**
- * The steward's rules (original-crux.md §4.5; seed 002): it keeps the catalog of endpoints that the
- * reeves send, per horde, and after each batch of updates pushes to every reeve its horde's catalog
- * and rules. A reeve's full update replaces whatever it sent before, which is how a new steward (after
- * the leader changed) rebuilds the catalog: reeves re-send everything when they see a new term.
+ * The steward's catalog rules (original-crux.md §4.5; seed 002): it keeps the catalog of endpoints the
+ * reeves send, per horde, and after each batch of updates pushes every reeve its horde's catalog and
+ * rules. A reeve's full update replaces whatever it sent before, which is how a new steward is rebuilt
+ * (reeves re-send everything to a new term). A reeve whose node the flock no longer lists is retired:
+ * its endpoints leave the catalog at once, and it is forgotten until it sends everything again.
  * Mutates the context in place and pushes effects. Pure module.
  */
 import type { Effect } from '../effects.js'
+import { send } from '../strew/act.js'
+import { grpcAt } from '../strew/addresses.js'
+import type { CatalogPushBody, Member } from '../strew/events.js'
 import type { CatalogEndpoint, EndpointUpdate, Rule } from './types.js'
 
+/** A reeve the steward pushes to. */
+export interface ReeveSlot {
+  address: string
+  horde: string
+  /** Its node (from its NodeID): retired when the flock drops that node. */
+  node: string
+  /** The catalog version last pushed to it (-1: it gets the whole catalog next). */
+  version: number
+  /** The push on its way (one at a time per reeve, in order), and those waiting behind it. */
+  inflight: { id: number; version: number } | null
+  queue: CatalogPushBody[]
+}
+
 export interface StewardContext {
+  node: string
+  /** The term while active; 0 while idle. */
   term: number
   version: number
   rules: Rule[]
   batchMs: number
   endpoints: Record<string, CatalogEndpoint & { reeve: string }>
-  /** Each reeve, and the catalog version last pushed to it (-1: it gets the whole catalog next). */
-  reeves: Record<string, { address: string; horde: string; version: number }>
+  /** Each reeve by NodeID. */
+  reeves: Record<string, ReeveSlot>
+  /** Pushes on their way: call id → reeve NodeID. */
+  pushes: Record<string, string>
   /** Endpoints changed since the last push, with the hordes they were or are in. */
   changed: Record<string, string[]>
   /** The version the last push carried. */
   pushedVersion: number
-  /** A push is scheduled. */
+  /** The push timer is armed. */
   dirty: boolean
+  /** The flock's members by node id while leading (null: not told yet, nothing is retired). */
+  members: Record<string, string> | null
+  nextId: number
   now: number
 }
 
@@ -32,51 +56,120 @@ export const DEFAULT_RULES: Rule[] = [
   { horde: '*', from: 'Reeve', to: 'Steward' },
 ]
 
-export function createStewardContext(term: number, rules: Rule[] | undefined, batchMs: number, now: number): StewardContext {
-  return { term, version: 0, rules: rules ?? DEFAULT_RULES, batchMs, endpoints: Object.create(null), reeves: Object.create(null), changed: Object.create(null), pushedVersion: 0, dirty: false, now }
+export function createStewardContext(o: { node: string; rules?: Rule[]; batchMs?: number; now: number }): StewardContext {
+  return {
+    node: o.node,
+    term: 0,
+    version: 0,
+    rules: o.rules ?? DEFAULT_RULES,
+    batchMs: o.batchMs ?? 50,
+    endpoints: {},
+    reeves: {},
+    pushes: {},
+    changed: {},
+    pushedVersion: 0,
+    dirty: false,
+    members: null,
+    nextId: 0,
+    now: o.now,
+  }
+}
+
+/** A new steward under `term`: an empty catalog, rebuilt from the reeves' full re-sends. */
+export function lead(ctx: StewardContext, term: number, out: Effect[]): void {
+  Object.assign(ctx, { term, version: 0, endpoints: {}, reeves: {}, pushes: {}, changed: {}, pushedVersion: 0, dirty: false })
+  out.push({ type: 'timer.cancel', name: 'push' })
+  out.push({ type: 'log', level: 'info', msg: 'steward started', fields: { term } })
+}
+
+/** No longer the steward: everything is dropped (a later steward is rebuilt from the reeves). */
+export function retire(ctx: StewardContext, out: Effect[]): void {
+  out.push({ type: 'log', level: 'info', msg: 'steward retired', fields: { term: ctx.term, version: ctx.version } })
+  Object.assign(ctx, { term: 0, endpoints: {}, reeves: {}, pushes: {}, changed: {}, dirty: false })
+  out.push({ type: 'timer.cancel', name: 'push' })
 }
 
 const sameEndpoint = (a: CatalogEndpoint, b: CatalogEndpoint) =>
   a.netId === b.netId && a.horde === b.horde && a.api === b.api && a.instance === b.instance && a.address === b.address && a.state === b.state && a.keyId === b.keyId
 
-/** Applies one reeve's update; schedules a push if the catalog changed. */
-export function update(ctx: StewardContext, u: EndpointUpdate, out: Effect[]): void {
+function touch(ctx: StewardContext, id: string, horde: string): void {
+  const hordes = (ctx.changed[id] ??= [])
+  if (!hordes.includes(horde)) hordes.push(horde)
+}
+
+function drop(ctx: StewardContext, id: string): void {
+  touch(ctx, id, ctx.endpoints[id]!.horde)
+  delete ctx.endpoints[id]
+}
+
+function schedule(ctx: StewardContext, out: Effect[]): void {
+  if (ctx.dirty) return
+  ctx.dirty = true
+  out.push({ type: 'timer.set', name: 'push', ms: ctx.batchMs })
+}
+
+/** Applies one reeve's update (already judged admissible); schedules a push if the catalog changed. */
+export function update(ctx: StewardContext, u: EndpointUpdate, node: string, out: Effect[]): void {
   const known = ctx.reeves[u.reeve]
   const reeveChanged = known === undefined || known.address !== u.address || known.horde !== u.horde
   // A reeve that sends everything again (new to us, or restarted) gets everything back.
-  ctx.reeves[u.reeve] = { address: u.address, horde: u.horde, version: reeveChanged || u.full ? -1 : known.version }
+  const version = reeveChanged || u.full ? -1 : known.version
+  ctx.reeves[u.reeve] = { address: u.address, horde: u.horde, node, version, inflight: known?.inflight ?? null, queue: known?.queue ?? [] }
   let changed = false
-  const touch = (id: string, horde: string) => {
-    const hordes = (ctx.changed[id] ??= [])
-    if (!hordes.includes(horde)) hordes.push(horde)
-  }
-  const drop = (id: string) => {
-    touch(id, ctx.endpoints[id]!.horde)
-    delete ctx.endpoints[id]
-    changed = true
-  }
   if (u.full) {
     const keep = new Set(u.upsert.map((e) => e.nodeId))
-    for (const id in ctx.endpoints) if (ctx.endpoints[id]!.reeve === u.reeve && !keep.has(id)) drop(id)
+    for (const id of Object.keys(ctx.endpoints)) {
+      if (ctx.endpoints[id]!.reeve !== u.reeve || keep.has(id)) continue
+      drop(ctx, id)
+      changed = true
+    }
   }
   for (const e of u.upsert) {
     const old = ctx.endpoints[e.nodeId]
     if (old !== undefined && old.reeve === u.reeve && sameEndpoint(old, e)) continue
-    if (old !== undefined) touch(e.nodeId, old.horde)
+    if (old !== undefined) touch(ctx, e.nodeId, old.horde)
     ctx.endpoints[e.nodeId] = { ...e, reeve: u.reeve }
-    touch(e.nodeId, e.horde)
+    touch(ctx, e.nodeId, e.horde)
     changed = true
   }
   for (const id of u.remove) {
     if (ctx.endpoints[id]?.reeve !== u.reeve) continue // a reeve removes only what it registered
-    drop(id)
+    drop(ctx, id)
+    changed = true
   }
   if (changed) ctx.version++
   // A reeve owed the whole catalog gets it even if nothing changed.
-  if ((changed || ctx.reeves[u.reeve]!.version === -1) && !ctx.dirty) {
-    ctx.dirty = true
-    out.push({ type: 'timer.set', name: 'push', ms: ctx.batchMs })
+  if (changed || version === -1) schedule(ctx, out)
+}
+
+/**
+ * The flock's members now. Every reeve of a node not listed is retired: its endpoints leave the
+ * catalog (pushed to the others with the next batch) and it is forgotten, so its next delta is refused
+ * and it sends everything again (how a node that comes back returns to the catalog).
+ */
+export function members(ctx: StewardContext, list: Member[], out: Effect[]): string[] {
+  ctx.members = {}
+  for (const m of list) ctx.members[m.node] = m.host
+  const retired: string[] = []
+  for (const reeve of Object.keys(ctx.reeves).sort()) {
+    const slot = ctx.reeves[reeve]!
+    if (ctx.members[slot.node] !== undefined) continue
+    retired.push(reeve)
+    delete ctx.reeves[reeve]
+    if (slot.inflight !== null) delete ctx.pushes[String(slot.inflight.id)]
+    let changed = false
+    for (const id of Object.keys(ctx.endpoints)) {
+      if (ctx.endpoints[id]!.reeve !== reeve) continue
+      drop(ctx, id)
+      changed = true
+    }
+    if (changed) ctx.version++
   }
+  if (retired.length > 0) {
+    out.push({ type: 'log', level: 'info', msg: 'retired the reeves of nodes the flock dropped', fields: { reeves: retired } })
+    schedule(ctx, out)
+  }
+  return retired
 }
 
 const ruleApplies = (r: Rule, horde: string) => r.horde === '*' || r.horde === horde
@@ -106,10 +199,22 @@ function deltaOf(ctx: StewardContext, horde: string): { endpoints: CatalogEndpoi
   return { endpoints, remove }
 }
 
+/** Sends `reeve` its next push if none is on its way. */
+function pump(ctx: StewardContext, reeve: string, out: Effect[]): void {
+  const slot = ctx.reeves[reeve]
+  if (slot === undefined || slot.inflight !== null) return
+  const body = slot.queue.shift()
+  if (body === undefined) return
+  const id = ++ctx.nextId
+  slot.inflight = { id, version: body.version }
+  ctx.pushes[String(id)] = reeve
+  send(out, grpcAt(slot.address, 'reeve'), { type: 'catalog.push', id, ...body })
+}
+
 /**
- * Pushes every reeve its horde's changes since the last push (as emits the runtime sends over gRPC):
- * a reeve that holds the last push's version gets only the delta; one that is new, sent everything
- * again, or missed a push gets its horde's whole catalog.
+ * Pushes every reeve its horde's changes since the last push: a reeve that holds the last push's
+ * version gets only the delta; one that is new, sent everything again, or missed a push gets its
+ * horde's whole catalog. Pushes to one reeve go one at a time, in order.
  */
 export function push(ctx: StewardContext, out: Effect[]): void {
   ctx.dirty = false
@@ -118,32 +223,37 @@ export function push(ctx: StewardContext, out: Effect[]): void {
   for (const reeve of Object.keys(ctx.reeves).sort()) {
     const r = ctx.reeves[reeve]!
     const rules = ctx.rules.filter((x) => ruleApplies(x, r.horde))
-    const base = { type: 'PushCatalog', reeve, to: r.address, term: ctx.term, version: ctx.version, rules }
     if (r.version === ctx.pushedVersion && r.version >= 0) {
       if (r.version === ctx.version) continue
       let d = delta.get(r.horde)
       if (d === undefined) delta.set(r.horde, (d = deltaOf(ctx, r.horde)))
-      out.push({ type: 'emit', record: { ...base, full: false, base: r.version, endpoints: d.endpoints, remove: d.remove } })
+      r.queue.push({ term: ctx.term, version: ctx.version, full: false, base: r.version, endpoints: d.endpoints, remove: d.remove, rules })
     } else {
       let endpoints = full.get(r.horde)
       if (endpoints === undefined) full.set(r.horde, (endpoints = catalogOf(ctx, r.horde)))
-      out.push({ type: 'emit', record: { ...base, full: true, base: 0, endpoints, remove: [] } })
+      r.queue.push({ term: ctx.term, version: ctx.version, full: true, base: 0, endpoints, remove: [], rules })
     }
     r.version = ctx.version
+    pump(ctx, reeve, out)
   }
   ctx.pushedVersion = ctx.version
-  ctx.changed = Object.create(null)
+  ctx.changed = {}
 }
 
-/** A push did not reach a reeve, or it could not apply it: it gets the whole catalog next. */
-export function pushFailed(ctx: StewardContext, reeve: string, out: Effect[]): void {
-  const r = ctx.reeves[reeve]
-  if (r === undefined || r.version === -1) return
-  r.version = -1
-  if (!ctx.dirty) {
-    ctx.dirty = true
-    out.push({ type: 'timer.set', name: 'push', ms: ctx.batchMs })
-  }
+/** A reeve answered push `id` holding `version`: the next push goes, or, if it could not apply it, the whole catalog next time. */
+export function pushed(ctx: StewardContext, id: number, version: number | null, out: Effect[]): void {
+  const reeve = ctx.pushes[String(id)]
+  if (reeve === undefined) return
+  delete ctx.pushes[String(id)]
+  const slot = ctx.reeves[reeve]
+  if (slot === undefined || slot.inflight?.id !== id) return
+  const sent = slot.inflight.version
+  slot.inflight = null
+  if (version === sent) return pump(ctx, reeve, out)
+  // The push did not reach it, or it could not apply it: what is queued builds on it, so it goes too.
+  slot.queue = []
+  slot.version = -1
+  schedule(ctx, out)
 }
 
 /**

@@ -1,0 +1,83 @@
+/**
+ * The catalog a reeve holds (pushed by its steward) and the watches it serves from it. A push is taken
+ * only from the steward the follower named, by its key; a whole catalog replaces ours, a delta applies
+ * only on top of the version it was made from, and the answer (the version we hold) tells the steward
+ * to send the whole catalog next after a gap. Each watch gets what its rules let it see: a snapshot
+ * first, then what changed. Mutates the context in place. Pure module.
+ */
+import type { Effect } from '../effects.js'
+import { refuse, send } from '../strew/act.js'
+import { IdFormatError, parseNodeId } from '../strew/ids.js'
+import type { CatalogPush, CatalogWatch, Inbound } from '../strew/events.js'
+import { serviceOf, visibleTo } from '../steward/rules.js'
+import type { CatalogEndpoint } from '../steward/types.js'
+import type { ReeveContext, Watcher } from './rules.js'
+
+/** Takes a push if it is the current steward's and applies; returns the NodeIDs changed (null: whole, or not taken). */
+function apply(ctx: ReeveContext, p: CatalogPush): { taken: boolean; changed: string[] | null } {
+  const c = ctx.catalog
+  if (ctx.steward === null || p.term !== ctx.steward.term) return { taken: false, changed: null }
+  if (p.full) {
+    if (p.term === c.term && p.version < c.version) return { taken: false, changed: null }
+    const endpoints: Record<string, CatalogEndpoint> = {}
+    for (const e of p.endpoints) endpoints[e.nodeId] = e
+    ctx.catalog = { term: p.term, version: p.version, endpoints, rules: p.rules }
+    return { taken: true, changed: null }
+  }
+  if (p.term !== c.term || p.base !== c.version) return { taken: false, changed: null }
+  for (const e of p.endpoints) c.endpoints[e.nodeId] = e
+  for (const id of p.remove) delete c.endpoints[id]
+  c.version = p.version
+  c.rules = p.rules
+  return { taken: true, changed: p.endpoints.map((e) => e.nodeId).concat(p.remove) }
+}
+
+/** A push from the steward: refused unless its caller is the steward's key; answered with the version held. */
+export function pushed(ctx: ReeveContext, ev: Inbound<CatalogPush>, out: Effect[]): void {
+  if (ctx.steward === null || ev.caller !== ctx.steward.keyId) return refuse(out, ev, 'PERMISSION_DENIED', 'call refused')
+  const r = apply(ctx, ev)
+  send(out, ev.from, { type: 'catalog.pushed', id: ev.id, version: ctx.catalog.version })
+  if (!r.taken) return
+  for (const from of Object.keys(ctx.watchers)) tell(ctx, from, r.changed, out)
+}
+
+/** What watcher `w` may see of `endpoints`. */
+function visible(ctx: ReeveContext, w: Watcher, endpoints: CatalogEndpoint[]): CatalogEndpoint[] {
+  if (w.as === null) return w.api === '' ? endpoints : endpoints.filter((e) => e.api === w.api)
+  return visibleTo(endpoints, ctx.catalog.rules, w.as, w.api)
+}
+
+/** Tells the watcher at `from` what changed (`changed` null: everything, as a snapshot). */
+function tell(ctx: ReeveContext, from: string, changed: string[] | null, out: Effect[]): void {
+  const w = ctx.watchers[from]!
+  const cat = ctx.catalog
+  if (changed === null) {
+    send(out, from, { type: 'catalog.snapshot', id: w.id, endpoints: visible(ctx, w, Object.values(cat.endpoints)), version: cat.version })
+    return
+  }
+  // Only the changed endpoints are judged, not the whole catalog again.
+  const endpoints = visible(ctx, w, changed.map((id) => cat.endpoints[id]).filter((e): e is CatalogEndpoint => e !== undefined))
+  const removed = changed.filter((id) => cat.endpoints[id] === undefined)
+  if (endpoints.length > 0 || removed.length > 0) send(out, from, { type: 'catalog.delta', id: w.id, endpoints, removed, version: cat.version })
+}
+
+/** A watch starts: local callers only; a snapshot at once. */
+export function watch(ctx: ReeveContext, ev: Inbound<CatalogWatch>, out: Effect[]): void {
+  if (ev.caller !== ctx.keyId) return refuse(out, ev, 'PERMISSION_DENIED', 'call refused')
+  let as: Watcher['as'] = null
+  if (ev.nodeId !== undefined && ev.nodeId !== '') {
+    try {
+      as = { horde: parseNodeId(ev.nodeId).horde, service: serviceOf(ev.nodeId) }
+    } catch (err) {
+      if (err instanceof IdFormatError) return refuse(out, ev, 'INVALID_ARGUMENT', `node_id: ${err.message}`)
+      throw err
+    }
+  }
+  ctx.watchers[ev.from] = { id: ev.id, as, api: ev.api ?? '' }
+  tell(ctx, ev.from, null, out)
+}
+
+/** A watch's client went away. */
+export function unwatch(ctx: ReeveContext, from: string): void {
+  delete ctx.watchers[from]
+}
