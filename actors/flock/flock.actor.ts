@@ -8,7 +8,7 @@ import type { HostEvent } from '../../machines/effects.js'
 import { flockMachine, roleOf, type FlockRole } from '../../machines/flock.machine.js'
 import type { FlockContext, FlockInput } from '../../machines/flock/types.js'
 import type { Clock } from '../../runtime/clock.js'
-import { createActorHost, type ActorHost, type HostLogger, type PersistPort } from '../../runtime/host.js'
+import { createActorHost, type ActorHost, type HostLogger, type OutboundRouter, type PersistPort } from '../../runtime/host.js'
 import type { Recorder } from '../../runtime/recorder.js'
 import { createTransportBridge, type Codec, type InboundRoute, type TransportBridge } from '../../runtime/transport-bridge.js'
 import type { Transport } from '../../runtime/transport.js'
@@ -23,6 +23,11 @@ export interface FlockActorComponents {
   store?: PersistPort
   /** Further machines the host can run beside the flock (the strew layer's). */
   machines?: MachineDefinition[]
+  /**
+   * The host's one outbound router, given the flock's datagram router: a node with a gRPC road
+   * composes both here (runtime/router.ts), so every send leaves by its address. Default: datagrams only.
+   */
+  outbound?: (udp: OutboundRouter) => OutboundRouter
 }
 
 export interface FlockActorInit {
@@ -69,7 +74,7 @@ export function createFlockActor(components: FlockActorComponents, init: FlockAc
   const id = `${init.node}/flock`
   const bridge = createTransportBridge({ transport: components.transport }, { codec: components.codec ?? wireCodec, route: routeFlockPacket(id) })
   const host = createActorHost(
-    { clock: components.clock, machines: [flockMachine, ...(components.machines ?? [])], outbound: bridge.outbound, recorder: components.recorder, logger: components.logger, store: components.store },
+    { clock: components.clock, machines: [flockMachine, ...(components.machines ?? [])], outbound: components.outbound?.(bridge.outbound) ?? bridge.outbound, recorder: components.recorder, logger: components.logger, store: components.store },
     { node: init.node },
   )
   bridge.attach(host)

@@ -1,6 +1,11 @@
 import test from 'ava'
 import type { HostEvent } from '../../machines/effects.js'
+import { createActorHost } from '../../runtime/host.js'
 import { createRouter, type RoadPort } from '../../runtime/router.js'
+import { createSimGrpcRoad, SimGrpcNetwork } from '../../runtime/sim-grpc.js'
+import { SimNetwork } from '../../runtime/sim-network.js'
+import { createTransportBridge, jsonCodec } from '../../runtime/transport-bridge.js'
+import { echoMachines, echoRoutes } from '../fixtures/echo-road.js'
 
 function fixture() {
   const seen: string[] = []
@@ -41,4 +46,30 @@ test('what cannot go anywhere is dropped and counted by reason, never thrown', (
   bare.outbound('grpc://1.2.3.4:5/x', ev, 'n/a', 'data', undefined)
   bare.outbound('reply:1', ev, 'n/a', 'data', undefined)
   t.deepEqual(bare.counters.dropped, { 'no-udp': 1, 'no-grpc': 2 })
+})
+
+test('one host, one router: a datagram to HOST:PORT and a call to grpc:// leave by their own roads', async (t) => {
+  const net = new SimNetwork({ seed: 3 })
+  const network = new SimGrpcNetwork(net, { seed: 3 })
+  const clock = net.clockFor('10.0.0.1:7000')
+  const bridgeB = createTransportBridge({ transport: net.endpoint('10.0.0.2:7000') }, { codec: jsonCodec, route: () => ({ actor: 'b/asker', cls: 'data' }) })
+  const roads = (['a', 'b'] as const).map((n, i) => createSimGrpcRoad({ clock, network }, { node: n, routes: echoRoutes({ unaryDeadlineMs: 1_000, serverDeadlineMs: 500 }), self: `10.0.0.${i + 1}:50051`, netAddress: `10.0.0.${i + 1}:7000` }))
+  const bridgeA = createTransportBridge({ transport: net.endpoint('10.0.0.1:7000') }, { codec: jsonCodec, route: () => undefined })
+  const routerA = createRouter({ udp: bridgeA.outbound, grpc: roads[0] })
+  const a = createActorHost({ clock, machines: echoMachines, outbound: routerA.outbound }, { node: 'a' })
+  const b = createActorHost({ clock, machines: echoMachines, outbound: createRouter({ grpc: roads[1] }).outbound }, { node: 'b' })
+  roads[0]!.attach(a)
+  roads[1]!.attach(b)
+  bridgeB.attach(b)
+  a.spawn('a/asker', 'asker')
+  b.spawn('b/echo', 'echo')
+  b.spawn('b/asker', 'asker')
+  a.send('a/asker', { type: 'ask', to: '10.0.0.2:7000', request: { type: 'hello' } }, 'control')
+  a.send('a/asker', { type: 'ask', to: 'grpc://10.0.0.2:50051/echo', request: { type: 'echo.say', text: 'hi' } }, 'control')
+  for (let i = 0; i < 1000 && net.clock.step(); i++) {
+    /* run the virtual clock dry */
+  }
+  t.like(routerA.counters, { udp: 1, grpc: 1 })
+  t.like((b.state('b/asker').context as { got: HostEvent[] }).got, [{ type: 'hello', id: 1, from: '10.0.0.1:7000' }])
+  t.like((a.state('a/asker').context as { got: HostEvent[] }).got, [{ type: 'echo.said', id: 2, text: 'hi' }])
 })

@@ -12,6 +12,7 @@ import { createRouter } from '../../runtime/router.js'
 import { createSimGrpcRoad, SimGrpcNetwork } from '../../runtime/sim-grpc.js'
 import { SimNetwork, type Faults } from '../../runtime/sim-network.js'
 import type { HostEvent } from '../../machines/effects.js'
+import type { RouteTable } from '../../runtime/road-routes.js'
 import { echoMachines, echoRoutes } from '../fixtures/echo-road.js'
 import { roadCompliance, type RoadNode, type RoadWorld, type WorldOptions } from './grpc-road-compliance.js'
 
@@ -19,12 +20,12 @@ const versions = Object.fromEntries(echoMachines.map((m) => [m.name, m.version])
 const NET = { a: '10.0.0.1:7000', b: '10.0.0.2:7000' }
 const GRPC = { a: '10.0.0.1:50051', b: '10.0.0.2:50051' }
 
-function simWorld(o: WorldOptions, seed = 1, faults: Partial<Faults> = {}): RoadWorld & { net: SimNetwork } {
+function simWorld(o: WorldOptions, seed = 1, faults: Partial<Faults> = {}, tweak: (r: RouteTable) => RouteTable = (r) => r): RoadWorld & { net: SimNetwork } {
   const net = new SimNetwork({ seed, faults })
   const network = new SimGrpcNetwork(net, { seed })
   const node = (name: 'a' | 'b'): RoadNode => {
     const clock = net.clockFor(NET[name])
-    const routes = echoRoutes(o)
+    const routes = tweak(echoRoutes(o))
     const road = createSimGrpcRoad({ clock, network }, { node: name, routes, self: GRPC[name], netAddress: NET[name], caller: `key-${name}`, selfCaller: `key-${name}`, ...(o.maxPending === undefined ? {} : { maxPending: o.maxPending }) })
     const router = createRouter({ grpc: road })
     const sink = new MemorySink()
@@ -130,4 +131,20 @@ test('sim: the road and router counters appear on /metrics, unrouted sends among
   t.regex(text, /crux_road_dropped_total\{reason="unrouted",node="a"\} 1/)
   t.regex(text, /crux_router_dropped_total\{reason="unparseable",node="a"\} 1/)
   t.regex(text, /crux_road_calls_sent_total\{node="a"\} 1/)
+})
+
+test('sim: an answer the client cannot decode is call.failed INTERNAL; one the server cannot encode is INTERNAL too', async (t) => {
+  // The server's Say answers with an id that is not a number (the client's codec refuses it); its Count's response() throws.
+  const w = simWorld(opts, 1, {}, (r) => {
+    const svc = r.inbound[0]!
+    const say = svc.methods.Say!
+    const count = svc.methods.Count!
+    return { ...r, inbound: [{ ...svc, methods: { ...svc.methods, Say: { ...say, response: (a: HostEvent) => ({ id: String(a.id), text: a.text, caller: a.caller }) }, Count: { ...count, response: () => { throw new Error('no') } } } }] }
+  })
+  ask(w, { type: 'echo.say', text: 'x' })
+  ask(w, { type: 'echo.count', n: 1 })
+  await w.until(() => got(w).length === 2, 3_000)
+  t.deepEqual(got(w).map((e) => [e.type, e.id, e.code]).sort(), [['call.failed', 1, 'INTERNAL'], ['call.failed', 2, 'INTERNAL']])
+  t.is(w.b.road.counters.dropped.unanswerable, 1)
+  t.is(w.b.road.pending, 0)
 })
