@@ -70,13 +70,20 @@ export class StrewChecker {
   readonly bounds: StrewBounds
   private readonly owner = new Map<string, string>()
   private readonly registeredAt = new Map<string, number | null>()
-  /** Per observer: per service, the last term under which it was up there. */
-  private readonly seen = new Map<string, Map<string, number>>()
+  /**
+   * Per observer: the services it is owed (each from when), those it ever held, and which services its
+   * catalog lacks, as of the catalog (term, version) `key`: a reeve's catalog changes only with its
+   * version, so an unchanged version is looked at again only for the services whose registration changed.
+   */
+  private readonly watches = new Map<string, { missing: Map<string, number>; everSeen: Set<string>; key: string; lack: Set<string> }>()
+  /** The settled term the watches are judged under, and since when. */
+  private judged: { term: number; at: number } | null = null
+  /** Services whose registration changed since the last judged mark, and what it was then. */
+  private readonly changedRegs = new Set<string>()
+  private readonly registeredBefore = new Map<string, number | null>()
   private readonly order = new Map<string, { term: number; version: number }>()
-  /** Crashed nodes: when, and whether they were the steward then. */
-  private readonly dead = new Map<string, { at: number; steward: boolean }>()
-  /** Observer|service pairs whose retirement is settled. */
-  private readonly retired = new Set<string>()
+  /** Crashed nodes: when, whether they were the steward then, and per service the observers still holding it up (null: not yet looked). */
+  private readonly dead = new Map<string, { at: number; steward: boolean; owed: Map<string, Set<string>> | null }>()
   private stewardNode: string | null = null
   private partitioned = false
   private healedAt = 0
@@ -87,7 +94,7 @@ export class StrewChecker {
   private visibleMax = 0
   private retiredMax = 0
   private readonly reported = new Set<string>()
-  /** At the last mark: settled, and every registered service of a live node up in every live catalog. */
+  /** At the last mark: settled, every service registered, and each of a live node up in every live catalog. */
   complete = false
 
   constructor(
@@ -106,7 +113,7 @@ export class StrewChecker {
       this.partitioned = false
       this.healedAt = at
     }
-    if (f.kind === 'crash') for (const n of f.nodes ?? []) if (!this.dead.has(n)) this.dead.set(n, { at, steward: n === this.stewardNode })
+    if (f.kind === 'crash') for (const n of f.nodes ?? []) if (!this.dead.has(n)) this.dead.set(n, { at, steward: n === this.stewardNode, owed: null })
   }
 
   /** Judges the live nodes at mark `at` (ms); `agreed` is the flock observer's verdict. */
@@ -120,6 +127,7 @@ export class StrewChecker {
       if (v.steward === true) this.stewardNode = v.node
       for (const s of v.services) {
         this.owner.set(s.id, v.node)
+        if (this.registeredAt.get(s.id) !== s.registeredAt) this.changedRegs.add(s.id)
         this.registeredAt.set(s.id, s.registeredAt)
       }
       this.checkOrder(hb, v)
@@ -175,58 +183,110 @@ export class StrewChecker {
     this.order.set(v.node, { term, version })
   }
 
+  /**
+   * Visibility and loss, incrementally: each observer keeps the services it is still owed (`missing`,
+   * with the time each is owed from), and a mark looks only at what changed: the services an observer
+   * is owed, those its catalog lacks, and a catalog only when its version moved.
+   */
   private checkVisible(at: number, hb: number, views: readonly StrewNodeView[], settled: { term: number; at: number }): void {
-    const bound = this.bounds.visibleHb * this.hbMs
-    let missing = 0
-    for (const v of views) {
-      let seen = this.seen.get(v.node)
-      if (seen === undefined) this.seen.set(v.node, (seen = new Map()))
-      const endpoints = v.catalog!.endpoints
-      for (const [id, reg] of this.registeredAt) {
-        if (reg === null || this.dead.has(this.owner.get(id)!)) continue
-        const base = Math.max(reg, settled.at)
-        const last = seen.get(id)
-        if (endpoints[id]?.state === 'up') {
-          if (last !== settled.term) {
-            this.visibleMax = Math.max(this.visibleMax, (at - base) / this.hbMs)
-            seen.set(id, settled.term)
-          }
-          continue
-        }
-        missing++
-        if (at - base <= bound) continue
-        this.visibleMax = Math.max(this.visibleMax, (at - base) / this.hbMs)
-        const lag = round((at - base) / this.hbMs)
-        if (last !== undefined && last !== settled.term) {
-          this.report('strew-lost', `lost:${id}`, hb, `HB ${hb}: ${id} of live node ${this.owner.get(id)} was in ${v.node}'s catalog under term ${last} and is not back ${lag} HB after term ${settled.term} settled`)
-        } else if (last === undefined) {
-          this.report('strew-visible', `visible:${id}`, hb, `HB ${hb}: ${id} of live node ${this.owner.get(id)} is not in ${v.node}'s catalog ${lag} HB after its registration (or the steward settling)`)
-        } else {
-          this.report('strew-lost', `lost:${id}`, hb, `HB ${hb}: ${id} of live node ${this.owner.get(id)} left ${v.node}'s catalog under term ${last}`)
+    const base = (id: string): number => Math.max(this.registeredAt.get(id)!, settled.at)
+    const live = (id: string): boolean => this.registeredAt.get(id) != null && !this.dead.has(this.owner.get(id)!)
+    const owedAll = (): Map<string, number> => {
+      const m = new Map<string, number>()
+      for (const id of this.registeredAt.keys()) if (live(id)) m.set(id, base(id))
+      return m
+    }
+    if (this.judged?.term !== settled.term) {
+      for (const w of this.watches.values()) w.missing = owedAll()
+    } else {
+      if (this.judged.at !== settled.at) for (const w of this.watches.values()) for (const id of w.missing.keys()) w.missing.set(id, base(id))
+      for (const id of this.changedRegs) {
+        for (const w of this.watches.values()) {
+          if (!live(id)) w.missing.delete(id)
+          else if (w.missing.has(id) || this.registeredBefore.get(id) == null) w.missing.set(id, base(id))
         }
       }
     }
-    this.complete = missing === 0
-  }
-
-  private checkRetired(at: number, hb: number, views: readonly StrewNodeView[]): void {
-    if (this.dead.size === 0) return
-    for (const [id, node] of this.owner) {
-      const d = this.dead.get(node)
-      if (d === undefined) continue
-      const bound = (d.steward ? this.bounds.retireLeaderHb : this.bounds.retireHb) * this.hbMs
-      for (const v of views) {
-        const key = `${v.node}|${id}`
-        if (this.retired.has(key)) continue
-        const lag = at - d.at
-        if (v.catalog?.endpoints[id]?.state !== 'up') {
-          this.retired.add(key)
-          this.retiredMax = Math.max(this.retiredMax, lag / this.hbMs)
+    this.judged = { term: settled.term, at: settled.at }
+    const changed = [...this.changedRegs]
+    this.changedRegs.clear()
+    for (const [id, reg] of this.registeredAt) this.registeredBefore.set(id, reg)
+    const bound = this.bounds.visibleHb * this.hbMs
+    let owed = 0
+    for (const v of views) {
+      let w = this.watches.get(v.node)
+      if (w === undefined) this.watches.set(v.node, (w = { missing: owedAll(), everSeen: new Set(), key: '', lack: new Set() }))
+      const c = v.catalog!
+      const key = `${c.term}:${c.version}`
+      const lack = w.lack
+      if (key !== w.key) {
+        lack.clear()
+        for (const id of this.registeredAt.keys()) if (live(id) && c.endpoints[id]?.state !== 'up') lack.add(id)
+        w.key = key
+      } else {
+        for (const id of changed) {
+          if (live(id) && c.endpoints[id]?.state !== 'up') lack.add(id)
+          else lack.delete(id)
+        }
+      }
+      for (const [id, from] of w.missing) {
+        if (!live(id)) {
+          w.missing.delete(id)
           continue
         }
-        if (this.partitioned || at - Math.max(d.at, this.healedAt) <= bound) continue
-        this.retiredMax = Math.max(this.retiredMax, lag / this.hbMs)
-        this.report('strew-retired', `retired:${id}`, hb, `HB ${hb}: ${id} of ${node}, crashed ${round(lag / this.hbMs)} HB ago${d.steward ? ' as the steward' : ''}, is still up in ${v.node}'s catalog`)
+        if (lack.has(id)) continue
+        this.visibleMax = Math.max(this.visibleMax, (at - from) / this.hbMs)
+        w.missing.delete(id)
+        w.everSeen.add(id)
+      }
+      for (const id of lack) {
+        if (!live(id)) lack.delete(id)
+        else if (!w.missing.has(id)) w.missing.set(id, base(id))
+      }
+      owed += w.missing.size
+      for (const [id, from] of w.missing) {
+        if (at - from <= bound) continue
+        this.visibleMax = Math.max(this.visibleMax, (at - from) / this.hbMs)
+        const lag = round((at - from) / this.hbMs)
+        if (w.everSeen.has(id)) {
+          this.report('strew-lost', `lost:${id}`, hb, `HB ${hb}: ${id} of live node ${this.owner.get(id)} was in ${v.node}'s catalog and is not back ${lag} HB after its registration or term ${settled.term} settling`)
+        } else {
+          this.report('strew-visible', `visible:${id}`, hb, `HB ${hb}: ${id} of live node ${this.owner.get(id)} is not in ${v.node}'s catalog ${lag} HB after its registration (or the steward settling)`)
+        }
+      }
+    }
+    let unregistered = 0
+    for (const reg of this.registeredAt.values()) if (reg === null) unregistered++
+    this.complete = owed === 0 && unregistered === 0
+  }
+
+  /**
+   * Retirement: at the first mark after a crash, every live observer owes the retirement of each of the
+   * dead node's services; a mark looks only at what is still owed.
+   */
+  private checkRetired(at: number, hb: number, views: readonly StrewNodeView[]): void {
+    if (this.dead.size === 0) return
+    const byNode = new Map(views.map((v) => [v.node, v]))
+    for (const [node, d] of this.dead) {
+      if (d.owed === null) {
+        d.owed = new Map()
+        for (const [id, owner] of this.owner) if (owner === node) d.owed.set(id, new Set(byNode.keys()))
+      }
+      const bound = (d.steward ? this.bounds.retireLeaderHb : this.bounds.retireHb) * this.hbMs
+      const lag = at - d.at
+      for (const [id, observers] of d.owed) {
+        for (const o of observers) {
+          const v = byNode.get(o)
+          if (v === undefined || v.catalog?.endpoints[id]?.state !== 'up') {
+            observers.delete(o)
+            if (v !== undefined) this.retiredMax = Math.max(this.retiredMax, lag / this.hbMs)
+            continue
+          }
+          if (this.partitioned || at - Math.max(d.at, this.healedAt) <= bound) continue
+          this.retiredMax = Math.max(this.retiredMax, lag / this.hbMs)
+          this.report('strew-retired', `retired:${id}`, hb, `HB ${hb}: ${id} of ${node}, crashed ${round(lag / this.hbMs)} HB ago${d.steward ? ' as the steward' : ''}, is still up in ${v.node}'s catalog`)
+        }
+        if (observers.size === 0) d.owed.delete(id)
       }
     }
   }
