@@ -14,7 +14,8 @@
  *   over, but within a term a version only grows;
  * - strew-unsettled: once the flock agrees, the live nodes' catalogs come to one steward term
  *   within `settleHb`.
- * "Settled" means every live node's catalog carries the same term, above 0. Nothing but retirement
+ * "Settled" means every live node's catalog carries the same term, that of a live, active steward
+ * (a crashed or retired steward's catalogs are stale, however alike). Nothing but retirement
  * and catalog order is judged while a partition is in effect (each side has its own steward).
  * Times are ms on the simulator's clock; bounds and reported lags are in heartbeats.
  */
@@ -31,12 +32,12 @@ export interface StrewCatalog {
   endpoints: Readonly<Record<string, { state: string }>>
 }
 
-/** One live node at a mark: its reeve's catalog, its driver's services, whether it is the steward. */
+/** One live node at a mark: its reeve's catalog, its driver's services, its steward's term (0: not active). */
 export interface StrewNodeView {
   node: string
   catalog: StrewCatalog | null
   services: ReadonlyArray<{ id: string; registeredAt: number | null }>
-  steward?: boolean
+  stewardTerm?: number
 }
 
 export interface StrewBounds {
@@ -44,10 +45,15 @@ export interface StrewBounds {
   retireHb: number
   retireLeaderHb: number
   settleHb: number
+  /**
+   * A reboot of a node excuses the absence of its services, and the staleness of its catalog, for this
+   * long (it leaves and rejoins the flock); a reboot of the steward's node excuses everyone's.
+   */
+  faultGraceHb: number
 }
 
 /** Defaults: retirement within the flock's member detection (≤ 4 HB) plus 1 HB. */
-export const DEFAULT_STREW_BOUNDS: Readonly<StrewBounds> = Object.freeze({ visibleHb: 2, retireHb: 5, retireLeaderHb: 12, settleHb: 10 })
+export const DEFAULT_STREW_BOUNDS: Readonly<StrewBounds> = Object.freeze({ visibleHb: 2, retireHb: 5, retireLeaderHb: 12, settleHb: 10, faultGraceHb: 10 })
 
 export interface StrewViolation {
   kind: StrewViolationKind
@@ -84,7 +90,11 @@ export class StrewChecker {
   private readonly order = new Map<string, { term: number; version: number }>()
   /** Crashed nodes: when, whether they were the steward then, and per service the observers still holding it up (null: not yet looked). */
   private readonly dead = new Map<string, { at: number; steward: boolean; owed: Map<string, Set<string>> | null }>()
-  private stewardNode: string | null = null
+  /** The active stewards at the last mark, by node: their terms. */
+  private stewards = new Map<string, number>()
+  /** Nodes a reboot touched, and when; and when a reboot last touched an active steward's node. */
+  private readonly touched = new Map<string, number>()
+  private stewardTouched = -Infinity
   private partitioned = false
   private healedAt = 0
   private lastFault = 0
@@ -113,7 +123,22 @@ export class StrewChecker {
       this.partitioned = false
       this.healedAt = at
     }
-    if (f.kind === 'crash') for (const n of f.nodes ?? []) if (!this.dead.has(n)) this.dead.set(n, { at, steward: n === this.stewardNode, owed: null })
+    if (f.kind === 'crash') {
+      for (const n of f.nodes ?? []) {
+        if (this.dead.has(n)) continue
+        this.dead.set(n, { at, steward: this.stewards.has(n), owed: null })
+      }
+    }
+    if (f.kind === 'reboot') {
+      for (const n of f.nodes ?? []) {
+        this.touched.set(n, at)
+        // A steward's node rebooting leaves its flock, so its steward's catalog: everyone's services are excused.
+        if (this.stewards.has(n)) this.stewardTouched = at
+      }
+    }
+    // Whatever the fault, the steward's settling is judged afresh from the next mark all catalogs agree.
+    this.settled = null
+    this.judged = null
   }
 
   /** Judges the live nodes at mark `at` (ms); `agreed` is the flock observer's verdict. */
@@ -122,9 +147,9 @@ export class StrewChecker {
     const views = all.filter((v) => !this.dead.has(v.node))
     if (agreed) this.agreedSince ??= at
     else this.agreedSince = null
-    this.stewardNode = null
+    this.stewards = new Map()
     for (const v of views) {
-      if (v.steward === true) this.stewardNode = v.node
+      if ((v.stewardTerm ?? 0) > 0) this.stewards.set(v.node, v.stewardTerm!)
       for (const s of v.services) {
         this.owner.set(s.id, v.node)
         if (this.registeredAt.get(s.id) !== s.registeredAt) this.changedRegs.add(s.id)
@@ -162,7 +187,7 @@ export class StrewChecker {
     return { services: this.owner.size, visible_hb_max: round(this.visibleMax), retired_hb_max: round(this.retiredMax), violations: this.found.map((v) => v.message) }
   }
 
-  /** The one term every live catalog carries, or null. */
+  /** The one term every live catalog carries, if a live steward is active under it; else null. */
   private settledTerm(views: readonly StrewNodeView[]): number | null {
     let term: number | null = null
     for (const v of views) {
@@ -170,7 +195,8 @@ export class StrewChecker {
       if (t <= 0 || (term !== null && t !== term)) return null
       term = t
     }
-    return term
+    for (const t of this.stewards.values()) if (t === term) return term
+    return null
   }
 
   private checkOrder(hb: number, v: StrewNodeView): void {
@@ -189,21 +215,24 @@ export class StrewChecker {
    * is owed, those its catalog lacks, and a catalog only when its version moved.
    */
   private checkVisible(at: number, hb: number, views: readonly StrewNodeView[], settled: { term: number; at: number }): void {
-    const base = (id: string): number => Math.max(this.registeredAt.get(id)!, settled.at)
+    const grace = this.bounds.faultGraceHb * this.hbMs
+    const touched = (node: string): number => (this.touched.get(node) ?? -Infinity) + grace
+    // Owed from the registration, the settling, and the end of the grace of a reboot of either end.
+    const base = (id: string, observer: string): number => Math.max(this.registeredAt.get(id)!, settled.at, touched(this.owner.get(id)!), touched(observer), this.stewardTouched + grace)
     const live = (id: string): boolean => this.registeredAt.get(id) != null && !this.dead.has(this.owner.get(id)!)
-    const owedAll = (): Map<string, number> => {
+    const owedAll = (observer: string): Map<string, number> => {
       const m = new Map<string, number>()
-      for (const id of this.registeredAt.keys()) if (live(id)) m.set(id, base(id))
+      for (const id of this.registeredAt.keys()) if (live(id)) m.set(id, base(id, observer))
       return m
     }
     if (this.judged?.term !== settled.term) {
-      for (const w of this.watches.values()) w.missing = owedAll()
+      for (const [o, w] of this.watches) w.missing = owedAll(o)
     } else {
-      if (this.judged.at !== settled.at) for (const w of this.watches.values()) for (const id of w.missing.keys()) w.missing.set(id, base(id))
+      if (this.judged.at !== settled.at) for (const [o, w] of this.watches) for (const id of w.missing.keys()) w.missing.set(id, base(id, o))
       for (const id of this.changedRegs) {
-        for (const w of this.watches.values()) {
+        for (const [o, w] of this.watches) {
           if (!live(id)) w.missing.delete(id)
-          else if (w.missing.has(id) || this.registeredBefore.get(id) == null) w.missing.set(id, base(id))
+          else if (w.missing.has(id) || this.registeredBefore.get(id) == null) w.missing.set(id, base(id, o))
         }
       }
     }
@@ -215,7 +244,7 @@ export class StrewChecker {
     let owed = 0
     for (const v of views) {
       let w = this.watches.get(v.node)
-      if (w === undefined) this.watches.set(v.node, (w = { missing: owedAll(), everSeen: new Set(), key: '', lack: new Set() }))
+      if (w === undefined) this.watches.set(v.node, (w = { missing: owedAll(v.node), everSeen: new Set(), key: '', lack: new Set() }))
       const c = v.catalog!
       const key = `${c.term}:${c.version}`
       const lack = w.lack
@@ -235,24 +264,21 @@ export class StrewChecker {
           continue
         }
         if (lack.has(id)) continue
+        // First seen at this mark: late if that is past the bound, though no mark saw it overdue.
+        if (at - from > bound) this.late(hb, id, v.node, w.everSeen.has(id), round((at - from) / this.hbMs), settled.term)
         this.visibleMax = Math.max(this.visibleMax, (at - from) / this.hbMs)
         w.missing.delete(id)
         w.everSeen.add(id)
       }
       for (const id of lack) {
         if (!live(id)) lack.delete(id)
-        else if (!w.missing.has(id)) w.missing.set(id, base(id))
+        else if (!w.missing.has(id)) w.missing.set(id, base(id, v.node))
       }
       owed += w.missing.size
       for (const [id, from] of w.missing) {
         if (at - from <= bound) continue
         this.visibleMax = Math.max(this.visibleMax, (at - from) / this.hbMs)
-        const lag = round((at - from) / this.hbMs)
-        if (w.everSeen.has(id)) {
-          this.report('strew-lost', `lost:${id}`, hb, `HB ${hb}: ${id} of live node ${this.owner.get(id)} was in ${v.node}'s catalog and is not back ${lag} HB after its registration or term ${settled.term} settling`)
-        } else {
-          this.report('strew-visible', `visible:${id}`, hb, `HB ${hb}: ${id} of live node ${this.owner.get(id)} is not in ${v.node}'s catalog ${lag} HB after its registration (or the steward settling)`)
-        }
+        this.late(hb, id, v.node, w.everSeen.has(id), round((at - from) / this.hbMs), settled.term)
       }
     }
     let unregistered = 0
@@ -289,6 +315,13 @@ export class StrewChecker {
         if (observers.size === 0) d.owed.delete(id)
       }
     }
+  }
+
+  /** A service not (or only just) up in an observer's catalog past the bound: lost if the observer held it before. */
+  private late(hb: number, id: string, observer: string, held: boolean, lag: number, term: number): void {
+    const owner = this.owner.get(id)
+    if (held) this.report('strew-lost', `lost:${id}`, hb, `HB ${hb}: ${id} of live node ${owner} was in ${observer}'s catalog and was not back within ${lag} HB of its registration or term ${term} settling`)
+    else this.report('strew-visible', `visible:${id}`, hb, `HB ${hb}: ${id} of live node ${owner} was not in ${observer}'s catalog within ${lag} HB of its registration (or the steward settling)`)
   }
 
   private report(kind: StrewViolationKind, key: string, hb: number, message: string): void {

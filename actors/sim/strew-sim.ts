@@ -118,7 +118,8 @@ export class SimStrew {
     const reeveKeyId = keyIdOf(REEVE_REV, node, key)
     const reeveNodeId = `/${BLOC}/${HORDE}/${node}/Reeve/Reeve1`
     const hbMs = this.o.hbMs
-    const routes = createStrewRoutes({ crypto: createSimStrewCrypto({ node }) }, { node, reeveNodeId, registerDeadlineMs: 10 * hbMs, callDeadlineMs: 5 * hbMs })
+    // The deadlines a fulcrum gives its strew calls (actors/strew/strew.ts), so the simulator times out alike.
+    const routes = createStrewRoutes({ crypto: createSimStrewCrypto({ node }) }, { node, reeveNodeId, registerDeadlineMs: Math.max(15_000, 12 * hbMs), callDeadlineMs: Math.max(5_000, 4 * hbMs) })
     const stewardKeyId = keyIdOf(STEWARD_REV, node, key)
     n.road = createSimGrpcRoad({ clock, network: this.grpc }, { node, routes, self, netAddress: addr, caller: reeveKeyId, selfCaller: reeveKeyId })
     n.road.attach(host)

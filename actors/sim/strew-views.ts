@@ -1,7 +1,7 @@
 /**
  * What the strew checker (actors/sim/strew-check.ts) reads of a node, taken from its machines'
- * contexts: the reeve's pushed catalog, the services its driver registered and when, and whether its
- * steward is active (a term above 0). The simulator reads live hosts, `crux check` the replayed cells:
+ * contexts: the reeve's pushed catalog, the services its driver registered and when, and its
+ * steward's term (above 0 while active). The simulator reads live hosts, `crux check` the replayed cells:
  * one reader for both, so they judge alike.
  */
 import type { DriverContext } from '../../machines/strew/driver-rules.js'
@@ -15,5 +15,5 @@ export function strewViewOf(node: string, reeve: unknown, driver: unknown, stewa
   const catalog = (reeve as { catalog?: StrewCatalog } | undefined)?.catalog ?? null
   const d = driver as DriverContext | undefined
   const services = d === undefined ? [] : d.services.map((s) => ({ id: s.endpoint.nodeId, registeredAt: s.registeredAt }))
-  return { node, catalog, services, steward: ((steward as { term?: number } | undefined)?.term ?? 0) > 0 }
+  return { node, catalog, services, stewardTerm: (steward as { term?: number } | undefined)?.term ?? 0 }
 }
