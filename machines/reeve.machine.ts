@@ -91,6 +91,8 @@ export const reeveLogic = S.createMachine({
       on: {
         'endpoints.updated': [
           { guard: when('endpoints.updated', (ctx, ev) => mine(ctx, ev.id) && ev.term !== ctx.sending!.term), target: 'backoff', actions: [always((ctx, out) => forwardFailed(ctx, 'FAILED_PRECONDITION', out)), timer('retry', (ctx) => ctx.retryMs)] },
+          // What changed meanwhile goes at once: it has waited for this answer already.
+          { guard: when('endpoints.updated', (ctx, ev) => mine(ctx, ev.id) && hasPending(ctx)), target: 'sending', reenter: true, actions: [always((ctx) => forwarded(ctx)), send] },
           { guard: when('endpoints.updated', (ctx, ev) => mine(ctx, ev.id)), target: 'idle', actions: always((ctx) => forwarded(ctx)) },
         ],
         'call.failed': [

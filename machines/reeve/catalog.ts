@@ -2,7 +2,8 @@
  * The catalog a reeve holds (pushed by its steward) and the watches it serves from it. A push is taken
  * only from the steward the follower named, by its key; a whole catalog replaces ours, a delta applies
  * only on top of the version it was made from, and the answer (the version we hold) tells the steward
- * to send the whole catalog next after a gap. Each watch gets what its rules let it see: a snapshot
+ * to send the whole catalog next after a gap. A push that drops endpoints of ours means the steward
+ * retired this node (it was unreachable): everything goes again. Each watch gets what its rules let it see: a snapshot
  * first, then what changed. Mutates the context in place. Pure module.
  */
 import type { Effect } from '../effects.js'
@@ -11,7 +12,7 @@ import { IdFormatError, parseNodeId } from '../strew/ids.js'
 import type { CatalogPush, CatalogWatch, Inbound } from '../strew/events.js'
 import { serviceOf, visibleTo } from '../steward/rules.js'
 import type { CatalogEndpoint } from '../steward/types.js'
-import type { ReeveContext, Watcher } from './rules.js'
+import { hasPending, type ReeveContext, type Watcher } from './rules.js'
 
 /** Takes a push if it is the current steward's and applies; returns the NodeIDs changed (null: whole, or not taken). */
 function apply(ctx: ReeveContext, p: CatalogPush): { taken: boolean; changed: string[] | null } {
@@ -38,7 +39,22 @@ export function pushed(ctx: ReeveContext, ev: Inbound<CatalogPush>, out: Effect[
   const r = apply(ctx, ev)
   send(out, ev.from, { type: 'catalog.pushed', id: ev.id, version: ctx.catalog.version })
   if (!r.taken) return
+  if (lostOurs(ctx, ev)) {
+    ctx.pending.full = true
+    out.push({ type: 'log', level: 'warn', msg: 'the steward dropped endpoints of this node; sending everything again', fields: { steward: ctx.steward.address } })
+  }
   for (const from of Object.keys(ctx.watchers)) tell(ctx, from, r.changed, out)
+}
+
+/**
+ * The steward dropped endpoints we still have and have sent (it retired this node while it could not
+ * hear from it): everything must go again. Only judged when nothing is on its way or waiting, so a
+ * push made before our last forward is not mistaken for a loss.
+ */
+function lostOurs(ctx: ReeveContext, p: CatalogPush): boolean {
+  if (ctx.sending !== null || hasPending(ctx)) return false
+  if (p.full) return Object.keys(ctx.local).some((id) => ctx.catalog.endpoints[id] === undefined)
+  return p.remove.some((id) => ctx.local[id] !== undefined)
 }
 
 /** What watcher `w` may see of `endpoints`. */

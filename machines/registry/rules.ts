@@ -58,12 +58,12 @@ export function setMembers(ctx: RegistryContext, list: Member[]): void {
   for (const m of list) ctx.members[m.node] = m.host
 }
 
-const parses = (fn: () => void): boolean => {
+/** `parse(s)`, or null when `s` is not such an id. */
+function parsed<T>(parse: (s: string) => T, s: string): T | null {
   try {
-    fn()
-    return true
+    return parse(s)
   } catch (err) {
-    if (err instanceof IdFormatError) return false
+    if (err instanceof IdFormatError) return null
     throw err
   }
 }
@@ -73,24 +73,17 @@ export function whyNot(ctx: RegistryContext, r: RegistryRegister): string | null
   // A node id is made from its key: a key registers for its own node only, so a holder of the secret
   // cannot put its key on the whitelist as another node's and then speak for it.
   if (r.keyNode !== r.node) return "the key is not the named node's"
-  let ok = parses(() => {
-    if (parseNodeId(r.nodeId).node !== r.node) throw new IdFormatError('the NodeID names another node')
-  })
-  if (!ok) return 'the NodeID names another node'
-  let net: ReturnType<typeof parseNetId> | null = null
-  ok = parses(() => void (net = parseNetId(r.netId)))
-  if (!ok || net === null) return 'the NetID is not /rev/principal/net/host:port'
-  const n: ReturnType<typeof parseNetId> = net
-  if (n.query || n.principal !== r.node) return 'the NetID names another node'
-  if (netIdAddress(n) !== r.callback || n.host !== r.netHost) return "the call-back is not the NetID's address"
-  ok = parses(() => {
-    const k = parseKeyId(r.keyId)
-    if (k.query || k.rev !== REEVE_REV || k.principal !== r.node) throw new IdFormatError('not a reeve key of the node')
-  })
-  if (!ok) return "the KeyID is not a reeve key of the node's"
+  if (parsed(parseNodeId, r.nodeId)?.node !== r.node) return 'the NodeID names another node'
+  const net = parsed(parseNetId, r.netId)
+  if (net === null) return 'the NetID is not /rev/principal/net/host:port'
+  if (net.query || net.principal !== r.node) return 'the NetID names another node'
+  if (netIdAddress(net) !== r.callback || net.host !== r.netHost) return "the call-back is not the NetID's address"
+  const key = parsed(parseKeyId, r.keyId)
+  if (key === null || key.query || key.rev !== REEVE_REV || key.principal !== r.node) return "the KeyID is not a reeve key of the node's"
+  // The steward leads the flock: its member list says where each node is, and only there is called back.
   const host = ctx.members?.[r.node]
   if (host === undefined) return "the node is not a member of the steward's flock"
-  if (n.host !== host) return `the call-back host ${n.host} is not the node's flock host ${host}`
+  if (net.host !== host) return `the call-back host ${net.host} is not the node's flock host ${host}`
   return null
 }
 
@@ -156,18 +149,9 @@ export function retire(ctx: RegistryContext, out: Effect[]): void {
   ctx.term = 0
 }
 
-const principalOf = (keyId: string): string | null => {
-  try {
-    return parseKeyId(keyId).principal
-  } catch (err) {
-    if (err instanceof IdFormatError) return null
-    throw err
-  }
-}
-
 /** Drops every key of a node. */
 export function forget(ctx: RegistryContext, f: Inbound<RegistryForget>, out: Effect[]): void {
-  const removed = Object.keys(ctx.keys).filter((k) => principalOf(k) === f.node).sort()
+  const removed = Object.keys(ctx.keys).filter((k) => parsed(parseKeyId, k)?.principal === f.node).sort()
   if (removed.length === 0) return refuse(out, f, 'NOT_FOUND', `no key of node ${f.node} is on the steward's whitelist`)
   for (const k of removed) {
     delete ctx.keys[k]

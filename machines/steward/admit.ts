@@ -2,7 +2,8 @@
  * Whether the steward takes a reeve's update (StewardService.UpdateEndpoints), and why not: the
  * protocol half of what the edge's channel check (a whitelisted key) leaves. The update must be for
  * this steward's term (a captured update is worthless to the next steward), the caller's key must be a
- * reeve key of the node the update speaks for, every endpoint must be that node's, and a reeve the
+ * reeve key of the node the update speaks for, every endpoint must be that node's, the node must be a
+ * member of the flock (once the steward has been told the members), and a reeve the
  * steward does not know (new, or retired with its node) must send everything. Pure module.
  */
 import { IdFormatError, parseKeyId, parseNodeId } from '../strew/ids.js'
@@ -51,6 +52,10 @@ export function admit(ctx: StewardContext, ev: EndpointsUpdate, caller: string):
     if (node === null) return no('INVALID_ARGUMENT', `endpoint NodeID ${JSON.stringify(id).slice(0, 200)} is not /bloc/horde/node/service/api`)
     if (node !== reeve.node) return no('PERMISSION_DENIED', `a reeve speaks only for its own node, not for ${id}`)
   }
-  if (!u.full && ctx.reeves[u.reeve] === undefined) return no('FAILED_PRECONDITION', 'unknown reeve: send everything')
+  // A node the flock does not list (dead, or not yet back) has no endpoints here: a late or captured
+  // full update must not bring a dead node's services back.
+  if (ctx.members !== null && ctx.members[reeve.node] === undefined) return no('FAILED_PRECONDITION', 'not a member of the flock')
+  const known = ctx.reeves[u.reeve]
+  if (!u.full && (known === undefined || known.retired)) return no('FAILED_PRECONDITION', 'unknown reeve: send everything')
   return { ok: true, node: reeve.node, horde: u.horde || reeve.horde }
 }

@@ -23,6 +23,14 @@ export interface ReeveSlot {
   /** The push on its way (one at a time per reeve, in order), and those waiting behind it. */
   inflight: { id: number; version: number } | null
   queue: CatalogPushBody[]
+  /**
+   * Its node left the flock: its endpoints are gone from the catalog and its deltas are refused until
+   * it sends everything. It is pushed only when `owed`: once when retired (a reeve alive after all
+   * learns from that push that its endpoints are gone, and sends everything again) and once, the whole
+   * catalog, each time its node is listed again.
+   */
+  retired: boolean
+  owed: boolean
 }
 
 export interface StewardContext {
@@ -114,7 +122,7 @@ export function update(ctx: StewardContext, u: EndpointUpdate, node: string, out
   const reeveChanged = known === undefined || known.address !== u.address || known.horde !== u.horde
   // A reeve that sends everything again (new to us, or restarted) gets everything back.
   const version = reeveChanged || u.full ? -1 : known.version
-  ctx.reeves[u.reeve] = { address: u.address, horde: u.horde, node, version, inflight: known?.inflight ?? null, queue: known?.queue ?? [] }
+  ctx.reeves[u.reeve] = { address: u.address, horde: u.horde, node, version, inflight: known?.inflight ?? null, queue: known?.queue ?? [], retired: false, owed: false }
   let changed = false
   if (u.full) {
     const keep = new Set(u.upsert.map((e) => e.nodeId))
@@ -144,19 +152,33 @@ export function update(ctx: StewardContext, u: EndpointUpdate, node: string, out
 
 /**
  * The flock's members now. Every reeve of a node not listed is retired: its endpoints leave the
- * catalog (pushed to the others with the next batch) and it is forgotten, so its next delta is refused
- * and it sends everything again (how a node that comes back returns to the catalog).
+ * catalog at once (pushed to the others with the next batch). It gets that push too: a reeve alive
+ * after all (the node was only unreachable) learns from it that its endpoints are gone and sends
+ * everything again (machines/reeve/catalog.ts). A retired reeve whose node is listed again gets the
+ * whole catalog, which lacks its endpoints, to the same end; its deltas are refused meanwhile.
  */
 export function members(ctx: StewardContext, list: Member[], out: Effect[]): string[] {
+  const before = ctx.members
   ctx.members = {}
   for (const m of list) ctx.members[m.node] = m.host
   const retired: string[] = []
+  let push = false
   for (const reeve of Object.keys(ctx.reeves).sort()) {
     const slot = ctx.reeves[reeve]!
-    if (ctx.members[slot.node] !== undefined) continue
+    const listed = ctx.members[slot.node] !== undefined
+    if (slot.retired) {
+      if (!listed || before?.[slot.node] !== undefined) continue
+      // Back in the flock: the whole catalog, once.
+      slot.owed = true
+      slot.version = -1
+      push = true
+      continue
+    }
+    if (listed) continue
     retired.push(reeve)
-    delete ctx.reeves[reeve]
-    if (slot.inflight !== null) delete ctx.pushes[String(slot.inflight.id)]
+    slot.retired = true
+    slot.owed = true
+    push = true
     let changed = false
     for (const id of Object.keys(ctx.endpoints)) {
       if (ctx.endpoints[id]!.reeve !== reeve) continue
@@ -165,10 +187,8 @@ export function members(ctx: StewardContext, list: Member[], out: Effect[]): str
     }
     if (changed) ctx.version++
   }
-  if (retired.length > 0) {
-    out.push({ type: 'log', level: 'info', msg: 'retired the reeves of nodes the flock dropped', fields: { reeves: retired } })
-    schedule(ctx, out)
-  }
+  if (retired.length > 0) out.push({ type: 'log', level: 'info', msg: 'retired the reeves of nodes the flock dropped', fields: { reeves: retired } })
+  if (push) schedule(ctx, out)
   return retired
 }
 
@@ -222,6 +242,8 @@ export function push(ctx: StewardContext, out: Effect[]): void {
   const delta = new Map<string, { endpoints: CatalogEndpoint[]; remove: string[] }>()
   for (const reeve of Object.keys(ctx.reeves).sort()) {
     const r = ctx.reeves[reeve]!
+    if (r.retired && !r.owed) continue
+    r.owed = false
     const rules = ctx.rules.filter((x) => ruleApplies(x, r.horde))
     if (r.version === ctx.pushedVersion && r.version >= 0) {
       if (r.version === ctx.version) continue
@@ -253,7 +275,7 @@ export function pushed(ctx: StewardContext, id: number, version: number | null, 
   // The push did not reach it, or it could not apply it: what is queued builds on it, so it goes too.
   slot.queue = []
   slot.version = -1
-  schedule(ctx, out)
+  if (!slot.retired) schedule(ctx, out)
 }
 
 /**

@@ -152,6 +152,9 @@ test('with a batch window, a burst of changes goes as one forward when the windo
   t.deepEqual(timers(r.register(ep('B'))), [], 'one window for the burst')
   const [f] = r.forwards(r.send({ type: 'timer.fired', name: 'batch' }))
   t.deepEqual(r.ids(f!).sort(), ['A', 'B'])
+  r.register(ep('C'))
+  const answered = r.send({ type: 'endpoints.updated', id: f!.id, term: 1, version: 2 })
+  t.deepEqual([r.forwards(answered).map(r.ids), timers(answered)], [[['C']], []], 'what changed during a forward goes when it is answered, with no second window')
 })
 
 test('only the current steward’s pushes, by its key, are taken; a whole catalog replaces, older versions are ignored', (t) => {
@@ -213,4 +216,16 @@ test('restored registrations get their health at start', (t) => {
     [ep('A').nodeId, 'SERVING'],
     [ep('B').nodeId, 'NOT_SERVING'],
   ])
+})
+
+test('a push that drops endpoints of ours (the steward retired this node while it was unreachable) makes the reeve send everything again', (t) => {
+  const r = reeve([ep('A'), ep('B')])
+  r.done(r.steward('s1:50061', 1))
+  r.push(1, 1, { endpoints: [ep('A'), ep('B')] })
+  const out = r.push(1, 2, { full: false, base: 1, endpoints: [], remove: [ep('A').nodeId, ep('B').nodeId] })
+  const [f] = r.forwards(out)
+  t.deepEqual([f!.update.full, r.ids(f!).sort()], [true, ['A', 'B']])
+  r.done(out)
+  t.deepEqual(r.forwards(r.push(1, 3, { endpoints: [ep('A'), ep('B')] })), [], 'a whole catalog holding ours: nothing to do')
+  t.is(r.forwards(r.push(1, 4, { endpoints: [ep('B')] })).length, 1, 'a whole catalog lacking one of ours: everything again')
 })

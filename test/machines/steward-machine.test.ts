@@ -160,7 +160,7 @@ test('pushes to one reeve go one at a time, in order; a failed one means the who
   t.is(timers(gap).length, 1, 'a reeve answering another version than the push is owed the whole catalog too')
 })
 
-test("a node the flock dropped has its reeve's endpoints removed at once, pushed to the others; they come back when it sends everything", (t) => {
+test("a node the flock dropped has its reeve's endpoints removed at once and pushed; its reeve gets that push too; listed again, the whole catalog; they come back when it sends everything", (t) => {
   const s = steward()
   const members = (...nodes: string[]) => s.send({ type: 'steward.members', members: nodes.map((node) => ({ node, host: node })) })
   members('n1', 'n2')
@@ -170,15 +170,48 @@ test("a node the flock dropped has its reeve's endpoints removed at once, pushed
   const dropped = members('n1')
   t.deepEqual(timers(dropped), [{ type: 'timer.set', name: 'push', ms: 50 }])
   t.deepEqual(Object.keys(s.context().endpoints), [ep('n1', 'Pastiche').nodeId], 'n2 is gone from the catalog at once')
-  const pushes = s.pushes()
-  t.deepEqual(pushes.map((p) => [p.full, p.remove]), [[false, [ep('n2', 'Pastiche').nodeId]]], 'only n1 is pushed, the removal')
-  s.send({ type: 'catalog.pushed', id: pushes[0]!.id, version: pushes[0]!.version })
-  // n2 comes back: its reeve's next delta is refused, so it sends everything.
+  const out = s.send({ type: 'timer.fired', name: 'push' })
+  const pushes = sent(out, 'catalog.push')
+  t.deepEqual(out.filter((e) => e.type === 'send').map((e) => (e as { to: string }).to), ['grpc://n1:50059/reeve', 'grpc://n2:50059/reeve'])
+  t.deepEqual(pushes.map((p) => [p.full, p.remove]), [[false, [ep('n2', 'Pastiche').nodeId]], [false, [ep('n2', 'Pastiche').nodeId]]], 'the removal, to n2 too: if it is alive, it sends everything')
+  for (const p of pushes) s.send({ type: 'call.failed', id: p.id, request: 'catalog.push', code: 'UNAVAILABLE', message: 'dead' })
+  const after = s.send({ type: 'timer.fired', name: 'push' })
+  t.deepEqual(after.filter((e) => e.type === 'send').map((e) => (e as { to: string }).to), ['grpc://n1:50059/reeve'], 'n1 missed its push: the whole catalog again; nothing more to n2')
+  // n2 is listed again: it gets the whole catalog (without its endpoints), once; its deltas are refused until it sends everything.
   members('n1', 'n2')
+  const back = s.send({ type: 'timer.fired', name: 'push' })
+  t.deepEqual(sent(back, 'catalog.push', 'grpc://n2:50059/reeve').map((p) => [p.full, p.endpoints.map((e: CatalogEndpoint) => e.instance)]), [[true, ['n1']]])
+  t.deepEqual(timers(members('n1', 'n2')), [], 'once')
   t.deepEqual(s.refusal(s.update('n2', { full: false, upsert: [ep('n2', 'Dean')] })), ['FAILED_PRECONDITION unknown reeve: send everything'])
   s.update('n2', { full: true, upsert: [ep('n2', 'Pastiche')] })
-  const back = s.pushes()
-  t.deepEqual(back.map((p) => [p.full, p.endpoints.map((e: CatalogEndpoint) => e.instance)]), [[false, ['n2']], [true, ['n1', 'n2']]])
+  t.deepEqual(Object.keys(s.context().endpoints).sort(), [ep('n1', 'Pastiche').nodeId, ep('n2', 'Pastiche').nodeId])
+})
+
+test('a retired reeve that is alive after all: refused while the flock does not list it, then its deltas until it sends everything', (t) => {
+  const s = steward()
+  s.send({ type: 'steward.members', members: [{ node: 'n1', host: 'n1' }, { node: 'n2', host: 'n2' }] })
+  s.update('n2', { upsert: [ep('n2', 'Pastiche')] })
+  const [p] = s.pushes()
+  s.send({ type: 'catalog.pushed', id: p!.id, version: p!.version })
+  s.send({ type: 'steward.members', members: [{ node: 'n1', host: 'n1' }] })
+  t.deepEqual(s.refusal(s.update('n2', { full: true, upsert: [ep('n2', 'Dean')] })), ['FAILED_PRECONDITION not a member of the flock'], 'not even in full while the flock does not list it')
+  const [last] = s.pushes()
+  t.deepEqual(last!.remove, [ep('n2', 'Pastiche').nodeId])
+  s.send({ type: 'catalog.pushed', id: last!.id, version: last!.version })
+  s.update('n1', { upsert: [ep('n1', 'Pastiche')] })
+  t.deepEqual(s.pushes().map((p) => p.endpoints.map((e: CatalogEndpoint) => e.instance)), [['n1']], 'a retired reeve is pushed no more')
+  s.send({ type: 'steward.members', members: [{ node: 'n1', host: 'n1' }, { node: 'n2', host: 'n2' }] })
+  t.deepEqual(s.refusal(s.update('n2', { full: false, upsert: [ep('n2', 'Dean')] })), ['FAILED_PRECONDITION unknown reeve: send everything'], 'listed again: a delta is still refused')
+  s.update('n2', { full: true, upsert: [ep('n2', 'Pastiche')] })
+  t.is(s.context().reeves['/b/h1/n2/Reeve/Reeve1'].retired, false, 'everything sent: it is back')
+})
+
+test('once told the members, the steward refuses updates from a node the flock does not list: a late full update cannot bring a dead node back', (t) => {
+  const s = steward()
+  s.send({ type: 'steward.members', members: [{ node: 'n1', host: 'n1' }] })
+  t.deepEqual(s.refusal(s.update('n2', { upsert: [ep('n2', 'Pastiche')] })), ['FAILED_PRECONDITION not a member of the flock'])
+  t.deepEqual(Object.keys(s.context().endpoints), [])
+  t.is(sent(s.update('n1', { upsert: [ep('n1', 'Pastiche')] }), 'endpoints.updated').length, 1)
 })
 
 test('callers see the endpoints their rules allow, in their horde', (t) => {
