@@ -10,6 +10,7 @@
  */
 import type * as grpc from '@grpc/grpc-js'
 import type { HostEvent } from '../machines/effects.js'
+import { parseHostPortStrict } from './address.js'
 import type { Clock } from './clock.js'
 import { Code } from './errors.js'
 import { callerOf, statusError, type SecureServer } from './grpc-server.js'
@@ -164,6 +165,7 @@ function handler(core: RoadCore, def: RoadMethod): grpc.UntypedHandleCall {
 export function createGrpcRoad(components: GrpcRoadComponents, init: GrpcRoadInit): GrpcRoad {
   const core = new RoadCore(components.clock, init)
   const carrier = grpcCarrier(components)
+  let self = init.self === undefined ? undefined : (parseHostPortStrict(init.self) ?? init.self)
   if (components.server !== undefined) {
     for (const s of init.routes.inbound) {
       const defs: Record<string, unknown> = {}
@@ -176,14 +178,20 @@ export function createGrpcRoad(components: GrpcRoadComponents, init: GrpcRoadIni
     }
   }
   const road: GrpcRoad = {
-    call: (hostPort, name, event, from) => core.call(hostPort, name, event, from, hostPort === road.self, carrier),
+    call: (hostPort, name, event, from) => core.call(hostPort, name, event, from, hostPort === self, carrier),
     reply: (id, event) => core.reply(id, event),
     attach: (host) => core.attach(host),
     counters: core.counters,
     get pending() {
       return core.pending.size
     },
-    self: init.self,
+    // Canonical, as the router's parsed addresses are, so the comparison in `call` is plain equality.
+    get self() {
+      return self
+    },
+    set self(v) {
+      self = v === undefined ? undefined : (parseHostPortStrict(v) ?? v)
+    },
     carrier,
   }
   return road

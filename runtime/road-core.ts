@@ -138,7 +138,7 @@ export class RoadCore {
   /**
    * A `send` of `event` by actor `from` to `grpc://<hostPort>/<name>`. With `self` true (the address
    * is this node's own) the event goes to the mailbox `<node>/<name>` through the same pending call a
-   * remote call would get, without bytes: the sender cannot tell the two apart.
+   * remote call would get, without a call: the sender cannot tell the two apart.
    */
   call(hostPort: string, name: string, event: HostEvent, from: string, self: boolean, carrier: Carrier): void {
     if (event.type === 'call.cancel') {
@@ -200,32 +200,56 @@ export class RoadCore {
     if (key !== undefined && !done) this.streams.set(key, cancel)
   }
 
-  /** The self-address path: request → event → mailbox, answer → response → answer event, no bytes. */
+  /**
+   * The self-address path: the request and each answer still go through both codecs of the table
+   * (bytes and back, no network), so a looped call sees exactly what a remote one would: the defaults
+   * a decoder fills in, the same refusals of what does not encode.
+   */
   private loop(route: OutboundRoute, name: string, event: HostEvent, request: unknown, from: string, deadline: number | undefined): void {
     this.counters.looped++
     const r = this.inbound.get(route.method.path)
     if (r === undefined) return this.failTo(from, event, 'UNIMPLEMENTED', `${route.method.path} is not served`)
     let inEvent: HostEvent
     try {
-      inEvent = r.route.event(request, r.open ? '' : (this.init.selfCaller ?? ''))
+      const req: unknown = r.route.method.requestDeserialize(route.method.requestSerialize(request))
+      inEvent = r.route.event(req, r.open ? '' : (this.init.selfCaller ?? ''))
     } catch {
       return this.failTo(from, event, 'INVALID_ARGUMENT', `malformed request for ${route.method.path}`)
     }
+    let n: number | undefined
+    const key = route.method.responseStream && typeof event.id === 'number' ? `${from} ${event.id}` : undefined
+    const cancel = (): void => {
+      if (n !== undefined) this.pending.cancel(n)
+    }
+    // The entry for `call.cancel` lives as long as the call.
+    const forget = (): void => {
+      if (key !== undefined && this.streams.get(key) === cancel) this.streams.delete(key)
+    }
     const sink: AnswerSink = {
       streaming: route.method.responseStream,
-      answer: (res) => {
+      answer: (res, last) => {
         let answer: HostEvent
         try {
-          answer = route.answer(res, event)
+          answer = route.answer(route.method.responseDeserialize(r.route.method.responseSerialize(res)), event)
         } catch {
+          forget()
+          cancel()
           return this.failTo(from, event, 'INTERNAL', `malformed answer to ${event.type}`)
         }
-        this.deliver(from, answer)
+        if (last) forget()
+        // A sender that is gone wants no more of a stream.
+        if (!this.deliver(from, answer)) {
+          forget()
+          cancel()
+        }
       },
-      fail: (code, message) => this.failTo(from, event, code, message),
+      fail: (code, message) => {
+        forget()
+        this.failTo(from, event, code, message)
+      },
     }
-    const n = this.open(r.route, `${this.init.node}/${name}`, inEvent, sink, deadline)
-    if (n !== undefined && route.method.responseStream && typeof event.id === 'number') this.streams.set(`${from} ${event.id}`, () => this.pending.cancel(n))
+    n = this.open(r.route, `${this.init.node}/${name}`, inEvent, sink, deadline)
+    if (n !== undefined && key !== undefined) this.streams.set(key, cancel)
   }
 
   /** Delivers an answer into the sender's mailbox; false when it cannot take it. */

@@ -46,7 +46,7 @@ export interface Router {
 }
 
 /** Builds the router: `createRouter({ udp?, grpc?, ports? })`. */
-export function createRouter(components: RouterComponents, _init: Record<string, never> = {}): Router {
+export function createRouter(components: RouterComponents): Router {
   const counters: RouterCounters = { udp: 0, grpc: 0, reply: 0, port: 0, dropped: {} }
   const ports = new Map<string, PortHandler>(Object.entries(components.ports ?? {}))
   const drop = (reason: string): void => {

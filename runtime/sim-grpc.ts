@@ -18,6 +18,7 @@
  * traffic does not shift the datagram fates of the SimNetwork) and everything lands on the virtual
  * clock, ties in send order: the same seed and the same sends give the same delivery order.
  */
+import { parseHostPortStrict } from './address.js'
 import type { Clock, TimerHandle } from './clock.js'
 import { AddressInUseError } from './errors.js'
 import type { GrpcRoad, GrpcRoadInit } from './grpc-road.js'
@@ -188,7 +189,7 @@ export interface SimGrpcRoadInit extends GrpcRoadInit {
   caller?: string
 }
 
-/** A road on the simulated network; `self` is where it serves. `close` stops serving. */
+/** A road on the simulated network; it serves at `init.self` (fixed at creation). `close` stops serving. */
 export interface SimGrpcRoad extends GrpcRoad {
   close(): void
 }
@@ -197,19 +198,27 @@ export interface SimGrpcRoad extends GrpcRoad {
 export function createSimGrpcRoad(components: { clock: Clock; network: SimGrpcNetwork }, init: SimGrpcRoadInit): SimGrpcRoad {
   const core = new RoadCore(components.clock, init)
   const carrier = components.network.carrier(init.netAddress, init.caller ?? '')
-  if (init.self !== undefined) components.network.listen(init.self, init.netAddress, core)
+  let self = init.self === undefined ? undefined : (parseHostPortStrict(init.self) ?? init.self)
+  const listening = self
+  if (listening !== undefined) components.network.listen(listening, init.netAddress, core)
   const road: SimGrpcRoad = {
-    call: (hostPort, name, event, from) => core.call(hostPort, name, event, from, hostPort === road.self, carrier),
+    call: (hostPort, name, event, from) => core.call(hostPort, name, event, from, hostPort === self, carrier),
     reply: (id, event) => core.reply(id, event),
     attach: (host) => core.attach(host),
     counters: core.counters,
     get pending() {
       return core.pending.size
     },
-    self: init.self,
+    // Canonical, as the router's parsed addresses are, so the comparison in `call` is plain equality.
+    get self() {
+      return self
+    },
+    set self(v) {
+      self = v === undefined ? undefined : (parseHostPortStrict(v) ?? v)
+    },
     carrier,
     close: () => {
-      if (init.self !== undefined) components.network.unlisten(init.self)
+      if (listening !== undefined) components.network.unlisten(listening)
     },
   }
   return road

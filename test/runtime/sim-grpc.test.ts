@@ -148,3 +148,14 @@ test('sim: an answer the client cannot decode is call.failed INTERNAL; one the s
   t.is(w.b.road.counters.dropped.unanswerable, 1)
   t.is(w.b.road.pending, 0)
 })
+
+test('sim: a stream, looped or called, is forgotten once it ends: a later call.cancel for it is dropped as unrouted', async (t) => {
+  const w = simWorld(opts)
+  ask(w, { type: 'echo.count', n: 1 }, grpcAddress(GRPC.a, 'echo'))
+  ask(w, { type: 'echo.count', n: 1 })
+  await w.until(() => got(w).filter((e) => e.type === 'echo.done').length === 2, 3_000)
+  for (const id of [1, 2]) w.a.host.send('a/asker', { type: 'cancel', to: grpcAddress(id === 1 ? GRPC.a : GRPC.b, 'echo'), id }, 'control')
+  await w.until(() => false, 100)
+  t.is(w.a.road.counters.dropped.unrouted, 2)
+  t.is(w.a.road.counters.looped, 1)
+})
