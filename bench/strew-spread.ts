@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { agreedOn, spawnFulcrum, waitFor, type FulcrumProcess } from '../actors/local/flock.js'
 import { createReeveClient, heartbeatUuid, type ReeveClient } from '../actors/strew/client.js'
-import { loadOrCreateIdentity } from '../runtime/node-identity.js'
+import { loadPeerTls } from '../runtime/grpc-tls.js'
 import { generateSecret } from '../runtime/secret.js'
 import { flag } from './flags.js'
 
@@ -61,7 +61,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const grpcOf = (f: FulcrumProcess) => f.addr.replace(/:\d+$/, ':50059')
     const client = (f: FulcrumProcess): ReeveClient => {
       let c = clients.get(f)
-      if (c === undefined) clients.set(f, (c = createReeveClient({ address: grpcOf(f), identity: loadOrCreateIdentity(f.dataDir), timeoutMs: 5_000 })))
+      if (c === undefined) clients.set(f, (c = createReeveClient({ address: grpcOf(f), tls: loadPeerTls(f.dataDir), timeoutMs: 5_000 })))
       return c
     }
     /** The steward every one of `live` follows, or null while they differ. */

@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createReeveClient, heartbeatUuid, type ReeveClient } from '../actors/strew/client.js'
-import { loadOrCreateIdentity } from '../runtime/node-identity.js'
+import { loadPeerTls } from '../runtime/grpc-tls.js'
 import { generateSecret } from '../runtime/secret.js'
 import { flag } from './flags.js'
 import { procCpuS, statusKb } from './lib/proc.js'
@@ -75,7 +75,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const t0 = now()
     for (let i = 0; ; i++) {
       try {
-        client ??= createReeveClient({ address: `${IP}:50059`, identity: loadOrCreateIdentity(dataDir), timeoutMs: 30_000 })
+        client ??= createReeveClient({ address: `${IP}:50059`, tls: loadPeerTls(dataDir), timeoutMs: 30_000 })
         if ((await client.ping()).steward !== '') break
       } catch {
         // not up yet

@@ -3,7 +3,7 @@
  * secret proves only that a holder of it sealed a request, not when: without a time and a nonce,
  * anyone who once saw a sealed registration could send it again and again, each copy making the
  * steward call a reeve back and rewrite its whitelist. A request is taken once:
- * - its time must be within ±`skewMs` of ours (the signed calls' 300 s, runtime/call-signature.ts);
+ * - its time must be within ±`skewMs` of ours (300 s, as the original's reeve allowed);
  * - its time must not be before `since`, when this guard started: the nonces a previous incarnation
  *   (before a restart) remembered are gone, so what was sealed before we started may have been taken
  *   already. A node whose clock runs behind ours waits out the difference once, after our start;

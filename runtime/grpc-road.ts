@@ -171,10 +171,16 @@ export function createGrpcRoad(components: GrpcRoadComponents, init: GrpcRoadIni
       const defs: Record<string, unknown> = {}
       const impls: grpc.UntypedServiceImplementation = {}
       for (const [name, def] of Object.entries(s.definition)) {
+        const direct = s.direct?.[name] as grpc.UntypedHandleCall | undefined
+        if (s.methods[name] === undefined && direct !== undefined) {
+          defs[name] = def
+          impls[name] = direct
+          continue
+        }
         defs[name] = { ...def, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b }
         if (s.methods[name] !== undefined) impls[name] = handler(core, def)
       }
-      components.server.addService(defs as grpc.ServiceDefinition, impls, { signed: s.signed ?? true })
+      components.server.addService(defs as grpc.ServiceDefinition, impls, { open: s.open ?? false })
     }
   }
   const road: GrpcRoad = {

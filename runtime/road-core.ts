@@ -10,9 +10,10 @@
  */
 import type { HostEvent } from '../machines/effects.js'
 import type { Clock } from './clock.js'
+import { CruxError } from './errors.js'
 import type { ActorHost } from './host.js'
 import { RoadPending, type AnswerSink } from './road-pending.js'
-import { callFailed, ROAD_DEFAULTS, type CallCode, type InboundRoute, type OutboundRoute, type RoadMethod, type RouteTable } from './road-routes.js'
+import { callCodeOf, callFailed, ROAD_DEFAULTS, type CallCode, type InboundRoute, type OutboundRoute, type RoadMethod, type RouteTable } from './road-routes.js'
 
 export type { AnswerSink } from './road-pending.js'
 
@@ -53,8 +54,11 @@ export interface RoadCoreInit {
   routes: RouteTable
   /** Pending inbound calls at most; past it a call gets RESOURCE_EXHAUSTED (default 4096). */
   maxPending?: number
-  /** The caller a looped (self-address) call presents: this node's own KeyID (default ''). */
-  selfCaller?: string
+  /**
+   * The caller a looped (self-address) call presents: this node's own KeyID (default ''), or, by the
+   * sending actor, the key it would present on a channel (a node's steward and reeve use different keys).
+   */
+  selfCaller?: string | ((from: string) => string)
 }
 
 const bump = (m: Record<string, number>, k: string): void => {
@@ -107,7 +111,10 @@ export class RoadCore {
     let event: HostEvent
     try {
       event = r.route.event(r.route.method.requestDeserialize(raw), r.open ? '' : caller)
-    } catch {
+    } catch (err) {
+      // A route that names what is wrong (a CruxError: a field out of bounds, a sealed request
+      // refused) is answered in its words; anything else is a request that did not decode.
+      if (err instanceof CruxError) return this.pending.refuse(sink, callCodeOf(err.code), err.message)
       return this.pending.refuse(sink, 'INVALID_ARGUMENT', `malformed request for ${path}`)
     }
     return this.open(r.route, `${this.init.node}/${r.route.actor}`, event, sink, undefined)
@@ -212,8 +219,9 @@ export class RoadCore {
     let inEvent: HostEvent
     try {
       const req: unknown = r.route.method.requestDeserialize(route.method.requestSerialize(request))
-      inEvent = r.route.event(req, r.open ? '' : (this.init.selfCaller ?? ''))
-    } catch {
+      inEvent = r.route.event(req, r.open ? '' : this.selfCaller(from))
+    } catch (err) {
+      if (err instanceof CruxError) return this.failTo(from, event, callCodeOf(err.code), err.message)
       return this.failTo(from, event, 'INVALID_ARGUMENT', `malformed request for ${route.method.path}`)
     }
     let n: number | undefined
@@ -250,6 +258,12 @@ export class RoadCore {
     }
     n = this.open(r.route, `${this.init.node}/${name}`, inEvent, sink, deadline)
     if (n !== undefined && key !== undefined) this.streams.set(key, cancel)
+  }
+
+  /** The caller a looped call from actor `from` presents (the KeyID that actor signs as on a channel). */
+  private selfCaller(from: string): string {
+    const c = this.init.selfCaller
+    return typeof c === 'function' ? c(from) : (c ?? '')
   }
 
   /** Delivers an answer into the sender's mailbox; false when it cannot take it. */

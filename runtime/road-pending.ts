@@ -98,7 +98,17 @@ export class RoadPending {
       return
     }
     if (last) this.finish(n, c)
-    this.safe(() => c.sink.answer(response, last))
+    let settled: Promise<void> | undefined
+    try {
+      settled = c.route.settle?.(event)
+    } catch {
+      settled = Promise.reject(new Error('settle failed'))
+    }
+    if (settled === undefined) return this.safe(() => c.sink.answer(response, last))
+    settled.then(
+      () => this.safe(() => c.sink.answer(response, last)),
+      () => this.safe(() => c.sink.fail('UNAVAILABLE', 'could not be made durable')),
+    )
   }
 
   /** The client went away: the call ends, and a stream's actor hears `call.cancelled`. */

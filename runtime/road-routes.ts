@@ -47,16 +47,25 @@ export interface InboundRoute<Req = any, Res = any> {
   terminal?(answer: HostEvent): boolean
   /** How long the actor has to give the terminal answer, ms (unary default 10 000; a stream waits for ever unless given). */
   deadlineMs?: number
+  /**
+   * What an answer must wait for before it leaves (e.g. the store's sync of what the step persisted:
+   * a registration is acknowledged once it is on disk). Undefined: it leaves at once.
+   */
+  settle?(answer: HostEvent): Promise<void> | undefined
 }
 
-/** A gRPC service this node serves. `signed` is passed to the server's addService; `open` calls get caller ''. */
+/** A gRPC service this node serves. `open`: anyone may call it (passed to the server's addService), and its calls get caller ''. */
 export interface InboundService {
   /** The service definition, for the server (method names → definitions). */
   definition: Record<string, RoadMethod>
   /** Method name (a key of `definition`) → route. Methods without a route are left UNIMPLEMENTED. */
   methods: Record<string, InboundRoute>
-  signed?: boolean
   open?: boolean
+  /**
+   * Methods answered by the edge itself, not by an actor: reads of state (a ping, a lookup) that change
+   * nothing and so need no mailbox. The handler gets the call as grpc-js gives it (decoded messages).
+   */
+  direct?: Record<string, unknown>
 }
 
 /** What a subsystem hands the road. */

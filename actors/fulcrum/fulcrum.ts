@@ -50,7 +50,7 @@ export interface FulcrumOptions {
   config?: Partial<FlockConfig>
   /** Serve the strew layer (reeve, steward, registry) over gRPC here. */
   grpc?: { host: string; port: number }
-  /** The flock address announced to peers, instead of the bound one (actors/fulcrum/advertise.ts). */
+  /** The flock address announced to peers, instead of the bound one (actors/advertise.ts). */
   advertise?: { host: string; port: number }
   /** The gRPC address announced as steward and registry, instead of the bound one. */
   grpcAdvertise?: { host: string; port: number }
@@ -163,9 +163,12 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
           recovered: () => log.info('the reeve store is written again'),
         })
   const reeveActor = `${id}/reeve`
-  const storeOf = (actor: string): Store => (actor === reeveActor && logs !== undefined ? logs : files)
+  // The reeve's registrations and the heartbeater's kept ones go to the log; the registry's keys to the
+  // whitelist (made below, once the lock is held); everything else to one file per key.
+  const logged = new Set([reeveActor, `${id}/heartbeater`])
+  const storeOf = (actor: string): Store => (logged.has(actor) && logs !== undefined ? logs : files)
   const store: Store = {
-    put: (actor, key, value) => storeOf(actor).put(actor, key, value),
+    put: (actor, key, value) => (actor === `${id}/registry` && whitelist !== undefined ? whitelist.persist(key, value) : storeOf(actor).put(actor, key, value)),
     get: (actor, key) => storeOf(actor).get(actor, key),
     keys: (actor) => storeOf(actor).keys(actor),
   }
@@ -212,7 +215,10 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
   // The gRPC server is bound before the flock starts: a node that comes to lead announces its address.
   // gRPC is loaded only by a fulcrum that serves it: start-up time and memory are features.
   const strewModule = o.grpc === undefined ? undefined : await import('../strew/strew.js')
-  const bound = o.grpc === undefined ? undefined : await strewModule!.bindStrewServer({ ...o.grpc, now: () => clock.now(), ...(o.grpcLimits === undefined ? {} : { limits: o.grpcLimits }) })
+  // Its TLS certificate, from the node key and the secret, is written beside node.key first, for the
+  // CLI that speaks for this node (runtime/grpc-tls.ts).
+  const tls = o.grpc === undefined ? undefined : (await import('../../runtime/grpc-tls.js')).certifyNode(o.dataDir, o.secret, identity)
+  const bound = o.grpc === undefined ? undefined : await strewModule!.bindStrewServer({ ...o.grpc, tls: tls!, now: () => clock.now(), ...(o.grpcLimits === undefined ? {} : { limits: o.grpcLimits }) })
   if (bound !== undefined) opened.push(() => bound.server.close())
   // A specific listen address is announced as the socket reports it: the source address of its datagrams.
   const advertised = o.advertise === undefined && !isWildcard(o.host) ? udp.address : announce(udpHost, o.advertise, parseHostPort(udp.address)!.port)
@@ -224,8 +230,23 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
   // Every port is bound before the flock starts: a taken one stops the fulcrum before it sends a packet.
   const metricsServer = o.metrics === undefined ? undefined : await (await import('./metrics.js')).bindFulcrumHttp(o.metrics)
   if (metricsServer !== undefined) opened.push(() => metricsServer.close())
+  // Strew's road exists before the host: the host's one router sends datagrams, gRPC calls and answers.
+  const strewInit =
+    bound === undefined
+      ? undefined
+      : { node: id, bloc: bloc?.cert.bloc ?? 'crux', horde: o.horde ?? 'default', secret: o.secret, hbMs: o.hbMs, address: grpcAddress!, ...(o.rules === undefined ? {} : { rules: o.rules }) }
+  const strewRoad = bound === undefined || logs === undefined ? undefined : strewModule!.createStrewRoad({ clock, identity, log: log.child('crux:strew'), bound, store: logs }, strewInit!)
+  const router = strewRoad === undefined ? undefined : (await import('../../runtime/router.js')).createRouter
   const flock = createFlockActor(
-    { transport, clock, recorder, logger: log, store, machines: o.grpc === undefined ? [] : strewMachines },
+    {
+      transport,
+      clock,
+      recorder,
+      logger: log,
+      store,
+      machines: o.grpc === undefined ? [] : strewMachines,
+      ...(strewRoad === undefined ? {} : { outbound: (udp) => router!({ udp, grpc: strewRoad.road, ports: strewRoad.ports }).outbound }),
+    },
     {
       node: id,
       input: {
@@ -259,12 +280,8 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
     }
   })
   let strew: Strew | undefined
-  if (bound !== undefined && logs !== undefined && whitelist !== undefined) {
-    const s = strewModule!.startStrew(
-      { host: flock.host, clock, identity, store: logs, whitelist, flock: () => flock.context(), log: log.child('crux:strew') },
-      { node: id, bloc: bloc?.cert.bloc ?? 'crux', horde: o.horde ?? 'default', secret: o.secret, hbMs: o.hbMs, ...(o.rules === undefined ? {} : { rules: o.rules }) },
-      { ...bound, address: grpcAddress! },
-    )
+  if (bound !== undefined && logs !== undefined && whitelist !== undefined && strewRoad !== undefined) {
+    const s = strewModule!.startStrew({ host: flock.host, clock, identity, store: logs, whitelist, flock: () => flock.context(), log: log.child('crux:strew') }, strewInit!, bound, strewRoad)
     strew = s
     // After each flock step (not inside it): start or retire the steward, follow a new one.
     let due = false

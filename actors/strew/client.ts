@@ -1,24 +1,26 @@
 /**
  * The client side of the strew layer, for the CLI, for services and for tests: a ReeveService client
- * that signs every call with the node's key (whoever can read the data dir's node.key speaks for the
- * node to its own reeve), and promise wrappers for its calls.
+ * on the flock's mutual TLS with the node's own certificate (whoever can read the data dir's node.key
+ * and the certificates its fulcrum wrote beside it speaks for the node to its own reeve, and takes only
+ * a reeve holding that same key), and promise wrappers for its calls.
  */
 import * as grpc from '@grpc/grpc-js'
 import type { CatalogEndpoint } from '../../machines/steward/types.js'
 import { ServiceState, type Heartbeat } from '../../protos/gen/crux/v1/heartbeat.js'
 import { ReeveServiceService as M, type Endpoint, type GetCatalogRequest, type WatchCatalogResponse } from '../../protos/gen/crux/v1/reeve.js'
-import { CruxError, type Code } from '../../runtime/errors.js'
+import type { CruxError } from '../../runtime/errors.js'
 import { nodeIdOf } from '../../runtime/node-identity.js'
-import { createSignedClient } from '../../runtime/signed-client.js'
+import type { PeerTls } from '../../runtime/grpc-tls.js'
+import { callFailure, createPeerClient } from '../../runtime/peer-client.js'
 import { keyIdOf } from './registration.js'
-import { REEVE_REV } from './registry.js'
+import { REEVE_REV } from './registry-client.js'
 import { fromEndpoint } from './codec.js'
 
 export interface ReeveClientInit {
   /** The reeve's gRPC address (host:port). */
   address: string
-  /** The node's key (DATA_DIR/node.key). */
-  identity: { secretKey: Uint8Array; publicKey: Uint8Array }
+  /** The node's channel material: `loadPeerTls(DATA_DIR)` (runtime/grpc-tls.ts). */
+  tls: PeerTls
   /** Per-call deadline, ms. Default 10 000. */
   timeoutMs?: number
 }
@@ -39,10 +41,6 @@ export interface ServicePoint {
 /** The heartbeat uuid a registration with a TTL gets unless it names one: SERVICE/API, unique on a node as its NodeID is. */
 export const heartbeatUuid = (p: Pick<ServicePoint, 'service' | 'api'>): string => `${p.service}/${p.api}`
 
-/** A call's failure, with its gRPC status as a crux code. */
-function failure(address: string, err: grpc.ServiceError): CruxError {
-  return new CruxError(err.code as Code, `reeve ${address}: ${err.details || err.message}`)
-}
 
 export interface ReeveClient {
   /** The reeve's NodeID and the steward it follows. */
@@ -59,9 +57,11 @@ export interface ReeveClient {
 }
 
 export function createReeveClient(init: ReeveClientInit): ReeveClient {
-  const node = nodeIdOf(init.identity.publicKey)
-  const key = keyIdOf(REEVE_REV, node, init.identity.publicKey)
-  const rpc = createSignedClient(init.address, { key, secretKey: init.identity.secretKey, now: () => Date.now() }, { timeoutMs: init.timeoutMs ?? 10_000, describe: `reeve ${init.address}` })
+  const node = nodeIdOf(init.tls.publicKey)
+  const key = keyIdOf(REEVE_REV, node, init.tls.publicKey)
+  // The reeve to reach is this node's own: its server holds the same key.
+  const expect = { publicKey: init.tls.publicKey }
+  const rpc = createPeerClient(init.address, { tls: init.tls, key, expect, timeoutMs: init.timeoutMs ?? 10_000, describe: `reeve ${init.address}` })
   let reeveId: Promise<string> | undefined
   const self: ReeveClient = {
     async ping() {
@@ -101,7 +101,7 @@ export function createReeveClient(init: ReeveClientInit): ReeveClient {
         ended = true
       }
       stream.on('data', (m: WatchCatalogResponse) => on({ endpoints: m.endpoints.map(fromEndpoint), removed: m.removed, full: m.full, version: m.version }))
-      stream.on('error', (err: grpc.ServiceError) => end(err.code === grpc.status.CANCELLED ? null : failure(init.address, err)))
+      stream.on('error', (err: grpc.ServiceError) => (err.code === grpc.status.CANCELLED ? end(null) : void callFailure(err, `reeve ${init.address}`, init.address, init.tls, expect).then(end)))
       stream.on('end', () => end(null))
       return () => {
         ended = true

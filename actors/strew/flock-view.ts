@@ -6,24 +6,9 @@
  */
 import { isLeader, servicesOf } from '../../machines/flock/context.js'
 import type { FlockContext } from '../../machines/flock/types.js'
+import type { FlockView, Member } from '../../machines/strew/events.js'
 
-/** One member as the steward sees it: its node id and the host of its flock address. */
-export interface MemberHost {
-  node: string
-  host: string
-}
-
-/** The `flock.view` event the follower takes. */
-export interface FlockView {
-  type: 'flock.view'
-  leading: boolean
-  /** The leader's node id ('' while none is known). */
-  leader: string
-  /** The gRPC HOST:PORT the leader announces for its steward ('' if none). */
-  steward: string
-  /** Every member of this node's flock, sorted by node id; empty unless this node leads. */
-  members: MemberHost[]
-}
+export type { FlockView, Member } from '../../machines/strew/events.js'
 
 /** The host part of a flock address (`host:port`, `[v6]:port`, or a bare simulator name). */
 export function hostOf(addr: string): string {
@@ -36,7 +21,7 @@ export function hostOf(addr: string): string {
 /** The view of `ctx` now. */
 export function flockViewOf(ctx: FlockContext): FlockView {
   const leading = isLeader(ctx)
-  const members: MemberHost[] = []
+  const members: Member[] = []
   if (leading) {
     for (const node of Object.keys(ctx.list.entries).sort()) members.push({ node, host: hostOf(ctx.list.entries[node]!.addr) })
   }

@@ -1,11 +1,15 @@
 /**
- * The callers of the registry (actors/strew/registry.ts): a node registering its reeve's key with the
+ * The callers of the registry (actors/registry.ts): a node registering its reeve's key with the
  * steward, and an admin asking the steward to forget a node. Both seal their request under the flock
- * secret for one steward (its node id), with their time and a fresh nonce (actors/strew/registration.ts).
+ * secret for one steward (its node id), with their time and a fresh nonce (runtime/registration.ts),
+ * and send it over the flock's mutual TLS (runtime/grpc-tls.ts).
  */
 import * as grpc from '@grpc/grpc-js'
 import { RegisterStatus, RegistryServiceClient, type RegisterResponse } from '../../protos/gen/crux/v1/registry.js'
 import { Code, CruxError, UnavailableError } from '../../runtime/errors.js'
+import { ed25519PublicKey, randomEd25519SecretKey } from '../../runtime/ed25519.js'
+import { issuePeerTls, type PeerTls } from '../../runtime/grpc-tls.js'
+import { handshakeProblem, peerChannel, type ExpectedPeer } from '../../runtime/peer-client.js'
 import { sealForget, sealRegistration } from './registration.js'
 
 /** The rev under which a node's reeve key is whitelisted. */
@@ -25,6 +29,8 @@ export interface RegisterNodeOptions {
   /** The steward's flock node id (the flock's leader): the registration is sealed for it alone. */
   steward: string
   secret: Uint8Array
+  /** The node's certificate: the steward's must be the leader's key (`steward`). */
+  tls: PeerTls
   nodeId: string
   /** The node's reeve, where the registry calls back. */
   netId: string
@@ -36,9 +42,17 @@ export interface RegisterNodeOptions {
   now?: () => number
 }
 
+/** A call that reached no answer: UNAVAILABLE, saying why a TLS handshake failed when it did. */
+async function unreachable(describe: string, address: string, tls: PeerTls, expect: ExpectedPeer | undefined, err: grpc.ServiceError): Promise<UnavailableError> {
+  const why = err.code === grpc.status.UNAVAILABLE ? await handshakeProblem(address, tls, expect) : null
+  return new UnavailableError(why === null ? `${describe}: ${err.details || err.message}` : `${describe}: TLS handshake failed: ${why.text}`, { details: { tls: why?.kind } })
+}
+
 /** Registers a node; resolves with the steward's key and term once DONE, rejects with the reason otherwise. */
 export async function registerNode(o: RegisterNodeOptions): Promise<{ stewardKeyId: string; stewardPublicKey: Uint8Array; stewardTerm: number }> {
-  const client = new RegistryServiceClient(o.registry, grpc.credentials.createInsecure())
+  const expect = { node: o.steward }
+  const channel = peerChannel(o.tls, expect)
+  const client = new RegistryServiceClient(o.registry, channel.credentials, channel.options)
   const sealed = sealRegistration(o.secret, { nodeId: o.nodeId, netId: o.netId, publicKey: o.publicKey }, { steward: o.steward, now: (o.now ?? Date.now)() })
   try {
     return await new Promise((resolve, reject) => {
@@ -55,7 +69,7 @@ export async function registerNode(o: RegisterNodeOptions): Promise<{ stewardKey
         }
       })
       call.on('error', (err: grpc.ServiceError) => {
-        if (!done) reject(new UnavailableError(`registry ${o.registry}: ${err.details || err.message}`))
+        if (!done) void unreachable(`registry ${o.registry}`, o.registry, o.tls, expect, err).then(reject)
       })
       call.on('end', () => {
         if (!done) reject(new RegistrationError('registration ended without an answer'))
@@ -71,6 +85,8 @@ export interface ForgetNodeOptions {
   /** The steward's gRPC address (the flock leader's). */
   target: string
   secret: Uint8Array
+  /** An identity the flock's CA certified. Default: a fresh key, certified with `secret` (an admin holds it). */
+  tls?: PeerTls
   /** The node whose keys go. */
   node: string
   timeoutMs?: number
@@ -82,11 +98,13 @@ export interface ForgetNodeOptions {
  * node id first (RegistryService.Ping), as the request is sealed for that steward alone.
  */
 export async function forgetNode(o: ForgetNodeOptions): Promise<{ steward: string; term: number; removed: string[] }> {
-  const client = new RegistryServiceClient(o.target, grpc.credentials.createInsecure())
+  const tls = o.tls ?? issuePeerTls(o.secret, ((sk) => ({ secretKey: sk, publicKey: ed25519PublicKey(sk) }))(randomEd25519SecretKey()))
+  const channel = peerChannel(tls)
+  const client = new RegistryServiceClient(o.target, channel.credentials, channel.options)
   const deadline = () => ({ deadline: Date.now() + (o.timeoutMs ?? 5_000) })
   const call = <Res>(fn: (cb: (err: grpc.ServiceError | null, res: Res) => void) => void): Promise<Res> =>
     new Promise((resolve, reject) =>
-      fn((err, res) => (err ? reject(err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED ? new UnavailableError(`${o.target}: ${err.details || err.message}`) : new CruxError(err.code as Code, `${o.target}: ${err.details || err.message}`)) : resolve(res))),
+      fn((err, res) => (err ? void (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED ? unreachable(o.target, o.target, tls, undefined, err).then(reject) : reject(new CruxError(err.code as Code, `${o.target}: ${err.details || err.message}`))) : resolve(res))),
     )
   try {
     const ping = await call<{ node: string; term: number }>((cb) => client.ping({ text: 'forget' }, new grpc.Metadata(), deadline(), cb))

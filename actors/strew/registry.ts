@@ -2,8 +2,9 @@
  * The registry (seed 004; original-crux.md §4.4): how a node's key gets on the whitelist. The node
  * sends its identity sealed under the flock secret (factor 1); the registry answers BUSY with the
  * steward's key, which the node's reeve then accepts calls from; the registry calls the reeve back and
- * asks for its keys, signed over a fresh challenge with the key factor 1 named (factor 2); if they
- * verify, the key goes on the whitelist and the answer is DONE. Anything else is FAILED, with as
+ * asks for its keys (over the flock's mutual TLS, from a server holding the key factor 1 named),
+ * signed over a fresh challenge with that key (factor 2); if they verify, the key goes on the
+ * whitelist and the answer is DONE. Anything else is FAILED, with as
  * little said as possible to a caller that may not hold the secret.
  *
  * What may be called back: only the registering node's own reeve, at the host its flock address
@@ -25,10 +26,11 @@ import { FreshnessGuard } from '../../runtime/freshness.js'
 import { unary } from '../../runtime/grpc-server.js'
 import { nodeIdOf } from '../../runtime/node-identity.js'
 import { keyIdOf, keysProven, openForget, openRegistration, type Stamp } from './registration.js'
-import { createSignedClient } from '../../runtime/signed-client.js'
+import type { PeerTls } from '../../runtime/grpc-tls.js'
+import { createPeerClient } from '../../runtime/peer-client.js'
 import { REEVE_REV } from './registry-client.js'
 
-// The callers' side (actors/strew/registry-client.ts), where strew and the tests have always found it.
+// The callers' side (actors/registry-client.ts), where strew and the tests have always found it.
 export { REEVE_REV, registerNode, forgetNode, RegistrationError, type RegisterNodeOptions } from './registry-client.js'
 
 /** Where whitelisted keys live (the steward's; persisted by its owner). */
@@ -42,8 +44,10 @@ export interface Whitelist {
 /** What the registry works with: the steward's whitelist and key, its term, the secret, the flock. */
 export interface RegistryComponents {
   whitelist: Whitelist
-  /** The steward's own key: the registry signs its call-backs with it. */
+  /** The steward's own key: its call-backs speak as `keyId`. */
   steward: { keyId: string; secretKey: Uint8Array; publicKey: Uint8Array }
+  /** The channel's certificates: the call-back goes over the flock's mutual TLS, to the registering node's key only. */
+  tls: PeerTls
   /** The steward's term now, or null when this node is not the steward (registration is refused). */
   term(): number | null
   secret: Uint8Array
@@ -109,7 +113,7 @@ export function createRegistryService(c: RegistryComponents, init: RegistryInit 
       reply({ status: RegisterStatus.REGISTER_STATUS_BUSY, stewardKeyId: c.steward.keyId, stewardPublicKey: Buffer.from(c.steward.publicKey) })
       const keyId = keyIdOf(REEVE_REV, node, r.publicKey)
       const address = netIdAddress(net)
-      const reeve = createSignedClient(address, { key: c.steward.keyId, secretKey: c.steward.secretKey, now: c.now }, { timeoutMs: Math.min(2_000, timeoutMs), describe: `reeve ${address}` })
+      const reeve = createPeerClient(address, { tls: c.tls, key: c.steward.keyId, expect: { publicKey: r.publicKey }, timeoutMs: Math.min(2_000, timeoutMs), describe: `reeve ${address}` })
       const deadline = Date.now() + timeoutMs
       const attempt = () => {
         const challenge = randomBytes(32)

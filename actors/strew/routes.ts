@@ -14,7 +14,7 @@ import { parseNetId, parseNodeId, netIdAddress } from '../../machines/strew/ids.
 import { ReeveServiceService, type PullKeysResponse, type RegisterServiceRequest, type PushCatalogRequest, type WatchCatalogResponse } from '../../protos/gen/crux/v1/reeve.js'
 import { RegistryServiceService, RegisterStatus, type RegisterResponse } from '../../protos/gen/crux/v1/registry.js'
 import { StewardServiceService, type UpdateEndpointsRequest } from '../../protos/gen/crux/v1/steward.js'
-import { InvalidArgumentError, PermissionDeniedError } from '../../runtime/errors.js'
+import { Code, CruxError, InvalidArgumentError } from '../../runtime/errors.js'
 import type { HostEvent } from '../../machines/effects.js'
 import type { InboundService, OutboundRoute, RouteTable } from '../../runtime/road-routes.js'
 import { checkAddress, checkLocalEndpoint, fromEndpoint, nodeIdParts, toBeat, toEndpoint } from './codec.js'
@@ -45,12 +45,11 @@ export interface StrewRouteInit {
 
 /** The route table of one node's strew actors. */
 export function createStrewRoutes(c: StrewRouteComponents, init: StrewRouteInit): RouteTable {
-  const actor = (name: string) => `${init.node}/${name}`
   const reeveParts = nodeIdParts('reeve', init.reeveNodeId)
   const { crypto } = c
   const refuse = (why: string, fields: Record<string, unknown>): never => {
     c.refused?.(why, fields)
-    throw new PermissionDeniedError('registration refused')
+    throw new CruxError(Code.PERMISSION_DENIED, 'registration refused')
   }
 
   const outbound: Record<string, OutboundRoute> = {
@@ -98,7 +97,7 @@ export function createStrewRoutes(c: StrewRouteComponents, init: StrewRouteInit)
     methods: {
       registerService: {
         method: ReeveServiceService.registerService,
-        actor: actor('reeve'),
+        actor: 'reeve',
         event: (req: RegisterServiceRequest, caller) => {
           const endpoint = checkLocalEndpoint(req.endpoint, reeveParts)
           const beat = req.heartbeat === undefined ? undefined : toBeat(req.heartbeat)
@@ -108,13 +107,13 @@ export function createStrewRoutes(c: StrewRouteComponents, init: StrewRouteInit)
       },
       deregisterService: {
         method: ReeveServiceService.deregisterService,
-        actor: actor('reeve'),
-        event: (req: { nodeId: string }, caller) => ({ type: 'reeve.deregister', id: 0, caller, nodeId: nodeIdParts('node_id', req.nodeId) && req.nodeId }),
+        actor: 'reeve',
+        event: (req: { nodeId: string }, caller) => ({ type: 'reeve.deregister', id: 0, caller, nodeId: (nodeIdParts('node_id', req.nodeId), req.nodeId) }),
         response: () => ({}),
       },
       sendHeartbeats: {
         method: ReeveServiceService.sendHeartbeats,
-        actor: actor('heartbeater'),
+        actor: 'heartbeater',
         event: (req: { heartbeats: Parameters<typeof toBeat>[0][] }, caller) => {
           if (req.heartbeats.length > MAX_BEATS) throw new InvalidArgumentError(`at most ${MAX_BEATS} heartbeats per call, got ${req.heartbeats.length}`)
           return { type: 'heartbeat.beats', id: 0, caller, beats: req.heartbeats.map(toBeat) }
@@ -123,13 +122,13 @@ export function createStrewRoutes(c: StrewRouteComponents, init: StrewRouteInit)
       },
       pushCatalog: {
         method: ReeveServiceService.pushCatalog,
-        actor: actor('reeve'),
+        actor: 'reeve',
         event: (r: PushCatalogRequest, caller) => ({ type: 'catalog.push', id: 0, caller, term: r.term, version: r.version, full: r.full, base: r.base, endpoints: r.endpoints.map(fromEndpoint), remove: r.remove, rules: r.rules }),
         response: (a) => ({ version: Number(a.version) }),
       },
       pullKeys: {
         method: ReeveServiceService.pullKeys,
-        actor: actor('reeve'),
+        actor: 'reeve',
         event: (r: { keyId: string; challenge: Uint8Array }, caller) => ({ type: 'keys.pull', id: 0, caller, keyId: r.keyId, challenge: b64(r.challenge) }),
         // The machine said yes to this key and challenge; the proof is signed here, on the way out.
         response: (a): PullKeysResponse => {
@@ -139,7 +138,7 @@ export function createStrewRoutes(c: StrewRouteComponents, init: StrewRouteInit)
       },
       watchCatalog: {
         method: ReeveServiceService.watchCatalog,
-        actor: actor('reeve'),
+        actor: 'reeve',
         event: (r: { nodeId: string; api: string }, caller) => {
           if (r.nodeId !== '') nodeIdParts('node_id', r.nodeId)
           return { type: 'catalog.watch', id: 0, caller, ...(r.nodeId === '' ? {} : { nodeId: r.nodeId }), ...(r.api === '' ? {} : { api: r.api }) }
@@ -160,7 +159,7 @@ export function createStrewRoutes(c: StrewRouteComponents, init: StrewRouteInit)
     methods: {
       updateEndpoints: {
         method: StewardServiceService.updateEndpoints,
-        actor: actor('steward'),
+        actor: 'steward',
         event: (r: UpdateEndpointsRequest, caller) => {
           const reeveId = nodeIdParts('reeve', r.reeve)
           if (r.upsert.length + r.remove.length > MAX_ENDPOINTS) throw new InvalidArgumentError(`at most ${MAX_ENDPOINTS} endpoints per update`)
@@ -180,7 +179,7 @@ export function createStrewRoutes(c: StrewRouteComponents, init: StrewRouteInit)
     methods: {
       register: {
         method: RegistryServiceService.register,
-        actor: actor('registry'),
+        actor: 'registry',
         deadlineMs: init.registerDeadlineMs,
         event: (req: { sealed: Uint8Array }) => {
           const o = crypto.openRegistration(new Uint8Array(req.sealed))
@@ -214,12 +213,12 @@ export function createStrewRoutes(c: StrewRouteComponents, init: StrewRouteInit)
       },
       forget: {
         method: RegistryServiceService.forget,
-        actor: actor('registry'),
+        actor: 'registry',
         event: (req: { sealed: Uint8Array }) => {
           const o = crypto.openForget(new Uint8Array(req.sealed))
           if (!o.ok) {
             c.refused?.(o.why, {})
-            throw new PermissionDeniedError('request refused')
+            throw new CruxError(Code.PERMISSION_DENIED, 'request refused')
           }
           return { type: 'registry.forget', id: 0, caller: '', node: o.value.node }
         },

@@ -87,6 +87,22 @@ export class FileWhitelist {
     return this.keys.size
   }
 
+  /** The KeyIDs on the whitelist. */
+  keyIds(): string[] {
+    return [...this.keys.keys()]
+  }
+
+  /**
+   * The registry machine's `persist` effects (`whitelist/<keyId>`: the base64 key, or null to remove),
+   * as the host's store port takes them.
+   */
+  persist(key: string, value: unknown): void {
+    if (!key.startsWith('whitelist/')) throw new InvalidArgumentError(`the whitelist keeps whitelist/<keyId> keys, not ${JSON.stringify(key)}`)
+    const keyId = key.slice('whitelist/'.length)
+    if (value === null) this.remove(keyId)
+    else this.add(keyId, new Uint8Array(Buffer.from(String(value), 'base64')))
+  }
+
   private save(): void {
     this.store.put(ACTOR, KEY, [...this.keys].map(([k, v]) => [k, Buffer.from(v).toString('base64')]))
   }

@@ -1,8 +1,9 @@
 /**
  * `crux service register|heartbeat|deregister` and `crux registry ls|get|watch` (CLI.md, Services and
  * the registry): a node's services and its view of the catalog, through the node's own reeve. The
- * reeve accepts only calls signed with its node's key, so every command reads `--data-dir`'s node.key
- * (and never makes one: a new key would speak for no node).
+ * reeve accepts only calls from its node's key, over the flock's mutual TLS, so every command reads
+ * `--data-dir`'s node.key and the certificates its fulcrum wrote beside it (and never makes a key: a
+ * new key would speak for no node).
  */
 import type { Command } from 'commander'
 import type { ReeveClient } from '../../actors/strew/client.js'
@@ -64,6 +65,10 @@ function explain(f: Reach, err: unknown): unknown {
   // The client's failures read `reeve TARGET: …`; our own errors are already fit to print.
   if (!(err instanceof CruxError) || !err.message.startsWith(`reeve ${f.target}: `)) return err
   const why = err.message.replace(/\s+/g, ' ')
+  const tls = err.details?.tls
+  // The server holds another key than the data dir's: that node's reeve would refuse its calls anyway.
+  if (tls === 'pin') return new CruxError(Code.PERMISSION_DENIED, `the reeve at ${f.target} refused the call: ${f.dataDir} holds another node's key (use the data dir of the fulcrum serving ${f.target})`)
+  if (tls !== undefined) return new CruxError(err.code, why.slice('reeve '.length))
   switch (err.code) {
     case Code.UNAVAILABLE:
       return new CruxError(err.code, `no reeve answers at ${f.target}${/ECONNREFUSED/.test(why) ? ': connection refused' : ''} (is a fulcrum serving gRPC there? see crux fulcrum --grpc)`)
@@ -72,7 +77,7 @@ function explain(f: Reach, err: unknown): unknown {
     case Code.PERMISSION_DENIED:
       return new CruxError(err.code, `the reeve at ${f.target} refused the call: ${f.dataDir} holds another node's key (use the data dir of the fulcrum serving ${f.target})`)
     case Code.UNAUTHENTICATED:
-      return new CruxError(err.code, `the reeve at ${f.target} refused the call's signature (are this machine's and the node's clocks apart?)`)
+      return new CruxError(err.code, `the reeve at ${f.target} refused the call: ${f.dataDir}'s key is not the one its whitelist gives the caller`)
     default:
       return new CruxError(err.code, why)
   }
@@ -80,10 +85,10 @@ function explain(f: Reach, err: unknown): unknown {
 
 /** Runs `fn` with a client of the reeve at `--target` signing as `--data-dir`'s node, and always closes it (so the process can exit). */
 async function withReeve<T>(f: Reach, fn: (c: ReeveClient) => Promise<T>): Promise<T> {
-  const { loadIdentity } = await import('../../runtime/node-identity.js')
-  const identity = loadIdentity(f.dataDir)
+  const { loadPeerTls } = await import('../../runtime/grpc-tls.js')
+  const tls = loadPeerTls(f.dataDir)
   const { createReeveClient } = await import('../../actors/strew/client.js')
-  const client = createReeveClient({ address: f.target, identity, timeoutMs: DEADLINE_MS })
+  const client = createReeveClient({ address: f.target, tls, timeoutMs: DEADLINE_MS })
   try {
     return await fn(client)
   } catch (err) {
@@ -99,7 +104,7 @@ const say = (f: Reach, json: unknown, text: string) => process.stdout.write(f.js
 function reach(cmd: Command, json: string, example: string): Command {
   return cmd
     .option('--target <HOST:PORT>', "the node's gRPC address (a fulcrum serves it on its listen host, port 50059, unless --grpc says otherwise)", target('--target'), DEFAULT_TARGET)
-    .option('--data-dir <DIR>', "that node's data dir: calls are signed with its node.key, as the reeve takes calls from its own node only", DEFAULT_DATA_DIR)
+    .option('--data-dir <DIR>', "that node's data dir: calls are made with its node.key and the certificates its fulcrum wrote there (grpc.crt, grpc-ca.crt), as the reeve takes calls from its own node only", DEFAULT_DATA_DIR)
     .option('--json', json)
     .addHelpText('after', example)
 }

@@ -1,6 +1,6 @@
 /**
  * `crux admin forget NODE_ID` against two real fulcrums, and a fulcrum refusing to start on an edited
- * whitelist. The member's reeve key leaves the steward's whitelist: its signed calls are refused until
+ * whitelist. The member's reeve key leaves the steward's whitelist: its calls are refused until
  * it registers again, which it does by itself the next time the steward refuses it.
  */
 import test from 'ava'
@@ -13,7 +13,8 @@ import { ed25519PublicKey, randomEd25519SecretKey } from '../../runtime/ed25519.
 import { loadIdentity, nodeIdOf } from '../../runtime/node-identity.js'
 import { keyIdOf } from '../../actors/strew/registration.js'
 import { generateSecret } from '../../runtime/secret.js'
-import { createSignedClient } from '../../runtime/signed-client.js'
+import { loadPeerTls } from '../../runtime/grpc-tls.js'
+import { createPeerClient } from '../../runtime/peer-client.js'
 import { agreed, crux, FulcrumPool, type RunningFulcrum, until } from '../fixtures/fulcrums.js'
 
 const BOUND = 30_000
@@ -28,7 +29,7 @@ async function poll(what: string, cond: () => Promise<boolean>): Promise<void> {
   }
 }
 
-test('forget: the member key leaves the steward whitelist, its signed calls are refused, and it registers again', async (t) => {
+test('forget: the member key leaves the steward whitelist, its calls are refused, and it registers again', async (t) => {
   const pool = new FulcrumPool(t)
   const fs = [1, 2].map((i) => pool.start(`127.77.158.${i}:23123`, '127.77.158.0/29'))
   await until(() => agreed(fs, 2), BOUND, 'one flock of 2')
@@ -39,7 +40,7 @@ test('forget: the member key leaves the steward whitelist, its signed calls are 
   const id = loadIdentity(member.dataDir)
   const node = nodeIdOf(id.publicKey)
   const keyId = keyIdOf(REEVE_REV, node, id.publicKey)
-  const steward = createSignedClient(grpcOf(leader), { key: keyId, secretKey: id.secretKey, now: Date.now }, { timeoutMs: 5_000, describe: 'steward' })
+  const steward = createPeerClient(grpcOf(leader), { tls: loadPeerTls(member.dataDir), key: keyId, timeoutMs: 5_000, describe: 'steward' })
   t.teardown(() => steward.close())
   const ping = () => steward.unary(StewardServiceService.ping, { text: 'x' }).then(() => 'ok', (err: { code: number }) => err.code)
   t.is(await ping(), 'ok')

@@ -13,7 +13,7 @@ import * as grpc from '@grpc/grpc-js'
 import { loadSync } from '@grpc/proto-loader'
 import { protoPath as healthProto } from 'grpc-health-check'
 import { createReeveClient, type ReeveClient } from '../../actors/strew/client.js'
-import { loadOrCreateIdentity } from '../../runtime/node-identity.js'
+import { loadPeerTls } from '../../runtime/grpc-tls.js'
 import { FulcrumPool, until, type RunningFulcrum } from '../fixtures/fulcrums.js'
 
 const HB = 500
@@ -27,7 +27,7 @@ async function flock(t: import('ava').ExecutionContext, net: string, n: number) 
   const clients: ReeveClient[] = []
   t.teardown(() => clients.forEach((c) => c.close()))
   const client = (f: RunningFulcrum) => {
-    const c = createReeveClient({ address: grpcOf(f), identity: loadOrCreateIdentity(f.dataDir), timeoutMs: 5_000 })
+    const c = createReeveClient({ address: grpcOf(f), tls: loadPeerTls(f.dataDir), timeoutMs: 5_000 })
     clients.push(c)
     return c
   }

@@ -7,23 +7,27 @@ import * as grpc from '@grpc/grpc-js'
 import test from 'ava'
 import { connect } from 'node:http2'
 import { ReeveServiceService } from '../../protos/gen/crux/v1/reeve.js'
-import { CallVerifier } from '../../runtime/call-signature.js'
 import { createSecureServer, type SecureServerInit } from '../../runtime/grpc-server.js'
 import { stallStreams } from '../fixtures/grpc-stall.js'
+import { ed25519PublicKey, randomEd25519SecretKey } from '../../runtime/ed25519.js'
+import { issuePeerTls } from '../../runtime/grpc-tls.js'
+
+const SECRET = new Uint8Array(32).fill(3)
+const ID = ((sk) => ({ secretKey: sk, publicKey: ed25519PublicKey(sk) }))(randomEd25519SecretKey())
 
 async function server(t: import('ava').ExecutionContext, host: string, limits: SecureServerInit['limits']) {
-  const s = createSecureServer({ host, port: 0, verifier: new CallVerifier({ lookup: () => undefined }), now: () => Date.now(), limits })
-  s.addService(ReeveServiceService, { ping: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, { text: '', nodeId: '', steward: '', term: 0 }) }, { signed: false })
+  const s = createSecureServer({ host, port: 0, tls: issuePeerTls(SECRET, ID), lookup: () => undefined, limits })
+  s.addService(ReeveServiceService, { ping: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, { text: '', nodeId: '', steward: '', term: 0 }) }, { open: true })
   const addr = await s.start()
   t.teardown(() => s.close())
   return { s, addr }
 }
 
-/** A Ping answered on a new connection (the server is serving). */
+/** A health check answered on a new plaintext connection (the server is serving). */
 const pingOk = (addr: string) =>
   new Promise<boolean>((resolve) => {
     const c = new grpc.Client(addr, grpc.credentials.createInsecure())
-    c.makeUnaryRequest('/crux.v1.ReeveService/Ping', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), { deadline: Date.now() + 5_000 }, (err) => {
+    c.makeUnaryRequest('/grpc.health.v1.Health/Check', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), { deadline: Date.now() + 5_000 }, (err) => {
       c.close()
       resolve(err === null)
     })

@@ -13,17 +13,18 @@ import { dirname, join } from 'node:path'
 import { fromBinary } from '@bufbuild/protobuf'
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt'
 import { ReeveServiceClient, ReeveServicePingRequest, ReeveServiceService } from '../../protos/gen/crux/v1/reeve.js'
-import { CallVerifier } from '../../runtime/call-signature.js'
 import { ed25519PublicKey, randomEd25519SecretKey } from '../../runtime/ed25519.js'
 import { createSecureServer } from '../../runtime/grpc-server.js'
-import { createSignedClient } from '../../runtime/signed-client.js'
+import { issuePeerTls } from '../../runtime/grpc-tls.js'
+import { createPeerClient } from '../../runtime/peer-client.js'
 
 const KEY = '/Reeve1_0/n1/keys/ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89'
 const sk = randomEd25519SecretKey()
+const SECRET = new Uint8Array(32).fill(9)
+const tls = issuePeerTls(SECRET, { secretKey: sk, publicKey: ed25519PublicKey(sk) })
 
 async function world(t: import('ava').ExecutionContext, host: string) {
-  const verifier = new CallVerifier({ lookup: (k) => (k === KEY ? ed25519PublicKey(sk) : undefined) })
-  const s = createSecureServer({ host, port: 0, verifier, now: () => Date.now() })
+  const s = createSecureServer({ host, port: 0, tls, lookup: (k) => (k === KEY ? ed25519PublicKey(sk) : undefined) })
   s.addService(ReeveServiceService, { ping: (call: grpc.ServerUnaryCall<ReeveServicePingRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, { text: call.request.text, nodeId: '', steward: '', term: 0 }) })
   const addr = await s.start()
   const closers: Array<{ close(): void }> = []
@@ -66,23 +67,26 @@ test('reflection lists grpc.health.v1.Health and describes it, as grpcurl list a
   t.truthy(symbol.fileDescriptorResponse, 'the messages are described too')
 })
 
-test('health and reflection need no signature; ReeveService does', async (t) => {
+test('health and reflection answer in plaintext; ReeveService does not, and over TLS wants a named key', async (t) => {
   const w = await world(t, '127.77.121.2')
   t.is(await w.check(''), 'SERVING')
   t.truthy((await w.reflect({ listServices: '' })).listServicesResponse)
   const c = new ReeveServiceClient(w.addr, grpc.credentials.createInsecure())
   w.closers.push(c)
   const code = await new Promise<number>((resolve) => c.ping({ text: 'hi' }, (err) => resolve(err?.code ?? 0)))
-  t.is(code, grpc.status.UNAUTHENTICATED)
+  t.is(code, grpc.status.UNIMPLEMENTED)
+  const anonymous = createPeerClient(w.addr, { tls })
+  w.closers.push(anonymous)
+  t.is(await anonymous.unary(ReeveServiceService.ping, { text: 'hi' }).then(() => 0, (err: { code: number }) => err.code), grpc.status.UNAUTHENTICATED)
 })
 
 test('calls are counted by method and status code, with their latency; a call the client abandons counts as CANCELLED', async (t) => {
   const w = await world(t, '127.77.121.3')
   const stats = w.s.callStats.methods
-  const unsigned = new ReeveServiceClient(w.addr, grpc.credentials.createInsecure())
+  const unsigned = createPeerClient(w.addr, { tls })
   w.closers.push(unsigned)
-  await new Promise<void>((resolve) => unsigned.ping({ text: 'hi' }, () => resolve()))
-  const signed = createSignedClient(w.addr, { key: KEY, secretKey: sk, now: () => Date.now() })
+  await unsigned.unary(ReeveServiceService.ping, { text: 'hi' }).catch(() => undefined)
+  const signed = createPeerClient(w.addr, { tls, key: KEY })
   w.closers.push(signed)
   t.is((await signed.unary(ReeveServiceService.ping, { text: 'ok' })).text, 'ok')
   t.is(await w.check(''), 'SERVING')

@@ -1,9 +1,8 @@
 /**
- * The gRPC road on grpc-js, on loopback (127.77.210.x): the compliance suite with signed calls
- * (runtime/signed-client.ts) to a SecureServer, plus what only the real edge has.
+ * The gRPC road on grpc-js, on loopback (127.77.210.x): the compliance suite over the flock's mutual
+ * TLS (runtime/peer-client.ts) to a SecureServer, plus what only the real edge has.
  */
 import test from 'ava'
-import { CallVerifier } from '../../runtime/call-signature.js'
 import { RealClock } from '../../runtime/clock.js'
 import { ed25519PublicKey, randomEd25519SecretKey } from '../../runtime/ed25519.js'
 import { createGrpcRoad, type RoadClient } from '../../runtime/grpc-road.js'
@@ -11,28 +10,30 @@ import { createSecureServer } from '../../runtime/grpc-server.js'
 import { createActorHost } from '../../runtime/host.js'
 import { MemorySink, Recorder } from '../../runtime/recorder.js'
 import { createRouter } from '../../runtime/router.js'
-import { createSignedClient, type SignedClient } from '../../runtime/signed-client.js'
+import { issuePeerTls } from '../../runtime/grpc-tls.js'
+import { createPeerClient, type PeerClient } from '../../runtime/peer-client.js'
 import { echoMachines, echoRoutes } from '../fixtures/echo-road.js'
 import { roadCompliance, type RoadNode, type WorldMaker } from './grpc-road-compliance.js'
 
 const versions = Object.fromEntries(echoMachines.map((m) => [m.name, m.version]))
 const keys = { a: '/Road1_0/a/keys/01', b: '/Road1_0/b/keys/02' }
 const secret = randomEd25519SecretKey()
+const tls = issuePeerTls(new Uint8Array(32).fill(7), { secretKey: secret, publicKey: ed25519PublicKey(secret) })
 let nextHost = 1
 
 const makeWorld: WorldMaker = async (t, o) => {
   const clock = new RealClock()
   const ip = `127.77.210.${nextHost++}`
-  const verifier = new CallVerifier({ lookup: (k) => (k === keys.a || k === keys.b ? ed25519PublicKey(secret) : undefined) })
-  const clients: SignedClient[] = []
+  const lookup = (k: string) => (k === keys.a || k === keys.b ? ed25519PublicKey(secret) : undefined)
+  const clients: PeerClient[] = []
   const closers: Array<() => Promise<void> | void> = []
   const node = async (name: 'a' | 'b'): Promise<RoadNode> => {
-    const server = createSecureServer({ host: ip, port: 0, verifier, now: () => Date.now() })
+    const server = createSecureServer({ host: ip, port: 0, tls, lookup })
     const cache = new Map<string, RoadClient>()
     const clientFor = (hp: string): RoadClient => {
       let c = cache.get(hp)
       if (c === undefined) {
-        const s = createSignedClient(hp, { key: keys[name], secretKey: secret, now: () => Date.now() })
+        const s = createPeerClient(hp, { tls, key: keys[name] })
         clients.push(s)
         cache.set(hp, (c = s))
       }

@@ -1,6 +1,7 @@
 /**
- * Two-factor registration on real gRPC servers (127.77.43.x …): a registry (on the leader, unsigned)
- * and a node's reeve (signed, accepting the steward's key once BUSY names it). Succeeds with the
+ * Two-factor registration on real gRPC servers (127.77.43.x …) over the flock's mutual TLS: a
+ * registry (on the leader, open to any certified key) and a node's reeve (accepting the steward's key
+ * once BUSY names it). Succeeds with the
  * secret and the key; fails without either; a sealed registration is good once, at one steward, and
  * calls back only the node's own flock host. Forget drops a node's keys.
  */
@@ -12,13 +13,13 @@ import { join } from 'node:path'
 import { createRegistryService, forgetNode, REEVE_REV, registerNode, RegistrationError } from '../../../actors/strew/registry.js'
 import { RegisterStatus, RegistryServiceClient, RegistryServiceService, type RegisterResponse } from '../../../protos/gen/crux/v1/registry.js'
 import { ReeveServiceService, type PullKeysRequest } from '../../../protos/gen/crux/v1/reeve.js'
-import { CallVerifier } from '../../../runtime/call-signature.js'
 import { ed25519PublicKey, randomEd25519SecretKey } from '../../../runtime/ed25519.js'
 import { Code } from '../../../runtime/errors.js'
 import { createSecureServer } from '../../../runtime/grpc-server.js'
 import { nodeIdOf } from '../../../runtime/node-identity.js'
 import { keyIdOf, sealForget, sealRegistration, signKeys } from '../../../actors/strew/registration.js'
-import { createSignedClient } from '../../../runtime/signed-client.js'
+import { issuePeerTls } from '../../../runtime/grpc-tls.js'
+import { createPeerClient, peerChannel } from '../../../runtime/peer-client.js'
 import { FileStore } from '../../../runtime/store.js'
 import { FileWhitelist } from '../../../actors/strew/whitelist-store.js'
 
@@ -42,15 +43,17 @@ async function world(t: Ctx, net: string, o: { proving?: Uint8Array; claim?: str
   const writes = { n: 0 }
   const whitelist = new FileWhitelist({ dir, get: (a, k) => files.get(a, k), put: (a, k, v) => void (writes.n++, files.put(a, k, v)) })
   const node = keyPair()
+  const nodeTls = issuePeerTls(SECRET, node)
   const refusals: string[] = []
   const closing: Array<() => Promise<void>> = []
   t.teardown(async () => void (await Promise.all(closing.map((fn) => fn()))))
   /** A registry (a steward with `keys`) on `${net}.<host>`, beside a signed ReeveService ping for the node's key. */
   const registry = async (host: number, keys = keyPair()) => {
     const steward = { ...keys, keyId: keyIdOf('Steward1_0', nodeIdOf(keys.publicKey), keys.publicKey) }
-    const server = createSecureServer({ host: `${net}.${host}`, port: 0, verifier: new CallVerifier({ lookup: (k) => whitelist.get(k) }), now })
+    const tls = issuePeerTls(SECRET, keys)
+    const server = createSecureServer({ host: `${net}.${host}`, port: 0, tls, lookup: (k) => whitelist.get(k) })
     const memberAddress = (n: string) => (o.member === null || n !== nodeIdOf(node.publicKey) ? undefined : (o.member ?? `${net}.2:23123`))
-    server.addService(RegistryServiceService, createRegistryService({ whitelist, steward, term: o.term ?? (() => 7), secret: SECRET, now, memberAddress, refused: (why) => void refusals.push(why) }, { callbackTimeoutMs: 3_000, retryMs: 100 }), { signed: false })
+    server.addService(RegistryServiceService, createRegistryService({ whitelist, steward, tls, term: o.term ?? (() => 7), secret: SECRET, now, memberAddress, refused: (why) => void refusals.push(why) }, { callbackTimeoutMs: 3_000, retryMs: 100 }), { open: true })
     server.addService(ReeveServiceService, { ping: (call: grpc.ServerUnaryCall<{ text: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, { text: call.request.text, nodeId: '', steward: '', term: 0 }) })
     const address = await server.start()
     closing.push(() => server.close())
@@ -60,7 +63,7 @@ async function world(t: Ctx, net: string, o: { proving?: Uint8Array; claim?: str
 
   const reeveTrusts = new Map<string, Uint8Array>()
   const callbacks = { n: 0 }
-  const reeve = createSecureServer({ host: `${net}.2`, port: 0, verifier: new CallVerifier({ lookup: (k) => reeveTrusts.get(k) }), now })
+  const reeve = createSecureServer({ host: `${net}.2`, port: 0, tls: nodeTls, lookup: (k) => reeveTrusts.get(k) })
   const proving = o.proving ?? node.secretKey
   reeve.addService(ReeveServiceService, {
     pullKeys: (call: grpc.ServerUnaryCall<PullKeysRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
@@ -73,11 +76,12 @@ async function world(t: Ctx, net: string, o: { proving?: Uint8Array; claim?: str
   closing.push(() => reeve.close())
   const reg = { nodeId: `/blue/h1/${o.claim ?? nodeIdOf(node.publicKey)}/Reeve/Reeve1`, netId: `/Reeve1_0/${nodeIdOf(node.publicKey)}/net/${reeveAddr}`, publicKey: node.publicKey }
   const register = (secret = SECRET, at = first) =>
-    registerNode({ registry: at.address, steward: nodeIdOf(at.keys.publicKey), secret, ...reg, onSteward: (k, v) => void reeveTrusts.set(k, v), timeoutMs: 10_000 })
+    registerNode({ registry: at.address, steward: nodeIdOf(at.keys.publicKey), secret, tls: nodeTls, ...reg, onSteward: (k, v) => void reeveTrusts.set(k, v), timeoutMs: 10_000 })
   /** Sends sealed bytes as they are (a copy someone kept); the last answer. */
   const send = (sealed: Uint8Array, at = first) =>
     new Promise<RegisterResponse>((resolve, reject) => {
-      const client = new RegistryServiceClient(at.address, grpc.credentials.createInsecure())
+      const channel = peerChannel(nodeTls)
+      const client = new RegistryServiceClient(at.address, channel.credentials, channel.options)
       const call = client.register({ sealed: Buffer.from(sealed) })
       let last: RegisterResponse | undefined
       call.on('data', (r: RegisterResponse) => {
@@ -89,16 +93,16 @@ async function world(t: Ctx, net: string, o: { proving?: Uint8Array; claim?: str
     })
   const seal = (at = first, time = Date.now()) => sealRegistration(SECRET, reg, { steward: nodeIdOf(at.keys.publicKey), now: time })
   const nodeKeyId = keyIdOf(REEVE_REV, nodeIdOf(node.publicKey), node.publicKey)
-  /** A call signed with the node's key to the registry's server (checked against the whitelist). */
+  /** A call as the node's key to the registry's server (checked against the whitelist). */
   const signedPing = async (at = first) => {
-    const client = createSignedClient(at.address, { key: nodeKeyId, secretKey: node.secretKey, now }, { timeoutMs: 3_000, describe: 'registry' })
+    const client = createPeerClient(at.address, { tls: nodeTls, key: nodeKeyId, timeoutMs: 3_000, describe: 'registry' })
     try {
       return await client.unary(ReeveServiceService.ping, { text: 'hi' }).then(() => 'ok', (err: { code: number }) => err.code)
     } finally {
       client.close()
     }
   }
-  return { whitelist, writes, callbacks, refusals, register, send, seal, registry, first, node, nodeKeyId, reeveTrusts, signedPing }
+  return { whitelist, writes, callbacks, refusals, register, send, seal, registry, first, node, nodeTls, nodeKeyId, reeveTrusts, signedPing }
 }
 
 test('with the secret and the key: DONE, and the node key is on the whitelist under its KeyID', async (t) => {
@@ -174,7 +178,7 @@ test('registering again with the key already whitelisted writes nothing', async 
   t.deepEqual([w.callbacks.n, w.writes.n], [2, 1])
 })
 
-test('forget removes the node key: its signed calls are refused until it registers again', async (t) => {
+test('forget removes the node key: its calls are refused until it registers again', async (t) => {
   const w = await world(t, '127.77.155')
   await w.register()
   t.is(await w.signedPing(), 'ok')
@@ -190,7 +194,8 @@ test('forget: an unknown node, the wrong secret, a node that is not the steward:
   const w = await world(t, '127.77.156')
   await w.register()
   await t.throwsAsync(forgetNode({ target: w.first.address, secret: SECRET, node: 'n0000000000000000' }), { code: Code.NOT_FOUND, message: /no key of node n0000000000000000 is on the steward's whitelist/ })
-  await t.throwsAsync(forgetNode({ target: w.first.address, secret: new Uint8Array(32).fill(6), node: nodeIdOf(w.node.publicKey) }), { code: Code.PERMISSION_DENIED })
+  // Another flock's secret makes another CA: the connection itself fails, in one line saying so.
+  await t.throwsAsync(forgetNode({ target: w.first.address, secret: new Uint8Array(32).fill(6), node: nodeIdOf(w.node.publicKey) }), { code: Code.UNAVAILABLE, message: `${w.first.address}: TLS handshake failed: not this flock's certificate authority` })
   const retired = await world(t, '127.77.157', { term: () => null })
   await t.throwsAsync(forgetNode({ target: retired.first.address, secret: SECRET, node: nodeIdOf(w.node.publicKey) }), { code: Code.FAILED_PRECONDITION, message: /is not the flock's steward/ })
   t.is(w.whitelist.size, 1)
@@ -199,7 +204,8 @@ test('forget: an unknown node, the wrong secret, a node that is not the steward:
 test('a replayed forget is refused, and removes nothing the node registered since', async (t) => {
   const w = await world(t, '127.77.159')
   await w.register()
-  const client = new RegistryServiceClient(w.first.address, grpc.credentials.createInsecure())
+  const channel = peerChannel(w.nodeTls)
+  const client = new RegistryServiceClient(w.first.address, channel.credentials, channel.options)
   t.teardown(() => client.close())
   const sealed = Buffer.from(sealForget(SECRET, nodeIdOf(w.node.publicKey), { steward: nodeIdOf(w.first.keys.publicKey), now: Date.now() }))
   const forget = () => new Promise<number>((resolve) => client.forget({ sealed }, (err) => resolve(err === null ? 0 : err.code)))

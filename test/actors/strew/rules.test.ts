@@ -8,14 +8,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startFulcrum } from '../../../actors/fulcrum/fulcrum.js'
 import { createReeveClient } from '../../../actors/strew/client.js'
-import { loadOrCreateIdentity } from '../../../runtime/node-identity.js'
+import { loadPeerTls } from '../../../runtime/grpc-tls.js'
 import { parseProbeSpecs } from '../../../actors/flock/probe-spec.js'
 
 test('with Web→Db, Web sees Db and not Cache; Db sees nothing; the node sees all three', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'crux-strew-rules-'))
   const host = '127.77.86.1'
   const f = await startFulcrum({ host, port: 23123, dataDir: dir, probe: parseProbeSpecs([`${host}:23123`], 23123), secret: new Uint8Array(32).fill(7), hbMs: 200, logLevel: 'silent', grpc: { host, port: 0 }, rules: [{ horde: '*', from: 'Web', to: 'Db' }] })
-  const c = createReeveClient({ address: f.strew!.address, identity: loadOrCreateIdentity(dir) })
+  const c = createReeveClient({ address: f.strew!.address, tls: loadPeerTls(dir) })
   t.teardown(async () => {
     c.close()
     await f.stop()

@@ -14,7 +14,7 @@ import { catalogOf, connect } from '../../../actors/strew/connect.js'
 import { runService, type RunServiceInit, type ServiceFn } from '../../../actors/strew/service.js'
 import type { CatalogEndpoint } from '../../../machines/steward/types.js'
 import { Code, CruxError } from '../../../runtime/errors.js'
-import { loadOrCreateIdentity } from '../../../runtime/node-identity.js'
+import { loadPeerTls } from '../../../runtime/grpc-tls.js'
 import { parseProbeSpecs } from '../../../actors/flock/probe-spec.js'
 import { generateSecret } from '../../../runtime/secret.js'
 
@@ -65,7 +65,7 @@ test.before(async () => {
   const secret = new Uint8Array(Buffer.from(generateSecret(), 'base64'))
   const probe = parseProbeSpecs([`${HOST}:23123`], 23123)
   fulcrum = await startFulcrum({ host: HOST, port: 23123, dataDir: dir, probe, secret, hbMs: HB, logLevel: 'silent', grpc: { host: HOST, port: 0 } })
-  reeve = createReeveClient({ address: fulcrum.strew!.address, identity: loadOrCreateIdentity(dir) })
+  reeve = createReeveClient({ address: fulcrum.strew!.address, tls: loadPeerTls(dir) })
   await until(async () => fulcrum.strew!.following() !== null, 'the reeve to follow its own steward')
 })
 

@@ -59,6 +59,11 @@ export interface UpdateEndpointsRequest {
   address: string;
   /** The reeve's horde: it is pushed that horde's catalog. */
   horde: string;
+  /**
+   * The steward term the reeve registered for: another steward (or this one after a restart, whose
+   * term is new) refuses the update with FAILED_PRECONDITION, and the reeve registers again.
+   */
+  term: number;
 }
 
 /** What the steward holds. */
@@ -173,7 +178,7 @@ export const StewardServicePingResponse: MessageFns<StewardServicePingResponse> 
 };
 
 function createBaseUpdateEndpointsRequest(): UpdateEndpointsRequest {
-  return { reeve: "", full: false, upsert: [], remove: [], address: "", horde: "" };
+  return { reeve: "", full: false, upsert: [], remove: [], address: "", horde: "", term: 0 };
 }
 
 export const UpdateEndpointsRequest: MessageFns<UpdateEndpointsRequest> = {
@@ -195,6 +200,9 @@ export const UpdateEndpointsRequest: MessageFns<UpdateEndpointsRequest> = {
     }
     if (message.horde !== "") {
       writer.uint32(50).string(message.horde);
+    }
+    if (message.term !== 0) {
+      writer.uint32(56).uint64(message.term);
     }
     return writer;
   },
@@ -258,6 +266,14 @@ export const UpdateEndpointsRequest: MessageFns<UpdateEndpointsRequest> = {
             }
 
             message.horde = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.term = longToNumber(reader.uint64());
             continue;
           }
         }

@@ -1,0 +1,83 @@
+/**
+ * The strew calls that change nothing: pings and catalog lookups. They read the machines' state as it
+ * stands after their last step and go through no mailbox (a lookup needs no step, and the journal
+ * needs no record of it); everything that changes state is a route (actors/strew/routes.ts).
+ */
+import type * as grpc from '@grpc/grpc-js'
+import type { FollowerContext } from '../../machines/follower/rules.js'
+import type { ReeveContext } from '../../machines/reeve/rules.js'
+import type { StewardContext } from '../../machines/steward/rules.js'
+import { serviceOf, visibleTo } from '../../machines/steward/rules.js'
+import type { CatalogEndpoint } from '../../machines/steward/types.js'
+import type { GetCatalogRequest, GetCatalogResponse } from '../../protos/gen/crux/v1/reeve.js'
+import { Code, CruxError } from '../../runtime/errors.js'
+import { callerOf, unary } from '../../runtime/grpc-server.js'
+import type { ActorHost } from '../../runtime/host.js'
+import { nodeIdParts, toEndpoint } from './codec.js'
+
+/** Where the reads look. */
+export interface StrewReadSide {
+  host(): ActorHost | undefined
+  actors: { reeve: string; steward: string; follower: string }
+  /** This node's flock node id, its reeve's NodeID and KeyID. */
+  node: string
+  reeveNodeId: string
+  reeveKeyId: string
+}
+
+const context = <T>(side: StrewReadSide, actor: string): T | undefined => {
+  const h = side.host()
+  return h !== undefined && h.has(actor) ? (h.state(actor).context as T) : undefined
+}
+
+/** The steward the reeve forwards to, or null. */
+export function followingOf(side: StrewReadSide): { address: string; term: number } | null {
+  const s = context<ReeveContext>(side, side.actors.reeve)?.steward
+  return s === undefined || s === null ? null : { address: s.address, term: s.term }
+}
+
+/** This node's steward's term, or null when it is not the steward. */
+export function stewardTermOf(side: StrewReadSide): number | null {
+  const t = context<StewardContext>(side, side.actors.steward)?.term
+  return t === undefined || t === 0 ? null : t
+}
+
+/** Endpoints a lookup may see: all of the horde for the node itself, by the rules for a named service. */
+export function visibleIn(cat: ReeveContext['catalog'], req: { nodeId: string; api: string; endpoint?: string }): CatalogEndpoint[] {
+  if (req.endpoint) {
+    const e = cat.endpoints[req.endpoint]
+    return e === undefined || (req.api !== '' && e.api !== req.api) ? [] : [e]
+  }
+  const all = Object.values(cat.endpoints)
+  if (req.nodeId === '') return req.api === '' ? all : all.filter((e) => e.api === req.api)
+  const caller = nodeIdParts('node_id', req.nodeId)
+  return visibleTo(all, cat.rules, { horde: caller.horde, service: serviceOf(req.nodeId) }, req.api)
+}
+
+/** The read handlers of ReeveService, StewardService and RegistryService, by service. */
+export function createStrewReads(side: StrewReadSide): { reeve: Record<string, unknown>; steward: Record<string, unknown>; registry: Record<string, unknown> } {
+  const term = () => stewardTermOf(side) ?? 0
+  return {
+    reeve: {
+      ping: unary((call: grpc.ServerUnaryCall<{ text: string }, unknown>) => {
+        const f = followingOf(side)
+        return { text: call.request.text, nodeId: side.reeveNodeId, steward: f?.address ?? '', term: f?.term ?? 0 }
+      }),
+      getCatalog: unary((call: grpc.ServerUnaryCall<GetCatalogRequest, GetCatalogResponse>) => {
+        if (callerOf(call) !== side.reeveKeyId) throw new CruxError(Code.PERMISSION_DENIED, 'call refused')
+        const cat = context<ReeveContext>(side, side.actors.reeve)?.catalog
+        if (cat === undefined) throw new CruxError(Code.UNAVAILABLE, 'the reeve is not running')
+        return { endpoints: visibleIn(cat, call.request).map(toEndpoint), version: cat.version }
+      }),
+    },
+    steward: {
+      ping: unary((call: grpc.ServerUnaryCall<{ text: string }, unknown>) => ({ text: call.request.text, term: term() })),
+    },
+    registry: {
+      ping: unary((call: grpc.ServerUnaryCall<{ text: string }, unknown>) => ({ text: call.request.text, node: side.node, term: term() })),
+    },
+  }
+}
+
+/** Whether the follower has a steward it follows (for readiness). */
+export const isFollowing = (side: StrewReadSide): boolean => context<FollowerContext>(side, side.actors.follower)?.steward != null
