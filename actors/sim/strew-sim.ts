@@ -121,11 +121,13 @@ export class SimStrew {
     // The deadlines a fulcrum gives its strew calls (actors/strew/strew.ts), so the simulator times out alike.
     const routes = createStrewRoutes({ crypto: createSimStrewCrypto({ node }) }, { node, reeveNodeId, registerDeadlineMs: Math.max(15_000, 12 * hbMs), callDeadlineMs: Math.max(5_000, 4 * hbMs) })
     const stewardKeyId = keyIdOf(STEWARD_REV, node, key)
-    n.road = createSimGrpcRoad({ clock, network: this.grpc }, { node, routes, self, netAddress: addr, caller: reeveKeyId, selfCaller: reeveKeyId })
+    const stewardActors = new Set([`${node}/steward`, `${node}/registry`])
+    const callerOf = (from: string) => (stewardActors.has(from) ? stewardKeyId : reeveKeyId)
+    n.road = createSimGrpcRoad({ clock, network: this.grpc }, { node, routes, self, netAddress: addr, caller: reeveKeyId, selfCaller: callerOf })
     n.road.attach(host)
     n.stewardRoad = createSimGrpcRoad({ clock, network: this.grpc }, { node, routes, netAddress: addr, caller: stewardKeyId })
     n.stewardRoad.attach(host)
-    n.stewardActors = new Set([`${node}/steward`, `${node}/registry`])
+    n.stewardActors = stewardActors
     n.actor = actor
     const follower: FollowerInput = { node, nodeId: reeveNodeId, netId: `/${REEVE_REV}/${node}/net/${self}`, publicKey, hbMs, now: t0 }
     const steward: StewardSpawn = { node, now: t0 }
