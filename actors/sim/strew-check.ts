@@ -15,9 +15,13 @@
  * - strew-unsettled: once the flock agrees, the live nodes' catalogs come to one steward term
  *   within `settleHb`.
  * "Settled" means every live node's catalog carries the same term, that of a live, active steward
- * (a crashed or retired steward's catalogs are stale, however alike). Nothing but retirement
- * and catalog order is judged while a partition is in effect (each side has its own steward).
- * Times are ms on the simulator's clock; bounds and reported lags are in heartbeats.
+ * (a crashed or retired steward's catalogs are stale, however alike). Every fault restarts the
+ * settling (lags count from the next mark the catalogs agree); a reboot excuses its node's services
+ * and its catalog for `faultGraceHb` (it leaves and rejoins the flock), everyone's if it was the
+ * steward's node. Nothing but retirement and catalog order is judged while a partition is in effect
+ * (each side has its own steward). Lags are measured at the marks (once a heartbeat), so they are
+ * upper bounds, up to 1 HB above the true ones. Times are ms on the simulator's clock; bounds and
+ * reported lags are in heartbeats.
  */
 import type { Fault } from './check-faults.js'
 

@@ -88,3 +88,30 @@ test('catalogs that never come to one term while the flock agrees are strew-unse
   for (let hb = 2; hb <= 9; hb++) p.observe(hb * HB, [view('a', 1, hb, ['sa'], { sa: 0 }, true), view('b', 2, hb, ['sb'], { sb: 0 }, true)], false)
   t.deepEqual(p.found, [])
 })
+
+test('catalogs still on a crashed steward\'s term are not settled: nothing is owed until a live steward\'s term settles', (t) => {
+  const k = new StrewChecker(HB)
+  k.observe(1 * HB, [view('a', 1, 1, ['sa'], { sa: 0 }, true), view('b', 1, 1, ['sa'], { sb: null })], true)
+  k.fault(1 * HB, { kind: 'crash', nodes: ['a'] })
+  // b's service registers after the steward died; b's catalog stays on the dead steward's term.
+  for (let hb = 2; hb <= 6; hb++) k.observe(hb * HB, [view('b', 1, 1, [], { sb: 1500 })], true)
+  t.deepEqual(k.found, [])
+  // b leads now under term 2 and its catalog holds its service at once: seen 0 HB after the settling.
+  k.observe(7 * HB, [view('b', 2, 1, ['sb'], { sb: 1500 }, true)], true)
+  t.deepEqual(k.found, [])
+  t.is(k.summary().visible_hb_max, 0)
+})
+
+test('a reboot excuses the absence of its node\'s services for faultGraceHb, not longer', (t) => {
+  const k = new StrewChecker(HB, { faultGraceHb: 4 })
+  const views = (hb: number, up: string[]) => [view('a', 1, hb, up, { sa: 0 }, true), view('b', 1, hb, up, { sb: 0 })]
+  k.observe(1 * HB, views(1, ['sa', 'sb']), true)
+  k.fault(1 * HB, { kind: 'reboot', nodes: ['b'] })
+  for (let hb = 2; hb <= 7; hb++) k.observe(hb * HB, views(hb, ['sa']), true)
+  t.deepEqual(k.found, [])
+  k.observe(8 * HB, views(8, ['sa']), true)
+  t.deepEqual(
+    k.found.map((v) => v.kind),
+    ['strew-lost'],
+  )
+})
