@@ -9,11 +9,6 @@
  * (actors/sim/strew-check.ts) judges the nodes' catalogs at every mark.
  */
 import type { MachineDefinition } from '../../machines/definition.js'
-import { followerMachine } from '../../machines/follower.machine.js'
-import { heartbeaterMachine } from '../../machines/heartbeater.machine.js'
-import { reeveMachine } from '../../machines/reeve.machine.js'
-import { registryMachine } from '../../machines/registry.machine.js'
-import { stewardMachine } from '../../machines/steward.machine.js'
 import { driverMachine } from '../../machines/strew/driver.machine.js'
 import { driverOf, type DriverInput } from '../../machines/strew/driver-rules.js'
 import type { CatalogEndpoint, FollowerInput, HeartbeaterInput, ReeveInput, RegistryInput, StewardSpawn } from '../../machines/strew/events.js'
@@ -26,6 +21,7 @@ import type { SimNetwork } from '../../runtime/sim-network.js'
 import type { FlockActor } from '../flock/flock.actor.js'
 import { createSimStrewCrypto } from '../strew/crypto.js'
 import { createFlockViewFeed } from '../strew/flock-view.js'
+import { strewMachines } from '../strew/machines.js'
 import { keyIdOf } from '../strew/registration.js'
 import { REEVE_REV } from '../strew/registry-client.js'
 import { createStrewRoutes } from '../strew/routes.js'
@@ -67,7 +63,7 @@ interface StrewNode {
 
 export class SimStrew {
   /** The machines a host needs beside the flock's (the journal header lists them). */
-  readonly machines: MachineDefinition[] = [followerMachine, stewardMachine, registryMachine, reeveMachine, heartbeaterMachine, driverMachine]
+  readonly machines: MachineDefinition[] = [...strewMachines, driverMachine]
   readonly checker: StrewChecker
   private readonly grpc: SimGrpcNetwork
   private readonly rng: Rng
