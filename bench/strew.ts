@@ -1,7 +1,7 @@
 /**
  * The strew layer measured the way ../shared/peers/etcd-bench.sh measures etcd (lib/etcd-bench.mjs):
  * one real `crux fulcrum` (a flock of one: leader, steward and reeve in one process, as etcd is one
- * member) on 127.77.90.1, driven over gRPC from this process by the reeve client, every call signed.
+ * member) on 127.77.90.1, driven over gRPC from this process by the reeve client, every call over the flock's mutual TLS.
  *
  * - put: a service registration (RegisterService), answered once it is in the reeve's log on disk
  *   (one fdatasync per group of calls), as etcd answers a put once its WAL is synced. `--keys`

@@ -10,12 +10,32 @@ import { emit } from 'xstate'
 /** Mailbox classes: `control` is never dropped, `heartbeat` keeps only the newest per key, `data` drops oldest. */
 export type MessageClass = 'control' | 'heartbeat' | 'data'
 
-/** Any event a hosted machine receives. The runtime adds `now` (ms on the node's clock) on delivery. */
+/**
+ * Any event a hosted machine receives, as the runtime carries it (mailboxes, journal, router): a
+ * `type` and fields. The runtime adds `now` (ms on the node's clock) on delivery. A machine declares
+ * what it actually takes as its own union with {@link HostEventOf}.
+ */
 export interface HostEvent {
   type: string
   now?: number
   [k: string]: unknown
 }
+
+/** What the runtime adds to every event it delivers to a machine. */
+export interface Stamped {
+  /** ms on the node's clock at delivery. */
+  now?: number
+}
+
+/**
+ * A machine's own event union `U`, as the host delivers it (stamped with `now`). Declare it through
+ * `setup({ types: { events: {} as HostEventOf<U> } })`; each member is a type alias with a literal
+ * `type`, so the union discriminates and stays assignable to {@link HostEvent}.
+ */
+export type HostEventOf<U extends { type: string }> = U extends unknown ? U & Stamped : never
+
+/** The member of union `E` whose type is `T`. */
+export type EventOf<E extends { type: string }, T extends E['type']> = Extract<E, { type: T }>
 
 /** Send `event` to actor `to` (a local actor id, or an address the node's router knows). */
 export interface SendEffect {
@@ -66,16 +86,13 @@ export interface PersistEffect {
 export type Effect = SendEffect | TimerSetEffect | TimerCancelEffect | EmitEffect | LogEffect | PersistEffect
 
 /** The event a timer delivers. */
-export interface TimerFiredEvent extends HostEvent {
-  type: 'timer.fired'
-  name: string
-}
+export type TimerFiredEvent = { type: 'timer.fired'; name: string }
 
-/** All heartbeat-class messages pending at an actor's turn, delivered as one step. */
-export interface HeartbeatBatchEvent extends HostEvent {
-  type: 'heartbeat.batch'
-  beats: HostEvent[]
-}
+/**
+ * All heartbeat-class messages pending at an actor's turn, delivered as one step. `B` is what the
+ * actor's route puts in the heartbeat class (the flock: its Info packets).
+ */
+export type HeartbeatBatchEvent<B extends { type: string } = HostEvent> = { type: 'heartbeat.batch'; beats: Array<HostEventOf<B>> }
 
 /** The effect types, for validating journals and routing. */
 export const EFFECT_TYPES: ReadonlySet<string> = new Set(['send', 'timer.set', 'timer.cancel', 'emit', 'log', 'persist'])

@@ -12,15 +12,17 @@
  */
 import { enqueueActions, setup } from 'xstate'
 import { defineMachine } from './definition.js'
-import type { Effect, HostEvent } from './effects.js'
+import type { Effect, EventOf } from './effects.js'
 import { CMD_LEAVE, CMD_REBOOT, VOTE_MAX } from './flock/constants.js'
 import { adminInfo, checkpoint, createContext, isLeader, mon, ping, startOver } from './flock/context.js'
 import { answerConfab } from './flock/confab.js'
 import { answerListPull, applyListChunk } from './flock/list-sync.js'
+import type { FlockEvent } from './flock/events.js'
 import { receive } from './flock/receive.js'
 import { below } from './flock/random.js'
 import { arm, onCheckpoint, onHeartbeat, onKeyPeriod, onPrune, onProbe, onRebootDone } from './flock/ticks.js'
-import type { ConfabQuery, FlockContext, FlockInput, Info, ListChunk, ListPull } from './flock/types.js'
+import type { FlockContext, FlockInput } from './flock/types.js'
+import { isEvent } from './step.js'
 
 /** Where a node stands, as a state path. */
 export type FlockRole = 'rebooting' | 'leader.alone' | 'leader.forming' | 'leader.stable' | 'member.syncing' | 'member.following'
@@ -33,9 +35,13 @@ export function roleOf(ctx: FlockContext): FlockRole {
 
 type Ctx = FlockContext & { at: FlockRole | 'left'; lastRule: string }
 
-// Typed loosely: XState's action generics do not survive being built by a helper.
-function run(fn: (ctx: Ctx, event: HostEvent, now: number, out: Effect[]) => string | void): any {
-  return enqueueActions(({ context, event, enqueue }: { context: Ctx; event: HostEvent; enqueue: { emit: (e: never) => void } }) => {
+/** A rule of the machine: handles one event, pushes effects, names the rule that fired (for the trace). */
+type Run<E> = (ctx: Ctx, event: E, now: number, out: Effect[]) => string | void
+
+function act<E extends FlockEvent>(fn: Run<E>, take: (event: FlockEvent) => event is E): any {
+  // Typed loosely on the way out: XState's action generics do not survive being built by a helper.
+  return enqueueActions(({ context, event, enqueue }: { context: Ctx; event: FlockEvent; enqueue: { emit: (e: never) => void } }) => {
+    if (!take(event)) return
     const out: Effect[] = []
     const rule = fn(context, event, event.now ?? 0, out)
     if (typeof rule === 'string') context.lastRule = rule
@@ -43,16 +49,19 @@ function run(fn: (ctx: Ctx, event: HostEvent, now: number, out: Effect[]) => str
   })
 }
 
-const onInfo = (ctx: Ctx, ev: HostEvent, now: number, out: Effect[]): string => receive(ctx, ev.info as Info, now, out)
+/** The action for events of `type`: its rule sees that member of {@link FlockEvent}. */
+const run = <T extends FlockEvent['type']>(type: T, fn: Run<EventOf<FlockEvent, T>>): any => act(fn, (ev) => isEvent(ev, type))
 
-const onBatch = (ctx: Ctx, ev: HostEvent, now: number, out: Effect[]): string => {
+const onInfo: Run<EventOf<FlockEvent, 'info'>> = (ctx, ev, now, out) => receive(ctx, ev.info, now, out)
+
+const onBatch: Run<EventOf<FlockEvent, 'heartbeat.batch'>> = (ctx, ev, now, out) => {
   let rule = 'batch'
-  for (const beat of ev.beats as HostEvent[]) if (beat.type === 'info') rule = receive(ctx, beat.info as Info, now, out)
+  for (const beat of ev.beats) rule = receive(ctx, beat.info, now, out)
   return rule
 }
 
-const onTimer = (ctx: Ctx, ev: HostEvent, now: number, out: Effect[]): string => {
-  const name = ev.name as string
+const onTimer: Run<EventOf<FlockEvent, 'timer.fired'>> = (ctx, ev, now, out) => {
+  const name = ev.name
   if (name === 'reboot') {
     onRebootDone(ctx, now, out)
     return 'reboot-done'
@@ -81,7 +90,7 @@ const onTimer = (ctx: Ctx, ev: HostEvent, now: number, out: Effect[]): string =>
   }
 }
 
-const start = (ctx: Ctx, _ev: HostEvent, _now: number, out: Effect[]): string => {
+const start: Run<FlockEvent> = (ctx, _ev, _now, out) => {
   const now = ctx.leaderExpires // createContext left the spawn time here
   startOver(ctx, out, now, 'start')
   // Random phases, so nodes started together do not beat in lockstep.
@@ -94,7 +103,7 @@ const start = (ctx: Ctx, _ev: HostEvent, _now: number, out: Effect[]): string =>
 }
 
 /** Leaving gracefully: a member tells its leader (which drops it at once), says Exit, checkpoints. */
-const onLeave = (ctx: Ctx, _ev: HostEvent, now: number, out: Effect[]): string => {
+const onLeave: Run<EventOf<FlockEvent, 'leave'>> = (ctx, _ev, now, out) => {
   if (!isLeader(ctx)) ping(ctx, out, ctx.leader, 'admin', now, { vote: 0, lvote: CMD_LEAVE })
   mon(ctx, out, 'Exit', now, 'leave')
   checkpoint(ctx, out)
@@ -111,7 +120,7 @@ const goTo = (role: FlockRole) => ({
 })
 
 export const flockLogic = setup({
-  types: {} as { context: Ctx; events: HostEvent; input: FlockInput & { now: number } },
+  types: {} as { context: Ctx; events: FlockEvent; input: FlockInput & { now: number } },
 }).createMachine({
   id: 'flock',
   context: ({ input }) => {
@@ -121,21 +130,21 @@ export const flockLogic = setup({
     ctx.lastRule = 'start'
     return ctx
   },
-  entry: run(start),
+  entry: act(start, (ev): ev is FlockEvent => ev !== undefined),
   initial: 'leader',
   always: [goTo('rebooting'), goTo('leader.alone'), goTo('leader.forming'), goTo('leader.stable'), goTo('member.syncing'), goTo('member.following')],
   on: {
-    info: { actions: run(onInfo) },
-    'heartbeat.batch': { actions: run(onBatch) },
-    'list.pull': { actions: run((ctx, ev, _now, out) => (answerListPull(ctx, ev.pull as ListPull, out) ? 'list-answered' : 'list-pull-ignored')) },
-    'list.chunk': { actions: run((ctx, ev, now) => (applyListChunk(ctx, ev.chunk as ListChunk, now) ? 'list-synced' : 'list-chunk')) },
-    'timer.fired': { actions: run(onTimer) },
-    'confab.query': { actions: run((ctx, ev, now, out) => answerConfab(ctx, ev.query as ConfabQuery, String(ev.from), now, roleOf(ctx), out)) },
+    info: { actions: run('info', onInfo) },
+    'heartbeat.batch': { actions: run('heartbeat.batch', onBatch) },
+    'list.pull': { actions: run('list.pull', (ctx, ev, _now, out) => (answerListPull(ctx, ev.pull, out) ? 'list-answered' : 'list-pull-ignored')) },
+    'list.chunk': { actions: run('list.chunk', (ctx, ev, now) => (applyListChunk(ctx, ev.chunk, now) ? 'list-synced' : 'list-chunk')) },
+    'timer.fired': { actions: run('timer.fired', onTimer) },
+    'confab.query': { actions: run('confab.query', (ctx, ev, now, out) => answerConfab(ctx, ev.query, ev.from, now, roleOf(ctx), out)) },
     'admin.reboot': {
-      actions: run((ctx, _ev, now, out) => receive(ctx, adminInfo(ctx, CMD_REBOOT, ctx.me, now), now, out)),
+      actions: run('admin.reboot', (ctx, _ev, now, out) => receive(ctx, adminInfo(ctx, CMD_REBOOT, ctx.me, now), now, out)),
     },
     // Leaving: say so, and persist the checkpoint a restart resumes from.
-    leave: { target: '.left', actions: run(onLeave) },
+    leave: { target: '.left', actions: run('leave', onLeave) },
   },
   states: {
     leader: {

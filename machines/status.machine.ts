@@ -6,35 +6,42 @@
  */
 import { setup } from 'xstate'
 import { defineMachine } from './definition.js'
-import type { Effect, HostEvent } from './effects.js'
-import { step as stepWith } from './step.js'
+import type { Effect, EventOf } from './effects.js'
+import { stepsOf, type Rule } from './step.js'
 import { changed, createStatusContext, judge, read, type StatusContext } from './status/analyse.js'
-import type { MonRecord, StatusInput } from './status/types.js'
+import type { StatusEvent } from './status/events.js'
+import type { StatusInput } from './status/types.js'
 
-/** How often the analyser looks again while nothing arrives. */
-/** Each rule, then the judgement: a Status emit whenever it changed. */
-const step = (rule: (ctx: StatusContext, ev: HostEvent, now: number, out: Effect[]) => void) =>
-  stepWith<StatusContext>((ctx, ev, now, out) => {
+const steps = stepsOf<StatusContext, StatusEvent>()
+
+/** Then the judgement: a Status emit whenever it changed. */
+function judged<E>(rule: Rule<StatusContext, E>): Rule<StatusContext, E> {
+  return (ctx, ev, now, out: Effect[]) => {
     rule(ctx, ev, now, out)
     const view = changed(ctx, judge(ctx, now))
     if (view !== null) out.push({ type: 'emit', record: { type: 'Status', ...view } })
-  })
+  }
+}
 
+/** Each rule for events of `type`, then the judgement. */
+const on = <T extends StatusEvent['type']>(type: T, rule: Rule<StatusContext, EventOf<StatusEvent, T>>) => steps.on(type, judged(rule))
+
+/** How often the analyser looks again while nothing arrives. */
 const tickMs = (ctx: StatusContext) => Math.max(100, Math.min(1000, Math.floor(ctx.stableMs / 10)))
 
 export const statusLogic = setup({
-  types: {} as { context: StatusContext; events: HostEvent; input: StatusInput & { now: number } },
+  types: {} as { context: StatusContext; events: StatusEvent; input: StatusInput & { now: number } },
 }).createMachine({
   id: 'status',
   context: ({ input }) => createStatusContext(input.stableMs, input.now),
-  entry: step((ctx, _ev, _now, out) => void out.push({ type: 'timer.set', name: 'tick', ms: tickMs(ctx) })),
+  entry: steps.any(judged((ctx, _ev, _now, out) => void out.push({ type: 'timer.set', name: 'tick', ms: tickMs(ctx) }))),
   initial: 'watching',
   states: {
     watching: {
       on: {
-        mon: { actions: step((ctx, ev, now) => read(ctx, ev.mon as MonRecord, now)) },
-        'timer.fired': { actions: step((ctx, _ev, _now, out) => void out.push({ type: 'timer.set', name: 'tick', ms: tickMs(ctx) })) },
-        stop: { target: 'stopped', actions: step((_ctx, _ev, _now, out) => void out.push({ type: 'timer.cancel', name: 'tick' })) },
+        mon: { actions: on('mon', (ctx, ev, now) => read(ctx, ev.mon, now)) },
+        'timer.fired': { actions: on('timer.fired', (ctx, _ev, _now, out) => void out.push({ type: 'timer.set', name: 'tick', ms: tickMs(ctx) })) },
+        stop: { target: 'stopped', actions: on('stop', (_ctx, _ev, _now, out) => void out.push({ type: 'timer.cancel', name: 'tick' })) },
       },
     },
     stopped: { type: 'final' },

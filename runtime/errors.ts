@@ -70,18 +70,111 @@ export class CruxError extends Error {
   }
 }
 
-/** Bad input from a user, a file or a flag. */
-export class InvalidArgumentError extends CruxError {
-  constructor(message: string, options?: CruxErrorOptions) {
-    super(Code.INVALID_ARGUMENT, message, options)
-    this.name = 'InvalidArgumentError'
+/**
+ * One named class per code, so a caller tells failures apart with `instanceof` (or by `code`), never
+ * by a message's words. Each takes a message fit to print after `crux: ` and the usual options.
+ */
+function named(code: Code, name: string) {
+  return class extends CruxError {
+    constructor(message: string, options?: CruxErrorOptions) {
+      super(code, message, options)
+      this.name = name
+    }
   }
 }
 
+/** The operation was cancelled (by its caller). */
+export class CancelledError extends named(Code.CANCELLED, 'CancelledError') {}
+/** A failure no other code describes. */
+export class UnknownError extends named(Code.UNKNOWN, 'UnknownError') {}
+/** Bad input from a user, a file or a flag. */
+export class InvalidArgumentError extends named(Code.INVALID_ARGUMENT, 'InvalidArgumentError') {}
+/** No answer within the deadline. */
+export class DeadlineExceededError extends named(Code.DEADLINE_EXCEEDED, 'DeadlineExceededError') {}
+/** A lookup for something that does not exist (an actor id, a machine name). */
+export class NotFoundError extends named(Code.NOT_FOUND, 'NotFoundError') {}
+/** Something that must be unique exists already (a metric name). */
+export class AlreadyExistsError extends named(Code.ALREADY_EXISTS, 'AlreadyExistsError') {}
+/** The caller may not do this (a refused call: see {@link CallRefusedError}). */
+export class PermissionDeniedError extends named(Code.PERMISSION_DENIED, 'PermissionDeniedError') {}
+/** A bounded resource refused more work (a full control mailbox, too many restarts). */
+export class ResourceExhaustedError extends named(Code.RESOURCE_EXHAUSTED, 'ResourceExhaustedError') {}
+/** Not in a state to do this (not the steward, a term that moved on). */
+export class FailedPreconditionError extends named(Code.FAILED_PRECONDITION, 'FailedPreconditionError') {}
+/** Given up on, after a conflict. */
+export class AbortedError extends named(Code.ABORTED, 'AbortedError') {}
+/** A value past the range it may take. */
+export class OutOfRangeError extends named(Code.OUT_OF_RANGE, 'OutOfRangeError') {}
+/** Not implemented by this peer. */
+export class UnimplementedError extends named(Code.UNIMPLEMENTED, 'UnimplementedError') {}
+/** A broken invariant of crux itself. */
+export class InternalError extends named(Code.INTERNAL, 'InternalError') {}
+/** Something asked of a closed or crashed component, or of a peer that does not answer. */
+export class UnavailableError extends named(Code.UNAVAILABLE, 'UnavailableError') {}
+/** Data lost or unreadable (a damaged journal or store). */
+export class DataLossError extends named(Code.DATA_LOSS, 'DataLossError') {}
+/** The caller's credentials did not check out (a bad signature, a stale one). */
+export class UnauthenticatedError extends named(Code.UNAUTHENTICATED, 'UnauthenticatedError') {}
+
+const byCode: Record<number, new (message: string, options?: CruxErrorOptions) => CruxError> = {
+  [Code.CANCELLED]: CancelledError,
+  [Code.UNKNOWN]: UnknownError,
+  [Code.INVALID_ARGUMENT]: InvalidArgumentError,
+  [Code.DEADLINE_EXCEEDED]: DeadlineExceededError,
+  [Code.NOT_FOUND]: NotFoundError,
+  [Code.ALREADY_EXISTS]: AlreadyExistsError,
+  [Code.PERMISSION_DENIED]: PermissionDeniedError,
+  [Code.RESOURCE_EXHAUSTED]: ResourceExhaustedError,
+  [Code.FAILED_PRECONDITION]: FailedPreconditionError,
+  [Code.ABORTED]: AbortedError,
+  [Code.OUT_OF_RANGE]: OutOfRangeError,
+  [Code.UNIMPLEMENTED]: UnimplementedError,
+  [Code.INTERNAL]: InternalError,
+  [Code.UNAVAILABLE]: UnavailableError,
+  [Code.DATA_LOSS]: DataLossError,
+  [Code.UNAUTHENTICATED]: UnauthenticatedError,
+}
+
+/**
+ * The named error for a status code, as an edge that receives codes makes it (a gRPC client: its
+ * status numbers are these codes). A code crux does not know, or OK, becomes {@link UnknownError}
+ * with the number in `details.status`.
+ */
+export function errorFor(code: number, message: string, options: CruxErrorOptions = {}): CruxError {
+  const Named = byCode[code]
+  if (Named !== undefined) return new Named(message, options)
+  return new UnknownError(message, { ...options, details: { status: code, ...options.details } })
+}
+
+/**
+ * A call a peer refused. The caller is told the same words whatever the reason (`call refused`), so
+ * it learns nothing it could use; why is kept in `details.why` for the refusing side's own log.
+ */
+export class CallRefusedError extends PermissionDeniedError {
+  constructor(why?: string) {
+    super('call refused', why === undefined ? {} : { details: { why } })
+    this.name = 'CallRefusedError'
+  }
+}
+
+/**
+ * The answer of a peer that failed a call: the named error of its code, with `details.remote` the
+ * address that was called, so a caller tells the peer's failures from its own by that field. `what`
+ * prefixes the message (`reeve HOST:PORT`); `words` are the peer's own (also kept in `details.grpc`).
+ */
+export function remoteError(code: number, remote: string, what: string, words: string): CruxError {
+  return errorFor(code, `${what}: ${words}`, { details: { remote, grpc: words } })
+}
+
+/** Whether `err` is a peer's answer to a call to `remote` (see {@link remoteError}). */
+export function isRemoteError(err: unknown, remote: string): err is CruxError {
+  return err instanceof CruxError && err.details?.['remote'] === remote
+}
+
 /** A journal (trace) that cannot be read: truncated, wrong version, wrong types. */
-export class JournalError extends CruxError {
+export class JournalError extends DataLossError {
   constructor(message: string, options?: CruxErrorOptions) {
-    super(Code.DATA_LOSS, message, options)
+    super(message, options)
     this.name = 'JournalError'
   }
 }
@@ -100,28 +193,31 @@ export class DataDirError extends JournalError {
   }
 }
 
-/** A bounded resource refused more work (a full control mailbox, too many restarts). */
-export class ResourceExhaustedError extends CruxError {
-  constructor(message: string, options?: CruxErrorOptions) {
-    super(Code.RESOURCE_EXHAUSTED, message, options)
-    this.name = 'ResourceExhaustedError'
+/**
+ * An address that cannot be bound — a UDP, gRPC, HTTP port taken, an address not on this host, no
+ * permission: a failure to start (exit 1), whichever listener it was. `details.address` is what was
+ * asked for, `details.errno` the system's code (EADDRINUSE, EADDRNOTAVAIL, EACCES…) when there is one.
+ */
+export class BindError extends UnavailableError {
+  readonly address: string
+  readonly errno: string | undefined
+
+  constructor(message: string, address: string, cause?: unknown) {
+    const errno = (cause as NodeJS.ErrnoException | undefined)?.code
+    super(message, { details: { address, ...(errno === undefined ? {} : { errno }) }, ...(cause === undefined ? {} : { cause }) })
+    this.name = 'BindError'
+    this.address = address
+    this.errno = errno
   }
 }
 
-/** Something asked of a closed or crashed component. */
-export class UnavailableError extends CruxError {
-  constructor(message: string, options?: CruxErrorOptions) {
-    super(Code.UNAVAILABLE, message, options)
-    this.name = 'UnavailableError'
-  }
-}
-
-/** A lookup for something that does not exist (an actor id, a machine name). */
-export class NotFoundError extends CruxError {
-  constructor(message: string, options?: CruxErrorOptions) {
-    super(Code.NOT_FOUND, message, options)
-    this.name = 'NotFoundError'
-  }
+/**
+ * The bind failure of a listener named `what` (`gRPC`, `metrics`…) at `address`:
+ * `cannot serve WHAT on ADDRESS (ERRNO)`, one line.
+ */
+export function cannotServe(what: string, address: string, cause: unknown): BindError {
+  const why = (cause as NodeJS.ErrnoException | undefined)?.code ?? (cause instanceof Error ? cause.message : String(cause))
+  return new BindError(`cannot serve ${what === '' ? '' : `${what} `}on ${address} (${why})`, address, cause)
 }
 
 /** A datagram larger than the transport's limit. */
@@ -140,13 +236,10 @@ export class TransportClosedError extends CruxError {
   }
 }
 
-/** An endpoint asked for an address that an open endpoint already holds (EADDRINUSE). */
-export class AddressInUseError extends CruxError {
+/** An endpoint asked for an address that an open endpoint already holds (EADDRINUSE): a {@link BindError}. */
+export class AddressInUseError extends BindError {
   constructor(address: string, cause?: unknown) {
-    super(Code.ALREADY_EXISTS, `address ${address} is already in use`, {
-      details: { address },
-      ...(cause === undefined ? {} : { cause }),
-    })
+    super(`address ${address} is already in use`, address, cause)
     this.name = 'AddressInUseError'
   }
 }

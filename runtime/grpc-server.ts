@@ -24,9 +24,7 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
 import { CALLER_HEADER, certKey, type PeerTls } from './grpc-tls.js'
-
-export { CALLER_HEADER } from './grpc-tls.js'
-import { CruxError, InvalidArgumentError, UnavailableError } from './errors.js'
+import { cannotServe, CruxError, InvalidArgumentError } from './errors.js'
 import { boundPendingBytes, GRPC_LIMITS, listenBounded, serverOptions, type GrpcLimitCounters, type GrpcLimits } from './grpc-limits.js'
 import type { Server as NetServer, Socket } from 'node:net'
 import { Duplex } from 'node:stream'
@@ -238,6 +236,7 @@ export function createSecureServer(o: SecureServerInit): SecureServer {
     },
     // Our own listener, not bindAsync: grpc-js would accept every connection (see grpc-limits.ts).
     async start() {
+      // Both injectors take connections in the clear: the TLS one gets them decrypted (tlsServer below).
       const secure = server.createConnectionInjector(grpc.ServerCredentials.createInsecure())
       const plaintext = plain.createConnectionInjector(grpc.ServerCredentials.createInsecure())
       tlsServer.on('secureConnection', (socket: TLSSocket) => {
@@ -275,7 +274,7 @@ export function createSecureServer(o: SecureServerInit): SecureServer {
         secure.destroy()
         plaintext.destroy()
         // A failure to start, not a usage error: exit 1 like any port that cannot be bound (CLI.md).
-        throw new UnavailableError(`cannot serve gRPC on ${o.host}:${o.port} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+        throw cannotServe('gRPC', `${o.host}:${o.port}`, err)
       }
       const port = (listener.address() as { port: number }).port
       return `${o.host}:${port}`

@@ -12,7 +12,7 @@
  */
 import { AddressInUseError } from './errors.js'
 import type { Clock } from './clock.js'
-import { checkSend, type ReceiveHandler, type Transport } from './transport.js'
+import { checkSend, DATAGRAM_BOUNDS, type ReceiveHandler, type Transport } from './transport.js'
 
 /** Options of {@link createMemoryNetwork}. */
 export interface MemoryNetworkOptions {
@@ -110,6 +110,7 @@ class MemoryHub implements MemoryNetwork {
 }
 
 class MemoryEndpoint implements Transport {
+  readonly bounds = DATAGRAM_BOUNDS
   private handler: ReceiveHandler | null = null
   private closed = false
 

@@ -7,7 +7,7 @@
  * or {@link Metrics.gaugeFrom}; prom-client calls it through the metric's `collect()` at scrape time.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
-import { Code, CruxError, InvalidArgumentError } from './errors.js'
+import { AlreadyExistsError, InvalidArgumentError } from './errors.js'
 import type { LatencyHistogram } from './latency.js'
 
 /** Label values of one series. */
@@ -137,7 +137,7 @@ export class Metrics {
 
   private make<M>(name: string, build: () => M): M {
     if (this.registry.getSingleMetric(name) !== undefined) {
-      throw new CruxError(Code.ALREADY_EXISTS, `metric ${JSON.stringify(name)} is already registered`, { details: { name } })
+      throw new AlreadyExistsError(`metric ${JSON.stringify(name)} is already registered`, { details: { name } })
     }
     try {
       return build()

@@ -11,7 +11,7 @@
 import * as grpc from '@grpc/grpc-js'
 import { connect, type PeerCertificate } from 'node:tls'
 import { CALLER_HEADER, certKey, type PeerTls } from './grpc-tls.js'
-import { CruxError, type Code } from './errors.js'
+import { errorFor, remoteError, type CruxError } from './errors.js'
 import { nodeIdOf } from './node-identity.js'
 
 /** The server a client must reach: its Ed25519 key, or the node id its key makes. */
@@ -126,8 +126,9 @@ export function handshakeProblem(address: string, tls: PeerTls, expect?: Expecte
  */
 export async function callFailure(err: grpc.ServiceError, describe: string, address: string, tls: PeerTls, expect?: ExpectedPeer): Promise<CruxError> {
   const why = err.code === grpc.status.UNAVAILABLE ? await handshakeProblem(address, tls, expect) : null
-  if (why !== null) return new CruxError(err.code as Code, `${describe}: TLS handshake failed: ${why.text}`, { details: { grpc: err.details, tls: why.kind } })
-  return new CruxError(err.code as Code, `${describe}: ${err.details || err.message}`, { details: { grpc: err.details } })
+  // A peer's failure carries its address (isRemoteError), so callers classify by it, never by the words.
+  if (why !== null) return errorFor(err.code, `${describe}: TLS handshake failed: ${why.text}`, { details: { remote: address, grpc: err.details, tls: why.kind } })
+  return remoteError(err.code, address, describe, err.details || err.message)
 }
 
 /** `createPeerClient(address, { tls, key, expect, timeoutMs, describe })`. */

@@ -7,9 +7,11 @@
  */
 import type { Clock } from './clock.js'
 import { MAX_ENVELOPE_PLAINTEXT } from './envelope.js'
-import { DatagramTooLargeError } from './errors.js'
 import { ENVELOPE_TYPE, SecondaryChannel, type ChannelDropReason, type SecondaryChannelInit } from './secondary-channel.js'
-import type { ReceiveHandler, Transport } from './transport.js'
+import { checkSend, SECONDARY_ORIGIN, type ReceiveHandler, type Transport, type TransportBounds } from './transport.js'
+
+/** The envelope's 30 bytes come out of the datagram: payloads up to 1 370 bytes, empty ones included. */
+export const SEALED_BOUNDS: TransportBounds = Object.freeze({ maxBytes: MAX_ENVELOPE_PLAINTEXT, deliversEmpty: true, firstBurst: Infinity })
 
 export type SealedTransportInit = SecondaryChannelInit & {
   /** The envelope type sent and accepted (default: secondary, i.e. Confab; monitor for a beacon and its watchers). */
@@ -31,31 +33,34 @@ export function createSealedTransport(components: { transport: Transport; clock?
   const drops: Record<ChannelDropReason | 'type', number> = { size: 0, version: 0, 'unknown-key': 0, 'key-budget': 0, tag: 0, replay: 0, stale: 0, type: 0 }
   let accepted = 0
   let handler: ReceiveHandler | null = null
+  let closed = false
 
   inner.onReceive((bytes, from) => {
+    if (closed) return
     const r = channel.open(bytes, from)
     if (!r.ok) return void drops[r.reason]++
     if (r.type !== type) return void drops.type++
     accepted++
-    handler?.(r.plaintext, from)
+    handler?.(r.plaintext, from, SECONDARY_ORIGIN)
   })
 
   return {
     get address() {
       return inner.address
     },
+    bounds: SEALED_BOUNDS,
     keyId: init.keyId,
     drops,
     accepted: () => accepted,
     send(to, bytes) {
-      // The envelope's 30 bytes come out of the datagram: the payload limit is 1 370, not 1 400.
-      if (bytes.length > MAX_ENVELOPE_PLAINTEXT) throw new DatagramTooLargeError(bytes.length, MAX_ENVELOPE_PLAINTEXT)
+      checkSend(inner.address, closed, bytes, SEALED_BOUNDS.maxBytes)
       inner.send(to, channel.seal(type, bytes))
     },
     onReceive(h) {
       handler = h
     },
     close() {
+      closed = true
       return inner.close()
     },
   }

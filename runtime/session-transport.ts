@@ -18,19 +18,23 @@
  * nonce, as the original did, so exactly one handshake completes.
  *
  * Receiving never throws: whatever does not open or check out is dropped and counted by reason.
- * Unlike a bare Transport, a payload is at most 1 370 bytes (the envelope takes 30), an empty one is
- * never delivered (it confirms a session), and a burst to a new peer beyond `pendingMax` is cut.
+ * What opens reaches the handler with its {@link Origin}: the node id a session's peer proved, or the
+ * secondary channel; what each may carry is the router's call (actors/flock.actor.ts), which has
+ * decoded it anyway.
+ * Unlike a bare Transport, and stated in its {@link TransportBounds}: a payload is at most 1 370 bytes
+ * (the envelope takes 30), an empty one is never delivered (it confirms a session), and a burst to a
+ * new peer beyond `pendingMax` is cut.
  */
 import type { Clock, TimerHandle } from './clock.js'
 import { ENVELOPE_OVERHEAD, ENVELOPE_VERSION, EnvelopeOpener, EnvelopeSealer, MAX_ENVELOPE_PLAINTEXT, type DropReason, type EnvelopeKey } from './envelope.js'
-import { DatagramTooLargeError } from './errors.js'
 import { compareNonce, decodeHello, encodeHello, ephemeral, equalBytes, NONCE_BYTES, sessionKeys, type Hello, type HelloKind } from './handshake.js'
 import { certProblem, decodeCert, encodeCert, type NodeCert } from './node-cert.js'
 import { ENVELOPE_TYPE, SecondaryChannel, type SecondaryChannelInit } from './secondary-channel.js'
-import { MAX_DATAGRAM_BYTES, type ReceiveHandler, type Transport } from './transport.js'
+import { nodeIdOf } from './node-identity.js'
+import { checkSend, MAX_DATAGRAM_BYTES, SECONDARY_ORIGIN, type Origin, type ReceiveHandler, type Transport, type TransportBounds } from './transport.js'
 
 /** Why a datagram was dropped: the envelope's reasons, plus handshake and channel checks. */
-export type SessionDropReason = DropReason | 'key-budget' | 'type' | 'handshake' | 'cert' | 'secondary' | 'impostor'
+export type SessionDropReason = DropReason | 'key-budget' | 'type' | 'handshake' | 'cert'
 
 /** What the session layer did (not drops): exported on `/metrics`. */
 export interface SessionCounts {
@@ -73,13 +77,6 @@ export interface SessionTransportInit {
   maxPeers?: number
   /** Datagrams queued per peer while its first handshake runs. Default 16. */
   pendingMax?: number
-  /** Which secondary-channel datagrams (Confab queries) may reach the handler. Default: none. */
-  acceptSecondary?: (plaintext: Uint8Array) => boolean
-  /**
-   * Whether a session datagram may claim what it claims, given the Ed25519 key of the node the
-   * session was made with (the fulcrum checks the packet's sender id against it). Default: yes.
-   */
-  verifyPeer?: (plaintext: Uint8Array, peerKey: Uint8Array) => boolean
   /**
    * Told of each handshake or secondary datagram from `source` (HOST:PORT) that did not open (`tag`:
    * sealed under another secret, or damaged) or whose certificate was refused (`cert`): what a peer
@@ -89,6 +86,8 @@ export interface SessionTransportInit {
 }
 
 export interface SessionTransport extends Transport {
+  /** At most 1 370-byte payloads, none empty, and `pendingMax` queued for a peer's first handshake. */
+  readonly bounds: TransportBounds
   readonly drops: Record<SessionDropReason, number>
   readonly counts: SessionCounts
   /** Datagrams delivered to the handler. */
@@ -108,8 +107,8 @@ interface Session {
   readonly epoch: string
   readonly rxId: number
   readonly madeAt: number
-  /** The peer's Ed25519 node key, from its signed hello. */
-  readonly peerKey: Uint8Array
+  /** What the handler is told of datagrams under it: the node id its peer's signed hello proves. */
+  readonly origin: Origin
   /** Null once retired: we never send under it again. */
   tx: EnvelopeSealer | null
 }
@@ -132,14 +131,16 @@ export function createSessionTransport(components: { transport: Transport; clock
   const skewMs = init.skewMs ?? 300_000
   const maxPeers = init.maxPeers ?? 4096
   const pendingMax = init.pendingMax ?? 16
+  const bounds: TransportBounds = Object.freeze({ maxBytes: MAX_ENVELOPE_PLAINTEXT, deliversEmpty: false, firstBurst: pendingMax })
   const order = init.epochOrder ?? ((a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0))
   const ownCert = init.bloc === undefined ? new Uint8Array() : encodeCert(init.bloc.cert)
-  const drops: Record<SessionDropReason, number> = { size: 0, version: 0, 'unknown-key': 0, 'key-budget': 0, tag: 0, replay: 0, stale: 0, type: 0, handshake: 0, cert: 0, secondary: 0, impostor: 0 }
+  const drops: Record<SessionDropReason, number> = { size: 0, version: 0, 'unknown-key': 0, 'key-budget': 0, tag: 0, replay: 0, stale: 0, type: 0, handshake: 0, cert: 0 }
   const counts: SessionCounts = { offers: 0, answers: 0, sessions: 0, rekeys: 0, glare: 0, erased: 0, unsent: 0 }
   const peers = new Map<string, Peer>() // least recently used first
   const byRx = new Map<number, Session>()
   const reserved = new Set<number>() // rx ids of our outstanding offers
   const askers = new Map<string, true>() // Confab askers (answered on the secondary channel), LRU
+  const self: Origin = { channel: 'session', peer: nodeIdOf(init.identity.publicKey) }
   const timers = new Set<TimerHandle>()
   let epoch = init.epoch ?? ''
   let accepted = 0
@@ -216,7 +217,8 @@ export function createSessionTransport(components: { transport: Transport; clock
 
   function open(p: Peer, key: EnvelopeKey, sendKey: EnvelopeKey, ep: string, peerKey: Uint8Array): Session {
     opener.addKey(key)
-    const s: Session = { peer: p, epoch: ep, rxId: key.id, madeAt: clock.now(), tx: new EnvelopeSealer(sendKey), peerKey }
+    const origin: Origin = { channel: 'session', peer: nodeIdOf(peerKey) }
+    const s: Session = { peer: p, epoch: ep, rxId: key.id, madeAt: clock.now(), tx: new EnvelopeSealer(sendKey), origin }
     byRx.set(key.id, s)
     return s
   }
@@ -306,9 +308,8 @@ export function createSessionTransport(components: { transport: Transport; clock
       peers.set(p.addr, p)
     }
     if (r.plaintext.length === 0) return
-    if (init.verifyPeer !== undefined && !init.verifyPeer(r.plaintext, s.peerKey)) return void drops.impostor++
     accepted++
-    handler?.(r.plaintext, from)
+    handler?.(r.plaintext, from, s.origin)
   }
 
   inner.onReceive((bytes, from) => {
@@ -321,18 +322,19 @@ export function createSessionTransport(components: { transport: Transport; clock
     if (!r.ok) return unopenable(r.reason, from)
     if (r.type === ENVELOPE_TYPE.offer) return onOffer(r.plaintext, from)
     if (r.type === ENVELOPE_TYPE.answer) return onAnswer(r.plaintext, from)
-    if (init.acceptSecondary?.(r.plaintext) !== true) return void drops.secondary++
+    // A key holder without a session (a Confab asker): answered on the secondary channel too.
     askers.delete(from)
     askers.set(from, true)
     if (askers.size > 256) askers.delete(askers.keys().next().value!)
     accepted++
-    handler?.(r.plaintext, from)
+    handler?.(r.plaintext, from, SECONDARY_ORIGIN)
   })
 
   return {
     get address() {
       return inner.address
     },
+    bounds,
     drops,
     counts,
     accepted: () => accepted,
@@ -346,18 +348,18 @@ export function createSessionTransport(components: { transport: Transport; clock
       epoch = e
     },
     sendSecondary(to, type, bytes) {
-      if (bytes.length > MAX_ENVELOPE_PLAINTEXT) throw new DatagramTooLargeError(bytes.length, MAX_ENVELOPE_PLAINTEXT)
+      checkSend(inner.address, closed, bytes, bounds.maxBytes)
       inner.send(to, channel.seal(type, bytes))
     },
     send(to, bytes) {
-      if (bytes.length > MAX_ENVELOPE_PLAINTEXT) throw new DatagramTooLargeError(bytes.length, MAX_ENVELOPE_PLAINTEXT)
+      checkSend(inner.address, closed, bytes, bounds.maxBytes)
       if (to === inner.address) {
         // To ourselves: no handshake with our own key; delivered later, as a datagram would be.
         const copy = bytes.slice()
         queueMicrotask(() => {
           if (closed) return
           accepted++
-          handler?.(copy, to)
+          handler?.(copy, to, self)
         })
         return
       }

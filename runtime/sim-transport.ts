@@ -5,7 +5,7 @@
  */
 import { type Clock, SkewedClock } from './clock.js'
 import type { LinkFaults } from './sim-faults.js'
-import { checkSend, type ReceiveHandler, type Transport } from './transport.js'
+import { checkSend, DATAGRAM_BOUNDS, type ReceiveHandler, type Transport } from './transport.js'
 
 /** What an endpoint needs from its network (an interface, so the two files do not import each other). */
 export interface SimWire {
@@ -41,6 +41,7 @@ export class SimNode {
 
 /** An endpoint on the simulated network. */
 export class SimTransport implements Transport {
+  readonly bounds = DATAGRAM_BOUNDS
   private handler: ReceiveHandler | null = null
   private closed = false
 

@@ -8,8 +8,8 @@
  */
 import { createSocket, type Socket, type SocketType } from 'node:dgram'
 import { isIPv4, isIPv6 } from 'node:net'
-import { AddressInUseError, InvalidArgumentError, UnavailableError } from './errors.js'
-import { checkSend, type ReceiveHandler, type Transport } from './transport.js'
+import { AddressInUseError, BindError, InvalidArgumentError, UnavailableError } from './errors.js'
+import { checkSend, DATAGRAM_BOUNDS, type ReceiveHandler, type Transport } from './transport.js'
 import { formatHostPort, type HostPort, parseHostPort } from './udp-address.js'
 
 /** Options of {@link createUdpTransport}. */
@@ -65,7 +65,7 @@ export async function createUdpTransport(options: UdpTransportOptions): Promise<
         // already closed: nothing to release
       }
       const where = formatHostPort(host, port)
-      reject(err.code === 'EADDRINUSE' ? new AddressInUseError(where, err) : new UnavailableError(`cannot bind UDP ${where}: ${err.message}`, { cause: err }))
+      reject(err.code === 'EADDRINUSE' ? new AddressInUseError(where, err) : new BindError(`cannot bind UDP ${where}: ${err.message}`, where, err))
     }
     socket.once('error', onBindError)
     socket.bind({ address: host, port, exclusive: true }, () => {
@@ -86,6 +86,7 @@ function unmapped(address: string): string {
 
 class UdpEndpoint implements UdpTransport {
   readonly address: string
+  readonly bounds = DATAGRAM_BOUNDS
   readonly stats: UdpStats = { sent: 0, received: 0, sendErrors: 0, socketErrors: 0, badAddress: 0 }
   private handler: ReceiveHandler | null = null
   private closing: Promise<void> | null = null

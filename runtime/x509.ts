@@ -20,8 +20,9 @@ const OID_SUBJECT_KEY_ID = Buffer.from('0603551d0e', 'hex')
 const OID_AUTHORITY_KEY_ID = Buffer.from('0603551d23', 'hex')
 // id-kp-serverAuth and id-kp-clientAuth: one certificate serves a node as server and as client.
 const SERVER_AND_CLIENT_AUTH = Buffer.from('301406082b0601050507030106082b06010505070302', 'hex')
-const NOT_BEFORE = '20000101000000Z'
-const NOT_AFTER = '99991231235959Z'
+// RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime after.
+const NOT_BEFORE = tlv(0x17, Buffer.from('000101000000Z'))
+const NOT_AFTER = tlv(0x18, Buffer.from('99991231235959Z'))
 
 /** One DER element: tag, length, content. */
 function tlv(tag: number, ...content: Uint8Array[]): Buffer {
@@ -68,7 +69,7 @@ export function issueX509(f: CertFields, issuerSecretKey: Uint8Array): Buffer {
     serial(f.publicKey),
     seq(OID_ED25519),
     name(f.issuer),
-    seq(tlv(0x18, Buffer.from(NOT_BEFORE)), tlv(0x18, Buffer.from(NOT_AFTER))),
+    seq(NOT_BEFORE, NOT_AFTER),
     name(f.subject),
     seq(seq(OID_ED25519), bitString(f.publicKey)),
     tlv(0xa3, seq(...exts, extension(OID_SUBJECT_KEY_ID, false, octets(keyId(f.publicKey))), extension(OID_AUTHORITY_KEY_ID, false, seq(tlv(0x80, keyId(issuerKey)))))),

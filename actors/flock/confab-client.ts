@@ -11,7 +11,7 @@
  */
 import type { ConfabAnswer, ConfabAsk, ConfabQuery } from '../../machines/flock/types.js'
 import { MAX_ENVELOPE_PLAINTEXT } from '../../runtime/envelope.js'
-import { Code, CruxError, UnavailableError } from '../../runtime/errors.js'
+import { FailedPreconditionError, InternalError, UnavailableError } from '../../runtime/errors.js'
 import { createSealedTransport } from '../../runtime/sealed-transport.js'
 import { createUdpTransport } from '../../runtime/udp-transport.js'
 import { decodeWire, encodeWire } from './wire-codec.js'
@@ -39,7 +39,7 @@ export function paddedQuery(q: Omit<ConfabQuery, 'pad' | 'size'>): Uint8Array {
     const bytes = encodeWire({ type: 'confab.query', query: { ...q, pad } })
     if (bytes.length === MAX_ENVELOPE_PLAINTEXT) return bytes
   }
-  throw new CruxError(Code.INTERNAL, `a Confab query of ${bare} bytes cannot be padded to ${MAX_ENVELOPE_PLAINTEXT}`)
+  throw new InternalError(`a Confab query of ${bare} bytes cannot be padded to ${MAX_ENVELOPE_PLAINTEXT}`)
 }
 
 /** Sends the query (several, for a member list) and resolves with every page of the answer, in order. */
@@ -81,7 +81,7 @@ export async function confab(o: ConfabAskOptions): Promise<ConfabAnswer[]> {
       }
       waiting.set(nonce, (a) => {
         stop()
-        if (a.reason !== '') reject(new CruxError(Code.FAILED_PRECONDITION, `${o.target} refused: ${a.reason}`))
+        if (a.reason !== '') reject(new FailedPreconditionError(`${o.target} refused: ${a.reason}`))
         else resolve(a)
       })
       const send = () => {

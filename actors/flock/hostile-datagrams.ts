@@ -11,7 +11,7 @@ import { RealClock } from '../../runtime/clock.js'
 import { createSealedTransport } from '../../runtime/sealed-transport.js'
 import { ENVELOPE_TYPE } from '../../runtime/secondary-channel.js'
 import { createSessionTransport } from '../../runtime/session-transport.js'
-import { MAX_DATAGRAM_BYTES } from '../../runtime/transport.js'
+import { DATAGRAM_BOUNDS, MAX_DATAGRAM_BYTES } from '../../runtime/transport.js'
 import { createUdpTransport } from '../../runtime/udp-transport.js'
 import { wireCodec } from './wire-codec.js'
 import { waitFor } from '../local/flock.js'
@@ -98,7 +98,7 @@ export async function captureHostileMaterial(secret: Uint8Array, host: string, t
   // A session with the target: everything the peer sends is recorded on its way out. Its one
   // datagram of data is a single zero byte, which no flock decoder accepts: the flock never sees it.
   const udp = await createUdpTransport({ host, port: 0 })
-  const tapped = { address: udp.address, send: (to: string, b: Uint8Array) => (genuine.push(b.slice()), udp.send(to, b)), onReceive: (h: Parameters<typeof udp.onReceive>[0]) => udp.onReceive(h), close: () => udp.close() }
+  const tapped = { address: udp.address, bounds: udp.bounds, send: (to: string, b: Uint8Array) => (genuine.push(b.slice()), udp.send(to, b)), onReceive: (h: Parameters<typeof udp.onReceive>[0]) => udp.onReceive(h), close: () => udp.close() }
   const secretKey = randomEd25519SecretKey()
   const peer = createSessionTransport({ transport: tapped, clock: new RealClock() }, { secret, identity: { secretKey, publicKey: ed25519PublicKey(secretKey) }, keyId: 4343, startCounter: 0 })
   try {
@@ -110,7 +110,7 @@ export async function captureHostileMaterial(secret: Uint8Array, host: string, t
 
   const wrongSealed: Uint8Array[] = []
   for (let i = 0; i < 8; i++) {
-    const tap = { address: 'x', send: (_to: string, b: Uint8Array) => void wrongSealed.push(b.slice()), onReceive: () => {}, close: async () => {} }
+    const tap = { address: 'x', bounds: DATAGRAM_BOUNDS, send: (_to: string, b: Uint8Array) => void wrongSealed.push(b.slice()), onReceive: () => {}, close: async () => {} }
     createSealedTransport({ transport: tap }, { secret: new Uint8Array(32).fill(i + 1), keyId: i, startCounter: i }).send('y', info)
   }
   return { genuine, wrongSealed }

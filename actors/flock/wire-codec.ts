@@ -20,9 +20,10 @@
  */
 import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire'
 import type { HostEvent } from '../../machines/effects.js'
+import type { FlockWireEvent } from '../../machines/flock/events.js'
 import type { ConfabAnswer, ConfabAsk, ConfabQuery, Info, InfoKind, ListChunk, ListPull, NodeId } from '../../machines/flock/types.js'
 import * as pb from '../../protos/gen/crux/v1/wire.js'
-import { Code, CruxError } from '../../runtime/errors.js'
+import { InvalidArgumentError } from '../../runtime/errors.js'
 import { decodeUtf8, framed, type Frame } from '../../runtime/protobuf-framing.js'
 import type { Codec } from '../../runtime/transport-bridge.js'
 import { MAX_DATAGRAM_BYTES } from '../../runtime/transport.js'
@@ -38,7 +39,7 @@ export const WIRE_PAYLOAD_BUDGET = MAX_DATAGRAM_BYTES
  * WIRE_LIMITS bound, every number at its largest) still encodes to ≤ WIRE_PAYLOAD_BUDGET bytes, for
  * entries with id ≤ 24, addr ≤ 48 and horde ≤ 24 bytes. Ids in `removed` (≤ 24 bytes) cost less than
  * an entry, so `added.length + removed.length ≤ LIST_CHUNK_ENTRIES` fits as well. Checked by
- * test/actors/flock/wire-codec.test.ts, which recomputes it by encoding.
+ * test/runtime/wire-codec.test.ts, which recomputes it by encoding.
  */
 export const LIST_CHUNK_ENTRIES = 9
 
@@ -46,9 +47,9 @@ export const LIST_CHUNK_ENTRIES = 9
 export const INFO_MAX_BYTES = 1296
 
 /** Bytes that are not an acceptable Packet. `details.reason` says which check failed. */
-export class WireDecodeError extends CruxError {
+export class WireDecodeError extends InvalidArgumentError {
   constructor(reason: WireDecodeReason, message: string, cause?: unknown) {
-    super(Code.INVALID_ARGUMENT, `wire: ${message}`, cause === undefined ? { details: { reason } } : { details: { reason }, cause })
+    super(`wire: ${message}`, cause === undefined ? { details: { reason } } : { details: { reason }, cause })
     this.name = 'WireDecodeError'
   }
 }
@@ -62,20 +63,15 @@ export class WireDecodeError extends CruxError {
 export type WireDecodeReason = 'not-bytes' | 'too-large' | 'framing' | 'protobuf' | 'empty' | 'content'
 
 /** An event the wire cannot carry: unknown type, or content outside the types or WIRE_LIMITS. */
-export class WireEncodeError extends CruxError {
+export class WireEncodeError extends InvalidArgumentError {
   constructor(message: string, cause?: unknown) {
-    super(Code.INVALID_ARGUMENT, `wire: ${message}`, cause === undefined ? {} : { cause })
+    super(`wire: ${message}`, cause === undefined ? {} : { cause })
     this.name = 'WireEncodeError'
   }
 }
 
-/** The events the wire carries, as `decodeWire` returns them. */
-export type InfoEvent = { type: 'info'; info: Info }
-export type ListPullEvent = { type: 'list.pull'; pull: ListPull }
-export type ListChunkEvent = { type: 'list.chunk'; chunk: ListChunk }
-export type ConfabQueryEvent = { type: 'confab.query'; query: ConfabQuery }
-export type ConfabAnswerEvent = { type: 'confab.answer'; answer: ConfabAnswer }
-export type WireEvent = InfoEvent | ListPullEvent | ListChunkEvent | ConfabQueryEvent | ConfabAnswerEvent
+/** The events the wire carries, as `decodeWire` returns them: the flock's own (machines/flock/events.ts). */
+export type WireEvent = FlockWireEvent
 
 // ---------------------------------------------------------------------------------------------------
 // Checks shared by both directions. Each returns undefined when fine, else what is wrong; messages are
@@ -461,7 +457,7 @@ export function decodeWire(bytes: Uint8Array): WireEvent {
 }
 
 /** The transport bridge's codec for the flock's wire (see the module comment). */
-export const wireCodec: Codec = {
+export const wireCodec: Codec<WireEvent> = {
   encode(event) {
     return encodeWire(event as WireEvent)
   },

@@ -19,7 +19,6 @@ import { PersistGuard } from '../../runtime/persist-guard.js'
 import { FileWhitelist } from '../strew/whitelist-store.js'
 import { createUdpTransport } from '../../runtime/udp-transport.js'
 import { parseHostPort } from '../../runtime/udp-address.js'
-import { decodeWire } from '../flock/wire-codec.js'
 import { createWalrus, type Level, type Walrus } from '../../runtime/walrus.js'
 import { createFlockActor, type FlockActor } from '../flock/flock.actor.js'
 import { checkReeveLog, loadCheckpoint } from './data-dir.js'
@@ -80,43 +79,6 @@ export interface Fulcrum {
   readonly strew: Strew | undefined
   /** Graceful leave: Exit MonInfo, checkpoint, close everything. */
   stop(): Promise<void>
-}
-
-/** Only Confab queries may arrive on the secondary channel; flock traffic must come under a session. */
-function isConfabQuery(plaintext: Uint8Array): boolean {
-  try {
-    return decodeWire(plaintext).type === 'confab.query'
-  } catch {
-    return false
-  }
-}
-
-const peerIds = new WeakMap<Uint8Array, string>()
-
-/**
- * A flock packet must come from the node it names as its sender (an Info's `me`, a pull's `me`, a
- * chunk's `leader`): that node's id is derived from the key its session was made with. Without this
- * a holder of the secret could speak for any node. Undecodable bytes pass here: the bridge counts them.
- */
-function senderIsPeer(plaintext: Uint8Array, peerKey: Uint8Array): boolean {
-  let ev
-  try {
-    ev = decodeWire(plaintext)
-  } catch {
-    return true
-  }
-  let id = peerIds.get(peerKey)
-  if (id === undefined) peerIds.set(peerKey, (id = nodeIdOf(peerKey)))
-  switch (ev.type) {
-    case 'info':
-      return ev.info.me.id === id
-    case 'list.pull':
-      return ev.pull.me.id === id
-    case 'list.chunk':
-      return ev.chunk.leader.id === id
-    default:
-      return true
-  }
 }
 
 /**
@@ -201,8 +163,6 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
       // Replaced keys still open late datagrams for 10 heartbeats (at least 5 s); offers repeat each heartbeat.
       graceMs: Math.max(5_000, 10 * o.hbMs),
       retryMs: o.hbMs,
-      acceptSecondary: isConfabQuery,
-      verifyPeer: senderIsPeer,
       onUnopenable: unopenableWarner(clock, log),
     },
   )
@@ -218,7 +178,7 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
   // Its TLS certificate, from the node key and the secret, is written beside node.key first, for the
   // CLI that speaks for this node (runtime/grpc-tls.ts).
   const tls = o.grpc === undefined ? undefined : (await import('../../runtime/grpc-tls.js')).certifyNode(o.dataDir, o.secret, identity)
-  const bound = o.grpc === undefined ? undefined : await strewModule!.bindStrewServer({ ...o.grpc, tls: tls!, now: () => clock.now(), ...(o.grpcLimits === undefined ? {} : { limits: o.grpcLimits }) })
+  const bound = o.grpc === undefined ? undefined : await strewModule!.bindStrewServer({ ...o.grpc, tls: tls!, ...(o.grpcLimits === undefined ? {} : { limits: o.grpcLimits }) })
   if (bound !== undefined) opened.push(() => bound.server.close())
   // A specific listen address is announced as the socket reports it: the source address of its datagrams.
   const advertised = o.advertise === undefined && !isWildcard(o.host) ? udp.address : announce(udpHost, o.advertise, parseHostPort(udp.address)!.port)

@@ -9,7 +9,7 @@
  * hangs answers nothing. `/readyz` says whether the node is of use to a flock (actors/fulcrum/readiness.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { UnavailableError } from '../../runtime/errors.js'
+import { cannotServe } from '../../runtime/errors.js'
 import type { LogStore } from '../../runtime/log-store.js'
 import type { SessionTransport } from '../../runtime/session-transport.js'
 import type { FileStore } from '../../runtime/store.js'
@@ -38,7 +38,7 @@ export interface FulcrumHttp {
 /**
  * Binds the endpoint before the node exists, so that a taken port stops the fulcrum before it sends
  * a packet (issue 14); rejects with one line when the address cannot be bound, a failure to start
- * (UnavailableError: exit 1, as for the UDP and gRPC ports).
+ * (a BindError: exit 1, as for the UDP and gRPC ports).
  */
 export async function bindFulcrumHttp(at: { host: string; port: number }): Promise<FulcrumHttp> {
   let handle: ((req: IncomingMessage, res: ServerResponse) => void) | undefined
@@ -50,7 +50,7 @@ export async function bindFulcrumHttp(at: { host: string; port: number }): Promi
     text(res, 404, 'not found')
   })
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new UnavailableError(`cannot serve metrics on ${at.host}:${at.port} (${(err as NodeJS.ErrnoException).code})`)))
+    server.once('error', (err) => reject(cannotServe('metrics', `${at.host}:${at.port}`, err)))
     server.listen(at.port, at.host, () => resolve())
   })
   return {
@@ -81,8 +81,9 @@ async function metricsHandler(parts: FulcrumMetricsParts): Promise<(req: Incomin
   const metrics = createMetrics({ labels: { node: id }, defaultMetrics: true })
   registerHostMetrics(metrics, flock.host)
   registerFulcrumMetrics(metrics, { flock, transport, strew, logs, files, ready: () => readyNow(parts).ready })
-  metrics.counterFrom('crux_wire_dropped_total', 'Datagrams dropped by the envelope, by reason.', ['reason'], () =>
-    Object.entries(transport.drops).map(([reason, n]) => [{ reason }, n] as const),
+  // The envelope's drops, and those the flock's route denied once decoded (impostor, secondary).
+  metrics.counterFrom('crux_wire_dropped_total', 'Datagrams dropped by the envelope or the sender check, by reason.', ['reason'], () =>
+    [...Object.entries(transport.drops), ...Object.entries(flock.bridge.counters.denied)].map(([reason, n]) => [{ reason }, n] as const),
   )
   metrics.counterFrom('crux_wire_accepted_total', 'Datagrams that opened.', [], () => transport.accepted())
   metrics.counterFrom('crux_wire_session_events_total', 'Session handshakes: offers and answers sent, sessions made (rekeys: of those, the ones that replaced a session in use), glare, keys erased, datagrams never sent.', ['event'], () =>

@@ -8,7 +8,7 @@
 import { BinaryReader } from '@bufbuild/protobuf/wire'
 import { MON_OPS, type MonRecord } from '../../machines/status/types.js'
 import * as pb from '../../protos/gen/crux/v1/monitor.js'
-import { Code, CruxError } from '../../runtime/errors.js'
+import { InvalidArgumentError } from '../../runtime/errors.js'
 import { decodeUtf8, framed, type Frame } from '../../runtime/protobuf-framing.js'
 import { MAX_DATAGRAM_BYTES } from '../../runtime/transport.js'
 
@@ -22,9 +22,9 @@ export const MONITOR_LIMITS = {
 /** What a monitor datagram carries. */
 export type MonitorPacket = { type: 'batch'; events: MonRecord[]; index: number; count: number; dump: boolean } | { type: 'watch'; nonce: number }
 
-export class MonitorDecodeError extends CruxError {
+export class MonitorDecodeError extends InvalidArgumentError {
   constructor(message: string, cause?: unknown) {
-    super(Code.INVALID_ARGUMENT, `monitor: ${message}`, cause === undefined ? {} : { cause })
+    super(`monitor: ${message}`, cause === undefined ? {} : { cause })
     this.name = 'MonitorDecodeError'
   }
 }
@@ -45,10 +45,10 @@ function recordProblem(m: MonRecord): string | undefined {
 /** Encodes one packet; throws MonitorDecodeError-free CruxError(INVALID_ARGUMENT) on content it cannot carry. */
 export function encodeMonitor(p: MonitorPacket): Uint8Array {
   if (p.type === 'watch') return pb.MonPacket.encode({ body: { $case: 'watch', value: { nonce: p.nonce } } }).finish()
-  if (p.events.length > MONITOR_LIMITS.batch) throw new CruxError(Code.INVALID_ARGUMENT, `monitor: a batch holds at most ${MONITOR_LIMITS.batch} records`)
+  if (p.events.length > MONITOR_LIMITS.batch) throw new InvalidArgumentError(`monitor: a batch holds at most ${MONITOR_LIMITS.batch} records`)
   for (const m of p.events) {
     const problem = recordProblem(m)
-    if (problem !== undefined) throw new CruxError(Code.INVALID_ARGUMENT, `monitor: ${problem}`)
+    if (problem !== undefined) throw new InvalidArgumentError(`monitor: ${problem}`)
   }
   const events = p.events.map((m) => ({ op: m.op, node: m.node, flock: m.flock, leader: m.leader, n: m.n, oflock: m.oflock, t: m.t, cause: m.cause }))
   return pb.MonPacket.encode({ body: { $case: 'batch', value: { events, index: p.index, count: p.count, dump: p.dump } } }).finish()

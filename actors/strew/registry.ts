@@ -64,7 +64,7 @@ export interface RegistryInit {
   /** How long the reeve has to prove its key. Default 10 s (the original's bootstrap). */
   callbackTimeoutMs?: number
   retryMs?: number
-  /** Accepted clock difference of a sealed request, ms. Default 300 000 (the signed calls'). */
+  /** Accepted clock difference of a sealed request, ms. Default 300 000 (the original's reeve's). */
   skewMs?: number
   /** Nonces of sealed requests remembered at most. Default 100 000. */
   maxNonces?: number

@@ -17,7 +17,7 @@ export interface StrewServer {
 }
 
 /** Binds the server on host:port. */
-export async function bindStrewServer(o: { host: string; port: number; tls: PeerTls; now(): number; limits?: Partial<GrpcLimits> }): Promise<StrewServer> {
+export async function bindStrewServer(o: { host: string; port: number; tls: PeerTls; limits?: Partial<GrpcLimits> }): Promise<StrewServer> {
   let lookup = (_keyId: string): Uint8Array | undefined => undefined
   const server = createSecureServer({ host: o.host, port: o.port, tls: o.tls, lookup: (k) => lookup(k), ...(o.limits === undefined ? {} : { limits: o.limits }) })
   const address = await server.start()

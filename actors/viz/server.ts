@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { StatusView } from '../../machines/status/types.js'
-import { InvalidArgumentError } from '../../runtime/errors.js'
+import { cannotServe, InvalidArgumentError } from '../../runtime/errors.js'
 import { readLines } from '../../runtime/replayer.js'
 import type { SimOptions } from '../sim/simulator.js'
 import { createLive, liveView, pollTargets, readAnswer, readMon } from './live.js'
@@ -193,7 +193,7 @@ export async function startVizServer(o: VizServerOptions): Promise<VizServer> {
     json(res, 404, { error: `no ${req.method} ${path}` })
   })
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new InvalidArgumentError(`cannot serve on ${o.host}:${o.port} (${(err as NodeJS.ErrnoException).code})`)))
+    server.once('error', (err) => reject(cannotServe('', `${o.host}:${o.port}`, err)))
     server.listen(o.port, o.host, () => resolve())
   })
   const addr = server.address() as { address: string; port: number }

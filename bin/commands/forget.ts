@@ -1,7 +1,7 @@
 /**
  * `crux admin forget NODE_ID` (CLI.md, Confab's admin commands): a holder of the flock secret asks the
  * steward to drop a node's keys from its whitelist, e.g. a node retired or whose key leaked. The node's
- * signed calls to the steward are refused from then on; a node still running and holding the secret
+ * calls to the steward are refused from then on; a node still running and holding the secret
  * registers again (that needs its key and the secret), so forget a node after stopping it.
  */
 import type { Command } from 'commander'
@@ -26,7 +26,7 @@ export function registerForget(program: Command): void {
   const admin = program.commands.find((c) => c.name() === 'admin') ?? program.command('admin').description('admin commands to one fulcrum, by a holder of the secret')
   admin
     .command('forget')
-    .description("the steward removes a node's keys from its whitelist: the node's signed calls are refused until it registers again")
+    .description("the steward removes a node's keys from its whitelist: the node's calls are refused until it registers again")
     .argument('<NODE_ID>', 'the node (n and 16 hex digits)', nodeId)
     .requiredOption('--target <HOST:PORT>', "the steward's gRPC address (the leader's; `crux names` shows it as registry)", target('--target'))
     .requiredOption('--secret-file <F>', 'the flock secret')

@@ -9,7 +9,7 @@ import type { Command } from 'commander'
 import type { ReeveClient } from '../../actors/strew/client.js'
 import { goodId } from '../../machines/strew/ids.js'
 import type { CatalogEndpoint } from '../../machines/steward/types.js'
-import { Code, CruxError, InvalidArgumentError, NotFoundError } from '../../runtime/errors.js'
+import { Code, CruxError, InvalidArgumentError, isRemoteError, NotFoundError, UnavailableError } from '../../runtime/errors.js'
 import { duration, formatDuration, target } from '../flags.js'
 
 const DEFAULT_TARGET = '127.0.0.1:50059'
@@ -62,8 +62,8 @@ function table(es: readonly CatalogEndpoint[]): string {
 
 /** A failed call as one line that names the target and says what to do about it. */
 function explain(f: Reach, err: unknown): unknown {
-  // The client's failures read `reeve TARGET: …`; our own errors are already fit to print.
-  if (!(err instanceof CruxError) || !err.message.startsWith(`reeve ${f.target}: `)) return err
+  // The reeve's answers carry its address; our own errors are already fit to print.
+  if (!isRemoteError(err, f.target)) return err
   const why = err.message.replace(/\s+/g, ' ')
   const tls = err.details?.tls
   // The server holds another key than the data dir's: that node's reeve would refuse its calls anyway.
@@ -155,7 +155,7 @@ export function registerStrew(program: Command): void {
       try {
         await c.heartbeat([{ uuid, ttlMs: f.ttl }])
       } catch (err) {
-        if (err instanceof CruxError && err.code === Code.NOT_FOUND) throw new NotFoundError(`the reeve at ${f.target} keeps no ${uuid} by heartbeats (register it with --ttl first)`)
+        if (err instanceof NotFoundError) throw new NotFoundError(`the reeve at ${f.target} keeps no ${uuid} by heartbeats (register it with --ttl first)`)
         throw err
       }
       const nodeId = await c.nodeIdOf({ service: svc, api: f.api })
@@ -191,7 +191,7 @@ export function registerStrew(program: Command): void {
       try {
         await c.deregister(nodeId)
       } catch (err) {
-        if (err instanceof CruxError && err.code === Code.NOT_FOUND) throw new NotFoundError(`${nodeId} is not registered with the reeve at ${f.target}`)
+        if (err instanceof NotFoundError) throw new NotFoundError(`${nodeId} is not registered with the reeve at ${f.target}`)
         throw err
       }
       say(f, { node_id: nodeId }, `deregistered ${nodeId}\n`)
@@ -270,7 +270,7 @@ export function registerStrew(program: Command): void {
           (err) => {
             done()
             // The watch runs until we stop it: the reeve ending it is a failure too.
-            reject(err ?? new CruxError(Code.UNAVAILABLE, `the reeve at ${f.target} ended the watch`))
+            reject(err ?? new UnavailableError(`the reeve at ${f.target} ended the watch`))
           },
         )
         process.once('SIGINT', stop)

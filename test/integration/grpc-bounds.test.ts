@@ -21,6 +21,9 @@ async function fulcrum(t: import('ava').ExecutionContext, net: string, extra: st
   const grpcAddr = `${net}.1:50059`
   const f = pool.start(`${net}.1:23123`, `${net}.0/30`, ['--grpc', grpcAddr, ...extra])
   await until(() => f.lines.some((l) => l.msg === 'fulcrum started'), 20_000, 'the fulcrum to start')
+  // Its reeve registering with its own steward opens two connections of its own (the registration and
+  // the call-back): waited for, so they are not counted against the caps under test.
+  await until(() => f.lines.some((l) => l.msg === 'registered with steward'), 20_000, 'the reeve to register')
   return { f, grpcAddr }
 }
 

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { certifyNode } from '../../runtime/grpc-tls.js'
 import { loadOrCreateIdentity } from '../../runtime/node-identity.js'
 import { agreed, crux, FulcrumPool, type RunningFulcrum, until } from '../fixtures/fulcrums.js'
 
@@ -182,10 +183,21 @@ test("another node's key is refused: exit 1, one line saying so", async (t) => {
   t.is(r.stderr, `crux: the reeve at 127.77.80.1:50059 refused the call: ${b.dataDir} holds another node's key (use the data dir of the fulcrum serving 127.77.80.1:50059)\n`)
 })
 
+test("a data dir certified for another flock (another secret): exit 1, one line saying the handshake failed and why", async (t) => {
+  await flock()
+  const dir = mkdtempSync(join(tmpdir(), 'crux-strew-cli-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  certifyNode(dir, new Uint8Array(32).fill(2), loadOrCreateIdentity(dir))
+  const r = await crux('registry', 'ls', '--target', '127.77.80.1:50059', '--data-dir', dir)
+  t.is(r.status, 1)
+  t.is(r.stderr, "crux: 127.77.80.1:50059: TLS handshake failed: not this flock's certificate authority\n")
+})
+
 test('an unreachable target: exit 1, one line naming it', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'crux-strew-cli-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  loadOrCreateIdentity(dir)
+  // A node's data dir, as its fulcrum leaves it: the key and the certificates made from it.
+  certifyNode(dir, new Uint8Array(32).fill(1), loadOrCreateIdentity(dir))
   const r = await crux('registry', 'ls', '--target', '127.77.80.9:50059', '--data-dir', dir)
   t.is(r.status, 1)
   t.regex(r.stderr, /^crux: no reeve answers at 127\.77\.80\.9:50059\b.*\n$/)

@@ -5,8 +5,9 @@
  * member.syncing → member.following, rebooting → leader.alone, left (final).
  */
 import test from 'ava'
-import { createActor, type AnyActorRef } from 'xstate'
+import { createActor, type AnyActorRef, type EventFrom } from 'xstate'
 import type { Effect, HostEvent } from '../../machines/effects.js'
+import type { FlockEvent, InfoEvent } from '../../machines/flock/events.js'
 import { flockLogic } from '../../machines/flock.machine.js'
 import { VOTE_MAX } from '../../machines/flock/constants.js'
 import { answerListPull } from '../../machines/flock/list-sync.js'
@@ -41,7 +42,7 @@ interface Node {
   /** Every effect emitted so far. */
   effects: Effect[]
   /** Sends an event at `now`; returns the effects of that step. */
-  send(ev: HostEvent, now: number): Effect[]
+  send(ev: FlockEvent, now: number): Effect[]
   path(): string
   ctx(): FlockContext & { lastRule: string; at: string }
 }
@@ -68,16 +69,28 @@ function spawn(over: Partial<FlockInput> = {}): Node {
 }
 
 const L = node('L')
-const info$ = (i: ReturnType<typeof info>): HostEvent => ({ type: 'info', info: i })
-const fire = (name: string): HostEvent => ({ type: 'timer.fired', name })
+const info$ = (i: ReturnType<typeof info>): InfoEvent => ({ type: 'info', info: i })
+const fire = (name: string): FlockEvent => ({ type: 'timer.fired', name })
 
 /** A member's beat to the node under test (its leader). */
-function beatFrom(n: Node, id: string, sent: number): HostEvent {
+function beatFrom(n: Node, id: string, sent: number): InfoEvent {
   const c = n.ctx()
   return info$(info({ kind: 'beat', flock: c.flock, epoch: c.epoch, me: node(id), leader: c.me, vote: 1, lvote: c.lvote, sent }))
 }
 
 // ---- start ----
+
+test('the machine declares its events: a packet with a wrong or missing field does not type-check', (t) => {
+  type Taken = EventFrom<typeof flockLogic>
+  // @ts-expect-error an info event carries `info`, not `packet`
+  const wrong: Taken = { type: 'info', packet: {} }
+  // @ts-expect-error a Confab query is answered to `from`, so it must carry it
+  const anonymous: Taken = { type: 'confab.query', query: { nonce: 1, ask: 'names', introduce: '', time: 0, target: '', page: 0, pad: 0 } }
+  // @ts-expect-error no event of this type reaches the flock
+  const unknown: Taken = { type: 'endpoints.update' }
+  const right: Taken = { type: 'timer.fired', name: 'hb', now: 1 }
+  t.deepEqual([wrong.type, anonymous.type, unknown.type, right.type], ['info', 'confab.query', 'endpoints.update', 'timer.fired'])
+})
 
 test('start: leader.alone, leading a fresh flock of one', (t) => {
   const n = spawn()
@@ -163,7 +176,10 @@ function joinBig(n: Node): FlockContext {
   return ldr
 }
 
-function checkIn(ldr: FlockContext, sent: number): HostEvent {
+/** A packet one node sent, as the other's bridge delivers it (the wire codec checks it there). */
+const delivered = (ev: HostEvent): FlockEvent => ev as FlockEvent
+
+function checkIn(ldr: FlockContext, sent: number): InfoEvent {
   return info$(
     info({ kind: 'leader-beat', flock: BIGGER, me: L, leader: L, vote: VOTE_MAX, lvote: VOTE_MAX, epoch: ldr.epoch, sent, listVersion: ldr.list.version, listDigest: digestOf(ldr.list) }),
   )
@@ -190,7 +206,7 @@ test('member.syncing → member.following once every list chunk is in (chunks ou
   t.is(pull!.to, 'addr-L')
   const answer: Effect[] = []
   t.true(answerListPull(ldr, pull!.event.pull as ListPull, answer))
-  const chunks = sends(answer).map((s) => s.event)
+  const chunks = sends(answer).map((s) => delivered(s.event))
   t.true(chunks.length >= 3)
   for (const c of chunks.slice(1)) {
     n.send(c, 1100)
@@ -208,7 +224,7 @@ test('member.following: the next check-in with the same list sends no pull', (t)
   const out = n.send(checkIn(ldr, 1000), 1000)
   const answer: Effect[] = []
   answerListPull(ldr, sends(out).find((s) => s.event.type === 'list.pull')!.event.pull as ListPull, answer)
-  for (const s of sends(answer)) n.send(s.event, 1100)
+  for (const s of sends(answer)) n.send(delivered(s.event), 1100)
   const again = n.send(checkIn(ldr, 2000), 2000)
   t.is(n.path(), 'member.following')
   t.deepEqual(

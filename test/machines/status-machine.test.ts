@@ -3,8 +3,9 @@
  * whenever the judgement changes; time only in events.
  */
 import test from 'ava'
-import { createActor } from 'xstate'
-import type { Effect, HostEvent } from '../../machines/effects.js'
+import { createActor, type EventFrom } from 'xstate'
+import type { Effect } from '../../machines/effects.js'
+import type { StatusEvent } from '../../machines/status/events.js'
 import { statusLogic } from '../../machines/status.machine.js'
 import type { MonRecord, StatusView } from '../../machines/status/types.js'
 
@@ -21,12 +22,20 @@ function analyser() {
     effects,
     views,
     last: () => views().at(-1)!,
-    send: (ev: HostEvent, now: number) => actor.send({ ...ev, now }),
+    send: (ev: StatusEvent, now: number) => actor.send({ ...ev, now }),
     mon: (m: Partial<MonRecord>, now: number) =>
       actor.send({ type: 'mon', now, mon: { op: 'LeaderHeart', node: 'a', flock: 'F', leader: 'a', n: 0, oflock: '', t: now, cause: '', ...m } }),
     tick: (now: number) => actor.send({ type: 'timer.fired', name: 'tick', now }),
   }
 }
+
+test('the machine declares its events: a record under the wrong field does not type-check', (t) => {
+  type Taken = EventFrom<typeof statusLogic>
+  // @ts-expect-error a mon event carries its record in `mon`
+  const wrong: Taken = { type: 'mon', record: {} }
+  const right: Taken = { type: 'stop', now: 1 }
+  t.deepEqual([wrong.type, right.type], ['mon', 'stop'])
+})
 
 test('a flock whose leader reports the same size for the stable period becomes stable, on a tick', (t) => {
   const a = analyser()

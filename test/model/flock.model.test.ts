@@ -29,7 +29,8 @@
 import test from 'ava'
 import { getAdjacencyMap } from '@xstate/graph'
 import { createActor, fromTransition, type AnyActorRef } from 'xstate'
-import { EFFECT_TYPES, type Effect, type HostEvent, type SendEffect } from '../../machines/effects.js'
+import { EFFECT_TYPES, type Effect, type SendEffect } from '../../machines/effects.js'
+import type { FlockEvent } from '../../machines/flock/events.js'
 import { VOTE_MAX } from '../../machines/flock/constants.js'
 import { digestOf, emptyList, entryOf, listPut } from '../../machines/flock/member-list.js'
 import type { FlockConfig, FlockContext, FlockInput, Info, InfoKind, ListChunk, NodeId } from '../../machines/flock/types.js'
@@ -110,7 +111,7 @@ function pathOf(value: unknown): string {
   return `${k}.${pathOf(v)}`
 }
 
-function packet(ctx: Ctx, now: number, kind: InfoKind, from: NodeId, fields: Partial<Info>): HostEvent {
+function packet(ctx: Ctx, now: number, kind: InfoKind, from: NodeId, fields: Partial<Info>): FlockEvent {
   const info: Info = {
     kind,
     flock: ctx.flock,
@@ -143,7 +144,7 @@ function leaderList(leader: NodeId) {
 }
 
 /** The concrete event for `e` in context `ctx` at time `now`. */
-function concrete(e: AbstractEvent['type'], ctx: Ctx, now: number): HostEvent {
+function concrete(e: AbstractEvent['type'], ctx: Ctx, now: number): FlockEvent {
   const above = Math.min(ctx.lvote + 1, VOTE_MAX)
   switch (e) {
     case 'bigger':

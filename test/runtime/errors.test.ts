@@ -1,15 +1,27 @@
 import test from 'ava'
 import {
+  AddressInUseError,
+  BindError,
+  CallRefusedError,
+  cannotServe,
   Code,
   codeName,
   CruxError,
   DatagramTooLargeError,
+  DeadlineExceededError,
+  errorFor,
+  FailedPreconditionError,
   InvalidArgumentError,
+  isRemoteError,
   JournalError,
   NotFoundError,
+  PermissionDeniedError,
+  remoteError,
   ResourceExhaustedError,
   TransportClosedError,
+  UnauthenticatedError,
   UnavailableError,
+  UnknownError,
 } from '../../runtime/errors.js'
 
 test('a CruxError carries code, message, cause and details', (t) => {
@@ -111,4 +123,60 @@ test('fixed-message subclasses build their message and details', (t) => {
 
 test('a CruxError has a stack', (t) => {
   t.regex(new UnavailableError('down').stack ?? '', /UnavailableError: down/)
+})
+
+test('every code has its named class: errorFor makes it, instanceof and code tell it', (t) => {
+  const names: Record<string, string> = {}
+  for (const [key, code] of Object.entries(Code)) {
+    if (code === Code.OK) continue
+    const e = errorFor(code, `failed with ${key}`)
+    t.true(e instanceof CruxError)
+    t.is(e.code, code)
+    t.is(codeName(e.code), key)
+    t.is(e.message, `failed with ${key}`)
+    names[key] = e.name
+  }
+  t.is(new Set(Object.values(names)).size, 16, 'one class per code')
+  t.true(errorFor(Code.NOT_FOUND, 'x') instanceof NotFoundError)
+  t.true(errorFor(Code.PERMISSION_DENIED, 'x') instanceof PermissionDeniedError)
+  t.true(errorFor(Code.UNAUTHENTICATED, 'x') instanceof UnauthenticatedError)
+  t.true(errorFor(Code.DEADLINE_EXCEEDED, 'x') instanceof DeadlineExceededError)
+  t.true(errorFor(Code.FAILED_PRECONDITION, 'x') instanceof FailedPreconditionError)
+  const odd = errorFor(99, 'x')
+  t.true(odd instanceof UnknownError)
+  t.deepEqual(odd.details, { status: 99 })
+})
+
+test('a refusal says the same words whatever the reason, and keeps why for the refusing side', (t) => {
+  const e = new CallRefusedError('not on the whitelist')
+  t.true(e instanceof PermissionDeniedError)
+  t.is(e.code, Code.PERMISSION_DENIED)
+  t.is(e.message, 'call refused')
+  t.deepEqual(e.details, { why: 'not on the whitelist' })
+})
+
+test('a peer failure is told from our own by the address it carries, not by its words', (t) => {
+  const e = remoteError(Code.UNAVAILABLE, '127.77.200.1:50059', 'reeve 127.77.200.1:50059', 'connect ECONNREFUSED')
+  t.true(e instanceof UnavailableError)
+  t.is(e.message, 'reeve 127.77.200.1:50059: connect ECONNREFUSED')
+  t.true(isRemoteError(e, '127.77.200.1:50059'))
+  t.false(isRemoteError(e, '127.77.200.2:50059'))
+  t.false(isRemoteError(new UnavailableError('reeve 127.77.200.1:50059: connect ECONNREFUSED'), '127.77.200.1:50059'))
+})
+
+test('bind failures are one class, whichever listener: a failure to start (UNAVAILABLE, exit 1)', (t) => {
+  const inUse = Object.assign(new Error('listen EADDRINUSE'), { code: 'EADDRINUSE' })
+  const udp = new AddressInUseError('127.77.200.1:23123', inUse)
+  const grpc = cannotServe('gRPC', '127.77.200.1:50059', inUse)
+  const http = cannotServe('', '127.77.200.1:8080', inUse)
+  for (const e of [udp, grpc, http]) {
+    t.true(e instanceof BindError)
+    t.true(e instanceof UnavailableError)
+    t.is(e.code, Code.UNAVAILABLE)
+    t.is(e.errno, 'EADDRINUSE')
+  }
+  t.is(udp.message, 'address 127.77.200.1:23123 is already in use')
+  t.is(grpc.message, 'cannot serve gRPC on 127.77.200.1:50059 (EADDRINUSE)')
+  t.is(http.message, 'cannot serve on 127.77.200.1:8080 (EADDRINUSE)')
+  t.is(http.address, '127.77.200.1:8080')
 })

@@ -5,7 +5,8 @@ import { ENVELOPE_TYPE, SecondaryChannel } from '../../runtime/secondary-channel
 import { createSessionTransport, type SessionTransport, type SessionTransportInit } from '../../runtime/session-transport.js'
 import { SimNetwork } from '../../runtime/sim-network.js'
 import type { Faults } from '../../runtime/sim-faults.js'
-import type { Transport } from '../../runtime/transport.js'
+import { DATAGRAM_BOUNDS, type Origin, type Transport } from '../../runtime/transport.js'
+import { nodeIdOf } from '../../runtime/node-identity.js'
 import { ed25519PublicKey, randomEd25519SecretKey } from '../../runtime/ed25519.js'
 
 const SECRET = new Uint8Array(32).fill(1)
@@ -20,6 +21,8 @@ const identity = () => {
 function world(faults: Partial<Faults> = {}) {
   const net = new SimNetwork({ seed: 7, faults })
   const got = new Map<string, Array<[string, string]>>()
+  /** What each node's handler was told of each datagram's origin, in arrival order. */
+  const origins = new Map<string, Array<Origin | undefined>>()
   let nextKeyId = 1
   /** Every datagram each node put on the wire, by sender. */
   const wire = new Map<string, Uint8Array[]>()
@@ -27,13 +30,17 @@ function world(faults: Partial<Faults> = {}) {
     const ep = net.endpoint(addr)
     const sent: Uint8Array[] = []
     wire.set(addr, sent)
-    const tapped: Transport = { address: addr, send: (to, b) => (sent.push(b.slice()), ep.send(to, b)), onReceive: (h) => ep.onReceive(h), close: () => ep.close() }
+    const tapped: Transport = { address: addr, bounds: ep.bounds, send: (to, b) => (sent.push(b.slice()), ep.send(to, b)), onReceive: (h) => ep.onReceive(h), close: () => ep.close() }
     const tr = createSessionTransport({ transport: tapped, clock: net.clock }, { secret: SECRET, identity: identity(), keyId: nextKeyId++, startCounter: 0, ...init })
     got.set(addr, [])
-    tr.onReceive((b, from) => got.get(addr)!.push([from, str(b)]))
+    origins.set(addr, [])
+    tr.onReceive((b, from, origin) => {
+      got.get(addr)!.push([from, str(b)])
+      origins.get(addr)!.push(origin)
+    })
     return tr
   }
-  return { net, clock: net.clock, got, wire, node }
+  return { net, clock: net.clock, got, origins, wire, node }
 }
 
 test('first contact: datagrams wait one round trip for the handshake, then arrive in order', (t) => {
@@ -156,7 +163,7 @@ test('a hello with a broken signature is dropped as a bad handshake', (t) => {
   const a = w.node('a')
   // A holder of the secret who signs with one key and claims another: seal a tampered offer by hand.
   const out: Uint8Array[] = []
-  const liar = createSessionTransport({ transport: { address: 'liar', send: (_to, b) => out.push(b.slice()), onReceive: () => {}, close: async () => {} }, clock: w.clock }, { secret: SECRET, identity: identity(), keyId: 66, startCounter: 0 })
+  const liar = createSessionTransport({ transport: { address: 'liar', bounds: DATAGRAM_BOUNDS, send: (_to, b) => out.push(b.slice()), onReceive: () => {}, close: async () => {} }, clock: w.clock }, { secret: SECRET, identity: identity(), keyId: 66, startCounter: 0 })
   liar.send('a', text('x'))
   const channel = new SecondaryChannel({ secret: SECRET, keyId: 67, startCounter: 0 })
   const opened = new SecondaryChannel({ secret: SECRET, keyId: 68, startCounter: 0 }).open(out[0]!)
@@ -175,7 +182,7 @@ test('an offer from a clock far off is dropped as stale', (t) => {
   const w = world()
   const a = w.node('a', { skewMs: 60_000 })
   const out: Uint8Array[] = []
-  const late = createSessionTransport({ transport: { address: 'late', send: (_to, b) => out.push(b.slice()), onReceive: () => {}, close: async () => {} }, clock: w.clock }, { secret: SECRET, identity: identity(), keyId: 70, startCounter: 0 })
+  const late = createSessionTransport({ transport: { address: 'late', bounds: DATAGRAM_BOUNDS, send: (_to, b) => out.push(b.slice()), onReceive: () => {}, close: async () => {} }, clock: w.clock }, { secret: SECRET, identity: identity(), keyId: 70, startCounter: 0 })
   late.send('a', text('x'))
   w.clock.advance(120_000)
   w.net.endpoint('late').send('a', out[0]!)
@@ -242,17 +249,16 @@ test('a restarted peer (new keys, same address) gets a new session on its first 
   t.deepEqual(w.got.get('b'), [['a', 'welcome']])
 })
 
-test('Confab: an accepted secondary datagram reaches the node and the reply goes back on the secondary channel', (t) => {
+test('Confab: a secondary datagram reaches the node marked as such, and the reply goes back on the secondary channel', (t) => {
   const w = world()
-  const a = w.node('a', { acceptSecondary: (p) => str(p).startsWith('query') })
+  const a = w.node('a')
   const asker = createSealedTransport({ transport: w.net.endpoint('asker') }, { secret: SECRET, keyId: 500, startCounter: 0 })
   const replies: string[] = []
   asker.onReceive((b) => replies.push(str(b)))
   asker.send('a', text('query names'))
-  asker.send('a', text('info pretending to be flock traffic'))
   w.clock.runAll()
   t.deepEqual(w.got.get('a'), [['asker', 'query names']])
-  t.is(a.drops.secondary, 1)
+  t.deepEqual(w.origins.get('a'), [{ channel: 'secondary' }], 'no identity: the router decides what a key holder may send')
   a.send('asker', text('answer'))
   w.clock.runAll()
   t.deepEqual(replies, ['answer'])
@@ -291,23 +297,20 @@ test('a datagram to our own address is delivered without a handshake', async (t)
   t.is(a.counts.offers, 0)
 })
 
-test('a session datagram whose claim verifyPeer rejects is dropped as an impostor, with the peer key of its session', (t) => {
+test('a session datagram reaches the handler with the node id its peer proved in the handshake', async (t) => {
   const w = world()
   const aIdentity = identity()
-  const seen: Uint8Array[] = []
-  const b = w.node('b', {
-    verifyPeer: (plaintext, key) => {
-      seen.push(key)
-      return str(plaintext) !== 'I am somebody else'
-    },
-  })
+  const bIdentity = identity()
+  const b = w.node('b', { identity: bIdentity })
   const a = w.node('a', { identity: aIdentity })
   a.send('b', text('I am a'))
-  a.send('b', text('I am somebody else'))
   w.clock.runAll()
-  t.deepEqual(w.got.get('b'), [['a', 'I am a']])
-  t.is(b.drops.impostor, 1)
-  t.deepEqual(seen[0], aIdentity.publicKey)
+  b.send('a', text('I am b'))
+  b.send('b', text('to myself'))
+  w.clock.runAll()
+  await Promise.resolve()
+  t.deepEqual(w.origins.get('b'), [{ channel: 'session', peer: nodeIdOf(aIdentity.publicKey) }, { channel: 'session', peer: nodeIdOf(bIdentity.publicKey) }])
+  t.deepEqual(w.origins.get('a'), [{ channel: 'session', peer: nodeIdOf(bIdentity.publicKey) }])
 })
 
 test('a flood of forged key ids is dropped as key-budget past the budget; a new peer elsewhere still gets a session', (t) => {
