@@ -8,7 +8,8 @@
  * - strew-lost: a service a node's catalog held under one steward term is up again there within
  *   `visibleHb` of the next steward settling (no service of a live node is lost across a change);
  * - strew-retired: a crashed node's services are no longer up in any live node's catalog within
- *   `retireHb` of the crash (`retireLeaderHb` when it was the steward); `retired_hb_max` is the worst;
+ *   `retireHb` of the crash (`retireLeaderHb` when the steward crashed with it: the next steward's
+ *   catalog is what retires them); `retired_hb_max` is the worst;
  * - strew-catalog-back: a node's catalog never goes back to an older (term, version), compared in
  *   that order: a new steward's term is higher than any earlier one's, so its versions may start
  *   over, but within a term a version only grows;
@@ -92,7 +93,7 @@ export class StrewChecker {
   private readonly changedRegs = new Set<string>()
   private readonly registeredBefore = new Map<string, number | null>()
   private readonly order = new Map<string, { term: number; version: number }>()
-  /** Crashed nodes: when, whether they were the steward then, and per service the observers still holding it up (null: not yet looked). */
+  /** Crashed nodes: when, whether the steward died with them, and per service the observers still holding it up (null: not yet looked). */
   private readonly dead = new Map<string, { at: number; steward: boolean; owed: Map<string, Set<string>> | null }>()
   /** The active stewards at the last mark, by node: their terms. */
   private stewards = new Map<string, number>()
@@ -128,9 +129,11 @@ export class StrewChecker {
       this.healedAt = at
     }
     if (f.kind === 'crash') {
+      // With the steward among the victims, every victim's services wait for the next steward.
+      const steward = (f.nodes ?? []).some((n) => this.stewards.has(n))
       for (const n of f.nodes ?? []) {
         if (this.dead.has(n)) continue
-        this.dead.set(n, { at, steward: this.stewards.has(n), owed: null })
+        this.dead.set(n, { at, steward, owed: null })
       }
     }
     if (f.kind === 'reboot') {
@@ -309,12 +312,15 @@ export class StrewChecker {
           const v = byNode.get(o)
           if (v === undefined || v.catalog?.endpoints[id]?.state !== 'up') {
             observers.delete(o)
-            if (v !== undefined) this.retiredMax = Math.max(this.retiredMax, lag / this.hbMs)
+            if (v === undefined) continue
+            this.retiredMax = Math.max(this.retiredMax, lag / this.hbMs)
+            // Gone at this mark: late if that is past the bound, though no mark saw it overdue.
+            if (!this.partitioned && at - Math.max(d.at, this.healedAt) > bound) this.lateRetired(hb, id, node, o, lag, d.steward, false)
             continue
           }
           if (this.partitioned || at - Math.max(d.at, this.healedAt) <= bound) continue
           this.retiredMax = Math.max(this.retiredMax, lag / this.hbMs)
-          this.report('strew-retired', `retired:${id}`, hb, `HB ${hb}: ${id} of ${node}, crashed ${round(lag / this.hbMs)} HB ago${d.steward ? ' as the steward' : ''}, is still up in ${v.node}'s catalog`)
+          this.lateRetired(hb, id, node, v.node, lag, d.steward, true)
         }
         if (observers.size === 0) d.owed.delete(id)
       }
@@ -326,6 +332,12 @@ export class StrewChecker {
     const owner = this.owner.get(id)
     if (held) this.report('strew-lost', `lost:${id}`, hb, `HB ${hb}: ${id} of live node ${owner} was in ${observer}'s catalog and was not back within ${lag} HB of its registration or term ${term} settling`)
     else this.report('strew-visible', `visible:${id}`, hb, `HB ${hb}: ${id} of live node ${owner} was not in ${observer}'s catalog within ${lag} HB of its registration (or the steward settling)`)
+  }
+
+  /** A crashed node's service up in an observer's catalog past the bound (`still`), or gone only at this mark, past it. */
+  private lateRetired(hb: number, id: string, node: string, observer: string, lag: number, steward: boolean, still: boolean): void {
+    const when = `crashed ${round(lag / this.hbMs)} HB ago${steward ? ' with the steward' : ''}`
+    this.report('strew-retired', `retired:${id}`, hb, still ? `HB ${hb}: ${id} of ${node}, ${when}, is still up in ${observer}'s catalog` : `HB ${hb}: ${id} of ${node}, ${when}, has only now left ${observer}'s catalog`)
   }
 
   private report(kind: StrewViolationKind, key: string, hb: number, message: string): void {
