@@ -103,9 +103,15 @@ for (const [what, options] of [
   })
 }
 
-test('the strew bounds can fail: a retirement bound of 0 HB reports the crashed node\'s services', async (t) => {
-  const s = await runSim({ nodes: 10, seed: 2, services: 3, untilHb: 40, crashMemberAtHb: 25, strewCheck: { retireHb: 0 } })
+test('the strew bounds can fail: a retirement bound of 0 HB reports the crashed node\'s services, live and from the trace', async (t) => {
+  const trace = join(tempDir(t), 'r.ndjson')
+  const s = await runSim({ nodes: 10, seed: 2, services: 3, untilHb: 40, crashMemberAtHb: 25, strewCheck: { retireHb: 0 }, trace })
   t.true(s.strew!.violations.length > 0)
   t.regex(s.strew!.violations[0]!, /crashed .* HB ago.*, (is still up in|has only now left)/)
   t.true((s.violation_kinds['strew-retired'] ?? 0) > 0)
+  const check = crux('check', trace, '--json')
+  t.is(check.status, 1)
+  const c = JSON.parse(check.stdout)
+  t.deepEqual(c.strew.violations, s.strew!.violations)
+  t.is(c.violation_kinds['strew-retired'], s.violation_kinds['strew-retired'])
 })
