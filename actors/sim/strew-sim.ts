@@ -128,7 +128,8 @@ export class SimStrew {
     const follower: FollowerInput = { node, nodeId: reeveNodeId, netId: `/${REEVE_REV}/${node}/net/${self}`, publicKey, hbMs, now: t0 }
     const steward: StewardSpawn = { node, now: t0 }
     const registry: RegistryInput = { node, stewardKeyId, stewardKey: publicKey, keys: [], now: t0 }
-    const reeve: ReeveInput = { node, reeve: reeveNodeId, address: self, horde: HORDE, keyId: reeveKeyId, retryMs: hbMs, now: t0 }
+    // As a fulcrum spawns them (actors/strew/strew.ts): retries a heartbeat apart, forwards batched 10 ms.
+    const reeve: ReeveInput = { node, reeve: reeveNodeId, address: self, horde: HORDE, keyId: reeveKeyId, retryMs: hbMs, batchMs: 10, now: t0 }
     const heartbeater: HeartbeaterInput = { node, keyId: reeveKeyId, now: t0 }
     host.spawn(`${node}/heartbeater`, 'heartbeater', heartbeater)
     host.spawn(`${node}/reeve`, 'reeve', reeve)
