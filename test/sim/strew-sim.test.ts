@@ -115,3 +115,30 @@ test('the strew bounds can fail: a retirement bound of 0 HB reports the crashed 
   t.deepEqual(c.strew.violations, s.strew!.violations)
   t.is(c.violation_kinds['strew-retired'], s.violation_kinds['strew-retired'])
 })
+
+for (const [what, options] of [
+  ['a reboot storm that takes the leader (its steward starts again under a new term)', { seed: 3, reboot: { atHb: 20, fraction: 0.3 } }],
+  ['5 % packet loss (lost segments retransmitted: latency)', { seed: 2, loss: 0.05 }],
+] as Array<[string, Partial<SimOptions>]>) {
+  test(`strew holds under ${what}: no strew violation, and at the end every live catalog holds every live service`, async (t) => {
+    let seen: ReturnType<typeof catalogs> | null = null
+    let leaderRebooted = false
+    const s = await runSim({
+      nodes: 30,
+      services: 3,
+      untilHb: 60,
+      seed: 1,
+      ...options,
+      onHb: (hb, _o, nodes) => {
+        if (hb === 20) leaderRebooted = nodes.some((n) => n.context().rebootUntil !== null && n.context().leader.id === n.context().me.id)
+        if (hb === 60) seen = catalogs(nodes, new Set())
+      },
+    })
+    if (options.reboot !== undefined) t.true(leaderRebooted, 'the storm takes the leader')
+    t.true(s.agreed)
+    t.deepEqual(s.strew!.violations, [])
+    const all = [...seen!.own.values()].flat()
+    t.is(all.length, 90)
+    for (const [addr, up] of seen!.up) t.is(all.filter((id) => up.has(id)).length, 90, addr)
+  })
+}
