@@ -20,8 +20,9 @@
  * settling (lags count from the next mark the catalogs agree); a reboot excuses its node's services
  * and its catalog for `faultGraceHb` (it leaves and rejoins the flock), everyone's if it was the
  * steward's node. Nothing but retirement and catalog order is judged while a partition is in effect
- * (each side has its own steward). Lags are measured at the marks (once a heartbeat), so they are
- * upper bounds, up to 1 HB above the true ones. Times are ms on the simulator's clock; bounds and
+ * (each side has its own steward). A service seen (or gone) at a mark is timed from the catalog push
+ * that brought (or took) it when pushes are fed in (`catalogChanged`: the simulator and `crux check`
+ * both do), else from the mark, up to 1 HB late. Times are ms on the simulator's clock; bounds and
  * reported lags are in heartbeats.
  */
 import type { Fault } from './check-faults.js'
@@ -107,6 +108,10 @@ export class StrewChecker {
   private unsettledSince: number | null = 0
   private agreedSince: number | null = null
   private visibleMax = 0
+  /** Per observer: when a push last changed each endpoint, and the whole catalog (catalogChanged). */
+  private readonly changes = new Map<string, { ids: Map<string, number>; full: number }>()
+  /** The previous mark's time. */
+  private lastMark = -Infinity
   private retiredMax = 0
   private readonly reported = new Set<string>()
   /** At the last mark: settled, every service registered, and each of a live node up in every live catalog. */
@@ -150,6 +155,11 @@ export class StrewChecker {
 
   /** Judges the live nodes at mark `at` (ms); `agreed` is the flock observer's verdict. */
   observe(at: number, all: readonly StrewNodeView[], agreed: boolean): void {
+    this.judge(at, all, agreed)
+    this.lastMark = at
+  }
+
+  private judge(at: number, all: readonly StrewNodeView[], agreed: boolean): void {
     const hb = Math.round(at / this.hbMs)
     const views = all.filter((v) => !this.dead.has(v.node))
     if (agreed) this.agreedSince ??= at
@@ -180,6 +190,26 @@ export class StrewChecker {
     this.unsettledSince = null
     if (this.settled === null || this.settled.term !== settled) this.settled = { term: settled, at }
     this.checkVisible(at, hb, views, this.settled)
+  }
+
+  /**
+   * A push changed `observer`'s catalog at `at` (ms): the endpoints `ids` (null: the whole catalog).
+   * Optional: with it, a service seen (or gone) at a mark is timed from that push rather than from
+   * the mark, so lags are exact instead of up to a heartbeat long.
+   */
+  catalogChanged(observer: string, at: number, ids: readonly string[] | null): void {
+    let c = this.changes.get(observer)
+    if (c === undefined) this.changes.set(observer, (c = { ids: new Map(), full: -Infinity }))
+    if (ids === null) c.full = at
+    else for (const id of ids) c.ids.set(id, at)
+  }
+
+  /** When `observer`'s catalog last changed `id` since the previous mark, or the mark `at` if not known. */
+  private changedAt(observer: string, id: string, at: number): number {
+    const c = this.changes.get(observer)
+    if (c === undefined) return at
+    const t = Math.max(c.ids.get(id) ?? -Infinity, c.full)
+    return t > this.lastMark && t <= at ? t : at
   }
 
   /** Violations found so far, counted by kind (kinds not found are absent). */
@@ -271,9 +301,10 @@ export class StrewChecker {
           continue
         }
         if (lack.has(id)) continue
-        // First seen at this mark: late if that is past the bound, though no mark saw it overdue.
-        if (at - from > bound) this.late(hb, id, v.node, w.everSeen.has(id), round((at - from) / this.hbMs), settled.term)
-        this.visibleMax = Math.max(this.visibleMax, (at - from) / this.hbMs)
+        // First seen at this mark (up since the push that brought it): late if that is past the bound.
+        const lag = Math.max(0, this.changedAt(v.node, id, at) - from)
+        if (lag > bound) this.late(hb, id, v.node, w.everSeen.has(id), round(lag / this.hbMs), settled.term)
+        this.visibleMax = Math.max(this.visibleMax, lag / this.hbMs)
         w.missing.delete(id)
         w.everSeen.add(id)
       }
@@ -313,9 +344,10 @@ export class StrewChecker {
           if (v === undefined || v.catalog?.endpoints[id]?.state !== 'up') {
             observers.delete(o)
             if (v === undefined) continue
-            this.retiredMax = Math.max(this.retiredMax, lag / this.hbMs)
-            // Gone at this mark: late if that is past the bound, though no mark saw it overdue.
-            if (!this.partitioned && at - Math.max(d.at, this.healedAt) > bound) this.lateRetired(hb, id, node, o, lag, d.steward, false)
+            // Gone since the push that took it away: late if that is past the bound.
+            const gone = Math.max(0, this.changedAt(o, id, at) - d.at)
+            this.retiredMax = Math.max(this.retiredMax, gone / this.hbMs)
+            if (!this.partitioned && d.at + gone - Math.max(d.at, this.healedAt) > bound) this.lateRetired(hb, id, node, o, gone, d.steward, false)
             continue
           }
           if (this.partitioned || at - Math.max(d.at, this.healedAt) <= bound) continue

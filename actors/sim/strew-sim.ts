@@ -13,6 +13,7 @@ import { driverMachine } from '../../machines/strew/driver.machine.js'
 import { driverOf, type DriverInput } from '../../machines/strew/driver-rules.js'
 import type { CatalogEndpoint, FollowerInput, HeartbeaterInput, ReeveInput, RegistryInput, StewardSpawn } from '../../machines/strew/events.js'
 import type { Clock } from '../../runtime/clock.js'
+import type { HostEvent } from '../../machines/effects.js'
 import type { OutboundRouter } from '../../runtime/host.js'
 import { createRouter } from '../../runtime/router.js'
 import { Rng } from '../../runtime/rng.js'
@@ -28,7 +29,7 @@ import { createStrewRoutes } from '../strew/routes.js'
 import { STEWARD_REV } from '../strew/strew.js'
 import type { Fault } from './check-faults.js'
 import { StrewChecker, type StrewBounds, type StrewNodeView, type StrewSummary } from './strew-check.js'
-import { strewViewOf } from './strew-views.js'
+import { pushedIds, strewViewOf } from './strew-views.js'
 
 /** The gRPC port every simulated node serves on. */
 export const SIM_GRPC_PORT = 50059
@@ -141,7 +142,9 @@ export class SimStrew {
     const feed = createFlockViewFeed()
     const first = feed.next(actor.context())
     if (first !== null) host.send(`${node}/follower`, { ...first }, 'control')
+    const reeveId = `${node}/reeve`
     host.onStep((step) => {
+      if (step.actor === reeveId) return this.pushed(addr, step.event)
       if (step.actor !== actor.id) return
       const v = feed.next(actor.context())
       if (v !== null) host.send(`${node}/follower`, { ...v }, 'control')
@@ -157,6 +160,11 @@ export class SimStrew {
       return { endpoint, uuid: `${node}-svc-${k}`, at: now + this.rng.int(Math.max(1, this.o.spreadHb)) * hbMs }
     })
     return { node, keyId, hbMs, ttlMs: (this.o.ttlHb ?? 3) * hbMs, services, phaseMs: this.rng.int(hbMs), now }
+  }
+
+  /** Node `addr`'s reeve took `event`: a catalog push tells the checker when (on the node's clock) and what it changed. */
+  private pushed(addr: string, event: HostEvent): void {
+    if (event.type === 'catalog.push') this.checker.catalogChanged(addr, event.now ?? 0, pushedIds(event))
   }
 
   /** A fault at `at` (ms), for the checker. */

@@ -17,3 +17,15 @@ export function strewViewOf(node: string, reeve: unknown, driver: unknown, stewa
   const services = d === undefined ? [] : d.services.map((s) => ({ id: s.endpoint.nodeId, registeredAt: s.registeredAt }))
   return { node, catalog, services, stewardTerm: (steward as { term?: number } | undefined)?.term ?? 0 }
 }
+
+/**
+ * The endpoints a `catalog.push` to a reeve may have changed: those it carries and removes, or null
+ * for a whole catalog (anything may have come or gone). What the checker times visibility by.
+ */
+export function pushedIds(event: { readonly [k: string]: unknown }): string[] | null {
+  if (event.full === true) return null
+  const ids: string[] = []
+  if (Array.isArray(event.endpoints)) for (const e of event.endpoints) if (typeof (e as { nodeId?: unknown }).nodeId === 'string') ids.push((e as { nodeId: string }).nodeId)
+  if (Array.isArray(event.remove)) for (const id of event.remove) if (typeof id === 'string') ids.push(id)
+  return ids
+}

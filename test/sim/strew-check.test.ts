@@ -115,3 +115,19 @@ test('a reboot excuses the absence of its node\'s services for faultGraceHb, not
     ['strew-lost'],
   )
 })
+
+test('fed the catalog pushes, lags are timed from the push that brought or took a service, not from the next mark', (t) => {
+  const k = new StrewChecker(HB)
+  k.observe(1 * HB, [view('a', 1, 1, [], { sa: null }, true), view('c', 1, 1, ['sc'], { sc: 0 })], true)
+  // Before the next mark: c's service reaches a at 1100; a's service registers at 1200 and reaches a at 1270, c (a whole catalog) at 1300.
+  k.catalogChanged('a', 1100, ['sc'])
+  k.catalogChanged('a', 1270, ['sa'])
+  k.catalogChanged('c', 1300, null)
+  k.observe(2 * HB, [view('a', 1, 2, ['sa', 'sc'], { sa: 1200 }, true), view('c', 1, 2, ['sa', 'sc'], { sc: 0 })], true)
+  t.is(k.summary().visible_hb_max, 0.1)
+  k.fault(2 * HB, { kind: 'crash', nodes: ['c'] })
+  k.catalogChanged('a', 2350, ['sc'])
+  k.observe(3 * HB, [view('a', 1, 3, ['sa'], { sa: 1200 }, true)], true)
+  t.is(k.summary().retired_hb_max, 0.35)
+  t.deepEqual(k.found, [])
+})
