@@ -10,5 +10,6 @@ import { reeveMachine } from './reeve.machine.js'
 import { registryMachine } from './registry.machine.js'
 import { statusMachine } from './status.machine.js'
 import { stewardMachine } from './steward.machine.js'
+import { driverMachine } from './strew/driver.machine.js'
 
-export const productMachines: readonly MachineDefinition[] = [flockMachine, statusMachine, heartbeaterMachine, stewardMachine, reeveMachine, followerMachine, registryMachine]
+export const productMachines: readonly MachineDefinition[] = [flockMachine, statusMachine, heartbeaterMachine, stewardMachine, reeveMachine, followerMachine, registryMachine, driverMachine]

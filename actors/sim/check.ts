@@ -8,19 +8,21 @@
  * 3. epoch-back: epochs are monotonic: a leader never announces an older epoch of its flock, and a
  *    member following one leader never goes back to an older one;
  * 4. no-agreement: agreement within `healBoundHb` heartbeats after the last fault (a heal, a storm, a crash);
- * 5–7. islands, live-removed, steady-state: the liveness rules of actors/sim/check-live.ts.
+ * 5–7. islands, live-removed, steady-state: the liveness rules of actors/sim/check-live.ts;
+ * 8–12. the strew-* kinds, with services: the strew invariants of actors/sim/strew-check.ts.
  * The simulator feeds it live contexts (the `violations` of `crux sim`); `crux check` feeds it the
  * contexts a replay of the trace rebuilds at the simulator's heartbeat marks.
  */
 import { digestOf } from '../../machines/flock/member-list.js'
 import { epochSeq } from '../../machines/flock/random.js'
 import { FaultLog, type Fault } from './check-faults.js'
+import { STREW_VIOLATION_KINDS } from './strew-check.js'
 import { IslandsRule, LiveRemovedRule, SteadyStateRule, leads, type NodeView } from './check-live.js'
 
 export type { NodeView } from './check-live.js'
 
 /** The kinds of violation, stable names (CLI and JSON output; a sweep counts by them). */
-export const VIOLATION_KINDS = ['two-leaders', 'list-lag', 'epoch-back', 'no-agreement', 'islands', 'live-removed', 'steady-state'] as const
+export const VIOLATION_KINDS = ['two-leaders', 'list-lag', 'epoch-back', 'no-agreement', 'islands', 'live-removed', 'steady-state', ...STREW_VIOLATION_KINDS] as const
 export type ViolationKind = (typeof VIOLATION_KINDS)[number]
 
 /** One violation: its kind, the heartbeat it was seen at, and the message of `violations`. */

@@ -16,6 +16,8 @@ import type { StepInfo } from '../../runtime/host.js'
 import { createFlockActor, type FlockActor } from '../flock/flock.actor.js'
 import { FlockChecker, type CheckBounds, type ViolationKind } from './check.js'
 import { observe, type Observation } from '../flock/observe.js'
+import type { StrewBounds, StrewSummary } from './strew-check.js'
+import type { SimStrew } from './strew-sim.js'
 
 export interface SimOptions {
   nodes: number
@@ -38,12 +40,23 @@ export interface SimOptions {
   dropLink?: { atHb: number; a: number; b: number; healHb?: number }
   /** Crash whichever node leads at this heartbeat (the leader-failure case). */
   crashLeaderAtHb?: number
+  /** Crash one member at this heartbeat: the first live node by index that does not lead. */
+  crashMemberAtHb?: number
   /** Per-node clock skew drawn uniformly in ±skewMs. */
   skewMs?: number
   trace?: string
   config?: Partial<FlockConfig>
   /** Bounds of the history checker. */
   check?: Partial<CheckBounds>
+  /**
+   * K services per node: every node also runs the strew machines on a simulated gRPC road, and its K
+   * services register with a TTL and heartbeat (actors/sim/strew-sim.ts). 0 or absent: the flock only.
+   */
+  services?: number
+  /** The services' TTL, heartbeats (default 3). */
+  serviceTtlHb?: number
+  /** Bounds of the strew checker. */
+  strewCheck?: Partial<StrewBounds>
   /** Called for every machine step of every node (coverage, tests); slows the run. */
   onStep?: (node: string, step: StepInfo) => void
   /** Called after every heartbeat's observation (progress, tests). */
@@ -63,12 +76,16 @@ export interface SimSummary {
   bytes: number
   sim_s: number
   wall_s: number
+  /** CPU time this process spent on the run (user + system, s): the wall time less what other processes took. */
+  cpu_s: number
   violations: string[]
   /** The violations counted by kind (actors/sim/check.ts VIOLATION_KINDS); absent kinds were not found. */
   violation_kinds: Partial<Record<ViolationKind, number>>
   trace_sha256: string | null
   /** Peak resident set of this process so far (MiB). */
   peak_rss_mb: number
+  /** With `services`: the strew checker's verdict. */
+  strew?: StrewSummary
 }
 
 /** A journal sink that also hashes every line, for `trace_sha256`. */
@@ -89,20 +106,29 @@ class HashingSink implements JournalSink {
 
 export async function runSim(o: SimOptions): Promise<SimSummary> {
   const started = performance.now()
+  const cpu0 = process.cpuUsage()
   const hbMs = o.hbMs ?? DEFAULT_FLOCK_CONFIG.hbMs
   const rng = new Rng(`sim:${o.seed}`)
   const net = new SimNetwork({ seed: o.seed, faults: { loss: o.loss ?? 0, duplicate: o.dup ?? 0, reorder: o.reorder ?? 0, delay: o.delay ?? [1, 5] } })
   const addrs = Array.from({ length: o.nodes }, (_, i) => `n${i}`)
   const sink = o.trace === undefined ? null : new HashingSink(new FileSink(o.trace))
   const config = { ...o.config, hbMs }
-  const recorder = sink === null ? undefined : new Recorder(sink, { node: null, seed: o.seed, config: { ...o, onHb: undefined, trace: undefined, config }, machines: { [flockMachine.name]: flockMachine.version } })
+  const strew = (o.services ?? 0) > 0 ? await startStrew(net, o, hbMs) : null
+  const machines = [flockMachine, ...(strew?.machines ?? [])]
+  const recorder =
+    sink === null ? undefined : new Recorder(sink, { node: null, seed: o.seed, config: { ...o, onHb: undefined, onStep: undefined, trace: undefined, config }, machines: Object.fromEntries(machines.map((m) => [m.name, m.version])) })
   const nodes: FlockActor[] = addrs.map((addr, i) => {
     if (o.skewMs) net.setSkew(addr, Math.round((rng.float() * 2 - 1) * o.skewMs))
     const probe: ProbeSpec =
       o.seeded !== undefined
         ? { seeds: pickSeeds(rng, i, o.seeded).map((k) => addrs[k]!), ranges: [], density: 1 }
         : { seeds: [], ranges: [{ kind: 'names', prefix: 'n', from: 0, to: o.nodes - 1 }], density: o.probeDensity ?? 0.1 }
-    const actor = createFlockActor({ transport: net.endpoint(addr), clock: net.clockFor(addr), recorder }, { node: addr, input: { self: { addr }, config, probe, seed: `${o.seed}:${addr}` } })
+    const clock = net.clockFor(addr)
+    const actor = createFlockActor(
+      { transport: net.endpoint(addr), clock, recorder, machines: strew?.machines, outbound: strew?.outbound(addr) },
+      { node: addr, input: { self: { addr }, config, probe, seed: `${o.seed}:${addr}`, ...(strew === null ? {} : { steward: strew.grpcAddress(addr) }) } },
+    )
+    strew?.attach(addr, actor, clock)
     if (o.onStep !== undefined) {
       const f = o.onStep
       actor.host.onStep((step) => f(addr, step))
@@ -111,12 +137,13 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
   })
 
   const crashed = new Set<number>()
-  const lastFault = Math.max(o.partition?.healHb ?? 0, o.reboot?.atHb ?? 0, o.crash?.atHb ?? 0, o.crashLeaderAtHb ?? 0, o.dropLink?.healHb ?? o.dropLink?.atHb ?? 0)
+  const lastFault = Math.max(o.partition?.healHb ?? 0, o.reboot?.atHb ?? 0, o.crash?.atHb ?? 0, o.crashLeaderAtHb ?? 0, o.crashMemberAtHb ?? 0, o.dropLink?.healHb ?? o.dropLink?.atHb ?? 0)
   if (o.dropLink !== undefined && (o.dropLink.a === o.dropLink.b || Math.max(o.dropLink.a, o.dropLink.b) >= o.nodes)) throw new InvalidArgumentError(`dropLink needs two different nodes below ${o.nodes}`)
   // Only a run told where to end has a steady state to judge; the others stop soon after agreement.
   const checker = new FlockChecker(o.check, { steady: o.untilHb !== undefined })
   const fault = (hb: number, f: { kind: string; groups?: string[][]; nodes?: string[] }): void => {
     checker.fault(hb, f)
+    strew?.fault(net.clock.now(), f)
     recorder?.note(net.clock.now(), 'fault', { hb, ...f })
   }
   const kill = (hb: number, victims: number[]): void => {
@@ -133,6 +160,7 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
   let agreedHb: number | null = null
   let agreedRun = 0
   let last: Observation | null = null
+  let strewRun = 0
   for (let hb = 1; hb <= untilHb; hb++) {
     if (o.partition?.atHb === hb) {
       const groups = groupsOf(addrs, o.partition.groups)
@@ -159,6 +187,10 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
       const i = nodes.findIndex((n, k) => !crashed.has(k) && n.context().leader.id === n.context().me.id)
       if (i >= 0) kill(hb, [i])
     }
+    if (o.crashMemberAtHb === hb) {
+      const i = nodes.findIndex((n, k) => !crashed.has(k) && n.context().leader.id !== n.context().me.id)
+      if (i >= 0) kill(hb, [i])
+    }
     net.clock.runUntil(hb * hbMs)
     recorder?.note(net.clock.now(), 'mark', { hb })
     last = observe(nodes, crashed)
@@ -169,9 +201,12 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
     )
     if (last.agreed && hb > lastFault) agreedHb ??= hb
     agreedRun = last.agreed ? agreedRun + 1 : 0
+    strew?.observe(net.clock.now(), last.agreed)
+    strewRun = strew?.checker.complete === true ? strewRun + 1 : 0
     o.onHb?.(hb, last, nodes)
-    // Stop early once agreement has held for a few heartbeats, unless told to run to a fixed end.
-    if (o.untilHb === undefined && agreedHb !== null && agreedRun >= 3) break
+    // Stop early once agreement (and, with services, every catalog complete) has held for a few
+    // heartbeats, unless told to run to a fixed end.
+    if (o.untilHb === undefined && agreedHb !== null && agreedRun >= 3 && (strew === null || strewRun >= 3)) break
   }
   const lastHb = Math.round(net.clock.now() / hbMs)
   checker.finish(lastHb)
@@ -191,11 +226,26 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
     bytes: stats.bytesSent,
     sim_s: net.clock.now() / 1000,
     wall_s: +((performance.now() - started) / 1000).toFixed(3),
-    violations: checker.violations,
-    violation_kinds: checker.kinds(),
+    cpu_s: cpuSeconds(process.cpuUsage(cpu0)),
+    violations: [...checker.violations, ...(strew?.checker.found.map((v) => v.message) ?? [])],
+    violation_kinds: { ...checker.kinds(), ...strew?.checker.kinds() },
     trace_sha256: sink === null ? null : sink.hash.digest('hex'),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    ...(strew === null ? {} : { strew: strew.summary() }),
   }
+}
+
+/** The strew layer of a run with services (loaded only then: it brings the gRPC route table). */
+async function startStrew(net: SimNetwork, o: SimOptions, hbMs: number): Promise<SimStrew> {
+  const { SimStrew } = await import('./strew-sim.js')
+  // Registrations spread over the first half of a fixed-length run (10 HB otherwise), so most of them
+  // happen with a steward in place and their visibility is measured from the registration itself.
+  const spreadHb = o.untilHb === undefined ? 10 : Math.max(1, Math.floor(o.untilHb / 2))
+  return new SimStrew(net, { seed: o.seed, hbMs, services: o.services!, ttlHb: o.serviceTtlHb, spreadHb, bounds: o.strewCheck })
+}
+
+function cpuSeconds(u: NodeJS.CpuUsage): number {
+  return +((u.user + u.system) / 1e6).toFixed(3)
 }
 
 /** K distinct earlier nodes (node 0 has none): the seed graph is a random tree, hence connected. */

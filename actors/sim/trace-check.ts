@@ -1,14 +1,18 @@
 /**
  * `crux check`: rebuilds the flock from a simulator trace by replaying it, and runs the history
- * checker at each heartbeat mark the simulator wrote, with the faults it recorded.
+ * checker at each heartbeat mark the simulator wrote, with the faults it recorded. A trace of a run
+ * with services (`crux sim --services K`) also holds every node's strew actors: the strew checker
+ * then judges their replayed contexts at the same marks, as the simulator judged the live ones.
  */
-import { flockMachine } from '../../machines/flock.machine.js'
+import { productMachines } from '../../machines/index.js'
 import type { FlockContext } from '../../machines/flock/types.js'
 import { JournalError } from '../../runtime/errors.js'
 import { readLines, replayJournal, type Divergence } from '../../runtime/replayer.js'
 import { parseHeader } from '../../runtime/journal.js'
 import { FlockChecker, type CheckBounds, type ViolationKind } from './check.js'
 import { observeContexts } from '../flock/observe.js'
+import { StrewChecker, type StrewNodeView, type StrewSummary } from './strew-check.js'
+import { pushedIds, strewActorIds, strewViewOf } from './strew-views.js'
 
 export interface TraceCheck {
   marks: number
@@ -20,6 +24,8 @@ export interface TraceCheck {
   /** The violations counted by kind. */
   violation_kinds: Partial<Record<ViolationKind, number>>
   diverged: false | Divergence
+  /** With services: the strew checker's verdict (its violations are in `violations` too). */
+  strew?: StrewSummary
 }
 
 export function checkTrace(path: string, bounds: Partial<CheckBounds> = {}): TraceCheck {
@@ -27,14 +33,26 @@ export function checkTrace(path: string, bounds: Partial<CheckBounds> = {}): Tra
   const first = lines.next()
   if (first.done === true) throw new JournalError(`${path} is empty (no header line)`)
   // The simulator writes its options into the header: a run given --until-hb has a steady state to judge.
-  const steady = parseHeader(first.value).config.untilHb != null
+  const header = parseHeader(first.value)
+  const steady = header.config.untilHb != null
   const checker = new FlockChecker(bounds, { steady })
+  const strew = strewCheckerOf(header.config)
+  const reeveNode = new Map<string, string>()
   const dead = new Set<string>()
   let marks = 0
   let lastHb = 0
   let agreed = false
   const report = replayJournal(withFirst(first.value, lines), {
-    machines: [flockMachine],
+    machines: productMachines,
+    // Catalog pushes time the strew checker's lags exactly, as the simulator's do.
+    onStep: (step) => {
+      if (strew === null) return
+      // A node's strew actors are named by its flock id: learn it when its flock spawns.
+      if (step.input === null && step.actor.endsWith('/flock')) reeveNode.set(`${(step.cell.context as FlockContext).me.id}/reeve`, step.actor.slice(0, -'/flock'.length))
+      if (step.input?.type !== 'catalog.push') return
+      const node = reeveNode.get(step.actor)
+      if (node !== undefined) strew.catalogChanged(node, step.t, pushedIds(step.input))
+    },
     onNote: (note, cells) => {
       const body = (note.mark ?? note.fault)!
       const hb = Number(body.hb)
@@ -42,6 +60,7 @@ export function checkTrace(path: string, bounds: Partial<CheckBounds> = {}): Tra
       if (note.fault !== undefined) {
         const f = note.fault as { kind: string; groups?: string[][]; nodes?: string[] }
         checker.fault(hb, f)
+        strew?.fault(note.t, f)
         if (f.kind === 'crash') for (const n of f.nodes ?? []) dead.add(n)
         return
       }
@@ -49,16 +68,39 @@ export function checkTrace(path: string, bounds: Partial<CheckBounds> = {}): Tra
       lastHb = hb
       const views: Array<{ node: string; ctx: FlockContext }> = []
       for (const [id, cell] of cells) {
-        const node = id.endsWith('/flock') ? id.slice(0, -'/flock'.length) : id
+        // The strew actors of a node share its journal name; the flock's actor is `<node>/flock`.
+        if (!id.endsWith('/flock')) continue
+        const node = id.slice(0, -'/flock'.length)
         if (!dead.has(node) && !cell.failed) views.push({ node, ctx: cell.context as FlockContext })
       }
       agreed = observeContexts(views.map((v) => v.ctx)).agreed
       checker.observe(hb, views, agreed)
+      if (strew !== null) {
+        const context = (id: string) => {
+          const c = cells.get(id)
+          return c === undefined || c.failed ? undefined : c.context
+        }
+        const sv: StrewNodeView[] = views.map((v) => {
+          const a = strewActorIds(v.ctx.me.id)
+          return strewViewOf(v.node, context(a.reeve), context(a.driver), context(a.steward))
+        })
+        strew.observe(note.t, sv, agreed)
+      }
     },
   })
   if (marks === 0) throw new JournalError(`${path} has no heartbeat marks: crux check reads traces written by crux sim --trace`)
   checker.finish(lastHb)
-  return { marks, nodes: report.nodes, agreed, steady, violations: checker.violations, violation_kinds: checker.kinds(), diverged: report.diverged }
+  const violations = [...checker.violations, ...(strew?.found.map((v) => v.message) ?? [])]
+  const kinds = { ...checker.kinds(), ...strew?.kinds() }
+  return { marks, nodes: report.nodes, agreed, steady, violations, violation_kinds: kinds, diverged: report.diverged, ...(strew === null ? {} : { strew: strew.summary() }) }
+}
+
+/** The strew checker of a run with services, with the simulator's heartbeat and bounds (from the header's options); null without. */
+function strewCheckerOf(config: Record<string, unknown>): StrewChecker | null {
+  if (!(Number(config.services) > 0)) return null
+  const hbMs = Number((config.config as { hbMs?: unknown } | undefined)?.hbMs)
+  if (!(hbMs > 0)) throw new JournalError('the header of a run with services names no heartbeat (config.config.hbMs)')
+  return new StrewChecker(hbMs, (config.strewCheck as object | undefined) ?? {})
 }
 
 function* withFirst(first: string, rest: Iterator<string>): Generator<string> {

@@ -19,8 +19,11 @@ interface Flags {
   reboot?: SimOptions['reboot']
   crash?: SimOptions['crash']
   dropLink?: SimOptions['dropLink']
+  crashLeaderAt?: number
+  crashMemberAt?: number
   skew: number
   trace?: string
+  services?: number
   listSync: boolean
   json?: boolean
   progress?: boolean
@@ -43,13 +46,16 @@ export function registerSim(program: Command): void {
     .option('--partition <AT_HB:GROUPS:HEAL_HB>', 'split the nodes into GROUPS at AT_HB, heal at HEAL_HB', partition('--partition'))
     .option('--reboot <AT_HB:FRACTION>', 'reboot storm: each node reboots (admin Reboot) with this probability', atFraction('--reboot'))
     .option('--crash <AT_HB:FRACTION>', 'crash each node with this probability (never restarted)', atFraction('--crash'))
+    .option('--crash-leader-at <HB>', 'crash whichever node leads at this heartbeat (never restarted)', int('--crash-leader-at', 1, 100_000))
+    .option('--crash-member-at <HB>', 'crash one member at this heartbeat: the first node (by index) that does not lead', int('--crash-member-at', 1, 100_000))
     .option('--drop-link <AT_HB:A-B[:HEAL_HB]>', 'drop every packet between nodes nA and nB from AT_HB (until HEAL_HB)', dropLink('--drop-link'))
     .addOption(durationOption('--skew <MS>', 'per-node clock skew, uniform in ±MS (milliseconds, or a duration such as 2s)', { bare: 'ms', min: 0, max: 3_600_000 }, 0))
+    .option('--services <K>', 'every node also runs its strew machines (follower, steward, registry, reeve, heartbeater) on a simulated gRPC, with K services that register with a 3 HB TTL and heartbeat every HB; adds the strew invariants and "strew" to the summary', int('--services', 0, 1000))
     .option('--no-list-sync', 'members do not copy the member list (only the leader holds it, as in the original): for N where N² entries do not fit one process')
     .option('--trace <FILE>', 'write the journal of every node (NDJSON, docs/TRACE-FORMAT.md) and report its sha256')
     .option('--progress', 'print one line per heartbeat on stderr')
     .option('--json', 'print the summary as one JSON document')
-    .addHelpText('after', '\nExamples:\n  crux sim --nodes 100 --seed 7 --json\n  crux sim --nodes 50 --loss 0.1 --partition 10:2:30 --trace /tmp/run.ndjson')
+    .addHelpText('after', '\nExamples:\n  crux sim --nodes 100 --seed 7 --json\n  crux sim --nodes 50 --loss 0.1 --partition 10:2:30 --trace /tmp/run.ndjson\n  crux sim --nodes 100 --services 3 --until-hb 100 --json')
     .action(async (f: Flags) => {
       if (f.probeDensity !== undefined && f.seeded !== undefined) throw new InvalidArgumentError('--probe-density and --seeded are alternatives; give one')
       const { runSim } = await import('../../actors/sim/simulator.js')
@@ -68,8 +74,11 @@ export function registerSim(program: Command): void {
         reboot: f.reboot,
         crash: f.crash,
         dropLink: f.dropLink,
+        crashLeaderAtHb: f.crashLeaderAt,
+        crashMemberAtHb: f.crashMemberAt,
         skewMs: f.skew,
         trace: f.trace,
+        services: f.services,
         config: f.listSync ? undefined : { listSync: false },
         onHb: f.progress === true ? (hb, o) => process.stderr.write(`hb ${hb}: live=${o.live} flocks=${o.flocks} leaders=${o.leaders} lists=${o.lists} smallest_list=${o.smallestList} agreed=${o.agreed}\n`) : undefined,
       })
@@ -81,6 +90,11 @@ export function registerSim(program: Command): void {
             (summary.trace_sha256 === null ? '' : `; trace sha256 ${summary.trace_sha256}`) +
             '\n',
         )
+        const s = summary.strew
+        if (s !== undefined) {
+          process.stdout.write(`strew: ${s.services} services, visible within ${s.visible_hb_max} HB, retired within ${s.retired_hb_max} HB; ${s.violations.length} violation(s)\n`)
+          for (const v of s.violations.slice(0, 10)) process.stdout.write(`  ${v}\n`)
+        }
       }
       if (!summary.agreed) process.exitCode = 1
     })

@@ -1,0 +1,144 @@
+/**
+ * The whole node in the simulator (`crux sim --services K`): the strew machines of every node on the
+ * simulated gRPC road, K services per node registering with a TTL and heartbeating, judged by the
+ * strew checker; and, read straight from the nodes' reeve catalogs, that a crashed node's services
+ * leave every live catalog while everyone else's stay.
+ */
+import test from 'ava'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runSim, type SimOptions } from '../../actors/sim/simulator.js'
+import type { FlockActor } from '../../actors/flock/flock.actor.js'
+
+const crux = (...args: string[]) => spawnSync(process.execPath, ['dist/bin/crux.js', ...args], { encoding: 'utf8', timeout: 120_000 })
+
+function tempDir(t: import('ava').ExecutionContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'crux-strew-sim-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** Per live node: the NodeIDs up in its reeve's catalog; and every node's own services. */
+function catalogs(nodes: readonly FlockActor[], dead: ReadonlySet<string>): { up: Map<string, Set<string>>; own: Map<string, string[]> } {
+  const up = new Map<string, Set<string>>()
+  const own = new Map<string, string[]>()
+  for (const n of nodes) {
+    const addr = n.host.node!
+    if (dead.has(addr)) continue
+    const id = n.context().me.id
+    const reeve = n.host.state(`${id}/reeve`).context as { catalog: { endpoints: Record<string, { state: string }> } }
+    up.set(addr, new Set(Object.entries(reeve.catalog.endpoints).filter(([, e]) => e.state === 'up').map(([k]) => k)))
+    const driver = n.host.state(`${id}/driver`).context as { services: Array<{ endpoint: { nodeId: string } }> }
+    own.set(addr, driver.services.map((s) => s.endpoint.nodeId))
+  }
+  return { up, own }
+}
+
+test('crux sim --nodes 10 --services 3 agrees with no strew violation, every service visible within 2 HB', (t) => {
+  const r = crux('sim', '--nodes', '10', '--services', '3', '--seed', '1', '--json')
+  t.is(r.status, 0, r.stderr)
+  const s = JSON.parse(r.stdout)
+  t.true(s.agreed)
+  t.deepEqual(s.violations, [])
+  t.is(s.strew.services, 30)
+  t.deepEqual(s.strew.violations, [])
+  t.true(s.strew.visible_hb_max <= 2, `visible_hb_max ${s.strew.visible_hb_max}`)
+  const text = crux('sim', '--nodes', '10', '--services', '3', '--seed', '1')
+  t.regex(text.stdout, /^strew: 30 services, visible within [\d.]+ HB, retired within 0 HB; 0 violation\(s\)$/m)
+})
+
+test('the same seed with services gives a byte-identical trace; crux check and crux replay read it', (t) => {
+  const dir = tempDir(t)
+  const run = (name: string) => crux('sim', '--nodes', '8', '--services', '2', '--seed', '4', '--until-hb', '30', '--trace', join(dir, name), '--json')
+  const a = JSON.parse(run('a.ndjson').stdout)
+  const b = JSON.parse(run('b.ndjson').stdout)
+  t.is(typeof a.trace_sha256, 'string')
+  t.is(a.trace_sha256, b.trace_sha256)
+  t.deepEqual(a.strew.violations, [])
+  const check = crux('check', join(dir, 'a.ndjson'), '--json')
+  t.is(check.status, 0, check.stdout + check.stderr)
+  const c = JSON.parse(check.stdout)
+  t.deepEqual(c.violations, [])
+  t.is(c.strew.services, 16)
+  t.is(c.strew.visible_hb_max, a.strew.visible_hb_max)
+  const replay = crux('replay', join(dir, 'a.ndjson'), '--json')
+  t.is(replay.status, 0, replay.stdout + replay.stderr)
+  t.false(JSON.parse(replay.stdout).diverged)
+})
+
+for (const [what, options] of [
+  ['a member', { crashMemberAtHb: 25 }],
+  ['the leader', { crashLeaderAtHb: 25 }],
+] as Array<[string, Partial<SimOptions>]>) {
+  test(`a crashed node's services leave every live catalog within the bound when ${what} crashes, and the others' stay`, async (t) => {
+    let dead = new Set<string>()
+    let seen: ReturnType<typeof catalogs> | null = null
+    let before: ReturnType<typeof catalogs> | null = null
+    const s = await runSim({
+      nodes: 10,
+      seed: 2,
+      services: 3,
+      untilHb: 45,
+      ...options,
+      onHb: (hb, _o, nodes) => {
+        if (hb === 24) before = catalogs(nodes, dead)
+        if (hb === 25) dead = new Set(nodes.filter((n) => n.host.ids().length === 0).map((n) => n.host.node!))
+        if (hb === 45) seen = catalogs(nodes, dead)
+      },
+    })
+    t.is(dead.size, 1)
+    const [gone] = [...dead]
+    const goneServices = before!.own.get(gone!)!
+    t.is(goneServices.length, 3)
+    // Before the crash every catalog held them.
+    for (const up of before!.up.values()) for (const id of goneServices) t.true(up.has(id), id)
+    for (const [addr, up] of seen!.up) {
+      for (const id of goneServices) t.false(up.has(id), `${id} still up at ${addr}`)
+      for (const [owner, ids] of seen!.own) for (const id of ids) t.true(up.has(id), `${owner}'s ${id} missing at ${addr}`)
+    }
+    t.deepEqual(s.strew!.violations, [])
+    t.true(s.strew!.retired_hb_max > 0 && s.strew!.retired_hb_max <= (what === 'the leader' ? 12 : 5), `retired_hb_max ${s.strew!.retired_hb_max}`)
+  })
+}
+
+test('the strew bounds can fail: a retirement bound of 0 HB reports the crashed node\'s services, live and from the trace', async (t) => {
+  const trace = join(tempDir(t), 'r.ndjson')
+  const s = await runSim({ nodes: 10, seed: 2, services: 3, untilHb: 40, crashMemberAtHb: 25, strewCheck: { retireHb: 0 }, trace })
+  t.true(s.strew!.violations.length > 0)
+  t.regex(s.strew!.violations[0]!, /crashed .* HB ago.*, (is still up in|has only now left)/)
+  t.true((s.violation_kinds['strew-retired'] ?? 0) > 0)
+  const check = crux('check', trace, '--json')
+  t.is(check.status, 1)
+  const c = JSON.parse(check.stdout)
+  t.deepEqual(c.strew.violations, s.strew!.violations)
+  t.is(c.violation_kinds['strew-retired'], s.violation_kinds['strew-retired'])
+})
+
+for (const [what, options] of [
+  ['a reboot storm that takes the leader (its steward starts again under a new term)', { seed: 3, reboot: { atHb: 20, fraction: 0.3 } }],
+  ['5 % packet loss (lost segments retransmitted: latency)', { seed: 2, loss: 0.05 }],
+] as Array<[string, Partial<SimOptions>]>) {
+  test(`strew holds under ${what}: no strew violation, and at the end every live catalog holds every live service`, async (t) => {
+    let seen: ReturnType<typeof catalogs> | null = null
+    let leaderRebooted = false
+    const s = await runSim({
+      nodes: 30,
+      services: 3,
+      untilHb: 60,
+      seed: 1,
+      ...options,
+      onHb: (hb, _o, nodes) => {
+        if (hb === 20) leaderRebooted = nodes.some((n) => n.context().rebootUntil !== null && n.context().leader.id === n.context().me.id)
+        if (hb === 60) seen = catalogs(nodes, new Set())
+      },
+    })
+    if (options.reboot !== undefined) t.true(leaderRebooted, 'the storm takes the leader')
+    t.true(s.agreed)
+    t.deepEqual(s.strew!.violations, [])
+    const all = [...seen!.own.values()].flat()
+    t.is(all.length, 90)
+    for (const [addr, up] of seen!.up) t.is(all.filter((id) => up.has(id)).length, 90, addr)
+  })
+}
