@@ -103,7 +103,10 @@ export const reeveLogic = S.createMachine({
           { guard: when('call.refused', (ctx, ev) => mine(ctx, ev.id) && failedAtCurrent(ctx)), target: 'backoff', actions: [act('call.refused', (ctx, ev, out) => forwardFailed(ctx, ev.code, out)), timer('retry', (ctx) => ctx.retryMs)] },
           { guard: when('call.refused', (ctx, ev) => mine(ctx, ev.id)), target: 'sending', reenter: true, actions: [act('call.refused', (ctx, ev, out) => forwardFailed(ctx, ev.code, out)), send] },
         ],
-        'reeve.steward': { actions: steward },
+        // A new steward (the old one died, or the flock merged): the forward on its way to the old one is
+        // given up, not waited for to its deadline, and everything goes to the new one at once. Its late
+        // answer names an id no longer on its way, and is ignored.
+        'reeve.steward': [{ guard: isNew, target: 'sending', reenter: true, actions: [always((ctx, out) => forwardFailed(ctx, 'UNAVAILABLE', out)), steward, send] }, { actions: steward }],
       },
     },
     backoff: {
@@ -117,4 +120,4 @@ export const reeveLogic = S.createMachine({
 })
 
 /** The reeve as the runtime knows it. */
-export const reeveMachine = defineMachine('reeve', '3', reeveLogic)
+export const reeveMachine = defineMachine('reeve', '4', reeveLogic)
