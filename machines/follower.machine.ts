@@ -14,31 +14,18 @@
 import { setup } from 'xstate'
 import { defineMachine } from './definition.js'
 import type { Effect } from './effects.js'
-import { is } from './strew/act.js'
+import { acting, actingOnAny, is } from './strew/act.js'
 import type { FollowerEvent, FollowerInput } from './strew/events.js'
 import { busy, createFollowerContext, failed, lead, namedBy, register, registered, retire, sameNamed, sendMembers, settle, type FollowerContext } from './follower/rules.js'
 
 const S = setup({ types: {} as { context: FollowerContext; events: FollowerEvent; input: FollowerInput; emitted: Effect } })
 type Ev<T extends FollowerEvent['type']> = Extract<FollowerEvent, { type: T }>
 
-/** An action for events of type `type`: stamps `now`, runs `rule`, emits what it pushed. */
-const act = <T extends FollowerEvent['type']>(type: T, rule: (ctx: FollowerContext, ev: Ev<T>, out: Effect[]) => void) =>
-  S.enqueueActions(({ context, event, enqueue }) => {
-    if (!is(event, type)) return
-    context.now = event.now ?? context.now
-    const out: Effect[] = []
-    rule(context, event, out)
-    for (const e of out) enqueue.emit(e)
-  })
+/** An action for events of type `type` (machines/strew/act.ts `acting`). */
+const act = <T extends FollowerEvent['type']>(type: T, rule: (ctx: FollowerContext, ev: Ev<T>, out: Effect[]) => void) => S.enqueueActions(acting<FollowerContext, FollowerEvent, T>(type, rule))
 
 /** An action for any event. */
-const any = (rule: (ctx: FollowerContext, out: Effect[]) => void) =>
-  S.enqueueActions(({ context, event, enqueue }) => {
-    context.now = event.now ?? context.now
-    const out: Effect[] = []
-    rule(context, out)
-    for (const e of out) enqueue.emit(e)
-  })
+const any = (rule: (ctx: FollowerContext, out: Effect[]) => void) => S.enqueueActions(actingOnAny<FollowerContext, FollowerEvent>(rule))
 
 /** A guard for events of type `type`. */
 const when = <T extends FollowerEvent['type']>(type: T, pred: (ctx: FollowerContext, ev: Ev<T>) => boolean) =>

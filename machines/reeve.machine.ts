@@ -11,7 +11,7 @@
 import { setup } from 'xstate'
 import { defineMachine } from './definition.js'
 import type { Effect } from './effects.js'
-import { is } from './strew/act.js'
+import { acting, is } from './strew/act.js'
 import type { ReeveEvent, ReeveInput } from './strew/events.js'
 import { pushed, unwatch, watch } from './reeve/catalog.js'
 import { deregisterCall, keysPull, registerCall } from './reeve/calls.js'
@@ -20,15 +20,8 @@ import { createReeveContext, failedAtCurrent, forward, forwarded, forwardFailed,
 const S = setup({ types: {} as { context: ReeveContext; events: ReeveEvent; input: ReeveInput; emitted: Effect } })
 type Ev<T extends ReeveEvent['type']> = Extract<ReeveEvent, { type: T }>
 
-/** An action for events of type `type`: stamps `now`, runs `rule`, emits what it pushed. */
-const act = <T extends ReeveEvent['type']>(type: T, rule: (ctx: ReeveContext, ev: Ev<T>, out: Effect[]) => void) =>
-  S.enqueueActions(({ context, event, enqueue }) => {
-    if (!is(event, type)) return
-    context.now = event.now ?? context.now
-    const out: Effect[] = []
-    rule(context, event, out)
-    for (const e of out) enqueue.emit(e)
-  })
+/** An action for events of type `type` (machines/strew/act.ts `acting`). */
+const act = <T extends ReeveEvent['type']>(type: T, rule: (ctx: ReeveContext, ev: Ev<T>, out: Effect[]) => void) => S.enqueueActions(acting<ReeveContext, ReeveEvent, T>(type, rule))
 
 /** An action for any event. */
 const always = (rule: (ctx: ReeveContext, out: Effect[]) => void) =>

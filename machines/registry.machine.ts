@@ -8,21 +8,15 @@
 import { setup } from 'xstate'
 import { defineMachine } from './definition.js'
 import type { Effect } from './effects.js'
-import { is, refuse, send } from './strew/act.js'
+import { acting, is, refuse, send } from './strew/act.js'
 import type { RegistryEvent, RegistryInput } from './strew/events.js'
 import { createRegistryContext, forget, pulled, pullFailed, register, retire, retry, setMembers, type RegistryContext } from './registry/rules.js'
 
 const S = setup({ types: {} as { context: RegistryContext; events: RegistryEvent; input: RegistryInput; emitted: Effect } })
 
-/** An action for events of type `type`: stamps `now`, runs `rule`, emits what it pushed. */
+/** An action for events of type `type` (machines/strew/act.ts `acting`). */
 const act = <T extends RegistryEvent['type']>(type: T, rule: (ctx: RegistryContext, ev: Extract<RegistryEvent, { type: T }>, out: Effect[]) => void) =>
-  S.enqueueActions(({ context, event, enqueue }) => {
-    if (!is(event, type)) return
-    context.now = event.now ?? context.now
-    const out: Effect[] = []
-    rule(context, event, out)
-    for (const e of out) enqueue.emit(e)
-  })
+  S.enqueueActions(acting<RegistryContext, RegistryEvent, T>(type, rule))
 
 export const registryLogic = S.createMachine({
   id: 'registry',

@@ -9,22 +9,16 @@
 import { setup } from 'xstate'
 import { defineMachine } from './definition.js'
 import type { Effect } from './effects.js'
-import { is, refuse, send } from './strew/act.js'
+import { acting, is, refuse, send } from './strew/act.js'
 import type { StewardEvent, StewardSpawn } from './strew/events.js'
 import { admit } from './steward/admit.js'
 import { createStewardContext, lead, members, push, pushed, retire, update, type StewardContext } from './steward/rules.js'
 
 const S = setup({ types: {} as { context: StewardContext; events: StewardEvent; input: StewardSpawn; emitted: Effect } })
 
-/** An action for events of type `type`: stamps `now`, runs `rule`, emits what it pushed. */
+/** An action for events of type `type` (machines/strew/act.ts `acting`). */
 const act = <T extends StewardEvent['type']>(type: T, rule: (ctx: StewardContext, ev: Extract<StewardEvent, { type: T }>, out: Effect[]) => void) =>
-  S.enqueueActions(({ context, event, enqueue }) => {
-    if (!is(event, type)) return
-    context.now = event.now ?? context.now
-    const out: Effect[] = []
-    rule(context, event, out)
-    for (const e of out) enqueue.emit(e)
-  })
+  S.enqueueActions(acting<StewardContext, StewardEvent, T>(type, rule))
 
 export const stewardLogic = S.createMachine({
   id: 'steward',

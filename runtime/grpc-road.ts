@@ -10,12 +10,11 @@
  */
 import type * as grpc from '@grpc/grpc-js'
 import type { HostEvent } from '../machines/effects.js'
-import { parseHostPortStrict } from './address.js'
 import type { Clock } from './clock.js'
 import { Code } from './errors.js'
 import { callerOf, statusError, type SecureServer } from './grpc-server.js'
 import type { ActorHost } from './host.js'
-import { RoadCore, type AnswerSink, type Carrier, type OutboundSink, type RoadCoreInit, type RoadCounters } from './road-core.js'
+import { RoadCore, roadOf, type AnswerSink, type Carrier, type OutboundSink, type RoadCoreInit, type RoadCounters } from './road-core.js'
 import { callCodeOf, type CallCode, type RoadMethod } from './road-routes.js'
 
 export type { RoadCounters } from './road-core.js'
@@ -165,7 +164,7 @@ function handler(core: RoadCore, def: RoadMethod): grpc.UntypedHandleCall {
 export function createGrpcRoad(components: GrpcRoadComponents, init: GrpcRoadInit): GrpcRoad {
   const core = new RoadCore(components.clock, init)
   const carrier = grpcCarrier(components)
-  let self = init.self === undefined ? undefined : (parseHostPortStrict(init.self) ?? init.self)
+  const self = init.self
   if (components.server !== undefined) {
     for (const s of init.routes.inbound) {
       const defs: Record<string, unknown> = {}
@@ -183,22 +182,5 @@ export function createGrpcRoad(components: GrpcRoadComponents, init: GrpcRoadIni
       components.server.addService(defs as grpc.ServiceDefinition, impls, { open: s.open ?? false })
     }
   }
-  const road: GrpcRoad = {
-    call: (hostPort, name, event, from) => core.call(hostPort, name, event, from, hostPort === self, carrier),
-    reply: (id, event) => core.reply(id, event),
-    attach: (host) => core.attach(host),
-    counters: core.counters,
-    get pending() {
-      return core.pending.size
-    },
-    // Canonical, as the router's parsed addresses are, so the comparison in `call` is plain equality.
-    get self() {
-      return self
-    },
-    set self(v) {
-      self = v === undefined ? undefined : (parseHostPortStrict(v) ?? v)
-    },
-    carrier,
-  }
-  return road
+  return roadOf(core, carrier, self)
 }

@@ -10,7 +10,9 @@
  */
 import type { HostEvent } from '../machines/effects.js'
 import type { Clock } from './clock.js'
+import { parseHostPortStrict } from './address.js'
 import { CruxError } from './errors.js'
+import type { GrpcRoad } from './grpc-road.js'
 import type { ActorHost } from './host.js'
 import { RoadPending, type AnswerSink } from './road-pending.js'
 import { callCodeOf, callFailed, ROAD_DEFAULTS, type CallCode, type InboundRoute, type OutboundRoute, type RoadMethod, type RouteTable } from './road-routes.js'
@@ -281,5 +283,29 @@ export class RoadCore {
     bump(this.counters.failed, code)
     const r = this.host?.send(from, callFailed(event, code, message), 'control') ?? 'unknown'
     if (r === 'unknown' || r === 'failed' || r === 'rejected') bump(this.counters.dropped, 'undeliverable')
+  }
+}
+
+/**
+ * The road a carrier makes of a core: what the router and the host see of it, real or simulated. `self`
+ * is kept canonical (as the router's parsed addresses are), so the self-address test is plain equality.
+ */
+export function roadOf(core: RoadCore, carrier: Carrier, initialSelf: string | undefined): GrpcRoad {
+  let self = initialSelf === undefined ? undefined : (parseHostPortStrict(initialSelf) ?? initialSelf)
+  return {
+    call: (hostPort, name, event, from) => core.call(hostPort, name, event, from, hostPort === self, carrier),
+    reply: (id, event) => core.reply(id, event),
+    attach: (host) => core.attach(host),
+    counters: core.counters,
+    get pending() {
+      return core.pending.size
+    },
+    get self() {
+      return self
+    },
+    set self(v) {
+      self = v === undefined ? undefined : (parseHostPortStrict(v) ?? v)
+    },
+    carrier,
   }
 }

@@ -22,7 +22,7 @@ import { parseHostPortStrict } from './address.js'
 import type { Clock, TimerHandle } from './clock.js'
 import { AddressInUseError } from './errors.js'
 import type { GrpcRoad, GrpcRoadInit } from './grpc-road.js'
-import { RoadCore, type AnswerSink, type Carrier } from './road-core.js'
+import { RoadCore, roadOf, type AnswerSink, type Carrier } from './road-core.js'
 import type { CallCode } from './road-routes.js'
 import { Rng } from './rng.js'
 import type { SimNetwork } from './sim-network.js'
@@ -198,28 +198,13 @@ export interface SimGrpcRoad extends GrpcRoad {
 export function createSimGrpcRoad(components: { clock: Clock; network: SimGrpcNetwork }, init: SimGrpcRoadInit): SimGrpcRoad {
   const core = new RoadCore(components.clock, init)
   const carrier = components.network.carrier(init.netAddress, init.caller ?? '')
-  let self = init.self === undefined ? undefined : (parseHostPortStrict(init.self) ?? init.self)
+  const self = init.self === undefined ? undefined : (parseHostPortStrict(init.self) ?? init.self)
   const listening = self
   if (listening !== undefined) components.network.listen(listening, init.netAddress, core)
-  const road: SimGrpcRoad = {
-    call: (hostPort, name, event, from) => core.call(hostPort, name, event, from, hostPort === self, carrier),
-    reply: (id, event) => core.reply(id, event),
-    attach: (host) => core.attach(host),
-    counters: core.counters,
-    get pending() {
-      return core.pending.size
-    },
-    // Canonical, as the router's parsed addresses are, so the comparison in `call` is plain equality.
-    get self() {
-      return self
-    },
-    set self(v) {
-      self = v === undefined ? undefined : (parseHostPortStrict(v) ?? v)
-    },
-    carrier,
-    close: () => {
-      if (listening !== undefined) components.network.unlisten(listening)
-    },
+  // The node serves at the address it was made with; a later change of `self` only changes what loops.
+  const road = roadOf(core, carrier, self) as SimGrpcRoad
+  road.close = () => {
+    if (listening !== undefined) components.network.unlisten(listening)
   }
   return road
 }

@@ -53,3 +53,35 @@ export function send(out: Effect[], to: string, event: StrewMessage): void {
 export function refuse(out: Effect[], ev: { id: number; from: string }, code: E.CallCode, message: string): void {
   send(out, ev.from, { type: 'call.refused', id: ev.id, code, message })
 }
+
+/** What an action body of a strew machine receives from XState (the part it uses). */
+export interface ActionArgs<C, Ev> {
+  context: C
+  event: Ev
+  enqueue: { emit(effect: Effect): void }
+}
+
+/**
+ * The body of an action for events of type `type`: stamps the context's `now` from the event, runs
+ * `rule` (which pushes effects), and emits them in order. Each machine wraps it in its own
+ * `S.enqueueActions`, so the rule sees exactly that event's fields.
+ */
+export function acting<C extends { now: number }, Ev extends { type: string; now?: number }, T extends Ev['type']>(type: T, rule: (ctx: C, ev: Extract<Ev, { type: T }>, out: Effect[]) => void) {
+  return ({ context, event, enqueue }: ActionArgs<C, Ev>): void => {
+    if (!is(event, type)) return
+    context.now = event.now ?? context.now
+    const out: Effect[] = []
+    rule(context, event, out)
+    for (const e of out) enqueue.emit(e)
+  }
+}
+
+/** The body of an action for any event: runs `rule` and emits what it pushed (stamping `now` when the event has one). */
+export function actingOnAny<C extends { now: number }, Ev extends { now?: number }>(rule: (ctx: C, out: Effect[]) => void) {
+  return ({ context, event, enqueue }: ActionArgs<C, Ev>): void => {
+    context.now = event.now ?? context.now
+    const out: Effect[] = []
+    rule(context, out)
+    for (const e of out) enqueue.emit(e)
+  }
+}
