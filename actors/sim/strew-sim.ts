@@ -11,7 +11,7 @@
 import type { MachineDefinition } from '../../machines/definition.js'
 import { driverMachine } from '../../machines/strew/driver.machine.js'
 import { driverOf, type DriverInput } from '../../machines/strew/driver-rules.js'
-import type { CatalogEndpoint, FollowerInput, HeartbeaterInput, ReeveInput, RegistryInput, StewardSpawn } from '../../machines/strew/events.js'
+import type { CatalogEndpoint } from '../../machines/strew/events.js'
 import type { Clock } from '../../runtime/clock.js'
 import type { HostEvent } from '../../machines/effects.js'
 import type { OutboundRouter } from '../../runtime/host.js'
@@ -26,6 +26,7 @@ import { strewMachines } from '../strew/machines.js'
 import { keyIdOf } from '../strew/registration.js'
 import { REEVE_REV } from '../strew/registry-client.js'
 import { createStrewRoutes } from '../strew/routes.js'
+import { reeveNodeIdOf, selfCallerOf, spawnStrewActors, strewDeadlines } from '../strew/spawn.js'
 import { STEWARD_REV } from '../strew/strew.js'
 import type { Fault } from './check-faults.js'
 import { StrewChecker, type StrewBounds, type StrewNodeView, type StrewSummary } from './strew-check.js'
@@ -113,30 +114,20 @@ export class SimStrew {
     const key = Buffer.from(node, 'utf8')
     const publicKey = key.toString('base64')
     const reeveKeyId = keyIdOf(REEVE_REV, node, key)
-    const reeveNodeId = `/${BLOC}/${HORDE}/${node}/Reeve/Reeve1`
+    const reeveNodeId = reeveNodeIdOf(BLOC, HORDE, node)
     const hbMs = this.o.hbMs
-    // The deadlines a fulcrum gives its strew calls (actors/strew/strew.ts), so the simulator times out alike.
-    const routes = createStrewRoutes({ crypto: createSimStrewCrypto({ node }) }, { node, reeveNodeId, registerDeadlineMs: Math.max(15_000, 12 * hbMs), callDeadlineMs: Math.max(5_000, 4 * hbMs) })
+    // The deadlines a fulcrum gives its strew calls, so the simulator times out alike.
+    const routes = createStrewRoutes({ crypto: createSimStrewCrypto({ node }) }, { node, reeveNodeId, ...strewDeadlines(hbMs) })
     const stewardKeyId = keyIdOf(STEWARD_REV, node, key)
     const stewardActors = new Set([`${node}/steward`, `${node}/registry`])
-    const callerOf = (from: string) => (stewardActors.has(from) ? stewardKeyId : reeveKeyId)
-    n.road = createSimGrpcRoad({ clock, network: this.grpc }, { node, routes, self, netAddress: addr, caller: reeveKeyId, selfCaller: callerOf })
+    n.road = createSimGrpcRoad({ clock, network: this.grpc }, { node, routes, self, netAddress: addr, caller: reeveKeyId, selfCaller: selfCallerOf(node, { reeveKeyId, stewardKeyId }) })
     n.road.attach(host)
     n.stewardRoad = createSimGrpcRoad({ clock, network: this.grpc }, { node, routes, netAddress: addr, caller: stewardKeyId })
     n.stewardRoad.attach(host)
     n.stewardActors = stewardActors
     n.actor = actor
-    const follower: FollowerInput = { node, nodeId: reeveNodeId, netId: `/${REEVE_REV}/${node}/net/${self}`, publicKey, hbMs, now: t0 }
-    const steward: StewardSpawn = { node, now: t0 }
-    const registry: RegistryInput = { node, stewardKeyId, stewardKey: publicKey, keys: [], now: t0 }
-    // As a fulcrum spawns them (actors/strew/strew.ts): retries a heartbeat apart, forwards batched 10 ms.
-    const reeve: ReeveInput = { node, reeve: reeveNodeId, address: self, horde: HORDE, keyId: reeveKeyId, retryMs: hbMs, batchMs: 10, now: t0 }
-    const heartbeater: HeartbeaterInput = { node, keyId: reeveKeyId, now: t0 }
-    host.spawn(`${node}/heartbeater`, 'heartbeater', heartbeater)
-    host.spawn(`${node}/reeve`, 'reeve', reeve)
-    host.spawn(`${node}/steward`, 'steward', steward)
-    host.spawn(`${node}/registry`, 'registry', registry)
-    host.spawn(`${node}/follower`, 'follower', follower)
+    // As a fulcrum spawns them: retries a heartbeat apart, forwards batched 10 ms; nothing restored.
+    spawnStrewActors(host, { node, reeveNodeId, address: self, horde: HORDE, hbMs, reeveKeyId, stewardKeyId, publicKey, keys: [], forwardBatchMs: 10, now: t0 })
     host.spawn(driverOf(node), driverMachine.name, this.driverInput(node, self, reeveKeyId, t0))
     // The follower hears the flock: after every flock step that changed what it says.
     const feed = createFlockViewFeed()

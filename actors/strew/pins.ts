@@ -10,11 +10,12 @@ import type { RegistryContext } from '../../machines/registry/rules.js'
 import type { StewardContext } from '../../machines/steward/rules.js'
 import type { ActorHost } from '../../runtime/host.js'
 import type { ExpectedPeer } from '../../runtime/peer-client.js'
+import { contextOf } from './reads.js'
 
 /** The pin of a call of `path` to `hostPort` on node `actors`' host. */
 export function pinFor(host: ActorHost | undefined, actors: { reeve: string; steward: string; registry: string; follower: string }, hostPort: string, path: string): ExpectedPeer | undefined {
   if (host === undefined) return undefined
-  const ctx = <T>(actor: string): T | undefined => (host.has(actor) ? (host.state(actor).context as T) : undefined)
+  const ctx = <T>(actor: string): T | undefined => contextOf<T>(host, actor)
   if (path.startsWith('/crux.v1.StewardService/')) {
     const s = ctx<ReeveContext>(actors.reeve)?.steward
     return s != null && s.address === hostPort ? { publicKey: new Uint8Array(Buffer.from(s.key, 'base64')) } : undefined

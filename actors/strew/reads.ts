@@ -25,10 +25,12 @@ export interface StrewReadSide {
   reeveKeyId: string
 }
 
-const context = <T>(side: StrewReadSide, actor: string): T | undefined => {
-  const h = side.host()
-  return h !== undefined && h.has(actor) ? (h.state(actor).context as T) : undefined
+/** The context of `actor` as its machine defines it, after its last step (undefined: no such actor). */
+export function contextOf<T>(host: ActorHost | undefined, actor: string): T | undefined {
+  return host !== undefined && host.has(actor) ? (host.state(actor).context as T) : undefined
 }
+
+const context = <T>(side: StrewReadSide, actor: string): T | undefined => contextOf<T>(side.host(), actor)
 
 /** The steward the reeve forwards to, or null. */
 export function followingOf(side: StrewReadSide): { address: string; term: number } | null {

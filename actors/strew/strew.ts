@@ -10,12 +10,8 @@
  * Keys: the node's Ed25519 key speaks as `/Reeve1_0/<node>/keys/<fp>` (its reeve, and local clients
  * holding the data dir) and as `/Steward1_0/<node>/keys/<fp>` (its steward and registry).
  */
-import { followerMachine } from '../../machines/follower.machine.js'
 import type { FlockContext } from '../../machines/flock/types.js'
-import { heartbeaterMachine } from '../../machines/heartbeater.machine.js'
-import { reeveMachine } from '../../machines/reeve.machine.js'
-import { registryMachine } from '../../machines/registry.machine.js'
-import { stewardMachine } from '../../machines/steward.machine.js'
+import type { ReeveContext } from '../../machines/reeve/rules.js'
 import type { CatalogEndpoint, HealthStatus, Kept, Rule } from '../../machines/strew/events.js'
 import type { Clock } from '../../runtime/clock.js'
 import { createGrpcRoad, type GrpcRoad } from '../../runtime/grpc-road.js'
@@ -25,16 +21,18 @@ import type { PortHandler } from '../../runtime/router.js'
 import type { Walrus } from '../../runtime/walrus.js'
 import type { StrewServer } from './server.js'
 import { createStrewCrypto } from './crypto.js'
-import { createStrewReads, followingOf, stewardTermOf, type StrewReadSide } from './reads.js'
+import { contextOf, createStrewReads, followingOf, stewardTermOf, type StrewReadSide } from './reads.js'
 import { keyIdOf } from './registration.js'
 import { REEVE_REV } from './registry-client.js'
 import { createStrewRoutes } from './routes.js'
 import { createFlockViewFeed } from './flock-view.js'
 import { createPeerClients } from './peers.js'
 import { pinFor } from './pins.js'
+import { reeveNodeIdOf, selfCallerOf, spawnStrewActors, strewActors, strewDeadlines } from './spawn.js'
 import type { FileWhitelist } from './whitelist-store.js'
 
 export { bindStrewServer, type StrewServer } from './server.js'
+export { strewActors } from './spawn.js'
 
 /** The rev under which a steward signs. */
 export const STEWARD_REV = 'Steward1_0'
@@ -58,8 +56,6 @@ export interface StrewInit {
   settleMs?: number
 }
 
-/** The strew actors' ids. */
-export const strewActors = (node: string) => ({ follower: `${node}/follower`, reeve: `${node}/reeve`, heartbeater: `${node}/heartbeater`, steward: `${node}/steward`, registry: `${node}/registry` })
 
 /** The road of one node's strew actors, made before its host: the host's router sends through it. */
 export interface StrewRoad {
@@ -82,13 +78,13 @@ export function createStrewRoad(
   const actors = strewActors(init.node)
   const reeveKeyId = keyIdOf(REEVE_REV, init.node, c.identity.publicKey)
   const stewardKeyId = keyIdOf(STEWARD_REV, init.node, c.identity.publicKey)
-  const reeveNodeId = `/${init.bloc}/${init.horde}/${init.node}/Reeve/Reeve1`
+  const reeveNodeId = reeveNodeIdOf(init.bloc, init.horde, init.node)
   let host: ActorHost | undefined
   const side: StrewReadSide = { host: () => host, actors, node: init.node, reeveNodeId, reeveKeyId }
   const crypto = createStrewCrypto({ secret: init.secret, identity: c.identity, now: () => c.clock.now() })
   const routes = createStrewRoutes(
     { crypto, refused: (why, fields) => c.log.warn('registry refused a sealed request', { ...fields, why }) },
-    { node: init.node, reeveNodeId, registerDeadlineMs: Math.max(15_000, 12 * init.hbMs), callDeadlineMs: Math.max(5_000, 4 * init.hbMs) },
+    { node: init.node, reeveNodeId, ...strewDeadlines(init.hbMs) },
   )
   const reads = createStrewReads(side)
   const [reeve, steward, registry] = routes.inbound as [typeof routes.inbound[0], typeof routes.inbound[0], typeof routes.inbound[0]]
@@ -115,7 +111,7 @@ export function createStrewRoad(
   const road = createGrpcRoad(
     { clock: c.clock, clientFor: peers.clientFor, server: c.bound.server },
     // A looped call presents the key its sender would present on a channel.
-    { node: init.node, routes, self: init.address, selfCaller: (from) => (from === actors.steward || from === actors.registry ? stewardKeyId : reeveKeyId) },
+    { node: init.node, routes, self: init.address, selfCaller: selfCallerOf(init.node, { reeveKeyId, stewardKeyId }) },
   )
   const health: PortHandler = (ev) => {
     const h = ev as HealthStatus
@@ -176,7 +172,7 @@ export function startStrew(c: StrewComponents, init: StrewInit, bound: StrewServ
   // with (named by the follower to the reeve), and the reeves on this node's steward's whitelist.
   bound.trust((key: string) => {
     if (key === road.reeveKeyId || key === road.stewardKeyId) return identity.publicKey
-    const r = host.has(actors.reeve) ? (host.state(actors.reeve).context as { steward: { keyId: string; key: string } | null; callback: { keyId: string; key: string } | null }) : undefined
+    const r = contextOf<ReeveContext>(host, actors.reeve)
     for (const s of [r?.steward, r?.callback]) if (s != null && s.keyId === key) return new Uint8Array(Buffer.from(s.key, 'base64'))
     return c.whitelist.get(key)
   })
@@ -186,16 +182,21 @@ export function startStrew(c: StrewComponents, init: StrewInit, bound: StrewServ
   const now = clock.now()
   const kept = c.store.values(actors.heartbeater, 'beat/') as Kept[]
   const local = c.store.values(actors.reeve, 'local') as CatalogEndpoint[]
-  host.spawn(actors.heartbeater, heartbeaterMachine.name, { node: init.node, keyId: road.reeveKeyId, kept, now })
-  host.spawn(actors.reeve, reeveMachine.name, { node: init.node, reeve: road.reeveNodeId, address: init.address, horde: init.horde, keyId: road.reeveKeyId, retryMs: init.hbMs, batchMs: init.forwardBatchMs ?? 10, local, now })
-  host.spawn(actors.steward, stewardMachine.name, { node: init.node, batchMs: init.batchMs ?? 50, ...(init.rules === undefined ? {} : { rules: init.rules }), now })
-  host.spawn(actors.registry, registryMachine.name, { node: init.node, stewardKeyId: road.stewardKeyId, stewardKey: b64(identity.publicKey), keys: c.whitelist.keyIds(), now })
-  host.spawn(actors.follower, followerMachine.name, {
+  spawnStrewActors(host, {
     node: init.node,
-    nodeId: road.reeveNodeId,
-    netId: `/${REEVE_REV}/${init.node}/net/${init.address}`,
-    publicKey: b64(identity.publicKey),
+    reeveNodeId: road.reeveNodeId,
+    address: init.address,
+    horde: init.horde,
     hbMs: init.hbMs,
+    reeveKeyId: road.reeveKeyId,
+    stewardKeyId: road.stewardKeyId,
+    publicKey: b64(identity.publicKey),
+    kept,
+    local,
+    keys: c.whitelist.keyIds(),
+    ...(init.rules === undefined ? {} : { rules: init.rules }),
+    batchMs: init.batchMs ?? 50,
+    forwardBatchMs: init.forwardBatchMs ?? 10,
     ...(init.settleMs === undefined ? {} : { settleMs: init.settleMs }),
     now,
   })
