@@ -32,6 +32,7 @@ import { createReeveClient, heartbeatUuid, type ReeveClient } from '../actors/st
 import { loadPeerTls } from '../runtime/grpc-tls.js'
 import { generateSecret } from '../runtime/secret.js'
 import { flag, stringFlag } from './flags.js'
+import { pool, quantile, r2, timedPhase } from './lib/pool.js'
 import { procCpuS, statusKb } from './lib/proc.js'
 
 /**
@@ -44,30 +45,6 @@ const DEPLOY_NODE_OPTIONS = '--max-semi-space-size=1'
 const crux = fileURLToPath(new URL('../bin/crux.bundle.mjs', import.meta.url))
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const now = () => performance.now()
-
-/** Runs fn(i) for i in [0, n) with at most `conc` in flight; per-op latencies in ms. */
-async function pool(n: number, conc: number, fn: (i: number) => Promise<unknown>): Promise<number[]> {
-  const lat = new Array<number>(n)
-  let next = 0
-  const worker = async () => {
-    for (;;) {
-      const i = next++
-      if (i >= n) return
-      const t = now()
-      await fn(i)
-      lat[i] = now() - t
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(conc, n) }, worker))
-  return lat
-}
-
-const quantile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!
-}
-const r2 = (x: number) => Math.round(x * 100) / 100
-
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const KEYS = flag(args, '--keys', 10_000)
@@ -105,13 +82,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const c = client!
     out.start_s = r2((now() - t0) / 1000)
     const phase = async (name: string, n: number, conc: number, fn: (i: number) => Promise<unknown>) => {
-      const t = now()
-      const lat = await pool(n, conc, fn)
-      const s = (now() - t) / 1000
-      out[`${name}_ops`] = Math.round(n / s)
-      out[`${name}_p50_ms`] = r2(quantile(lat, 0.5))
-      out[`${name}_p99_ms`] = r2(quantile(lat, 0.99))
-      log(`${name}: ${n} in ${s.toFixed(2)} s = ${Math.round(n / s)}/s, p50 ${quantile(lat, 0.5).toFixed(2)} ms, p99 ${quantile(lat, 0.99).toFixed(2)} ms`)
+      await timedPhase(name, n, conc, fn, out, log)
       await mem.phase(name, out, log)
     }
     const key = (p: string, i: number) => `${p}${String(i).padStart(6, '0')}`
