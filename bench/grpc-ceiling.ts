@@ -1,0 +1,92 @@
+/**
+ * The most a server on crux's gRPC stack can answer on this machine: bench/strew.ts's put and get
+ * phases (same client, same calls, same counts) against a reeve that does nothing
+ * (bench/lib/null-reeve.ts), in its own process. `crux`: behind crux's gRPC edge (mutual TLS on its
+ * own listener, bounds, per-call KeyID check); `grpc-js`: a bare grpc-js server with mutual TLS. Read
+ * the fulcrum's `bench strew` figures, and etcd's, against these: what the fulcrum loses to them is
+ * its own work (mailboxes, machines, the log, the steward); what these lose to etcd is the stack's.
+ *
+ *   npm run bench -- grpc-ceiling [--keys 10000] [--conc 64] [--stack crux|grpc-js|both] [--ip 127.77.91.1]
+ *
+ * Keys: `<stack>_put_seq_ops`, `_put_conc_ops`, `_get_seq_ops`, `_get_conc_ops` (with p50/p99),
+ * `<stack>_server_cpu_s`, `<stack>_client_cpu_s`, and the null reeve's peak RSS `<stack>_rss_mb_peak`
+ * (what the stack alone holds under this load, with nothing stored) (stack `grpcjs` for grpc-js).
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createReeveClient } from '../actors/strew/client.js'
+import { loadPeerTls } from '../runtime/grpc-tls.js'
+import { generateSecret } from '../runtime/secret.js'
+import { flag, stringFlag } from './flags.js'
+import { r2, timedPhase } from './lib/pool.js'
+import { procCpuS, statusKb } from './lib/proc.js'
+
+const entry = fileURLToPath(new URL('./lib/null-reeve.js', import.meta.url))
+const STACKS = ['crux', 'grpc-js']
+
+/** Starts the null reeve; resolves with its port once it listens. */
+function startNull(stack: string, ip: string, dataDir: string, secretFile: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ['--max-semi-space-size=1', '--heap-growing-percent=100', entry, stack, ip, dataDir, secretFile], { stdio: ['ignore', 'pipe', 'inherit'] })
+  return new Promise((resolve, reject) => {
+    let text = ''
+    child.stdout!.on('data', (b: Buffer) => {
+      text += b.toString()
+      if (text.includes('\n')) resolve({ child, port: Number(text.trim()) })
+    })
+    child.once('exit', (code) => reject(new Error(`the null reeve (${stack}) exited with ${code} before listening`)))
+  })
+}
+
+/** One stack: the four phases, with `keys` calls each. */
+async function measure(stack: string, o: { keys: number; conc: number; ip: string; dir: string; secretFile: string }, log: (s: string) => void): Promise<Record<string, unknown>> {
+  const dataDir = join(o.dir, stack)
+  const { child, port } = await startNull(stack, o.ip, dataDir, o.secretFile)
+  const c = createReeveClient({ address: `${o.ip}:${port}`, tls: loadPeerTls(dataDir), timeoutMs: 30_000 })
+  const out: Record<string, unknown> = {}
+  try {
+    await c.ping()
+    for (let i = 0; i < 500; i++) await c.register({ service: `W${i}`, api: 'Bench1', address: '127.0.0.1:9000' })
+    const cpu0 = procCpuS(child.pid!)
+    const cu0 = process.cpuUsage()
+    const key = (p: string, i: number) => `${p}${String(i).padStart(6, '0')}`
+    const phase = (name: string, conc: number, fn: (i: number) => Promise<unknown>) => timedPhase(name, o.keys, conc, fn, out, (s) => log(`${stack} ${s}`))
+    await phase('put_seq', 1, (i) => c.register({ service: key('S', i), api: 'Bench1', address: '127.0.0.1:9000' }))
+    await phase('put_conc', o.conc, (i) => c.register({ service: key('C', i), api: 'Bench1', address: '127.0.0.1:9000' }))
+    await phase('get_seq', 1, (i) => c.catalog({ endpoint: key('S', i) }))
+    await phase('get_conc', o.conc, (i) => c.catalog({ endpoint: key('C', i) }))
+    out.server_cpu_s = r2(procCpuS(child.pid!) - cpu0)
+    const cu = process.cpuUsage(cu0)
+    out.client_cpu_s = r2((cu.user + cu.system) / 1e6)
+    out.rss_mb_peak = r2(statusKb(child.pid!, 'VmHWM') / 1024)
+    return out
+  } finally {
+    c.close()
+    child.kill('SIGTERM')
+    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)))
+  }
+}
+
+export async function run(args: string[]): Promise<Record<string, unknown>> {
+  const keys = flag(args, '--keys', 10_000)
+  const conc = flag(args, '--conc', 64)
+  const ip = stringFlag(args, '--ip', '127.77.91.1')
+  const which = stringFlag(args, '--stack', 'both')
+  if (which !== 'both' && !STACKS.includes(which)) throw new Error(`--stack must be crux, grpc-js or both, not ${JSON.stringify(which)}`)
+  const log = (s: string) => process.stderr.write(`[grpc-ceiling] ${s}\n`)
+  const dir = mkdtempSync(join(tmpdir(), 'crux-grpc-ceiling-'))
+  const secretFile = join(dir, 'flock.secret')
+  writeFileSync(secretFile, generateSecret() + '\n', { mode: 0o600 })
+  const out: Record<string, unknown> = { keys, conc }
+  try {
+    for (const stack of which === 'both' ? STACKS : [which]) {
+      const r = await measure(stack, { keys, conc, ip, dir, secretFile }, log)
+      for (const [k, v] of Object.entries(r)) out[`${stack.replace('-', '')}_${k}`] = v
+    }
+    return out
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
