@@ -113,4 +113,4 @@ export const reeveLogic = S.createMachine({
 })
 
 /** The reeve as the runtime knows it. */
-export const reeveMachine = defineMachine('reeve', '4', reeveLogic)
+export const reeveMachine = defineMachine('reeve', '5', reeveLogic)

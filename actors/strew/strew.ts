@@ -95,13 +95,15 @@ export function createStrewRoad(
   // for every call that arrived meanwhile), as etcd acknowledges a put once its WAL is synced.
   // A lone call (a sequential client) flushes inline, sparing the thread pool's round trip; with
   // others waiting for a flush or still in the reeve's mailbox, one flush on the pool serves them all
-  // (runtime/log-store.ts sync) and the main thread goes on taking calls meanwhile. A registration kept
-  // by heartbeats is answered only once the heartbeater has persisted what it keeps too: with mail
-  // waiting for the heartbeater, the flush goes after this drain of the host, which takes that mail.
+  // (runtime/log-store.ts sync) and the main thread goes on taking calls meanwhile. An answer the
+  // heartbeater may persist for (the reeve says so: it keeps the service, or may have) waits for what
+  // the heartbeater does too: with mail waiting for it, the flush goes after this drain of the host,
+  // which takes that mail. A first registration without heartbeats does not wait for the heartbeater's
+  // mail (its `unkeep` of a service it never kept persists nothing).
   let settling = 0
   const mail = (actor: string) => host?.mailbox(actor)?.size ?? 0
-  const durable = () => {
-    const alone = settling === 0 && mail(actors.reeve) === 0 && mail(actors.heartbeater) === 0
+  const durable = (answer: { heartbeater: boolean }) => {
+    const alone = settling === 0 && mail(actors.reeve) === 0 && (!answer.heartbeater || mail(actors.heartbeater) === 0)
     settling++
     return c.store.sync(alone).finally(() => void settling--)
   }

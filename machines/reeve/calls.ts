@@ -23,6 +23,9 @@ export function registerCall(ctx: ReeveContext, ev: Inbound<ReeveRegister>, out:
     throw err
   }
   if (node !== ctx.node) return refuse(out, ev, 'INVALID_ARGUMENT', `endpoint.node_id must name this node (${ctx.node})`), false
+  // Only a service registered here before can be kept by the heartbeater (it keeps what the reeve
+  // registered), so only then, or with heartbeats now, may the heartbeater persist for this call.
+  const heartbeater = ev.heartbeat !== undefined || ctx.local[e.nodeId] !== undefined
   register(ctx, e, out)
   const hb = actorOf(ctx.node, 'heartbeater')
   // Registered again: heartbeats under another uuid (or none now) no longer keep it.
@@ -31,7 +34,7 @@ export function registerCall(ctx: ReeveContext, ev: Inbound<ReeveRegister>, out:
     const h = ev.heartbeat
     send(out, hb, { type: 'heartbeat.keep', uuid: h.uuid, nodeId: e.nodeId, holdMs: h.holdMs, ...(h.state === undefined ? {} : { state: h.state }) })
   } else health(ctx, e.nodeId, e.state === 'up', out)
-  send(out, ev.from, { type: 'reeve.registered', id: ev.id })
+  send(out, ev.from, { type: 'reeve.registered', id: ev.id, heartbeater })
   return true
 }
 
@@ -41,8 +44,8 @@ export function deregisterCall(ctx: ReeveContext, ev: Inbound<ReeveDeregister>, 
   if (ctx.local[ev.nodeId] === undefined) return refuse(out, ev, 'NOT_FOUND', `${ev.nodeId} is not registered here`), false
   deregister(ctx, ev.nodeId, out)
   send(out, actorOf(ctx.node, 'heartbeater'), { type: 'heartbeat.unkeep', nodeId: ev.nodeId })
-  health(ctx, ev.nodeId, false, out)
-  send(out, ev.from, { type: 'reeve.deregistered', id: ev.id })
+  health(ctx, ev.nodeId, 'gone', out)
+  send(out, ev.from, { type: 'reeve.deregistered', id: ev.id, heartbeater: true })
   return true
 }
 

@@ -260,14 +260,18 @@ export type ReeveRegister = Stamped & {
   heartbeat?: { uuid: string; holdMs: number; state?: 'up' | 'down' }
 }
 
-/** Registered (the edge answers the caller once the step's persists are on disk). Sent by the reeve to `from`. */
-export type ReeveRegistered = Stamped & { type: 'reeve.registered'; id: number }
+/**
+ * Registered (the edge answers the caller once the step's persists are on disk). Sent by the reeve to
+ * `from`. `heartbeater`: the heartbeater may persist for this call too (it keeps the service, or may
+ * have kept it before), so the answer also waits for what the heartbeater does with its mail.
+ */
+export type ReeveRegistered = Stamped & { type: 'reeve.registered'; id: number; heartbeater: boolean }
 
 /** A local service leaves (ReeveService.DeregisterService), as {@link Inbound}. Answer {@link ReeveDeregistered} or NOT_FOUND. */
 export type ReeveDeregister = Stamped & { type: 'reeve.deregister'; id: number; nodeId: string }
 
-/** Deregistered. Sent by the reeve to `from`. */
-export type ReeveDeregistered = Stamped & { type: 'reeve.deregistered'; id: number }
+/** Deregistered. Sent by the reeve to `from`; `heartbeater` as in {@link ReeveRegistered}. */
+export type ReeveDeregistered = Stamped & { type: 'reeve.deregistered'; id: number; heartbeater: boolean }
 
 /** The heartbeater judged a heartbeat-kept service. Sent by the heartbeater to `<node>/reeve`. */
 export type ServiceState = Stamped & { type: 'service.state'; nodeId: string; state: 'up' | 'down' }
@@ -312,7 +316,8 @@ export type CatalogSnapshot = Stamped & { type: 'catalog.snapshot'; id: number; 
 export type CatalogDelta = Stamped & { type: 'catalog.delta'; id: number; endpoints: CatalogEndpoint[]; removed: string[]; version: number }
 
 /** A grpc.health.v1 status (service = the endpoint's NodeID). Sent by the reeve to `port:health`. */
-export type HealthStatus = Stamped & { type: 'health.status'; service: string; status: 'SERVING' | 'NOT_SERVING' }
+/** `SERVICE_UNKNOWN`: the service is gone (deregistered); its status is forgotten. */
+export type HealthStatus = Stamped & { type: 'health.status'; service: string; status: 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN' }
 
 /** The reeve's inputs. */
 export type ReeveEvent =
