@@ -7,7 +7,8 @@
 import * as grpc from '@grpc/grpc-js'
 import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire'
 
-export type ServingStatus = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING'
+/** A service's status; `SERVICE_UNKNOWN` forgets it (Check is NOT_FOUND again, watchers are told). */
+export type ServingStatus = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN'
 
 const STATUS = { UNKNOWN: 0, SERVING: 1, NOT_SERVING: 2, SERVICE_UNKNOWN: 3 } as const
 
@@ -47,9 +48,17 @@ export class Health {
   }
 
   setStatus(service: string, status: ServingStatus): void {
-    if (this.statuses.get(service) === status) return
-    this.statuses.set(service, status)
+    if ((this.statuses.get(service) ?? 'SERVICE_UNKNOWN') === status) return
+    // A service that is gone is not kept as NOT_SERVING for ever: one entry per service ever
+    // registered would grow without bound on a node whose services come and go.
+    if (status === 'SERVICE_UNKNOWN') this.statuses.delete(service)
+    else this.statuses.set(service, status)
     for (const w of this.watchers.get(service) ?? []) w(status)
+  }
+
+  /** How many services have a status (for tests and `/metrics`). */
+  get size(): number {
+    return this.statuses.size
   }
 
   addToServer(server: grpc.Server): void {

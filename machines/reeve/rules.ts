@@ -69,9 +69,9 @@ export function createReeveContext(o: ReeveInput): ReeveContext {
   }
 }
 
-/** grpc.health.v1 follows each local service: what it is now. */
-export function health(ctx: ReeveContext, nodeId: string, up: boolean, out: Effect[]): void {
-  send(out, HEALTH_PORT, { type: 'health.status', service: nodeId, status: up ? 'SERVING' : 'NOT_SERVING' })
+/** grpc.health.v1 follows each local service: what it is now (`gone`: deregistered, forgotten). */
+export function health(ctx: ReeveContext, nodeId: string, up: boolean | 'gone', out: Effect[]): void {
+  send(out, HEALTH_PORT, { type: 'health.status', service: nodeId, status: up === 'gone' ? 'SERVICE_UNKNOWN' : up ? 'SERVING' : 'NOT_SERVING' })
 }
 
 /** At start: every restored registration's health. */

@@ -48,7 +48,8 @@ test('local calls: only the node’s own key; answered; deregistering what is no
   const r = reeve()
   t.deepEqual(sent(r.register(ep('A'), undefined, STEWARD), 'call.refused').map((e) => e.code), ['PERMISSION_DENIED'])
   const reg = r.register(ep('A'))
-  t.deepEqual(sent(reg, 'reeve.registered').length, 1)
+  t.deepEqual(sent(reg, 'reeve.registered').map((e) => e.heartbeater), [false], 'a first registration without heartbeats does not wait for the heartbeater')
+  t.deepEqual(sent(r.register(ep('A')), 'reeve.registered').map((e) => e.heartbeater), [true], 'registered before: the heartbeater may have kept it')
   t.deepEqual(persists(reg), [{ type: 'persist', key: `local${ep('A').nodeId}`, value: ep('A') }])
   t.deepEqual(sent(reg, 'health.status', 'port:health'), [{ type: 'health.status', service: ep('A').nodeId, status: 'SERVING' }])
   t.deepEqual(sent(r.register(ep('B', { nodeId: '/b/h1/r2/B/B1' })), 'call.refused').map((e) => e.code), ['INVALID_ARGUMENT'], 'another node’s endpoint')
@@ -56,7 +57,7 @@ test('local calls: only the node’s own key; answered; deregistering what is no
   const dereg = r.deregister(ep('A').nodeId)
   t.deepEqual([sent(dereg, 'reeve.deregistered').length, persists(dereg)], [1, [{ type: 'persist', key: `local${ep('A').nodeId}`, value: null }]])
   t.deepEqual(sent(dereg, 'heartbeat.unkeep', 'r1/heartbeater'), [{ type: 'heartbeat.unkeep', nodeId: ep('A').nodeId }])
-  t.deepEqual(sent(dereg, 'health.status').map((e) => e.status), ['NOT_SERVING'])
+  t.deepEqual(sent(dereg, 'health.status').map((e) => e.status), ['SERVICE_UNKNOWN'], 'a deregistered service is forgotten, not kept NOT_SERVING')
 })
 
 test('a registration with a heartbeat is handed to the heartbeater, dropping other uuids; its health follows service.state', (t) => {

@@ -100,6 +100,12 @@ test('grpc.health.v1 reports SERVING and NOT_SERVING as set; reflection lists th
   t.is(await check(''), 'SERVING')
   w.s.setStatus('crux.v1.ReeveService', 'NOT_SERVING')
   t.is(await check('crux.v1.ReeveService'), 'NOT_SERVING')
+  // A service that is gone is forgotten: Check does not know it any more.
+  w.s.setStatus('/crux/default/n1/S/S1', 'SERVING')
+  t.is(await check('/crux/default/n1/S/S1'), 'SERVING')
+  w.s.setStatus('/crux/default/n1/S/S1', 'SERVICE_UNKNOWN')
+  const gone = await check('/crux/default/n1/S/S1').catch((err: grpc.ServiceError) => err.code)
+  t.is(gone, grpc.status.NOT_FOUND)
 
   const reflectionProto = join(dirname(createRequire(import.meta.url).resolve('@grpc/reflection')), '..', 'proto', 'grpc', 'reflection', 'v1', 'reflection.proto')
   const reflPkg = grpc.loadPackageDefinition(loadSync(reflectionProto)) as any
