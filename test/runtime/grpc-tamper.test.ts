@@ -7,12 +7,12 @@
  */
 import * as grpc from '@grpc/grpc-js'
 import test from 'ava'
-import { createServer, connect, type AddressInfo, type Socket } from 'node:net'
 import { ReeveServiceService, type ReeveServicePingRequest } from '../../protos/gen/crux/v1/reeve.js'
 import { ed25519PublicKey, randomEd25519SecretKey } from '../../runtime/ed25519.js'
 import { createSecureServer } from '../../runtime/grpc-server.js'
 import { issuePeerTls } from '../../runtime/grpc-tls.js'
 import { createPeerClient } from '../../runtime/peer-client.js'
+import { tcpProxy } from '../fixtures/tcp-proxy.js'
 
 const SECRET = new Uint8Array(32).fill(21)
 const pair = () => ((sk) => ({ secretKey: sk, publicKey: ed25519PublicKey(sk) }))(randomEd25519SecretKey())
@@ -27,7 +27,6 @@ const BIG = TEXT.length
  */
 async function flippingProxy(t: import('ava').ExecutionContext, host: string, target: string, direction: 'answer' | 'request') {
   let flipped = 0
-  const sockets: Socket[] = []
   const flip = (chunk: Buffer): Buffer => {
     if (flipped > 0 || chunk.length < BIG) return chunk
     flipped++
@@ -37,21 +36,8 @@ async function flippingProxy(t: import('ava').ExecutionContext, host: string, ta
     out[i] = out[i]! ^ 0x01
     return out
   }
-  const [th, tp] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))]
-  const proxy = createServer((down) => {
-    const up = connect({ host: th, port: tp })
-    sockets.push(down, up)
-    down.on('data', (b: Buffer) => up.write(direction === 'request' ? flip(b) : b))
-    up.on('data', (b: Buffer) => down.write(direction === 'answer' ? flip(b) : b))
-    const end = () => (down.destroy(), up.destroy())
-    for (const s of [down, up]) s.on('error', end).on('close', end)
-  })
-  await new Promise<void>((resolve) => proxy.listen(0, host, resolve))
-  t.teardown(() => {
-    for (const s of sockets) s.destroy()
-    proxy.close()
-  })
-  return { address: `${host}:${(proxy.address() as AddressInfo).port}`, flipped: () => flipped }
+  const address = await tcpProxy(t, host, target, direction === 'request' ? { request: flip } : { answer: flip })
+  return { address, flipped: () => flipped }
 }
 
 async function world(t: import('ava').ExecutionContext, host: string) {

@@ -8,7 +8,7 @@
  */
 import test from 'ava'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer, connect, type AddressInfo, type Socket } from 'node:net'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startFulcrum, type Fulcrum } from '../../../actors/fulcrum/fulcrum.js'
@@ -19,6 +19,7 @@ import { Code, type CruxError } from '../../../runtime/errors.js'
 import { loadPeerTls } from '../../../runtime/grpc-tls.js'
 import { createPeerClient } from '../../../runtime/peer-client.js'
 import { parseProbeSpecs } from '../../../actors/flock/probe-spec.js'
+import { tcpProxy } from '../../fixtures/tcp-proxy.js'
 import { generateSecret } from '../../../runtime/secret.js'
 
 const BOUND = 20_000
@@ -61,22 +62,8 @@ function node(t: import('ava').ExecutionContext, host: string, grpcPort: number)
 /** A proxy to `target` that records every byte the client sends. */
 async function recordingProxy(t: import('ava').ExecutionContext, host: string, target: string) {
   const sent: Buffer[] = []
-  const sockets: Socket[] = []
-  const at = target.lastIndexOf(':')
-  const proxy = createServer((down) => {
-    const up = connect({ host: target.slice(0, at), port: Number(target.slice(at + 1)) })
-    sockets.push(down, up)
-    down.on('data', (b: Buffer) => (sent.push(Buffer.from(b)), up.write(b)))
-    up.on('data', (b: Buffer) => down.write(b))
-    const end = () => (down.destroy(), up.destroy())
-    for (const s of [down, up]) s.on('error', end).on('close', end)
-  })
-  await new Promise<void>((resolve) => proxy.listen(0, host, resolve))
-  t.teardown(() => {
-    for (const s of sockets) s.destroy()
-    proxy.close()
-  })
-  return { address: `${host}:${(proxy.address() as AddressInfo).port}`, sent }
+  const address = await tcpProxy(t, host, target, { request: (b) => (sent.push(Buffer.from(b)), b) })
+  return { address, sent }
 }
 
 /** Sends `bytes` to `target` as they were recorded, and waits for the server to hang up (or 3 s). */
