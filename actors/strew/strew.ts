@@ -65,6 +65,8 @@ export interface StrewRoad {
   readonly reeveKeyId: string
   readonly stewardKeyId: string
   readonly reeveNodeId: string
+  /** What the reads look at (the host, once attached): one for the road's direct reads and the fulcrum's. */
+  readonly side: StrewReadSide
   /** The host the reads look at, once it exists. */
   attach(host: ActorHost): void
   close(): void
@@ -125,6 +127,7 @@ export function createStrewRoad(
     reeveKeyId,
     stewardKeyId,
     reeveNodeId,
+    side,
     attach(h) {
       host = h
       road.attach(h)
@@ -167,6 +170,7 @@ const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64')
 /** Spawns the strew actors in `c.host` (which sends through `road`) and serves them. */
 export function startStrew(c: StrewComponents, init: StrewInit, bound: StrewServer, road: StrewRoad): Strew {
   const { host, clock, identity } = c
+  const { side } = road
   const actors = strewActors(init.node)
   const server = bound.server
   road.attach(host)
@@ -217,7 +221,6 @@ export function startStrew(c: StrewComponents, init: StrewInit, bound: StrewServ
     server.setStatus('crux.v1.RegistryService', status)
     c.log.info(active ? 'steward started' : 'steward retired', { term: (host.state(actors.steward).context as { term: number }).term })
   })
-  const side: StrewReadSide = { host: () => host, actors, node: init.node, reeveNodeId: road.reeveNodeId, reeveKeyId: road.reeveKeyId }
   const feed = createFlockViewFeed()
   let closed = false
   return {
