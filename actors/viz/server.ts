@@ -47,6 +47,9 @@ const int = (v: unknown, what: string, min: number, max: number): number => {
   return v
 }
 
+/** Services per node a what-if may ask for. */
+export const MAX_WHATIF_SERVICES = 10
+
 /** The what-if request, checked: every field named in the error it causes. */
 export function whatIfOptions(body: unknown): SimOptions {
   if (typeof body !== 'object' || body === null) throw new InvalidArgumentError('the body must be a JSON object')
@@ -64,6 +67,9 @@ export function whatIfOptions(body: unknown): SimOptions {
     o.crash = { atHb: int(c.atHb, 'crash.atHb', 1, 400), fraction }
   }
   if (b.crashLeaderAtHb !== undefined && b.crashLeaderAtHb !== null) o.crashLeaderAtHb = int(b.crashLeaderAtHb, 'crashLeaderAtHb', 1, 400)
+  if (b.crashMemberAtHb !== undefined && b.crashMemberAtHb !== null) o.crashMemberAtHb = int(b.crashMemberAtHb, 'crashMemberAtHb', 1, 400)
+  // Every node's strew machines too (crux sim --services K): heavier, so fewer per node than the CLI allows.
+  if (b.services !== undefined && b.services !== null && b.services !== 0) o.services = int(b.services, 'services', 0, MAX_WHATIF_SERVICES)
   if (b.dropLink !== undefined && b.dropLink !== null) {
     const d = b.dropLink as Record<string, unknown>
     o.dropLink = { atHb: int(d.atHb, 'dropLink.atHb', 1, 400), a: int(d.a, 'dropLink.a', 0, o.nodes - 1), b: int(d.b, 'dropLink.b', 0, o.nodes - 1) }

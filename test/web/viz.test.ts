@@ -87,4 +87,11 @@ test('scrubbing a partitioned-then-healed simulation shows two flocks before the
   await page.click('#whatif-form button[type=submit]')
   await page.waitForFunction(() => (globalThis as any).document.getElementById('summary').textContent.startsWith('what-if refused'), undefined, { timeout: 30_000 })
   t.regex((await page.textContent('#summary')) ?? '', /dropLink\.b must be an integer in \[0, 11\]/)
+
+  // With every node's strew machines: the comparison shows its strew violations (none).
+  for (const k of ['dropAt', 'dropA', 'dropB']) await page.fill(`input[name=${k}]`, '')
+  await page.fill('input[name=services]', '1')
+  await page.click('#whatif-form button[type=submit]')
+  await page.waitForFunction(() => /^what-if: (agreed|did not)/.test((globalThis as any).document.getElementById('summary').textContent), undefined, { timeout: 60_000 })
+  t.is(await page.$eval('#compare tr:last-child td:last-child', (el: any) => el.textContent), '0', 'strew violations of the what-if run')
 })

@@ -188,6 +188,7 @@ function whatIf(tl) {
   form.nodes.value = tl.nodes.length
   form.seed.value = Number.isInteger(tl.header.seed) ? tl.header.seed : 1
   form.hbMs.value = tl.header.config?.hbMs ?? 1000
+  form.services.value = Number(tl.header.config?.services ?? 0)
   for (const k of ['probeEveryHb', 'memberLapseHb', 'pruneEveryHb']) form[k].placeholder = 'default'
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault()
@@ -196,6 +197,8 @@ function whatIf(tl) {
     if (num('partAt') !== undefined) body.partition = { atHb: num('partAt'), groups: num('partGroups') ?? 2, healHb: num('partHeal') }
     if (num('crashAt') !== undefined) body.crash = { atHb: num('crashAt'), fraction: num('crashFraction') }
     if (num('crashLeaderAt') !== undefined) body.crashLeaderAtHb = num('crashLeaderAt')
+    if (num('crashMemberAt') !== undefined) body.crashMemberAtHb = num('crashMemberAt')
+    if (num('services') !== undefined) body.services = num('services')
     if (num('dropAt') !== undefined) body.dropLink = { atHb: num('dropAt'), a: num('dropA'), b: num('dropB'), healHb: num('dropHeal') }
     for (const k of ['probeEveryHb', 'memberLapseHb', 'pruneEveryHb']) if (num(k) !== undefined) body[k] = num(k)
     $('summary').textContent = 'running…'
@@ -206,10 +209,10 @@ function whatIf(tl) {
       return
     }
     const s = out.summary
-    $('compare').innerHTML = '<tr><th></th><th>agreed at HB</th><th>flocks</th><th>leaders</th><th>packets</th></tr>'
+    $('compare').innerHTML = '<tr><th></th><th>agreed at HB</th><th>flocks</th><th>leaders</th><th>packets</th><th>strew violations</th></tr>'
     const row = (name, x) => {
       const tr = document.createElement('tr')
-      for (const v of [name, x.agreed_hb ?? '—', x.flocks ?? '—', x.leaders ?? '—', x.packets ?? '—']) {
+      for (const v of [name, x.agreed_hb ?? '—', x.flocks ?? '—', x.leaders ?? '—', x.packets ?? '—', x.strew?.violations.length ?? '—']) {
         const td = document.createElement('td')
         td.textContent = String(v)
         tr.append(td)

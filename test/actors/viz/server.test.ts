@@ -15,6 +15,13 @@ test('a what-if request outside the bounds is refused, naming the field', (t) =>
   t.throws(() => whatIfOptions({ nodes: 5, seed: 1, dropLink: { atHb: 3, a: 2, b: 2 } }), { message: /two different nodes/ })
   t.throws(() => whatIfOptions({ nodes: 5, seed: 1, memberLapseHb: 0 }), { message: /^memberLapseHb must be a number/ })
   t.throws(() => whatIfOptions('nodes=5'), { message: /JSON object/ })
+  t.throws(() => whatIfOptions({ nodes: 5, seed: 1, services: 11 }), { message: /^services must be an integer in \[0, 10\]/ })
+  t.throws(() => whatIfOptions({ nodes: 5, seed: 1, crashMemberAtHb: 0 }), { message: /^crashMemberAtHb must be an integer in \[1, 400\]/ })
+})
+
+test('a what-if may run every node\'s strew machines and crash a member', (t) => {
+  t.deepEqual(whatIfOptions({ nodes: 6, seed: 3, services: 2, crashMemberAtHb: 20 }), { nodes: 6, seed: 3, hbMs: 1000, untilHb: 60, services: 2, crashMemberAtHb: 20 })
+  t.deepEqual(whatIfOptions({ nodes: 6, seed: 3, services: 0 }), { nodes: 6, seed: 3, hbMs: 1000, untilHb: 60 }, 'no services: the flock alone')
 })
 
 test('the live explanation of a node the feed never named is a 404 naming it; without a beacon there is none', async (t) => {
