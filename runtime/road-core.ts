@@ -15,6 +15,7 @@ import { CruxError } from './errors.js'
 import type { GrpcRoad } from './grpc-road.js'
 import type { ActorHost } from './host.js'
 import { RoadPending, type AnswerSink } from './road-pending.js'
+import { shareStrings } from './share-strings.js'
 import { callCodeOf, callFailed, ROAD_DEFAULTS, type CallCode, type InboundRoute, type OutboundRoute, type RoadMethod, type RouteTable } from './road-routes.js'
 
 export type { AnswerSink } from './road-pending.js'
@@ -220,7 +221,7 @@ export class RoadCore {
     if (r === undefined) return this.failTo(from, event, 'UNIMPLEMENTED', `${route.method.path} is not served`)
     let inEvent: HostEvent
     try {
-      const req: unknown = r.route.method.requestDeserialize(route.method.requestSerialize(request))
+      const req: unknown = shareStrings(r.route.method.requestDeserialize(route.method.requestSerialize(request)), request)
       inEvent = r.route.event(req, r.open ? '' : this.selfCaller(from))
     } catch (err) {
       if (err instanceof CruxError) return this.failTo(from, event, callCodeOf(err.code), err.message)
@@ -240,7 +241,7 @@ export class RoadCore {
       answer: (res, last) => {
         let answer: HostEvent
         try {
-          answer = route.answer(route.method.responseDeserialize(r.route.method.responseSerialize(res)), event)
+          answer = route.answer(shareStrings(route.method.responseDeserialize(r.route.method.responseSerialize(res)), res), event)
         } catch {
           forget()
           cancel()
