@@ -9,7 +9,7 @@ import type { Effect } from '../effects.js'
 import { send } from '../strew/act.js'
 import { actorOf, grpcAt, HEALTH_PORT } from '../strew/addresses.js'
 import type { Base64, CallCode, ReeveInput } from '../strew/events.js'
-import type { CatalogEndpoint, Rule } from '../steward/types.js'
+import { copyEndpoint, type CatalogEndpoint, type Rule } from '../steward/types.js'
 
 /** A catalog watch (ReeveService.WatchCatalog) being served. */
 export interface Watcher {
@@ -122,7 +122,9 @@ export function serviceState(ctx: ReeveContext, nodeId: string, state: 'up' | 'd
   if (e === undefined) return
   health(ctx, nodeId, state === 'up', out)
   if (e.state === state) return
-  ctx.local[nodeId] = { ...e, state }
+  const changed = copyEndpoint(e)
+  changed.state = state
+  ctx.local[nodeId] = changed
   ctx.pending.upsert[nodeId] = true
 }
 

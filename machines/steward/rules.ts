@@ -10,7 +10,7 @@ import type { Effect } from '../effects.js'
 import { send } from '../strew/act.js'
 import { grpcAt } from '../strew/addresses.js'
 import type { CatalogPushBody, Member } from '../strew/events.js'
-import type { CatalogEndpoint, EndpointUpdate, Rule } from './types.js'
+import { copyEndpoint, type CatalogEndpoint, type EndpointUpdate, type Rule } from './types.js'
 
 /** A reeve the steward pushes to. */
 export interface ReeveSlot {
@@ -136,7 +136,7 @@ export function update(ctx: StewardContext, u: EndpointUpdate, node: string, out
     const old = ctx.endpoints[e.nodeId]
     if (old !== undefined && old.reeve === u.reeve && sameEndpoint(old, e)) continue
     if (old !== undefined) touch(ctx, e.nodeId, old.horde)
-    ctx.endpoints[e.nodeId] = { ...e, reeve: u.reeve }
+    ctx.endpoints[e.nodeId] = { nodeId: e.nodeId, netId: e.netId, horde: e.horde, api: e.api, instance: e.instance, address: e.address, state: e.state, keyId: e.keyId, reeve: u.reeve }
     touch(ctx, e.nodeId, e.horde)
     changed = true
   }
@@ -198,8 +198,8 @@ const ruleApplies = (r: Rule, horde: string) => r.horde === '*' || r.horde === h
 export function catalogOf(ctx: StewardContext, horde: string): CatalogEndpoint[] {
   const out: CatalogEndpoint[] = []
   for (const id of Object.keys(ctx.endpoints).sort()) {
-    const { reeve: _reeve, ...e } = ctx.endpoints[id]!
-    if (e.horde === horde) out.push(e)
+    const e = ctx.endpoints[id]!
+    if (e.horde === horde) out.push(copyEndpoint(e))
   }
   return out
 }
@@ -211,10 +211,8 @@ function deltaOf(ctx: StewardContext, horde: string): { endpoints: CatalogEndpoi
   for (const id of Object.keys(ctx.changed).sort()) {
     if (!ctx.changed[id]!.includes(horde)) continue
     const e = ctx.endpoints[id]
-    if (e !== undefined && e.horde === horde) {
-      const { reeve: _reeve, ...plain } = e
-      endpoints.push(plain)
-    } else remove.push(id)
+    if (e !== undefined && e.horde === horde) endpoints.push(copyEndpoint(e))
+    else remove.push(id)
   }
   return { endpoints, remove }
 }

@@ -11,6 +11,15 @@ export interface CatalogEndpoint {
   keyId: string
 }
 
+/**
+ * A copy of `e` with exactly its fields, built as one literal, so that every copy shares one V8 shape:
+ * object spread (`{ ...e, x }`) gave each copy a shape of its own (20 000 registrations: 20 000
+ * hidden classes and descriptor arrays, 7 MB of a steward's heap).
+ */
+export function copyEndpoint(e: CatalogEndpoint): CatalogEndpoint {
+  return { nodeId: e.nodeId, netId: e.netId, horde: e.horde, api: e.api, instance: e.instance, address: e.address, state: e.state, keyId: e.keyId }
+}
+
 /** A service `from` in `horde` may see endpoints of service `to` (`*` matches any horde). */
 export interface Rule {
   horde: string
