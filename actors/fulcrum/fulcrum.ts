@@ -223,15 +223,16 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
   opened.push(() => flock.close(), () => recorder?.close())
   const monitor = attachFulcrumMonitor({ host: flock.host, transport, beacon: () => flock.context().beacon }, { ringSize: o.ringSize ?? 10_000 })
   // The leader's epoch is the key period: every session older than it is re-keyed on its next send.
-  transport.rekey(flock.context().epoch)
-  flock.host.onEmit((_actor, rec) => {
-    if (rec.type === 'Epoch' && typeof rec.epoch === 'string') transport.rekey(rec.epoch)
-  })
+  // Read from the flock machine's context after each of its steps (its `Epoch` record is for
+  // monitoring, not a message to the transport).
+  let epoch = flock.context().epoch
+  transport.rekey(epoch)
   // One log line whenever where the node stands changes: role, flock, leader, member count.
   let last = ''
   flock.host.onStep((info) => {
     if (info.actor !== actorId) return
     const c = flock.context()
+    if (c.epoch !== epoch) transport.rekey((epoch = c.epoch))
     const view = { role: roleOf(c), flock: c.flock, leader: c.leader.id, leaderAddr: c.leader.addr, members: c.list.size, listVersion: c.list.version }
     const key = JSON.stringify(view)
     if (key !== last) {
