@@ -186,8 +186,17 @@ export function startStrew(c: StrewComponents, init: StrewInit, bound: StrewServ
   server.setStatus('crux.v1.StewardService', 'NOT_SERVING')
   server.setStatus('crux.v1.RegistryService', 'NOT_SERVING')
   const now = clock.now()
-  const kept = c.store.values(actors.heartbeater, 'beat/') as Kept[]
   const local = c.store.values(actors.reeve, 'local') as CatalogEndpoint[]
+  // The heartbeater keeps only services the reeve has: a kill between the two logs' writes of one
+  // flush could leave it one the reeve never acknowledged; the reeve tells it to let go of a service
+  // only if it had registered it, so such a one is dropped here.
+  const registered = new Set(local.map((e) => e.nodeId))
+  const kept = (c.store.values(actors.heartbeater, 'beat/') as Kept[]).filter((k) => {
+    if (registered.has(k.nodeId)) return true
+    c.store.put(actors.heartbeater, `beat/${k.uuid}`, null)
+    c.log.warn('dropped a heartbeat-kept service the reeve does not have (a kill mid-write?)', { uuid: k.uuid, nodeId: k.nodeId })
+    return false
+  })
   spawnStrewActors(host, {
     node: init.node,
     reeveNodeId: road.reeveNodeId,

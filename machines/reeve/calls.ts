@@ -28,8 +28,9 @@ export function registerCall(ctx: ReeveContext, ev: Inbound<ReeveRegister>, out:
   const heartbeater = ev.heartbeat !== undefined || ctx.local[e.nodeId] !== undefined
   register(ctx, e, out)
   const hb = actorOf(ctx.node, 'heartbeater')
-  // Registered again: heartbeats under another uuid (or none now) no longer keep it.
-  send(out, hb, { type: 'heartbeat.unkeep', nodeId: e.nodeId, ...(ev.heartbeat === undefined ? {} : { but: ev.heartbeat.uuid }) })
+  // Registered again: heartbeats under another uuid (or none now) no longer keep it. (A service new
+  // here is kept by none: the fulcrum drops, at start, any the heartbeater kept that the reeve lacks.)
+  if (heartbeater) send(out, hb, { type: 'heartbeat.unkeep', nodeId: e.nodeId, ...(ev.heartbeat === undefined ? {} : { but: ev.heartbeat.uuid }) })
   if (ev.heartbeat !== undefined) {
     const h = ev.heartbeat
     send(out, hb, { type: 'heartbeat.keep', uuid: h.uuid, nodeId: e.nodeId, holdMs: h.holdMs, ...(h.state === undefined ? {} : { state: h.state }) })

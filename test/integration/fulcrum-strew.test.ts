@@ -13,6 +13,8 @@ import * as grpc from '@grpc/grpc-js'
 import { loadSync } from '@grpc/proto-loader'
 import { protoPath as healthProto } from 'grpc-health-check'
 import { createReeveClient, type ReeveClient } from '../../actors/strew/client.js'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { loadPeerTls } from '../../runtime/grpc-tls.js'
 import { FulcrumPool, until, type RunningFulcrum } from '../fixtures/fulcrums.js'
 
@@ -158,6 +160,10 @@ test.serial('registrations survive a restart and a kill -9', async (t) => {
   )
   const acked = (await Promise.all(burst)).filter((i) => i >= 0)
   await f.exited
+  // As if the kill had come between the heartbeater's log and the reeve's in one flush: the
+  // heartbeater keeps a service the reeve never registered. The restarted node lets go of it.
+  const ghost = `${ids[0]!.split('/').slice(0, 4).join('/')}/Ghost/Api1`
+  orphanKeep(f.dataDir, { uuid: 'ghost-beat', nodeId: ghost, holdMs: 3_000 })
   const again = w.pool.start(f.addr, '127.77.85.0/29', ['--heartbeat', String(HB)], f.addr)
   t.is(again.dataDir, f.dataDir)
   const c2 = w.client(again)
@@ -170,4 +176,17 @@ test.serial('registrations survive a restart and a kill -9', async (t) => {
   const local = new Set((await c2.catalog()).endpoints.map((e) => e.nodeId))
   const prefix = ids[0]!.split('/').slice(0, 4).join('/')
   t.true(acked.every((i) => local.has(`${prefix}/Burst${i}/Api1`)), `every acknowledged registration survived (${acked.length} acknowledged before the kill)`)
+  t.true(again.lines.some((l) => l.uuid === 'ghost-beat' && /dropped a heartbeat-kept service/.test(String(l.msg))), 'the orphaned heartbeat keep was dropped at start')
+  t.false(local.has(ghost))
 })
+
+/** Writes a heartbeat keep into a stopped node's heartbeater log, where its lines end (before the zeros written ahead). */
+function orphanKeep(dataDir: string, kept: { uuid: string; nodeId: string; holdMs: number }): void {
+  const dir = join(dataDir, 'strew')
+  const name = readdirSync(dir).find((f) => f.endsWith('~reeve.log'))!.replace('~reeve.log', '~heartbeater.log')
+  const file = join(dir, name)
+  const line = Buffer.from(`{"k":${JSON.stringify(`beat/${kept.uuid}`)},"v":${JSON.stringify(kept)}}\n`)
+  const old = existsSync(file) ? readFileSync(file) : Buffer.alloc(0)
+  const end = old.indexOf(0)
+  writeFileSync(file, Buffer.concat([old.subarray(0, end < 0 ? old.length : end), line]))
+}
