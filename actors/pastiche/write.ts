@@ -124,13 +124,14 @@ async function writeInto(ctx: WriteContext, wantHex: string | null, key: string,
     try {
       ctx.evict(chunk.length, wantHex ?? undefined)
       ctx.index.setPartial(key, pos + chunk.length)
-      await fh!.write(chunk, pos)
+      const written = fh!.write(chunk, pos)
+      hasher.update(chunk) // while the write is in the thread pool
+      await written
     } catch (err) {
       await discard()
       await it.return?.()
       throw err instanceof StoreFullError ? err : new DiskWriteError(what, err)
     }
-    hasher.update(chunk)
     pos += chunk.length
   }
   const hex = hasher.digest('hex')
