@@ -104,24 +104,32 @@ export class BlobIndex {
   }
 
   /**
-   * Makes room for `needed` more bytes: returns the blobs to delete, least recently used first, already
-   * forgotten by the index. Throws {@link StoreFullError} (evicting nothing) when even every evictable
-   * blob would not make room.
+   * Makes room for `needed` more bytes. In-progress files no write is using (kept for a resume that may
+   * never come) go first, oldest first, then blobs, least recently used first. Returns what to delete,
+   * already forgotten by the index. Throws {@link StoreFullError} (evicting nothing) when even all of
+   * that would not make room. `busy`: the in-progress files of writes under way.
    */
-  makeRoom(needed: number, forHex?: string): string[] {
+  makeRoom(needed: number, busy: ReadonlySet<string>, forHex?: string): { partials: string[]; blobs: string[] } {
     const over = this.used + needed - this.limitBytes
-    if (over <= 0) return []
-    const victims: string[] = []
+    const out = { partials: [] as string[], blobs: [] as string[] }
+    if (over <= 0) return out
     let freed = 0
+    for (const [key, bytes] of this.partials) {
+      if (freed >= over) break
+      if (busy.has(key)) continue
+      out.partials.push(key)
+      freed += bytes
+    }
     for (const [hex, bytes] of this.blobs) {
       if (freed >= over) break
       if (!this.evictable(hex)) continue
-      victims.push(hex)
+      out.blobs.push(hex)
       freed += bytes
     }
     if (freed < over) throw new StoreFullError(needed, this.used - freed, this.limitBytes, forHex === undefined ? undefined : hashOfHex(forHex))
-    for (const hex of victims) this.remove(hex)
-    return victims
+    for (const key of out.partials) this.setPartial(key, undefined)
+    for (const hex of out.blobs) this.remove(hex)
+    return out
   }
 
   /** One blob as `ls` shows it (undefined: not held). */

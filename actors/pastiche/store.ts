@@ -88,16 +88,20 @@ export async function createBlobStore(opts: BlobStoreOptions): Promise<BlobStore
   if (pinned.some((hex) => !index.has(hex))) await writePins(pinsFile, [...index.pins].map(hashOfHex))
 
   let anon = 0
+  /** In-progress files of writes under way (expected hashes and unknown-hash names): never evicted. */
+  const busy = new Set<string>()
   const ctx: WriteContext = {
     index,
     fs: opts.fs ?? nodeBlobFs,
     blobsDir,
     incomingDir,
-    writers: new Set(),
+    writers: busy,
     evict(needed, hex) {
-      for (const victim of index.makeRoom(needed, hex)) unlinkSync(blobPath(blobsDir, victim))
+      const victims = index.makeRoom(needed, busy, hex)
+      for (const key of victims.partials) unlinkSync(partialPath(incomingDir, key))
+      for (const victim of victims.blobs) unlinkSync(blobPath(blobsDir, victim))
     },
-    anonName: () => `anon-${process.pid}-${anon++}.part`,
+    anonName: () => `anon-${process.pid}-${anon++}`,
   }
   // Pin file writes in order: two pins at once must not let the older list be renamed last.
   let pinsDone: Promise<void> = Promise.resolve()

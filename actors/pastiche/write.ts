@@ -22,7 +22,7 @@ export interface WriteContext {
   readonly fs: BlobFs
   readonly blobsDir: string
   readonly incomingDir: string
-  /** Expected hashes (hex) whose write is under way: a second write of one is refused. */
+  /** In-progress files (hex, or an unknown-hash write's name) of writes under way: a second write of one hash is refused, and eviction spares them. */
   readonly writers: Set<string>
   /** Makes room for `needed` bytes by eviction, or throws {@link StoreFullError}. */
   evict(needed: number, hex?: string): void
@@ -49,7 +49,7 @@ export function blobPath(blobsDir: string, hex: string): string {
   return join(blobsDir, hex.slice(0, 2), hex)
 }
 
-/** Where the in-progress bytes of an expected hash are kept. */
+/** Where the in-progress bytes of a write are kept: `<hex>.part` (resumable), or `<anon name>.part`. */
 export function partialPath(incomingDir: string, hex: string): string {
   return join(incomingDir, `${hex}.part`)
 }
@@ -75,11 +75,11 @@ export async function writeBlob(ctx: WriteContext, expected: string | null, sour
     ctx.writers.add(wantHex) // before any await: two writes of one hash cannot both get past here
   }
   const key = wantHex ?? ctx.anonName()
-  const file = wantHex === null ? join(ctx.incomingDir, key) : partialPath(ctx.incomingDir, wantHex)
+  ctx.writers.add(key)
   try {
-    return await writeInto(ctx, wantHex, key, file, source, offset, opts.bytes)
+    return await writeInto(ctx, wantHex, key, partialPath(ctx.incomingDir, key), source, offset, opts.bytes)
   } finally {
-    if (wantHex !== null) ctx.writers.delete(wantHex)
+    ctx.writers.delete(key)
   }
 }
 

@@ -99,3 +99,20 @@ test('a declared size that cannot fit fails before a byte is written; a blob big
   t.deepEqual(store.ls().map((x) => x.hash), [keep])
   t.deepEqual(store.usage(), { blobs: 60, incoming: 0, limit: 100 })
 })
+
+test('bytes kept for a resume count against the bound and are the first to go when room is needed', async (t) => {
+  const store = await createBlobStore({ dir: dir(t), limitBytes: 300 })
+  const blob = await put(store, 100, 1)
+  const h = hashOfBytes(Buffer.alloc(200, 2))
+  async function* broken(): AsyncGenerator<Buffer> {
+    yield Buffer.alloc(150, 2)
+    throw new Error('connection reset')
+  }
+  await t.throwsAsync(store.write(h, broken()))
+  t.deepEqual(store.usage(), { blobs: 100, incoming: 150, limit: 300 })
+  await put(store, 100, 3) // needs 50 bytes more: the idle partial goes, not the blob
+  t.is(store.partial(h), 0)
+  t.true(store.has(blob))
+  t.deepEqual(readdirSync(join(store.dir, 'incoming')), [])
+  t.deepEqual(store.usage(), { blobs: 200, incoming: 0, limit: 300 })
+})
