@@ -1,7 +1,7 @@
 /**
  * A directory as a deterministic tar: the same tree gives the same bytes, hence the same blob hash,
  * whatever the mtimes, owners, umask or the order the directory listing comes in. Entries are sorted by
- * path (byte order of the UTF-8), every mtime, uid and gid is 0, user and group names are empty, modes
+ * their name in the archive (byte order of the UTF-8; a directory's name ends in `/`), every mtime, uid and gid is 0, user and group names are empty, modes
  * are 0644 for files and 0755 for directories and for files with any execute bit. Only regular files and
  * directories are packed: a symlink (or a fifo, socket, device) anywhere in the tree is refused with a
  * {@link TarError} naming it, before a byte is produced, since a link's meaning depends on where it is
@@ -17,22 +17,24 @@ import { BLOCK, entryHeaders } from './tar-header.js'
 interface Entry {
   /** Relative path with `/` separators, no trailing slash. */
   rel: string
+  /** The name in the archive: `rel`, with a trailing slash for a directory. */
+  name: string
   dir: boolean
   mode: number
   size: number
 }
 
-const byBytes = (a: Entry, b: Entry): number => Buffer.compare(Buffer.from(a.rel), Buffer.from(b.rel))
+const byBytes = (a: Entry, b: Entry): number => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name))
 
 async function walk(root: string, rel: string, out: Entry[]): Promise<void> {
   for (const name of await readdir(rel === '' ? root : join(root, rel))) {
     const path = rel === '' ? name : `${rel}/${name}`
     const st = await lstat(join(root, path))
     if (st.isDirectory()) {
-      out.push({ rel: path, dir: true, mode: 0o755, size: 0 })
+      out.push({ rel: path, name: `${path}/`, dir: true, mode: 0o755, size: 0 })
       await walk(root, path, out)
     } else if (st.isFile()) {
-      out.push({ rel: path, dir: false, mode: (st.mode & 0o111) !== 0 ? 0o755 : 0o644, size: st.size })
+      out.push({ rel: path, name: path, dir: false, mode: (st.mode & 0o111) !== 0 ? 0o755 : 0o644, size: st.size })
     } else {
       const kind = st.isSymbolicLink() ? 'a symlink' : 'not a regular file or directory'
       throw new TarError(`cannot pack ${join(root, path)}: ${kind} (only regular files and directories are packed)`)
@@ -51,7 +53,7 @@ export async function listTree(root: string): Promise<Entry[]> {
 
 async function* blocks(root: string, entries: Entry[]): AsyncGenerator<Buffer> {
   for (const e of entries) {
-    yield* entryHeaders(e.dir ? `${e.rel}/` : e.rel, e.mode, e.size, e.dir ? '5' : '0')
+    yield* entryHeaders(e.name, e.mode, e.size, e.dir ? '5' : '0')
     if (e.dir) continue
     let n = 0
     for await (const chunk of createReadStream(join(root, e.rel), { highWaterMark: 1 << 20 })) {

@@ -135,6 +135,15 @@ test('a broken write keeps its bytes and resumes from an offset to completion; a
   t.deepEqual(readdirSync(join(d, 'incoming')), [])
 })
 
+test('a broken write of unknown hash cannot resume and keeps nothing', async (t) => {
+  const d = dir(t)
+  const store = await createBlobStore({ dir: d, limitBytes: 1 << 20 })
+  await t.throwsAsync(store.write(null, breaksAfter('half of it')), { message: 'connection reset' })
+  await t.throwsAsync(store.write(null, from('x'), { offset: 1 }), { message: /only a write under an expected hash can resume/ })
+  t.deepEqual(files(d), [])
+  t.deepEqual(store.usage(), { blobs: 0, incoming: 0, limit: 1 << 20 })
+})
+
 test('a resumed write whose kept bytes were wrong fails verification and keeps nothing', async (t) => {
   const d = dir(t)
   const store = await createBlobStore({ dir: d, limitBytes: 1 << 20 })

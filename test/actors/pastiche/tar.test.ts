@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { packTar } from '../../../actors/pastiche/tar.js'
 import { unpackTar } from '../../../actors/pastiche/untar.js'
 import { TarError } from '../../../actors/pastiche/errors.js'
+import { decodeHeader } from '../../../actors/pastiche/tar-header.js'
 import { createBlobStore } from '../../../actors/pastiche/store.js'
 import { drainHash } from '../../fixtures/pastiche-bytes.js'
 import { END, craftFile, craftHeader, fixChecksum } from '../../fixtures/tar-craft.js'
@@ -22,7 +23,8 @@ const TREE: [string, string | null][] = [
   ['b/', null],
   ['b/c.bin', 'x'.repeat(1000)],
   ['b/empty/', null],
-  ['a-b', 'sorts before a/'],
+  ['a-b', 'a file'],
+  ['b-x', 'sorts between b/ and b/c.bin'],
   ['run.sh', '#!/bin/sh\necho hi\n'],
   ['zero', ''],
   ['deep/', null],
@@ -78,8 +80,19 @@ test('entries are in byte order with normalised headers, and GNU tar reads the a
   const names = lines.map((l) => l.split(/\s+/).slice(5).join(' '))
   t.deepEqual(names, [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))))
   t.true(names.includes(LONG))
+  t.deepEqual(names.slice(0, 6), ['a-b', 'a.txt', 'b-x', 'b/', 'b/c.bin', 'b/empty/'])
   for (const l of lines) t.regex(l, /^(-rw-r--r--|drwxr-xr-x|-rwxr-xr-x) 0\/0 .* 1970-01-01 /)
   t.regex(lines.find((l) => l.endsWith(' run.sh'))!, /^-rwxr-xr-x/)
+  // Every header: mtime, uid, gid 0, no user or group name.
+  const tar = readFileSync(file)
+  let at = 0
+  while (tar[at] !== 0) {
+    const h = decodeHeader(tar.subarray(at, at + 512))
+    t.is(tar.toString('ascii', at + 108, at + 124), '0000000\u00000000000\u0000')
+    t.is(tar.toString('ascii', at + 136, at + 148), '00000000000\u0000', `mtime of ${h.name}`)
+    t.true(tar.subarray(at + 265, at + 329).every((b) => b === 0), `uname and gname of ${h.name}`)
+    at += 512 + Math.ceil(h.size / 512) * 512
+  }
 })
 
 test('a directory round-trips through the store: pack, store, read, unpack, pack again gives the same hash', async (t) => {
@@ -88,7 +101,7 @@ test('a directory round-trips through the store: pack, store, read, unpack, pack
   const store = await createBlobStore({ dir: join(d, 'store'), limitBytes: 1 << 24 })
   const { hash } = await store.write(null, await packTar(join(d, 'src')))
   const result = await unpackTar(store.read(hash), join(d, 'out'))
-  t.deepEqual(result, { files: 6, dirs: 4, bytes: TREE.reduce((n, [, c]) => n + Buffer.byteLength(c ?? ''), 0) })
+  t.deepEqual(result, { files: 7, dirs: 4, bytes: TREE.reduce((n, [, c]) => n + Buffer.byteLength(c ?? ''), 0) })
   t.is(readFileSync(join(d, 'out', LONG), 'utf8'), 'a path past 100 bytes goes in a pax header')
   t.is(statSync(join(d, 'out', 'run.sh')).mode & 0o777, 0o755)
   t.true(statSync(join(d, 'out', 'b', 'empty')).isDirectory())
