@@ -69,6 +69,15 @@ export interface BlobStore {
   verify(hash: string): Promise<boolean>
 }
 
+/** Deletes a file the index has let go of; one already gone (removed by hand) is no failure. */
+function removeGone(file: string): void {
+  try {
+    unlinkSync(file)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+}
+
 /** Opens (creating if needed) the store in `opts.dir`, scanning it; hashes nothing. */
 export async function createBlobStore(opts: BlobStoreOptions): Promise<BlobStore> {
   if (!Number.isSafeInteger(opts.limitBytes) || opts.limitBytes < 0) throw new InvalidArgumentError(`blob store limit ${opts.limitBytes} is not a byte count`)
@@ -98,8 +107,8 @@ export async function createBlobStore(opts: BlobStoreOptions): Promise<BlobStore
     writers: busy,
     evict(needed, hex) {
       const victims = index.makeRoom(needed, busy, hex)
-      for (const key of victims.partials) unlinkSync(partialPath(incomingDir, key))
-      for (const victim of victims.blobs) unlinkSync(blobPath(blobsDir, victim))
+      for (const key of victims.partials) removeGone(partialPath(incomingDir, key))
+      for (const victim of victims.blobs) removeGone(blobPath(blobsDir, victim))
     },
     anonName: () => `anon-${process.pid}-${anon++}`,
   }
@@ -170,7 +179,7 @@ export async function createBlobStore(opts: BlobStoreOptions): Promise<BlobStore
       if (h.digest('hex') === hex) return true
       const wasPinned = index.pins.has(hex)
       index.remove(hex)
-      unlinkSync(blobPath(blobsDir, hex))
+      removeGone(blobPath(blobsDir, hex))
       if (wasPinned) await savePins()
       return false
     },

@@ -70,12 +70,13 @@ test('entries are in byte order with normalised headers, and GNU tar reads the a
   const { hash } = await store.write(null, await packTar(join(d, 'src')))
   const file = join(d, 'x.tar')
   writeFileSync(file, readFileSync(join(d, 'store', 'blobs', hash.slice(7, 9), hash.slice(7))))
-  let listing: string
   try {
-    listing = execFileSync('tar', ['--numeric-owner', '-tvf', file], { encoding: 'utf8' })
+    execFileSync('tar', ['--version'], { stdio: 'ignore' })
   } catch {
-    return t.pass('no tar on this machine')
+    t.log('skipped: no tar on this machine')
+    return t.pass()
   }
+  const listing = execFileSync('tar', ['--numeric-owner', '-tvf', file], { encoding: 'utf8' })
   const lines = listing.trim().split('\n')
   const names = lines.map((l) => l.split(/\s+/).slice(5).join(' '))
   t.deepEqual(names, [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))))
