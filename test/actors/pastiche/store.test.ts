@@ -6,6 +6,7 @@ import { createBlobStore, partialFileOf } from '../../../actors/pastiche/store.j
 import { EMPTY_BLOB, hashOfBytes } from '../../../actors/pastiche/hash.js'
 import { BadHashError, BlobBusyError, BlobNotFoundError, HashMismatchError, ResumeOffsetError } from '../../../actors/pastiche/errors.js'
 import { drainHash } from '../../fixtures/pastiche-bytes.js'
+import { OutOfRangeError } from '../../../runtime/errors.js'
 
 function dir(t: import('ava').ExecutionContext): string {
   const d = mkdtempSync(join(tmpdir(), 'crux-pastiche-'))
@@ -43,6 +44,8 @@ test('a file round-trips: write under its hash, read back whole and from an offs
   t.is(await read(store.read(hash)), 'hello, pastiche')
   t.is(await read(store.read(hash, 7)), 'pastiche')
   t.is(await read(store.read(hash, 15)), '')
+  t.throws(() => store.read(hash, 16), { instanceOf: OutOfRangeError, message: `blob ${hash}: read offset 16 is outside its 15 bytes` })
+  t.throws(() => store.read(hash, -1), { instanceOf: OutOfRangeError })
   t.deepEqual(await store.write(hash, from('not read')), { hash, bytes: 15, existed: true })
   t.true(await store.verify(hash))
 })
