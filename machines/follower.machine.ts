@@ -16,7 +16,7 @@ import { defineMachine } from './definition.js'
 import type { Effect } from './effects.js'
 import { acting, actingOnAny, is } from './strew/act.js'
 import type { FollowerEvent, FollowerInput } from './strew/events.js'
-import { busy, createFollowerContext, failed, lead, namedBy, register, registered, retire, sameNamed, sendMembers, settle, type FollowerContext } from './follower/rules.js'
+import { behind, busy, createFollowerContext, failed, lead, namedBy, register, registered, retire, sameNamed, seen, sendMembers, settle, type FollowerContext } from './follower/rules.js'
 
 const S = setup({ types: {} as { context: FollowerContext; events: FollowerEvent; input: FollowerInput; emitted: Effect } })
 type Ev<T extends FollowerEvent['type']> = Extract<FollowerEvent, { type: T }>
@@ -47,12 +47,18 @@ const failure = <T extends 'registry.busy' | 'registry.done' | 'registry.failed'
   target: '#follower.follow.retrying' as const,
   actions: act(type, (ctx, ev, out) => failed(ctx, why(ev), out)),
 })
+/** Outside `following`: a term the reeve holds, told at the next registration. */
+const behindSeen = act('reeve.behind', (ctx, ev) => seen(ctx, ev.address, ev.term, false))
 const ofLeader = (ctx: FollowerContext, stewardNode: string) => ctx.target !== null && stewardNode === ctx.target.leader
 
 export const followerLogic = S.createMachine({
   id: 'follower',
   context: ({ input }) => createFollowerContext(input),
   type: 'parallel',
+  on: {
+    'reeve.raised': { actions: act('reeve.raised', (ctx, ev) => seen(ctx, ev.address, ev.term, true)) },
+    'follower.raised': { actions: act('follower.raised', (ctx, ev) => void (ctx.lastTerm = Math.max(ctx.lastTerm, ev.term))) },
+  },
   states: {
     lead: {
       initial: 'notLeading',
@@ -82,10 +88,11 @@ export const followerLogic = S.createMachine({
       initial: 'unnamed',
       states: {
         unnamed: {
-          on: { 'flock.view': { guard: when('flock.view', (_c, ev) => namedBy(ev) !== null), target: 'settling', actions: startSettling } },
+          on: { 'flock.view': { guard: when('flock.view', (_c, ev) => namedBy(ev) !== null), target: 'settling', actions: startSettling }, 'reeve.behind': { actions: behindSeen } },
         },
         settling: {
           on: {
+            'reeve.behind': { actions: behindSeen },
             'flock.view': [
               { guard: when('flock.view', (ctx, ev) => namedBy(ev) === null || sameNamed(namedBy(ev), ctx.candidate)) },
               // Back to what was registered with before the window ran out: nothing to do again.
@@ -107,6 +114,7 @@ export const followerLogic = S.createMachine({
           entry: any((ctx, out) => register(ctx, out)),
           initial: 'calling',
           on: {
+            'reeve.behind': { actions: behindSeen },
             'flock.view': { guard: namesAnother, target: 'settling', actions: startSettling },
             'registry.done': [
               { guard: answer('registry.done', (ctx, ev) => ofLeader(ctx, ev.stewardNode) && (ctx.call!.busy === null || ctx.call!.busy.keyId === ev.stewardKeyId)), target: 'following', actions: act('registry.done', (ctx, ev, out) => registered(ctx, ev, out)) },
@@ -130,6 +138,7 @@ export const followerLogic = S.createMachine({
         },
         retrying: {
           on: {
+            'reeve.behind': { actions: behindSeen },
             'timer.fired': { guard: timer('retry'), target: 'registering' },
             'flock.view': { guard: namesAnother, target: 'settling', actions: [cancel('retry'), startSettling] },
           },
@@ -137,6 +146,11 @@ export const followerLogic = S.createMachine({
         following: {
           on: {
             'flock.view': { guard: namesAnother, target: 'settling', actions: startSettling },
+            // The steward pushes under a term below the catalog the reeve holds: register again, telling it.
+            'reeve.behind': [
+              { guard: when('reeve.behind', (ctx, ev) => ctx.steward !== null && ev.address === ctx.steward.address), target: 'registering', actions: act('reeve.behind', (ctx, ev, out) => behind(ctx, ev, out)) },
+              { actions: behindSeen },
+            ],
             'reeve.refused': {
               guard: when('reeve.refused', (ctx, ev) => ctx.steward !== null && ev.address === ctx.steward.address),
               target: 'registering',
@@ -150,4 +164,4 @@ export const followerLogic = S.createMachine({
 })
 
 /** The follower as the runtime knows it. */
-export const followerMachine = defineMachine('follower', '1', followerLogic)
+export const followerMachine = defineMachine('follower', '2', followerLogic)

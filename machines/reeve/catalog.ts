@@ -8,24 +8,44 @@
  */
 import type { Effect } from '../effects.js'
 import { refuse, send } from '../strew/act.js'
+import { actorOf } from '../strew/addresses.js'
 import { IdFormatError, parseNodeId } from '../strew/ids.js'
 import type { CatalogPush, CatalogWatch, Inbound } from '../strew/events.js'
 import { serviceOf, visibleTo } from '../steward/rules.js'
 import type { CatalogEndpoint } from '../steward/types.js'
 import { hasPending, type ReeveContext, type Watcher } from './rules.js'
 
-/** Takes a push if it is the current steward's and applies; returns the NodeIDs changed (null: whole, or not taken). */
-function apply(ctx: ReeveContext, p: CatalogPush): { taken: boolean; changed: string[] | null } {
+/** What became of a push: taken (and what it changed: null for everything), and whether it raised the steward's term or is behind the catalog held. */
+type Applied = { taken: boolean; changed: string[] | null; raised?: true; behind?: true }
+
+const notTaken: Applied = { taken: false, changed: null }
+
+/**
+ * Takes a push if it is the current steward's and applies it. A catalog never goes back to an older
+ * (term, version): a push under a term below the catalog's is not taken, and when it is the steward's
+ * own term (it was named with a lower term than a steward followed before) the node must register
+ * again to make it raise (`behind`). A whole push of a term above the steward's is its registry having
+ * raised the term (machines/registry/rules.ts `raiseAbove`): taken, and forwards go under it (`raised`).
+ */
+function apply(ctx: ReeveContext, p: CatalogPush): Applied {
   const c = ctx.catalog
-  if (ctx.steward === null || p.term !== ctx.steward.term) return { taken: false, changed: null }
+  const s = ctx.steward
+  if (s === null) return notTaken
+  if (p.term < c.term) return p.term >= s.term ? { ...notTaken, behind: true } : notTaken
+  if (p.term < s.term || (p.term > s.term && !p.full)) return notTaken
+  let raised: Applied['raised']
+  if (p.term > s.term) {
+    s.term = p.term
+    raised = true
+  }
   if (p.full) {
-    if (p.term === c.term && p.version < c.version) return { taken: false, changed: null }
+    if (p.term === c.term && p.version < c.version) return notTaken
     const endpoints: Record<string, CatalogEndpoint> = {}
     for (const e of p.endpoints) endpoints[e.nodeId] = e
     ctx.catalog = { term: p.term, version: p.version, endpoints, rules: p.rules }
-    return { taken: true, changed: null }
+    return { taken: true, changed: null, ...(raised ? { raised } : {}) }
   }
-  if (p.term !== c.term || p.base !== c.version) return { taken: false, changed: null }
+  if (p.term !== c.term || p.base !== c.version) return notTaken
   for (const e of p.endpoints) c.endpoints[e.nodeId] = e
   for (const id of p.remove) delete c.endpoints[id]
   c.version = p.version
@@ -38,6 +58,9 @@ export function pushed(ctx: ReeveContext, ev: Inbound<CatalogPush>, out: Effect[
   if (ctx.steward === null || ev.caller !== ctx.steward.keyId) return refuse(out, ev, 'PERMISSION_DENIED', 'call refused')
   const r = apply(ctx, ev)
   send(out, ev.from, { type: 'catalog.pushed', id: ev.id, version: ctx.catalog.version })
+  const follower = actorOf(ctx.node, 'follower')
+  if (r.behind) send(out, follower, { type: 'reeve.behind', address: ctx.steward.address, term: ctx.catalog.term })
+  if (r.raised) send(out, follower, { type: 'reeve.raised', address: ctx.steward.address, term: ctx.steward.term })
   if (!r.taken) return
   if (lostOurs(ctx, ev)) {
     ctx.pending.full = true

@@ -157,6 +157,9 @@ export function forwardFailed(ctx: ReeveContext, code: CallCode, out: Effect[]):
   if (s.full) ctx.pending.full = true
   for (const id of s.upsert) if (ctx.pending.remove[id] === undefined) ctx.pending.upsert[id] = true
   for (const id of s.remove) if (ctx.pending.upsert[id] === undefined) ctx.pending.remove[id] = true
+  // Refused for a term the steward has since raised (its whole push under the new one came meanwhile):
+  // it still knows us, so the changes simply go again under the new term.
+  if (code === 'FAILED_PRECONDITION' && ctx.steward !== null && s.address === ctx.steward.address && s.term < ctx.steward.term) return
   if (code === 'PERMISSION_DENIED' || code === 'FAILED_PRECONDITION') {
     ctx.pending.full = true
     send(out, actorOf(ctx.node, 'follower'), { type: 'reeve.refused', address: s.address, term: s.term, code })

@@ -90,6 +90,24 @@ export function lead(ctx: StewardContext, term: number, out: Effect[]): void {
   out.push({ type: 'log', level: 'info', msg: 'steward started', fields: { term } })
 }
 
+/**
+ * The registry raised the term above one a registering node had followed: the catalog, the reeves and
+ * their slots stay, and every reeve gets the whole catalog under the new term (a reeve takes a whole
+ * push of a higher term from its steward's key, and forwards under it from then on). Pushes already
+ * queued carry the old term and are dropped; the one on its way is answered as usual. Updates under
+ * the old term are refused (machines/steward/admit.ts): their reeve forwards again under the new one.
+ */
+export function raise(ctx: StewardContext, term: number, out: Effect[]): void {
+  if (!(term > ctx.term)) return
+  ctx.term = term
+  for (const slot of Object.values(ctx.reeves)) {
+    slot.queue = []
+    slot.version = -1
+  }
+  out.push({ type: 'log', level: 'info', msg: 'steward term raised', fields: { term, version: ctx.version } })
+  schedule(ctx, out)
+}
+
 /** No longer the steward: everything is dropped (a later steward is rebuilt from the reeves). */
 export function retire(ctx: StewardContext, out: Effect[]): void {
   out.push({ type: 'log', level: 'info', msg: 'steward retired', fields: { term: ctx.term, version: ctx.version } })

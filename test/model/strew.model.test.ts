@@ -27,7 +27,7 @@ const reeveSpec: Spec = {
   logic: reeveLogic,
   input: { node: 'r1', reeve: '/b/h1/r1/Reeve/Reeve1', address: 'r1:50059', horde: 'h1', keyId: R_KEY, retryMs: 1_000, batchMs: 10, now: 0 },
   stepMs: 100,
-  alphabet: ['register-A', 'register-B-beat', 'register-foreign', 'deregister-A', 'service-down-A', 'steward-s1', 'steward-s2', 'updated', 'failed', 'refused', 'stale-answer', 'timer.batch', 'timer.retry', 'push-full', 'push-drops-ours', 'watch', 'keys-pull'],
+  alphabet: ['register-A', 'register-B-beat', 'register-foreign', 'deregister-A', 'service-down-A', 'steward-s1', 'steward-s2', 'updated', 'failed', 'refused', 'stale-answer', 'timer.batch', 'timer.retry', 'push-full', 'push-raised', 'push-drops-ours', 'watch', 'keys-pull'],
   concrete(e, w, now) {
     const c = w.ctx
     const sending = c.sending as { id: number; term: number } | null
@@ -60,6 +60,9 @@ const reeveSpec: Spec = {
         return { type: 'timer.fired', name: e.slice('timer.'.length), now }
       case 'push-full':
         return call('catalog.push', s?.keyId ?? '', { term: s?.term ?? 0, version: c.catalog.version + 1, full: true, base: 0, endpoints: Object.values(c.local), remove: [], rules: [] }, now)
+      case 'push-raised':
+        // Its registry raised the steward's term (machines/registry/rules.ts raiseAbove): the whole catalog under it.
+        return call('catalog.push', s?.keyId ?? '', { term: 50, version: c.catalog.version, full: true, base: 0, endpoints: Object.values(c.local), remove: [], rules: [] }, now)
       case 'push-drops-ours':
         return call('catalog.push', s?.keyId ?? '', { term: s?.term ?? 0, version: c.catalog.version + 1, full: false, base: c.catalog.version, endpoints: [], remove: Object.keys(c.local), rules: [] }, now)
       case 'watch':
@@ -83,6 +86,11 @@ const reeveSpec: Spec = {
     // What is registered here is what was persisted.
     const stored = Object.keys(w.store).filter((k) => k.startsWith('local')).map((k) => k.slice('local'.length)).sort()
     if (JSON.stringify(stored) !== JSON.stringify(Object.keys(c.local).sort())) bad.push(`persisted ${stored} ≠ local ${Object.keys(c.local)}`)
+    // A catalog never goes back to an older (term, version); a raised term is the one forwards go under.
+    const was = prev?.ctx.catalog
+    if (was !== undefined && (c.catalog.term < was.term || (c.catalog.term === was.term && c.catalog.version < was.version))) bad.push(`catalog went back (${was.term}, ${was.version}) → (${c.catalog.term}, ${c.catalog.version})`)
+    if (c.steward !== null && c.catalog.term > c.steward.term && sendsOf(w, 'reeve.behind').length === 0 && w.event?.type === 'catalog.push' && w.event.term === c.steward.term) bad.push('a push of a term below the catalog, not told to the follower')
+    for (const r of sendsOf(w, 'reeve.raised')) if (r.event.term !== c.steward?.term || r.event.term !== c.catalog.term) bad.push('raised to a term not the steward’s and catalog’s')
     // Only the steward's key may change the catalog.
     if (w.event?.type === 'catalog.push' && w.event.caller !== c.steward?.keyId && JSON.stringify(c.catalog) !== JSON.stringify(prev?.ctx.catalog)) bad.push('a push from another key was taken')
     return bad
@@ -104,7 +112,7 @@ const stewardSpec: Spec = {
   logic: stewardLogic,
   input: { node: 'st', batchMs: 50, now: 0 },
   stepMs: 100,
-  alphabet: ['lead', 'lead-again', 'retire', 'n1-full', 'n1-delta', 'n2-full', 'n2-delta', 'old-term', 'bad-caller', 'members-all', 'members-no-n2', 'pushed', 'push-failed', 'timer.push'],
+  alphabet: ['lead', 'lead-again', 'raise', 'retire', 'n1-full', 'n1-delta', 'n2-full', 'n2-delta', 'old-term', 'bad-caller', 'members-all', 'members-no-n2', 'pushed', 'push-failed', 'timer.push'],
   concrete(e, w, now) {
     const c = w.ctx
     const inflight = Object.keys(c.pushes).map(Number).sort((a, b) => a - b)[0]
@@ -114,6 +122,8 @@ const stewardSpec: Spec = {
         return { type: 'steward.lead', term: 10, now }
       case 'lead-again':
         return { type: 'steward.lead', term: 20, now }
+      case 'raise':
+        return { type: 'steward.raise', term: 30, now }
       case 'retire':
         return { type: 'steward.retire', now }
       case 'n1-full':
@@ -162,6 +172,12 @@ const stewardSpec: Spec = {
     if (prev !== null && prev.ctx.term === c.term && c.version < prev.ctx.version) bad.push(`version went back ${prev.ctx.version} → ${c.version}`)
     if (w.event?.type === 'endpoints.update' && w.event.term !== prev?.ctx.term && sendsOf(w, 'endpoints.updated').length > 0) bad.push('an update of another term was taken')
     for (const s of sendsOf(w, 'endpoints.updated')) if (s.event.term !== c.term) bad.push('answered under another term')
+    // A raise keeps the catalog, and owes every reeve the whole of it.
+    if (w.event?.type === 'steward.raise' && prev !== null && prev.path === 'active' && c.term > prev.ctx.term) {
+      if (JSON.stringify(c.endpoints) !== JSON.stringify(prev.ctx.endpoints)) bad.push('a raise changed the catalog')
+      for (const [r, slot] of Object.entries(c.reeves) as Array<[string, { version: number; queue: unknown[] }]>) if (slot.version !== -1 || slot.queue.length > 0) bad.push(`${r} not owed the whole catalog after a raise`)
+    }
+    if (w.event?.type === 'steward.raise' && prev !== null && (prev.path !== 'active' || !(Number(w.event.term) > prev.ctx.term)) && c.term !== prev.ctx.term) bad.push('a raise taken while idle or not higher')
     return bad
   },
   key(w) {

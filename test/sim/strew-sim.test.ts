@@ -142,3 +142,27 @@ for (const [what, options] of [
     for (const [addr, up] of seen!.up) t.is(all.filter((id) => up.has(id)).length, 90, addr)
   })
 }
+
+for (const [seed, partition] of [
+  [1, { atHb: 10, groups: 2, healHb: 30 }],
+  [2, { atHb: 8, groups: 3, healHb: 25 }],
+] as Array<[number, NonNullable<SimOptions['partition']>]>) {
+  test(`a partition into ${partition.groups} that heals: no catalog goes back to an older term (the merged flock's steward raises its term above the others'), no strew violation`, async (t) => {
+    let terms: Map<string, number> | null = null
+    const s = await runSim({
+      nodes: 10,
+      services: 2,
+      seed,
+      partition,
+      onHb: (hb, _o, nodes) => {
+        if (hb !== partition.healHb - 1) return
+        terms = new Map(nodes.map((n) => [n.host.node!, (n.host.state(`${n.context().me.id}/reeve`).context as { catalog: { term: number } }).catalog.term]))
+      },
+    })
+    // Each side had its own steward, so the nodes held catalogs of different terms before the heal.
+    t.true(new Set(terms!.values()).size >= 2, JSON.stringify([...terms!]))
+    t.true(s.agreed)
+    t.deepEqual(s.violation_kinds, {})
+    t.deepEqual(s.strew!.violations, [])
+  })
+}
