@@ -16,7 +16,7 @@ import { defineMachine } from './definition.js'
 import type { Effect } from './effects.js'
 import { acting, actingOnAny, is } from './strew/act.js'
 import type { FollowerEvent, FollowerInput } from './strew/events.js'
-import { behind, busy, createFollowerContext, failed, lead, namedBy, register, registered, retire, sameNamed, seen, sendMembers, settle, type FollowerContext } from './follower/rules.js'
+import { behind, busy, createFollowerContext, failed, lead, namedBy, register, registered, retire, sameNamed, seen, sendMembers, sendReeveMembers, settle, type FollowerContext } from './follower/rules.js'
 
 const S = setup({ types: {} as { context: FollowerContext; events: FollowerEvent; input: FollowerInput; emitted: Effect } })
 type Ev<T extends FollowerEvent['type']> = Extract<FollowerEvent, { type: T }>
@@ -34,7 +34,10 @@ const when = <T extends FollowerEvent['type']>(type: T, pred: (ctx: FollowerCont
 const timer = (name: string) => when('timer.fired', (_ctx, ev) => ev.name === name)
 const cancel = (name: string) => any((_ctx, out) => void out.push({ type: 'timer.cancel', name }))
 const setTimer = (name: string, ms: (ctx: FollowerContext) => number) => any((ctx, out) => void out.push({ type: 'timer.set', name, ms: ms(ctx) }))
-const view = act('flock.view', (ctx, ev) => void (ctx.members = ev.members))
+const view = act('flock.view', (ctx, ev, out) => {
+  ctx.members = ev.members
+  sendReeveMembers(ctx, ev, out)
+})
 /** The view names a steward other than the one registered (or being registered) with. */
 const namesAnother = when('flock.view', (ctx, ev) => namedBy(ev) !== null && !sameNamed(namedBy(ev), ctx.target))
 const startSettling = act('flock.view', (ctx, ev, out) => settle(ctx, namedBy(ev)!, out))

@@ -45,6 +45,8 @@ export interface FollowerContext {
   sentMembers: string
   /** The latest view's members. */
   members: Member[]
+  /** The node set last sent to the reeve (a key to compare; '-' : not known). */
+  reeveMembers: string
   /** What the flock names, and since when (state `settling` of the follow region). */
   candidate: (Named & { since: number }) | null
   /** What the node registers, or registered, with. */
@@ -69,6 +71,7 @@ export function createFollowerContext(o: FollowerInput): FollowerContext {
     seenTerm: 0,
     sentMembers: '',
     members: [],
+    reeveMembers: '-',
     candidate: null,
     target: null,
     call: null,
@@ -88,6 +91,22 @@ const membersKey = (members: Member[]) =>
 export const namedBy = (v: FlockView): Named | null => (v.steward === '' ? null : { address: v.steward, leader: v.leader })
 
 export const sameNamed = (a: Named | null, b: Named | null): boolean => a !== null && b !== null && a.address === b.address && a.leader === b.leader
+
+/**
+ * The reeve serves only the endpoints of nodes the flock lists: it gets the node set whenever it
+ * changes; null (nothing left out) when this node holds no list (a member that copies none). A list
+ * without this node in it is one being copied (a member switching leaders starts its copy afresh): the
+ * last set stays, since serving everything meanwhile would bring a dead leader's services back.
+ */
+export function sendReeveMembers(ctx: FollowerContext, v: FlockView, out: Effect[]): void {
+  const held = v.listHeld ?? v.leading
+  if (held && !v.members.some((m) => m.node === ctx.node)) return
+  const nodes = held ? v.members.map((m) => m.node).sort() : null
+  const key = nodes === null ? '-' : nodes.join(' ')
+  if (key === ctx.reeveMembers) return
+  ctx.reeveMembers = key
+  send(out, actorOf(ctx.node, 'reeve'), { type: 'reeve.members', nodes })
+}
 
 // ---- leading ----
 

@@ -14,6 +14,7 @@ import type { CatalogPush, CatalogWatch, Inbound } from '../strew/events.js'
 import { serviceOf, visibleTo } from '../steward/rules.js'
 import type { CatalogEndpoint } from '../steward/types.js'
 import { hasPending, type ReeveContext, type Watcher } from './rules.js'
+import { listedOf, servedCatalog, servedChanges, servedEndpoint } from './served.js'
 
 /** What became of a push: taken (and what it changed: null for everything), and whether it raised the steward's term or is behind the catalog held. */
 type Applied = { taken: boolean; changed: string[] | null; raised?: true; behind?: true }
@@ -86,18 +87,32 @@ function visible(ctx: ReeveContext, w: Watcher, endpoints: CatalogEndpoint[]): C
   return visibleTo(endpoints, ctx.catalog.rules, w.as, w.api)
 }
 
-/** Tells the watcher at `from` what changed (`changed` null: everything, as a snapshot). */
+/** Tells the watcher at `from` what changed (`changed` null: everything, as a snapshot), of what is served. */
 function tell(ctx: ReeveContext, from: string, changed: string[] | null, out: Effect[]): void {
   const w = ctx.watchers[from]!
   const cat = ctx.catalog
   if (changed === null) {
-    send(out, from, { type: 'catalog.snapshot', id: w.id, endpoints: visible(ctx, w, Object.values(cat.endpoints)), version: cat.version })
+    send(out, from, { type: 'catalog.snapshot', id: w.id, endpoints: visible(ctx, w, Object.values(servedCatalog(cat, ctx.listed).endpoints)), version: cat.version })
     return
   }
   // Only the changed endpoints are judged, not the whole catalog again.
-  const endpoints = visible(ctx, w, changed.map((id) => cat.endpoints[id]).filter((e): e is CatalogEndpoint => e !== undefined))
-  const removed = changed.filter((id) => cat.endpoints[id] === undefined)
+  const now = changed.map((id) => servedEndpoint(cat, ctx.listed, id))
+  const endpoints = visible(ctx, w, now.filter((e): e is CatalogEndpoint => e !== undefined))
+  const removed = changed.filter((_id, i) => now[i] === undefined)
   if (endpoints.length > 0 || removed.length > 0) send(out, from, { type: 'catalog.delta', id: w.id, endpoints, removed, version: cat.version })
+}
+
+/**
+ * The nodes the local flock lists now (null: not known): the endpoints of a node no longer listed
+ * stop being served, those of one listed again are served again; each watcher gets a delta of them.
+ */
+export function members(ctx: ReeveContext, nodes: string[] | null, out: Effect[]): void {
+  const after = listedOf(nodes)
+  const changed = servedChanges(ctx.catalog, ctx.listed, after)
+  ctx.listed = after
+  ctx.listedVersion++
+  if (changed.length === 0) return
+  for (const from of Object.keys(ctx.watchers)) tell(ctx, from, changed, out)
 }
 
 /** A watch starts: local callers only; a snapshot at once. */

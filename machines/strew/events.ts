@@ -98,8 +98,14 @@ export type FlockView = Stamped & {
   leader: string
   /** The gRPC HOST:PORT the leader announces for its steward ('' if none). */
   steward: string
-  /** The leader's member list (this node included when it leads); only read while leading. */
+  /**
+   * This node's member list when it holds one (`listHeld`): the leader's own, or a member's copy of it
+   * (list sync); else empty. The steward and registry get it while this node leads; the reeve serves
+   * only the endpoints of nodes it lists.
+   */
   members: Member[]
+  /** This node holds the member list (it leads, or members copy the leader's); absent: only while leading. */
+  listHeld?: boolean
 }
 
 /** Registration accepted for call-back (status BUSY). Sent by the registry to the register call's `from`; reaches the follower. */
