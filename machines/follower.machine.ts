@@ -7,7 +7,12 @@
  * - `follow`: `unnamed` → `settling` (the named steward must hold for the window) → `registering`
  *   (`calling`: waiting for BUSY; `proving`: the call-back under way) → `following` (the reeve
  *   forwards there), or `retrying` (a heartbeat after a failure); a new steward named goes back to
- *   `settling`, a refusal reported by the reeve back to `registering`.
+ *   `settling`, a refusal reported by the reeve back to `registering`, and so does the reeve finding
+ *   its steward's term below the catalog it holds (`reeve.behind`).
+ *
+ * Whatever the state, it keeps the highest steward term followed (DONE, `reeve.raised`) for the next
+ * registration, its registry's raised term for the next lead (`follower.raised`), and tells the reeve
+ * the nodes its flock lists (`reeve.members`).
  *
  * Rules in machines/follower/rules.ts.
  */

@@ -9,7 +9,10 @@
  *   node registers with it (two factors, machines/registry/rules.ts), accepts it only if its key is the
  *   flock leader's (a node id is made from its key, so a holder of the secret cannot pose as the
  *   steward), and tells the reeve where to forward and whose pushes to take. A failed registration is
- *   retried each heartbeat; a refusal reported by the reeve means registering again.
+ *   retried each heartbeat; a refusal reported by the reeve means registering again. A registration
+ *   tells the highest steward term the node has followed, so the steward raises its own above it
+ *   (after a partition heals, the merged flock may keep the steward of the lower term).
+ * - Liveness: the reeve is told the nodes the flock lists, and serves only their endpoints.
  *
  * While a flock forms, a node may lead alone for a moment and the steward named changes several times a
  * second: acting on each cost 20 converging fulcrums 0.1–0.2 s of CPU apiece, hence the window.

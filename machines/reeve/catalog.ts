@@ -3,8 +3,9 @@
  * only from the steward the follower named, by its key; a whole catalog replaces ours, a delta applies
  * only on top of the version it was made from, and the answer (the version we hold) tells the steward
  * to send the whole catalog next after a gap. A push that drops endpoints of ours means the steward
- * retired this node (it was unreachable): everything goes again. Each watch gets what its rules let it see: a snapshot
- * first, then what changed. Mutates the context in place. Pure module.
+ * retired this node (it was unreachable): everything goes again. A catalog never goes back to an older
+ * (term, version). Each watch gets what its rules let it see of what is served (without the nodes the
+ * flock no longer lists, machines/reeve/served.ts): a snapshot first, then what changed. Mutates the context in place. Pure module.
  */
 import type { Effect } from '../effects.js'
 import { refuse, send } from '../strew/act.js'
