@@ -293,7 +293,14 @@ export function pushed(ctx: StewardContext, id: number, version: number | null, 
   // The push did not reach it, or it could not apply it: what is queued builds on it, so it goes too.
   slot.queue = []
   slot.version = -1
-  if (!slot.retired) schedule(ctx, out)
+  if (!slot.retired) return schedule(ctx, out)
+  // Retired, but its node is listed again (the push failed across a partition that has healed since):
+  // the whole catalog it was owed was queued behind this push, and must still go, or it never learns
+  // its endpoints are gone and never sends them again.
+  if (ctx.members?.[slot.node] !== undefined) {
+    slot.owed = true
+    schedule(ctx, out)
+  }
 }
 
 /**

@@ -11,7 +11,7 @@ import { reeveLogic } from '../../machines/reeve.machine.js'
 import { registryLogic } from '../../machines/registry.machine.js'
 import { stewardLogic } from '../../machines/steward.machine.js'
 import type { CatalogEndpoint } from '../../machines/steward/types.js'
-import { sent, stepper } from './strew-harness.js'
+import { sends, sent, stepper } from './strew-harness.js'
 
 const FP = 'aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99'
 const STEWARD_KEY = `/Steward1_0/st/keys/${FP}`
@@ -229,4 +229,26 @@ test('follower: leading after its registry raised the term, or after following a
   g.done(1, 50_000)
   g.view(3_000, { leading: true, leader: 'me', steward: 'me:50059' })
   t.deepEqual(sent(g.fire('lead', 4_000), 'steward.lead').map((e) => e.term), [50_001])
+})
+
+// ---------------------------------------------------------------- across a partition that heals
+
+test('steward: a reeve retired while a push to it is on its way, its node listed again before that push fails, still gets the whole catalog', (t) => {
+  const s = steward(2_000)
+  const members = (...nodes: string[]) => s.send({ type: 'steward.members', members: nodes.map((node) => ({ node, host: node })) })
+  members('n1', 'n2')
+  s.update('n1', { upsert: [ep('n1', 'A')] })
+  s.update('n2', { upsert: [ep('n2', 'B')] })
+  for (const p of s.pushes()) s.send({ type: 'catalog.pushed', id: p.id, version: p.version })
+  // The partition: n2 is dropped, its endpoints retired, and the push telling it so hangs.
+  members('n1')
+  const [hanging] = sends(s.send({ type: 'timer.fired', name: 'push' }), 'catalog.push', 'grpc://n2:50059/reeve').map((e) => e.event)
+  t.deepEqual(hanging?.remove, [ep('n2', 'B').nodeId], 'n2 is pushed its retirement')
+  // The heal: n2 listed again before that push's deadline; the whole catalog it is owed waits behind it.
+  members('n1', 'n2')
+  t.deepEqual(s.pushes().filter((p) => p.full), [], 'queued behind the push on its way')
+  const out = s.send({ type: 'call.failed', id: hanging!.id, request: 'catalog.push', code: 'DEADLINE_EXCEEDED', message: 'x' })
+  t.deepEqual(out.filter((e) => e.type === 'timer.set'), [{ type: 'timer.set', name: 'push', ms: 50 }])
+  const again = s.pushes()
+  t.deepEqual(again.map((p) => [p.full, p.endpoints.map((e: CatalogEndpoint) => e.instance)]), [[true, ['A']]], 'the whole catalog, without its endpoints: its reeve sends everything again')
 })

@@ -144,11 +144,13 @@ for (const [what, options] of [
   })
 }
 
-for (const [seed, partition] of [
-  [1, { atHb: 10, groups: 2, healHb: 30 }],
-  [2, { atHb: 8, groups: 3, healHb: 25 }],
-] as Array<[number, NonNullable<SimOptions['partition']>]>) {
-  test(`a partition into ${partition.groups} that heals: no catalog goes back to an older term (the merged flock's steward raises its term above the others'), no strew violation`, async (t) => {
+for (const [seed, partition, what] of [
+  [1, { atHb: 10, groups: 2, healHb: 30 }, "no catalog goes back to an older term (the merged flock's steward raises its term above the others')"],
+  [2, { atHb: 8, groups: 3, healHb: 25 }, "no catalog goes back to an older term (the merged flock's steward raises its term above the others')"],
+  [1, { atHb: 15, groups: 2, healHb: 20 }, 'too short for the other side to get a steward: its reeves, retired while a push to them hung, get the whole catalog once listed again and send everything'],
+] as Array<[number, NonNullable<SimOptions['partition']>, string]>) {
+  const sides = partition.healHb - partition.atHb >= 10
+  test(`a partition into ${partition.groups} for ${partition.healHb - partition.atHb} HB that heals: ${what}; no strew violation`, async (t) => {
     let terms: Map<string, number> | null = null
     const s = await runSim({
       nodes: 10,
@@ -161,7 +163,7 @@ for (const [seed, partition] of [
       },
     })
     // Each side had its own steward, so the nodes held catalogs of different terms before the heal.
-    t.true(new Set(terms!.values()).size >= 2, JSON.stringify([...terms!]))
+    if (sides) t.true(new Set(terms!.values()).size >= 2, JSON.stringify([...terms!]))
     t.true(s.agreed)
     t.deepEqual(s.violation_kinds, {})
     t.deepEqual(s.strew!.violations, [])
