@@ -18,8 +18,8 @@
  * - strew-unsettled: once the flock agrees, the live nodes' catalogs come to one steward term
  *   within `settleHb`.
  * "Settled" means every live node's catalog carries the same term, that of a live, active steward
- * (a crashed or retired steward's catalogs are stale, however alike). Every fault restarts the
- * settling (lags count from the next mark the catalogs agree); a reboot excuses its node's services
+ * (a crashed or retired steward's catalogs are stale, however alike), and the flock agrees. Every
+ * fault restarts the settling (lags count from the next mark the catalogs and the flock agree); a reboot excuses its node's services
  * and its catalog for `faultGraceHb` (it leaves and rejoins the flock), everyone's if it was the
  * steward's node. Nothing but retirement and catalog order is judged while a partition is in effect
  * (each side has its own steward). A service seen (or gone) at a mark is timed from the catalog push
@@ -200,7 +200,9 @@ export class StrewChecker {
       return
     }
     this.unsettledSince = null
-    if (this.settled === null || this.settled.term !== settled) this.settled = { term: settled, at }
+    // Until the flock agrees, strew cannot know who is in it (a healed partition's nodes rejoin, and a
+    // steward re-admits their reeves, only once their flocks merge): the settling counts from agreement.
+    if (this.settled === null || this.settled.term !== settled || this.agreedSince === null) this.settled = { term: settled, at }
     this.checkVisible(at, hb, views, this.settled)
   }
 

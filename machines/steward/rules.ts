@@ -186,7 +186,12 @@ export function members(ctx: StewardContext, list: Member[], out: Effect[]): str
     const listed = ctx.members[slot.node] !== undefined
     if (slot.retired) {
       if (!listed || before?.[slot.node] !== undefined) continue
-      // Back in the flock: the whole catalog, once.
+      // Back in the flock: the whole catalog, once, at once. A push still on its way to it (sent while
+      // it was cut off, waiting for its deadline) is given up: its late answer names an id no longer on
+      // record, and the reeve takes no push older than what it holds.
+      if (slot.inflight !== null) delete ctx.pushes[String(slot.inflight.id)]
+      slot.inflight = null
+      slot.queue = []
       slot.owed = true
       slot.version = -1
       push = true
