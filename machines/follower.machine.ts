@@ -7,7 +7,12 @@
  * - `follow`: `unnamed` → `settling` (the named steward must hold for the window) → `registering`
  *   (`calling`: waiting for BUSY; `proving`: the call-back under way) → `following` (the reeve
  *   forwards there), or `retrying` (a heartbeat after a failure); a new steward named goes back to
- *   `settling`, a refusal reported by the reeve back to `registering`.
+ *   `settling`, a refusal reported by the reeve back to `registering`, and so does the reeve finding
+ *   its steward's term below the catalog it holds (`reeve.behind`).
+ *
+ * Whatever the state, it keeps the highest steward term followed (DONE, `reeve.raised`) for the next
+ * registration, its registry's raised term for the next lead (`follower.raised`), and tells the reeve
+ * the nodes its flock lists (`reeve.members`).
  *
  * Rules in machines/follower/rules.ts.
  */
@@ -16,7 +21,7 @@ import { defineMachine } from './definition.js'
 import type { Effect } from './effects.js'
 import { acting, actingOnAny, is } from './strew/act.js'
 import type { FollowerEvent, FollowerInput } from './strew/events.js'
-import { busy, createFollowerContext, failed, lead, namedBy, register, registered, retire, sameNamed, sendMembers, settle, type FollowerContext } from './follower/rules.js'
+import { behind, busy, createFollowerContext, failed, lead, namedBy, register, registered, retire, sameNamed, seen, sendMembers, sendReeveMembers, settle, type FollowerContext } from './follower/rules.js'
 
 const S = setup({ types: {} as { context: FollowerContext; events: FollowerEvent; input: FollowerInput; emitted: Effect } })
 type Ev<T extends FollowerEvent['type']> = Extract<FollowerEvent, { type: T }>
@@ -34,7 +39,10 @@ const when = <T extends FollowerEvent['type']>(type: T, pred: (ctx: FollowerCont
 const timer = (name: string) => when('timer.fired', (_ctx, ev) => ev.name === name)
 const cancel = (name: string) => any((_ctx, out) => void out.push({ type: 'timer.cancel', name }))
 const setTimer = (name: string, ms: (ctx: FollowerContext) => number) => any((ctx, out) => void out.push({ type: 'timer.set', name, ms: ms(ctx) }))
-const view = act('flock.view', (ctx, ev) => void (ctx.members = ev.members))
+const view = act('flock.view', (ctx, ev, out) => {
+  ctx.members = ev.members
+  sendReeveMembers(ctx, ev, out)
+})
 /** The view names a steward other than the one registered (or being registered) with. */
 const namesAnother = when('flock.view', (ctx, ev) => namedBy(ev) !== null && !sameNamed(namedBy(ev), ctx.target))
 const startSettling = act('flock.view', (ctx, ev, out) => settle(ctx, namedBy(ev)!, out))
@@ -47,12 +55,18 @@ const failure = <T extends 'registry.busy' | 'registry.done' | 'registry.failed'
   target: '#follower.follow.retrying' as const,
   actions: act(type, (ctx, ev, out) => failed(ctx, why(ev), out)),
 })
+/** Outside `following`: a term the reeve holds, told at the next registration. */
+const behindSeen = act('reeve.behind', (ctx, ev) => seen(ctx, ev.address, ev.term, false))
 const ofLeader = (ctx: FollowerContext, stewardNode: string) => ctx.target !== null && stewardNode === ctx.target.leader
 
 export const followerLogic = S.createMachine({
   id: 'follower',
   context: ({ input }) => createFollowerContext(input),
   type: 'parallel',
+  on: {
+    'reeve.raised': { actions: act('reeve.raised', (ctx, ev) => seen(ctx, ev.address, ev.term, true)) },
+    'follower.raised': { actions: act('follower.raised', (ctx, ev) => void (ctx.lastTerm = Math.max(ctx.lastTerm, ev.term))) },
+  },
   states: {
     lead: {
       initial: 'notLeading',
@@ -82,10 +96,11 @@ export const followerLogic = S.createMachine({
       initial: 'unnamed',
       states: {
         unnamed: {
-          on: { 'flock.view': { guard: when('flock.view', (_c, ev) => namedBy(ev) !== null), target: 'settling', actions: startSettling } },
+          on: { 'flock.view': { guard: when('flock.view', (_c, ev) => namedBy(ev) !== null), target: 'settling', actions: startSettling }, 'reeve.behind': { actions: behindSeen } },
         },
         settling: {
           on: {
+            'reeve.behind': { actions: behindSeen },
             'flock.view': [
               { guard: when('flock.view', (ctx, ev) => namedBy(ev) === null || sameNamed(namedBy(ev), ctx.candidate)) },
               // Back to what was registered with before the window ran out: nothing to do again.
@@ -107,6 +122,7 @@ export const followerLogic = S.createMachine({
           entry: any((ctx, out) => register(ctx, out)),
           initial: 'calling',
           on: {
+            'reeve.behind': { actions: behindSeen },
             'flock.view': { guard: namesAnother, target: 'settling', actions: startSettling },
             'registry.done': [
               { guard: answer('registry.done', (ctx, ev) => ofLeader(ctx, ev.stewardNode) && (ctx.call!.busy === null || ctx.call!.busy.keyId === ev.stewardKeyId)), target: 'following', actions: act('registry.done', (ctx, ev, out) => registered(ctx, ev, out)) },
@@ -130,6 +146,7 @@ export const followerLogic = S.createMachine({
         },
         retrying: {
           on: {
+            'reeve.behind': { actions: behindSeen },
             'timer.fired': { guard: timer('retry'), target: 'registering' },
             'flock.view': { guard: namesAnother, target: 'settling', actions: [cancel('retry'), startSettling] },
           },
@@ -137,6 +154,11 @@ export const followerLogic = S.createMachine({
         following: {
           on: {
             'flock.view': { guard: namesAnother, target: 'settling', actions: startSettling },
+            // The steward pushes under a term below the catalog the reeve holds: register again, telling it.
+            'reeve.behind': [
+              { guard: when('reeve.behind', (ctx, ev) => ctx.steward !== null && ev.address === ctx.steward.address), target: 'registering', actions: act('reeve.behind', (ctx, ev, out) => behind(ctx, ev, out)) },
+              { actions: behindSeen },
+            ],
             'reeve.refused': {
               guard: when('reeve.refused', (ctx, ev) => ctx.steward !== null && ev.address === ctx.steward.address),
               target: 'registering',
@@ -150,4 +172,4 @@ export const followerLogic = S.createMachine({
 })
 
 /** The follower as the runtime knows it. */
-export const followerMachine = defineMachine('follower', '1', followerLogic)
+export const followerMachine = defineMachine('follower', '2', followerLogic)

@@ -2,7 +2,8 @@
  * The reeve (original-crux.md §4.3; seed 002): one per node. Local services register here (heartbeat-
  * kept ones through the heartbeater); their changes are forwarded to the steward the follower named,
  * one forward at a time, merged; everything again to a new steward or after a refusal. The catalog
- * the steward pushes is held for lookups (the edge reads `context.catalog`) and watches.
+ * the steward pushes is held for lookups (the edge reads `context.catalog`) and watches, which are
+ * served only the endpoints of nodes the local flock lists (`reeve.members`; machines/reeve/served.ts).
  *
  * States say whether a forward may go: `detached` (no steward yet), `idle` (nothing on its way),
  * `holding` (a batch window collects a burst of changes), `sending` (a forward on its way; changes
@@ -13,7 +14,7 @@ import { defineMachine } from './definition.js'
 import type { Effect } from './effects.js'
 import { acting, is } from './strew/act.js'
 import type { ReeveEvent, ReeveInput } from './strew/events.js'
-import { pushed, unwatch, watch } from './reeve/catalog.js'
+import { members, pushed, unwatch, watch } from './reeve/catalog.js'
 import { deregisterCall, keysPull, registerCall } from './reeve/calls.js'
 import { createReeveContext, failedAtCurrent, forward, forwarded, forwardFailed, hasPending, isNewSteward, restored, serviceState, stewardIs, type ReeveContext } from './reeve/rules.js'
 
@@ -55,6 +56,7 @@ export const reeveLogic = S.createMachine({
     'reeve.registering': { actions: act('reeve.registering', (ctx, ev) => void (ctx.callback = { keyId: ev.keyId, key: ev.key })) },
     'keys.pull': { actions: act('keys.pull', (ctx, ev, out) => keysPull(ctx, ev, out)) },
     'catalog.push': { actions: act('catalog.push', (ctx, ev, out) => pushed(ctx, ev, out)) },
+    'reeve.members': { actions: act('reeve.members', (ctx, ev, out) => members(ctx, ev.nodes, out)) },
     'catalog.watch': { actions: act('catalog.watch', (ctx, ev, out) => watch(ctx, ev, out)) },
     'call.cancelled': { actions: act('call.cancelled', (ctx, ev) => unwatch(ctx, ev.from)) },
   },
@@ -113,4 +115,4 @@ export const reeveLogic = S.createMachine({
 })
 
 /** The reeve as the runtime knows it. */
-export const reeveMachine = defineMachine('reeve', '5', reeveLogic)
+export const reeveMachine = defineMachine('reeve', '6', reeveLogic)

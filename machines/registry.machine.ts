@@ -2,7 +2,7 @@
  * The registry (seed 004; original-crux.md §4.4): spawned idle on every node, `active` while the local
  * steward is (the follower tells it both). Active, it takes two-factor registrations — BUSY with the
  * steward's key, a call-back to the registering reeve (keys.pull), DONE once the key is proven and on
- * the whitelist — and forget requests. Idle, it refuses both (`not the steward`). Rules in
+ * the whitelist, the term raised first above any a registering node has followed — and forget requests. Idle, it refuses both (`not the steward`). Rules in
  * machines/registry/rules.ts.
  */
 import { setup } from 'xstate'
@@ -49,4 +49,4 @@ export const registryLogic = S.createMachine({
 })
 
 /** The registry as the runtime knows it. */
-export const registryMachine = defineMachine('registry', '1', registryLogic)
+export const registryMachine = defineMachine('registry', '2', registryLogic)

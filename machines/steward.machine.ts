@@ -3,7 +3,7 @@
  * `active` under a new term once this node has led its flock for the settle window, and `idle` again
  * when it stops leading. Active, it judges and applies reeves' updates, pushes each horde's catalog to
  * its reeves (batched; one push at a time per reeve, in order), and retires the reeves of nodes the
- * flock dropped. Idle, it refuses updates (FAILED_PRECONDITION `not the steward`), so reeves register
+ * flock dropped; its registry may raise its term (`steward.raise`), keeping the catalog. Idle, it refuses updates (FAILED_PRECONDITION `not the steward`), so reeves register
  * with whoever leads now.
  */
 import { setup } from 'xstate'
@@ -12,7 +12,7 @@ import type { Effect } from './effects.js'
 import { acting, is, refuse, send } from './strew/act.js'
 import type { StewardEvent, StewardSpawn } from './strew/events.js'
 import { admit } from './steward/admit.js'
-import { createStewardContext, lead, members, push, pushed, retire, update, type StewardContext } from './steward/rules.js'
+import { createStewardContext, lead, members, push, pushed, raise, retire, update, type StewardContext } from './steward/rules.js'
 
 const S = setup({ types: {} as { context: StewardContext; events: StewardEvent; input: StewardSpawn; emitted: Effect } })
 
@@ -37,6 +37,7 @@ export const stewardLogic = S.createMachine({
     active: {
       on: {
         'steward.lead': { actions: act('steward.lead', (ctx, ev, out) => void (ev.term !== ctx.term && lead(ctx, ev.term, out))) },
+        'steward.raise': { actions: act('steward.raise', (ctx, ev, out) => raise(ctx, ev.term, out)) },
         'steward.retire': { target: 'idle', actions: act('steward.retire', (ctx, _ev, out) => retire(ctx, out)) },
         'endpoints.update': {
           actions: act('endpoints.update', (ctx, ev, out) => {
@@ -56,4 +57,4 @@ export const stewardLogic = S.createMachine({
 })
 
 /** The steward as the runtime knows it. */
-export const stewardMachine = defineMachine('steward', '3', stewardLogic)
+export const stewardMachine = defineMachine('steward', '4', stewardLogic)

@@ -7,17 +7,19 @@
  *   visible without a steward); `visible_hb_max` is the worst lag seen;
  * - strew-lost: a service a node's catalog held under one steward term is up again there within
  *   `visibleHb` of the next steward settling (no service of a live node is lost across a change);
- * - strew-retired: a crashed node's services are no longer up in any live node's catalog within
- *   `retireHb` of the crash (`retireLeaderHb` when the steward crashed with it: the next steward's
- *   catalog is what retires them); `retired_hb_max` is the worst;
+ * - strew-retired: a crashed node's services are no longer up in any live node's catalog (as its
+ *   reeve serves it: without the nodes its flock no longer lists) within `retireHb` of the crash,
+ *   whether or not the steward crashed with it (`retireUnlistedHb` when it did and the observer's flock
+ *   holds no member list, --no-list-sync: the next steward's catalog is what retires them there);
+ *   `retired_hb_max` is the worst;
  * - strew-catalog-back: a node's catalog never goes back to an older (term, version), compared in
  *   that order: a new steward's term is higher than any earlier one's, so its versions may start
  *   over, but within a term a version only grows;
  * - strew-unsettled: once the flock agrees, the live nodes' catalogs come to one steward term
  *   within `settleHb`.
  * "Settled" means every live node's catalog carries the same term, that of a live, active steward
- * (a crashed or retired steward's catalogs are stale, however alike). Every fault restarts the
- * settling (lags count from the next mark the catalogs agree); a reboot excuses its node's services
+ * (a crashed or retired steward's catalogs are stale, however alike), and the flock agrees. Every
+ * fault restarts the settling (lags count from the next mark the catalogs and the flock agree); a reboot excuses its node's services
  * and its catalog for `faultGraceHb` (it leaves and rejoins the flock), everyone's if it was the
  * steward's node. Nothing but retirement and catalog order is judged while a partition is in effect
  * (each side has its own steward). A service seen (or gone) at a mark is timed from the catalog push
@@ -36,7 +38,14 @@ export interface StrewCatalog {
   term: number
   version: number
   endpoints: Readonly<Record<string, { state: string }>>
+  /** Changes with what the reeve serves besides its version (the nodes its flock lists); absent: 0. */
+  served?: number
+  /** Whether the reeve leaves endpoint `id` out of what it serves (its node is not listed); absent: none. */
+  hides?: (id: string) => boolean
 }
+
+/** Whether endpoint `id` is up in catalog `c` as served. */
+const isUp = (c: StrewCatalog, id: string): boolean => c.endpoints[id]?.state === 'up' && c.hides?.(id) !== true
 
 /** One live node at a mark: its reeve's catalog, its driver's services, its steward's term (0: not active). */
 export interface StrewNodeView {
@@ -44,12 +53,15 @@ export interface StrewNodeView {
   catalog: StrewCatalog | null
   services: ReadonlyArray<{ id: string; registeredAt: number | null }>
   stewardTerm?: number
+  /** Whether its reeve knows the nodes its flock lists (false: it serves the catalog whole). Absent: true. */
+  listed?: boolean
 }
 
 export interface StrewBounds {
   visibleHb: number
   retireHb: number
-  retireLeaderHb: number
+  /** The bound for an observer that holds no member list when the steward crashed with the node. */
+  retireUnlistedHb: number
   settleHb: number
   /**
    * A reboot of a node excuses the absence of its services, and the staleness of its catalog, for this
@@ -58,8 +70,8 @@ export interface StrewBounds {
   faultGraceHb: number
 }
 
-/** Defaults: retirement within the flock's member detection (≤ 4 HB) plus 1 HB. */
-export const DEFAULT_STREW_BOUNDS: Readonly<StrewBounds> = Object.freeze({ visibleHb: 2, retireHb: 5, retireLeaderHb: 12, settleHb: 10, faultGraceHb: 10 })
+/** Defaults: retirement within the flock's detection (≤ 4 HB, of a member or of the leader) plus 1 HB. */
+export const DEFAULT_STREW_BOUNDS: Readonly<StrewBounds> = Object.freeze({ visibleHb: 2, retireHb: 5, retireUnlistedHb: 12, settleHb: 10, faultGraceHb: 10 })
 
 export interface StrewViolation {
   kind: StrewViolationKind
@@ -188,7 +200,9 @@ export class StrewChecker {
       return
     }
     this.unsettledSince = null
-    if (this.settled === null || this.settled.term !== settled) this.settled = { term: settled, at }
+    // Until the flock agrees, strew cannot know who is in it (a healed partition's nodes rejoin, and a
+    // steward re-admits their reeves, only once their flocks merge): the settling counts from agreement.
+    if (this.settled === null || this.settled.term !== settled || this.agreedSince === null) this.settled = { term: settled, at }
     this.checkVisible(at, hb, views, this.settled)
   }
 
@@ -283,15 +297,15 @@ export class StrewChecker {
       let w = this.watches.get(v.node)
       if (w === undefined) this.watches.set(v.node, (w = { missing: owedAll(v.node), everSeen: new Set(), key: '', lack: new Set() }))
       const c = v.catalog!
-      const key = `${c.term}:${c.version}`
+      const key = `${c.term}:${c.version}:${c.served ?? 0}`
       const lack = w.lack
       if (key !== w.key) {
         lack.clear()
-        for (const id of this.registeredAt.keys()) if (live(id) && c.endpoints[id]?.state !== 'up') lack.add(id)
+        for (const id of this.registeredAt.keys()) if (live(id) && !isUp(c, id)) lack.add(id)
         w.key = key
       } else {
         for (const id of changed) {
-          if (live(id) && c.endpoints[id]?.state !== 'up') lack.add(id)
+          if (live(id) && !isUp(c, id)) lack.add(id)
           else lack.delete(id)
         }
       }
@@ -336,12 +350,13 @@ export class StrewChecker {
         d.owed = new Map()
         for (const [id, owner] of this.owner) if (owner === node) d.owed.set(id, new Set(byNode.keys()))
       }
-      const bound = (d.steward ? this.bounds.retireLeaderHb : this.bounds.retireHb) * this.hbMs
       const lag = at - d.at
       for (const [id, observers] of d.owed) {
         for (const o of observers) {
           const v = byNode.get(o)
-          if (v === undefined || v.catalog?.endpoints[id]?.state !== 'up') {
+          // An observer whose flock lists no members (--no-list-sync) waits for the next steward.
+          const bound = (d.steward && v?.listed === false ? this.bounds.retireUnlistedHb : this.bounds.retireHb) * this.hbMs
+          if (v === undefined || v.catalog === null || !isUp(v.catalog, id)) {
             observers.delete(o)
             if (v === undefined) continue
             // Gone since the push that took it away: late if that is past the bound.

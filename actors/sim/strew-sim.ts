@@ -30,7 +30,7 @@ import { reeveNodeIdOf, selfCallerOf, spawnStrewActors, strewDeadlines } from '.
 import { STEWARD_REV } from '../strew/strew.js'
 import type { Fault } from './check-faults.js'
 import { StrewChecker, type StrewBounds, type StrewNodeView, type StrewSummary } from './strew-check.js'
-import { pushedIds, strewViewOf } from './strew-views.js'
+import { createServedChanges, strewViewOf } from './strew-views.js'
 
 /** The gRPC port every simulated node serves on. */
 export const SIM_GRPC_PORT = 50059
@@ -71,6 +71,8 @@ export class SimStrew {
   private readonly rng: Rng
   private readonly nodes = new Map<string, StrewNode>()
   private readonly crashed = new Set<string>()
+  /** What each reeve step changed in what it serves (pushes, and the flock's node list). */
+  private readonly servedChanges = createServedChanges()
 
   constructor(
     net: SimNetwork,
@@ -135,7 +137,7 @@ export class SimStrew {
     if (first !== null) host.send(`${node}/follower`, { ...first }, 'control')
     const reeveId = `${node}/reeve`
     host.onStep((step) => {
-      if (step.actor === reeveId) return this.pushed(addr, step.event)
+      if (step.actor === reeveId) return this.pushed(addr, actor, reeveId, step.event)
       if (step.actor !== actor.id) return
       const v = feed.next(actor.context())
       if (v !== null) host.send(`${node}/follower`, { ...v }, 'control')
@@ -153,9 +155,10 @@ export class SimStrew {
     return { node, keyId, hbMs, ttlMs: (this.o.ttlHb ?? 3) * hbMs, services, phaseMs: this.rng.int(hbMs), now }
   }
 
-  /** Node `addr`'s reeve took `event`: a catalog push tells the checker when (on the node's clock) and what it changed. */
-  private pushed(addr: string, event: HostEvent): void {
-    if (event.type === 'catalog.push') this.checker.catalogChanged(addr, event.now ?? 0, pushedIds(event))
+  /** Node `addr`'s reeve took `event`: a catalog push, or a new node list, tells the checker when (on the node's clock) and what it changed of what is served. */
+  private pushed(addr: string, actor: FlockActor, reeveId: string, event: HostEvent): void {
+    const ids = this.servedChanges(reeveId, event, event.type === 'reeve.members' ? actor.host.state(reeveId).context : undefined)
+    if (ids !== undefined) this.checker.catalogChanged(addr, event.now ?? 0, ids)
   }
 
   /** A fault at `at` (ms), for the checker. */

@@ -12,7 +12,7 @@ import { parseHeader } from '../../runtime/journal.js'
 import { FlockChecker, type CheckBounds, type ViolationKind } from './check.js'
 import { observeContexts } from '../flock/observe.js'
 import { StrewChecker, type StrewNodeView, type StrewSummary } from './strew-check.js'
-import { pushedIds, strewActorIds, strewViewOf } from './strew-views.js'
+import { createServedChanges, strewActorIds, strewViewOf } from './strew-views.js'
 
 export interface TraceCheck {
   marks: number
@@ -38,20 +38,22 @@ export function checkTrace(path: string, bounds: Partial<CheckBounds> = {}): Tra
   const checker = new FlockChecker(bounds, { steady })
   const strew = strewCheckerOf(header.config)
   const reeveNode = new Map<string, string>()
+  const servedChanges = createServedChanges()
   const dead = new Set<string>()
   let marks = 0
   let lastHb = 0
   let agreed = false
   const report = replayJournal(withFirst(first.value, lines), {
     machines: productMachines,
-    // Catalog pushes time the strew checker's lags exactly, as the simulator's do.
+    // Catalog pushes and node lists time the strew checker's lags exactly, as the simulator's do.
     onStep: (step) => {
       if (strew === null) return
       // A node's strew actors are named by its flock id: learn it when its flock spawns.
       if (step.input === null && step.actor.endsWith('/flock')) reeveNode.set(`${(step.cell.context as FlockContext).me.id}/reeve`, step.actor.slice(0, -'/flock'.length))
-      if (step.input?.type !== 'catalog.push') return
-      const node = reeveNode.get(step.actor)
-      if (node !== undefined) strew.catalogChanged(node, step.t, pushedIds(step.input))
+      const node = step.input === null ? undefined : reeveNode.get(step.actor)
+      if (node === undefined) return
+      const ids = servedChanges(step.actor, step.input!, step.cell.context)
+      if (ids !== undefined) strew.catalogChanged(node, step.t, ids)
     },
     onNote: (note, cells) => {
       const body = (note.mark ?? note.fault)!

@@ -1,6 +1,7 @@
 /**
  * What the strew follower needs to know of the flock (machines/follower.machine.ts): whether this node
- * leads, who leads, the steward the leader announces, and — while leading — where each member is.
+ * leads, who leads, the steward the leader announces, and — when this node holds the member list (it
+ * leads, or members copy the list) — where each member is.
  * After each flock step the edge computes the view and sends it to the follower only when it changed,
  * so the follower's mailbox (and the journal) holds one event per change, not one per flock step.
  */
@@ -18,14 +19,18 @@ export function hostOf(addr: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host
 }
 
+/** Whether `ctx` holds the member list: the leader does, and members do when they copy it (list sync). */
+const holdsList = (ctx: FlockContext, leading: boolean): boolean => leading || ctx.cfg.listSync
+
 /** The view of `ctx` now. */
 export function flockViewOf(ctx: FlockContext): FlockView {
   const leading = isLeader(ctx)
+  const listHeld = holdsList(ctx, leading)
   const members: Member[] = []
-  if (leading) {
+  if (listHeld) {
     for (const node of Object.keys(ctx.list.entries).sort()) members.push({ node, host: hostOf(ctx.list.entries[node]!.addr) })
   }
-  return { type: 'flock.view', leading, leader: ctx.leader.id, steward: servicesOf(ctx).steward, members }
+  return { type: 'flock.view', leading, leader: ctx.leader.id, steward: servicesOf(ctx).steward, members, listHeld }
 }
 
 /**
@@ -37,7 +42,7 @@ export function createFlockViewFeed(): { next(ctx: FlockContext): FlockView | nu
   return {
     next(ctx) {
       const leading = isLeader(ctx)
-      const key = `${leading ? 1 : 0} ${ctx.leader.id} ${servicesOf(ctx).steward} ${leading ? `${ctx.list.version} ${ctx.list.size} ${ctx.list.lo} ${ctx.list.hi}` : ''}`
+      const key = `${leading ? 1 : 0} ${ctx.leader.id} ${servicesOf(ctx).steward} ${holdsList(ctx, leading) ? `${ctx.list.version} ${ctx.list.size} ${ctx.list.lo} ${ctx.list.hi}` : ''}`
       if (key === last) return null
       last = key
       return flockViewOf(ctx)

@@ -6,6 +6,7 @@
 import type * as grpc from '@grpc/grpc-js'
 import type { FollowerContext } from '../../machines/follower/rules.js'
 import type { ReeveContext } from '../../machines/reeve/rules.js'
+import { servedCatalog } from '../../machines/reeve/served.js'
 import type { StewardContext } from '../../machines/steward/rules.js'
 import { serviceOf, visibleTo } from '../../machines/steward/rules.js'
 import type { CatalogEndpoint } from '../../machines/steward/types.js'
@@ -67,8 +68,10 @@ export function createStrewReads(side: StrewReadSide): { reeve: Record<string, u
       }),
       getCatalog: unary((call: grpc.ServerUnaryCall<GetCatalogRequest, GetCatalogResponse>) => {
         if (callerOf(call) !== side.reeveKeyId) throw new CallRefusedError('GetCatalog is for the node\'s own key')
-        const cat = context<ReeveContext>(side, side.actors.reeve)?.catalog
-        if (cat === undefined) throw new UnavailableError('the reeve is not running')
+        const reeve = context<ReeveContext>(side, side.actors.reeve)
+        if (reeve === undefined) throw new UnavailableError('the reeve is not running')
+        // Only the endpoints of nodes this node's flock lists (machines/reeve/served.ts).
+        const cat = servedCatalog(reeve.catalog, reeve.listed)
         return { endpoints: visibleIn(cat, call.request).map(toEndpoint), version: cat.version }
       }),
     },

@@ -63,7 +63,7 @@ export async function registerNode(o: RegisterNodeOptions): Promise<{ stewardKey
   const sealed = sealRegistration(o.secret, { nodeId: o.nodeId, netId: o.netId, publicKey: o.publicKey }, { steward: o.steward, now: (o.now ?? Date.now)() })
   try {
     return await new Promise((resolve, reject) => {
-      const call = client.register({ sealed: Buffer.from(sealed) }, { deadline: Date.now() + (o.timeoutMs ?? 15_000) })
+      const call = client.register({ sealed: Buffer.from(sealed), seenTerm: 0 }, { deadline: Date.now() + (o.timeoutMs ?? 15_000) })
       let done = false
       call.on('data', (r: RegisterResponse) => {
         if (r.status === RegisterStatus.REGISTER_STATUS_BUSY) o.onSteward(r.stewardKeyId, new Uint8Array(r.stewardPublicKey))

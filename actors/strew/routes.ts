@@ -84,7 +84,7 @@ export function createStrewRoutes(c: StrewRouteComponents, init: StrewRouteInit)
       method: RegistryServiceService.register,
       deadlineMs: init.registerDeadlineMs,
       request: (r: RegistryRegisterRequest) => {
-        return { sealed: crypto.sealRegistration({ nodeId: r.nodeId, netId: r.netId, publicKey: bytes(r.publicKey) }, r.steward) }
+        return { sealed: crypto.sealRegistration({ nodeId: r.nodeId, netId: r.netId, publicKey: bytes(r.publicKey) }, r.steward), seenTerm: r.seenTerm }
       },
       answer: (res: RegisterResponse, ev: RegistryRegisterRequest) => registerAnswer(crypto, res, ev.id),
     },
@@ -179,7 +179,7 @@ export function createStrewRoutes(c: StrewRouteComponents, init: StrewRouteInit)
         method: RegistryServiceService.register,
         actor: 'registry',
         deadlineMs: init.registerDeadlineMs,
-        event: (req: { sealed: Uint8Array }) => {
+        event: (req: { sealed: Uint8Array; seenTerm?: number }) => {
           const o = crypto.openRegistration(new Uint8Array(req.sealed))
           if (!o.ok) return refuse(o.why, {})
           const r = o.value
@@ -204,6 +204,7 @@ export function createStrewRoutes(c: StrewRouteComponents, init: StrewRouteInit)
             callback: netIdAddress(net),
             netHost: net.host,
             challenge: b64(crypto.challenge()),
+            seenTerm: Number(req.seenTerm ?? 0),
           }
         },
         response: (a): RegisterResponse => registerResponse(a),

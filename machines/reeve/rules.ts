@@ -10,6 +10,7 @@ import { send } from '../strew/act.js'
 import { actorOf, grpcAt, HEALTH_PORT } from '../strew/addresses.js'
 import type { Base64, CallCode, ReeveInput } from '../strew/events.js'
 import { copyEndpoint, type CatalogEndpoint, type Rule } from '../steward/types.js'
+import type { Listed } from './served.js'
 
 /** A catalog watch (ReeveService.WatchCatalog) being served. */
 export interface Watcher {
@@ -38,6 +39,13 @@ export interface ReeveContext {
   sending: { id: number; address: string; term: number; full: boolean; upsert: string[]; remove: string[] } | null
   /** The catalog as pushed, by NodeID. */
   catalog: { term: number; version: number; endpoints: Record<string, CatalogEndpoint>; rules: Rule[] }
+  /**
+   * The nodes this node's flock lists (null: not known yet, or this node holds no member list):
+   * what is served leaves out the endpoints of nodes not listed (machines/reeve/served.ts).
+   */
+  listed: Listed
+  /** Counts the changes of `listed`: what is served changes with it, not only with the catalog's version. */
+  listedVersion: number
   /** Catalog watches by their `from`. */
   watchers: Record<string, Watcher>
   retryMs: number
@@ -61,6 +69,8 @@ export function createReeveContext(o: ReeveInput): ReeveContext {
     pending: { full: true, upsert: {}, remove: {} },
     sending: null,
     catalog: { term: 0, version: 0, endpoints: {}, rules: [] },
+    listed: null,
+    listedVersion: 0,
     watchers: {},
     retryMs: o.retryMs ?? 1_000,
     batchMs: o.batchMs ?? 0,
@@ -159,6 +169,9 @@ export function forwardFailed(ctx: ReeveContext, code: CallCode, out: Effect[]):
   if (s.full) ctx.pending.full = true
   for (const id of s.upsert) if (ctx.pending.remove[id] === undefined) ctx.pending.upsert[id] = true
   for (const id of s.remove) if (ctx.pending.upsert[id] === undefined) ctx.pending.remove[id] = true
+  // Refused for a term the steward has since raised (its whole push under the new one came meanwhile):
+  // it still knows us, so the changes simply go again under the new term.
+  if (code === 'FAILED_PRECONDITION' && ctx.steward !== null && s.address === ctx.steward.address && s.term < ctx.steward.term) return
   if (code === 'PERMISSION_DENIED' || code === 'FAILED_PRECONDITION') {
     ctx.pending.full = true
     send(out, actorOf(ctx.node, 'follower'), { type: 'reeve.refused', address: s.address, term: s.term, code })

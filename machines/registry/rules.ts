@@ -11,7 +11,7 @@
  */
 import type { Effect } from '../effects.js'
 import { refuse, send } from '../strew/act.js'
-import { grpcAt, REEVE_REV } from '../strew/addresses.js'
+import { actorOf, grpcAt, REEVE_REV } from '../strew/addresses.js'
 import { IdFormatError, netIdAddress, parseKeyId, parseNetId, parseNodeId } from '../strew/ids.js'
 import type { Base64, Inbound, Member, RegistryForget, RegistryInput, RegistryRegister } from '../strew/events.js'
 
@@ -27,6 +27,8 @@ export interface Pending {
   challenge: Base64
   /** Give up after this (registry clock). */
   deadline: number
+  /** The highest steward term the node has followed. */
+  seenTerm: number
 }
 
 export interface RegistryContext {
@@ -101,7 +103,7 @@ export function register(ctx: RegistryContext, r: Inbound<RegistryRegister>, out
     return send(out, r.from, { type: 'registry.failed', id: r.id, error: 'registration refused' })
   }
   send(out, r.from, { type: 'registry.busy', id: r.id, stewardKeyId: ctx.stewardKeyId, stewardKey: ctx.stewardKey, stewardNode: ctx.node })
-  pull(ctx, { from: r.from, id: r.id, node: r.node, keyId: r.keyId, publicKey: r.publicKey, callback: r.callback, challenge: r.challenge, deadline: ctx.now + ctx.callbackMs }, out)
+  pull(ctx, { from: r.from, id: r.id, node: r.node, keyId: r.keyId, publicKey: r.publicKey, callback: r.callback, challenge: r.challenge, deadline: ctx.now + ctx.callbackMs, seenTerm: r.seenTerm ?? 0 }, out)
 }
 
 /** The call-back answered: the key goes on the whitelist (once) if the edge saw it proven. */
@@ -114,7 +116,24 @@ export function pulled(ctx: RegistryContext, id: number, proven: boolean, out: E
     ctx.keys[p.keyId] = true
     out.push({ type: 'persist', key: `whitelist/${p.keyId}`, value: p.publicKey })
   }
+  raiseAbove(ctx, p.seenTerm, out)
   send(out, p.from, { type: 'registry.done', id: p.id, term: ctx.term, stewardKeyId: ctx.stewardKeyId, stewardKey: ctx.stewardKey, stewardNode: ctx.node })
+}
+
+/**
+ * A registering node has followed a steward under `seen`, at or above this steward's term: the term
+ * goes above it before DONE names it, so the node's catalog never goes back to an older term. (After a
+ * partition heals, the merged flock keeps one side's leader, whose term may be the lower one.) The local
+ * steward keeps its catalog under the new term and pushes it whole; the follower leads above it next
+ * time. Equal counts: two stewards may start under the same clock reading.
+ */
+export function raiseAbove(ctx: RegistryContext, seen: number, out: Effect[]): void {
+  if (!(seen >= ctx.term) || !Number.isSafeInteger(seen + 1)) return
+  const term = seen + 1
+  ctx.term = term
+  send(out, actorOf(ctx.node, 'steward'), { type: 'steward.raise', term })
+  send(out, actorOf(ctx.node, 'follower'), { type: 'follower.raised', term })
+  out.push({ type: 'log', level: 'info', msg: 'steward term raised above one a registering node followed', fields: { term, seen } })
 }
 
 /** The call-back failed: again after `retryMs`, unless that is past the deadline. */

@@ -90,6 +90,24 @@ export function lead(ctx: StewardContext, term: number, out: Effect[]): void {
   out.push({ type: 'log', level: 'info', msg: 'steward started', fields: { term } })
 }
 
+/**
+ * The registry raised the term above one a registering node had followed: the catalog, the reeves and
+ * their slots stay, and every reeve gets the whole catalog under the new term (a reeve takes a whole
+ * push of a higher term from its steward's key, and forwards under it from then on). Pushes already
+ * queued carry the old term and are dropped; the one on its way is answered as usual. Updates under
+ * the old term are refused (machines/steward/admit.ts): their reeve forwards again under the new one.
+ */
+export function raise(ctx: StewardContext, term: number, out: Effect[]): void {
+  if (!(term > ctx.term)) return
+  ctx.term = term
+  for (const slot of Object.values(ctx.reeves)) {
+    slot.queue = []
+    slot.version = -1
+  }
+  out.push({ type: 'log', level: 'info', msg: 'steward term raised', fields: { term, version: ctx.version } })
+  schedule(ctx, out)
+}
+
 /** No longer the steward: everything is dropped (a later steward is rebuilt from the reeves). */
 export function retire(ctx: StewardContext, out: Effect[]): void {
   out.push({ type: 'log', level: 'info', msg: 'steward retired', fields: { term: ctx.term, version: ctx.version } })
@@ -168,7 +186,12 @@ export function members(ctx: StewardContext, list: Member[], out: Effect[]): str
     const listed = ctx.members[slot.node] !== undefined
     if (slot.retired) {
       if (!listed || before?.[slot.node] !== undefined) continue
-      // Back in the flock: the whole catalog, once.
+      // Back in the flock: the whole catalog, once, at once. A push still on its way to it (sent while
+      // it was cut off, waiting for its deadline) is given up: its late answer names an id no longer on
+      // record, and the reeve takes no push older than what it holds.
+      if (slot.inflight !== null) delete ctx.pushes[String(slot.inflight.id)]
+      slot.inflight = null
+      slot.queue = []
       slot.owed = true
       slot.version = -1
       push = true
@@ -273,7 +296,14 @@ export function pushed(ctx: StewardContext, id: number, version: number | null, 
   // The push did not reach it, or it could not apply it: what is queued builds on it, so it goes too.
   slot.queue = []
   slot.version = -1
-  if (!slot.retired) schedule(ctx, out)
+  if (!slot.retired) return schedule(ctx, out)
+  // Retired, but its node is listed again (the push failed across a partition that has healed since):
+  // the whole catalog it was owed was queued behind this push, and must still go, or it never learns
+  // its endpoints are gone and never sends them again.
+  if (ctx.members?.[slot.node] !== undefined) {
+    slot.owed = true
+    schedule(ctx, out)
+  }
 }
 
 /**

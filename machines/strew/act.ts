@@ -15,6 +15,7 @@ export function is<T extends string, Ev extends { type: string }>(e: Ev, t: T): 
 export type StrewMessage =
   | E.CallRefused
   | E.StewardLead
+  | E.StewardRaise
   | E.StewardRetire
   | E.StewardMembers
   | E.EndpointsUpdate
@@ -36,6 +37,10 @@ export type StrewMessage =
   | E.ReeveSteward
   | E.ReeveRegistering
   | E.ReeveRefused
+  | E.ReeveRaised
+  | E.ReeveBehind
+  | E.ReeveMembers
+  | E.FollowerRaised
   | E.ServiceState
   | E.CatalogSnapshot
   | E.CatalogDelta

@@ -98,8 +98,14 @@ export type FlockView = Stamped & {
   leader: string
   /** The gRPC HOST:PORT the leader announces for its steward ('' if none). */
   steward: string
-  /** The leader's member list (this node included when it leads); only read while leading. */
+  /**
+   * This node's member list when it holds one (`listHeld`): the leader's own, or a member's copy of it
+   * (list sync); else empty. The steward and registry get it while this node leads; the reeve serves
+   * only the endpoints of nodes it lists.
+   */
   members: Member[]
+  /** This node holds the member list (it leads, or members copy the leader's); absent: only while leading. */
+  listHeld?: boolean
 }
 
 /** Registration accepted for call-back (status BUSY). Sent by the registry to the register call's `from`; reaches the follower. */
@@ -131,8 +137,29 @@ export type RegistryFailed = Stamped & { type: 'registry.failed'; id: number; er
  */
 export type ReeveRefused = Stamped & { type: 'reeve.refused'; address: string; term: number; code: CallCode }
 
+/**
+ * The steward at `address` now leads under `term`, higher than the term the reeve registered under
+ * (its registry raised it above a term another steward had): the reeve took its whole catalog and
+ * forwards under `term` from now on. Sent by the reeve to `<node>/follower`, which keeps the term as
+ * the highest it has seen.
+ */
+export type ReeveRaised = Stamped & { type: 'reeve.raised'; address: string; term: number }
+
+/**
+ * The steward at `address` pushes under a term below the catalog the reeve holds (`term`): the reeve
+ * will not go back, so the node registers again, telling the steward `term` so that it raises its own
+ * above it. Sent by the reeve to `<node>/follower`.
+ */
+export type ReeveBehind = Stamped & { type: 'reeve.behind'; address: string; term: number }
+
+/**
+ * This node's registry raised its steward's term to `term` (a registering node had followed a steward
+ * under a term at least as high): a later `lead` starts above it. Sent by the registry to `<node>/follower`.
+ */
+export type FollowerRaised = Stamped & { type: 'follower.raised'; term: number }
+
 /** The follower's inputs. */
-export type FollowerEvent = FlockView | RegistryBusy | RegistryDone | RegistryFailed | CallFailed | CallRefused | ReeveRefused | TimerFired
+export type FollowerEvent = FlockView | RegistryBusy | RegistryDone | RegistryFailed | CallFailed | CallRefused | ReeveRefused | ReeveRaised | ReeveBehind | FollowerRaised | TimerFired
 
 // ---------------------------------------------------------------- the steward (`<node>/steward`)
 
@@ -167,8 +194,16 @@ export type EndpointsUpdated = Stamped & { type: 'endpoints.updated'; id: number
 /** The reeve took a push, and holds `version` now. Sent by the reeve to the push's `from`; reaches the steward. */
 export type CatalogPushed = Stamped & { type: 'catalog.pushed'; id: number; version: number }
 
+/**
+ * Lead under `term`, higher than the current one, keeping the catalog: the registry raised the term
+ * above one a registering node had followed (after a partition heals, the merged flock may keep the
+ * steward with the lower term). Every reeve gets the whole catalog under the new term. Sent by the
+ * registry to `<node>/steward`; ignored unless active and higher.
+ */
+export type StewardRaise = Stamped & { type: 'steward.raise'; term: number }
+
 /** The steward's inputs. */
-export type StewardEvent = StewardLead | StewardRetire | StewardMembers | Inbound<EndpointsUpdate> | CatalogPushed | CallFailed | CallRefused | TimerFired
+export type StewardEvent = StewardLead | StewardRaise | StewardRetire | StewardMembers | Inbound<EndpointsUpdate> | CatalogPushed | CallFailed | CallRefused | TimerFired
 
 // ---------------------------------------------------------------- the registry (`<node>/registry`)
 
@@ -194,6 +229,11 @@ export type RegistryRegisterRequest = Stamped & {
   nodeId: string
   netId: string
   publicKey: Base64
+  /**
+   * The highest steward term the node has followed (0: none, or only the steward it registers with
+   * again): a steward at or below it raises its term above it before answering DONE.
+   */
+  seenTerm: number
 }
 
 /**
@@ -219,6 +259,8 @@ export type RegistryRegister = Stamped & {
   netHost: string
   /** A fresh random challenge for the call-back (the edge draws it: machines have no randomness). */
   challenge: Base64
+  /** The highest steward term the node has followed ({@link RegistryRegisterRequest}); absent from old callers. */
+  seenTerm?: number
 }
 
 /**
@@ -319,8 +361,17 @@ export type CatalogDelta = Stamped & { type: 'catalog.delta'; id: number; endpoi
 /** `SERVICE_UNKNOWN`: the service is gone (deregistered); its status is forgotten. */
 export type HealthStatus = Stamped & { type: 'health.status'; service: string; status: 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN' }
 
+/**
+ * The nodes the flock lists now, as this node's flock view has them (null: this node does not hold
+ * the member list). What the reeve serves leaves out the endpoints of nodes not listed: liveness is the
+ * local flock's, so a dead node's services stop being served once the flock drops it, whoever was the
+ * steward. Sent by the follower to `<node>/reeve` when the set changes.
+ */
+export type ReeveMembers = Stamped & { type: 'reeve.members'; nodes: string[] | null }
+
 /** The reeve's inputs. */
 export type ReeveEvent =
+  | ReeveMembers
   | Inbound<ReeveRegister>
   | Inbound<ReeveDeregister>
   | ServiceState

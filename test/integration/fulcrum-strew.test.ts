@@ -105,6 +105,27 @@ test.serial('a member killed: its services leave every live catalog within 1 HB 
   for (const f of live) t.true(await has(w.client(f), kept), `${f.addr} still lists the live member's service`)
 })
 
+test.serial('the leader killed: its services leave every other node’s catalog within 1 HB of that node’s flock dropping it, before any new steward', async (t) => {
+  const w = await flock(t, '127.78.1', 3)
+  const leader = w.fs.find((f) => grpcOf(f) === w.steward)!
+  const leaderId = leader.view()!.leader
+  const live = w.fs.filter((f) => f !== leader)
+  const dead = await w.client(leader).register({ service: 'Doomed', api: 'Api1', address: '127.0.0.1:7101' })
+  const kept = await w.client(live[0]!).register({ service: 'Kept', api: 'Api1', address: '127.0.0.1:7102' })
+  await untilAsync(async () => (await Promise.all(live.map(async (f) => (await has(w.client(f), dead)) && (await has(w.client(f), kept))))).every(Boolean), BOUND, 'both registrations everywhere')
+  const killedAt = Date.now()
+  leader.child.kill('SIGKILL')
+  // Each survivor's own flock drops the dead leader (a new leader, and a member list without it): its log line's time.
+  const dropped = (f: RunningFulcrum) => f.lines.find((l) => l.msg === 'flock' && Number(l.time) >= killedAt && l.leader !== leaderId && l.members === 2)
+  await until(() => live.every((f) => dropped(f) !== undefined), BOUND, 'both survivors’ flocks dropping the dead leader')
+  const droppedAt = Math.max(...live.map((f) => Number(dropped(f)!.time)))
+  const goneAt = await untilAsync(async () => (await Promise.all(live.map(async (f) => !(await has(w.client(f), dead, 'up')) && !(await has(w.client(f), dead, 'down'))))).every(Boolean), BOUND, 'the dead leader’s service gone from every live catalog')
+  t.log(`killed → dropped by both survivors’ flocks ${droppedAt - killedAt} ms, dropped → gone from every live catalog ${goneAt - droppedAt} ms (HB ${HB} ms)`)
+  // The polling here adds up to 25 ms plus one catalog read per node; the log line is written after the step.
+  t.true(goneAt - droppedAt <= HB + 150, `gone ${goneAt - droppedAt} ms after the flocks dropped the node; allowed 1 HB (${HB} ms) and the polling`)
+  for (const f of live) t.true(await has(w.client(f), kept), `${f.addr} still lists the live member's service`)
+})
+
 test.serial('heartbeats keep a service up past its TTL; once they stop it is down, not before the TTL, on every node, and grpc.health.v1 says NOT_SERVING', async (t) => {
   const w = await flock(t, '127.77.84', 2)
   const f = w.fs[0]!

@@ -25,7 +25,7 @@ test('what the flock names must hold for the settle window (2 HB) before the nod
   t.deepEqual(timers(f.view(1_300, { leader: 'M', steward: 'M:50059' })), [{ type: 'timer.set', name: 'settle', ms: 2 * HB }], 'another steward named: the window starts again')
   t.deepEqual(sent(f.view(1_600, { leader: 'M', steward: 'M:50059' }), 'registry.register'), [], 'the same again changes nothing')
   const out = f.fire('settle', 2_300)
-  t.deepEqual(sent(out, 'registry.register', 'grpc://M:50059/registry'), [{ type: 'registry.register', id: 1, steward: 'M', nodeId: '/b/h1/me/Reeve/Reeve1', netId: '/Reeve1_0/me/net/10.0.0.5:50059', publicKey: 'a2V5' }])
+  t.deepEqual(sent(out, 'registry.register', 'grpc://M:50059/registry'), [{ type: 'registry.register', id: 1, steward: 'M', nodeId: '/b/h1/me/Reeve/Reeve1', netId: '/Reeve1_0/me/net/10.0.0.5:50059', publicKey: 'a2V5', seenTerm: 0 }])
   t.is(f.state(), 'lead.notLeading|follow.registering.calling')
 })
 

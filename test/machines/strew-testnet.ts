@@ -73,7 +73,7 @@ export function strewNet(names: string[], o: { hbMs: number; start?: number }) {
       const node = String(event.nodeId).split('/')[3]!
       const addr = String(event.netId).split('/')[4]!
       const keyNode = unb64(String(event.publicKey))
-      inbound = { type: 'registry.register', id, from: reply, caller: '', node, nodeId: event.nodeId, netId: event.netId, keyId: `/Reeve1_0/${node}/keys/${fp(keyNode)}`, publicKey: event.publicKey, keyNode, callback: addr, netHost: addr.slice(0, addr.lastIndexOf(':')), challenge: b64(`challenge ${n}`) }
+      inbound = { type: 'registry.register', id, from: reply, caller: '', node, nodeId: event.nodeId, netId: event.netId, keyId: `/Reeve1_0/${node}/keys/${fp(keyNode)}`, publicKey: event.publicKey, keyNode, callback: addr, netHost: addr.slice(0, addr.lastIndexOf(':')), challenge: b64(`challenge ${n}`), seenTerm: Number(event.seenTerm ?? 0) }
       // Sealed for another steward: the edge refuses it before the machine sees it.
       if (event.steward !== server.name) return pending.delete(reply), later(() => client.host.send(actor, { type: 'registry.failed', id, error: 'registration refused' }, 'control'))
     }

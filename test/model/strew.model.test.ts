@@ -23,11 +23,14 @@ const R_KEY = `/Reeve1_0/r1/keys/${FP}`
 const S_KEY = (s: string) => `/Steward1_0/${s}/keys/${FP}`
 const rep = (svc: string, state: 'up' | 'down' = 'up'): CatalogEndpoint => ({ nodeId: `/b/h1/r1/${svc}/${svc}1`, netId: '', horde: 'h1', api: `${svc}1`, instance: svc, address: 'r1:5000', state, keyId: '' })
 
+/** Another node's endpoint, in every whole push. */
+const N2: CatalogEndpoint = { nodeId: '/b/h1/n2/B/B1', netId: '', horde: 'h1', api: 'B1', instance: 'B', address: 'n2:5000', state: 'up', keyId: '' }
+
 const reeveSpec: Spec = {
   logic: reeveLogic,
   input: { node: 'r1', reeve: '/b/h1/r1/Reeve/Reeve1', address: 'r1:50059', horde: 'h1', keyId: R_KEY, retryMs: 1_000, batchMs: 10, now: 0 },
   stepMs: 100,
-  alphabet: ['register-A', 'register-B-beat', 'register-foreign', 'deregister-A', 'service-down-A', 'steward-s1', 'steward-s2', 'updated', 'failed', 'refused', 'stale-answer', 'timer.batch', 'timer.retry', 'push-full', 'push-drops-ours', 'watch', 'keys-pull'],
+  alphabet: ['register-A', 'register-B-beat', 'register-foreign', 'deregister-A', 'service-down-A', 'steward-s1', 'steward-s2', 'updated', 'failed', 'refused', 'stale-answer', 'timer.batch', 'timer.retry', 'push-full', 'push-raised', 'push-drops-ours', 'members-all', 'members-no-n2', 'watch', 'keys-pull'],
   concrete(e, w, now) {
     const c = w.ctx
     const sending = c.sending as { id: number; term: number } | null
@@ -59,7 +62,14 @@ const reeveSpec: Spec = {
       case 'timer.retry':
         return { type: 'timer.fired', name: e.slice('timer.'.length), now }
       case 'push-full':
-        return call('catalog.push', s?.keyId ?? '', { term: s?.term ?? 0, version: c.catalog.version + 1, full: true, base: 0, endpoints: Object.values(c.local), remove: [], rules: [] }, now)
+        return call('catalog.push', s?.keyId ?? '', { term: s?.term ?? 0, version: c.catalog.version + 1, full: true, base: 0, endpoints: [...Object.values(c.local), N2], remove: [], rules: [] }, now)
+      case 'members-all':
+        return { type: 'reeve.members', nodes: ['n2', 'r1'], now }
+      case 'members-no-n2':
+        return { type: 'reeve.members', nodes: ['r1'], now }
+      case 'push-raised':
+        // Its registry raised the steward's term (machines/registry/rules.ts raiseAbove): the whole catalog under it.
+        return call('catalog.push', s?.keyId ?? '', { term: 50, version: c.catalog.version, full: true, base: 0, endpoints: Object.values(c.local), remove: [], rules: [] }, now)
       case 'push-drops-ours':
         return call('catalog.push', s?.keyId ?? '', { term: s?.term ?? 0, version: c.catalog.version + 1, full: false, base: c.catalog.version, endpoints: [], remove: Object.keys(c.local), rules: [] }, now)
       case 'watch':
@@ -83,13 +93,29 @@ const reeveSpec: Spec = {
     // What is registered here is what was persisted.
     const stored = Object.keys(w.store).filter((k) => k.startsWith('local')).map((k) => k.slice('local'.length)).sort()
     if (JSON.stringify(stored) !== JSON.stringify(Object.keys(c.local).sort())) bad.push(`persisted ${stored} ≠ local ${Object.keys(c.local)}`)
+    // A catalog never goes back to an older (term, version); a raised term is the one forwards go under.
+    const was = prev?.ctx.catalog
+    if (was !== undefined && (c.catalog.term < was.term || (c.catalog.term === was.term && c.catalog.version < was.version))) bad.push(`catalog went back (${was.term}, ${was.version}) → (${c.catalog.term}, ${c.catalog.version})`)
+    if (c.steward !== null && c.catalog.term > c.steward.term && sendsOf(w, 'reeve.behind').length === 0 && w.event?.type === 'catalog.push' && w.event.term === c.steward.term) bad.push('a push of a term below the catalog, not told to the follower')
+    for (const r of sendsOf(w, 'reeve.raised')) if (r.event.term !== c.steward?.term || r.event.term !== c.catalog.term) bad.push('raised to a term not the steward’s and catalog’s')
+    // The flock's node list changes what is served, never the catalog or what is to be forwarded; a
+    // watcher is told of exactly the endpoints whose node left or came back.
+    if (w.event?.type === 'reeve.members' && prev !== null) {
+      if (JSON.stringify([c.catalog, c.pending, c.sending]) !== JSON.stringify([prev.ctx.catalog, prev.ctx.pending, prev.ctx.sending])) bad.push('a node list changed the catalog or the forwards')
+      const was = prev.ctx.listed?.n2 === true || prev.ctx.listed === null
+      const is = c.listed?.n2 === true || c.listed === null
+      const deltas = sendsOf(w, 'catalog.delta')
+      const expected = was !== is && c.catalog.endpoints[N2.nodeId] !== undefined ? Object.keys(c.watchers).length : 0
+      if (deltas.length !== expected) bad.push(`${deltas.length} deltas for a node list change, ${expected} owed`)
+      for (const d of deltas) if (JSON.stringify(is ? (d.event.endpoints as CatalogEndpoint[]).map((e) => e.nodeId) : d.event.removed) !== JSON.stringify([N2.nodeId])) bad.push(`a delta ${JSON.stringify(d.event)} not of n2`)
+    }
     // Only the steward's key may change the catalog.
     if (w.event?.type === 'catalog.push' && w.event.caller !== c.steward?.keyId && JSON.stringify(c.catalog) !== JSON.stringify(prev?.ctx.catalog)) bad.push('a push from another key was taken')
     return bad
   },
   key(w) {
     const c = w.ctx
-    return JSON.stringify([w.path, c.steward?.term ?? null, c.pending.full, Object.keys(c.pending.upsert).length > 0, Object.keys(c.pending.remove).length > 0, Object.keys(c.local).sort(), c.sending?.full ?? null, c.callback !== null, Object.keys(c.watchers).length > 0])
+    return JSON.stringify([w.path, c.steward?.term ?? null, c.listed === null ? null : Object.keys(c.listed).sort(), c.pending.full, Object.keys(c.pending.upsert).length > 0, Object.keys(c.pending.remove).length > 0, Object.keys(c.local).sort(), c.sending?.full ?? null, c.callback !== null, Object.keys(c.watchers).length > 0])
   },
 }
 
@@ -104,7 +130,7 @@ const stewardSpec: Spec = {
   logic: stewardLogic,
   input: { node: 'st', batchMs: 50, now: 0 },
   stepMs: 100,
-  alphabet: ['lead', 'lead-again', 'retire', 'n1-full', 'n1-delta', 'n2-full', 'n2-delta', 'old-term', 'bad-caller', 'members-all', 'members-no-n2', 'pushed', 'push-failed', 'timer.push'],
+  alphabet: ['lead', 'lead-again', 'raise', 'retire', 'n1-full', 'n1-delta', 'n2-full', 'n2-delta', 'old-term', 'bad-caller', 'members-all', 'members-no-n2', 'pushed', 'push-failed', 'timer.push'],
   concrete(e, w, now) {
     const c = w.ctx
     const inflight = Object.keys(c.pushes).map(Number).sort((a, b) => a - b)[0]
@@ -114,6 +140,8 @@ const stewardSpec: Spec = {
         return { type: 'steward.lead', term: 10, now }
       case 'lead-again':
         return { type: 'steward.lead', term: 20, now }
+      case 'raise':
+        return { type: 'steward.raise', term: 30, now }
       case 'retire':
         return { type: 'steward.retire', now }
       case 'n1-full':
@@ -162,6 +190,12 @@ const stewardSpec: Spec = {
     if (prev !== null && prev.ctx.term === c.term && c.version < prev.ctx.version) bad.push(`version went back ${prev.ctx.version} → ${c.version}`)
     if (w.event?.type === 'endpoints.update' && w.event.term !== prev?.ctx.term && sendsOf(w, 'endpoints.updated').length > 0) bad.push('an update of another term was taken')
     for (const s of sendsOf(w, 'endpoints.updated')) if (s.event.term !== c.term) bad.push('answered under another term')
+    // A raise keeps the catalog, and owes every reeve the whole of it.
+    if (w.event?.type === 'steward.raise' && prev !== null && prev.path === 'active' && c.term > prev.ctx.term) {
+      if (JSON.stringify(c.endpoints) !== JSON.stringify(prev.ctx.endpoints)) bad.push('a raise changed the catalog')
+      for (const [r, slot] of Object.entries(c.reeves) as Array<[string, { version: number; queue: unknown[] }]>) if (slot.version !== -1 || slot.queue.length > 0) bad.push(`${r} not owed the whole catalog after a raise`)
+    }
+    if (w.event?.type === 'steward.raise' && prev !== null && (prev.path !== 'active' || !(Number(w.event.term) > prev.ctx.term)) && c.term !== prev.ctx.term) bad.push('a raise taken while idle or not higher')
     return bad
   },
   key(w) {

@@ -84,7 +84,7 @@ async function world(t: Ctx, net: string, base: number, o: { proving?: Uint8Arra
     new Promise<Outcome>((resolve) => {
       const channel = peerChannel(nodeTls)
       const client = new RegistryServiceClient(s.address, channel.credentials, channel.options)
-      const call = client.register({ sealed: Buffer.from(sealed) })
+      const call = client.register({ sealed: Buffer.from(sealed), seenTerm: 0 })
       let last: RegisterResponse | undefined
       call.on('data', (r: RegisterResponse) => {
         if (r.status === RegisterStatus.REGISTER_STATUS_BUSY) reeveTrusts.set(r.stewardKeyId, new Uint8Array(r.stewardPublicKey))

@@ -69,6 +69,12 @@ export interface RegistryServicePingResponse {
 export interface RegisterRequest {
   /** The sealed identity (≤ 1 400 bytes). */
   sealed: Buffer;
+  /**
+   * The highest steward term the node has followed (0: none, or an older caller). A steward whose term
+   * is not above it raises its term above it before DONE, so the node's catalog never goes back to an
+   * older term (after a partition heals, the merged flock may keep the steward of the lower term).
+   */
+  seenTerm: number;
 }
 
 /** Progress of a registration. */
@@ -217,13 +223,16 @@ export const RegistryServicePingResponse: MessageFns<RegistryServicePingResponse
 };
 
 function createBaseRegisterRequest(): RegisterRequest {
-  return { sealed: Buffer.alloc(0) };
+  return { sealed: Buffer.alloc(0), seenTerm: 0 };
 }
 
 export const RegisterRequest: MessageFns<RegisterRequest> = {
   encode(message: RegisterRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.sealed.length !== 0) {
       writer.uint32(10).bytes(message.sealed);
+    }
+    if (message.seenTerm !== 0) {
+      writer.uint32(16).uint64(message.seenTerm);
     }
     return writer;
   },
@@ -247,6 +256,14 @@ export const RegisterRequest: MessageFns<RegisterRequest> = {
             }
 
             message.sealed = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.seenTerm = longToNumber(reader.uint64());
             continue;
           }
         }
