@@ -8,7 +8,8 @@
  *   node dist/bench/lib/null-reeve.js STACK HOST DATA_DIR SECRET_FILE
  * STACK `crux`: crux's gRPC edge (runtime/grpc-server.ts: its own TLS listener, bounds, the per-call
  * KeyID check); `grpc-js`: a bare grpc-js server with grpc-js's own TLS credentials (mutual TLS,
- * same certificates), nothing else. Prints `PORT` on stdout once it listens.
+ * same certificates), nothing else; `plain`: a bare grpc-js server in plaintext (as etcd-bench's etcd
+ * is reached), nothing else. Prints `PORT` on stdout once it listens.
  */
 import * as grpc from '@grpc/grpc-js'
 import { keyIdOf } from '../../actors/strew/registration.js'
@@ -44,8 +45,12 @@ if (stack === 'crux') {
   server.addService(ReeveServiceService, impl)
   const creds = grpc.ServerCredentials.createSsl(tls.ca, [{ cert_chain: tls.cert, private_key: tls.key }], true)
   port = await new Promise<number>((resolve, reject) => server.bindAsync(`${host}:0`, creds, (err, p) => (err ? reject(err) : resolve(p))))
+} else if (stack === 'plain') {
+  const server = new grpc.Server()
+  server.addService(ReeveServiceService, impl)
+  port = await new Promise<number>((resolve, reject) => server.bindAsync(`${host}:0`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))))
 } else {
-  process.stderr.write(`crux: null-reeve: unknown stack ${JSON.stringify(stack)} (crux or grpc-js)\n`)
+  process.stderr.write(`crux: null-reeve: unknown stack ${JSON.stringify(stack)} (crux, grpc-js or plain)\n`)
   process.exit(2)
 }
 process.stdout.write(`${port}\n`)
