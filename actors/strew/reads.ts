@@ -6,7 +6,7 @@
 import type * as grpc from '@grpc/grpc-js'
 import type { FollowerContext } from '../../machines/follower/rules.js'
 import type { ReeveContext } from '../../machines/reeve/rules.js'
-import { servedCatalog } from '../../machines/reeve/served.js'
+import { isServed, servedEndpoint, type Listed } from '../../machines/reeve/served.js'
 import type { StewardContext } from '../../machines/steward/rules.js'
 import { serviceOf, visibleTo } from '../../machines/steward/rules.js'
 import type { CatalogEndpoint } from '../../machines/steward/types.js'
@@ -45,13 +45,19 @@ export function stewardTermOf(side: StrewReadSide): number | null {
   return t === undefined || t === 0 ? null : t
 }
 
-/** Endpoints a lookup may see: all of the horde for the node itself, by the rules for a named service. */
-export function visibleIn(cat: ReeveContext['catalog'], req: { nodeId: string; api: string; endpoint?: string }): CatalogEndpoint[] {
+/**
+ * Endpoints a lookup may see: all of the horde for the node itself, by the rules for a named service;
+ * only those of nodes the flock lists (`listed`, machines/reeve/served.ts). A lookup of one endpoint
+ * judges that one only: filtering the whole catalog first made each cost O(catalog) (20 000
+ * registrations: 25 ms a lookup).
+ */
+export function visibleIn(cat: ReeveContext['catalog'], req: { nodeId: string; api: string; endpoint?: string }, listed: Listed = null): CatalogEndpoint[] {
   if (req.endpoint) {
-    const e = cat.endpoints[req.endpoint]
+    const e = servedEndpoint(cat, listed, req.endpoint)
     return e === undefined || (req.api !== '' && e.api !== req.api) ? [] : [e]
   }
-  const all = Object.values(cat.endpoints)
+  const every = Object.values(cat.endpoints)
+  const all = listed === null ? every : every.filter((e) => isServed(listed, e.nodeId))
   if (req.nodeId === '') return req.api === '' ? all : all.filter((e) => e.api === req.api)
   const caller = nodeIdParts('node_id', req.nodeId)
   return visibleTo(all, cat.rules, { horde: caller.horde, service: serviceOf(req.nodeId) }, req.api)
@@ -71,8 +77,7 @@ export function createStrewReads(side: StrewReadSide): { reeve: Record<string, u
         const reeve = context<ReeveContext>(side, side.actors.reeve)
         if (reeve === undefined) throw new UnavailableError('the reeve is not running')
         // Only the endpoints of nodes this node's flock lists (machines/reeve/served.ts).
-        const cat = servedCatalog(reeve.catalog, reeve.listed)
-        return { endpoints: visibleIn(cat, call.request).map(toEndpoint), version: cat.version }
+        return { endpoints: visibleIn(reeve.catalog, call.request, reeve.listed).map(toEndpoint), version: reeve.catalog.version }
       }),
     },
     steward: {
