@@ -56,11 +56,6 @@ export class Health {
     for (const w of this.watchers.get(service) ?? []) w(status)
   }
 
-  /** How many services have a status (for tests and `/metrics`). */
-  get size(): number {
-    return this.statuses.size
-  }
-
   addToServer(server: grpc.Server): void {
     server.addService({ Check: method('Check', false), Watch: method('Watch', true) } as unknown as grpc.ServiceDefinition, {
       Check: (call: grpc.ServerUnaryCall<{ service: string }, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
