@@ -6,7 +6,7 @@
 import type * as grpc from '@grpc/grpc-js'
 import type { FollowerContext } from '../../machines/follower/rules.js'
 import type { ReeveContext } from '../../machines/reeve/rules.js'
-import { isServed, servedEndpoint, type Listed } from '../../machines/reeve/served.js'
+import { servedEndpoint, servedEndpoints, type Listed } from '../../machines/reeve/served.js'
 import type { StewardContext } from '../../machines/steward/rules.js'
 import { serviceOf, visibleTo } from '../../machines/steward/rules.js'
 import type { CatalogEndpoint } from '../../machines/steward/types.js'
@@ -56,8 +56,7 @@ export function visibleIn(cat: ReeveContext['catalog'], req: { nodeId: string; a
     const e = servedEndpoint(cat, listed, req.endpoint)
     return e === undefined || (req.api !== '' && e.api !== req.api) ? [] : [e]
   }
-  const every = Object.values(cat.endpoints)
-  const all = listed === null ? every : every.filter((e) => isServed(listed, e.nodeId))
+  const all = servedEndpoints(cat, listed)
   if (req.nodeId === '') return req.api === '' ? all : all.filter((e) => e.api === req.api)
   const caller = nodeIdParts('node_id', req.nodeId)
   return visibleTo(all, cat.rules, { horde: caller.horde, service: serviceOf(req.nodeId) }, req.api)

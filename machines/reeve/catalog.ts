@@ -15,7 +15,7 @@ import type { CatalogPush, CatalogWatch, Inbound } from '../strew/events.js'
 import { serviceOf, visibleTo } from '../steward/rules.js'
 import type { CatalogEndpoint } from '../steward/types.js'
 import { hasPending, type ReeveContext, type Watcher } from './rules.js'
-import { listedOf, servedCatalog, servedChanges, servedEndpoint } from './served.js'
+import { listedOf, servedChanges, servedEndpoint, servedEndpoints } from './served.js'
 
 /** What became of a push: taken (and what it changed: null for everything), and whether it raised the steward's term or is behind the catalog held. */
 type Applied = { taken: boolean; changed: string[] | null; raised?: true; behind?: true }
@@ -93,7 +93,7 @@ function tell(ctx: ReeveContext, from: string, changed: string[] | null, out: Ef
   const w = ctx.watchers[from]!
   const cat = ctx.catalog
   if (changed === null) {
-    send(out, from, { type: 'catalog.snapshot', id: w.id, endpoints: visible(ctx, w, Object.values(servedCatalog(cat, ctx.listed).endpoints)), version: cat.version })
+    send(out, from, { type: 'catalog.snapshot', id: w.id, endpoints: visible(ctx, w, servedEndpoints(cat, ctx.listed)), version: cat.version })
     return
   }
   // Only the changed endpoints are judged, not the whole catalog again.

@@ -43,16 +43,20 @@ export function isServed(listed: Listed, nodeId: string): boolean {
   return node === null || listed[node] === true
 }
 
+/** The endpoints of `catalog` as served: without those of nodes not listed (all of them while `listed` is null). */
+export function servedEndpoints(catalog: HeldCatalog, listed: Listed): CatalogEndpoint[] {
+  const all = Object.values(catalog.endpoints)
+  return listed === null ? all : all.filter((e) => isServed(listed, e.nodeId))
+}
+
 /** The catalog as served: the same term, version and rules, without the endpoints of nodes not listed. */
 export function servedCatalog<C extends HeldCatalog>(catalog: C, listed: Listed): C {
   if (listed === null) return catalog
+  const served = servedEndpoints(catalog, listed)
+  if (served.length === Object.keys(catalog.endpoints).length) return catalog
   const endpoints: Record<string, CatalogEndpoint> = {}
-  let dropped = false
-  for (const id of Object.keys(catalog.endpoints)) {
-    if (isServed(listed, id)) endpoints[id] = catalog.endpoints[id]!
-    else dropped = true
-  }
-  return dropped ? { ...catalog, endpoints } : catalog
+  for (const e of served) endpoints[e.nodeId] = e
+  return { ...catalog, endpoints }
 }
 
 /** The endpoint `nodeId` as served, or undefined (not in the catalog, or of a node not listed). */

@@ -154,7 +154,10 @@ export function update(ctx: StewardContext, u: EndpointUpdate, node: string, out
     const old = ctx.endpoints[e.nodeId]
     if (old !== undefined && old.reeve === u.reeve && sameEndpoint(old, e)) continue
     if (old !== undefined) touch(ctx, e.nodeId, old.horde)
-    ctx.endpoints[e.nodeId] = { nodeId: e.nodeId, netId: e.netId, horde: e.horde, api: e.api, instance: e.instance, address: e.address, state: e.state, keyId: e.keyId, reeve: u.reeve }
+    // One literal, then one property added: every stored endpoint shares a shape (types.ts copyEndpoint).
+    const stored = copyEndpoint(e) as CatalogEndpoint & { reeve: string }
+    stored.reeve = u.reeve
+    ctx.endpoints[e.nodeId] = stored
     touch(ctx, e.nodeId, e.horde)
     changed = true
   }
