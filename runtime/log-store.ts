@@ -395,7 +395,14 @@ export class LogStore implements Store {
    */
   private compact(log: ActorLog): void {
     const tmp = `${log.file}.tmp-${process.pid}`
-    const data = log.size > 0 ? readRange(log.rfd, 0, log.size) : Buffer.alloc(0)
+    // Written lines are copied in file order through a window of CHUNK_BYTES, held ones after them:
+    // a rewrite never holds the log whole (one buffer the size of the log went to the C heap and
+    // stayed there). Order does not matter: after a rewrite each key has one line.
+    const written: Array<[string, number]> = []
+    const held: Array<[string, string]> = []
+    for (const [k, at] of log.live) typeof at === 'string' ? held.push([k, at]) : written.push([k, at])
+    written.sort((a, b) => a[1] - b[1])
+    const window = createWindow(log.rfd)
     const moved: Array<[string, number]> = []
     let size = 0
     const fd = openSync(tmp, 'w', 0o600)
@@ -407,8 +414,7 @@ export class LogStore implements Store {
         chunk = []
         chunkBytes = 0
       }
-      for (const [k, at] of log.live) {
-        const line = typeof at === 'string' ? Buffer.from(at) : data.subarray(offsetOf(at), offsetOf(at) + lengthOf(at))
+      const add = (k: string, line: Buffer) => {
         const where = locate(size, line.length)
         if (where !== undefined) moved.push([k, where])
         chunk.push(line)
@@ -416,6 +422,9 @@ export class LogStore implements Store {
         size += line.length
         if (chunkBytes >= CHUNK_BYTES) out()
       }
+      // A line is copied out of the window before the window moves (the chunk holds copies).
+      for (const [k, at] of written) add(k, Buffer.from(window.slice(offsetOf(at), lengthOf(at))))
+      for (const [k, text] of held) add(k, Buffer.from(text))
       if (chunkBytes > 0) out()
       fsyncSync(fd)
     } finally {
@@ -453,6 +462,28 @@ const CHUNK_BYTES = 64 * 1024
 interface Batch {
   lines: string[]
   keys: string[]
+}
+
+/** Reads of `fd` at rising offsets through one buffer of CHUNK_BYTES (a longer line gets its own). */
+function createWindow(fd: number): { slice(position: number, length: number): Buffer } {
+  const buf = Buffer.allocUnsafe(CHUNK_BYTES)
+  let start = 0
+  let end = 0
+  return {
+    slice(position, length) {
+      if (length > CHUNK_BYTES) return readRange(fd, position, length)
+      if (position < start || position + length > end) {
+        start = position
+        end = position
+        while (end - start < CHUNK_BYTES) {
+          const n = readSync(fd, buf, end - start, CHUNK_BYTES - (end - start), end)
+          if (n === 0) break
+          end += n
+        }
+      }
+      return buf.subarray(position - start, Math.min(position - start + length, end - start))
+    },
+  }
 }
 
 /** `length` bytes of `fd` from `position` (-1: to the end of the file). */

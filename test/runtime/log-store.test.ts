@@ -67,6 +67,34 @@ test('a log over twice its live keys is rewritten to one line per key', async (t
   s.close()
 })
 
+
+test('a rewrite of a log many windows long keeps every live value, scattered lines and one longer than a window included', async (t) => {
+  const d = dir()
+  const s = new LogStore(d)
+  const big = 'x'.repeat(100 * 1024)
+  // 3 000 keys of ~200 bytes (several 64 KiB windows), every third overwritten later, so live lines
+  // lie scattered through the file; one value longer than a window.
+  for (let i = 0; i < 3000; i++) s.put('a', `k${i}`, { i, pad: 'p'.repeat(180) })
+  s.put('a', 'big', big)
+  await s.sync()
+  for (let i = 0; i < 3000; i += 3) s.put('a', `k${i}`, { i, again: true })
+  for (let r = 0; r < 3; r++) for (let i = 1; i < 3000; i += 3) s.put('a', `k${i}`, { i, r })
+  await s.sync()
+  t.true(s.counters.compactions >= 1)
+  const check = (x: LogStore) => {
+    for (let i = 0; i < 3000; i++) {
+      const want = i % 3 === 0 ? { i, again: true } : i % 3 === 1 ? { i, r: 2 } : { i, pad: 'p'.repeat(180) }
+      if (JSON.stringify(x.get('a', `k${i}`)) !== JSON.stringify(want)) return t.fail(`k${i}: ${JSON.stringify(x.get('a', `k${i}`))}`)
+    }
+    t.is(x.get('a', 'big'), big)
+  }
+  check(s)
+  const b = new LogStore(d)
+  check(b)
+  t.is(readFileSync(join(d, 'a.log'), 'utf8').replace(/\0+$/, '').trim().split('\n').length, 3001)
+  s.close()
+  b.close()
+})
 test('kill -9 in the middle of writing leaves a readable store holding every synced put', async (t) => {
   const d = dir()
   const child = spawn(process.execPath, [fileURLToPath(new URL('../fixtures/log-store-writer.js', import.meta.url)), d], { stdio: ['ignore', 'pipe', 'inherit'] })
