@@ -8,7 +8,11 @@
  * the fulcrum's `bench strew` figures, and etcd's, against these: what the fulcrum loses to them is
  * its own work (mailboxes, machines, the log, the steward); what these lose to etcd is the stack's.
  *
- *   npm run bench -- grpc-ceiling [--keys 10000] [--conc 64] [--stack crux|grpc-js|plain|all] [--ip 127.77.91.1]
+ *   npm run bench -- grpc-ceiling [--keys 10000] [--conc 64] [--stack crux|grpc-js|plain|all] [--durable] [--ip 127.77.91.1]
+ *
+ * `--durable`: each registration is also written and fdatasynced before its answer
+ * (bench/lib/null-reeve.ts), the least a server that keeps registrations on disk does; keys then
+ * start `<stack>durable_`.
  *
  * Keys: `<stack>_put_seq_ops`, `_put_conc_ops`, `_get_seq_ops`, `_get_conc_ops` (with p50/p99),
  * `<stack>_server_cpu_s`, `<stack>_client_cpu_s`, and the null reeve's peak RSS `<stack>_rss_mb_peak`
@@ -32,8 +36,8 @@ const entry = fileURLToPath(new URL('./lib/null-reeve.js', import.meta.url))
 const STACKS = ['crux', 'grpc-js', 'plain']
 
 /** Starts the null reeve; resolves with its port once it listens. */
-function startNull(stack: string, ip: string, dataDir: string, secretFile: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--max-semi-space-size=1', '--heap-growing-percent=100', entry, stack, ip, dataDir, secretFile], { stdio: ['ignore', 'pipe', 'inherit'] })
+function startNull(stack: string, ip: string, dataDir: string, secretFile: string, durable: boolean): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ['--max-semi-space-size=1', '--heap-growing-percent=100', entry, stack, ip, dataDir, secretFile, durable ? 'durable' : 'none'], { stdio: ['ignore', 'pipe', 'inherit'] })
   return new Promise((resolve, reject) => {
     let text = ''
     child.stdout!.on('data', (b: Buffer) => {
@@ -71,9 +75,9 @@ function clientFor(stack: string, address: string, dataDir: string): BenchClient
 }
 
 /** One stack: the four phases, with `keys` calls each. */
-async function measure(stack: string, o: { keys: number; conc: number; ip: string; dir: string; secretFile: string }, log: (s: string) => void): Promise<Record<string, unknown>> {
+async function measure(stack: string, o: { keys: number; conc: number; ip: string; dir: string; secretFile: string; durable: boolean }, log: (s: string) => void): Promise<Record<string, unknown>> {
   const dataDir = join(o.dir, stack)
-  const { child, port } = await startNull(stack, o.ip, dataDir, o.secretFile)
+  const { child, port } = await startNull(stack, o.ip, dataDir, o.secretFile, o.durable)
   const c = clientFor(stack, `${o.ip}:${port}`, dataDir)
   const out: Record<string, unknown> = {}
   try {
@@ -104,16 +108,17 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const conc = flag(args, '--conc', 64)
   const ip = stringFlag(args, '--ip', '127.77.91.1')
   const which = stringFlag(args, '--stack', 'all')
+  const durable = args.includes('--durable')
   if (which !== 'all' && !STACKS.includes(which)) throw new Error(`--stack must be crux, grpc-js, plain or all, not ${JSON.stringify(which)}`)
   const log = (s: string) => process.stderr.write(`[grpc-ceiling] ${s}\n`)
   const dir = mkdtempSync(join(tmpdir(), 'crux-grpc-ceiling-'))
   const secretFile = join(dir, 'flock.secret')
   writeFileSync(secretFile, generateSecret() + '\n', { mode: 0o600 })
-  const out: Record<string, unknown> = { keys, conc }
+  const out: Record<string, unknown> = { keys, conc, durable }
   try {
     for (const stack of which === 'all' ? STACKS : [which]) {
-      const r = await measure(stack, { keys, conc, ip, dir, secretFile }, log)
-      for (const [k, v] of Object.entries(r)) out[`${stack.replace('-', '')}_${k}`] = v
+      const r = await measure(stack, { keys, conc, ip, dir, secretFile, durable }, log)
+      for (const [k, v] of Object.entries(r)) out[`${stack.replace('-', '')}${durable ? 'durable' : ''}_${k}`] = v
     }
     return out
   } finally {

@@ -10,7 +10,14 @@
  * KeyID check); `grpc-js`: a bare grpc-js server with grpc-js's own TLS credentials (mutual TLS,
  * same certificates), nothing else; `plain`: a bare grpc-js server in plaintext (as etcd-bench's etcd
  * is reached), nothing else. Prints `PORT` on stdout once it listens.
+ *
+ * DURABLE `durable` (a fifth argument) makes each RegisterService as durable as the least a server
+ * that keeps registrations on disk must do: one 280-byte positioned write into a file preallocated
+ * with zeros (as runtime/log-store.ts and etcd's WAL write ahead) and one fdatasync, on the main
+ * thread, before the answer. What it then answers is the ceiling of a durable put on this stack.
  */
+import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
 import * as grpc from '@grpc/grpc-js'
 import { keyIdOf } from '../../actors/strew/registration.js'
 import { REEVE_REV } from '../../actors/strew/registry-client.js'
@@ -20,16 +27,20 @@ import { certifyNode } from '../../runtime/grpc-tls.js'
 import { loadOrCreateIdentity, nodeIdOf } from '../../runtime/node-identity.js'
 import { readSecretFile } from '../../runtime/secret.js'
 
-const [stack, host, dataDir, secretFile] = process.argv.slice(2) as [string, string, string, string]
+const [stack, host, dataDir, secretFile, durable] = process.argv.slice(2) as [string, string, string, string, string | undefined]
 const identity = loadOrCreateIdentity(dataDir)
 const tls = certifyNode(dataDir, readSecretFile(secretFile), identity)
 const node = nodeIdOf(identity.publicKey)
 const ping: ReeveServicePingResponse = { text: 'pong', nodeId: `/crux/default/${node}`, steward: `${host}:0`, term: 1 }
 const registered: RegisterServiceResponse = { version: 1 }
 const catalog: GetCatalogResponse = { endpoints: [], version: 1 }
+const persist = durable === 'durable' ? createWriteAhead(join(dataDir, 'null.log')) : () => {}
 const impl = {
   ping: unary(() => ping),
-  registerService: unary(() => registered),
+  registerService: unary(() => {
+    persist()
+    return registered
+  }),
   getCatalog: unary(() => catalog),
 }
 
@@ -54,3 +65,21 @@ if (stack === 'crux') {
   process.exit(2)
 }
 process.stdout.write(`${port}\n`)
+
+/** A 280-byte record written into zeros written ahead and fdatasynced, per call. */
+function createWriteAhead(path: string): () => void {
+  const SIZE = 64 << 20
+  const fd = openSync(path, 'w+')
+  const zeros = Buffer.alloc(1 << 20)
+  for (let at = 0; at < SIZE; at += zeros.length) writeSync(fd, zeros, 0, zeros.length, at)
+  fdatasyncSync(fd)
+  const record = Buffer.alloc(280, 0x61)
+  let at = 0
+  process.once('exit', () => closeSync(fd))
+  return () => {
+    if (at + record.length > SIZE) at = 0
+    writeSync(fd, record, 0, record.length, at)
+    at += record.length
+    fdatasyncSync(fd)
+  }
+}
