@@ -37,7 +37,7 @@ const STACKS = ['crux', 'grpc-js', 'plain']
 
 /** Starts the null reeve; resolves with its port once it listens. */
 function startNull(stack: string, ip: string, dataDir: string, secretFile: string, durable: boolean): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--max-semi-space-size=1', '--heap-growing-percent=100', entry, stack, ip, dataDir, secretFile, durable ? 'durable' : 'none'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, ['--max-semi-space-size=1', '--heap-growing-percent=30', entry, stack, ip, dataDir, secretFile, durable ? 'durable' : 'none'], { stdio: ['ignore', 'pipe', 'inherit'] })
   return new Promise((resolve, reject) => {
     let text = ''
     child.stdout!.on('data', (b: Buffer) => {

@@ -21,7 +21,7 @@
  *   starts some 10–40 s after the load ends).
  *
  *   npm run bench -- strew [--keys 10000] [--conc 64] [--leases 1000] [--ttl 5] [--keepalive-s 10] [--hb 1000]
- *                          [--ip 127.77.90.1] [--idle-s 45] [--node-flags "--max-semi-space-size=1 …"]
+ *                          [--ip 127.77.90.1] [--idle-s 45] [--node-flags "--max-semi-space-size=1 …"] [--no-malloc-env]
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -33,15 +33,15 @@ import { loadPeerTls } from '../runtime/grpc-tls.js'
 import { generateSecret } from '../runtime/secret.js'
 import { flag, stringFlag } from './flags.js'
 import { pool, quantile, r2, timedPhase } from './lib/pool.js'
+import { deployEnvironment } from './lib/deploy-env.js'
 import { procCpuS, statusKb } from './lib/proc.js'
 
 /**
- * The Node options every deploy file gives a fulcrum (deploy/systemd, deploy/Dockerfile, deploy/k8s;
- * docs/OPERATING.md): a 1 MB young generation. With Node's default (16 MB semi-spaces) the fulcrum
- * of this benchmark peaked 300–330 MB and kept 245–250 MB after the load; with this 290–300, given
- * back to 120–130 MB once V8's memory reducer ran, ~40 s after the load.
+ * The fulcrum starts with the environment of the deploy files (bench/lib/deploy-env.ts): a 1 MB
+ * young generation and the C heap's mmap threshold fixed (docs/OPERATING.md, "Sizing", says why). With Node's defaults the fulcrum of this
+ * benchmark peaked 300–330 MB.
  */
-const DEPLOY_NODE_OPTIONS = '--max-semi-space-size=1'
+const DEPLOY = deployEnvironment()
 const crux = fileURLToPath(new URL('../bin/crux.bundle.mjs', import.meta.url))
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const now = () => performance.now()
@@ -55,16 +55,17 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const HB = flag(args, '--hb', 1_000)
   const IP = stringFlag(args, '--ip', '127.77.90.1')
   const IDLE_S = flag(args, '--idle-s', 45)
-  const nodeFlags = stringFlag(args, '--node-flags', DEPLOY_NODE_OPTIONS).split(' ').filter((f) => f !== '')
+  const nodeFlags = args.includes('--node-flags') ? stringFlag(args, '--node-flags', '').split(' ').filter((f) => f !== '') : DEPLOY.nodeFlags
+  const env = args.includes('--no-malloc-env') ? process.env : { ...process.env, ...DEPLOY.env }
   const out: Record<string, unknown> = { keys: KEYS, conc: CONC, leases: LEASES, ttl_s: TTL, hb_ms: HB }
   const log = (s: string) => process.stderr.write(`[strew-bench] ${s}\n`)
   const dir = mkdtempSync(join(tmpdir(), 'crux-strew-bench-'))
   const secretFile = join(dir, 'flock.secret')
   writeFileSync(secretFile, generateSecret() + '\n', { mode: 0o600 })
   const dataDir = join(dir, 'n1')
-  // Started as an operator starts it: `crux fulcrum` with the Node options of the deploy files
-  // (unless --node-flags), not the driver's: its flags are not inherited by a spawned process.
-  const child = spawn(process.execPath, [...nodeFlags, crux, 'fulcrum', '--metrics', `${IP}:23124`, '--listen', `${IP}:23123`, '--probe', `${IP}:23123`, '--secret-file', secretFile, '--data-dir', dataDir, '--heartbeat', String(HB), '--grpc', `${IP}:50059`, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] })
+  // Started as an operator starts it: `crux fulcrum` with the Node options and environment of the
+  // deploy files (unless --node-flags, --no-malloc-env), not the driver's flags.
+  const child = spawn(process.execPath, [...nodeFlags, crux, 'fulcrum', '--metrics', `${IP}:23124`, '--listen', `${IP}:23123`, '--probe', `${IP}:23123`, '--secret-file', secretFile, '--data-dir', dataDir, '--heartbeat', String(HB), '--grpc', `${IP}:50059`, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'], env })
   let client: ReeveClient | undefined
   const mem = memoryWatch(child.pid!, `http://${IP}:23124/metrics`)
   try {

@@ -46,12 +46,13 @@ export function registerFulcrum(program: Command): void {
       }
       process.on('uncaughtException', last)
       process.on('unhandledRejection', last)
-      // The heap may grow to twice what a full GC leaves (Go's default, GOGC=100, is etcd's), not
-      // V8's up to four times on a machine with memory to spare: with a 1 MB young generation, the
-      // fulcrum of bench/strew.ts peaked at 290–300 MB for ~45 MB live, at 170–180 MB with this.
-      // A --heap-growing-percent in NODE_OPTIONS or on node's command line wins.
+      // The old generation may grow 30 % past what a full GC leaves, not V8's up to four times on a
+      // machine with memory to spare: with a 1 MB young generation, the fulcrum of bench/strew.ts
+      // peaked at 290–300 MB for ~45 MB live with V8's default, 148 MB with 100 % (Go's GOGC=100,
+      // etcd's), 127 MB with 30 % (docs/STREW.md). Only on node's command line, not NODE_OPTIONS
+      // (node refuses it there), does another --heap-growing-percent win.
       if (![...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) => a.startsWith('--heap-growing-percent') || a.startsWith('--heap_growing_percent'))) {
-        ;(await import('node:v8')).setFlagsFromString('--heap-growing-percent=100')
+        ;(await import('node:v8')).setFlagsFromString('--heap-growing-percent=30')
       }
       const rules = f.rules === undefined ? undefined : (await import('../../actors/strew/rules-file.js')).readRulesFile(f.rules)
       const secret = readSecretFile(f.secretFile)

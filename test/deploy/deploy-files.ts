@@ -76,12 +76,11 @@ export function dockerfile(path: string): Instruction[] {
   return out
 }
 
-/** `ENV A=1 B=2` → [['A', '1'], ['B', '2']] (unquoted values, as in deploy/Dockerfile). */
+/** `ENV A=1 B="2 3"` → [['A', '1'], ['B', '2 3']] (values unquoted or in double quotes, as in deploy/Dockerfile). */
 export function envPairs(args: string): Array<[string, string]> {
-  return args.split(' ').map((kv) => {
-    const i = kv.indexOf('=')
-    if (i < 1) throw new Error(`ENV ${args}: expected KEY=VALUE pairs`)
-    return [kv.slice(0, i), kv.slice(i + 1)]
+  return [...args.matchAll(/(\S+?)=("[^"]*"|\S*)(?:\s+|$)/g)].map((m) => {
+    if (m[1]!.length < 1) throw new Error(`ENV ${args}: expected KEY=VALUE pairs`)
+    return [m[1]!, m[2]!.replace(/^"(.*)"$/, '$1')]
   })
 }
 

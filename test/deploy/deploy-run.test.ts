@@ -30,7 +30,8 @@ function container() {
 /** The unit's Environment= lines, specifiers expanded as systemd would for `state` and `creds`. */
 function systemd(state: string, creds: string): Record<string, string> {
   const lines = unitFile('deploy/systemd/crux-fulcrum.service').get('Service')!.get('Environment')!
-  return Object.fromEntries(lines.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1).replace('%S', state).replace('%d', creds)]))
+  const pairs = lines.map((line) => line.replace(/^"(.*)"$/, '$1'))
+  return Object.fromEntries(pairs.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1).replace('%S', state).replace('%d', creds)]))
 }
 
 /** The DaemonSet's env (HOST_IP given, $(VAR) expanded as the kubelet does) over its ConfigMap's. */

@@ -8,7 +8,8 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { CRUX, fulcrumEnvNames, METRICS_PORT, portOf, unitFile } from './deploy-files.js'
+import { deployEnvironment } from '../../bench/lib/deploy-env.js'
+import { CRUX, dockerfile, envPairs, fulcrumEnvNames, METRICS_PORT, portOf, unitFile } from './deploy-files.js'
 
 const UNIT = 'deploy/systemd/crux-fulcrum.service'
 const service = () => unitFile(UNIT).get('Service')!
@@ -18,7 +19,13 @@ const one = (key: string): string => {
   return v[0]!
 }
 /** The unit's Environment= lines as a map. */
-const environment = () => new Map(service().get('Environment')!.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
+const environment = () =>
+  new Map(
+    service()
+      .get('Environment')!
+      .map((line) => line.replace(/^"(.*)"$/, '$1'))
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  )
 
 test('state in StateDirectory, restarted on failure, configured by the environment', (t) => {
   t.is(one('Type'), 'simple')
@@ -80,4 +87,14 @@ test('systemd-analyze verify: no error and no warning', (t) => {
   // The check can fail: a misspelled key is reported.
   const bad = verify(t, text.replace('ProtectSystem=strict', 'ProtectSysten=strict'))
   t.regex(bad.stderr, /Unknown key 'ProtectSysten'/)
+})
+
+test('the unit and the image give a fulcrum the same Node options and C heap settings, which bench/strew.ts starts it with', (t) => {
+  const unit = environment()
+  const image = new Map(dockerfile('deploy/Dockerfile').filter((i) => i.op === 'ENV').flatMap((i) => envPairs(i.args)))
+  t.is(unit.get('NODE_OPTIONS'), '--max-semi-space-size=1')
+  t.is(image.get('NODE_OPTIONS'), unit.get('NODE_OPTIONS'))
+  t.is(unit.get('MALLOC_MMAP_THRESHOLD_'), '131072')
+  t.is(image.get('MALLOC_MMAP_THRESHOLD_'), unit.get('MALLOC_MMAP_THRESHOLD_'))
+  t.deepEqual(deployEnvironment(), { nodeFlags: ['--max-semi-space-size=1'], env: { MALLOC_MMAP_THRESHOLD_: '131072' } })
 })
