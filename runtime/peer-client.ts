@@ -70,7 +70,8 @@ function checkServer(expect: ExpectedPeer | undefined): (host: string, cert: Pee
 export function peerChannel(tls: PeerTls, expect?: ExpectedPeer): { credentials: grpc.ChannelCredentials; options: grpc.ChannelOptions } {
   return {
     credentials: grpc.credentials.createSsl(tls.ca, tls.key, tls.cert, { checkServerIdentity: checkServer(expect) }),
-    options: { 'grpc.ssl_target_name_override': SERVER_NAME },
+    // channelz (grpc-js's call tracing for its debug service, which crux does not serve) costs every call.
+    options: { 'grpc.ssl_target_name_override': SERVER_NAME, 'grpc.enable_channelz': 0 },
   }
 }
 
