@@ -36,6 +36,12 @@ function sizeOf(ctx: PasticheContext, w: Wanted, holders: string[]): number | nu
   return null
 }
 
+/** Whether a `has` about `hash` is in flight. */
+function asking(ctx: PasticheContext, hash: string): boolean {
+  for (const id in ctx.asks) if (ctx.asks[id]!.hash === hash) return true
+  return false
+}
+
 /** One round of `has` to the next `askFanout` peers (rotating, so every peer is asked in turn). */
 function ask(ctx: PasticheContext, w: Wanted, out: Effect[]): void {
   w.askedAt = ctx.now
@@ -102,6 +108,8 @@ export function plan(ctx: PasticheContext, out: Effect[]): void {
     if (w.bytes === null) w.bytes = size
     if (w.ranges.length === 0) {
       if (holders.length === 0 && size > 0) continue
+      // Answers still coming: more holders, more ranges in parallel (unless enough are known already).
+      if (holders.length < ctx.config.perBlob && w.suspects.length === 0 && asking(ctx, hash) && ctx.now - (w.askedAt ?? 0) < ctx.config.gatherMs) continue
       w.ranges = size === 0 ? [] : split(ctx, w, size, holders.length)
     }
     let inFlight = w.ranges.filter((r) => r.id !== null).length

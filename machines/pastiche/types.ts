@@ -67,6 +67,8 @@ export interface PasticheConfig {
   /** First retry delay of a failed range; doubles per failure of that range, up to `backoffMaxMs`. */
   backoffMs: number
   backoffMaxMs: number
+  /** After asking, how long the answers are waited for before the blob is split among the holders known. */
+  gatherMs: number
   /** How often a wanted blob with no usable holder asks the peers again. */
   askEveryMs: number
   /** Peers asked per round for one blob (rotating through the list). */
@@ -75,7 +77,7 @@ export interface PasticheConfig {
   tickMs: number
 }
 
-export const DEFAULT_PASTICHE_CONFIG: PasticheConfig = { perBlob: 4, perPeer: 4, minRange: 1024, backoffMs: 500, backoffMaxMs: 8_000, askEveryMs: 2_000, askFanout: 8, tickMs: 500 }
+export const DEFAULT_PASTICHE_CONFIG: PasticheConfig = { perBlob: 4, perPeer: 4, minRange: 1024, gatherMs: 250, backoffMs: 500, backoffMaxMs: 8_000, askEveryMs: 2_000, askFanout: 8, tickMs: 500 }
 
 /** One range of a blob being fetched. */
 export interface Range {

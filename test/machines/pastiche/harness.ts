@@ -11,7 +11,7 @@ export const T = 'port:pastiche-transfer'
 export const STORE = 'port:pastiche-store'
 
 export function pastiche(config: Partial<PasticheConfig> = {}, extra: Partial<PasticheInput> = {}) {
-  const s = stepper(pasticheLogic, { node: 'me', now: 0, config: { minRange: 100, ...config }, ...extra })
+  const s = stepper(pasticheLogic, { node: 'me', now: 0, config: { minRange: 100, gatherMs: 0, ...config }, ...extra })
   const peers = (at: number, list: Array<[string, string[]?]>) => s.send({ type: 'peers', peers: list.map(([node, holds]) => ({ node, address: `${node}:1`, ...(holds === undefined ? {} : { holds }) })) }, at)
   return {
     ...s,

@@ -176,3 +176,17 @@ test('restart: persisted holdings come back; one already held is pinned, the oth
   t.is(m.state(), 'working')
   t.deepEqual(fetches(m.peers(1, [['p1', [B]]])), ['p1:1 0+50'])
 })
+
+test('after asking, answers are gathered (up to gatherMs) before the blob is split, so every holder gets a range', (t) => {
+  const m = pastiche({ gatherMs: 250 })
+  m.peers(0, [['p1'], ['p2'], ['p3']])
+  const ids = sent(m.want(A, 900, 0), 'has', T).map((e) => e.id as number)
+  t.deepEqual(fetches(m.has(ids[0]!, true, 900, 10)), [], 'p2 and p3 have not answered')
+  t.deepEqual(fetches(m.has(ids[1]!, true, 900, 20)), [])
+  t.deepEqual(fetches(m.has(ids[2]!, false, 0, 30, false)), ['p1:1 0+450', 'p2:1 450+450'], 'every answer in: split between the two holders')
+  const late = pastiche({ gatherMs: 250 })
+  late.peers(0, [['p1'], ['p2']])
+  const [a1] = sent(late.want(A, 900, 0), 'has', T).map((e) => e.id as number)
+  t.deepEqual(fetches(late.has(a1!, true, 900, 10)), [])
+  t.deepEqual(fetches(late.tick(250)), ['p1:1 0+900'], 'p2 silent past gatherMs: go with what is known')
+})

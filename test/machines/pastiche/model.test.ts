@@ -12,7 +12,7 @@ import { A, B, pastiche, STORE, T } from './harness.js'
 import { walker, type Spec, type World } from './walk.js'
 
 const SIZE: Record<string, number> = { [A]: 300, [B]: 200 }
-const CONFIG = { perBlob: 2, perPeer: 2, minRange: 100, backoffMs: 100, backoffMaxMs: 400, askEveryMs: 300, askFanout: 8, tickMs: 100 }
+const CONFIG = { perBlob: 2, perPeer: 2, minRange: 100, gatherMs: 150, backoffMs: 100, backoffMaxMs: 400, askEveryMs: 300, askFanout: 8, tickMs: 100 }
 const first = (o: Record<string, unknown>): number | undefined => {
   const ids = Object.keys(o).map(Number)
   return ids.length === 0 ? undefined : Math.min(...ids)
