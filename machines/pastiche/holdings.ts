@@ -34,12 +34,19 @@ export function createPasticheContext(o: PasticheInput): PasticheContext {
     ticking: false,
   }
   for (const b of o.held ?? []) if (validSize(b.bytes)) ctx.held[b.hash] = b.bytes
-  for (const w of o.wants ?? []) ctx.wants[w.hash] = fresh(w.hash, validSize(w.bytes) ? w.bytes : null)
+  for (const w of o.wants ?? []) ctx.wants[w.hash] = fresh(o.node, w.hash, validSize(w.bytes) ? w.bytes : null)
   return ctx
 }
 
-function fresh(hash: string, bytes: number | null): Wanted {
-  return { hash, bytes, phase: 'missing', ranges: [], assembling: null, excluded: [], suspects: [], askedAt: null, askCursor: 0 }
+function fresh(node: string, hash: string, bytes: number | null): Wanted {
+  return { hash, bytes, phase: 'missing', ranges: [], assembling: null, excluded: [], suspects: [], askedAt: null, askCursor: spread(`${node} ${hash}`), circle: 0 }
+}
+
+/** Where a node starts asking about a blob: spread over the peer list, so a hundred nodes wanting one blob do not all ask the same peers first. */
+function spread(s: string): number {
+  let h = 2166136261
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619) >>> 0
+  return h % 1_000_003
 }
 
 /** At start: restored holdings already held are pinned (the store kept its pins; pinning again is harmless). */
@@ -72,7 +79,7 @@ export function abandon(ctx: PasticheContext, w: Wanted, out: Effect[]): void {
 
 export function want(ctx: PasticheContext, ev: Want, out: Effect[]): void {
   const bytes = validSize(ev.bytes) ? ev.bytes : null
-  const w = ctx.wants[ev.hash] ?? (ctx.wants[ev.hash] = fresh(ev.hash, bytes))
+  const w = ctx.wants[ev.hash] ?? (ctx.wants[ev.hash] = fresh(ctx.node, ev.hash, bytes))
   if (w.bytes === null && bytes !== null) w.bytes = bytes
   const p: PersistedWant = { hash: w.hash, bytes: w.bytes }
   out.push({ type: 'persist', key: `want/${w.hash}`, value: p })

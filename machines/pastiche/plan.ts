@@ -42,9 +42,10 @@ function asking(ctx: PasticheContext, hash: string): boolean {
   return false
 }
 
-/** One round of `has` to the next `askFanout` peers (rotating, so every peer is asked in turn). */
-function ask(ctx: PasticheContext, w: Wanted, out: Effect[]): void {
+/** One round of `has` to the next `askFanout` peers (rotating, so every peer is asked in turn); `fresh` begins a circle. */
+function ask(ctx: PasticheContext, w: Wanted, fresh: boolean, out: Effect[]): void {
   w.askedAt = ctx.now
+  if (fresh) w.circle = 0
   const nodes = Object.keys(ctx.peers).filter((n) => !w.excluded.includes(n)).sort()
   const k = Math.min(ctx.config.askFanout, nodes.length)
   for (let i = 0; i < k; i++) {
@@ -53,7 +54,8 @@ function ask(ctx: PasticheContext, w: Wanted, out: Effect[]): void {
     ctx.asks[id] = { node, hash: w.hash }
     tell(out, ctx.transferTo, { type: 'has', id, hash: w.hash, to: ctx.peers[node]!.address })
   }
-  w.askCursor = nodes.length === 0 ? 0 : (w.askCursor + k) % nodes.length
+  w.askCursor = nodes.length === 0 ? w.askCursor : (w.askCursor + k) % nodes.length
+  w.circle += k
 }
 
 /** Equal ranges, as many as there are holders (at most `perBlob`, none under `minRange`); one while suspects are tried alone. */
@@ -103,7 +105,9 @@ export function plan(ctx: PasticheContext, out: Effect[]): void {
     const holders = holdersOf(ctx, w)
     const size = sizeOf(ctx, w, holders)
     const stale = w.askedAt === null || ctx.now - w.askedAt >= ctx.config.askEveryMs
-    if (stale && (w.askedAt === null || holders.length === 0 || size === null)) ask(ctx, w, out)
+    const unknown = holders.length === 0 || size === null
+    if (stale && (w.askedAt === null || unknown)) ask(ctx, w, true, out)
+    else if (unknown && w.circle < Object.keys(ctx.peers).length && !asking(ctx, hash)) ask(ctx, w, false, out)
     if (size === null) continue
     if (w.bytes === null) w.bytes = size
     if (w.ranges.length === 0) {

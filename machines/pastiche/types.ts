@@ -69,7 +69,10 @@ export interface PasticheConfig {
   backoffMaxMs: number
   /** After asking, how long the answers are waited for before the blob is split among the holders known. */
   gatherMs: number
-  /** How often a wanted blob with no usable holder asks the peers again. */
+  /**
+   * How often a wanted blob with no usable holder asks the peers again, once it has asked them all (a
+   * round answered without a holder goes on to the next peers at once, until the circle is complete).
+   */
   askEveryMs: number
   /** Peers asked per round for one blob (rotating through the list). */
   askFanout: number
@@ -110,9 +113,10 @@ export interface Wanted {
   excluded: string[]
   /** After an assembly of ranges from several peers failed: one of them lied; each is then tried alone, in this order. */
   suspects: string[]
-  /** When peers were last asked `has`, and where the next round starts in the peer list. */
+  /** When peers were last asked `has`, where the next round starts in the peer list, and how many were asked since the circle began. */
   askedAt: number | null
   askCursor: number
+  circle: number
 }
 
 /** What a peer is known to hold. */

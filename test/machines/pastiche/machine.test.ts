@@ -114,18 +114,40 @@ test('a failed range backs off (doubling) and goes to another holder first; the 
   t.is(m.context().counters.failed, 2)
 })
 
-test('no holder: it waits, asks again every askEveryMs, and fetches once a peer appears holding it', (t) => {
+test('no holder: a new peer is asked at once; once every peer said no it waits askEveryMs, and fetches once a peer appears holding it', (t) => {
   const m = pastiche({ askEveryMs: 1_000 })
   t.deepEqual(asks(m.want(A, 400, 0)), [], 'no peers: nobody to ask')
   t.is(m.state(), 'working')
-  const first = m.peers(100, [['p1']])
-  t.deepEqual(asks(first), [])
-  t.deepEqual(asks(m.tick(1_000)), ['p1:1 A'])
+  t.deepEqual(asks(m.peers(100, [['p1']])), ['p1:1 A'], 'a peer appears: asked at once')
   const id = m.context().nextId - 1
-  t.deepEqual(fetches(m.has(id, false, 0, 1_100)), [])
-  t.deepEqual(asks(m.tick(1_500)), [], 'not before askEveryMs')
-  t.deepEqual(asks(m.tick(2_000)), ['p1:1 A'])
-  t.deepEqual(fetches(m.peers(2_100, [['p1'], ['p2', [A]]])), ['p2:1 0+400'], 'an announced holder is fetched from at once')
+  t.deepEqual(fetches(m.has(id, false, 0, 110)), [])
+  t.deepEqual(asks(m.tick(1_000)), [], 'every peer said no: not again before askEveryMs')
+  t.deepEqual(asks(m.tick(1_100)), ['p1:1 A'])
+  t.deepEqual(fetches(m.peers(1_200, [['p1'], ['p2', [A]]])), ['p2:1 0+400'], 'an announced holder is fetched from at once')
+})
+
+test('asking goes round the peers a round after another until one holds it, starting at a place of its own', (t) => {
+  const m = pastiche({ askFanout: 2 })
+  m.peers(0, [['p1'], ['p2'], ['p3'], ['p4'], ['p5']])
+  const round = (out: ReturnType<typeof m.want>) => sent(out, 'has', T).map((e) => [e.id as number, (e.to as string).slice(0, 2)] as const)
+  const r1 = round(m.want(A, 300, 0))
+  t.is(r1.length, 2)
+  t.deepEqual(round(m.has(r1[0]![0], false, 0, 1)), [], 'the round is not all in')
+  const r2 = round(m.has(r1[1]![0], false, 0, 2))
+  t.is(r2.length, 2, 'the next round at once')
+  t.true(r2.every(([, p]) => !r1.some(([, q]) => q === p)), 'other peers')
+  m.has(r2[0]![0], false, 0, 3)
+  const r3 = round(m.has(r2[1]![0], false, 0, 4))
+  t.is(r3.length, 2, 'the last peer, and one of the first again: the circle is complete')
+  const asked = new Set([...r1, ...r2, ...r3].map(([, p]) => p))
+  t.is(asked.size, 5, 'every peer asked')
+  t.deepEqual(fetches(m.has(r3[0]![0], true, 300, 5)), [`${r3[0]![1]}:1 0+300`])
+  const firsts = ['a', 'b', 'c', 'd', 'e', 'f'].map((node) => {
+    const n = pastiche({ askFanout: 1 }, { node })
+    n.peers(0, [['p1'], ['p2'], ['p3'], ['p4'], ['p5']])
+    return asks(n.want(A, 300, 0))[0]
+  })
+  t.true(new Set(firsts).size > 1, `nodes start at different peers: ${firsts.join(', ')}`)
 })
 
 test('unwant: in-flight transfers abandoned, the pin removed, the holding forgotten and persisted as gone', (t) => {
@@ -180,13 +202,13 @@ test('restart: persisted holdings come back; one already held is pinned, the oth
 test('after asking, answers are gathered (up to gatherMs) before the blob is split, so every holder gets a range', (t) => {
   const m = pastiche({ gatherMs: 250 })
   m.peers(0, [['p1'], ['p2'], ['p3']])
-  const ids = sent(m.want(A, 900, 0), 'has', T).map((e) => e.id as number)
-  t.deepEqual(fetches(m.has(ids[0]!, true, 900, 10)), [], 'p2 and p3 have not answered')
-  t.deepEqual(fetches(m.has(ids[1]!, true, 900, 20)), [])
-  t.deepEqual(fetches(m.has(ids[2]!, false, 0, 30, false)), ['p1:1 0+450', 'p2:1 450+450'], 'every answer in: split between the two holders')
+  const ids = Object.fromEntries(sent(m.want(A, 900, 0), 'has', T).map((e) => [(e.to as string).slice(0, 2), e.id as number]))
+  t.deepEqual(fetches(m.has(ids.p1!, true, 900, 10)), [], 'p2 and p3 have not answered')
+  t.deepEqual(fetches(m.has(ids.p2!, true, 900, 20)), [])
+  t.deepEqual(fetches(m.has(ids.p3!, false, 0, 30, false)), ['p1:1 0+450', 'p2:1 450+450'], 'every answer in: split between the two holders')
   const late = pastiche({ gatherMs: 250 })
   late.peers(0, [['p1'], ['p2']])
-  const [a1] = sent(late.want(A, 900, 0), 'has', T).map((e) => e.id as number)
-  t.deepEqual(fetches(late.has(a1!, true, 900, 10)), [])
+  const lateIds = Object.fromEntries(sent(late.want(A, 900, 0), 'has', T).map((e) => [(e.to as string).slice(0, 2), e.id as number]))
+  t.deepEqual(fetches(late.has(lateIds.p1!, true, 900, 10)), [])
   t.deepEqual(fetches(late.tick(250)), ['p1:1 0+900'], 'p2 silent past gatherMs: go with what is known')
 })
