@@ -45,7 +45,10 @@ function asking(ctx: PasticheContext, hash: string): boolean {
 /** One round of `has` to the next `askFanout` peers (rotating, so every peer is asked in turn); `fresh` begins a circle. */
 function ask(ctx: PasticheContext, w: Wanted, fresh: boolean, out: Effect[]): void {
   w.askedAt = ctx.now
-  if (fresh) w.circle = 0
+  if (fresh) {
+    w.circle = 0
+    w.circleAt = ctx.now
+  }
   const nodes = Object.keys(ctx.peers).filter((n) => !w.excluded.includes(n)).sort()
   const k = Math.min(ctx.config.askFanout, nodes.length)
   for (let i = 0; i < k; i++) {
@@ -106,14 +109,17 @@ export function plan(ctx: PasticheContext, out: Effect[]): void {
     const size = sizeOf(ctx, w, holders)
     const stale = w.askedAt === null || ctx.now - w.askedAt >= ctx.config.askEveryMs
     const unknown = holders.length === 0 || size === null
+    // Not split yet and fewer holders than ranges it could take: more are looked for, for a while.
+    const gathering = w.ranges.length === 0 && w.suspects.length === 0 && holders.length < ctx.config.perBlob && ctx.now - (w.circleAt ?? -Infinity) < ctx.config.gatherMs
+    const more = w.circle < Object.keys(ctx.peers).length
     if (stale && (w.askedAt === null || unknown)) ask(ctx, w, true, out)
-    else if (unknown && w.circle < Object.keys(ctx.peers).length && !asking(ctx, hash)) ask(ctx, w, false, out)
+    else if ((unknown || gathering) && more && !asking(ctx, hash)) ask(ctx, w, false, out)
     if (size === null) continue
     if (w.bytes === null) w.bytes = size
     if (w.ranges.length === 0) {
       if (holders.length === 0 && size > 0) continue
-      // Answers still coming: more holders, more ranges in parallel (unless enough are known already).
-      if (holders.length < ctx.config.perBlob && w.suspects.length === 0 && asking(ctx, hash) && ctx.now - (w.askedAt ?? 0) < ctx.config.gatherMs) continue
+      // Answers still coming or peers not asked yet: more holders, more ranges in parallel.
+      if (gathering && (asking(ctx, hash) || w.circle < Object.keys(ctx.peers).length)) continue
       w.ranges = size === 0 ? [] : split(ctx, w, size, holders.length)
     }
     let inFlight = w.ranges.filter((r) => r.id !== null).length

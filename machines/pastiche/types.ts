@@ -67,7 +67,10 @@ export interface PasticheConfig {
   /** First retry delay of a failed range; doubles per failure of that range, up to `backoffMaxMs`. */
   backoffMs: number
   backoffMaxMs: number
-  /** After asking, how long the answers are waited for before the blob is split among the holders known. */
+  /**
+   * From the start of a circle of asks, how long more holders are looked for (rounds go on while fewer
+   * than `perBlob` are known) before the blob is split among the holders found.
+   */
   gatherMs: number
   /**
    * How often a wanted blob with no usable holder asks the peers again, once it has asked them all (a
@@ -80,7 +83,7 @@ export interface PasticheConfig {
   tickMs: number
 }
 
-export const DEFAULT_PASTICHE_CONFIG: PasticheConfig = { perBlob: 4, perPeer: 4, minRange: 1024, gatherMs: 250, backoffMs: 500, backoffMaxMs: 8_000, askEveryMs: 2_000, askFanout: 8, tickMs: 500 }
+export const DEFAULT_PASTICHE_CONFIG: PasticheConfig = { perBlob: 4, perPeer: 4, minRange: 1024, gatherMs: 250, backoffMs: 500, backoffMaxMs: 8_000, askEveryMs: 2_000, askFanout: 8, tickMs: 250 }
 
 /** One range of a blob being fetched. */
 export interface Range {
@@ -117,6 +120,8 @@ export interface Wanted {
   askedAt: number | null
   askCursor: number
   circle: number
+  /** When the current circle of asks began (answers are gathered from then, `gatherMs`). */
+  circleAt: number | null
 }
 
 /** What a peer is known to hold. */
