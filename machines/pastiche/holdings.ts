@@ -118,11 +118,13 @@ export function gone(ctx: PasticheContext, ev: BlobGone): void {
 /** The peers known now; what one announced it holds replaces what was known of it, else that is kept. */
 export function peers(ctx: PasticheContext, ev: Peers): void {
   const next: PasticheContext['peers'] = {}
-  for (const p of ev.peers) {
-    if (p.node === ctx.node || typeof p.address !== 'string' || p.address === '') continue
+  // The list comes from the network (the catalog): a malformed entry is skipped, not trusted.
+  for (const p of Array.isArray(ev.peers) ? ev.peers : []) {
+    if (typeof p?.node !== 'string' || p.node === ctx.node || typeof p.address !== 'string' || p.address === '') continue
+    if (p.holds !== undefined && !Array.isArray(p.holds)) continue
     const was = ctx.peers[p.node]
     const holds: Record<string, number> = p.holds === undefined ? { ...was?.holds } : {}
-    for (const h of p.holds ?? []) holds[h] = was?.holds[h] ?? 0
+    for (const h of p.holds ?? []) if (typeof h === 'string') holds[h] = was?.holds[h] ?? 0
     next[p.node] = { address: p.address, holds }
   }
   ctx.peers = next

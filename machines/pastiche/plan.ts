@@ -102,6 +102,7 @@ function fetchOne(ctx: PasticheContext, w: Wanted, r: Range, node: string, load:
 /** Moves every wanted, missing blob on as far as it can go now. */
 export function plan(ctx: PasticheContext, out: Effect[]): void {
   const load = loads(ctx)
+  let busy = Object.keys(ctx.transfers).length
   for (const hash of Object.keys(ctx.wants).sort()) {
     const w = ctx.wants[hash]!
     if (w.phase !== 'missing') continue
@@ -124,12 +125,13 @@ export function plan(ctx: PasticheContext, out: Effect[]): void {
     }
     let inFlight = w.ranges.filter((r) => r.id !== null).length
     for (const r of w.ranges) {
-      if (inFlight >= ctx.config.perBlob) break
+      if (inFlight >= ctx.config.perBlob || busy >= ctx.config.total) break
       if (r.done || r.id !== null || r.notBefore > ctx.now) continue
       const node = pick(ctx, w, r, holders, load)
       if (node === null) continue
       fetchOne(ctx, w, r, node, load, out)
       inFlight++
+      busy++
     }
     if (w.ranges.every((r) => r.done)) {
       w.phase = 'assembling'

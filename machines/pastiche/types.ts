@@ -62,6 +62,8 @@ export interface PasticheConfig {
   perBlob: number
   /** Ranges in flight from one peer at once, over all blobs. */
   perPeer: number
+  /** Ranges in flight on this node at once, over all blobs and peers (bounds its memory and its links). */
+  total: number
   /** A blob is not split into ranges smaller than this (bytes). */
   minRange: number
   /** First retry delay of a failed range; doubles per failure of that range, up to `backoffMaxMs`. */
@@ -83,7 +85,7 @@ export interface PasticheConfig {
   tickMs: number
 }
 
-export const DEFAULT_PASTICHE_CONFIG: PasticheConfig = { perBlob: 4, perPeer: 4, minRange: 1024, gatherMs: 250, backoffMs: 500, backoffMaxMs: 8_000, askEveryMs: 2_000, askFanout: 8, tickMs: 250 }
+export const DEFAULT_PASTICHE_CONFIG: PasticheConfig = { perBlob: 4, perPeer: 4, total: 16, minRange: 1024, gatherMs: 250, backoffMs: 500, backoffMaxMs: 8_000, askEveryMs: 2_000, askFanout: 8, tickMs: 250 }
 
 /** One range of a blob being fetched. */
 export interface Range {

@@ -190,6 +190,23 @@ test('bounded: at most perPeer ranges in flight from one peer over all blobs, th
   t.deepEqual(fetches(m2.want(B, 300, 1)), [], 'p1 is at its bound')
   t.deepEqual(fetches(m2.tick(5_000)), [], 'a slow transfer is waited for, not doubled')
   t.deepEqual(fetches(m2.fetched(a[0]!, 'ok', 300, 6_000)), ['p1:1 0+300'], 'the slot freed goes to B')
+  const m3 = pastiche({ total: 3 })
+  m3.peers(0, [['p1', [A, B]], ['p2', [A, B]]])
+  t.deepEqual(fetches(m3.want(A, 1000, 0)), ['p1:1 0+500', 'p2:1 500+500'])
+  const capped = m3.want(B, 1000, 1)
+  t.deepEqual(fetches(capped), ['p1:1 0+500'], 'three in flight on this node at most: the second range of B waits')
+  t.deepEqual(fetches(m3.fetched(fetchIds(capped)[0]!, 'ok', 500, 2)), ['p1:1 500+500'], 'a slot freed: the rest of B goes (p1 and p2 equally loaded, by node id)')
+})
+
+test('a malformed peer list from the network is skipped, not trusted, and breaks nothing', (t) => {
+  const m = pastiche()
+  m.want(A, 100, 0)
+  const out = m.send({ type: 'peers', peers: [{ node: 'p1', address: '' }, { node: 7, address: 'x:1' }, { node: 'p2', address: 'p2:1', holds: 'all' }, null, { node: 'p3', address: 'p3:1', holds: [A, 5] }] }, 1)
+  t.deepEqual(Object.keys(m.context().peers), ['p3'])
+  t.deepEqual(fetches(out), ['p3:1 0+100'])
+  m.send({ type: 'peers', peers: 'nonsense' }, 2)
+  t.deepEqual(m.context().peers, {})
+  t.is(m.state(), 'working')
 })
 
 test('restart: persisted holdings come back; one already held is pinned, the others are fetched', (t) => {

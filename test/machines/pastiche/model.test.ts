@@ -12,7 +12,7 @@ import { A, B, pastiche, STORE, T } from './harness.js'
 import { walker, type Spec, type World } from './walk.js'
 
 const SIZE: Record<string, number> = { [A]: 300, [B]: 200 }
-const CONFIG = { perBlob: 2, perPeer: 2, minRange: 100, gatherMs: 150, backoffMs: 100, backoffMaxMs: 400, askEveryMs: 300, askFanout: 8, tickMs: 100 }
+const CONFIG = { perBlob: 2, perPeer: 2, total: 3, minRange: 100, gatherMs: 150, backoffMs: 100, backoffMaxMs: 400, askEveryMs: 300, askFanout: 8, tickMs: 100 }
 const first = (o: Record<string, unknown>): number | undefined => {
   const ids = Object.keys(o).map(Number)
   return ids.length === 0 ? undefined : Math.min(...ids)
@@ -90,6 +90,7 @@ function check(path: string, c: any, out: any[], prev: any | null): string[] {
     if (w.phase === 'held' && c.pinned[hash] === undefined) bad.push(`${hash.slice(7, 8)} held for a holding, not pinned`)
   }
   for (const [n, k] of Object.entries(perPeer)) if (k > CONFIG.perPeer) bad.push(`${k} ranges in flight from ${n}`)
+  if (ranges.size > CONFIG.total) bad.push(`${ranges.size} ranges in flight on the node`)
   for (const id of Object.keys(c.transfers)) if (!ranges.has(Number(id))) bad.push(`transfer ${id} has no range`)
   for (const id of ranges.keys()) if (c.transfers[id] === undefined) bad.push(`range in flight as ${id}, unknown to transfers`)
   for (const h of Object.keys(c.pinned)) if (c.wants[h] === undefined || c.held[h] === undefined) bad.push(`${h.slice(7, 8)} pinned but not wanted and held`)
