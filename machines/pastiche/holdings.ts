@@ -26,7 +26,9 @@ export function createPasticheContext(o: PasticheInput): PasticheContext {
     pinned: {},
     wants: {},
     peers: {},
+    holders: {},
     asks: {},
+    asking: {},
     transfers: {},
     badPeers: {},
     counters: { fetches: 0, ok: 0, failed: 0, bad: 0, badAssemblies: 0, completed: 0 },
@@ -115,19 +117,31 @@ export function gone(ctx: PasticheContext, ev: BlobGone): void {
   w.askedAt = null
 }
 
+/** `node` is no longer taken to hold `hash`. */
+export function unhold(ctx: PasticheContext, hash: string, node: string): void {
+  const hs = ctx.holders[hash]
+  if (hs === undefined) return
+  delete hs[node]
+  for (const _ in hs) return
+  delete ctx.holders[hash]
+}
+
 /** The peers known now; what one announced it holds replaces what was known of it, else that is kept. */
 export function peers(ctx: PasticheContext, ev: Peers): void {
   const next: PasticheContext['peers'] = {}
+  const announced: Record<string, Set<string>> = {}
   // The list comes from the network (the catalog): a malformed entry is skipped, not trusted.
   for (const p of Array.isArray(ev.peers) ? ev.peers : []) {
     if (typeof p?.node !== 'string' || p.node === ctx.node || typeof p.address !== 'string' || p.address === '') continue
     if (p.holds !== undefined && !Array.isArray(p.holds)) continue
-    const was = ctx.peers[p.node]
-    const holds: Record<string, number> = p.holds === undefined ? { ...was?.holds } : {}
-    for (const h of p.holds ?? []) if (typeof h === 'string') holds[h] = was?.holds[h] ?? 0
-    next[p.node] = { address: p.address, holds }
+    next[p.node] = { address: p.address }
+    if (p.holds !== undefined) announced[p.node] = new Set(p.holds.filter((h) => typeof h === 'string'))
   }
   ctx.peers = next
+  for (const hash of Object.keys(ctx.holders)) {
+    for (const n of Object.keys(ctx.holders[hash]!)) if (next[n] === undefined || announced[n]?.has(hash) === false) unhold(ctx, hash, n)
+  }
+  for (const n in announced) for (const h of announced[n]!) (ctx.holders[h] ??= {})[n] ??= 0
 }
 
 /** A peer said whether it holds a blob (a failed ask says nothing). */
@@ -135,11 +149,11 @@ export function hasAnswer(ctx: PasticheContext, ev: HasAnswer): void {
   const ask = ctx.asks[ev.id]
   if (ask === undefined) return
   delete ctx.asks[ev.id]
-  const p = ctx.peers[ask.node]
-  if (!ev.ok || p === undefined) return
-  if (!ev.held) return void delete p.holds[ask.hash]
+  if (--ctx.asking[ask.hash]! <= 0) delete ctx.asking[ask.hash]
+  if (!ev.ok || ctx.peers[ask.node] === undefined) return
+  if (!ev.held) return unhold(ctx, ask.hash, ask.node)
   if (!validSize(ev.bytes)) return
-  p.holds[ask.hash] = ev.bytes
+  ;(ctx.holders[ask.hash] ??= {})[ask.node] = ev.bytes
   const w = ctx.wants[ask.hash]
   if (w !== undefined && w.bytes === null) w.bytes = ev.bytes
 }

@@ -20,17 +20,19 @@ function loads(ctx: PasticheContext): Record<string, number> {
 
 /** The peers that hold `w` and may be asked for it, by node id; one suspect alone while they are tried one by one. */
 export function holdersOf(ctx: PasticheContext, w: Wanted): string[] {
-  const ok = (n: string) => ctx.peers[n]?.holds[w.hash] !== undefined && !w.excluded.includes(n)
+  const hs = ctx.holders[w.hash]
+  if (hs === undefined) return (w.suspects = [], [])
+  const ok = (n: string) => hs[n] !== undefined && !w.excluded.includes(n)
   while (w.suspects.length > 0 && !ok(w.suspects[0]!)) w.suspects.shift()
   if (w.suspects.length > 0) return [w.suspects[0]!]
-  return Object.keys(ctx.peers).filter(ok).sort()
+  return Object.keys(hs).filter(ok).sort()
 }
 
 /** The size of `w`: asked with it, or announced by a peer. */
 function sizeOf(ctx: PasticheContext, w: Wanted, holders: string[]): number | null {
   if (w.bytes !== null) return w.bytes
   for (const n of holders) {
-    const b = ctx.peers[n]!.holds[w.hash]!
+    const b = ctx.holders[w.hash]![n]!
     if (b > 0) return b
   }
   return null
@@ -38,8 +40,7 @@ function sizeOf(ctx: PasticheContext, w: Wanted, holders: string[]): number | nu
 
 /** Whether a `has` about `hash` is in flight. */
 function asking(ctx: PasticheContext, hash: string): boolean {
-  for (const id in ctx.asks) if (ctx.asks[id]!.hash === hash) return true
-  return false
+  return ctx.asking[hash] !== undefined
 }
 
 /** One round of `has` to the next `askFanout` peers (rotating, so every peer is asked in turn); `fresh` begins a circle. */
@@ -55,6 +56,7 @@ function ask(ctx: PasticheContext, w: Wanted, fresh: boolean, out: Effect[]): vo
     const node = nodes[(w.askCursor + i) % nodes.length]!
     const id = ctx.nextId++
     ctx.asks[id] = { node, hash: w.hash }
+    ctx.asking[w.hash] = (ctx.asking[w.hash] ?? 0) + 1
     tell(out, ctx.transferTo, { type: 'has', id, hash: w.hash, to: ctx.peers[node]!.address })
   }
   w.askCursor = nodes.length === 0 ? w.askCursor : (w.askCursor + k) % nodes.length
@@ -103,6 +105,9 @@ function fetchOne(ctx: PasticheContext, w: Wanted, r: Range, node: string, load:
 export function plan(ctx: PasticheContext, out: Effect[]): void {
   const load = loads(ctx)
   let busy = Object.keys(ctx.transfers).length
+  let peerCount = -1
+  // Not every event needs it, and the list may be long: counted once, when first needed.
+  const morePeers = (w: Wanted) => w.circle < (peerCount < 0 ? (peerCount = Object.keys(ctx.peers).length) : peerCount)
   for (const hash of Object.keys(ctx.wants).sort()) {
     const w = ctx.wants[hash]!
     if (w.phase !== 'missing') continue
@@ -112,15 +117,14 @@ export function plan(ctx: PasticheContext, out: Effect[]): void {
     const unknown = holders.length === 0 || size === null
     // Not split yet and fewer holders than ranges it could take: more are looked for, for a while.
     const gathering = w.ranges.length === 0 && w.suspects.length === 0 && holders.length < ctx.config.perBlob && ctx.now - (w.circleAt ?? -Infinity) < ctx.config.gatherMs
-    const more = w.circle < Object.keys(ctx.peers).length
     if (stale && (w.askedAt === null || unknown)) ask(ctx, w, true, out)
-    else if ((unknown || gathering) && more && !asking(ctx, hash)) ask(ctx, w, false, out)
+    else if ((unknown || gathering) && !asking(ctx, hash) && morePeers(w)) ask(ctx, w, false, out)
     if (size === null) continue
     if (w.bytes === null) w.bytes = size
     if (w.ranges.length === 0) {
       if (holders.length === 0 && size > 0) continue
       // Answers still coming or peers not asked yet: more holders, more ranges in parallel.
-      if (gathering && (asking(ctx, hash) || w.circle < Object.keys(ctx.peers).length)) continue
+      if (gathering && (asking(ctx, hash) || morePeers(w))) continue
       w.ranges = size === 0 ? [] : split(ctx, w, size, holders.length)
     }
     let inFlight = w.ranges.filter((r) => r.id !== null).length

@@ -11,7 +11,7 @@
  * sender, and a right one ends it. No peer is ever counted on suspicion alone. Pure module.
  */
 import type { Effect } from '../effects.js'
-import { tell } from './holdings.js'
+import { tell, unhold } from './holdings.js'
 import type { Assembled, Fetched, PasticheContext, Wanted } from './types.js'
 
 /** `node` sent bad bytes of `w`: counted, excluded from `w`, its other ranges of `w` in flight given up. */
@@ -51,8 +51,7 @@ export function fetched(ctx: PasticheContext, ev: Fetched, out: Effect[]): void 
   r.failures++
   if (!r.failedOn.includes(node)) r.failedOn.push(node)
   r.notBefore = ctx.now + Math.min(ctx.config.backoffMaxMs, ctx.config.backoffMs * 2 ** (r.failures - 1))
-  const p = ctx.peers[node]
-  if (p !== undefined) delete p.holds[hash]
+  unhold(ctx, hash, node)
 }
 
 export function assembled(ctx: PasticheContext, ev: Assembled, out: Effect[]): void {

@@ -126,11 +126,9 @@ export interface Wanted {
   circleAt: number | null
 }
 
-/** What a peer is known to hold. */
+/** A pastiche peer known now. */
 export interface KnownPeer {
   address: string
-  /** Hash → size (0 when the size is not known). */
-  holds: Record<string, number>
 }
 
 /** Counters, for the summary and the status. */
@@ -160,8 +158,11 @@ export interface PasticheContext {
   pinned: Record<string, true>
   wants: Record<string, Wanted>
   peers: Record<string, KnownPeer>
-  /** `has` asks in flight: id → the peer and blob. */
+  /** Who holds what, of the known peers: hash → node → size (0 when not known). Indexed by blob: the plan asks it per blob. */
+  holders: Record<string, Record<string, number>>
+  /** `has` asks in flight: id → the peer and blob; and how many per blob. */
   asks: Record<number, { node: string; hash: string }>
+  asking: Record<string, number>
   /** Range transfers in flight: id → the blob (the range holds the rest). */
   transfers: Record<number, string>
   /** Bad ranges (or lone bad assemblies) per peer. */

@@ -103,7 +103,7 @@ test('a failed range backs off (doubling) and goes to another holder first; the 
   m.peers(0, [['p1', [A]], ['p2', [A]]])
   const [id1, id2] = fetchIds(m.want(A, 1000, 0))
   t.deepEqual(fetches(m.fetched(id1!, 'failed', 0, 10)), [], 'waits out its backoff')
-  t.deepEqual(Object.keys(m.context().peers.p1.holds), [])
+  t.deepEqual(Object.keys(m.context().holders[A]), ['p2'], 'p1 is no longer taken to hold it')
   t.deepEqual(fetches(m.tick(109)), [])
   const retry = m.tick(110)
   t.deepEqual(fetches(retry), ['p2:1 0+500'], 'the retry goes to p2, which still holds it')

@@ -91,6 +91,13 @@ function check(path: string, c: any, out: any[], prev: any | null): string[] {
   }
   for (const [n, k] of Object.entries(perPeer)) if (k > CONFIG.perPeer) bad.push(`${k} ranges in flight from ${n}`)
   if (ranges.size > CONFIG.total) bad.push(`${ranges.size} ranges in flight on the node`)
+  for (const [h, hs] of Object.entries<any>(c.holders)) {
+    if (Object.keys(hs).length === 0) bad.push('an empty holder set kept')
+    for (const n of Object.keys(hs)) if (c.peers[n] === undefined) bad.push(`${n} holds ${h.slice(7, 8)} but is not a known peer`)
+  }
+  const asking: Record<string, number> = {}
+  for (const a of Object.values<any>(c.asks)) asking[a.hash] = (asking[a.hash] ?? 0) + 1
+  if (JSON.stringify(Object.entries(asking).sort()) !== JSON.stringify(Object.entries(c.asking).sort())) bad.push(`asks per blob ${JSON.stringify(c.asking)}, in flight ${JSON.stringify(asking)}`)
   for (const id of Object.keys(c.transfers)) if (!ranges.has(Number(id))) bad.push(`transfer ${id} has no range`)
   for (const id of ranges.keys()) if (c.transfers[id] === undefined) bad.push(`range in flight as ${id}, unknown to transfers`)
   for (const h of Object.keys(c.pinned)) if (c.wants[h] === undefined || c.held[h] === undefined) bad.push(`${h.slice(7, 8)} pinned but not wanted and held`)
@@ -120,7 +127,7 @@ const spec: Spec = {
   key(w) {
     const c = w.ctx
     const wants = Object.values<any>(c.wants).map((x) => [x.hash.slice(7, 8), x.phase, x.bytes, x.ranges.map((r: any) => `${r.done ? 'd' : r.id !== null ? `f${r.from}` : r.notBefore > w.now ? 'b' : '-'}`), x.excluded, x.suspects, x.assembling !== null])
-    const peers = Object.entries<any>(c.peers).map(([n, p]) => [n, Object.keys(p.holds).sort()])
+    const peers = Object.keys(c.peers).map((n) => [n, Object.keys(c.holders).filter((h) => c.holders[h][n] !== undefined).sort()])
     return JSON.stringify([w.path, wants.sort(), peers, Object.keys(c.held).sort(), Object.keys(c.pinned).sort(), Object.keys(c.asks).length > 0])
   },
 }
