@@ -12,12 +12,14 @@ import { InvalidArgumentError } from '../../runtime/errors.js'
 import { Rng } from '../../runtime/rng.js'
 import { FileSink, Recorder, type JournalSink } from '../../runtime/recorder.js'
 import { SimNetwork, type Delay } from '../../runtime/sim-network.js'
-import type { StepInfo } from '../../runtime/host.js'
+import type { OutboundRouter, StepInfo } from '../../runtime/host.js'
 import { createFlockActor, type FlockActor } from '../flock/flock.actor.js'
 import { FlockChecker, type CheckBounds, type ViolationKind } from './check.js'
 import { observe, type Observation } from '../flock/observe.js'
 import type { StrewBounds, StrewSummary } from './strew-check.js'
 import type { SimStrew } from './strew-sim.js'
+import type { PasticheBounds, PasticheSummary } from './pastiche-check.js'
+import type { SimPastiche } from './pastiche-sim.js'
 
 export interface SimOptions {
   nodes: number
@@ -57,6 +59,15 @@ export interface SimOptions {
   serviceTtlHb?: number
   /** Bounds of the strew checker. */
   strewCheck?: Partial<StrewBounds>
+  /**
+   * B blobs: every node also runs the pastiche machine, the blobs start on a few nodes and are wanted
+   * on a few others, fetched over the simulated network (actors/sim/pastiche-sim.ts). 0 or absent: none.
+   */
+  blobs?: number
+  /** Nodes that corrupt every range they serve (with `blobs`). */
+  corruptPeers?: number
+  /** Bounds of the pastiche checker. */
+  pasticheCheck?: Partial<PasticheBounds>
   /** Called for every machine step of every node (coverage, tests); slows the run. */
   onStep?: (node: string, step: StepInfo) => void
   /** Called after every heartbeat's observation (progress, tests). */
@@ -86,6 +97,8 @@ export interface SimSummary {
   peak_rss_mb: number
   /** With `services`: the strew checker's verdict. */
   strew?: StrewSummary
+  /** With `blobs`: the pastiche checker's verdict. */
+  pastiche?: PasticheSummary
 }
 
 /** A journal sink that also hashes every line, for `trace_sha256`. */
@@ -114,7 +127,9 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
   const sink = o.trace === undefined ? null : new HashingSink(new FileSink(o.trace))
   const config = { ...o.config, hbMs }
   const strew = (o.services ?? 0) > 0 ? await startStrew(net, o, hbMs) : null
-  const machines = [flockMachine, ...(strew?.machines ?? [])]
+  const pastiche = (o.blobs ?? 0) > 0 ? await startPastiche(net, o, hbMs, addrs) : null
+  const extra = [...(strew?.machines ?? []), ...(pastiche?.machines ?? [])]
+  const machines = [flockMachine, ...extra]
   const recorder =
     sink === null ? undefined : new Recorder(sink, { node: null, seed: o.seed, config: { ...o, onHb: undefined, onStep: undefined, trace: undefined, config }, machines: Object.fromEntries(machines.map((m) => [m.name, m.version])) })
   const nodes: FlockActor[] = addrs.map((addr, i) => {
@@ -124,11 +139,14 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
         ? { seeds: pickSeeds(rng, i, o.seeded).map((k) => addrs[k]!), ranges: [], density: 1 }
         : { seeds: [], ranges: [{ kind: 'names', prefix: 'n', from: 0, to: o.nodes - 1 }], density: o.probeDensity ?? 0.1 }
     const clock = net.clockFor(addr)
+    const strewOut = strew?.outbound(addr)
+    const outbound = pastiche === null ? strewOut : (udp: OutboundRouter) => pastiche.outbound(addr, strewOut?.(udp) ?? udp)
     const actor = createFlockActor(
-      { transport: net.endpoint(addr), clock, recorder, machines: strew?.machines, outbound: strew?.outbound(addr) },
+      { transport: net.endpoint(addr), clock, recorder, machines: extra.length === 0 ? undefined : extra, outbound },
       { node: addr, input: { self: { addr }, config, probe, seed: `${o.seed}:${addr}`, ...(strew === null ? {} : { steward: strew.grpcAddress(addr) }) } },
     )
     strew?.attach(addr, actor, clock)
+    pastiche?.attach(addr, actor, clock)
     if (o.onStep !== undefined) {
       const f = o.onStep
       actor.host.onStep((step) => f(addr, step))
@@ -144,6 +162,7 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
   const fault = (hb: number, f: { kind: string; groups?: string[][]; nodes?: string[] }): void => {
     checker.fault(hb, f)
     strew?.fault(net.clock.now(), f)
+    pastiche?.fault(hb, f)
     recorder?.note(net.clock.now(), 'fault', { hb, ...f })
   }
   const kill = (hb: number, victims: number[]): void => {
@@ -161,6 +180,7 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
   let agreedRun = 0
   let last: Observation | null = null
   let strewRun = 0
+  let pasticheRun = 0
   for (let hb = 1; hb <= untilHb; hb++) {
     if (o.partition?.atHb === hb) {
       const groups = groupsOf(addrs, o.partition.groups)
@@ -203,13 +223,16 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
     agreedRun = last.agreed ? agreedRun + 1 : 0
     strew?.observe(net.clock.now(), last.agreed)
     strewRun = strew?.checker.complete === true ? strewRun + 1 : 0
+    pastiche?.observe(hb)
+    pasticheRun = pastiche?.checker.complete === true ? pasticheRun + 1 : 0
     o.onHb?.(hb, last, nodes)
     // Stop early once agreement (and, with services, every catalog complete) has held for a few
     // heartbeats, unless told to run to a fixed end.
-    if (o.untilHb === undefined && agreedHb !== null && agreedRun >= 3 && (strew === null || strewRun >= 3)) break
+    if (o.untilHb === undefined && agreedHb !== null && agreedRun >= 3 && (strew === null || strewRun >= 3) && (pastiche === null || pasticheRun >= 3)) break
   }
   const lastHb = Math.round(net.clock.now() / hbMs)
   checker.finish(lastHb)
+  pastiche?.finish(lastHb)
   recorder?.flush()
   sink?.close()
   const stats = net.stats()
@@ -227,12 +250,21 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
     sim_s: net.clock.now() / 1000,
     wall_s: +((performance.now() - started) / 1000).toFixed(3),
     cpu_s: cpuSeconds(process.cpuUsage(cpu0)),
-    violations: [...checker.violations, ...(strew?.checker.found.map((v) => v.message) ?? [])],
-    violation_kinds: { ...checker.kinds(), ...strew?.checker.kinds() },
+    violations: [...checker.violations, ...(strew?.checker.found.map((v) => v.message) ?? []), ...(pastiche?.checker.found.map((v) => v.message) ?? [])],
+    violation_kinds: { ...checker.kinds(), ...strew?.checker.kinds(), ...pastiche?.checker.kinds() },
     trace_sha256: sink === null ? null : sink.hash.digest('hex'),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
     ...(strew === null ? {} : { strew: strew.summary() }),
+    ...(pastiche === null ? {} : { pastiche: pastiche.summary() }),
   }
+}
+
+/** The pastiche layer of a run with blobs (loaded only then). */
+async function startPastiche(net: SimNetwork, o: SimOptions, hbMs: number, addrs: string[]): Promise<SimPastiche> {
+  const { SimPastiche } = await import('./pastiche-sim.js')
+  // Holdings spread like strew's registrations: over the first half of a fixed-length run, 10 HB otherwise.
+  const spreadHb = o.untilHb === undefined ? 10 : Math.max(1, Math.floor(o.untilHb / 2))
+  return new SimPastiche(net, { seed: o.seed, hbMs, addrs, blobs: o.blobs!, spreadHb, corruptPeers: o.corruptPeers, bounds: o.pasticheCheck })
 }
 
 /** The strew layer of a run with services (loaded only then: it brings the gRPC route table). */

@@ -24,6 +24,8 @@ interface Flags {
   skew: number
   trace?: string
   services?: number
+  blobs?: number
+  corruptPeers?: number
   listSync: boolean
   json?: boolean
   progress?: boolean
@@ -51,13 +53,16 @@ export function registerSim(program: Command): void {
     .option('--drop-link <AT_HB:A-B[:HEAL_HB]>', 'drop every packet between nodes nA and nB from AT_HB (until HEAL_HB)', dropLink('--drop-link'))
     .addOption(durationOption('--skew <MS>', 'per-node clock skew, uniform in ±MS (milliseconds, or a duration such as 2s)', { bare: 'ms', min: 0, max: 3_600_000 }, 0))
     .option('--services <K>', 'every node also runs its strew machines (follower, steward, registry, reeve, heartbeater) on a simulated gRPC, with K services that register with a 3 HB TTL and heartbeat every HB; adds the strew invariants and "strew" to the summary', int('--services', 0, 1000))
+    .option('--blobs <B>', 'every node also runs the pastiche machine: B small blobs (seeded bytes) start on 2 nodes each and are wanted on 3 others, fetched in ranges over the simulated network; adds the pastiche invariants and "pastiche" to the summary', int('--blobs', 0, 10_000))
+    .option('--corrupt-peers <K>', 'with --blobs: K nodes (drawn from the seed) flip a byte of every range they serve', int('--corrupt-peers', 0, 100_000))
     .option('--no-list-sync', 'members do not copy the member list (only the leader holds it, as in the original): for N where N² entries do not fit one process')
     .option('--trace <FILE>', 'write the journal of every node (NDJSON, docs/TRACE-FORMAT.md) and report its sha256')
     .option('--progress', 'print one line per heartbeat on stderr')
     .option('--json', 'print the summary as one JSON document')
-    .addHelpText('after', '\nExamples:\n  crux sim --nodes 100 --seed 7 --json\n  crux sim --nodes 50 --loss 0.1 --partition 10:2:30 --trace /tmp/run.ndjson\n  crux sim --nodes 100 --services 3 --until-hb 100 --json')
+    .addHelpText('after', '\nExamples:\n  crux sim --nodes 100 --seed 7 --json\n  crux sim --nodes 50 --loss 0.1 --partition 10:2:30 --trace /tmp/run.ndjson\n  crux sim --nodes 100 --services 3 --until-hb 100 --json\n  crux sim --nodes 10 --services 2 --blobs 8 --corrupt-peers 1 --json')
     .action(async (f: Flags) => {
       if (f.probeDensity !== undefined && f.seeded !== undefined) throw new InvalidArgumentError('--probe-density and --seeded are alternatives; give one')
+      if (f.corruptPeers !== undefined && (f.blobs ?? 0) === 0) throw new InvalidArgumentError('--corrupt-peers needs --blobs')
       const { runSim } = await import('../../actors/sim/simulator.js')
       const summary = await runSim({
         nodes: f.nodes,
@@ -79,6 +84,8 @@ export function registerSim(program: Command): void {
         skewMs: f.skew,
         trace: f.trace,
         services: f.services,
+        blobs: f.blobs,
+        corruptPeers: f.corruptPeers,
         config: f.listSync ? undefined : { listSync: false },
         onHb: f.progress === true ? (hb, o) => process.stderr.write(`hb ${hb}: live=${o.live} flocks=${o.flocks} leaders=${o.leaders} lists=${o.lists} smallest_list=${o.smallestList} agreed=${o.agreed}\n`) : undefined,
       })
@@ -94,6 +101,11 @@ export function registerSim(program: Command): void {
         if (s !== undefined) {
           process.stdout.write(`strew: ${s.services} services, visible within ${s.visible_hb_max} HB, retired within ${s.retired_hb_max} HB; ${s.violations.length} violation(s)\n`)
           for (const v of s.violations.slice(0, 10)) process.stdout.write(`  ${v}\n`)
+        }
+        const p = summary.pastiche
+        if (p !== undefined) {
+          process.stdout.write(`pastiche: ${p.blobs} blobs, ${p.wanted} holdings, ${p.fetched} fetched, ${p.bad_ranges} bad range(s), each holding held within ${p.done_hb_max} HB; ${p.violations.length} violation(s)\n`)
+          for (const v of p.violations.slice(0, 10)) process.stdout.write(`  ${v}\n`)
         }
       }
       if (!summary.agreed) process.exitCode = 1
