@@ -41,6 +41,8 @@ export interface StrewRouteInit {
   registerDeadlineMs: number
   /** Deadline of the other calls, ms. */
   callDeadlineMs: number
+  /** Deadline of a reeve's forward to its steward (`endpoints.update`), ms; default `callDeadlineMs`. */
+  forwardDeadlineMs?: number
 }
 
 /** The route table of one node's strew actors. */
@@ -55,7 +57,7 @@ export function createStrewRoutes(c: StrewRouteComponents, init: StrewRouteInit)
   const outbound: Record<string, OutboundRoute> = {
     'endpoints.update': {
       method: StewardServiceService.updateEndpoints,
-      deadlineMs: init.callDeadlineMs,
+      deadlineMs: init.forwardDeadlineMs ?? init.callDeadlineMs,
       request: (ev: EndpointsUpdate): UpdateEndpointsRequest => {
         const { term, update: u } = ev
         return { reeve: u.reeve, full: u.full, upsert: u.upsert.map(toEndpoint), remove: u.remove, address: u.address, horde: u.horde, term }

@@ -19,8 +19,14 @@ export const strewActors = (node: string) => ({ follower: `${node}/follower`, re
 /** A node's reeve NodeID. */
 export const reeveNodeIdOf = (bloc: string, horde: string, node: string): string => `/${bloc}/${horde}/${node}/Reeve/Reeve1`
 
-/** The deadlines of strew's calls: a registration outlasts the registry's 10 s call-back window. */
-export const strewDeadlines = (hbMs: number) => ({ registerDeadlineMs: Math.max(15_000, 12 * hbMs), callDeadlineMs: Math.max(5_000, 4 * hbMs) })
+/**
+ * The deadlines of strew's calls: a registration outlasts the registry's 10 s call-back window. A
+ * reeve's forward is short (2 HB, at least 2 s): one forward is on its way at a time, so a forward lost
+ * to a cut holds every later change of the node until its deadline; with 5 s, the services of the
+ * side of a healed partition without the steward came back 4–10 HB after the heal
+ * (`crux sim --nodes 30 --services 3 --partition 20:2:27 --seed 2`).
+ */
+export const strewDeadlines = (hbMs: number) => ({ registerDeadlineMs: Math.max(15_000, 12 * hbMs), callDeadlineMs: Math.max(5_000, 4 * hbMs), forwardDeadlineMs: Math.max(2_000, 2 * hbMs) })
 
 /**
  * The key a looped call presents, by the actor that makes it: the steward and registry speak as the

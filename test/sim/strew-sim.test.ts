@@ -170,3 +170,11 @@ for (const [seed, partition, what] of [
     t.deepEqual(s.strew!.violations, [])
   })
 }
+
+test('a forward lost to a 7 HB cut does not hold a reeve past the heal: every service is back within the bounds (30 nodes, then a member crashes)', async (t) => {
+  // With a 5 s forward deadline, reeves whose forward went out during the cut waited for it until after
+  // the heal and their services came back late (38 strew violations with this seed).
+  const s = await runSim({ nodes: 30, services: 3, seed: 1, untilHb: 50, partition: { atHb: 20, groups: 2, healHb: 27 }, crashMemberAtHb: 35 })
+  t.true(s.agreed)
+  t.deepEqual(s.strew!.violations, [])
+})
