@@ -57,4 +57,4 @@ export const stewardLogic = S.createMachine({
 })
 
 /** The steward as the runtime knows it. */
-export const stewardMachine = defineMachine('steward', '4', stewardLogic)
+export const stewardMachine = defineMachine('steward', '5', stewardLogic)

@@ -25,9 +25,9 @@ export interface ReeveSlot {
   queue: CatalogPushBody[]
   /**
    * Its node left the flock: its endpoints are gone from the catalog and its deltas are refused until
-   * it sends everything. It is pushed only when `owed`: once when retired (a reeve alive after all
-   * learns from that push that its endpoints are gone, and sends everything again) and once, the whole
-   * catalog, each time its node is listed again.
+   * it sends everything. While its node is not listed it is pushed only when `owed`: once when retired
+   * (a reeve alive after all learns from that push that its endpoints are gone, and sends everything
+   * again); once its node is listed again, the whole catalog, then every push as any reeve.
    */
   retired: boolean
   owed: boolean
@@ -266,7 +266,10 @@ export function push(ctx: StewardContext, out: Effect[]): void {
   const delta = new Map<string, { endpoints: CatalogEndpoint[]; remove: string[] }>()
   for (const reeve of Object.keys(ctx.reeves).sort()) {
     const r = ctx.reeves[reeve]!
-    if (r.retired && !r.owed) continue
+    // A retired reeve whose node is listed again is pushed like any other (its deltas are still refused
+    // until it sends everything): one with no endpoints of its own never sends, and would otherwise
+    // hold the catalog of the moment it came back for as long as it registers nothing.
+    if (r.retired && !r.owed && ctx.members?.[r.node] === undefined) continue
     r.owed = false
     const rules = ctx.rules.filter((x) => ruleApplies(x, r.horde))
     if (r.version === ctx.pushedVersion && r.version >= 0) {

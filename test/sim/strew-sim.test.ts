@@ -178,3 +178,11 @@ test('a forward lost to a 7 HB cut does not hold a reeve past the heal: every se
   t.true(s.agreed)
   t.deepEqual(s.strew!.violations, [])
 })
+
+test('a node back from a partition with no service of its own yet gets every push, not only the whole catalog once (30 nodes, 7 HB cut)', async (t) => {
+  // The steward pushed such a reeve once on its return and then no more until it registered something:
+  // its catalog stayed as it was at the heal (24 strew violations with this seed).
+  const s = await runSim({ nodes: 30, services: 3, seed: 2, untilHb: 80, partition: { atHb: 20, groups: 2, healHb: 27 } })
+  t.true(s.agreed)
+  t.deepEqual(s.strew!.violations, [])
+})
