@@ -33,7 +33,9 @@ export class FetchError extends CruxError {
     readonly moved: number,
     cause: CruxError,
   ) {
-    super(cause.code, `fetching ${hash} from ${peer}: ${cause.message}`, { cause, details: { peer, hash, failure, moved } })
+    // The peer's own words come prefixed with its address, already said here.
+    const words = cause.message.startsWith(`pastiche ${peer}: `) ? cause.message.slice(`pastiche ${peer}: `.length) : cause.message
+    super(cause.code, `fetching ${hash} from ${peer}: ${words}`, { cause, details: { peer, hash, failure, moved } })
     this.name = 'FetchError'
   }
 }
