@@ -9,6 +9,7 @@
 import * as grpc from '@grpc/grpc-js'
 import { PasticheServiceService as M, type GetResponse, type HasResponse, type LsResponse, type PutRequest, type PutResponse, type FetchResponse } from '../../protos/gen/crux/v1/pastiche.js'
 import { CruxError, DeadlineExceededError } from '../../runtime/errors.js'
+import { decodeGet } from './get-codec.js'
 import { CALLER_HEADER, type PeerTls } from '../../runtime/grpc-tls.js'
 import { nodeIdOf } from '../../runtime/node-identity.js'
 import { callFailure, peerChannel, type ExpectedPeer } from '../../runtime/peer-client.js'
@@ -76,7 +77,7 @@ export function createPasticheClient(init: PasticheClientInit): PasticheClient {
     get(hash, o = {}) {
       return {
         async *[Symbol.asyncIterator]() {
-          const call = client.makeServerStreamRequest(M.get.path, M.get.requestSerialize, M.get.responseDeserialize, { hash, offset: o.offset ?? 0, length: o.length ?? 0 }, meta.clone())
+          const call = client.makeServerStreamRequest(M.get.path, M.get.requestSerialize, decodeGet, { hash, offset: o.offset ?? 0, length: o.length ?? 0 }, meta.clone())
           let stalled = false
           let timer: NodeJS.Timeout | undefined
           const arm = () => {

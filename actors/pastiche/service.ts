@@ -9,15 +9,23 @@
  * `wanted` in Ls is false until declarative holdings exist.
  */
 import type * as grpc from '@grpc/grpc-js'
-import type { Readable } from 'node:stream'
-import { PasticheServiceService, type FetchRequest, type FetchResponse, type GetRequest, type GetResponse, type HasRequest, type HasResponse, type LsResponse, type PinRequest, type PutRequest, type PutResponse } from '../../protos/gen/crux/v1/pastiche.js'
+import { open, type FileHandle } from 'node:fs/promises'
+import { join } from 'node:path'
+import { PasticheServiceService as Generated, type FetchRequest, type FetchResponse, type GetRequest, type GetResponse, type HasRequest, type HasResponse, type LsResponse, type PinRequest, type PutRequest, type PutResponse } from '../../protos/gen/crux/v1/pastiche.js'
 import { callerOf, toServiceError, unary } from '../../runtime/grpc-server.js'
-import { OutOfRangeError, PermissionDeniedError } from '../../runtime/errors.js'
-import { parseHash } from './hash.js'
+import { DataLossError, OutOfRangeError, PermissionDeniedError } from '../../runtime/errors.js'
+import { BlobNotFoundError } from './errors.js'
+import { encodeGetInPlace, GET_PREFIX, serializeGet } from './get-codec.js'
+import { hexOf, parseHash } from './hash.js'
 import { openPut } from './put-stream.js'
-import type { BlobStore } from './store.js'
+import type { BlobStore, Reservation } from './store.js'
+import { blobPath } from './write.js'
 
-export { PasticheServiceService } from '../../protos/gen/crux/v1/pastiche.js'
+/** Bytes per Get message (the proto's bound). */
+const READ_CHUNK = 1 << 20
+
+/** The service's definition as served: Get's answers may be messages already encoded (get-codec.ts). */
+export const PasticheServiceService = { ...Generated, get: { ...Generated.get, responseSerialize: serializeGet } }
 
 export interface PasticheServiceInit {
   store: BlobStore
@@ -32,33 +40,51 @@ function own(call: object, init: PasticheServiceInit): void {
   if (callerOf(call) !== init.ownKeyId) throw new PermissionDeniedError('call refused')
 }
 
-/** Streams `stream` into `call` as GetResponses from `offset`, at most `length` bytes (0: all), pausing on a full buffer. */
-function pipeBlob(call: grpc.ServerWritableStream<GetRequest, GetResponse>, stream: Readable, offset: number, size: number, length: number): void {
-  let at = offset
-  const end = length === 0 ? size : Math.min(size, offset + length)
-  let first = true
-  const finish = () => {
-    stream.destroy()
-    if (first) call.write({ offset, data: Buffer.alloc(0), total: size }) // an empty range still says the size
-    call.end()
+/** Messages a Get keeps queued in grpc-js before it reads more from disk: 4 MiB per stream. */
+const IN_FLIGHT = 4
+
+/**
+ * Streams the blob's bytes [offset, end) from `file` into `call`, 1 MiB per message, read into
+ * buffers with room for the message's other fields (get-codec.ts). At most {@link IN_FLIGHT}
+ * messages wait in grpc-js: past that the next read waits until one is flushed to the connection, so
+ * a slow reader holds a few MiB of the server, whatever the blob's size. The reservation keeps the
+ * blob from eviction until the stream ends.
+ */
+async function pipeBlob(call: grpc.ServerWritableStream<GetRequest, Buffer | GetResponse>, file: string, offset: number, end: number, total: number, hold: Reservation): Promise<void> {
+  let cancelled = false
+  let waiting: (() => void) | undefined
+  let inFlight = 0
+  call.once('cancelled', () => {
+    cancelled = true
+    waiting?.()
+  })
+  const sent = () => {
+    inFlight--
+    waiting?.()
   }
-  call.once('cancelled', () => stream.destroy())
-  stream.on('error', (err) => {
-    stream.destroy()
+  let fh: FileHandle | undefined
+  try {
+    fh = await open(file, 'r')
+    let at = offset
+    do {
+      const n = Math.min(READ_CHUNK, end - at)
+      const buf = Buffer.allocUnsafe(GET_PREFIX + n)
+      const { bytesRead } = n === 0 ? { bytesRead: 0 } : await fh.read(buf, GET_PREFIX, n, at)
+      if (bytesRead !== n) throw new DataLossError(`blob file ${file} ended at byte ${at + bytesRead}, ${end} expected`)
+      if (cancelled) return
+      inFlight++
+      call.write(encodeGetInPlace(buf, n, at, at === offset ? total : 0), sent)
+      at += n
+      while (inFlight >= IN_FLIGHT && !cancelled) await new Promise<void>((r) => (waiting = r))
+      waiting = undefined
+    } while (at < end && !cancelled)
+    if (!cancelled) call.end()
+  } catch (err) {
     call.emit('error', toServiceError(err))
-  })
-  stream.on('end', finish)
-  stream.on('data', (chunk: Buffer) => {
-    const data = at + chunk.length > end ? chunk.subarray(0, end - at) : chunk
-    const ok = call.write({ offset: at, data, total: first ? size : 0 })
-    first = false
-    at += data.length
-    if (at >= end) return void (stream.off('end', finish), finish())
-    if (!ok) {
-      stream.pause()
-      call.once('drain', () => stream.resume())
-    }
-  })
+  } finally {
+    hold.release()
+    await fh?.close().catch(() => undefined)
+  }
 }
 
 /** The service's handlers: `server.addService(PasticheServiceService, pasticheHandlers(init), { lookup })`. */
@@ -70,12 +96,15 @@ export function pasticheHandlers(init: PasticheServiceInit): grpc.UntypedService
       const b = store.stat(hash)
       return b === undefined ? { held: false, bytes: 0, partial: store.partial(hash) } : { held: true, bytes: b.bytes, partial: 0 }
     }),
-    get: (call: grpc.ServerWritableStream<GetRequest, GetResponse>) => {
+    get: (call: grpc.ServerWritableStream<GetRequest, Buffer | GetResponse>) => {
       try {
         const { hash, offset, length } = call.request
         const size = store.stat(parseHash(hash))?.bytes
-        if (size !== undefined && offset > size) throw new OutOfRangeError(`blob ${hash}: offset ${offset} is past its ${size} bytes`)
-        pipeBlob(call, store.read(hash, offset), offset, size ?? 0, length)
+        if (size === undefined) throw new BlobNotFoundError(hash)
+        if (offset > size) throw new OutOfRangeError(`blob ${hash}: offset ${offset} is past its ${size} bytes`)
+        // Held from here (the same tick as the lookup) until the stream ends: eviction cannot take it meanwhile.
+        const hold = store.reserve(hash)
+        void pipeBlob(call, blobPath(join(store.dir, 'blobs'), hexOf(hash)), offset, length === 0 ? size : Math.min(size, offset + length), size, hold)
       } catch (err) {
         call.emit('error', toServiceError(err))
       }

@@ -11,6 +11,8 @@ import { join, relative } from 'node:path'
 import { FulcrumPool, crux, until, type RunningFulcrum } from '../fixtures/fulcrums.js'
 import { hashOfPattern, patternBytes } from '../fixtures/pastiche-bytes.js'
 import { cuttingProxy } from '../fixtures/pastiche-node.js'
+import { createPasticheClient, type PasticheClient } from '../../actors/pastiche/client.js'
+import { loadPeerTls } from '../../runtime/grpc-tls.js'
 
 const grpcOf = (f: RunningFulcrum) => f.addr.replace(/:\d+$/, ':50059')
 const BOUND = 30_000
@@ -36,6 +38,13 @@ function tree(dir: string): Record<string, string> {
   return Object.fromEntries(files.map((d) => [relative(dir, join(d.parentPath, d.name)), readFileSync(join(d.parentPath, d.name), 'utf8')]).sort())
 }
 
+/** A client of F's store speaking as F (what the CLI does, without a process per check). */
+function store(t: import('ava').ExecutionContext, f: RunningFulcrum): PasticheClient {
+  const c = createPasticheClient({ address: grpcOf(f), tls: loadPeerTls(f.dataDir), timeoutMs: 5_000 })
+  t.teardown(() => c.close())
+  return c
+}
+
 const storeFiles = (f: RunningFulcrum) => (readdirSync(join(f.dataDir, 'pastiche'), { recursive: true }) as string[]).filter((p) => /^(blobs\/..\/|incoming\/)./.test(p))
 
 test('a file and a directory: put on one node, fetched by another, got back identical; a corrupted peer is refused', async (t) => {
@@ -52,7 +61,7 @@ test('a file and a directory: put on one node, fetched by another, got back iden
   const pd = await pastiche(t, a, 'put', dir)
   t.is(pd.kind, 'dir')
   for (const p of [pf, pd]) t.like(await pastiche(t, b, 'fetch', p.hash as string, '--from', grpcOf(a)), { hash: p.hash, bytes: p.bytes, from: grpcOf(a), existed: false })
-  t.like(await pastiche(t, b, 'has', pf.hash as string), { held: true, bytes: 23_000 })
+  t.like(await store(t, b).has(pf.hash as string), { held: true, bytes: 23_000 })
 
   const gf = await pastiche(t, b, 'get', pf.hash as string, '--out', join(pool.dir, 'notes.copy'))
   t.like(gf, { kind: 'file', bytes: 23_000 })
@@ -60,6 +69,7 @@ test('a file and a directory: put on one node, fetched by another, got back iden
   t.like(await pastiche(t, b, 'get', pd.hash as string, '--out', join(pool.dir, 'site.copy')), { kind: 'dir' })
   t.deepEqual(tree(join(pool.dir, 'site.copy')), { 'css/a.css': 'h1 { color: red }\n', 'index.html': '<h1>hi</h1>\n' })
   const ls = await pastiche(t, a, 'ls')
+  t.is(ls.limit, 10 * 1024 ** 3)
   t.deepEqual((ls.blobs as Array<{ hash: string; pinned: boolean }>).map((x) => [x.hash, x.pinned]).sort(), [[pf.hash, true], [pd.hash, false]].sort())
 
   // A's copy of a third blob altered on disk: B's pull is DATA_LOSS, one line, and B keeps nothing of it.
@@ -75,11 +85,13 @@ test('a file and a directory: put on one node, fetched by another, got back iden
   t.is(r.status, 1)
   t.regex(r.stderr, /^crux: .*fetching sha256:[0-9a-f]{64} from 127\.78\.63\.1:50059: blob sha256:[0-9a-f]{64}: the 300000 bytes received hash to sha256:[0-9a-f]{64}; nothing kept\n$/)
   t.is(storeFiles(b).length, before)
-  t.like(await pastiche(t, b, 'has', pb.hash as string), { held: false, partial: 0 })
+  t.like(await store(t, b).has(pb.hash as string), { held: false, partial: 0 })
 })
 
 test('CLI errors are one line: a bad hash and a missing --out are usage (2), a node that is down a failure (1)', async (t) => {
-  const { a } = await pair(t, '127.78.65')
+  const pool = new FulcrumPool(t)
+  const a = pool.start('127.78.65.1:23123', '127.78.65.1:23123', ['--pastiche-limit', '1G'])
+  await until(() => a.view()?.members === 1, BOUND, 'a flock of one')
   const hash = `sha256:${'0'.repeat(64)}`
   const cases: Array<[string[], number, RegExp]> = [
     [['get', 'sha256:xyz', '--out', '/tmp/never'], 2, /^crux: bad blob hash "sha256:xyz": 3 hex digits after "sha256:", 64 expected\n$/],
@@ -95,6 +107,7 @@ test('CLI errors are one line: a bad hash and a missing --out are usage (2), a n
     t.is(r.stdout, '')
   }
   t.false(existsSync(join(a.dataDir, 'nothing-here')))
+  t.is((await store(t, a).ls()).limit, 1 << 30) // --pastiche-limit 1G
 })
 
 test('the receiving fulcrum killed -9 mid-pull: after its restart no partial blob is visible, and the pull resumes from the bytes it kept', async (t) => {
@@ -111,7 +124,9 @@ test('the receiving fulcrum killed -9 mid-pull: after its restart no partial blo
   const hanging = crux('pastiche', 'fetch', hash, '--from', slow, '--target', grpcOf(b), '--data-dir', b.dataDir)
   let partial = 0
   const end = Date.now() + BOUND
-  while (partial < 4 << 20 && Date.now() < end) partial = (await pastiche(t, b, 'has', hash)).partial as number
+  const onB = store(t, b)
+  while (partial < 4 << 20 && Date.now() < end) partial = (await onB.has(hash)).partial
+  onB.close()
   t.true(partial >= 4 << 20, `partial ${partial}`)
   b.child.kill('SIGKILL')
   await b.exited
@@ -127,5 +142,5 @@ test('the receiving fulcrum killed -9 mid-pull: after its restart no partial blo
   const r = await pastiche(t, b2, 'fetch', hash, '--from', grpcOf(a))
   t.like(r, { hash, bytes: total, existed: false })
   t.is(r.moved, total - (has.partial as number))
-  t.like(await pastiche(t, b2, 'has', hash), { held: true, bytes: total })
+  t.like(await store(t, b2).has(hash), { held: true, bytes: total })
 })
