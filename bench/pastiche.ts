@@ -8,13 +8,14 @@
  * mutual TLS, B verifies the hash as the bytes land and fsyncs before the blob is visible
  * (`fetch_mib_s`). Side by side, in the same run: a plain Node TCP copy of the same file from a
  * socket on `--ip`.1 to a file on the same disk, fsynced at the end (`raw_mib_s`), and `ratio`,
- * fetch / raw (target ≥ 0.8). Peak RSS (VmHWM) of both fulcrums is reset before the pull, so
+ * fetch / raw (target ≥ 0.8); `raw_hashed_mib_s` is the same copy with SHA-256 at the receiver, for
+ * how much of the gap is the verification; `load_avg` the machine's at the end. Peak RSS (VmHWM) of both fulcrums is reset before the pull, so
  * `a_hwm_mb` and `b_hwm_mb` are the pull's alone; `a_put_hwm_mb` is A's during the put.
  *
  *   npm run bench -- pastiche [--mib 1024] [--ip 127.78.67] [--runs 1]
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { createServer, connect, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -48,12 +49,14 @@ async function generate(file: string, mib: number): Promise<string> {
   return `sha256:${h.digest('hex')}`
 }
 
-/** Copies `file` through a loopback TCP connection into `to`, fsynced at the end; seconds. */
-async function rawCopy(file: string, to: string, host: string): Promise<number> {
+/** Copies `file` through a loopback TCP connection into `to`, fsynced at the end (and hashed on arrival with `hash`); seconds. */
+async function rawCopy(file: string, to: string, host: string, hash = false): Promise<number> {
   const fh = await open(to, 'w')
   const done = new Promise<void>((resolve, reject) => {
     const server = createServer((socket) => {
       const out = createWriteStream('', { fd: fh.fd, autoClose: false, highWaterMark: MiB })
+      const h = createHash('sha256')
+      if (hash) socket.on('data', (b: Buffer) => h.update(b))
       socket.pipe(out)
       out.on('finish', () => void fh.sync().then(() => (server.close(), resolve()), reject))
       socket.on('error', reject)
@@ -102,8 +105,11 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     if (put.hash !== hash) throw new Error(`A stored ${put.hash}, ${hash} expected`)
     const fetch: number[] = []
     const raw: number[] = []
+    const rawHashed: number[] = []
     for (let run = 0; run < RUNS; run++) {
       raw.push(MIB / (await rawCopy(file, join(dir, `raw-${run}.bin`), `${IP}.1`)))
+      rmSync(join(dir, `raw-${run}.bin`))
+      rawHashed.push(MIB / (await rawCopy(file, join(dir, `raw-${run}.bin`), `${IP}.1`, true)))
       rmSync(join(dir, `raw-${run}.bin`))
       for (const p of [a, b]) writeFileSync(`/proc/${p.pid}/clear_refs`, '5') // resets VmHWM
       if (run > 0) await cb.gc()
@@ -117,6 +123,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     out.fetch_mib_s = r1(best(fetch))
     out.raw_mib_s = r1(best(raw))
     out.ratio = Math.round((best(fetch) / best(raw)) * 100) / 100
+    out.raw_hashed_mib_s = r1(best(rawHashed))
+    out.load_avg = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0])
     out.a_hwm_mb = r1(statusKb(a.pid!, 'VmHWM') / 1024)
     out.b_hwm_mb = r1(statusKb(b.pid!, 'VmHWM') / 1024)
     out.runs = RUNS
