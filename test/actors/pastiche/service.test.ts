@@ -205,3 +205,30 @@ async function rawPut(raw: typeof import('../../../actors/pastiche/client.js'), 
     client.close()
   }
 }
+
+test('reflection lists PasticheService and health says it serves (what grpcurl list and a probe ask, in plaintext)', async (t) => {
+  const grpc = await import('@grpc/grpc-js')
+  const { loadSync } = await import('@grpc/proto-loader')
+  const { createRequire } = await import('node:module')
+  const { dirname } = await import('node:path')
+  const { protoPath: healthProto } = await import('grpc-health-check')
+  const net = new PasticheNet(t, HOST)
+  const a = await net.node()
+  const reflectionProto = join(dirname(createRequire(import.meta.url).resolve('@grpc/reflection')), '..', 'proto', 'grpc', 'reflection', 'v1', 'reflection.proto')
+  const refl = new (grpc.loadPackageDefinition(loadSync(reflectionProto)) as any).grpc.reflection.v1.ServerReflection(a.address, grpc.credentials.createInsecure())
+  t.teardown(() => refl.close())
+  const names = await new Promise<string[]>((resolve, reject) => {
+    const call = refl.ServerReflectionInfo()
+    call.on('data', (res: { listServicesResponse?: { service: Array<{ name: string }> } }) => {
+      resolve(res.listServicesResponse!.service.map((x) => x.name))
+      call.end()
+    })
+    call.on('error', reject)
+    call.write({ listServices: '' })
+  })
+  t.true(names.includes('crux.v1.PasticheService'), names.join(', '))
+  const health = new (grpc.loadPackageDefinition(loadSync(healthProto, { enums: String })) as any).grpc.health.v1.Health(a.address, grpc.credentials.createInsecure())
+  t.teardown(() => health.close())
+  const status = await new Promise<string>((resolve, reject) => health.Check({ service: 'crux.v1.PasticheService' }, (err: Error | null, res: { status: string }) => (err ? reject(err) : resolve(res.status))))
+  t.is(status, 'SERVING')
+})
