@@ -103,12 +103,21 @@ export function createPasticheClient(init: PasticheClientInit): PasticheClient {
     put(source, o = {}) {
       return new Promise<PutResponse>((resolve, reject) => {
         let settled = false
+        /** Wakes a send waiting for 'drain' when the answer comes first (it never drains then). */
+        let wake = (): void => undefined
         const call = client.makeClientStreamRequest(M.put.path, M.put.requestSerialize, M.put.responseDeserialize, meta.clone(), {}, (err, res) => {
           settled = true
+          wake()
           if (err) void failure(err).then(reject)
           else resolve(res!)
         })
-        const send = (m: PutRequest) => (call.write(m) ? Promise.resolve() : new Promise<void>((r) => call.once('drain', r)))
+        const send = (m: PutRequest) =>
+          call.write(m)
+            ? Promise.resolve()
+            : new Promise<void>((r) => {
+                wake = r
+                call.once('drain', r)
+              })
         void (async () => {
           try {
             await send({ part: { $case: 'header', value: { hash: o.hash ?? '', offset: o.offset ?? 0, bytes: o.bytes ?? 0, pin: o.pin === true } } })
