@@ -74,7 +74,7 @@ export function serverOptions(l: GrpcLimits): grpc.ServerOptions {
  * included). grpc-js offers no hook for this: its private `createHttp2Server` is wrapped, and its
  * absence (a grpc-js that changed) is an error at start-up, never a silently unbounded server.
  */
-export function boundPendingBytes(server: grpc.Server, l: GrpcLimits, counters: GrpcLimitCounters): void {
+export function boundPendingBytes(server: grpc.Server, l: GrpcLimits, counters: GrpcLimitCounters, streaming: ReadonlySet<string> = new Set()): void {
   const s = server as unknown as { createHttp2Server?: (creds: unknown) => Http2Server }
   const create = s.createHttp2Server
   if (typeof create !== 'function') throw new UnavailableError('this @grpc/grpc-js has no createHttp2Server: request bytes cannot be bounded')
@@ -83,9 +83,12 @@ export function boundPendingBytes(server: grpc.Server, l: GrpcLimits, counters: 
   s.createHttp2Server = (creds: unknown) => {
     const h2server = create.call(server, creds)
     // Added after grpc-js's own listener, which has paused the stream: this 'data' listener does not resume it.
-    h2server.on('stream', (stream: ServerHttp2Stream) => {
+    h2server.on('stream', (stream: ServerHttp2Stream, headers: Record<string, unknown>) => {
       const session = stream.session
       if (session === undefined) return
+      // A client stream (an upload) is never whole until it ends: only its unfinished message counts.
+      // Its whole messages wait in grpc-js, which pauses the stream until the handler reads them.
+      const unfinished = streaming.has(String(headers[':path'])) ? messageTail() : undefined
       let held = 0
       const release = () => {
         if (held === 0) return
@@ -97,9 +100,10 @@ export function boundPendingBytes(server: grpc.Server, l: GrpcLimits, counters: 
       }
       stream.on('data', (chunk: Buffer) => {
         if (stream.closed) return
-        held += chunk.length
-        total += chunk.length
-        const mine = (perSession.get(session) ?? 0) + chunk.length
+        const grown = unfinished === undefined ? chunk.length : unfinished(chunk) - held
+        held += grown
+        total += grown
+        const mine = (perSession.get(session) ?? 0) + grown
         perSession.set(session, mine)
         if (mine <= l.maxPendingBytesPerConnection && total <= l.maxPendingBytes) return
         counters.resetStreams++
@@ -111,6 +115,38 @@ export function boundPendingBytes(server: grpc.Server, l: GrpcLimits, counters: 
       stream.once('close', release)
     })
     return h2server
+  }
+}
+
+/**
+ * Follows gRPC's framing (a flag byte, a 4-byte length, the message) over a stream's chunks; each call
+ * returns how many bytes of the message still unfinished after that chunk have arrived.
+ */
+function messageTail(): (chunk: Buffer) => number {
+  const header = Buffer.alloc(5)
+  let inHeader = 0
+  let left = 0
+  let have = 0
+  return (chunk) => {
+    let at = 0
+    while (at < chunk.length) {
+      if (left === 0 && inHeader < 5) {
+        const n = Math.min(5 - inHeader, chunk.length - at)
+        chunk.copy(header, inHeader, at, at + n)
+        inHeader += n
+        at += n
+        have += n
+        if (inHeader === 5) left = header.readUInt32BE(1)
+        if (inHeader === 5 && left === 0) inHeader = have = 0
+        continue
+      }
+      const n = Math.min(left, chunk.length - at)
+      left -= n
+      at += n
+      have += n
+      if (left === 0) inHeader = have = 0
+    }
+    return have
   }
 }
 

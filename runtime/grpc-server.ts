@@ -40,7 +40,7 @@ function protosDir(): string {
   throw new InvalidArgumentError('cannot find the protos/ directory of the crux package')
 }
 /** The .proto files reflection describes (paths under protos/). */
-export const SERVICE_PROTOS = ['crux/v1/reeve.proto', 'crux/v1/registry.proto', 'crux/v1/steward.proto', 'crux/v1/heartbeat.proto']
+export const SERVICE_PROTOS = ['crux/v1/reeve.proto', 'crux/v1/registry.proto', 'crux/v1/steward.proto', 'crux/v1/heartbeat.proto', 'crux/v1/pastiche.proto']
 
 export interface SecureServerInit {
   host: string
@@ -83,11 +83,18 @@ export interface SecureServer {
    * Adds a service. Every call comes over the flock's mutual TLS; unless `open`, it must also name a
    * whitelisted KeyID whose key is the channel's, or it is refused before its handler.
    */
-  addService(definition: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation, options?: { open?: boolean }): void
+  addService(definition: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation, options?: { open?: boolean; lookup?: KeyLookup }): void
   /** Binds and starts; resolves with host:port. */
   start(): Promise<string>
   close(): Promise<void>
 }
+
+/**
+ * A service's own whitelist, instead of the server's: the key a KeyID may speak with. It is also
+ * given the key the channel authenticated, for a whitelist that admits a KeyID by what its key makes
+ * (a flock member's own KeyID) rather than by a stored key.
+ */
+export type KeyLookup = (keyId: string, channelKey: Uint8Array) => Uint8Array | undefined
 
 /** The caller each call was authorised as; a WeakMap, so nothing a client sends can set it. */
 const callers = new WeakMap<object, string>()
@@ -130,18 +137,21 @@ export function unary<Req, Res>(fn: (call: grpc.ServerUnaryCall<Req, Res>) => Pr
 const equalKeys = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.compare(a, b) === 0
 
 /** Wraps a handler so it runs only for a call whose named KeyID the whitelist gives the channel's key. */
-function authorised(def: grpc.MethodDefinition<unknown, unknown>, handler: grpc.UntypedHandleCall, o: SecureServerInit, keyOf: (peer: string) => Uint8Array | undefined, n: ChannelCounters): grpc.UntypedHandleCall {
-  const admit = (call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>): grpc.ServiceError | null => {
+function authorised(def: grpc.MethodDefinition<unknown, unknown>, handler: grpc.UntypedHandleCall, lookup: KeyLookup, keyOf: (peer: string) => Uint8Array | undefined, n: ChannelCounters): grpc.UntypedHandleCall {
+  const admit = (call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown>, decode = true): grpc.ServiceError | null => {
     const named = call.metadata.get(CALLER_HEADER)[0]
     const channel = keyOf(call.getPeer())
     if (typeof named !== 'string' || named === '' || named.length > 256 || channel === undefined) return n.unnamed++, statusError(grpc.status.UNAUTHENTICATED, 'call refused')
-    const listed = o.lookup(named)
+    const listed = lookup(named, channel)
     if (listed === undefined) return n.unknown++, statusError(grpc.status.PERMISSION_DENIED, 'call refused')
     if (!equalKeys(listed, channel)) return n.mismatch++, statusError(grpc.status.UNAUTHENTICATED, 'call refused')
-    try {
-      call.request = def.requestDeserialize(call.request as Buffer)
-    } catch {
-      return statusError(grpc.status.INVALID_ARGUMENT, `malformed request for ${def.path}`)
+    if (decode) {
+      const c = call as grpc.ServerUnaryCall<unknown, unknown>
+      try {
+        c.request = def.requestDeserialize(c.request as Buffer)
+      } catch {
+        return statusError(grpc.status.INVALID_ARGUMENT, `malformed request for ${def.path}`)
+      }
     }
     n.accepted++
     callers.set(call, named)
@@ -163,7 +173,16 @@ function authorised(def: grpc.MethodDefinition<unknown, unknown>, handler: grpc.
       h(call)
     }) as grpc.UntypedHandleCall
   }
-  throw new InvalidArgumentError(`${def.path}: only unary and server-streaming calls are authorised per call`)
+  if (def.requestStream && !def.responseStream) {
+    // Admitted on its metadata, before a message is read; grpc-js decodes its messages as they come.
+    const h = handler as grpc.handleClientStreamingCall<unknown, unknown>
+    return ((call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const err = admit(call, false)
+      if (err !== null) return callback(err)
+      h(call, callback)
+    }) as grpc.UntypedHandleCall
+  }
+  throw new InvalidArgumentError(`${def.path}: bidirectional calls are not authorised per call`)
 }
 
 /** TLS records start with a handshake record (0x16); an HTTP/2 preface with 'P'. */
@@ -199,7 +218,9 @@ export function createSecureServer(o: SecureServerInit): SecureServer {
   const server = new grpc.Server({ ...serverOptions(limits), interceptors: [callStats.interceptor] })
   // Plaintext connections reach this one: health and reflection, nothing that says or changes anything.
   const plain = new grpc.Server({ ...serverOptions(limits), interceptors: [callStats.interceptor] })
-  boundPendingBytes(server, limits, counters)
+  /** Paths of client-streaming methods (uploads), whose bytes are bounded per message (grpc-limits.ts). */
+  const streaming = new Set<string>()
+  boundPendingBytes(server, limits, counters, streaming)
   boundPendingBytes(plain, limits, counters)
   let listener: NetServer | undefined
   const health = new Health({ '': 'SERVING' })
@@ -222,15 +243,17 @@ export function createSecureServer(o: SecureServerInit): SecureServer {
     setStatus: (service, status) => health.setStatus(service, status),
     addService(definition, impl, options = {}) {
       if (options.open === true) return server.addService(definition, impl)
+      for (const def of Object.values(definition)) if (def.requestStream) streaming.add(def.path)
       const defs: Record<string, grpc.MethodDefinition<unknown, unknown>> = {}
       const impls: grpc.UntypedServiceImplementation = {}
       for (const [name, def] of Object.entries(definition)) {
         defs[name] = def
         const h = impl[name]
         if (h === undefined) continue // grpc-js answers UNIMPLEMENTED
-        // Bytes pass through: a refused call is never decoded, and one that does not decode is INVALID_ARGUMENT.
-        defs[name] = { ...def, requestDeserialize: (b: Buffer) => b }
-        impls[name] = authorised(def, h, o, (peer) => peers.get(peer), channel)
+        // Bytes pass through: a refused call is never decoded, and one that does not decode is
+        // INVALID_ARGUMENT. A client stream's messages come only once it is admitted; grpc-js decodes those.
+        if (!def.requestStream) defs[name] = { ...def, requestDeserialize: (b: Buffer) => b }
+        impls[name] = authorised(def, h, options.lookup ?? ((keyId) => o.lookup(keyId)), (peer) => peers.get(peer), channel)
       }
       server.addService(defs as grpc.ServiceDefinition, impls)
     },

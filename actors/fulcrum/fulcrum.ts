@@ -63,6 +63,8 @@ export interface FulcrumOptions {
   horde?: string
   /** The steward's rules while this node leads (give every node the same). Default: the original's. */
   rules?: Rule[]
+  /** Bytes the pastiche store (`<dataDir>/pastiche/`, served with gRPC) may take. Default 10 GiB. */
+  pasticheLimit?: number
 }
 
 export interface Fulcrum {
@@ -256,6 +258,9 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
     })
     s.follow()
   }
+  // The blob store, served beside strew on the same gRPC server (actors/pastiche/pastiche.ts).
+  const pastiche = bound === undefined ? undefined : await (await import('../pastiche/pastiche.js')).startPastiche({ dataDir: o.dataDir, ...(o.pasticheLimit === undefined ? {} : { limitBytes: o.pasticheLimit }), server: bound.server, tls: bound.tls, members: () => flock.context().list.entries, log: log.child('crux:pastiche') })
+  if (pastiche !== undefined) opened.push(() => pastiche.close())
   await metricsServer?.attach({ id, flock, transport, strew, logs, files })
   log.info('fulcrum started', { addr: advertised, ...(advertised === udp.address ? {} : { bound: udp.address }), grpc: strew?.address ?? null, ...(bound === undefined || bound.address === grpcAddress ? {} : { grpcBound: bound.address }), dataDir: o.dataDir, restored: checkpoint !== undefined, hbMs: o.hbMs, publicKey: Buffer.from(identity.publicKey).toString('base64'), bloc: bloc?.cert.bloc ?? null })
 
@@ -278,6 +283,7 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
       // A checkpoint the disk refused was reported; say so here too rather than claim it was written.
       const checkpointed = flock.host.persistStatus().pending === 0
       await strew?.close()
+      pastiche?.close()
       await flock.close()
       logs?.close()
       whitelistWrites.close()

@@ -67,6 +67,11 @@ export interface BlobStore {
   reserve(hash: string): Reservation
   /** Hashes a blob's bytes again; a damaged blob is removed (and unpinned) and `false` returned. */
   verify(hash: string): Promise<boolean>
+  /**
+   * Removes every blob eviction may take (not pinned, reserved or being read) and that `keep` does
+   * not name; in-progress files stay (a resume may come). Returns what went.
+   */
+  gc(keep?: (hash: string) => boolean): { removed: number; bytes: number }
 }
 
 /** Deletes a file the index has let go of; one already gone (removed by hand) is no failure. */
@@ -182,6 +187,19 @@ export async function createBlobStore(opts: BlobStoreOptions): Promise<BlobStore
       removeGone(blobPath(blobsDir, hex))
       if (wasPinned) await savePins()
       return false
+    },
+    gc(keep = () => false) {
+      let removed = 0
+      let bytes = 0
+      for (const b of index.list()) {
+        const hex = hexOf(b.hash)
+        if (!index.evictable(hex) || keep(b.hash)) continue
+        index.remove(hex)
+        removeGone(blobPath(blobsDir, hex))
+        removed++
+        bytes += b.bytes
+      }
+      return { removed, bytes }
     },
   }
 }

@@ -2,6 +2,7 @@
 import type { Command } from 'commander'
 import { InvalidArgumentError } from '../../runtime/errors.js'
 import type { Level } from '../../runtime/walrus-levels.js'
+import { DEFAULT_PASTICHE_LIMIT, parseByteSize } from '../../actors/pastiche/limit.js'
 import { configurable } from '../configurable.js'
 import { durationOption, hostPort, int, name, oneOf, target } from '../flags.js'
 import { levelValues } from '../../runtime/walrus-levels.js'
@@ -31,10 +32,11 @@ export function registerFulcrum(program: Command): void {
     .option('--key-budget <SOURCE,ALL>', 'key derivations a second for sender key ids never heard, per source host and overall (bursts twice that); past it such datagrams are dropped before any crypto (docs/LIMITS.md)', keyBudget, { perSource: 16, overall: 128 })
     .option('--horde <NAME>', "this node's horde: its services' NodeIDs name it, and it sees that horde's catalog", name('--horde'), 'default')
     .option('--rules <FILE>', 'who may see whom, for the steward while this node leads (give every node the same file): a JSON list of {"horde": NAME or "*", "from": SERVICE, "to": SERVICE}; default: Pastiche→Pastiche, Steward→Reeve, Reeve→Steward')
+    .option('--pastiche-limit <BYTES>', 'bytes the blob store (DATA_DIR/pastiche, served with gRPC) may take, blobs and unfinished transfers together: a count or a size such as 512M, 10G, 1.5T (binary units); past it the least recently used blobs not pinned or in use are evicted', (v: string) => parseByteSize(v), DEFAULT_PASTICHE_LIMIT)
     .option('--trace <FILE>', 'write this node\'s journal (NDJSON) for crux replay')
     .option('--log-level <L>', 'trace, debug, info, warn, error, fatal or silent', oneOf('--log-level', Object.keys(levelValues) as Level[]), 'info')
     .addHelpText('after', '\nExample:\n  crux fulcrum --listen 127.77.0.1:23123 --probe 127.77.0.0/29 --secret-file flock.secret --data-dir /tmp/n1')
-    .action(async (f: { dataDir: string; listen: { host: string; port: number }; advertise?: { host: string; port: number }; grpcAdvertise?: { host: string; port: number }; probe: string[]; secretFile: string; bloc?: string; heartbeat: number; keyPeriod: number; beacon?: string; ring: number; metrics?: { host: string; port: number }; grpc?: { host: string; port: number } | false; grpcMaxConnections: number; grpcMaxConnectionsPerAddress: number; keyBudget: { perSource: number; overall: number }; horde: string; rules?: string; trace?: string; logLevel: string }) => {
+    .action(async (f: { dataDir: string; listen: { host: string; port: number }; advertise?: { host: string; port: number }; grpcAdvertise?: { host: string; port: number }; probe: string[]; secretFile: string; bloc?: string; heartbeat: number; keyPeriod: number; beacon?: string; ring: number; metrics?: { host: string; port: number }; grpc?: { host: string; port: number } | false; grpcMaxConnections: number; grpcMaxConnectionsPerAddress: number; keyBudget: { perSource: number; overall: number }; horde: string; rules?: string; pasticheLimit: number; trace?: string; logLevel: string }) => {
       const { readSecretFile } = await import('../../runtime/secret.js')
       const { parseProbeSpecs } = await import('../../actors/flock/probe-spec.js')
       const { startFulcrum } = await import('../../actors/fulcrum/fulcrum.js')
@@ -78,6 +80,7 @@ export function registerFulcrum(program: Command): void {
         grpcLimits: { maxConnections: f.grpcMaxConnections, maxConnectionsPerAddress: f.grpcMaxConnectionsPerAddress },
         horde: f.horde,
         ...(rules === undefined ? {} : { rules }),
+        pasticheLimit: f.pasticheLimit,
       })
       await new Promise<void>((resolve) => {
         const bye = () => {

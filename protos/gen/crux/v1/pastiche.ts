@@ -169,6 +169,28 @@ export interface GcResponse {
   bytes: number;
 }
 
+/** Asks a node to pull a blob from one peer. */
+export interface FetchRequest {
+  /** The blob's name. */
+  hash: string;
+  /** The peer's gRPC address, HOST:PORT. */
+  from: string;
+}
+
+/** A blob pulled from a peer. */
+export interface FetchResponse {
+  /** Its name. */
+  hash: string;
+  /** Its size. */
+  bytes: number;
+  /** Bytes that crossed the network (less than `bytes` after a resume; 0 when already held). */
+  moved: number;
+  /** True when it was already held (nothing was pulled). */
+  existed: boolean;
+  /** How long the pull took, ms. */
+  ms: number;
+}
+
 function createBaseHasRequest(): HasRequest {
   return { hash: "" };
 }
@@ -1094,6 +1116,153 @@ export const GcResponse: MessageFns<GcResponse> = {
   },
 };
 
+function createBaseFetchRequest(): FetchRequest {
+  return { hash: "", from: "" };
+}
+
+export const FetchRequest: MessageFns<FetchRequest> = {
+  encode(message: FetchRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hash !== "") {
+      writer.uint32(10).string(message.hash);
+    }
+    if (message.from !== "") {
+      writer.uint32(18).string(message.from);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FetchRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFetchRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hash = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.from = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseFetchResponse(): FetchResponse {
+  return { hash: "", bytes: 0, moved: 0, existed: false, ms: 0 };
+}
+
+export const FetchResponse: MessageFns<FetchResponse> = {
+  encode(message: FetchResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hash !== "") {
+      writer.uint32(10).string(message.hash);
+    }
+    if (message.bytes !== 0) {
+      writer.uint32(16).uint64(message.bytes);
+    }
+    if (message.moved !== 0) {
+      writer.uint32(24).uint64(message.moved);
+    }
+    if (message.existed !== false) {
+      writer.uint32(32).bool(message.existed);
+    }
+    if (message.ms !== 0) {
+      writer.uint32(40).uint32(message.ms);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FetchResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFetchResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hash = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.bytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.moved = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.existed = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.ms = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 /** Content-addressed blob storage and transfer between fulcrums. */
 export type PasticheServiceService = typeof PasticheServiceService;
 export const PasticheServiceService = {
@@ -1170,6 +1339,20 @@ export const PasticheServiceService = {
     responseSerialize: (value: GcResponse): Buffer => Buffer.from(GcResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GcResponse => GcResponse.decode(value),
   },
+  /**
+   * Pulls a blob from the peer at `from` into this node's store (verified on arrival, resumed from
+   * the bytes kept of an earlier broken pull). Only the node's own key may ask: it makes the node
+   * dial out. Which peer to ask is the caller's choice.
+   */
+  fetch: {
+    path: "/crux.v1.PasticheService/Fetch" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: FetchRequest): Buffer => Buffer.from(FetchRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): FetchRequest => FetchRequest.decode(value),
+    responseSerialize: (value: FetchResponse): Buffer => Buffer.from(FetchResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FetchResponse => FetchResponse.decode(value),
+  },
 } as const;
 
 export interface PasticheServiceServer extends UntypedServiceImplementation {
@@ -1190,6 +1373,12 @@ export interface PasticheServiceServer extends UntypedServiceImplementation {
   unpin: handleUnaryCall<UnpinRequest, UnpinResponse>;
   /** Evicts every blob that is neither pinned, reserved, wanted nor in use. */
   gc: handleUnaryCall<GcRequest, GcResponse>;
+  /**
+   * Pulls a blob from the peer at `from` into this node's store (verified on arrival, resumed from
+   * the bytes kept of an earlier broken pull). Only the node's own key may ask: it makes the node
+   * dial out. Which peer to ask is the caller's choice.
+   */
+  fetch: handleUnaryCall<FetchRequest, FetchResponse>;
 }
 
 export interface PasticheServiceClient extends Client {
@@ -1281,6 +1470,26 @@ export interface PasticheServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GcResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Pulls a blob from the peer at `from` into this node's store (verified on arrival, resumed from
+   * the bytes kept of an earlier broken pull). Only the node's own key may ask: it makes the node
+   * dial out. Which peer to ask is the caller's choice.
+   */
+  fetch(
+    request: FetchRequest,
+    callback: (error: ServiceError | null, response: FetchResponse) => void,
+  ): ClientUnaryCall;
+  fetch(
+    request: FetchRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: FetchResponse) => void,
+  ): ClientUnaryCall;
+  fetch(
+    request: FetchRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: FetchResponse) => void,
   ): ClientUnaryCall;
 }
 

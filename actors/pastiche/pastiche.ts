@@ -1,0 +1,74 @@
+/**
+ * A fulcrum's pastiche edge: the blob store in `<data-dir>/pastiche/`, served as PasticheService on
+ * the node's gRPC server (its mutual TLS, its own whitelist: trust.ts), and the Fetch call that pulls
+ * a blob from a peer the caller names (fetch.ts). Transfers resumed after a break are the store's.
+ */
+import { join } from 'node:path'
+import type { PeerTls } from '../../runtime/grpc-tls.js'
+import type { SecureServer } from '../../runtime/grpc-server.js'
+import type { FetchResponse } from '../../protos/gen/crux/v1/pastiche.js'
+import { createPasticheClient, type PasticheClient } from './client.js'
+import { fetchBlob, FetchError } from './fetch.js'
+import { PasticheServiceService, pasticheHandlers } from './service.js'
+import { createBlobStore, type BlobStore } from './store.js'
+import { pasticheTrust } from './trust.js'
+import { DEFAULT_PASTICHE_LIMIT } from './limit.js'
+
+/** Breaks of one Fetch call resumed before it gives up (its caller may ask again: the bytes are kept). */
+const FETCH_RESUMES = 3
+
+export interface PasticheInit {
+  dataDir: string
+  /** The store's bound. Default {@link DEFAULT_PASTICHE_LIMIT}. */
+  limitBytes?: number
+  server: SecureServer
+  /** The node's channel material: it dials peers with it. */
+  tls: PeerTls
+  /** The node ids of the flock's members now (this node's copy of the list). */
+  members(): Readonly<Record<string, unknown>>
+  log?: { warn(msg: string, fields?: Record<string, unknown>): void }
+}
+
+export interface Pastiche {
+  readonly store: BlobStore
+  /** A client of a peer's PasticheService, speaking as this node (one per address, kept). */
+  peer(address: string): PasticheClient
+  close(): void
+}
+
+/** Opens the store and serves it. */
+export async function startPastiche(init: PasticheInit): Promise<Pastiche> {
+  const store = await createBlobStore({ dir: join(init.dataDir, 'pastiche'), limitBytes: init.limitBytes ?? DEFAULT_PASTICHE_LIMIT })
+  const trust = pasticheTrust(init.tls.publicKey, init.members)
+  const peers = new Map<string, PasticheClient>()
+  const peer = (address: string): PasticheClient => {
+    let c = peers.get(address)
+    if (c === undefined) peers.set(address, (c = createPasticheClient({ address, tls: init.tls })))
+    return c
+  }
+  const fetch = async (hash: string, from: string): Promise<FetchResponse> => {
+    const t0 = performance.now()
+    let moved = 0
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const r = await fetchBlob({ store, peer }, { hash, from })
+        moved += r.moved
+        return { hash: r.hash, bytes: r.bytes, moved, existed: r.existed && moved === 0, ms: Math.round(performance.now() - t0) }
+      } catch (err) {
+        if (!(err instanceof FetchError) || err.failure !== 'broken' || attempt >= FETCH_RESUMES) throw err
+        moved += err.moved
+        init.log?.warn('pastiche fetch broke; resuming from the bytes kept', { hash, from, moved: err.moved, error: err.message })
+      }
+    }
+  }
+  init.server.addService(PasticheServiceService, pasticheHandlers({ store, ownKeyId: trust.ownKeyId, fetch }), { lookup: trust.lookup })
+  init.server.setStatus('crux.v1.PasticheService', 'SERVING')
+  return {
+    store,
+    peer,
+    close() {
+      for (const c of peers.values()) c.close()
+      peers.clear()
+    },
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * A blob from one fulcrum to another on loopback, against a raw TCP copy of the same bytes.
+ *
+ * Two real `crux fulcrum` processes, A on `--ip`.1 and B on `--ip`.2 (a flock of two), each started
+ * with the deploy files' Node options. The blob (1 GiB unless `--mib N` or PASTICHE_BENCH_MIB) is
+ * generated once into a file and put into A's store (`put_mib_s`: upload, hashed, fsynced); then B
+ * pulls it from A (`crux pastiche fetch`'s Fetch call): A streams it from its store over the flock's
+ * mutual TLS, B verifies the hash as the bytes land and fsyncs before the blob is visible
+ * (`fetch_mib_s`). Side by side, in the same run: a plain Node TCP copy of the same file from a
+ * socket on `--ip`.1 to a file on the same disk, fsynced at the end (`raw_mib_s`), and `ratio`,
+ * fetch / raw (target ≥ 0.8); `raw_hashed_mib_s` is the same copy with SHA-256 at the receiver, for
+ * how much of the gap is the verification; `load_avg` the machine's at the end. Peak RSS (VmHWM) of both fulcrums is reset before the pull, so
+ * `a_hwm_mb` and `b_hwm_mb` are the pull's alone; `a_put_hwm_mb` is A's during the put.
+ *
+ *   npm run bench -- pastiche [--mib 1024] [--ip 127.78.67] [--runs 1]
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { open } from 'node:fs/promises'
+import { createServer, connect, type AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createHash } from 'node:crypto'
+import { createPasticheClient } from '../actors/pastiche/client.js'
+import { loadPeerTls } from '../runtime/grpc-tls.js'
+import { generateSecret } from '../runtime/secret.js'
+import { flag, stringFlag } from './flags.js'
+import { statusKb } from './lib/proc.js'
+
+const crux = fileURLToPath(new URL('../bin/crux.bundle.mjs', import.meta.url))
+const DEPLOY_NODE_OPTIONS = ['--max-semi-space-size=1']
+const MiB = 1 << 20
+const r1 = (n: number) => Math.round(n * 10) / 10
+const log = (s: string) => process.stderr.write(`[pastiche-bench] ${s}\n`)
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** `mib` MiB of varied bytes (not zeros: nothing on the way may compress them), written once. */
+async function generate(file: string, mib: number): Promise<string> {
+  const out = createWriteStream(file)
+  const h = createHash('sha256')
+  const chunk = Buffer.alloc(MiB)
+  for (let i = 0; i < mib; i++) {
+    for (let at = 0; at < MiB; at += 4) chunk.writeUInt32LE((Math.imul(i * MiB + at, 2654435761) ^ (at >>> 7)) >>> 0, at)
+    h.update(chunk)
+    if (!out.write(Buffer.from(chunk))) await new Promise<void>((r) => out.once('drain', () => r()))
+  }
+  await new Promise<void>((r) => out.end(() => r()))
+  return `sha256:${h.digest('hex')}`
+}
+
+/** Copies `file` through a loopback TCP connection into `to`, fsynced at the end (and hashed on arrival with `hash`); seconds. */
+async function rawCopy(file: string, to: string, host: string, hash = false): Promise<number> {
+  const fh = await open(to, 'w')
+  const done = new Promise<void>((resolve, reject) => {
+    const server = createServer((socket) => {
+      const out = createWriteStream('', { fd: fh.fd, autoClose: false, highWaterMark: MiB })
+      const h = createHash('sha256')
+      if (hash) socket.on('data', (b: Buffer) => h.update(b))
+      socket.pipe(out)
+      out.on('finish', () => void fh.sync().then(() => (server.close(), resolve()), reject))
+      socket.on('error', reject)
+    })
+    server.listen(0, host, () => {
+      started = performance.now()
+      const socket = connect({ host, port: (server.address() as AddressInfo).port })
+      createReadStream(file, { highWaterMark: MiB }).pipe(socket)
+    })
+  })
+  let started = 0
+  await done
+  const s = (performance.now() - started) / 1000
+  await fh.close()
+  return s
+}
+
+function startFulcrum(ip: string, n: number, secretFile: string, dataDir: string): ChildProcess {
+  const args = [...DEPLOY_NODE_OPTIONS, crux, 'fulcrum', '--listen', `${ip}.${n}:23123`, '--probe', `${ip}.0/29`, '--secret-file', secretFile, '--data-dir', dataDir, '--heartbeat', '200', '--grpc', `${ip}.${n}:50059`, '--pastiche-limit', '64G', '--log-level', 'warn']
+  return spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] })
+}
+
+export async function run(args: string[]): Promise<Record<string, unknown>> {
+  const MIB = flag(args, '--mib', Number(process.env.PASTICHE_BENCH_MIB ?? 1024))
+  const IP = stringFlag(args, '--ip', '127.78.67')
+  const RUNS = flag(args, '--runs', 1)
+  const dir = mkdtempSync(join(tmpdir(), 'crux-pastiche-bench-'))
+  const children: ChildProcess[] = []
+  try {
+    const secretFile = join(dir, 'flock.secret')
+    writeFileSync(secretFile, generateSecret() + '\n', { mode: 0o600 })
+    const file = join(dir, 'blob.bin')
+    log(`generating ${MIB} MiB`)
+    const hash = await generate(file, MIB)
+    const dirs = [join(dir, 'a'), join(dir, 'b')]
+    const [a, b] = [startFulcrum(IP, 1, secretFile, dirs[0]!), startFulcrum(IP, 2, secretFile, dirs[1]!)]
+    children.push(a, b)
+    // Each answers once its gRPC serves; B is let in by A once the flock lists it (trust.ts).
+    const ca = await ready(() => createPasticheClient({ address: `${IP}.1:50059`, tls: loadPeerTls(dirs[0]!), timeoutMs: 600_000 }))
+    const cb = await ready(() => createPasticheClient({ address: `${IP}.2:50059`, tls: loadPeerTls(dirs[1]!), timeoutMs: 600_000 }))
+    const out: Record<string, unknown> = { mib: MIB }
+    let t0 = performance.now()
+    const put = await ca.put(createReadStream(file, { highWaterMark: MiB }), { hash, bytes: MIB * MiB })
+    out.put_mib_s = r1(MIB / ((performance.now() - t0) / 1000))
+    out.a_put_hwm_mb = r1(statusKb(a.pid!, 'VmHWM') / 1024)
+    if (put.hash !== hash) throw new Error(`A stored ${put.hash}, ${hash} expected`)
+    const fetch: number[] = []
+    const raw: number[] = []
+    const rawHashed: number[] = []
+    for (let run = 0; run < RUNS; run++) {
+      raw.push(MIB / (await rawCopy(file, join(dir, `raw-${run}.bin`), `${IP}.1`)))
+      rmSync(join(dir, `raw-${run}.bin`))
+      rawHashed.push(MIB / (await rawCopy(file, join(dir, `raw-${run}.bin`), `${IP}.1`, true)))
+      rmSync(join(dir, `raw-${run}.bin`))
+      for (const p of [a, b]) writeFileSync(`/proc/${p.pid}/clear_refs`, '5') // resets VmHWM
+      if (run > 0) await cb.gc()
+      t0 = await untilMember(cb, `${IP}.1:50059`)
+      const r = await cb.fetch(hash, `${IP}.1:50059`, 600_000)
+      fetch.push(MIB / ((performance.now() - t0) / 1000))
+      if (r.bytes !== MIB * MiB || r.existed) throw new Error(`B's fetch answered ${JSON.stringify(r)}`)
+      log(`run ${run}: fetch ${r1(fetch[run]!)} MiB/s (server ${r.ms} ms), raw ${r1(raw[run]!)} MiB/s`)
+    }
+    const best = (xs: number[]) => Math.max(...xs)
+    out.fetch_mib_s = r1(best(fetch))
+    out.raw_mib_s = r1(best(raw))
+    out.ratio = Math.round((best(fetch) / best(raw)) * 100) / 100
+    out.raw_hashed_mib_s = r1(best(rawHashed))
+    out.load_avg = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0])
+    out.a_hwm_mb = r1(statusKb(a.pid!, 'VmHWM') / 1024)
+    out.b_hwm_mb = r1(statusKb(b.pid!, 'VmHWM') / 1024)
+    out.runs = RUNS
+    ca.close()
+    cb.close()
+    return out
+  } finally {
+    for (const c of children) c.kill('SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** A client once its node answers (its data dir's certificates exist and its gRPC serves). */
+async function ready(make: () => ReturnType<typeof createPasticheClient>): Promise<ReturnType<typeof createPasticheClient>> {
+  const end = Date.now() + 30_000
+  for (;;) {
+    try {
+      const c = make()
+      await c.ls()
+      return c
+    } catch (err) {
+      if (Date.now() > end) throw err
+      await sleep(100)
+    }
+  }
+}
+
+/** Waits until B may read from A (A lists B as a member: a refused Has says not yet); returns now. */
+async function untilMember(cb: ReturnType<typeof createPasticheClient>, from: string): Promise<number> {
+  const end = Date.now() + 30_000
+  for (;;) {
+    try {
+      // A fetch of a blob nobody has is NOT_FOUND once A lets B in, PERMISSION_DENIED before.
+      await cb.fetch(`sha256:${'0'.repeat(64)}`, from, 5_000)
+    } catch (err) {
+      if ((err as { code?: number }).code === 5) return performance.now()
+      if (Date.now() > end) throw err
+      await sleep(100)
+    }
+  }
+}

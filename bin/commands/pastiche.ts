@@ -1,0 +1,215 @@
+/**
+ * `crux pastiche put|get|has|ls|pin|unpin|gc|fetch` (CLI.md, Artifacts (pastiche)): a node's blob
+ * store over its PasticheService, on the flock's mutual TLS with `--data-dir`'s node key (the store
+ * takes calls from its own node and its flock's members; pin, unpin, gc and fetch from its own node
+ * only). Progress (bytes, rate, ETA) goes to stderr when it is a terminal; `--json` prints one line.
+ *
+ * A directory travels as the deterministic tar (docs/PASTICHE.md); `get` unpacks a blob that starts
+ * like one (actors/pastiche/kind.ts) unless `--raw`, after its hash was verified in full.
+ */
+import type { Command } from 'commander'
+import type { PasticheClient } from '../../actors/pastiche/client.js'
+import { Code, CruxError, InvalidArgumentError, isRemoteError } from '../../runtime/errors.js'
+import { target } from '../flags.js'
+
+const DEFAULT_TARGET = '127.0.0.1:50059'
+const DEFAULT_DATA_DIR = './crux-data'
+/** Unary calls: a store answers in milliseconds, so 10 s without one means nobody is there. */
+const DEADLINE_MS = 10_000
+
+interface Reach {
+  target: string
+  dataDir: string
+  json?: boolean
+}
+
+/** A blob name argument, checked before anything is dialled (a bad one is a usage error, exit 2). */
+async function hashArg(v: string): Promise<string> {
+  const { parseHash } = await import('../../actors/pastiche/hash.js')
+  return parseHash(v)
+}
+
+/** A failed call as one line that names the target and says what to do about it. */
+function explain(f: Reach, err: unknown): unknown {
+  if (!isRemoteError(err, f.target)) return err
+  const why = err.message.replace(/\s+/g, ' ').replace(`pastiche ${f.target}: `, '')
+  const tls = err.details?.tls
+  if (tls === 'pin') return new CruxError(Code.PERMISSION_DENIED, `the node at ${f.target} is not the one whose key ${f.dataDir} holds (use the data dir of the fulcrum serving ${f.target})`)
+  if (tls !== undefined) return new CruxError(err.code, `${f.target}: ${why}`)
+  switch (err.code) {
+    case Code.UNAVAILABLE:
+      return new CruxError(err.code, `no fulcrum answers at ${f.target}${/ECONNREFUSED/.test(why) ? ': connection refused' : ''} (is a fulcrum serving gRPC there? see crux fulcrum --grpc)`)
+    case Code.DEADLINE_EXCEEDED:
+      return new CruxError(err.code, `no answer from ${f.target} in time: ${why}`)
+    case Code.PERMISSION_DENIED:
+    case Code.UNAUTHENTICATED:
+      return new CruxError(err.code, `the node at ${f.target} refused the call (${f.dataDir}'s key may call only its own node)`)
+    default:
+      // The server's own words (a CLI usage error is exit 2; the server's refusals are failures, exit 1).
+      return new CruxError(err.code === Code.INVALID_ARGUMENT ? Code.FAILED_PRECONDITION : err.code, `${f.target}: ${why}`)
+  }
+}
+
+/** Runs `fn` with a client of the node at `--target` speaking as `--data-dir`'s node, and always closes it. */
+async function withStore<T>(f: Reach, fn: (c: PasticheClient) => Promise<T>): Promise<T> {
+  const { loadPeerTls } = await import('../../runtime/grpc-tls.js')
+  const tls = loadPeerTls(f.dataDir)
+  const { createPasticheClient } = await import('../../actors/pastiche/client.js')
+  // The node to reach is the data dir's own: its server holds the same key.
+  const client = createPasticheClient({ address: f.target, tls, expect: { publicKey: tls.publicKey }, timeoutMs: DEADLINE_MS })
+  try {
+    return await fn(client)
+  } catch (err) {
+    throw explain(f, err)
+  } finally {
+    client.close()
+  }
+}
+
+const say = (f: Reach, json: unknown, text: string) => process.stdout.write(f.json === true ? JSON.stringify(json) + '\n' : text)
+
+function reach(cmd: Command, json: string, example: string): Command {
+  return cmd
+    .option('--target <HOST:PORT>', "the node's gRPC address (a fulcrum serves it on its listen host, port 50059, unless --grpc says otherwise)", target('--target'), DEFAULT_TARGET)
+    .option('--data-dir <DIR>', "that node's data dir: calls are made with its node.key and the certificates its fulcrum wrote there (grpc.crt, grpc-ca.crt)", DEFAULT_DATA_DIR)
+    .option('--json', json)
+    .addHelpText('after', example)
+}
+
+/** Registers `crux pastiche`. */
+export function registerPastiche(program: Command): void {
+  const pastiche = program
+    .command('pastiche')
+    .description("a node's content-addressed blob store: put files and directories, get them back verified, pull them from peers")
+    .addHelpText(
+      'after',
+      '\nBlobs are named by the SHA-256 of their bytes, sha256:<64 hex>. A directory is stored as a deterministic tar\n(same tree, same hash) and unpacked again by get. Every upload is verified by the node; every download by this command.\n\nExample:\n  crux pastiche put ./site --target 127.77.0.1:50059 --data-dir /tmp/n1 --pin\n  crux pastiche get sha256:… --out ./site-copy --target 127.77.0.1:50059 --data-dir /tmp/n1',
+    )
+
+  reach(
+    pastiche.command('put').description("store a file, or a directory as a deterministic tar, in the node's store; prints its hash").argument('<PATH>', 'a file or a directory (symlinks, sockets and devices inside are refused)').option('--pin', 'keep it from eviction'),
+    'print {"hash","bytes","kind":"file"|"dir","existed","pinned"}',
+    '\nExample:\n  crux pastiche put ./build --pin --target 127.77.0.1:50059 --data-dir /tmp/n1 --json',
+  ).action((path: string, f: Reach & { pin?: boolean }) =>
+    withStore(f, async (c) => {
+      const { stat } = await import('node:fs/promises')
+      const st = await stat(path).catch((err: NodeJS.ErrnoException) => Promise.reject(new InvalidArgumentError(`cannot read ${path}: ${err.code ?? err.message}`)))
+      if (!st.isFile() && !st.isDirectory()) throw new InvalidArgumentError(`${path} is neither a file nor a directory`)
+      const kind = st.isDirectory() ? 'dir' : 'file'
+      const { createReadStream } = await import('node:fs')
+      const { packTar } = await import('../../actors/pastiche/tar.js')
+      const source = kind === 'dir' ? await packTar(path) : createReadStream(path, { highWaterMark: 1 << 20 })
+      const { progress } = await import('../../actors/pastiche/progress.js')
+      const bar = progress(`put ${path}`, f.json !== true)
+      let sent = 0
+      async function* counted(): AsyncGenerator<Uint8Array> {
+        for await (const chunk of source as AsyncIterable<Buffer>) {
+          sent += chunk.length
+          bar.update(sent, kind === 'file' ? st.size : 0)
+          yield chunk
+        }
+      }
+      try {
+        const r = await c.put(counted(), { ...(kind === 'file' ? { bytes: st.size } : {}), pin: f.pin === true })
+        bar.end()
+        say(f, { hash: r.hash, bytes: r.bytes, kind, existed: r.existed, pinned: f.pin === true }, `${r.hash}  ${r.bytes} bytes (${kind}${r.existed ? ', already held' : ''}${f.pin === true ? ', pinned' : ''})\n`)
+      } finally {
+        bar.end()
+        ;(source as { destroy?(): void }).destroy?.()
+      }
+    }),
+  )
+
+  reach(
+    pastiche
+      .command('get')
+      .description('download a blob from the node, verifying its hash as it arrives (resumed after a break); a directory is unpacked into --out')
+      .argument('<HASH>', 'the blob, sha256:<64 hex>')
+      .requiredOption('--out <PATH>', 'where to write it; must not exist (a directory is created whole, or not at all)')
+      .option('--raw', 'write the bytes as they are, even when they are a directory'),
+    'print {"hash","bytes","kind","out","resumes","peers":[]}',
+    '\nExample:\n  crux pastiche get sha256:… --out ./copy --target 127.77.0.1:50059 --data-dir /tmp/n1',
+  ).action(async (hashText: string, f: Reach & { out: string; raw?: boolean }) => {
+    const hash = await hashArg(hashText)
+    const { lstat, open, rename, unlink } = await import('node:fs/promises')
+    if (await lstat(f.out).then(() => true, () => false)) throw new InvalidArgumentError(`--out ${f.out} exists already; give a path that does not`)
+    await withStore(f, async (c) => {
+      const { getToFile } = await import('../../actors/pastiche/get-file.js')
+      const { progress } = await import('../../actors/pastiche/progress.js')
+      const bar = progress(`get ${hash.slice(0, 19)}…`, f.json !== true)
+      const blob = `${f.out}.blob-${process.pid}`
+      try {
+        const r = await getToFile(c, hash, blob, { onProgress: (done, total) => bar.update(done, total) })
+        bar.end()
+        const fh = await open(blob, 'r')
+        const head = Buffer.alloc(1024)
+        const { bytesRead } = await fh.read(head, 0, 1024, 0)
+        await fh.close()
+        const { kindOf } = await import('../../actors/pastiche/kind.js')
+        const kind = f.raw === true ? 'file' : kindOf(head.subarray(0, bytesRead), r.bytes)
+        if (kind === 'dir') {
+          const { createReadStream } = await import('node:fs')
+          const { unpackTar } = await import('../../actors/pastiche/untar.js')
+          await unpackTar(createReadStream(blob, { highWaterMark: 1 << 20 }), f.out)
+        } else await rename(blob, f.out)
+        say(f, { hash, bytes: r.bytes, kind, out: f.out, resumes: r.resumes, peers: [] }, `${f.out}  ${r.bytes} bytes (${kind})\n`)
+      } finally {
+        bar.end()
+        await unlink(blob).catch(() => undefined)
+      }
+    })
+  })
+
+  reach(pastiche.command('has').description('whether the node holds a blob, and how many bytes of an unfinished transfer of it it keeps').argument('<HASH>', 'the blob'), 'print {"hash","held","bytes","partial"}', '\nExample:\n  crux pastiche has sha256:… --json').action(async (hashText: string, f: Reach) => {
+    const hash = await hashArg(hashText)
+    await withStore(f, async (c) => {
+      const r = await c.has(hash)
+      say(f, { hash, held: r.held, bytes: r.bytes, partial: r.partial }, r.held ? `held, ${r.bytes} bytes\n` : `not held${r.partial > 0 ? ` (${r.partial} bytes of an unfinished transfer kept)` : ''}\n`)
+    })
+  })
+
+  reach(pastiche.command('ls').description("what the node's store holds: HASH, BYTES, PINNED, and its use against its bound"), 'print {"blobs":[{"hash","bytes","pinned","wanted","held"}],"bytes","limit"}', '\nExample:\n  crux pastiche ls --target 127.77.0.1:50059 --data-dir /tmp/n1 --json').action((f: Reach) =>
+    withStore(f, async (c) => {
+      const r = await c.ls()
+      const { formatBytes } = await import('../../actors/pastiche/progress.js')
+      const rows = r.blobs.map((b) => `${b.hash}  ${String(b.bytes).padStart(12)}  ${b.pinned ? 'pinned' : ''}\n`).join('')
+      say(f, { blobs: r.blobs.map((b) => ({ hash: b.hash, bytes: b.bytes, pinned: b.pinned, wanted: b.wanted, held: b.held })), bytes: r.bytes, limit: r.limit }, `${rows}${r.blobs.length} blobs, ${formatBytes(r.bytes)} of ${formatBytes(r.limit)}\n`)
+    }),
+  )
+
+  for (const [name, doing] of [
+    ['pin', 'keep a blob the node holds from eviction (until unpinned; survives restarts)'],
+    ['unpin', 'let a pinned blob be evicted again'],
+  ] as const) {
+    reach(pastiche.command(name).description(doing).argument('<HASH>', 'the blob'), 'print {"hash","changed"}', `\nExample:\n  crux pastiche ${name} sha256:… --target 127.77.0.1:50059 --data-dir /tmp/n1`).action(async (hashText: string, f: Reach) => {
+      const hash = await hashArg(hashText)
+      await withStore(f, async (c) => {
+        const changed = await c[name](hash)
+        say(f, { hash, changed }, `${hash} ${name === 'pin' ? (changed ? 'pinned' : 'was pinned already') : changed ? 'unpinned' : 'was not pinned'}\n`)
+      })
+    })
+  }
+
+  reach(pastiche.command('gc').description('evict every blob that is neither pinned nor in use (unfinished transfers are kept for a resume)'), 'print {"removed","bytes"}', '\nExample:\n  crux pastiche gc --target 127.77.0.1:50059 --data-dir /tmp/n1').action((f: Reach) =>
+    withStore(f, async (c) => {
+      const r = await c.gc()
+      say(f, { removed: r.removed, bytes: r.bytes }, `removed ${r.removed} blobs, ${r.bytes} bytes\n`)
+    }),
+  )
+
+  reach(
+    pastiche
+      .command('fetch')
+      .description('have the node at --target pull a blob from the peer at --from (a flock member serving gRPC), verified as it lands, resumed from what it kept of an earlier pull')
+      .argument('<HASH>', 'the blob')
+      .requiredOption('--from <HOST:PORT>', "the peer's gRPC address", target('--from')),
+    'print {"hash","bytes","from","ms","moved","existed"}',
+    '\nExample:\n  crux pastiche fetch sha256:… --from 127.77.0.2:50059 --target 127.77.0.1:50059 --data-dir /tmp/n1 --json',
+  ).action(async (hashText: string, f: Reach & { from: string }) => {
+    const hash = await hashArg(hashText)
+    await withStore(f, async (c) => {
+      const r = await c.fetch(hash, f.from)
+      say(f, { hash, bytes: r.bytes, from: f.from, ms: r.ms, moved: r.moved, existed: r.existed }, r.existed ? `${hash} held already\n` : `${hash}  ${r.bytes} bytes from ${f.from} in ${r.ms} ms${r.moved < r.bytes ? ` (${r.moved} moved, resumed)` : ''}\n`)
+    })
+  })
+}
