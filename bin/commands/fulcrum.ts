@@ -59,6 +59,12 @@ export function registerFulcrum(program: Command): void {
       const rules = f.rules === undefined ? undefined : (await import('../../actors/strew/rules-file.js')).readRulesFile(f.rules)
       const secret = readSecretFile(f.secretFile)
       const probe = parseProbeSpecs(f.probe, f.listen.port)
+      // A stop asked for while the node starts (it may already be sending) is kept, and made once it
+      // has started: a signal's default would end it without its checkpoint or leave (exit 143).
+      let stopAsked = false
+      let stop = (): void => void (stopAsked = true)
+      process.once('SIGTERM', () => stop())
+      process.once('SIGINT', () => stop())
       const node = await startFulcrum({
         host: f.listen.host,
         port: f.listen.port,
@@ -83,11 +89,8 @@ export function registerFulcrum(program: Command): void {
         pasticheLimit: f.pasticheLimit,
       })
       await new Promise<void>((resolve) => {
-        const bye = () => {
-          node.stop().then(resolve, resolve)
-        }
-        process.once('SIGTERM', bye)
-        process.once('SIGINT', bye)
+        stop = () => void node.stop().then(resolve, resolve)
+        if (stopAsked) stop()
       })
     })
   configurable(fulcrum)

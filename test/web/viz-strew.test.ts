@@ -33,8 +33,11 @@ async function open(t: ExecutionContext, browser: Browser, timeline: VizTimeline
   return { page, errors }
 }
 
-/** When the journal's reeve first held the registered service in its catalog. */
-const heldAt = (tl: VizTimeline): number => tl.nodes[0]!.strew!.reeve!.find((c) => c[4] === 1)![0]
+/**
+ * When the journal's reeve first held the registered service in its catalog with its own forward
+ * answered: the steward's push may overtake the answer to the forward that brought it (`sending`).
+ */
+const heldAt = (tl: VizTimeline): number => tl.nodes[0]!.strew!.reeve!.find((c) => c[4] === 1 && c[2] === 'idle')![0]
 
 // These callbacks run in the page; the test is compiled without the DOM's types, hence `any`.
 const seek = (page: Page, ms: number) =>

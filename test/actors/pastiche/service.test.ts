@@ -3,6 +3,8 @@
  * bad request, who may call what, and back-pressure of a download.
  */
 import test from 'ava'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { EMPTY_BLOB, hashOfBytes } from '../../../actors/pastiche/hash.js'
@@ -170,19 +172,30 @@ test('a 64 MiB download read slowly holds a bounded part of the blob in the serv
   const total = 64 << 20
   const hash = await hashOfPattern(total, 3)
   t.is((await c.put(patternBytes(total, 3), { hash, bytes: total })).bytes, total)
+  // Buffers still held, not garbage a collection has yet to free (how much of that there is depends
+  // on when the collector runs, which a loaded machine moves): sampled after a full collection.
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  gc()
   const before = process.memoryUsage().arrayBuffers
   let peak = 0
   async function* slowly(): AsyncGenerator<Buffer> {
     let i = 0
     for await (const m of c.get(hash)) {
-      if (i++ % 8 === 0) await new Promise((r) => setTimeout(r, 5))
-      peak = Math.max(peak, process.memoryUsage().arrayBuffers - before)
+      if (i++ % 8 === 0) {
+        await new Promise((r) => setTimeout(r, 5))
+        gc()
+        peak = Math.max(peak, process.memoryUsage().arrayBuffers - before)
+      }
       yield m.data
     }
   }
   t.deepEqual(await drainHash(slowly()), { hash, bytes: total })
-  // Client and server share this process: both sides' buffers together stay far below the blob.
-  t.true(peak < 40 << 20, `peak ${peak >> 20} MiB of buffers`)
+  // Client and server share this process: both sides' buffers together stay well below the blob.
+  // Held at most: the client stream's 16 messages (grpc-js's object-mode high-water mark, 1 MiB each),
+  // the server's 4 MiB queue, and HTTP/2's windows; measured 21 MiB.
+  t.log(`peak ${(peak / 2 ** 20).toFixed(1)} MiB of buffers held`)
+  t.true(peak < 32 << 20, `peak ${peak >> 20} MiB of buffers`)
 })
 
 async function rawPut(raw: typeof import('../../../actors/pastiche/client.js'), node: { address: string; tls: import('../../../runtime/grpc-tls.js').PeerTls }, msgs: unknown[]): Promise<unknown> {
