@@ -55,6 +55,8 @@ export interface BlobStore {
   write(expected: string | null, source: AsyncIterable<Uint8Array>, opts?: WriteOptions): Promise<WriteResult>
   /** Opens the assembly of `hash` from ranges (assembly.ts): `bytes` are counted against the bound now, and never evicted while it is open. */
   assemble(hash: string, bytes: number): Promise<Assembly>
+  /** Calls `fn` for every blob that comes into the store (its size) or leaves it (null) from now on: writes, assemblies, eviction, gc, a failed verify. */
+  watch(fn: (hash: string, bytes: number | null) => void): void
   /** Bytes of `hash` kept from a broken write: where a resume starts (0: none). */
   partial(hash: string): number
   /** The blob's bytes from `offset`; the blob is in use (never evicted) until the stream closes. */
@@ -139,6 +141,9 @@ export async function createBlobStore(opts: BlobStoreOptions): Promise<BlobStore
     scanned,
     write: (expected, source, wopts) => writeBlob(ctx, expected, source, wopts),
     assemble: (hash, bytes) => openAssembly(ctx, hash, bytes),
+    watch(fn) {
+      index.onChange = (hex, bytes) => fn(hashOfHex(hex), bytes)
+    },
     partial: (hash) => index.partials.get(hexOf(hash)) ?? 0,
     read(hash, offset = 0) {
       const hex = present(hash)
