@@ -30,7 +30,7 @@ import type { Strew } from '../strew/strew.js'
 import { strewMachines } from '../strew/machines.js'
 import type { GrpcLimits } from '../../runtime/grpc-limits.js'
 import { pasticheMachine } from '../../machines/pastiche.machine.js'
-import { pastichePorts } from '../pastiche/machine-host.js'
+import { pasticheKeys, pastichePorts } from '../pastiche/machine-host.js'
 
 export interface FulcrumOptions {
   host: string
@@ -132,7 +132,9 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
   // The reeve's registrations and the heartbeater's kept ones go to the log; the registry's keys to the
   // whitelist (made below, once the lock is held); everything else to one file per key.
   const logged = new Set([reeveActor, `${id}/heartbeater`])
-  const storeOf = (actor: string): Store => (logged.has(actor) && logs !== undefined ? logs : files)
+  // The pastiche machine's keys name blobs (`want/<hash>`): kept as file names (actors/pastiche/machine-host.ts).
+  const pasticheFiles = pasticheKeys(files)
+  const storeOf = (actor: string): Store => (logged.has(actor) && logs !== undefined ? logs : actor === `${id}/pastiche` ? pasticheFiles : files)
   const store: Store = {
     put: (actor, key, value) => (actor === `${id}/registry` && whitelist !== undefined ? whitelist.persist(key, value) : storeOf(actor).put(actor, key, value)),
     get: (actor, key) => storeOf(actor).get(actor, key),
@@ -264,7 +266,7 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
   }
   // The blob store, served beside strew on the same gRPC server, and the pastiche machine that keeps
   // the node's holdings in the flock's host (actors/pastiche/pastiche.ts, machine-host.ts).
-  const machine = bound === undefined ? undefined : { node: id, host: flock.host, clock, persisted: files, flock: () => flock.context(), grpcPort: parseHostPort(grpcAddress!)!.port, hbMs: o.hbMs, bind: pasticheEdge.bind }
+  const machine = bound === undefined ? undefined : { node: id, host: flock.host, clock, persisted: pasticheFiles, flock: () => flock.context(), grpcPort: parseHostPort(grpcAddress!)!.port, hbMs: o.hbMs, bind: pasticheEdge.bind }
   const pastiche = bound === undefined ? undefined : await (await import('../pastiche/pastiche.js')).startPastiche({ dataDir: o.dataDir, ...(o.pasticheLimit === undefined ? {} : { limitBytes: o.pasticheLimit }), server: bound.server, tls: bound.tls, members: () => flock.context().list.entries, log: log.child('crux:pastiche'), ...(machine === undefined ? {} : { machine }) })
   if (pastiche !== undefined) opened.push(() => pastiche.close())
   await metricsServer?.attach({ id, flock, transport, strew, logs, files })

@@ -50,6 +50,19 @@ export interface PasticheMachine {
   close(): void
 }
 
+/**
+ * The machine's persisted keys (`want/<hash>`) in a store whose keys are file names: `/` is kept as
+ * `~` on disk (no blob name has either), and read back as `/`.
+ */
+export function pasticheKeys(files: Store): Store {
+  const disk = (key: string) => key.replaceAll('/', '~')
+  return {
+    put: (actor, key, value) => files.put(actor, disk(key), value),
+    get: (actor, key) => files.get(actor, disk(key)),
+    keys: (actor) => files.keys(actor).map((k) => k.replaceAll('~', '/')),
+  }
+}
+
 /** Late-bound handlers of the two ports: the router is built before the machine exists. */
 export function pastichePorts(): { ports: Record<string, PortHandler>; bind(edge: TransferEdge): void } {
   let edge: TransferEdge | undefined

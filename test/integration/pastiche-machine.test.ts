@@ -1,13 +1,14 @@
 /**
  * The pastiche machine in real fulcrums (issue 16): a blob wanted on one node is fetched in ranges
  * from two peers at once, verified, pinned and listed as wanted; a peer whose copy was altered on
- * disk is found out and counted while the blob comes whole from the honest one; unwant unpins; and
- * the wanting node's journal replays the pastiche actor without divergence. Addresses 127.78.80.x.
+ * disk is found out and counted while the blob comes whole from the honest one; a wanted blob put on
+ * the node itself is pinned; unwant unpins; the wanting node's journal replays the pastiche actor
+ * without divergence; its holdings outlive a restart. Addresses 127.78.80.x.
  */
 import test from 'ava'
 import { closeSync, openSync, readFileSync, truncateSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { agreed, crux, FulcrumPool, until, type RunningFulcrum } from '../fixtures/fulcrums.js'
 import { createPasticheClient, type PasticheClient } from '../../actors/pastiche/client.js'
 import { loadPeerTls } from '../../runtime/grpc-tls.js'
@@ -61,7 +62,7 @@ function story(trace: string) {
   return { report, okFrom, context, steps }
 }
 
-test('want on C: ranges from A and B at once, verified and pinned; an altered copy on B is found out and B counted; unwant unpins; C journal replays', async (t) => {
+test('want on C: ranges from A and B at once, verified and pinned; an altered copy on B is found out and B counted; a wanted blob put on C is pinned; unwant unpins; the journal of C replays; holdings outlive a restart', async (t) => {
   t.timeout(60_000)
   const pool = new FulcrumPool(t)
   const trace = join(pool.dir, 'c.ndjson')
@@ -109,6 +110,15 @@ test('want on C: ranges from A and B at once, verified and pinned; an altered co
   await eventually(async () => (await sc.has(hash3)).held, 15_000, 'C holds the third blob')
   t.true(readFileSync(join(c.dataDir, 'pastiche', 'blobs', hash3.slice(7, 9), hash3.slice(7))).equals(readFileSync(file3)))
 
+  // Wanted before anyone holds it, then put on C itself: the store tells the machine, which pins it.
+  const file4 = join(pool.dir, 'blob4.bin')
+  writeFileSync(file4, randomBytes(10_000))
+  const hash4 = `sha256:${createHash('sha256').update(readFileSync(file4)).digest('hex')}`
+  t.like(await pastiche(t, c, 'want', hash4), { changed: true, held: false })
+  await eventually(async () => (await sc.ls()).blobs.some((x) => x.hash === hash4 && x.wanted && !x.held), 5_000, 'ls lists the wanted blob not held yet')
+  await pastiche(t, c, 'put', file4)
+  await eventually(async () => (await sc.ls()).blobs.some((x) => x.hash === hash4 && x.pinned), 5_000, 'a put of a wanted blob is pinned')
+
   t.like(await pastiche(t, c, 'unwant', hash), { changed: true })
   await eventually(async () => (await sc.ls()).blobs.some((x) => x.hash === hash && !x.pinned && !x.wanted), 5_000, 'unwant unpins')
   t.true((await sc.has(hash)).held, 'an unwanted blob stays until evicted')
@@ -124,8 +134,15 @@ test('want on C: ranges from A and B at once, verified and pinned; an altered co
   t.true(ctx.badPeers[idOf(b)] !== undefined && ctx.badPeers[idOf(a)] === undefined, `B, not A, is counted: ${JSON.stringify(ctx.badPeers)}`)
   t.true(ctx.counters.bad >= 1, `B's short file made a bad range (${JSON.stringify(ctx.counters)})`)
   t.is(ctx.counters.completed, 3)
+  t.deepEqual(Object.keys(ctx.wants).sort(), [hash3, hash4].sort())
   // The CLI's replay says the same.
   const r = await crux('replay', trace, '--json')
   t.is(r.status, 0, r.stderr)
   t.false((JSON.parse(r.stdout) as { diverged: unknown }).diverged)
+
+  // The holdings outlive a restart (persisted by the machine, given back at spawn).
+  const c2 = pool.start('127.78.80.3:23123', '127.78.80.0/29')
+  const sc2 = store(t, c2)
+  await eventually(async () => (await sc2.ls().catch(() => ({ blobs: [] }))).blobs.some((x) => x.hash === hash3 && x.wanted && x.pinned), 10_000, 'the holding of the third blob is back after the restart')
+  t.false((await sc2.ls()).blobs.find((x) => x.hash === hash)!.wanted, 'the withdrawn one stays withdrawn')
 })

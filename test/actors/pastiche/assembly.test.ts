@@ -1,6 +1,6 @@
 import test from 'ava'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -113,4 +113,23 @@ test('kill -9 mid-range: after reopening nothing is visible and the in-progress 
   t.deepEqual(readdirSync(join(d, 'blobs')), [])
   t.deepEqual(readdirSync(join(d, 'incoming')), [])
   t.deepEqual(store.usage(), { blobs: 0, incoming: 0, limit: 1 << 30 })
+})
+
+test('watch tells every blob that comes and goes: a write, an assembly, gc, a failed verify', async (t) => {
+  const store = await createBlobStore({ dir: dir(t), limitBytes: 1 << 20 })
+  const seen: Array<[string, number | null]> = []
+  store.watch((h, bytes) => seen.push([h, bytes]))
+  const other = Buffer.from('another blob')
+  await store.write(hashOfBytes(other), chunks(other))
+  await store.write(hashOfBytes(other), chunks(other)) // held already: no news
+  const a = await store.assemble(hash, blob.length)
+  await a.writeRange(0, blob.length, chunks(blob, 400))
+  t.true(await a.finish())
+  t.deepEqual(seen, [[hashOfBytes(other), other.length], [hash, 1000]])
+  store.gc((h) => h === hash)
+  t.deepEqual(seen.at(-1), [hashOfBytes(other), null])
+  const hex = hash.slice(7)
+  writeFileSync(join(store.dir, 'blobs', hex.slice(0, 2), hex), Buffer.alloc(1000))
+  t.false(await store.verify(hash))
+  t.deepEqual(seen.at(-1), [hash, null])
 })
