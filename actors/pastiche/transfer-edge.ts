@@ -149,8 +149,11 @@ export function createTransferEdge(init: TransferEdgeInit): TransferEdge {
       try {
         const a = assemblies.get(m.hash)
         assemblies.delete(m.hash)
-        if (store.has(m.hash)) ok = true
-        else if (a === undefined) {
+        if (store.has(m.hash)) {
+          // Held meanwhile by another way (a Put): the ranges are not needed.
+          ok = true
+          if (a !== undefined) await (await a.assembly).abandon()
+        } else if (a === undefined) {
           // Only an empty blob has no range to open its assembly.
           if (m.bytes === 0) ok = (await store.write(m.hash, (async function* () {})())).bytes === 0
         } else if (a.total === m.bytes) ok = await (await a.assembly).finish()

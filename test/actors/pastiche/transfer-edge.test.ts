@@ -123,3 +123,17 @@ test('assemble of wrong bytes: assembled false, nothing held', async (t) => {
   t.false(store.has(hash))
   t.deepEqual(store.usage(), { blobs: 0, incoming: 0, limit: 1 << 20 })
 })
+
+test('a blob put meanwhile: assemble says ok and the ranges fetched are let go', async (t) => {
+  const { store, edge, got, answers } = await setup(t, { a: fakePeer('a') })
+  edge.take({ type: 'fetch', id: 1, hash, from: 'a', offset: 0, length: 2500 })
+  await answers(1)
+  t.is(store.usage().incoming, 5000)
+  await store.write(hash, (async function* () {
+    yield blob
+  })())
+  edge.take({ type: 'assemble', id: 2, hash, bytes: 5000 })
+  await answers(3)
+  t.deepEqual(got.slice(1), [{ type: 'assembled', id: 2, ok: true }, { type: 'blob.held', hash, bytes: 5000 }])
+  t.deepEqual(store.usage(), { blobs: 5000, incoming: 0, limit: 1 << 20 })
+})
