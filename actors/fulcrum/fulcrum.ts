@@ -29,6 +29,8 @@ import { unopenableWarner } from '../flock/unopenable-warning.js'
 import type { Strew } from '../strew/strew.js'
 import { strewMachines } from '../strew/machines.js'
 import type { GrpcLimits } from '../../runtime/grpc-limits.js'
+import { pasticheMachine } from '../../machines/pastiche.machine.js'
+import { pasticheKeys, pastichePorts } from '../pastiche/machine-host.js'
 
 export interface FulcrumOptions {
   host: string
@@ -130,7 +132,9 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
   // The reeve's registrations and the heartbeater's kept ones go to the log; the registry's keys to the
   // whitelist (made below, once the lock is held); everything else to one file per key.
   const logged = new Set([reeveActor, `${id}/heartbeater`])
-  const storeOf = (actor: string): Store => (logged.has(actor) && logs !== undefined ? logs : files)
+  // The pastiche machine's keys name blobs (`want/<hash>`): kept as file names (actors/pastiche/machine-host.ts).
+  const pasticheFiles = pasticheKeys(files)
+  const storeOf = (actor: string): Store => (logged.has(actor) && logs !== undefined ? logs : actor === `${id}/pastiche` ? pasticheFiles : files)
   const store: Store = {
     put: (actor, key, value) => (actor === `${id}/registry` && whitelist !== undefined ? whitelist.persist(key, value) : storeOf(actor).put(actor, key, value)),
     get: (actor, key) => storeOf(actor).get(actor, key),
@@ -173,7 +177,7 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
   const recorder =
     o.trace === undefined
       ? undefined
-      : new Recorder(new FileSink(o.trace, undefined, (err) => log.error('the journal could not be written; it ends here and the node goes on', { trace: o.trace, error: (err as NodeJS.ErrnoException).code ?? err.message })), { node: id, seed, config, machines: Object.fromEntries([flockMachine, ...(o.grpc === undefined ? [] : strewMachines)].map((m) => [m.name, m.version])) })
+      : new Recorder(new FileSink(o.trace, undefined, (err) => log.error('the journal could not be written; it ends here and the node goes on', { trace: o.trace, error: (err as NodeJS.ErrnoException).code ?? err.message })), { node: id, seed, config, machines: Object.fromEntries([flockMachine, ...(o.grpc === undefined ? [] : [...strewMachines, pasticheMachine])].map((m) => [m.name, m.version])) })
   // The gRPC server is bound before the flock starts: a node that comes to lead announces its address.
   // gRPC is loaded only by a fulcrum that serves it: start-up time and memory are features.
   const strewModule = o.grpc === undefined ? undefined : await import('../strew/strew.js')
@@ -199,6 +203,8 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
       : { node: id, bloc: bloc?.cert.bloc ?? 'crux', horde: o.horde ?? 'default', secret: o.secret, hbMs: o.hbMs, address: grpcAddress!, ...(o.rules === undefined ? {} : { rules: o.rules }) }
   const strewRoad = bound === undefined || logs === undefined ? undefined : strewModule!.createStrewRoad({ clock, identity, log: log.child('crux:strew'), bound, store: logs }, strewInit!)
   const router = strewRoad === undefined ? undefined : (await import('../../runtime/router.js')).createRouter
+  // The pastiche machine's ports; its edge is bound once the store is open (below).
+  const pasticheEdge = pastichePorts()
   const flock = createFlockActor(
     {
       transport,
@@ -206,8 +212,8 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
       recorder,
       logger: log,
       store,
-      machines: o.grpc === undefined ? [] : strewMachines,
-      ...(strewRoad === undefined ? {} : { outbound: (udp) => router!({ udp, grpc: strewRoad.road, ports: strewRoad.ports }).outbound }),
+      machines: o.grpc === undefined ? [] : [...strewMachines, pasticheMachine],
+      ...(strewRoad === undefined ? {} : { outbound: (udp) => router!({ udp, grpc: strewRoad.road, ports: { ...strewRoad.ports, ...pasticheEdge.ports } }).outbound }),
     },
     {
       node: id,
@@ -258,8 +264,10 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
     })
     s.follow()
   }
-  // The blob store, served beside strew on the same gRPC server (actors/pastiche/pastiche.ts).
-  const pastiche = bound === undefined ? undefined : await (await import('../pastiche/pastiche.js')).startPastiche({ dataDir: o.dataDir, ...(o.pasticheLimit === undefined ? {} : { limitBytes: o.pasticheLimit }), server: bound.server, tls: bound.tls, members: () => flock.context().list.entries, log: log.child('crux:pastiche') })
+  // The blob store, served beside strew on the same gRPC server, and the pastiche machine that keeps
+  // the node's holdings in the flock's host (actors/pastiche/pastiche.ts, machine-host.ts).
+  const machine = bound === undefined ? undefined : { node: id, host: flock.host, clock, persisted: pasticheFiles, flock: () => flock.context(), grpcPort: parseHostPort(grpcAddress!)!.port, hbMs: o.hbMs, bind: pasticheEdge.bind }
+  const pastiche = bound === undefined ? undefined : await (await import('../pastiche/pastiche.js')).startPastiche({ dataDir: o.dataDir, ...(o.pasticheLimit === undefined ? {} : { limitBytes: o.pasticheLimit }), server: bound.server, tls: bound.tls, members: () => flock.context().list.entries, log: log.child('crux:pastiche'), ...(machine === undefined ? {} : { machine }) })
   if (pastiche !== undefined) opened.push(() => pastiche.close())
   await metricsServer?.attach({ id, flock, transport, strew, logs, files })
   log.info('fulcrum started', { addr: advertised, ...(advertised === udp.address ? {} : { bound: udp.address }), grpc: strew?.address ?? null, ...(bound === undefined || bound.address === grpcAddress ? {} : { grpcBound: bound.address }), dataDir: o.dataDir, restored: checkpoint !== undefined, hbMs: o.hbMs, publicKey: Buffer.from(identity.publicKey).toString('base64'), bloc: bloc?.cert.bloc ?? null })

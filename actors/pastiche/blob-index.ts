@@ -25,6 +25,9 @@ export class BlobIndex {
   private blobBytes = 0
   private partialBytes = 0
 
+  /** Told of every blob that comes or goes (the node's pastiche machine learns the store's changes from it). */
+  onChange: ((hex: string, bytes: number | null) => void) | undefined
+
   constructor(readonly limitBytes: number) {}
 
   /** Bytes on disk: blobs plus in-progress files. */
@@ -50,9 +53,11 @@ export class BlobIndex {
 
   /** A blob now in place (idempotent: a second add of the same blob changes nothing but its use). */
   add(hex: string, bytes: number): void {
-    if (!this.blobs.has(hex)) this.blobBytes += bytes
+    const fresh = !this.blobs.has(hex)
+    if (fresh) this.blobBytes += bytes
     this.blobs.delete(hex)
     this.blobs.set(hex, bytes)
+    if (fresh) this.onChange?.(hex, bytes)
   }
 
   /** Forgets a blob (evicted or found damaged) and its pin. */
@@ -62,6 +67,7 @@ export class BlobIndex {
     this.blobs.delete(hex)
     this.blobBytes -= bytes
     this.pins.delete(hex)
+    this.onChange?.(hex, null)
   }
 
   /** Marks a blob as just used. */

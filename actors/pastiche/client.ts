@@ -7,7 +7,7 @@
  * on a blob's size. Writing a download to a file with checks and resumes is get-file.ts.
  */
 import * as grpc from '@grpc/grpc-js'
-import { PasticheServiceService as M, type GetResponse, type HasResponse, type LsResponse, type PutRequest, type PutResponse, type FetchResponse } from '../../protos/gen/crux/v1/pastiche.js'
+import { PasticheServiceService as M, type GetResponse, type HasResponse, type LsResponse, type PutRequest, type PutResponse, type FetchResponse, type WantResponse } from '../../protos/gen/crux/v1/pastiche.js'
 import { CruxError, DeadlineExceededError } from '../../runtime/errors.js'
 import { decodeGet } from './get-codec.js'
 import { CALLER_HEADER, type PeerTls } from '../../runtime/grpc-tls.js'
@@ -44,7 +44,7 @@ export interface PasticheClient {
   readonly address: string
   has(hash: string): Promise<HasResponse>
   /** The blob's bytes from `offset` as messages; a stream that says nothing for `stallMs` is cut (DEADLINE_EXCEEDED). */
-  get(hash: string, opts?: { offset?: number; length?: number; stallMs?: number }): AsyncIterable<GetResponse>
+  get(hash: string, opts?: { offset?: number; length?: number; stallMs?: number; signal?: AbortSignal }): AsyncIterable<GetResponse>
   put(source: AsyncIterable<Uint8Array>, opts?: PutOptions): Promise<PutResponse>
   ls(): Promise<LsResponse>
   pin(hash: string): Promise<boolean>
@@ -52,6 +52,10 @@ export interface PasticheClient {
   gc(): Promise<{ removed: number; bytes: number }>
   /** Asks the node to pull `hash` from the peer at `from` (its own key only). */
   fetch(hash: string, from: string, timeoutMs?: number): Promise<FetchResponse>
+  /** Gives the node the holding `hash` (its own key only). */
+  want(hash: string, bytes?: number): Promise<WantResponse>
+  /** Withdraws it; true when it was wanted. */
+  unwant(hash: string): Promise<boolean>
   close(): void
 }
 
@@ -80,6 +84,10 @@ export function createPasticheClient(init: PasticheClientInit): PasticheClient {
           const call = client.makeServerStreamRequest(M.get.path, M.get.requestSerialize, decodeGet, { hash, offset: o.offset ?? 0, length: o.length ?? 0 }, meta.clone())
           let stalled = false
           let timer: NodeJS.Timeout | undefined
+          // An abort cancels the call at once, even while a message is awaited.
+          const abort = () => call.cancel()
+          o.signal?.addEventListener('abort', abort, { once: true })
+          if (o.signal?.aborted === true) call.cancel()
           const arm = () => {
             clearTimeout(timer)
             if (o.stallMs !== undefined) timer = setTimeout(() => ((stalled = true), call.cancel()), o.stallMs)
@@ -95,6 +103,7 @@ export function createPasticheClient(init: PasticheClientInit): PasticheClient {
             throw err instanceof CruxError ? err : await failure(err as grpc.ServiceError)
           } finally {
             clearTimeout(timer)
+            o.signal?.removeEventListener('abort', abort)
             call.cancel()
           }
         },
@@ -139,6 +148,8 @@ export function createPasticheClient(init: PasticheClientInit): PasticheClient {
     unpin: async (hash) => (await unary(M.unpin, { hash })).changed,
     gc: () => unary(M.gc, {}),
     fetch: (hash, from, ms = 3_600_000) => unary(M.fetch, { hash, from }, ms),
+    want: (hash, bytes = 0) => unary(M.want, { hash, bytes }),
+    unwant: async (hash) => (await unary(M.unwant, { hash })).changed,
     close: () => client.close(),
   }
 }

@@ -6,14 +6,15 @@
  * Get streams the store's 1 MiB chunks and respects the channel: when `write()` says the buffer is
  * full, the file stream pauses until 'drain', so a slow reader holds a blob's memory to a few chunks
  * whatever its size. Put feeds the upload into `store.write`, which verifies it (put-stream.ts).
- * `wanted` in Ls is false until declarative holdings exist.
+ * Want and Unwant give a declarative holding to the node's pastiche machine (machine-host.ts); Ls says
+ * which blobs are wanted, the wanted ones not held yet included (`held: false`).
  */
 import type * as grpc from '@grpc/grpc-js'
 import { open, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import { PasticheServiceService as Generated, type FetchRequest, type FetchResponse, type GetRequest, type GetResponse, type HasRequest, type HasResponse, type LsResponse, type PinRequest, type PutRequest, type PutResponse } from '../../protos/gen/crux/v1/pastiche.js'
+import { PasticheServiceService as Generated, type FetchRequest, type FetchResponse, type GetRequest, type GetResponse, type HasRequest, type HasResponse, type LsResponse, type PinRequest, type PutRequest, type PutResponse, type UnwantRequest, type UnwantResponse, type WantRequest, type WantResponse } from '../../protos/gen/crux/v1/pastiche.js'
 import { callerOf, toServiceError, unary } from '../../runtime/grpc-server.js'
-import { DataLossError, OutOfRangeError, PermissionDeniedError } from '../../runtime/errors.js'
+import { DataLossError, OutOfRangeError, PermissionDeniedError, UnavailableError } from '../../runtime/errors.js'
 import { BlobNotFoundError } from './errors.js'
 import { encodeGetInPlace, GET_PREFIX, serializeGet } from './get-codec.js'
 import { hexOf, parseHash } from './hash.js'
@@ -33,6 +34,24 @@ export interface PasticheServiceInit {
   ownKeyId: string
   /** Pulls a blob from a peer (Fetch), as the node's own key asked. */
   fetch(hash: string, from: string): Promise<FetchResponse>
+  /** The node's declarative holdings (its pastiche machine); without them Want and Unwant are unavailable. */
+  holdings?: Holdings
+}
+
+/** The node's declarative holdings, as the service sees them. */
+export interface Holdings {
+  /** The blobs wanted now. */
+  wanted(): string[]
+  /** The pastiche peers known now. */
+  peers(): number
+  /** Gives the holding to the machine; false when its mailbox did not take it. */
+  want(hash: string, bytes?: number): boolean
+  unwant(hash: string): boolean
+}
+
+function holdingsOf(init: PasticheServiceInit): Holdings {
+  if (init.holdings === undefined) throw new UnavailableError('this node keeps no declarative holdings')
+  return init.holdings
 }
 
 /** Refuses a call not made with the node's own key, in the words every refusal uses. */
@@ -122,7 +141,11 @@ export function pasticheHandlers(init: PasticheServiceInit): grpc.UntypedService
     },
     ls: unary<unknown, LsResponse>(() => {
       const u = store.usage()
-      return { blobs: store.ls().map((b) => ({ hash: b.hash, bytes: b.bytes, pinned: b.pinned, wanted: false, held: true })), bytes: u.blobs + u.incoming, limit: u.limit }
+      const wanted = new Set(init.holdings?.wanted() ?? [])
+      const blobs = store.ls().map((b) => ({ hash: b.hash, bytes: b.bytes, pinned: b.pinned, wanted: wanted.has(b.hash), held: true }))
+      for (const hash of [...wanted].sort()) if (!store.has(hash)) blobs.push({ hash, bytes: 0, pinned: false, wanted: true, held: false })
+      blobs.sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0))
+      return { blobs, bytes: u.blobs + u.incoming, limit: u.limit }
     }),
     pin: unary<PinRequest, { changed: boolean }>(async (call) => {
       own(call, init)
@@ -141,6 +164,22 @@ export function pasticheHandlers(init: PasticheServiceInit): grpc.UntypedService
     gc: unary<unknown, { removed: number; bytes: number }>((call) => {
       own(call, init)
       return store.gc()
+    }),
+    want: unary<WantRequest, WantResponse>((call) => {
+      own(call, init)
+      const hash = parseHash(call.request.hash)
+      const h = holdingsOf(init)
+      const was = h.wanted().includes(hash)
+      if (!h.want(hash, call.request.bytes > 0 ? call.request.bytes : undefined)) throw new UnavailableError('the pastiche machine did not take the holding')
+      return { changed: !was, held: store.has(hash), peers: h.peers() }
+    }),
+    unwant: unary<UnwantRequest, UnwantResponse>((call) => {
+      own(call, init)
+      const hash = parseHash(call.request.hash)
+      const h = holdingsOf(init)
+      const was = h.wanted().includes(hash)
+      if (!h.unwant(hash)) throw new UnavailableError('the pastiche machine did not take the withdrawal')
+      return { changed: was }
     }),
     fetch: unary<FetchRequest, FetchResponse>((call) => {
       own(call, init)

@@ -12,6 +12,7 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { InvalidArgumentError, OutOfRangeError } from '../../runtime/errors.js'
+import { openAssembly, type Assembly } from './assembly.js'
 import { BlobIndex, type BlobInfo } from './blob-index.js'
 import { BlobNotFoundError } from './errors.js'
 import { nodeBlobFs, type BlobFs } from './fs-port.js'
@@ -20,6 +21,7 @@ import { readPins, writePins } from './pins-file.js'
 import { scanStore, type ScanResult } from './scan.js'
 import { blobPath, partialPath, writeBlob, type WriteContext, type WriteOptions, type WriteResult } from './write.js'
 
+export type { Assembly, RangeResult } from './assembly.js'
 export type { BlobInfo } from './blob-index.js'
 export type { WriteOptions, WriteResult } from './write.js'
 
@@ -51,6 +53,10 @@ export interface BlobStore {
   readonly scanned: ScanResult
   /** Writes a blob under an expected hash (verified before it is visible), or under its computed hash (`null`). */
   write(expected: string | null, source: AsyncIterable<Uint8Array>, opts?: WriteOptions): Promise<WriteResult>
+  /** Opens the assembly of `hash` from ranges (assembly.ts): `bytes` are counted against the bound now, and never evicted while it is open. */
+  assemble(hash: string, bytes: number): Promise<Assembly>
+  /** Calls `fn` for every blob that comes into the store (its size) or leaves it (null) from now on: writes, assemblies, eviction, gc, a failed verify. */
+  watch(fn: (hash: string, bytes: number | null) => void): void
   /** Bytes of `hash` kept from a broken write: where a resume starts (0: none). */
   partial(hash: string): number
   /** The blob's bytes from `offset`; the blob is in use (never evicted) until the stream closes. */
@@ -134,6 +140,10 @@ export async function createBlobStore(opts: BlobStoreOptions): Promise<BlobStore
     limitBytes: opts.limitBytes,
     scanned,
     write: (expected, source, wopts) => writeBlob(ctx, expected, source, wopts),
+    assemble: (hash, bytes) => openAssembly(ctx, hash, bytes),
+    watch(fn) {
+      index.onChange = (hex, bytes) => fn(hashOfHex(hex), bytes)
+    },
     partial: (hash) => index.partials.get(hexOf(hash)) ?? 0,
     read(hash, offset = 0) {
       const hex = present(hash)

@@ -6,7 +6,7 @@
  * member list, and the fingerprint is that key's. So a key the flock CA certified but that no member
  * holds (another data dir, a node that left) is refused, and nothing has to be stored per peer.
  *
- * Some methods change what the node keeps or make it dial out (Pin, Unpin, Gc, Fetch): only the
+ * Some methods change what the node keeps or make it dial out (Pin, Unpin, Gc, Fetch, Want, Unwant): only the
  * node's own key may call those ({@link ownOnly}).
  */
 import { keyIdOf } from '../strew/registration.js'

@@ -143,7 +143,7 @@ async function writeInto(ctx: WriteContext, wantHex: string | null, key: string,
 }
 
 /** Syncs the in-progress file and renames it into place, then syncs the directory. */
-async function place(ctx: WriteContext, key: string, file: string, fh: BlobFile, hex: string, bytes: number, discard: () => Promise<void>, what: string): Promise<WriteResult> {
+export async function place(ctx: WriteContext, key: string, file: string, fh: BlobFile, hex: string, bytes: number, discard: () => Promise<void>, what: string): Promise<WriteResult> {
   const hash = hashOfHex(hex)
   try {
     await fh.sync()

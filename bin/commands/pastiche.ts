@@ -1,11 +1,13 @@
 /**
- * `crux pastiche put|get|has|ls|pin|unpin|gc|fetch` (CLI.md, Artifacts (pastiche)): a node's blob
+ * `crux pastiche put|get|has|ls|pin|unpin|gc|fetch|want|unwant` (CLI.md, Artifacts (pastiche)): a node's blob
  * store over its PasticheService, on the flock's mutual TLS with `--data-dir`'s node key (the store
  * takes calls from its own node and its flock's members; pin, unpin, gc and fetch from its own node
  * only). Progress (bytes, rate, ETA) goes to stderr when it is a terminal; `--json` prints one line.
  *
  * A directory travels as the deterministic tar (docs/PASTICHE.md); `get` unpacks a blob that starts
- * like one (actors/pastiche/kind.ts) unless `--raw`, after its hash was verified in full.
+ * like one (actors/pastiche/kind.ts) unless `--raw`, after its hash was verified in full. `get` of a
+ * blob the node lacks has the node want it (its pastiche machine fetches it from the peers that hold
+ * it), waits until it is held, downloads it, and withdraws the holding unless it was wanted before.
  */
 import type { Command } from 'commander'
 import type { PasticheClient } from '../../actors/pastiche/client.js'
@@ -16,6 +18,8 @@ const DEFAULT_TARGET = '127.0.0.1:50059'
 const DEFAULT_DATA_DIR = './crux-data'
 /** Unary calls: a store answers in milliseconds, so 10 s without one means nobody is there. */
 const DEADLINE_MS = 10_000
+/** How long `get` waits for the node to fetch a blob it lacks, by default. */
+const FETCH_WAIT_MS = 60_000
 
 interface Reach {
   target: string
@@ -76,6 +80,42 @@ function reach(cmd: Command, json: string, example: string): Command {
     .addHelpText('after', example)
 }
 
+function positiveMs(v: string): number {
+  const n = Number(v)
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`--wait ${v} is not a positive number of milliseconds`)
+  return n
+}
+
+/**
+ * When the node lacks `hash`: has it want the blob and waits until it holds it (its pastiche machine
+ * fetches it from its peers), saying so on a terminal. Returns null when it was held already, else
+ * whether the holding is to be withdrawn after the download (it was not wanted before). A node with
+ * no peers to fetch from is left as it is (its Get says NOT_FOUND); a blob not held within `waitMs` is
+ * NOT_FOUND, and the holding given here is withdrawn.
+ */
+async function holdFirst(c: PasticheClient, hash: string, waitMs: number, tty: boolean): Promise<{ withdraw: boolean } | null> {
+  if ((await c.has(hash)).held) return null
+  const before = (await c.ls()).blobs.some((b) => b.hash === hash && b.wanted)
+  const w = await c.want(hash)
+  if (w.peers === 0 && !w.held) {
+    if (!before) await c.unwant(hash)
+    return null
+  }
+  const show = tty && process.stderr.isTTY === true
+  const t0 = Date.now()
+  for (;;) {
+    if ((await c.has(hash)).held) break
+    if (Date.now() - t0 >= waitMs) {
+      if (!before) await c.unwant(hash).catch(() => undefined)
+      throw new CruxError(Code.NOT_FOUND, `the node does not hold ${hash}, and did not get it from its peers in ${waitMs} ms (does a member of its flock hold it?)`)
+    }
+    if (show) process.stderr.write(`\rwaiting for the node to fetch ${hash.slice(0, 19)}… from its peers (${Math.round((Date.now() - t0) / 1000)} s)`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  if (show) process.stderr.write('\n')
+  return { withdraw: !before }
+}
+
 /** Registers `crux pastiche`. */
 export function registerPastiche(program: Command): void {
   const pastiche = program
@@ -126,10 +166,11 @@ export function registerPastiche(program: Command): void {
       .description('download a blob from the node, verifying its hash as it arrives (resumed after a break); a directory is unpacked into --out')
       .argument('<HASH>', 'the blob, sha256:<64 hex>')
       .requiredOption('--out <PATH>', 'where to write it; must not exist (a directory is created whole, or not at all)')
-      .option('--raw', 'write the bytes as they are, even when they are a directory'),
-    'print {"hash","bytes","kind","out","resumes","peers":[]}',
+      .option('--raw', 'write the bytes as they are, even when they are a directory')
+      .option('--wait <MS>', 'when the node lacks the blob, how long to wait for it to fetch it from its peers', positiveMs, FETCH_WAIT_MS),
+    'print {"hash","bytes","kind","out","resumes","peers":[],"fetched"} (fetched: the node lacked it and fetched it from its peers first)',
     '\nExample:\n  crux pastiche get sha256:… --out ./copy --target 127.77.0.1:50059 --data-dir /tmp/n1',
-  ).action(async (hashText: string, f: Reach & { out: string; raw?: boolean }) => {
+  ).action(async (hashText: string, f: Reach & { out: string; raw?: boolean; wait: number }) => {
     const hash = await hashArg(hashText)
     const { lstat, open, rename, unlink } = await import('node:fs/promises')
     if (await lstat(f.out).then(() => true, () => false)) throw new InvalidArgumentError(`--out ${f.out} exists already; give a path that does not`)
@@ -138,6 +179,7 @@ export function registerPastiche(program: Command): void {
       const { progress } = await import('../../actors/pastiche/progress.js')
       const bar = progress(`get ${hash.slice(0, 19)}…`, f.json !== true)
       const blob = `${f.out}.blob-${process.pid}`
+      const fetched = await holdFirst(c, hash, f.wait, f.json !== true)
       try {
         const r = await getToFile(c, hash, blob, { onProgress: (done, total) => bar.update(done, total) })
         bar.end()
@@ -152,10 +194,11 @@ export function registerPastiche(program: Command): void {
           const { unpackTar } = await import('../../actors/pastiche/untar.js')
           await unpackTar(createReadStream(blob, { highWaterMark: 1 << 20 }), f.out)
         } else await rename(blob, f.out)
-        say(f, { hash, bytes: r.bytes, kind, out: f.out, resumes: r.resumes, peers: [] }, `${f.out}  ${r.bytes} bytes (${kind})\n`)
+        say(f, { hash, bytes: r.bytes, kind, out: f.out, resumes: r.resumes, peers: [], fetched: fetched !== null }, `${f.out}  ${r.bytes} bytes (${kind}${fetched !== null ? ', fetched by the node from its peers' : ''})\n`)
       } finally {
         bar.end()
         await unlink(blob).catch(() => undefined)
+        if (fetched?.withdraw === true) await c.unwant(hash).catch(() => undefined)
       }
     })
   })
@@ -172,7 +215,7 @@ export function registerPastiche(program: Command): void {
     withStore(f, async (c) => {
       const r = await c.ls()
       const { formatBytes } = await import('../../actors/pastiche/progress.js')
-      const rows = r.blobs.map((b) => `${b.hash}  ${String(b.bytes).padStart(12)}  ${b.pinned ? 'pinned' : ''}\n`).join('')
+      const rows = r.blobs.map((b) => `${b.hash}  ${String(b.bytes).padStart(12)}  ${[b.pinned ? 'pinned' : '', b.wanted ? 'wanted' : '', b.held ? '' : 'not held yet'].filter((w) => w !== '').join(', ')}\n`).join('')
       say(f, { blobs: r.blobs.map((b) => ({ hash: b.hash, bytes: b.bytes, pinned: b.pinned, wanted: b.wanted, held: b.held })), bytes: r.bytes, limit: r.limit }, `${rows}${r.blobs.length} blobs, ${formatBytes(r.bytes)} of ${formatBytes(r.limit)}\n`)
     }),
   )
@@ -196,6 +239,34 @@ export function registerPastiche(program: Command): void {
       say(f, { removed: r.removed, bytes: r.bytes }, `removed ${r.removed} blobs, ${r.bytes} bytes\n`)
     }),
   )
+
+  reach(
+    pastiche
+      .command('want')
+      .description("keep a blob on the node: its pastiche machine fetches it from the flock's members that hold it (ranges from several at once, verified), pins it, and keeps it until unwant (survives restarts). Only the node itself: --node is not supported")
+      .argument('<HASH>', 'the blob')
+      .option('--bytes <N>', 'its size, when known (else learnt from the peers)', (v: string) => {
+        const n = Number(v)
+        if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`--bytes ${v} is not a byte count`)
+        return n
+      }),
+    'print {"hash","changed","held"}',
+    '\nExample:\n  crux pastiche want sha256:… --target 127.77.0.1:50059 --data-dir /tmp/n1 --json',
+  ).action(async (hashText: string, f: Reach & { bytes?: number }) => {
+    const hash = await hashArg(hashText)
+    await withStore(f, async (c) => {
+      const r = await c.want(hash, f.bytes)
+      say(f, { hash, changed: r.changed, held: r.held }, `${hash} ${r.changed ? 'wanted' : 'was wanted already'}${r.held ? ' (held)' : ' (to fetch from the peers)'}\n`)
+    })
+  })
+
+  reach(pastiche.command('unwant').description('withdraw a holding: what is in flight for it stops, and the blob is unpinned (not removed)').argument('<HASH>', 'the blob'), 'print {"hash","changed"}', '\nExample:\n  crux pastiche unwant sha256:… --target 127.77.0.1:50059 --data-dir /tmp/n1').action(async (hashText: string, f: Reach) => {
+    const hash = await hashArg(hashText)
+    await withStore(f, async (c) => {
+      const changed = await c.unwant(hash)
+      say(f, { hash, changed }, `${hash} ${changed ? 'no longer wanted' : 'was not wanted'}\n`)
+    })
+  })
 
   reach(
     pastiche

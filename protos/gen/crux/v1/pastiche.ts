@@ -191,6 +191,34 @@ export interface FetchResponse {
   ms: number;
 }
 
+/** A holding to keep. */
+export interface WantRequest {
+  /** The blob's name. */
+  hash: string;
+  /** Its size when the caller knows it (0: unknown, learnt from the peers). */
+  bytes: number;
+}
+
+export interface WantResponse {
+  /** False when it was wanted already. */
+  changed: boolean;
+  /** Whether the node holds it now. */
+  held: boolean;
+  /** The pastiche peers the node knows now (0: nobody to fetch it from). */
+  peers: number;
+}
+
+/** A holding to withdraw. */
+export interface UnwantRequest {
+  /** The blob's name. */
+  hash: string;
+}
+
+export interface UnwantResponse {
+  /** False when it was not wanted. */
+  changed: boolean;
+}
+
 function createBaseHasRequest(): HasRequest {
   return { hash: "" };
 }
@@ -1263,6 +1291,223 @@ export const FetchResponse: MessageFns<FetchResponse> = {
   },
 };
 
+function createBaseWantRequest(): WantRequest {
+  return { hash: "", bytes: 0 };
+}
+
+export const WantRequest: MessageFns<WantRequest> = {
+  encode(message: WantRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hash !== "") {
+      writer.uint32(10).string(message.hash);
+    }
+    if (message.bytes !== 0) {
+      writer.uint32(16).uint64(message.bytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WantRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWantRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hash = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.bytes = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseWantResponse(): WantResponse {
+  return { changed: false, held: false, peers: 0 };
+}
+
+export const WantResponse: MessageFns<WantResponse> = {
+  encode(message: WantResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.changed !== false) {
+      writer.uint32(8).bool(message.changed);
+    }
+    if (message.held !== false) {
+      writer.uint32(16).bool(message.held);
+    }
+    if (message.peers !== 0) {
+      writer.uint32(24).uint32(message.peers);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WantResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWantResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.changed = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.held = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.peers = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseUnwantRequest(): UnwantRequest {
+  return { hash: "" };
+}
+
+export const UnwantRequest: MessageFns<UnwantRequest> = {
+  encode(message: UnwantRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hash !== "") {
+      writer.uint32(10).string(message.hash);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnwantRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnwantRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hash = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseUnwantResponse(): UnwantResponse {
+  return { changed: false };
+}
+
+export const UnwantResponse: MessageFns<UnwantResponse> = {
+  encode(message: UnwantResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.changed !== false) {
+      writer.uint32(8).bool(message.changed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnwantResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnwantResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.changed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 /** Content-addressed blob storage and transfer between fulcrums. */
 export type PasticheServiceService = typeof PasticheServiceService;
 export const PasticheServiceService = {
@@ -1353,6 +1598,30 @@ export const PasticheServiceService = {
     responseSerialize: (value: FetchResponse): Buffer => Buffer.from(FetchResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): FetchResponse => FetchResponse.decode(value),
   },
+  /**
+   * A declarative holding: the blob must be on this node (fetched from the peers that hold it,
+   * verified, pinned) until withdrawn by Unwant. Given to the node's pastiche machine, which persists
+   * it. Only the node's own key may ask: it makes the node keep bytes and dial out.
+   */
+  want: {
+    path: "/crux.v1.PasticheService/Want" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: WantRequest): Buffer => Buffer.from(WantRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WantRequest => WantRequest.decode(value),
+    responseSerialize: (value: WantResponse): Buffer => Buffer.from(WantResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WantResponse => WantResponse.decode(value),
+  },
+  /** Withdraws a holding: what is in flight for it stops, and the blob is unpinned (not removed). */
+  unwant: {
+    path: "/crux.v1.PasticheService/Unwant" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UnwantRequest): Buffer => Buffer.from(UnwantRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UnwantRequest => UnwantRequest.decode(value),
+    responseSerialize: (value: UnwantResponse): Buffer => Buffer.from(UnwantResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UnwantResponse => UnwantResponse.decode(value),
+  },
 } as const;
 
 export interface PasticheServiceServer extends UntypedServiceImplementation {
@@ -1379,6 +1648,14 @@ export interface PasticheServiceServer extends UntypedServiceImplementation {
    * dial out. Which peer to ask is the caller's choice.
    */
   fetch: handleUnaryCall<FetchRequest, FetchResponse>;
+  /**
+   * A declarative holding: the blob must be on this node (fetched from the peers that hold it,
+   * verified, pinned) until withdrawn by Unwant. Given to the node's pastiche machine, which persists
+   * it. Only the node's own key may ask: it makes the node keep bytes and dial out.
+   */
+  want: handleUnaryCall<WantRequest, WantResponse>;
+  /** Withdraws a holding: what is in flight for it stops, and the blob is unpinned (not removed). */
+  unwant: handleUnaryCall<UnwantRequest, UnwantResponse>;
 }
 
 export interface PasticheServiceClient extends Client {
@@ -1490,6 +1767,39 @@ export interface PasticheServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: FetchResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A declarative holding: the blob must be on this node (fetched from the peers that hold it,
+   * verified, pinned) until withdrawn by Unwant. Given to the node's pastiche machine, which persists
+   * it. Only the node's own key may ask: it makes the node keep bytes and dial out.
+   */
+  want(request: WantRequest, callback: (error: ServiceError | null, response: WantResponse) => void): ClientUnaryCall;
+  want(
+    request: WantRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: WantResponse) => void,
+  ): ClientUnaryCall;
+  want(
+    request: WantRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: WantResponse) => void,
+  ): ClientUnaryCall;
+  /** Withdraws a holding: what is in flight for it stops, and the blob is unpinned (not removed). */
+  unwant(
+    request: UnwantRequest,
+    callback: (error: ServiceError | null, response: UnwantResponse) => void,
+  ): ClientUnaryCall;
+  unwant(
+    request: UnwantRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UnwantResponse) => void,
+  ): ClientUnaryCall;
+  unwant(
+    request: UnwantRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UnwantResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -1,0 +1,122 @@
+/**
+ * The pastiche machine in a fulcrum, as actors/sim/pastiche-sim.ts runs it in the simulator: actor
+ * `<node>/pastiche` in the flock's host, spawned with what the store holds and the holdings it
+ * persisted (`want/<hash>`), its two ports served by the transfer edge (transfer-edge.ts). What feeds it,
+ * each an event in its mailbox (so in the journal):
+ * - the store's changes made by other ways than its own assemblies (a Put, gc, eviction, a failed
+ *   verify): `blob.held` / `blob.gone`;
+ * - its peers after each flock change: the flock's members, each at the host the flock knows it by and
+ *   the port of this node's gRPC server (the member list carries no gRPC port: docs/STREW.md; a flock
+ *   serves pastiche on one port on every host);
+ * - `want` / `unwant` from the Want and Unwant calls (service.ts).
+ */
+import type { FlockContext } from '../../machines/flock/types.js'
+import { pasticheMachine } from '../../machines/pastiche.machine.js'
+import type { PasticheContext, PasticheInput, PasticheMessage, PersistedWant } from '../../machines/pastiche/types.js'
+import type { Clock } from '../../runtime/clock.js'
+import type { ActorHost } from '../../runtime/host.js'
+import type { PortHandler } from '../../runtime/router.js'
+import type { Store } from '../../runtime/store.js'
+import { createFlockViewFeed, flockViewOf } from '../strew/flock-view.js'
+import type { PasticheClient } from './client.js'
+import type { BlobStore } from './store.js'
+import { createTransferEdge, type TransferEdge } from './transfer-edge.js'
+
+/** The ports' names, as the router knows them (`port:<name>`). */
+export const PASTICHE_PORTS = ['pastiche-transfer', 'pastiche-store'] as const
+
+export interface PasticheMachineInit {
+  node: string
+  host: ActorHost
+  clock: Clock
+  store: BlobStore
+  /** Where the actor's persisted holdings are. */
+  persisted: Store
+  peer(address: string): PasticheClient
+  flock(): FlockContext
+  /** The port of this node's gRPC server: its peers' pastiche is at their host and this port. */
+  grpcPort: number
+  hbMs: number
+  log?: { warn(msg: string, fields?: Record<string, unknown>): void }
+}
+
+export interface PasticheMachine {
+  readonly actor: string
+  readonly edge: TransferEdge
+  /** The machine's context now (undefined if it failed). */
+  context(): PasticheContext | undefined
+  /** Puts `want` / `unwant` into its mailbox. */
+  tell(ev: { type: 'want'; hash: string; bytes?: number } | { type: 'unwant'; hash: string }): boolean
+  close(): void
+}
+
+/**
+ * The machine's persisted keys (`want/<hash>`) in a store whose keys are file names: `/` is kept as
+ * `~` on disk (no blob name has either), and read back as `/`.
+ */
+export function pasticheKeys(files: Store): Store {
+  const disk = (key: string) => key.replaceAll('/', '~')
+  return {
+    put: (actor, key, value) => files.put(actor, disk(key), value),
+    get: (actor, key) => files.get(actor, disk(key)),
+    keys: (actor) => files.keys(actor).map((k) => k.replaceAll('~', '/')),
+  }
+}
+
+/** Late-bound handlers of the two ports: the router is built before the machine exists. */
+export function pastichePorts(): { ports: Record<string, PortHandler>; bind(edge: TransferEdge): void } {
+  let edge: TransferEdge | undefined
+  const take: PortHandler = (ev) => edge?.take(ev as PasticheMessage)
+  return { ports: Object.fromEntries(PASTICHE_PORTS.map((p) => [p, take])), bind: (e) => void (edge = e) }
+}
+
+/** Spawns the machine and feeds it; `bind` gives its edge to the ports. */
+export function startPasticheMachine(init: PasticheMachineInit, bind: (edge: TransferEdge) => void): PasticheMachine {
+  const { host, store, node } = init
+  const actor = `${node}/pastiche`
+  const deliver = (ev: Parameters<ActorHost['send']>[1]) => void host.send(actor, ev, 'control')
+  const context = (): PasticheContext | undefined => (host.has(actor) && host.status(actor) !== 'failed' ? (host.state(actor).context as PasticheContext) : undefined)
+  const edge = createTransferEdge({
+    store,
+    peer: init.peer,
+    deliver,
+    wanted: (hash) => context()?.wants[hash] !== undefined,
+    // A range with no bytes for 4 heartbeats (at least 10 s) is cut: the simulator's fetch deadline.
+    stallMs: Math.max(10_000, 4 * init.hbMs),
+    ...(init.log === undefined ? {} : { log: init.log }),
+  })
+  bind(edge)
+  store.watch((hash, bytes) => {
+    if (edge.placing(hash)) return // the edge says it itself, after `assembled`
+    deliver(bytes === null ? { type: 'blob.gone', hash } : { type: 'blob.held', hash, bytes })
+  })
+  const wants = init.persisted
+    .keys(actor)
+    .filter((k) => k.startsWith('want/'))
+    .map((k) => init.persisted.get(actor, k) as PersistedWant | null)
+    .filter((w): w is PersistedWant => w !== null && typeof w === 'object' && typeof w.hash === 'string')
+    .map((w) => (w.bytes === null ? { hash: w.hash } : { hash: w.hash, bytes: w.bytes }))
+  const input: PasticheInput = { node, now: init.clock.now(), held: store.ls().map((b) => ({ hash: b.hash, bytes: b.bytes })), wants }
+  host.spawn(actor, pasticheMachine.name, input)
+  const feed = createFlockViewFeed()
+  const tell = (): void => {
+    if (feed.next(init.flock()) === null) return
+    const view = flockViewOf(init.flock())
+    // A member that does not hold the list knows no peers to tell: it keeps the last ones.
+    if (!view.listHeld) return
+    const peers = view.members.filter((m) => m.node !== node).map((m) => ({ node: m.node, address: `${m.host.includes(':') ? `[${m.host}]` : m.host}:${init.grpcPort}` }))
+    deliver({ type: 'peers', peers })
+  }
+  tell()
+  const flockActor = `${node}/flock`
+  host.onStep((step) => {
+    if (step.actor === flockActor) tell()
+  })
+  return {
+    actor,
+    edge,
+    context,
+    tell: (ev) => host.send(actor, ev, 'control') === 'accepted',
+    close: () => edge.close(),
+  }
+}
