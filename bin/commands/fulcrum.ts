@@ -89,12 +89,24 @@ export function registerFulcrum(program: Command): void {
         pasticheLimit: f.pasticheLimit,
       })
       await new Promise<void>((resolve) => {
-        stop = () => void node.stop().then(resolve, resolve)
+        stop = () => {
+          // Never a hang on the way out: a stop that does not finish is reported, and the process ends.
+          setTimeout(() => {
+            process.stderr.write(`crux: fulcrum: the graceful stop did not finish within ${STOP_BOUND_MS / 1000} s; exiting\n`)
+            process.exit(1)
+          }, STOP_BOUND_MS).unref()
+          void node.stop().then(resolve, resolve)
+        }
         if (stopAsked) stop()
       })
+      // Stopped: whatever handle is still open (a peer's channel backing off) must not keep the process.
+      setTimeout(() => process.exit(process.exitCode ?? 0), 1_000).unref()
     })
   configurable(fulcrum)
 }
+
+/** How long a graceful stop (leave, checkpoint, close) may take before the process just ends. */
+const STOP_BOUND_MS = 10_000
 
 /** `--key-budget 16,128`: two whole numbers, per source host and overall. */
 function keyBudget(v: string): { perSource: number; overall: number } {

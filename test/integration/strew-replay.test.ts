@@ -45,6 +45,17 @@ test('journals of 3 fulcrums replay their strew actors without divergence, acros
   await until(() => agreed(members, 2), 30_000, 'one flock of the 2 left')
   const again = await crux('service', 'register', ...at(members[1]!), '--api', 'After1', '--instance', 'a1', '--addr', '127.77.241.9:8003')
   t.is(again.status, 0, again.stderr)
+  // The reeve answers once the registration is in its log: the new steward has worked only once the
+  // other member's catalog holds it (stopping before, on a loaded machine, left its journal without it).
+  const seen = async () => {
+    const ls = await crux('registry', 'ls', ...at(members[0]!), '--api', 'After1', '--json')
+    return ls.status === 0 && ls.stdout.includes('127.77.241.9:8003')
+  }
+  const deadline = Date.now() + 30_000
+  while (!(await seen())) {
+    if (Date.now() > deadline) return t.fail('the registration after the steward change never reached the other member')
+    await new Promise((r) => setTimeout(r, 200))
+  }
   for (const f of members) f.child.kill('SIGTERM')
   t.deepEqual(await Promise.all(members.map((f) => f.exited)), [0, 0])
 
