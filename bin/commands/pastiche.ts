@@ -10,22 +10,16 @@
  * it), waits until it is held, downloads it, and withdraws the holding unless it was wanted before.
  */
 import type { Command } from 'commander'
+import { reach, say, type Reach } from './reach.js'
 import type { PasticheClient } from '../../actors/pastiche/client.js'
 import { Code, CruxError, InvalidArgumentError, isRemoteError } from '../../runtime/errors.js'
 import { target } from '../flags.js'
 
-const DEFAULT_TARGET = '127.0.0.1:50059'
-const DEFAULT_DATA_DIR = './crux-data'
 /** Unary calls: a store answers in milliseconds, so 10 s without one means nobody is there. */
 const DEADLINE_MS = 10_000
 /** How long `get` waits for the node to fetch a blob it lacks, by default. */
 const FETCH_WAIT_MS = 60_000
 
-interface Reach {
-  target: string
-  dataDir: string
-  json?: boolean
-}
 
 /** A blob name argument, checked before anything is dialled (a bad one is a usage error, exit 2). */
 async function hashArg(v: string): Promise<string> {
@@ -70,15 +64,7 @@ async function withStore<T>(f: Reach, fn: (c: PasticheClient) => Promise<T>): Pr
   }
 }
 
-const say = (f: Reach, json: unknown, text: string) => process.stdout.write(f.json === true ? JSON.stringify(json) + '\n' : text)
 
-function reach(cmd: Command, json: string, example: string): Command {
-  return cmd
-    .option('--target <HOST:PORT>', "the node's gRPC address (a fulcrum serves it on its listen host, port 50059, unless --grpc says otherwise)", target('--target'), DEFAULT_TARGET)
-    .option('--data-dir <DIR>', "that node's data dir: calls are made with its node.key and the certificates its fulcrum wrote there (grpc.crt, grpc-ca.crt)", DEFAULT_DATA_DIR)
-    .option('--json', json)
-    .addHelpText('after', example)
-}
 
 function positiveMs(v: string): number {
   const n = Number(v)

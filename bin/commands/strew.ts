@@ -6,22 +6,16 @@
  * new key would speak for no node).
  */
 import type { Command } from 'commander'
+import { reach, say, type Reach } from './reach.js'
 import type { ReeveClient } from '../../actors/strew/client.js'
 import { goodId } from '../../machines/strew/ids.js'
 import type { CatalogEndpoint } from '../../machines/steward/types.js'
 import { Code, CruxError, InvalidArgumentError, isRemoteError, NotFoundError, UnavailableError } from '../../runtime/errors.js'
 import { duration, formatDuration, target } from '../flags.js'
 
-const DEFAULT_TARGET = '127.0.0.1:50059'
-const DEFAULT_DATA_DIR = './crux-data'
 /** Per call: a reeve answers in milliseconds, so 5 s without one means nobody is there. */
 const DEADLINE_MS = 5_000
 
-interface Reach {
-  target: string
-  dataDir: string
-  json?: boolean
-}
 interface ServiceFlags extends Reach {
   api: string
   service?: string
@@ -98,16 +92,7 @@ async function withReeve<T>(f: Reach, fn: (c: ReeveClient) => Promise<T>): Promi
   }
 }
 
-const say = (f: Reach, json: unknown, text: string) => process.stdout.write(f.json === true ? JSON.stringify(json) + '\n' : text)
 
-/** The options every command shares (which reeve, whose key, --json), after the command's own, and its example. */
-function reach(cmd: Command, json: string, example: string): Command {
-  return cmd
-    .option('--target <HOST:PORT>', "the node's gRPC address (a fulcrum serves it on its listen host, port 50059, unless --grpc says otherwise)", target('--target'), DEFAULT_TARGET)
-    .option('--data-dir <DIR>', "that node's data dir: calls are made with its node.key and the certificates its fulcrum wrote there (grpc.crt, grpc-ca.crt), as the reeve takes calls from its own node only", DEFAULT_DATA_DIR)
-    .option('--json', json)
-    .addHelpText('after', example)
-}
 
 const serviceOpt = '--service <NAME>'
 const serviceHelp = 'the service the API belongs to (NodeID /bloc/horde/node/SERVICE/API); default: the API without trailing digits and _ (Http1 → Http)'
@@ -119,7 +104,7 @@ export function registerStrew(program: Command): void {
     .description("register this node's services with its reeve, keep them up, take them down")
     .addHelpText('after', '\nExample:\n  crux service register --target 127.77.0.1:50059 --data-dir /tmp/n1 --api Http1 --addr 127.77.0.1:8080')
 
-  reach(
+  reachAs(
     service
       .command('register')
       .description('register a service of the node at --target: the catalog lists it for the flock until it is deregistered (or, with --ttl, until its heartbeats stop)')
@@ -138,7 +123,7 @@ export function registerStrew(program: Command): void {
     }),
   )
 
-  reach(
+  reachAs(
     service
       .command('heartbeat')
       .description('renew a registration made with --ttl: it stays up for S more seconds')
@@ -163,7 +148,7 @@ export function registerStrew(program: Command): void {
     }),
   )
 
-  reach(
+  reachAs(
     service
       .command('deregister')
       .description("remove a registration of the node at --target: found by API (and instance) among the node's own endpoints in its catalog, or named exactly with --service")
@@ -203,7 +188,7 @@ export function registerStrew(program: Command): void {
     .description('the catalog of services as one node sees it, through its reeve')
     .addHelpText('after', '\nExample:\n  crux registry ls --target 127.77.0.1:50059 --data-dir /tmp/n1')
 
-  reach(
+  reachAs(
     registry
       .command('ls')
       .description('list the catalog as the node at --target sees it: NODE-ID, API, INSTANCE, ADDR, STATE')
@@ -218,7 +203,7 @@ export function registerStrew(program: Command): void {
     }),
   )
 
-  reach(
+  reachAs(
     registry
       .command('get')
       .description('the instance a client of the node at --target would connect to: among the up ones of the API matching --instance, the greatest')
@@ -237,7 +222,7 @@ export function registerStrew(program: Command): void {
     }),
   )
 
-  reach(
+  reachAs(
     registry
       .command('watch')
       .description('follow the catalog as the node at --target sees it: first all of it, then each change, until SIGINT or SIGTERM (exit 0); a failure of the reeve ends it with exit 1')
@@ -278,4 +263,9 @@ export function registerStrew(program: Command): void {
       })
     }),
   )
+}
+
+/** The shared flags, the reeve's own node only. */
+function reachAs(cmd: Command, json: string, example: string): Command {
+  return reach(cmd, json, example, ', as the reeve takes calls from its own node only')
 }

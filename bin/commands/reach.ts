@@ -1,0 +1,29 @@
+/**
+ * What every command that calls one node's gRPC shares (`crux service`, `crux registry`, `crux
+ * pastiche`; CLI.md): which node (`--target`), whose key (`--data-dir`: the calls are made with its
+ * node key and the certificates its fulcrum wrote there), and `--json`.
+ */
+import type { Command } from 'commander'
+import { target } from '../flags.js'
+
+export const DEFAULT_TARGET = '127.0.0.1:50059'
+export const DEFAULT_DATA_DIR = './crux-data'
+
+/** The shared flags as commander parses them. */
+export interface Reach {
+  target: string
+  dataDir: string
+  json?: boolean
+}
+
+/** One JSON line with `--json`, else the text. */
+export const say = (f: Reach, json: unknown, text: string): void => void process.stdout.write(f.json === true ? JSON.stringify(json) + '\n' : text)
+
+/** Adds the shared flags after the command's own, `json` saying what `--json` prints, then its example; `whose` ends the --data-dir help. */
+export function reach(cmd: Command, json: string, example: string, whose = ''): Command {
+  return cmd
+    .option('--target <HOST:PORT>', "the node's gRPC address (a fulcrum serves it on its listen host, port 50059, unless --grpc says otherwise)", target('--target'), DEFAULT_TARGET)
+    .option('--data-dir <DIR>', `that node's data dir: calls are made with its node.key and the certificates its fulcrum wrote there (grpc.crt, grpc-ca.crt)${whose}`, DEFAULT_DATA_DIR)
+    .option('--json', json)
+    .addHelpText('after', example)
+}
