@@ -99,7 +99,8 @@ export function registerFulcrum(program: Command): void {
         }
         if (stopAsked) stop()
       })
-      // Stopped: whatever handle is still open (a peer's channel backing off) must not keep the process.
+      // Stopped: no handle left open may keep the process (two of five fulcrums stayed alive after a
+      // SIGTERM once, on a loaded machine; which handle held them was not found).
       setTimeout(() => process.exit(process.exitCode ?? 0), 1_000).unref()
     })
   configurable(fulcrum)
