@@ -16,7 +16,8 @@ function crux(...args: string[]): Promise<{ status: number | null; stdout: strin
     let stderr = ''
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.on('exit', (status) => resolve({ status, stdout, stderr }))
+    // 'close', not 'exit': the output may still be on its way when the process has exited.
+    child.on('close', (status) => resolve({ status, stdout, stderr }))
   })
 }
 

@@ -26,7 +26,8 @@ const cruxAsync = (...args: string[]) =>
     let stderr = ''
     c.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
     c.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    c.on('exit', (status) => resolve({ status, stdout, stderr }))
+    // 'close', not 'exit': the output may still be on its way when the process has exited.
+    c.on('close', (status) => resolve({ status, stdout, stderr }))
   })
 const lines = (path: string): Array<Record<string, unknown>> =>
   existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>) : []
