@@ -53,7 +53,7 @@ export function registerFulcrum(program: Command): void {
       // peaked at 290–300 MB for ~45 MB live with V8's default, 148 MB with 100 % (Go's GOGC=100,
       // etcd's), 127 MB with 30 % (docs/STREW.md). Only on node's command line, not NODE_OPTIONS
       // (node refuses it there), does another --heap-growing-percent win.
-      if (![...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) => a.startsWith('--heap-growing-percent') || a.startsWith('--heap_growing_percent'))) {
+      if (!process.execArgv.some((a) => a.startsWith('--heap-growing-percent') || a.startsWith('--heap_growing_percent'))) {
         ;(await import('node:v8')).setFlagsFromString('--heap-growing-percent=30')
       }
       const rules = f.rules === undefined ? undefined : (await import('../../actors/strew/rules-file.js')).readRulesFile(f.rules)
