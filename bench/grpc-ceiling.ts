@@ -65,7 +65,7 @@ function clientFor(stack: string, address: string, dataDir: string): BenchClient
   const c = new ReeveServiceClient(address, grpc.credentials.createInsecure())
   const call = <Req, Res>(fn: (req: Req, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown, req: Req) =>
     new Promise<Res>((resolve, reject) => void fn.call(c, req, (err, res) => (err ? reject(err) : resolve(res))))
-  const endpoint = (service: string) => ({ nodeId: `/crux/default/n0/${service}/Bench1`, netId: '', horde: '', api: 'Bench1', instance: '', address: '127.0.0.1:9000', state: 1, keyId: '' })
+  const endpoint = (service: string) => ({ nodeId: `/crux/default/n0/${service}/Bench1`, netId: '', horde: '', api: 'Bench1', instance: '', address: '127.0.0.1:9000', state: 1, keyId: '', tags: [] })
   return {
     ping: () => call(c.ping, { text: 'ping' }),
     register: (service) => call(c.registerService, { endpoint: endpoint(service), heartbeat: undefined }),

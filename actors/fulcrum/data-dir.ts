@@ -47,6 +47,10 @@ function endpointProblem(key: string, e: unknown, node: string): string | null {
   if (e.nodeId !== key.slice('local'.length)) return `nodeId ${show(e.nodeId)} is not the key's`
   if (typeof e.address !== 'string' || !isHostPort(e.address)) return `address must be HOST:PORT, got ${show(e.address)}`
   if (e.state !== 'up' && e.state !== 'down') return `state must be "up" or "down", got ${show(e.state)}`
+  const tags = e.tags
+  if (tags !== undefined && (!Array.isArray(tags) || tags.length > MAX.tags || tags.some((t) => typeof t !== 'string' || t === '' || t.length > MAX.tag))) {
+    return `tags must be at most ${MAX.tags} strings of 1–${MAX.tag} characters, got ${show(tags)}`
+  }
   return (
     nodeIdProblem(e.nodeId, node) ??
     stringProblem(e, 'netId', MAX.netId, false) ??

@@ -34,6 +34,8 @@ export interface ServicePoint {
   address: string
   /** Keep it up by heartbeats: each holds this long. Without it the registration stays up until deregistered. */
   ttlMs?: number
+  /** Labels in the catalog (at most 64, each 1–128 characters, no two the same). */
+  tags?: string[]
   /** The heartbeat uuid; default the NodeID's service/api. */
   uuid?: string
 }
@@ -75,7 +77,7 @@ export function createReeveClient(init: ReeveClientInit): ReeveClient {
     },
     async register(p) {
       const nodeId = await self.nodeIdOf(p)
-      const endpoint: Endpoint = { nodeId, netId: '', horde: '', api: p.api, instance: p.instance ?? '', address: p.address, state: ServiceState.SERVICE_STATE_UP, keyId: '' }
+      const endpoint: Endpoint = { nodeId, netId: '', horde: '', api: p.api, instance: p.instance ?? '', address: p.address, state: ServiceState.SERVICE_STATE_UP, keyId: '', tags: p.tags ?? [] }
       const at = Date.now()
       const heartbeat: Heartbeat | undefined = p.ttlMs === undefined ? undefined : { uuid: p.uuid ?? heartbeatUuid(p), state: ServiceState.SERVICE_STATE_UP, netId: '', atMs: at, expiresMs: at + p.ttlMs, various: '' }
       await rpc.unary(M.registerService, { endpoint, heartbeat })

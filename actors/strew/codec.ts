@@ -20,18 +20,41 @@ export const toEndpoint = (e: CatalogEndpoint): Endpoint => ({
   address: e.address,
   state: e.state === 'up' ? ServiceState.SERVICE_STATE_UP : ServiceState.SERVICE_STATE_DOWN,
   keyId: e.keyId,
+  tags: e.tags ?? [],
 })
 
-export const fromEndpoint = (e: Endpoint): CatalogEndpoint => ({
-  nodeId: e.nodeId,
-  netId: e.netId,
-  horde: e.horde,
-  api: e.api,
-  instance: e.instance,
-  address: e.address,
-  state: e.state === ServiceState.SERVICE_STATE_DOWN ? 'down' : 'up',
-  keyId: e.keyId,
-})
+/** An endpoint as the machines hold it; `tags` only when there are some (protobuf cannot tell absent from empty). */
+export function fromEndpoint(e: Endpoint): CatalogEndpoint {
+  const c: CatalogEndpoint = {
+    nodeId: e.nodeId,
+    netId: e.netId,
+    horde: e.horde,
+    api: e.api,
+    instance: e.instance,
+    address: e.address,
+    state: e.state === ServiceState.SERVICE_STATE_DOWN ? 'down' : 'up',
+    keyId: e.keyId,
+  }
+  if (e.tags.length > 0) c.tags = e.tags
+  return c
+}
+
+/** An endpoint from another node's reeve, its tags within the bounds a local registration passes. */
+export function fromPeerEndpoint(e: Endpoint): CatalogEndpoint {
+  checkTags('endpoint.tags', e.tags)
+  return fromEndpoint(e)
+}
+
+/** At most {@link STREW_LIMITS}.tags tags, each 1–{@link STREW_LIMITS}.tag characters, no two the same. */
+export function checkTags(what: string, tags: readonly string[]): void {
+  if (tags.length > LIMITS.tags) throw new InvalidArgumentError(`${what} has ${tags.length} tags, at most ${LIMITS.tags}`)
+  const seen = new Set<string>()
+  for (const t of tags) {
+    if (t === '' || t.length > LIMITS.tag) throw new InvalidArgumentError(`${what}: a tag must be 1–${LIMITS.tag} characters, got ${t.length}`)
+    if (seen.has(t)) throw new InvalidArgumentError(`${what}: tag ${JSON.stringify(t)} appears twice`)
+    seen.add(t)
+  }
+}
 
 const LIMITS = STREW_LIMITS
 
@@ -81,6 +104,7 @@ export function checkLocalEndpoint(e: Endpoint | undefined, reeve: NodeIdParts):
     address,
     state: 'up',
     keyId: bounded('endpoint.key_id', e.keyId, LIMITS.keyId),
+    ...(e.tags.length === 0 ? {} : (checkTags('endpoint.tags', e.tags), { tags: e.tags })),
   }
 }
 

@@ -17,7 +17,7 @@ import { StewardServiceService, type UpdateEndpointsRequest } from '../../protos
 import { InvalidArgumentError, PermissionDeniedError } from '../../runtime/errors.js'
 import type { HostEvent } from '../../machines/effects.js'
 import type { InboundService, OutboundRoute, RouteTable } from '../../runtime/road-routes.js'
-import { checkAddress, checkLocalEndpoint, fromEndpoint, nodeIdParts, toBeat, toEndpoint } from './codec.js'
+import { checkAddress, checkLocalEndpoint, fromEndpoint, fromPeerEndpoint, nodeIdParts, toBeat, toEndpoint } from './codec.js'
 import type { StrewCrypto } from './crypto.js'
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64')
@@ -165,7 +165,7 @@ export function createStrewRoutes(c: StrewRouteComponents, init: StrewRouteInit)
           if (r.upsert.length + r.remove.length > MAX_ENDPOINTS) throw new InvalidArgumentError(`at most ${MAX_ENDPOINTS} endpoints per update`)
           for (const id of [...r.upsert.map((e) => e.nodeId), ...r.remove]) nodeIdParts('endpoint.node_id', id)
           checkAddress('address', r.address)
-          const update = { reeve: r.reeve, address: r.address, horde: r.horde || reeveId.horde, full: r.full, upsert: r.upsert.map(fromEndpoint), remove: r.remove }
+          const update = { reeve: r.reeve, address: r.address, horde: r.horde || reeveId.horde, full: r.full, upsert: r.upsert.map(fromPeerEndpoint), remove: r.remove }
           return { type: 'endpoints.update', id: 0, caller, term: Number(r.term ?? 0), update }
         },
         response: (a) => ({ version: Number(a.version), term: Number(a.term) }),

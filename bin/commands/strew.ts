@@ -22,6 +22,7 @@ interface ServiceFlags extends Reach {
   instance?: string
   addr: string
   ttl?: number
+  tag?: string[]
 }
 
 const apiName = (flag: string) => (v: string): string => {
@@ -45,7 +46,7 @@ export function defaultService(api: string): string {
 const nodeOf = (nodeId: string): string => nodeId.split('/')[3] ?? ''
 
 /** A catalog entry as CLI.md's JSON gives it (`node_id` and `horde` beyond the contract's fields). */
-const row = (e: CatalogEndpoint) => ({ api: e.api, instance: e.instance, addr: e.address, node: nodeOf(e.nodeId), up: e.state === 'up', node_id: e.nodeId, horde: e.horde })
+const row = (e: CatalogEndpoint) => ({ api: e.api, instance: e.instance, addr: e.address, node: nodeOf(e.nodeId), up: e.state === 'up', node_id: e.nodeId, horde: e.horde, tags: e.tags ?? [] })
 const ordered = (es: readonly CatalogEndpoint[]): CatalogEndpoint[] => [...es].sort((a, b) => (a.api < b.api ? -1 : a.api > b.api ? 1 : a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : a.nodeId < b.nodeId ? -1 : 1))
 
 function table(es: readonly CatalogEndpoint[]): string {
@@ -112,14 +113,15 @@ export function registerStrew(program: Command): void {
       .option('--instance <ID>', 'the instance name clients select by (the greatest matching one wins); default: the node id', instanceName('--instance', false))
       .option(serviceOpt, serviceHelp, apiName('--service'))
       .requiredOption('--addr <HOST:PORT>', 'where clients reach the service', target('--addr'))
-      .option('--ttl <S>', 'keep it up by heartbeats, each holding S seconds (decimals allowed; or a duration such as 500ms, 2m): it goes down S seconds after this command unless `crux service heartbeat` renews it; default: up until deregistered', ttl),
-    'print {"node_id","api","instance","addr","ttl_s"} (ttl_s null without --ttl)',
+      .option('--ttl <S>', 'keep it up by heartbeats, each holding S seconds (decimals allowed; or a duration such as 500ms, 2m): it goes down S seconds after this command unless `crux service heartbeat` renews it; default: up until deregistered', ttl)
+      .option('--tag <TAG>', 'a label the catalog shows with the endpoint (repeat for more: at most 64, each 1–128 characters)', (v: string, all: string[] = []) => [...all, v]),
+    'print {"node_id","api","instance","addr","ttl_s","tags"} (ttl_s null without --ttl)',
     '\nExample:\n  crux service register --target 127.77.0.1:50059 --data-dir /tmp/n1 --api Http1 --instance web-a --addr 127.77.0.1:8080',
   ).action((f: ServiceFlags) =>
     withReeve(f, async (c) => {
-      const nodeId = await c.register({ service: f.service ?? defaultService(f.api), api: f.api, address: f.addr, ...(f.instance === undefined ? {} : { instance: f.instance }), ...(f.ttl === undefined ? {} : { ttlMs: f.ttl }) })
+      const nodeId = await c.register({ service: f.service ?? defaultService(f.api), api: f.api, address: f.addr, ...(f.instance === undefined ? {} : { instance: f.instance }), ...(f.ttl === undefined ? {} : { ttlMs: f.ttl }), ...(f.tag === undefined ? {} : { tags: f.tag }) })
       const instance = f.instance ?? nodeOf(nodeId) // the reeve's default
-      say(f, { node_id: nodeId, api: f.api, instance, addr: f.addr, ttl_s: f.ttl === undefined ? null : f.ttl / 1000 }, `${nodeId}\n`)
+      say(f, { node_id: nodeId, api: f.api, instance, addr: f.addr, ttl_s: f.ttl === undefined ? null : f.ttl / 1000, tags: f.tag ?? [] }, `${nodeId}\n`)
     }),
   )
 

@@ -10,7 +10,7 @@ import type { Effect } from '../effects.js'
 import { send } from '../strew/act.js'
 import { grpcAt } from '../strew/addresses.js'
 import type { CatalogPushBody, Member } from '../strew/events.js'
-import { copyEndpoint, type CatalogEndpoint, type EndpointUpdate, type Rule } from './types.js'
+import { copyEndpoint, sameTags, type CatalogEndpoint, type EndpointUpdate, type Rule } from './types.js'
 
 /** A reeve the steward pushes to. */
 export interface ReeveSlot {
@@ -116,7 +116,7 @@ export function retire(ctx: StewardContext, out: Effect[]): void {
 }
 
 const sameEndpoint = (a: CatalogEndpoint, b: CatalogEndpoint) =>
-  a.netId === b.netId && a.horde === b.horde && a.api === b.api && a.instance === b.instance && a.address === b.address && a.state === b.state && a.keyId === b.keyId
+  a.netId === b.netId && a.horde === b.horde && a.api === b.api && a.instance === b.instance && a.address === b.address && a.state === b.state && a.keyId === b.keyId && sameTags(a, b)
 
 function touch(ctx: StewardContext, id: string, horde: string): void {
   const hordes = (ctx.changed[id] ??= [])

@@ -9,6 +9,8 @@ export interface CatalogEndpoint {
   address: string
   state: 'up' | 'down'
   keyId: string
+  /** Labels the service gives itself (Consul's tags); absent when it gives none. Pastiche's blobs held. */
+  tags?: string[]
 }
 
 /**
@@ -17,7 +19,17 @@ export interface CatalogEndpoint {
  * hidden classes and descriptor arrays, 7 MB of a steward's heap).
  */
 export function copyEndpoint(e: CatalogEndpoint): CatalogEndpoint {
-  return { nodeId: e.nodeId, netId: e.netId, horde: e.horde, api: e.api, instance: e.instance, address: e.address, state: e.state, keyId: e.keyId }
+  const c: CatalogEndpoint = { nodeId: e.nodeId, netId: e.netId, horde: e.horde, api: e.api, instance: e.instance, address: e.address, state: e.state, keyId: e.keyId }
+  // Tags are rare (pastiche's), so an endpoint without them keeps the one shape above.
+  if (e.tags !== undefined) c.tags = e.tags
+  return c
+}
+
+/** Whether two endpoints' tags are the same list (absent and empty are the same). */
+export function sameTags(a: CatalogEndpoint, b: CatalogEndpoint): boolean {
+  const x = a.tags ?? []
+  const y = b.tags ?? []
+  return x.length === y.length && x.every((t, i) => t === y[i])
 }
 
 /** A service `from` in `horde` may see endpoints of service `to` (`*` matches any horde). */

@@ -42,6 +42,7 @@ interface Row {
   node: string
   up: boolean
   node_id: string
+  tags: string[]
 }
 
 async function ls(f: RunningFulcrum, api: string): Promise<Row[]> {
@@ -70,12 +71,27 @@ test('register prints the NodeID; registry ls on both nodes lists it, as a table
   const nodeId = await register(t, a, '--api', 'Web1', '--instance', 'w1', '--addr', '127.77.80.1:8001')
   t.is(nodeId, `/crux/default/${a.view()!.node}/Web/Web1`)
   for (const f of [a, b]) await poll(`Web1 in ${f.addr}'s catalog`, async () => (await ls(f, 'Web1')).length === 1)
-  for (const f of [a, b]) t.deepEqual(await ls(f, 'Web1'), [{ api: 'Web1', instance: 'w1', addr: '127.77.80.1:8001', node: a.view()!.node, up: true, node_id: nodeId, horde: 'default' } as Row])
+  for (const f of [a, b]) t.deepEqual(await ls(f, 'Web1'), [{ api: 'Web1', instance: 'w1', addr: '127.77.80.1:8001', node: a.view()!.node, up: true, node_id: nodeId, horde: 'default', tags: [] } as Row])
   const json = JSON.parse((await crux('registry', 'ls', ...at(b), '--json')).stdout) as { services: Row[]; version: number }
   t.true(Number.isInteger(json.version) && json.version > 0)
   const table = (await crux('registry', 'ls', ...at(b), '--api', 'Web1')).stdout.split('\n')
   t.regex(table[0]!, /^NODE-ID\s+API\s+INSTANCE\s+ADDR\s+STATE$/)
   t.deepEqual(table[1]!.split(/\s+/), [nodeId, 'Web1', 'w1', '127.77.80.1:8001', 'up'])
+})
+
+test('--tag: the catalog carries the tags to every node; a repeated tag is a usage error, one line, exit 2', async (t) => {
+  const { a, b } = await flock()
+  const r = await crux('service', 'register', ...at(a), '--api', 'Tagged1', '--addr', '127.77.80.1:8401', '--tag', 'zone=a', '--tag', 'v2', '--json')
+  t.is(r.status, 0, r.stderr)
+  t.deepEqual((JSON.parse(r.stdout) as { tags: string[] }).tags, ['zone=a', 'v2'])
+  await poll('Tagged1 on b', async () => (await ls(b, 'Tagged1')).length === 1)
+  t.deepEqual((await ls(b, 'Tagged1'))[0]!.tags, ['zone=a', 'v2'])
+  // Registered again with other tags: the change reaches every node.
+  await register(t, a, '--api', 'Tagged1', '--addr', '127.77.80.1:8401', '--tag', 'v3')
+  await poll('Tagged1 retagged on b', async () => (await ls(b, 'Tagged1'))[0]?.tags.join() === 'v3')
+  const twice = await crux('service', 'register', ...at(a), '--api', 'Tagged2', '--addr', '127.77.80.1:8402', '--tag', 'x', '--tag', 'x')
+  t.is(twice.status, 2)
+  t.is(twice.stderr, 'crux: reeve 127.77.80.1:50059: endpoint.tags: tag "x" appears twice\n')
 })
 
 test('registry get picks the greatest up instance that matches', async (t) => {

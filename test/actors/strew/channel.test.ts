@@ -116,7 +116,7 @@ test('an UpdateEndpoints for the term before a restart is refused by the next st
   const update = (term: number, service: string) => ({
     reeve: s.reeveNodeId,
     full: false,
-    upsert: [{ nodeId: `/${bloc}/${horde}/${nodeId}/${service}/${service}1`, netId: '', horde: horde!, api: `${service}1`, instance: '', address: '127.77.183.1:4002', state: ServiceState.SERVICE_STATE_UP, keyId: '' }],
+    upsert: [{ nodeId: `/${bloc}/${horde}/${nodeId}/${service}/${service}1`, netId: '', horde: horde!, api: `${service}1`, instance: '', address: '127.77.183.1:4002', state: ServiceState.SERVICE_STATE_UP, keyId: '', tags: [] }],
     remove: [],
     address: s.address,
     horde: horde!,

@@ -51,6 +51,11 @@ export interface Endpoint {
   state: ServiceState;
   /** The KeyID its callers must hold a key for (≤ 256 bytes). */
   keyId: string;
+  /**
+   * Free labels the service gives itself, as Consul's service tags (≤ 64 tags of ≤ 128 bytes each,
+   * no duplicates). Pastiche announces the blobs it holds here (docs/PASTICHE.md).
+   */
+  tags: string[];
 }
 
 /** Who may see whom: a service `from` in `horde` may see endpoints of service `to`. */
@@ -199,7 +204,7 @@ export interface PullKeysResponse {
 }
 
 function createBaseEndpoint(): Endpoint {
-  return { nodeId: "", netId: "", horde: "", api: "", instance: "", address: "", state: 0, keyId: "" };
+  return { nodeId: "", netId: "", horde: "", api: "", instance: "", address: "", state: 0, keyId: "", tags: [] };
 }
 
 export const Endpoint: MessageFns<Endpoint> = {
@@ -227,6 +232,9 @@ export const Endpoint: MessageFns<Endpoint> = {
     }
     if (message.keyId !== "") {
       writer.uint32(66).string(message.keyId);
+    }
+    for (const v of message.tags) {
+      writer.uint32(74).string(v!);
     }
     return writer;
   },
@@ -306,6 +314,14 @@ export const Endpoint: MessageFns<Endpoint> = {
             }
 
             message.keyId = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.tags.push(reader.string());
             continue;
           }
         }
