@@ -6,6 +6,9 @@
  * do when a range fails or is bad and when an assembly hashes wrong (machines/pastiche/transfer.ts),
  * what to pin and unpin (machines/pastiche/holdings.ts). The node's edges move the bytes and answer.
  *
+ * It also keeps this node's pastiche registered in the catalog, naming what it holds
+ * (machines/pastiche/announce.ts), when the host gives it where to register.
+ *
  * States: `idle` (every holding held), `working` (something wanted is missing or being assembled; a
  * `tick` timer brings backoffs and re-asks due). Every event runs its rule, then the plan, then the tick.
  */
@@ -13,6 +16,7 @@ import { setup } from 'xstate'
 import { defineMachine } from './definition.js'
 import type { Effect } from './effects.js'
 import { is } from './strew/act.js'
+import { announce, announced, announceFailed } from './pastiche/announce.js'
 import { createPasticheContext, gone, hasAnswer, held, peers, restored, unwant, want } from './pastiche/holdings.js'
 import { missing, plan, rearm } from './pastiche/plan.js'
 import { assembled, fetched } from './pastiche/transfer.js'
@@ -29,6 +33,7 @@ const act = <T extends PasticheEvent['type']>(type: T, rule: (ctx: PasticheConte
     rule(context, event, out)
     plan(context, out)
     rearm(context, out)
+    announce(context, out)
     for (const e of out) enqueue.emit(e)
   })
 
@@ -45,10 +50,14 @@ const handlers = {
   assembled: { actions: act('assembled', (ctx, ev, out) => assembled(ctx, ev, out)) },
   'timer.fired': {
     actions: act('timer.fired', (ctx, ev) => {
-      // The tick fired: it is re-armed below if still needed; the plan brings what came due.
+      // The tick fired: it is re-armed below if still needed; the plan brings what came due. The
+      // announce timer only lets time pass: the announcement below goes again if still needed.
       if (ev.name === 'tick') ctx.ticking = false
     }),
   },
+  'reeve.registered': { actions: act('reeve.registered', (ctx, ev) => announced(ctx, ev.id)) },
+  'call.refused': { actions: act('call.refused', (ctx, ev, out) => announceFailed(ctx, ev.id, out)) },
+  'call.failed': { actions: act('call.failed', (ctx, ev, out) => announceFailed(ctx, ev.id, out)) },
 }
 
 export const pasticheLogic = S.createMachine({
@@ -59,6 +68,7 @@ export const pasticheLogic = S.createMachine({
     restored(context, out)
     plan(context, out)
     rearm(context, out)
+    announce(context, out)
     for (const e of out) enqueue.emit(e)
   }),
   initial: 'idle',
@@ -70,4 +80,4 @@ export const pasticheLogic = S.createMachine({
 })
 
 /** The pastiche machine as the runtime knows it. */
-export const pasticheMachine = defineMachine('pastiche', '1', pasticheLogic)
+export const pasticheMachine = defineMachine('pastiche', '2', pasticheLogic)

@@ -266,7 +266,7 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
   }
   // The blob store, served beside strew on the same gRPC server, and the pastiche machine that keeps
   // the node's holdings in the flock's host (actors/pastiche/pastiche.ts, machine-host.ts).
-  const machine = bound === undefined ? undefined : { node: id, host: flock.host, clock, persisted: pasticheFiles, flock: () => flock.context(), grpcPort: parseHostPort(grpcAddress!)!.port, hbMs: o.hbMs, bind: pasticheEdge.bind }
+  const machine = bound === undefined ? undefined : { node: id, host: flock.host, clock, persisted: pasticheFiles, flock: () => flock.context(), grpcPort: parseHostPort(grpcAddress!)!.port, hbMs: o.hbMs, bind: pasticheEdge.bind, ...(strew === undefined ? {} : { catalog: { reeveNodeId: strew.reeveNodeId, reeveKeyId: strew.reeveKeyId, address: strew.address } }) }
   const pastiche = bound === undefined ? undefined : await (await import('../pastiche/pastiche.js')).startPastiche({ dataDir: o.dataDir, ...(o.pasticheLimit === undefined ? {} : { limitBytes: o.pasticheLimit }), server: bound.server, tls: bound.tls, members: () => flock.context().list.entries, log: log.child('crux:pastiche'), ...(machine === undefined ? {} : { machine }) })
   if (pastiche !== undefined) opened.push(() => pastiche.close())
   await metricsServer?.attach({ id, flock, transport, strew, logs, files })

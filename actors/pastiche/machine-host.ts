@@ -5,10 +5,12 @@
  * each an event in its mailbox (so in the journal):
  * - the store's changes made by other ways than its own assemblies (a Put, gc, eviction, a failed
  *   verify): `blob.held` / `blob.gone`;
- * - its peers after each flock change: the flock's members, each at the host the flock knows it by and
- *   the port of this node's gRPC server (the member list carries no gRPC port: docs/STREW.md; a flock
- *   serves pastiche on one port on every host);
- * - `want` / `unwant` from the Want and Unwant calls (service.ts).
+ * - its peers whenever the flock's members or their pastiche entries in the catalog change: each at
+ *   the address its entry gives, with the blobs it announced (peers.ts); a member the catalog lacks
+ *   yet at the host the flock knows it by and the port of this node's gRPC server;
+ * - `want` / `unwant` from the Want and Unwant calls (service.ts);
+ * - the reeve's answers to its announcements (`announce`: it registers this node's pastiche in the
+ *   catalog, naming what it holds).
  */
 import type { FlockContext } from '../../machines/flock/types.js'
 import { pasticheMachine } from '../../machines/pastiche.machine.js'
@@ -17,8 +19,12 @@ import type { Clock } from '../../runtime/clock.js'
 import type { ActorHost } from '../../runtime/host.js'
 import type { PortHandler } from '../../runtime/router.js'
 import type { Store } from '../../runtime/store.js'
-import { createFlockViewFeed, flockViewOf } from '../strew/flock-view.js'
+import type { AnnounceInput } from '../../machines/pastiche/announce.js'
+import { PASTICHE_API } from '../../machines/pastiche/announce.js'
+import type { ReeveContext } from '../../machines/reeve/rules.js'
+import { createFlockViewFeed, flockViewOf, type Member } from '../strew/flock-view.js'
 import type { PasticheClient } from './client.js'
+import { createPeerFeed, pasticheNodeIdOf } from './peers.js'
 import type { BlobStore } from './store.js'
 import { createTransferEdge, type TransferEdge } from './transfer-edge.js'
 
@@ -37,6 +43,11 @@ export interface PasticheMachineInit {
   /** The port of this node's gRPC server: its peers' pastiche is at their host and this port. */
   grpcPort: number
   hbMs: number
+  /**
+   * Announce in the catalog through this node's reeve (a fulcrum running strew): the reeve's NodeID and
+   * KeyID, and the gRPC address peers reach this node's pastiche at. Absent: peers come from the flock only.
+   */
+  catalog?: { reeveNodeId: string; reeveKeyId: string; address: string }
   log?: { warn(msg: string, fields?: Record<string, unknown>): void }
 }
 
@@ -70,6 +81,14 @@ export function pastichePorts(): { ports: Record<string, PortHandler>; bind(edge
   return { ports: Object.fromEntries(PASTICHE_PORTS.map((p) => [p, take])), bind: (e) => void (edge = e) }
 }
 
+/** What the machine registers: `/bloc/horde/<node>/Pastiche/Pastiche1` at the node's gRPC address, as the node's own caller. */
+function announceOf(node: string, self: string, c: NonNullable<PasticheMachineInit['catalog']>): AnnounceInput {
+  const nodeId = pasticheNodeIdOf(c.reeveNodeId, node)
+  const horde = c.reeveNodeId.split('/')[2]!
+  const endpoint = { nodeId, netId: `/${PASTICHE_API}/${node}/net/${c.address}`, horde, api: PASTICHE_API, instance: node, address: c.address, state: 'up' as const, keyId: '' }
+  return { endpoint, reeve: `${node}/reeve`, keyId: c.reeveKeyId, self }
+}
+
 /** Spawns the machine and feeds it; `bind` gives its edge to the ports. */
 export function startPasticheMachine(init: PasticheMachineInit, bind: (edge: TransferEdge) => void): PasticheMachine {
   const { host, store, node } = init
@@ -96,21 +115,34 @@ export function startPasticheMachine(init: PasticheMachineInit, bind: (edge: Tra
     .map((k) => init.persisted.get(actor, k) as PersistedWant | null)
     .filter((w): w is PersistedWant => w !== null && typeof w === 'object' && typeof w.hash === 'string')
     .map((w) => (w.bytes === null ? { hash: w.hash } : { hash: w.hash, bytes: w.bytes }))
-  const input: PasticheInput = { node, now: init.clock.now(), held: store.ls().map((b) => ({ hash: b.hash, bytes: b.bytes })), wants }
+  const c = init.catalog
+  const input: PasticheInput = {
+    node,
+    now: init.clock.now(),
+    held: store.ls().map((b) => ({ hash: b.hash, bytes: b.bytes })),
+    wants,
+    ...(c === undefined ? {} : { announce: announceOf(node, actor, c) }),
+  }
   host.spawn(actor, pasticheMachine.name, input)
-  const feed = createFlockViewFeed()
+  const flockFeed = createFlockViewFeed()
+  const peerFeed = createPeerFeed({ node, ...(c === undefined ? {} : { reeveNodeId: c.reeveNodeId }), grpcPort: init.grpcPort })
+  const reeveActor = `${node}/reeve`
+  let members: readonly Member[] | null = null
   const tell = (): void => {
-    if (feed.next(init.flock()) === null) return
-    const view = flockViewOf(init.flock())
-    // A member that does not hold the list knows no peers to tell: it keeps the last ones.
-    if (!view.listHeld) return
-    const peers = view.members.filter((m) => m.node !== node).map((m) => ({ node: m.node, address: `${m.host.includes(':') ? `[${m.host}]` : m.host}:${init.grpcPort}` }))
-    deliver({ type: 'peers', peers })
+    if (flockFeed.next(init.flock()) !== null) {
+      const view = flockViewOf(init.flock())
+      // A member that does not hold the list knows no peers to tell: it keeps the last ones.
+      if (view.listHeld) members = view.members
+    }
+    if (members === null) return
+    const reeve = c !== undefined && host.has(reeveActor) ? (host.state(reeveActor).context as ReeveContext) : undefined
+    const peers = peerFeed.next(members, reeve?.catalog, reeve?.listed ?? null)
+    if (peers !== null) deliver({ type: 'peers', peers })
   }
   tell()
   const flockActor = `${node}/flock`
   host.onStep((step) => {
-    if (step.actor === flockActor) tell()
+    if (step.actor === flockActor || step.actor === reeveActor) tell()
   })
   return {
     actor,

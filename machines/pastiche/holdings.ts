@@ -34,6 +34,7 @@ export function createPasticheContext(o: PasticheInput): PasticheContext {
     counters: { fetches: 0, ok: 0, failed: 0, bad: 0, badAssemblies: 0, completed: 0 },
     nextId: 1,
     ticking: false,
+    announce: o.announce === undefined ? null : { input: o.announce, announced: null, sending: null, notBefore: o.now },
   }
   for (const b of o.held ?? []) if (validSize(b.bytes)) ctx.held[b.hash] = b.bytes
   for (const w of o.wants ?? []) ctx.wants[w.hash] = fresh(o.node, w.hash, validSize(w.bytes) ? w.bytes : null)
@@ -126,22 +127,37 @@ export function unhold(ctx: PasticheContext, hash: string, node: string): void {
   delete ctx.holders[hash]
 }
 
-/** The peers known now; what one announced it holds replaces what was known of it, else that is kept. */
+/**
+ * The peers known now. What one announced it holds in full replaces what was known of it; a partial
+ * announcement only adds (a blob it did not name may still be held); without one, what was known is kept.
+ */
 export function peers(ctx: PasticheContext, ev: Peers): void {
   const next: PasticheContext['peers'] = {}
-  const announced: Record<string, Set<string>> = {}
+  const announced: Record<string, Map<string, number>> = {}
+  const complete: Record<string, boolean> = {}
   // The list comes from the network (the catalog): a malformed entry is skipped, not trusted.
   for (const p of Array.isArray(ev.peers) ? ev.peers : []) {
     if (typeof p?.node !== 'string' || p.node === ctx.node || typeof p.address !== 'string' || p.address === '') continue
     if (p.holds !== undefined && !Array.isArray(p.holds)) continue
     next[p.node] = { address: p.address }
-    if (p.holds !== undefined) announced[p.node] = new Set(p.holds.filter((h) => typeof h === 'string'))
+    if (p.holds === undefined) continue
+    announced[p.node] = new Map(p.holds.filter((h) => typeof h?.hash === 'string' && (h.bytes === undefined || validSize(h.bytes))).map((h) => [h.hash, h.bytes ?? 0]))
+    complete[p.node] = p.partial !== true
   }
+  for (const n in complete) if (complete[n]) next[n]!.holds = [...announced[n]!.keys()]
   ctx.peers = next
   for (const hash of Object.keys(ctx.holders)) {
-    for (const n of Object.keys(ctx.holders[hash]!)) if (next[n] === undefined || announced[n]?.has(hash) === false) unhold(ctx, hash, n)
+    for (const n of Object.keys(ctx.holders[hash]!)) if (next[n] === undefined || (complete[n] === true && !announced[n]!.has(hash))) unhold(ctx, hash, n)
   }
-  for (const n in announced) for (const h of announced[n]!) (ctx.holders[h] ??= {})[n] ??= 0
+  for (const n in announced) {
+    for (const [h, bytes] of announced[n]!) {
+      const hs = (ctx.holders[h] ??= {})
+      // 0 is "size not known": it does not forget a size a `has` answer gave.
+      if (bytes > 0 || hs[n] === undefined) hs[n] = bytes
+      const w = ctx.wants[h]
+      if (w !== undefined && w.bytes === null && bytes > 0) w.bytes = bytes
+    }
+  }
 }
 
 /** A peer said whether it holds a blob (a failed ask says nothing). */

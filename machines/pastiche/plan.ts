@@ -43,6 +43,21 @@ function asking(ctx: PasticheContext, hash: string): boolean {
   return ctx.asking[hash] !== undefined
 }
 
+/**
+ * The peers worth asking about `w`: not excluded, and not one whose complete announcement settles it
+ * (it does not name the blob: it does not hold it; it names it with its size and is taken to hold it).
+ * One that names it but is no longer taken to (a range from it failed), or without a size, is asked.
+ */
+function askable(ctx: PasticheContext, w: Wanted): string[] {
+  const hs = ctx.holders[w.hash]
+  return Object.keys(ctx.peers)
+    .filter((n) => {
+      const named = ctx.peers[n]!.holds
+      return !w.excluded.includes(n) && (named === undefined || (named.includes(w.hash) && !(hs?.[n]! > 0)))
+    })
+    .sort()
+}
+
 /** One round of `has` to the next `askFanout` peers (rotating, so every peer is asked in turn); `fresh` begins a circle. */
 function ask(ctx: PasticheContext, w: Wanted, fresh: boolean, out: Effect[]): void {
   w.askedAt = ctx.now
@@ -50,7 +65,7 @@ function ask(ctx: PasticheContext, w: Wanted, fresh: boolean, out: Effect[]): vo
     w.circle = 0
     w.circleAt = ctx.now
   }
-  const nodes = Object.keys(ctx.peers).filter((n) => !w.excluded.includes(n)).sort()
+  const nodes = askable(ctx, w)
   const k = Math.min(ctx.config.askFanout, nodes.length)
   for (let i = 0; i < k; i++) {
     const node = nodes[(w.askCursor + i) % nodes.length]!
@@ -106,8 +121,10 @@ export function plan(ctx: PasticheContext, out: Effect[]): void {
   const load = loads(ctx)
   let busy = Object.keys(ctx.transfers).length
   let peerCount = -1
-  // Not every event needs it, and the list may be long: counted once, when first needed.
-  const morePeers = (w: Wanted) => w.circle < (peerCount < 0 ? (peerCount = Object.keys(ctx.peers).length) : peerCount)
+  // Not every event needs it, and the list may be long: counted once, when first needed. Peers whose
+  // announcements settle a blob are not asked about it (askable): counted for that blob alone.
+  const announcing = Object.values(ctx.peers).some((p) => p.holds !== undefined)
+  const morePeers = (w: Wanted) => w.circle < (announcing ? askable(ctx, w).length : peerCount < 0 ? (peerCount = Object.keys(ctx.peers).length) : peerCount)
   for (const hash of Object.keys(ctx.wants).sort()) {
     const w = ctx.wants[hash]!
     if (w.phase !== 'missing') continue

@@ -8,6 +8,8 @@
  * Pure module: types and constants only.
  */
 
+import type { AnnounceInput, AnnounceState } from './announce.js'
+
 /** Stamped by the host on delivery. */
 type Stamped = { now?: number }
 
@@ -21,8 +23,14 @@ export type BlobGone = Stamped & { type: 'blob.gone'; hash: string }
 export type Want = Stamped & { type: 'want'; hash: string; bytes?: number }
 /** The holding of `hash` is withdrawn. */
 export type Unwant = Stamped & { type: 'unwant'; hash: string }
-/** One pastiche peer: its node id, the address its transfer edge reaches it at, what it announced it holds. */
-export type Peer = { node: string; address: string; holds?: string[] }
+/** A blob a peer announced it holds, and its size when announced (absent: asked with `has`). */
+export type AnnouncedHold = { hash: string; bytes?: number }
+/**
+ * One pastiche peer: its node id, the address its transfer edge reaches it at, and what it announced
+ * it holds (machines/pastiche/announce.ts): absent when it announced nothing; `partial` when it holds
+ * more than it named (then a blob not named may still be held).
+ */
+export type Peer = { node: string; address: string; holds?: AnnouncedHold[]; partial?: boolean }
 /** The pastiche peers known now (from the catalog or the flock), replacing the previous list. */
 export type Peers = Stamped & { type: 'peers'; peers: Peer[] }
 /** The answer to `has` `id`: `ok` false when the call failed; else whether the peer holds it, and its size. */
@@ -35,8 +43,13 @@ export type Fetched = Stamped & { type: 'fetched'; id: number; result: FetchResu
 export type Assembled = Stamped & { type: 'assembled'; id: number; ok: boolean }
 /** The machine's own timer. */
 export type TimerFired = Stamped & { type: 'timer.fired'; name: string }
+/** The reeve took the announcement (registration) `id`. */
+export type ReeveRegistered = Stamped & { type: 'reeve.registered'; id: number }
+/** The reeve refused registration `id`, or the road could not deliver it. */
+export type CallRefused = Stamped & { type: 'call.refused'; id?: number; code: string; message: string }
+export type CallFailed = Stamped & { type: 'call.failed'; id: number; code: string; message: string }
 
-export type PasticheEvent = BlobHeld | BlobGone | Want | Unwant | Peers | HasAnswer | Fetched | Assembled | TimerFired
+export type PasticheEvent = BlobHeld | BlobGone | Want | Unwant | Peers | HasAnswer | Fetched | Assembled | TimerFired | ReeveRegistered | CallRefused | CallFailed
 
 // ---------------------------------------------------------------- messages out
 
@@ -129,6 +142,8 @@ export interface Wanted {
 /** A pastiche peer known now. */
 export interface KnownPeer {
   address: string
+  /** The blobs it named in a complete announcement (absent: none, or a partial one: then it is asked). */
+  holds?: string[]
 }
 
 /** Counters, for the summary and the status. */
@@ -171,6 +186,8 @@ export interface PasticheContext {
   nextId: number
   /** Whether the tick timer is armed. */
   ticking: boolean
+  /** The catalog announcement of what this node holds (null: this node does not announce; the simulator). */
+  announce: AnnounceState | null
 }
 
 /** What the machine is spawned with. */
@@ -184,6 +201,8 @@ export interface PasticheInput {
   held?: Array<{ hash: string; bytes: number }>
   /** The holdings persisted before a restart (`want/<hash>`). */
   wants?: Array<{ hash: string; bytes?: number }>
+  /** Register with the node's reeve, announcing what is held (announce.ts); absent: no announcement. */
+  announce?: AnnounceInput
 }
 
 /** What a holding persists under `want/<hash>` (null when withdrawn). */

@@ -12,7 +12,7 @@ export const STORE = 'port:pastiche-store'
 
 export function pastiche(config: Partial<PasticheConfig> = {}, extra: Partial<PasticheInput> = {}) {
   const s = stepper(pasticheLogic, { node: 'me', now: 0, config: { minRange: 100, gatherMs: 0, ...config }, ...extra })
-  const peers = (at: number, list: Array<[string, string[]?]>) => s.send({ type: 'peers', peers: list.map(([node, holds]) => ({ node, address: `${node}:1`, ...(holds === undefined ? {} : { holds }) })) }, at)
+  const peers = (at: number, list: Array<[string, string[]?]>) => s.send({ type: 'peers', peers: list.map(([node, holds]) => ({ node, address: `${node}:1`, ...(holds === undefined ? {} : { holds: holds.map((hash) => ({ hash })) }) })) }, at)
   return {
     ...s,
     want: (hash: string, bytes?: number, at?: number) => s.send({ type: 'want', hash, ...(bytes === undefined ? {} : { bytes }) }, at),

@@ -201,7 +201,7 @@ test('bounded: at most perPeer ranges in flight from one peer over all blobs, th
 test('a malformed peer list from the network is skipped, not trusted, and breaks nothing', (t) => {
   const m = pastiche()
   m.want(A, 100, 0)
-  const out = m.send({ type: 'peers', peers: [{ node: 'p1', address: '' }, { node: 7, address: 'x:1' }, { node: 'p2', address: 'p2:1', holds: 'all' }, null, { node: 'p3', address: 'p3:1', holds: [A, 5] }] }, 1)
+  const out = m.send({ type: 'peers', peers: [{ node: 'p1', address: '' }, { node: 7, address: 'x:1' }, { node: 'p2', address: 'p2:1', holds: 'all' }, null, { node: 'p3', address: 'p3:1', holds: [{ hash: A }, 5, { hash: A, bytes: -1 }] }] }, 1)
   t.deepEqual(Object.keys(m.context().peers), ['p3'])
   t.deepEqual(fetches(out), ['p3:1 0+100'])
   m.send({ type: 'peers', peers: 'nonsense' }, 2)

@@ -40,9 +40,9 @@ function concrete(e: string, c: any, now: number): HostEvent {
     case 'gone-B':
       return { type: 'blob.gone', hash: B, now }
     case 'peers-p1':
-      return { type: 'peers', peers: [{ node: 'p1', address: 'p1:1', holds: [A] }], now }
+      return { type: 'peers', peers: [{ node: 'p1', address: 'p1:1', holds: [{ hash: A }] }], now }
     case 'peers-both':
-      return { type: 'peers', peers: [{ node: 'p1', address: 'p1:1', holds: [A] }, { node: 'p2', address: 'p2:1', holds: [A, B] }], now }
+      return { type: 'peers', peers: [{ node: 'p1', address: 'p1:1', holds: [{ hash: A }] }, { node: 'p2', address: 'p2:1', holds: [{ hash: A }, { hash: B }] }], now }
     case 'peers-none':
       return { type: 'peers', peers: [], now }
     case 'has-yes':
@@ -165,7 +165,7 @@ test.serial('random runs of up to 60 events hold the invariants, and a fair worl
       }
       for (const e of events) step(e)
       // Fair from now on: both peers hold both blobs and every answer is good.
-      m.send({ type: 'peers', peers: [{ node: 'p1', address: 'p1:1', holds: [A, B] }, { node: 'p2', address: 'p2:1', holds: [A, B] }] }, (now += 100))
+      m.send({ type: 'peers', peers: [{ node: 'p1', address: 'p1:1', holds: [{ hash: A }, { hash: B }] }, { node: 'p2', address: 'p2:1', holds: [{ hash: A }, { hash: B }] }] }, (now += 100))
       for (let i = 0; i < 200 && m.state() === 'working'; i++) {
         const c = m.context()
         if (first(c.asks) !== undefined) step('has-yes')
