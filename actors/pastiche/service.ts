@@ -30,7 +30,7 @@ export const PasticheServiceService = { ...Generated, get: { ...Generated.get, r
 
 export interface PasticheServiceInit {
   store: BlobStore
-  /** The KeyID of the node's own key: the only caller of Pin, Unpin, Gc and Fetch. */
+  /** The KeyID of the node's own key: the only caller of Pin, Unpin, Gc and Fetch (members may Want and Unwant too). */
   ownKeyId: string
   /** Pulls a blob from a peer (Fetch), as the node's own key asked. */
   fetch(hash: string, from: string): Promise<FetchResponse>
@@ -165,8 +165,9 @@ export function pasticheHandlers(init: PasticheServiceInit): grpc.UntypedService
       own(call, init)
       return store.gc()
     }),
+    // Want and Unwant are open to the flock's members as well (the whitelist admits only them): "blob
+    // H must be on node N" is given to N by whichever node an operator works from (`--node`).
     want: unary<WantRequest, WantResponse>((call) => {
-      own(call, init)
       const hash = parseHash(call.request.hash)
       const h = holdingsOf(init)
       const was = h.wanted().includes(hash)
@@ -174,7 +175,6 @@ export function pasticheHandlers(init: PasticheServiceInit): grpc.UntypedService
       return { changed: !was, held: store.has(hash), peers: h.peers() }
     }),
     unwant: unary<UnwantRequest, UnwantResponse>((call) => {
-      own(call, init)
       const hash = parseHash(call.request.hash)
       const h = holdingsOf(init)
       const was = h.wanted().includes(hash)

@@ -6,8 +6,9 @@
  * member list, and the fingerprint is that key's. So a key the flock CA certified but that no member
  * holds (another data dir, a node that left) is refused, and nothing has to be stored per peer.
  *
- * Some methods change what the node keeps or make it dial out (Pin, Unpin, Gc, Fetch, Want, Unwant): only the
- * node's own key may call those ({@link ownOnly}).
+ * Some methods change what the node keeps or make it dial out (Pin, Unpin, Gc, Fetch): only the node's
+ * own key may call those (service.ts `own`). Want and Unwant are open to members: a holding on node N
+ * may be given from any node of the flock (`crux pastiche want --node N`).
  */
 import { keyIdOf } from '../strew/registration.js'
 import { REEVE_REV } from '../strew/registry-client.js'

@@ -12,7 +12,7 @@
 import type { Command } from 'commander'
 import { reach, say, type Reach } from './reach.js'
 import type { PasticheClient } from '../../actors/pastiche/client.js'
-import { Code, CruxError, InvalidArgumentError, isRemoteError } from '../../runtime/errors.js'
+import { Code, CruxError, InvalidArgumentError, isRemoteError, NotFoundError } from '../../runtime/errors.js'
 import { target } from '../flags.js'
 
 /** Unary calls: a store answers in milliseconds, so 10 s without one means nobody is there. */
@@ -48,19 +48,42 @@ function explain(f: Reach, err: unknown): unknown {
   }
 }
 
-/** Runs `fn` with a client of the node at `--target` speaking as `--data-dir`'s node, and always closes it. */
-async function withStore<T>(f: Reach, fn: (c: PasticheClient) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` with a client of the node at `--target` speaking as `--data-dir`'s node, and always closes
+ * it. With `node` (another node's id), the client reaches that node's pastiche at the address the
+ * target's catalog lists for it (Pastiche1), pinned to that node's key; it speaks as a flock member.
+ */
+async function withStore<T>(f: Reach, fn: (c: PasticheClient) => Promise<T>, node?: string): Promise<T> {
   const { loadPeerTls } = await import('../../runtime/grpc-tls.js')
   const tls = loadPeerTls(f.dataDir)
   const { createPasticheClient } = await import('../../actors/pastiche/client.js')
-  // The node to reach is the data dir's own: its server holds the same key.
-  const client = createPasticheClient({ address: f.target, tls, expect: { publicKey: tls.publicKey }, timeoutMs: DEADLINE_MS })
+  const { nodeIdOf } = await import('../../runtime/node-identity.js')
+  const own = node === undefined || node === nodeIdOf(tls.publicKey)
+  const address = own ? f.target : await pasticheOf(f, tls, node)
+  // The node to reach is the data dir's own (its server holds the same key), or the one named.
+  const client = createPasticheClient({ address, tls, expect: own ? { publicKey: tls.publicKey } : { node }, timeoutMs: DEADLINE_MS })
   try {
     return await fn(client)
   } catch (err) {
-    throw explain(f, err)
+    throw explain(own ? f : { ...f, target: address }, err)
   } finally {
     client.close()
+  }
+}
+
+/** The gRPC address of `node`'s pastiche, as the catalog of the node at --target lists it. */
+async function pasticheOf(f: Reach, tls: import('../../runtime/grpc-tls.js').PeerTls, node: string): Promise<string> {
+  const { createReeveClient } = await import('../../actors/strew/client.js')
+  const reeve = createReeveClient({ address: f.target, tls, timeoutMs: DEADLINE_MS })
+  try {
+    const { endpoints } = await reeve.catalog({ api: 'Pastiche1' })
+    const e = endpoints.find((x) => x.api === 'Pastiche1' && x.nodeId.split('/')[3] === node && x.state === 'up')
+    if (e === undefined) throw new NotFoundError(`no node ${node} in the catalog of ${f.target} (\`crux registry ls --api Pastiche1\` lists the nodes)`)
+    return e.address
+  } catch (err) {
+    throw explain(f, err)
+  } finally {
+    reeve.close()
   }
 }
 
@@ -229,8 +252,9 @@ export function registerPastiche(program: Command): void {
   reach(
     pastiche
       .command('want')
-      .description("keep a blob on the node: its pastiche machine fetches it from the flock's members that hold it (ranges from several at once, verified), pins it, and keeps it until unwant (survives restarts). Only the node itself: --node is not supported")
+      .description("keep a blob on the node: its pastiche machine fetches it from the flock's members that hold it (ranges from several at once, verified), pins it, and keeps it until unwant (survives restarts)")
       .argument('<HASH>', 'the blob')
+      .option('--node <NODE_ID>', "the node to keep it on (default: the node at --target), reached at the address the target's catalog lists for its pastiche")
       .option('--bytes <N>', 'its size, when known (else learnt from the peers)', (v: string) => {
         const n = Number(v)
         if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`--bytes ${v} is not a byte count`)
@@ -238,20 +262,36 @@ export function registerPastiche(program: Command): void {
       }),
     'print {"hash","changed","held"}',
     '\nExample:\n  crux pastiche want sha256:… --target 127.77.0.1:50059 --data-dir /tmp/n1 --json',
-  ).action(async (hashText: string, f: Reach & { bytes?: number }) => {
+  ).action(async (hashText: string, f: Reach & { bytes?: number; node?: string }) => {
     const hash = await hashArg(hashText)
-    await withStore(f, async (c) => {
-      const r = await c.want(hash, f.bytes)
-      say(f, { hash, changed: r.changed, held: r.held }, `${hash} ${r.changed ? 'wanted' : 'was wanted already'}${r.held ? ' (held)' : ' (to fetch from the peers)'}\n`)
-    })
+    await withStore(
+      f,
+      async (c) => {
+        const r = await c.want(hash, f.bytes)
+        say(f, { hash, changed: r.changed, held: r.held }, `${hash} ${r.changed ? 'wanted' : 'was wanted already'}${r.held ? ' (held)' : ' (to fetch from the peers)'}\n`)
+      },
+      f.node,
+    )
   })
 
-  reach(pastiche.command('unwant').description('withdraw a holding: what is in flight for it stops, and the blob is unpinned (not removed)').argument('<HASH>', 'the blob'), 'print {"hash","changed"}', '\nExample:\n  crux pastiche unwant sha256:… --target 127.77.0.1:50059 --data-dir /tmp/n1').action(async (hashText: string, f: Reach) => {
+  reach(
+    pastiche
+      .command('unwant')
+      .description('withdraw a holding: what is in flight for it stops, and the blob is unpinned (not removed)')
+      .argument('<HASH>', 'the blob')
+      .option('--node <NODE_ID>', 'the node whose holding it is (default: the node at --target)'),
+    'print {"hash","changed"}',
+    '\nExample:\n  crux pastiche unwant sha256:… --target 127.77.0.1:50059 --data-dir /tmp/n1',
+  ).action(async (hashText: string, f: Reach & { node?: string }) => {
     const hash = await hashArg(hashText)
-    await withStore(f, async (c) => {
-      const changed = await c.unwant(hash)
-      say(f, { hash, changed }, `${hash} ${changed ? 'no longer wanted' : 'was not wanted'}\n`)
-    })
+    await withStore(
+      f,
+      async (c) => {
+        const changed = await c.unwant(hash)
+        say(f, { hash, changed }, `${hash} ${changed ? 'no longer wanted' : 'was not wanted'}\n`)
+      },
+      f.node,
+    )
   })
 
   reach(

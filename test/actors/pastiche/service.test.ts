@@ -141,6 +141,8 @@ test('a key the flock CA certified but no member holds can neither read nor writ
   t.is(await codeOf(s.put(from('intruder'))), Code.PERMISSION_DENIED)
   t.is(await codeOf(s.has(held.hash)), Code.PERMISSION_DENIED)
   t.is(await codeOf(s.ls()), Code.PERMISSION_DENIED)
+  t.is(await codeOf(s.want(held.hash)), Code.PERMISSION_DENIED)
+  t.is(await codeOf(s.unwant(held.hash)), Code.PERMISSION_DENIED)
   t.deepEqual((await net.client(a).ls()).blobs.map((b) => b.hash), [held.hash])
   // The same key once a member: reads and writes, but Pin, Gc and Fetch stay the node's own.
   net.members[stranger.id] = true
