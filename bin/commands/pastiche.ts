@@ -10,7 +10,7 @@
  * it), waits until it is held, downloads it, and withdraws the holding unless it was wanted before.
  */
 import type { Command } from 'commander'
-import { reach, say, type Reach } from './reach.js'
+import { reach, say, using, type Reach } from './reach.js'
 import type { PasticheClient } from '../../actors/pastiche/client.js'
 import { Code, CruxError, InvalidArgumentError, isRemoteError, NotFoundError } from '../../runtime/errors.js'
 import { target } from '../flags.js'
@@ -62,29 +62,23 @@ async function withStore<T>(f: Reach, fn: (c: PasticheClient) => Promise<T>, nod
   const address = own ? f.target : await pasticheOf(f, tls, node)
   // The node to reach is the data dir's own (its server holds the same key), or the one named.
   const client = createPasticheClient({ address, tls, expect: own ? { publicKey: tls.publicKey } : { node }, timeoutMs: DEADLINE_MS })
-  try {
-    return await fn(client)
-  } catch (err) {
-    throw explain(own ? f : { ...f, target: address }, err)
-  } finally {
-    client.close()
-  }
+  return using(client, fn, (err) => explain(own ? f : { ...f, target: address }, err))
 }
 
 /** The gRPC address of `node`'s pastiche, as the catalog of the node at --target lists it. */
 async function pasticheOf(f: Reach, tls: import('../../runtime/grpc-tls.js').PeerTls, node: string): Promise<string> {
   const { createReeveClient } = await import('../../actors/strew/client.js')
   const reeve = createReeveClient({ address: f.target, tls, timeoutMs: DEADLINE_MS })
-  try {
-    const { endpoints } = await reeve.catalog({ api: 'Pastiche1' })
-    const e = endpoints.find((x) => x.api === 'Pastiche1' && x.nodeId.split('/')[3] === node && x.state === 'up')
-    if (e === undefined) throw new NotFoundError(`no node ${node} in the catalog of ${f.target} (\`crux registry ls --api Pastiche1\` lists the nodes)`)
-    return e.address
-  } catch (err) {
-    throw explain(f, err)
-  } finally {
-    reeve.close()
-  }
+  return using(
+    reeve,
+    async (c) => {
+      const { endpoints } = await c.catalog({ api: 'Pastiche1' })
+      const e = endpoints.find((x) => x.api === 'Pastiche1' && x.nodeId.split('/')[3] === node && x.state === 'up')
+      if (e === undefined) throw new NotFoundError(`no node ${node} in the catalog of ${f.target} (\`crux registry ls --api Pastiche1\` lists the nodes)`)
+      return e.address
+    },
+    (err) => explain(f, err),
+  )
 }
 
 

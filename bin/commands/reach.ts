@@ -27,3 +27,14 @@ export function reach(cmd: Command, json: string, example: string, whose = ''): 
     .option('--json', json)
     .addHelpText('after', example)
 }
+
+/** Runs `fn` with `client`, a failure turned into one line by `explain`, and always closes the client. */
+export async function using<C extends { close(): void }, T>(client: C, fn: (c: C) => Promise<T>, explain: (err: unknown) => unknown): Promise<T> {
+  try {
+    return await fn(client)
+  } catch (err) {
+    throw explain(err)
+  } finally {
+    client.close()
+  }
+}

@@ -6,7 +6,7 @@
  * new key would speak for no node).
  */
 import type { Command } from 'commander'
-import { reach, say, type Reach } from './reach.js'
+import { reach, say, using, type Reach } from './reach.js'
 import type { ReeveClient } from '../../actors/strew/client.js'
 import { goodId } from '../../machines/strew/ids.js'
 import type { CatalogEndpoint } from '../../machines/steward/types.js'
@@ -83,14 +83,7 @@ async function withReeve<T>(f: Reach, fn: (c: ReeveClient) => Promise<T>): Promi
   const { loadPeerTls } = await import('../../runtime/grpc-tls.js')
   const tls = loadPeerTls(f.dataDir)
   const { createReeveClient } = await import('../../actors/strew/client.js')
-  const client = createReeveClient({ address: f.target, tls, timeoutMs: DEADLINE_MS })
-  try {
-    return await fn(client)
-  } catch (err) {
-    throw explain(f, err)
-  } finally {
-    client.close()
-  }
+  return using(createReeveClient({ address: f.target, tls, timeoutMs: DEADLINE_MS }), fn, (err) => explain(f, err))
 }
 
 
