@@ -19,12 +19,10 @@ import type { Clock } from '../../runtime/clock.js'
 import type { ActorHost } from '../../runtime/host.js'
 import type { PortHandler } from '../../runtime/router.js'
 import type { Store } from '../../runtime/store.js'
-import type { AnnounceInput } from '../../machines/pastiche/announce.js'
-import { PASTICHE_API } from '../../machines/pastiche/announce.js'
 import type { ReeveContext } from '../../machines/reeve/rules.js'
 import { createFlockViewFeed, flockViewOf, type Member } from '../strew/flock-view.js'
 import type { PasticheClient } from './client.js'
-import { createPeerFeed, pasticheNodeIdOf } from './peers.js'
+import { announceOf, createPeerFeed } from './peers.js'
 import type { BlobStore } from './store.js'
 import { createTransferEdge, type TransferEdge } from './transfer-edge.js'
 
@@ -81,14 +79,6 @@ export function pastichePorts(): { ports: Record<string, PortHandler>; bind(edge
   return { ports: Object.fromEntries(PASTICHE_PORTS.map((p) => [p, take])), bind: (e) => void (edge = e) }
 }
 
-/** What the machine registers: `/bloc/horde/<node>/Pastiche/Pastiche1` at the node's gRPC address, as the node's own caller. */
-function announceOf(node: string, self: string, c: NonNullable<PasticheMachineInit['catalog']>): AnnounceInput {
-  const nodeId = pasticheNodeIdOf(c.reeveNodeId, node)
-  const horde = c.reeveNodeId.split('/')[2]!
-  const endpoint = { nodeId, netId: `/${PASTICHE_API}/${node}/net/${c.address}`, horde, api: PASTICHE_API, instance: node, address: c.address, state: 'up' as const, keyId: '' }
-  return { endpoint, reeve: `${node}/reeve`, keyId: c.reeveKeyId, self }
-}
-
 /** Spawns the machine and feeds it; `bind` gives its edge to the ports. */
 export function startPasticheMachine(init: PasticheMachineInit, bind: (edge: TransferEdge) => void): PasticheMachine {
   const { host, store, node } = init
@@ -121,11 +111,12 @@ export function startPasticheMachine(init: PasticheMachineInit, bind: (edge: Tra
     now: init.clock.now(),
     held: store.ls().map((b) => ({ hash: b.hash, bytes: b.bytes })),
     wants,
-    ...(c === undefined ? {} : { announce: announceOf(node, actor, c) }),
+    ...(c === undefined ? {} : { announce: announceOf(node, c) }),
   }
   host.spawn(actor, pasticheMachine.name, input)
   const flockFeed = createFlockViewFeed()
-  const peerFeed = createPeerFeed({ node, ...(c === undefined ? {} : { reeveNodeId: c.reeveNodeId }), grpcPort: init.grpcPort })
+  const fallback = (m: Member) => `${m.host.includes(':') ? `[${m.host}]` : m.host}:${init.grpcPort}`
+  const peerFeed = createPeerFeed({ node, ...(c === undefined ? {} : { reeveNodeId: c.reeveNodeId }), fallback })
   const reeveActor = `${node}/reeve`
   let members: readonly Member[] | null = null
   const tell = (): void => {

@@ -3,10 +3,11 @@
  * (machines/pastiche/types.ts), from the node's catalog and its flock. Each member's pastiche
  * registers in the catalog as `/bloc/horde/<node>/Pastiche/Pastiche1` at its gRPC address, its tags
  * naming the blobs it holds (machines/pastiche/announce.ts); a member whose registration the catalog
- * does not hold yet (it just joined, or the catalog has not reached this node) is still a peer, at the
- * host the flock knows it by and this node's gRPC port, announcing nothing (it is asked).
+ * does not hold yet (it just joined, or the catalog has not reached this node) is still a peer, at an
+ * address the caller assumes for it, announcing nothing (it is asked). Used by a fulcrum
+ * (machine-host.ts) and by the simulator (actors/sim/pastiche-sim.ts).
  */
-import { PASTICHE_API, parseHoldTags } from '../../machines/pastiche/announce.js'
+import { PASTICHE_API, parseHoldTags, type AnnounceInput } from '../../machines/pastiche/announce.js'
 import type { Peer } from '../../machines/pastiche/types.js'
 import type { HeldCatalog, Listed } from '../../machines/reeve/served.js'
 import { servedEndpoint } from '../../machines/reeve/served.js'
@@ -34,8 +35,11 @@ export interface PeerFeed {
   next(members: readonly Member[], catalog: HeldCatalog | undefined, listed: Listed): Peer[] | null
 }
 
-/** `node`'s feed; `grpcPort` is where members the catalog lacks are assumed to serve; without `reeveNodeId`, no catalog is read. */
-export function createPeerFeed(init: { node: string; reeveNodeId?: string; grpcPort: number }): PeerFeed {
+/**
+ * `node`'s feed; `fallback(member)` is where a member the catalog lacks is assumed to serve (a fulcrum:
+ * its flock host and this node's gRPC port); without `reeveNodeId`, no catalog is read.
+ */
+export function createPeerFeed(init: { node: string; reeveNodeId?: string; fallback(m: Member): string }): PeerFeed {
   let lastMembers: readonly Member[] | null = null
   let lastEntries: Array<CatalogEndpoint | undefined> = []
   return {
@@ -51,8 +55,16 @@ export function createPeerFeed(init: { node: string; reeveNodeId?: string; grpcP
       return others.map((m, i) => {
         const e = entries[i]
         if (e !== undefined) return fromEndpoint(m.node, e)
-        return { node: m.node, address: `${m.host.includes(':') ? `[${m.host}]` : m.host}:${init.grpcPort}` }
+        return { node: m.node, address: init.fallback(m) }
       })
     },
   }
+}
+
+/** What node `node`'s pastiche machine registers: `/bloc/horde/<node>/Pastiche/Pastiche1` at `address`, as the node's own caller. */
+export function announceOf(node: string, c: { reeveNodeId: string; reeveKeyId: string; address: string }): AnnounceInput {
+  const nodeId = pasticheNodeIdOf(c.reeveNodeId, node)
+  const horde = c.reeveNodeId.split('/')[2]!
+  const endpoint: CatalogEndpoint = { nodeId, netId: `/${PASTICHE_API}/${node}/net/${c.address}`, horde, api: PASTICHE_API, instance: node, address: c.address, state: 'up', keyId: '' }
+  return { endpoint, reeve: `${node}/reeve`, keyId: c.reeveKeyId, self: `${node}/pastiche` }
 }
