@@ -77,6 +77,7 @@ export async function startPastiche(init: PasticheInit): Promise<Pastiche> {
       : {
           wanted: () => Object.keys(machine.context()?.wants ?? {}),
           peers: () => Object.keys(machine.context()?.peers ?? {}).length,
+          from: (hash: string) => machine.context()?.wants[hash]?.from ?? [],
           want: (hash: string, bytes?: number) => machine.tell(bytes === undefined ? { type: 'want', hash } : { type: 'want', hash, bytes }),
           unwant: (hash: string) => machine.tell({ type: 'unwant', hash }),
         }

@@ -44,6 +44,8 @@ export interface Holdings {
   wanted(): string[]
   /** The pastiche peers known now. */
   peers(): number
+  /** The peers whose ranges made the copy of wanted blob `hash` (empty if not fetched for a holding). */
+  from(hash: string): string[]
   /** Gives the holding to the machine; false when its mailbox did not take it. */
   want(hash: string, bytes?: number): boolean
   unwant(hash: string): boolean
@@ -142,8 +144,9 @@ export function pasticheHandlers(init: PasticheServiceInit): grpc.UntypedService
     ls: unary<unknown, LsResponse>(() => {
       const u = store.usage()
       const wanted = new Set(init.holdings?.wanted() ?? [])
-      const blobs = store.ls().map((b) => ({ hash: b.hash, bytes: b.bytes, pinned: b.pinned, wanted: wanted.has(b.hash), held: true }))
-      for (const hash of [...wanted].sort()) if (!store.has(hash)) blobs.push({ hash, bytes: 0, pinned: false, wanted: true, held: false })
+      const from = (hash: string) => (wanted.has(hash) ? init.holdings!.from(hash) : [])
+      const blobs = store.ls().map((b) => ({ hash: b.hash, bytes: b.bytes, pinned: b.pinned, wanted: wanted.has(b.hash), held: true, from: from(b.hash) }))
+      for (const hash of [...wanted].sort()) if (!store.has(hash)) blobs.push({ hash, bytes: 0, pinned: false, wanted: true, held: false, from: [] })
       blobs.sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0))
       return { blobs, bytes: u.blobs + u.incoming, limit: u.limit }
     }),

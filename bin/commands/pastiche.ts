@@ -92,11 +92,12 @@ function positiveMs(v: string): number {
 /**
  * When the node lacks `hash`: has it want the blob and waits until it holds it (its pastiche machine
  * fetches it from its peers), saying so on a terminal. Returns null when it was held already, else
- * whether the holding is to be withdrawn after the download (it was not wanted before). A node with
+ * whether the holding is to be withdrawn after the download (it was not wanted before) and the peers
+ * whose ranges made the node's copy. A node with
  * no peers to fetch from is left as it is (its Get says NOT_FOUND); a blob not held within `waitMs` is
  * NOT_FOUND, and the holding given here is withdrawn.
  */
-async function holdFirst(c: PasticheClient, hash: string, waitMs: number, tty: boolean): Promise<{ withdraw: boolean } | null> {
+async function holdFirst(c: PasticheClient, hash: string, waitMs: number, tty: boolean): Promise<{ withdraw: boolean; from: string[] } | null> {
   if ((await c.has(hash)).held) return null
   const before = (await c.ls()).blobs.some((b) => b.hash === hash && b.wanted)
   const w = await c.want(hash)
@@ -116,7 +117,9 @@ async function holdFirst(c: PasticheClient, hash: string, waitMs: number, tty: b
     await new Promise((r) => setTimeout(r, 200))
   }
   if (show) process.stderr.write('\n')
-  return { withdraw: !before }
+  // Read before the holding is withdrawn: the machine forgets whom its ranges came from with it.
+  const from = (await c.ls()).blobs.find((b) => b.hash === hash)?.from ?? []
+  return { withdraw: !before, from }
 }
 
 /** Registers `crux pastiche`. */
@@ -171,7 +174,7 @@ export function registerPastiche(program: Command): void {
       .requiredOption('--out <PATH>', 'where to write it; must not exist (a directory is created whole, or not at all)')
       .option('--raw', 'write the bytes as they are, even when they are a directory')
       .option('--wait <MS>', 'when the node lacks the blob, how long to wait for it to fetch it from its peers', positiveMs, FETCH_WAIT_MS),
-    'print {"hash","bytes","kind","out","resumes","peers":[],"fetched"} (fetched: the node lacked it and fetched it from its peers first)',
+    'print {"hash","bytes","kind","out","resumes","peers":[node ids],"fetched"} (fetched: the node lacked it and fetched it from its peers first; peers: whose ranges made its copy)',
     '\nExample:\n  crux pastiche get sha256:… --out ./copy --target 127.77.0.1:50059 --data-dir /tmp/n1',
   ).action(async (hashText: string, f: Reach & { out: string; raw?: boolean; wait: number }) => {
     const hash = await hashArg(hashText)
@@ -197,7 +200,7 @@ export function registerPastiche(program: Command): void {
           const { unpackTar } = await import('../../actors/pastiche/untar.js')
           await unpackTar(createReadStream(blob, { highWaterMark: 1 << 20 }), f.out)
         } else await rename(blob, f.out)
-        say(f, { hash, bytes: r.bytes, kind, out: f.out, resumes: r.resumes, peers: [], fetched: fetched !== null }, `${f.out}  ${r.bytes} bytes (${kind}${fetched !== null ? ', fetched by the node from its peers' : ''})\n`)
+        say(f, { hash, bytes: r.bytes, kind, out: f.out, resumes: r.resumes, peers: fetched?.from ?? [], fetched: fetched !== null }, `${f.out}  ${r.bytes} bytes (${kind}${fetched !== null ? ', fetched by the node from its peers' : ''})\n`)
       } finally {
         bar.end()
         await unlink(blob).catch(() => undefined)
@@ -214,12 +217,12 @@ export function registerPastiche(program: Command): void {
     })
   })
 
-  reach(pastiche.command('ls').description("what the node's store holds: HASH, BYTES, PINNED, and its use against its bound"), 'print {"blobs":[{"hash","bytes","pinned","wanted","held"}],"bytes","limit"}', '\nExample:\n  crux pastiche ls --target 127.77.0.1:50059 --data-dir /tmp/n1 --json').action((f: Reach) =>
+  reach(pastiche.command('ls').description("what the node's store holds: HASH, BYTES, PINNED, and its use against its bound"), 'print {"blobs":[{"hash","bytes","pinned","wanted","held","from"}],"bytes","limit"} (from: the peers whose ranges made a fetched holding)', '\nExample:\n  crux pastiche ls --target 127.77.0.1:50059 --data-dir /tmp/n1 --json').action((f: Reach) =>
     withStore(f, async (c) => {
       const r = await c.ls()
       const { formatBytes } = await import('../../actors/pastiche/progress.js')
       const rows = r.blobs.map((b) => `${b.hash}  ${String(b.bytes).padStart(12)}  ${[b.pinned ? 'pinned' : '', b.wanted ? 'wanted' : '', b.held ? '' : 'not held yet'].filter((w) => w !== '').join(', ')}\n`).join('')
-      say(f, { blobs: r.blobs.map((b) => ({ hash: b.hash, bytes: b.bytes, pinned: b.pinned, wanted: b.wanted, held: b.held })), bytes: r.bytes, limit: r.limit }, `${rows}${r.blobs.length} blobs, ${formatBytes(r.bytes)} of ${formatBytes(r.limit)}\n`)
+      say(f, { blobs: r.blobs.map((b) => ({ hash: b.hash, bytes: b.bytes, pinned: b.pinned, wanted: b.wanted, held: b.held, from: b.from })), bytes: r.bytes, limit: r.limit }, `${rows}${r.blobs.length} blobs, ${formatBytes(r.bytes)} of ${formatBytes(r.limit)}\n`)
     }),
   )
 

@@ -42,7 +42,7 @@ export function createPasticheContext(o: PasticheInput): PasticheContext {
 }
 
 function fresh(node: string, hash: string, bytes: number | null): Wanted {
-  return { hash, bytes, phase: 'missing', ranges: [], assembling: null, excluded: [], suspects: [], askedAt: null, askCursor: spread(`${node} ${hash}`), circle: 0, circleAt: null }
+  return { hash, bytes, phase: 'missing', ranges: [], assembling: null, excluded: [], suspects: [], from: [], askedAt: null, askCursor: spread(`${node} ${hash}`), circle: 0, circleAt: null }
 }
 
 /** Where a node starts asking about a blob: spread over the peer list, so a hundred nodes wanting one blob do not all ask the same peers first. */

@@ -62,6 +62,7 @@ export function assembled(ctx: PasticheContext, ev: Assembled, out: Effect[]): v
     // The edge stored it; `blob.held` follows from the store, but the decision need not wait for it.
     ctx.counters.completed++
     ctx.held[w.hash] = w.bytes ?? 0
+    w.from = [...new Set(w.ranges.map((r) => r.by).filter((n): n is string => n !== null))].sort()
     w.ranges = []
     w.suspects = []
     w.phase = 'held'

@@ -131,6 +131,8 @@ export interface Wanted {
   excluded: string[]
   /** After an assembly of ranges from several peers failed: one of them lied; each is then tried alone, in this order. */
   suspects: string[]
+  /** The peers whose ranges made this node's copy, once a fetch completed it (sorted; empty otherwise). */
+  from: string[]
   /** When peers were last asked `has`, where the next round starts in the peer list, and how many were asked since the circle began. */
   askedAt: number | null
   askCursor: number

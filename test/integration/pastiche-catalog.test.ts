@@ -58,6 +58,7 @@ test('every pastiche is in the catalog with what it holds; a want uses the annou
 
   await cli(t, c, 'pastiche', 'want', hash)
   await eventually(async () => (await cli(t, c, 'pastiche', 'has', hash)).held === true, 15_000, 'C holds it')
+  await eventually(async () => ((await cli(t, c, 'pastiche', 'ls')).blobs as Array<{ from: string[] }>)[0]?.from.join() === idOf(a), 5_000, "C's ls says its copy came from A")
   await eventually(async () => (await entries(t, b))[idOf(c)]?.tags.join() === tag, 10_000, "C's new holding in B's catalog")
 
   // Given from C to B (`--node`): B's machine fetches it, and B's tags say so everywhere.

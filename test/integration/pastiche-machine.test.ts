@@ -80,7 +80,7 @@ test('want on C: ranges from A and B at once, verified and pinned; an altered co
   const sc = store(t, c)
   await eventually(async () => (await sc.has(hash)).held, 15_000, 'C holds the wanted blob')
   await eventually(async () => (await sc.ls()).blobs.some((x) => x.hash === hash && x.pinned), 5_000, 'C pins it')
-  t.deepEqual((await pastiche(t, c, 'ls')).blobs, [{ hash, bytes: 4 << 20, pinned: true, wanted: true, held: true }])
+  t.deepEqual((await pastiche(t, c, 'ls')).blobs, [{ hash, bytes: 4 << 20, pinned: true, wanted: true, held: true, from: [idOf(a), idOf(b)].sort() }])
   t.like(await pastiche(t, c, 'want', hash), { changed: false, held: true })
 
   // A second blob whose copy on B is altered on disk after the put (same size, a byte flipped in each
@@ -96,6 +96,8 @@ test('want on C: ranges from A and B at once, verified and pinned; an altered co
   // Through get: C lacks it, wants it, waits until held, serves it, and withdraws the holding.
   const got = await pastiche(t, c, 'get', hash2, '--out', join(pool.dir, 'blob2.copy'))
   t.like(got, { hash: hash2, bytes: 2 << 20, fetched: true })
+  // The copy that hashed right came from A alone (B's ranges made the wrong ones).
+  t.deepEqual(got.peers, [idOf(a)])
   t.true(readFileSync(join(pool.dir, 'blob2.copy')).equals(readFileSync(file2)))
   await eventually(async () => !(await sc.ls()).blobs.some((x) => x.hash === hash2 && (x.wanted || x.pinned)), 5_000, 'the holding get gave is withdrawn')
 

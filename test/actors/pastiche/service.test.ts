@@ -47,7 +47,7 @@ test('put then get, has and ls over the edge; the upload is verified under its n
   t.is((await bytesOf(c.get(hash, { offset: 7, length: 3 }))).toString(), 'pas')
   t.deepEqual(await c.has(hash), { held: true, bytes: 15, partial: 0 })
   const ls = await c.ls()
-  t.deepEqual(ls.blobs, [{ hash, bytes: 15, pinned: true, wanted: false, held: true }])
+  t.deepEqual(ls.blobs, [{ hash, bytes: 15, pinned: true, wanted: false, held: true, from: [] }])
   t.is(ls.bytes, 15)
   // Under no name: stored under what the bytes hash to; a second put of them finds the blob.
   t.deepEqual(await c.put(from('hello, pastiche')), { hash, bytes: 15, existed: true })

@@ -44,10 +44,16 @@ test('a wanted blob already held is pinned at once; held later, in-flight transf
   t.deepEqual(m.fetched(fetchIds(f)[0]!, 'ok', 300, 3).filter((e) => e.type === 'send'), [], 'the late answer is ignored')
 })
 
-test('two holders: the blob is split into two ranges, one from each, in flight at once', (t) => {
+test('two holders: the blob is split into two ranges, one from each, in flight at once; the copy says whom it came from', (t) => {
   const m = pastiche()
   m.peers(0, [['p1', [A]], ['p2', [A]]])
-  t.deepEqual(fetches(m.want(A, 1000)), ['p1:1 0+500', 'p2:1 500+500'])
+  const go = m.want(A, 1000)
+  t.deepEqual(fetches(go), ['p1:1 0+500', 'p2:1 500+500'])
+  m.fetched(fetchIds(go)[0]!, 'ok', 500, 1)
+  const [asm] = sent(m.fetched(fetchIds(go)[1]!, 'ok', 500, 2), 'assemble', T)
+  t.deepEqual(m.context().wants[A]!.from, [], 'not before the copy is whole')
+  m.assembled(asm!.id as number, true, 3)
+  t.deepEqual(m.context().wants[A]!.from, ['p1', 'p2'])
   const four = pastiche({ perBlob: 3 })
   four.peers(0, [['p1', [A]], ['p2', [A]], ['p3', [A]], ['p4', [A]]])
   t.deepEqual(fetches(four.want(A, 1000)), ['p1:1 0+333', 'p2:1 333+333', 'p3:1 666+334'], 'at most perBlob ranges')

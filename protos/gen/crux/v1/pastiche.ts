@@ -121,6 +121,11 @@ export interface BlobInfo {
   wanted: boolean;
   /** Held in full. */
   held: boolean;
+  /**
+   * The peers (node ids) whose ranges made this node's copy, when its pastiche machine fetched it
+   * for a holding; empty otherwise.
+   */
+  from: string[];
 }
 
 /** A node's store. */
@@ -711,7 +716,7 @@ export const LsRequest: MessageFns<LsRequest> = {
 };
 
 function createBaseBlobInfo(): BlobInfo {
-  return { hash: "", bytes: 0, pinned: false, wanted: false, held: false };
+  return { hash: "", bytes: 0, pinned: false, wanted: false, held: false, from: [] };
 }
 
 export const BlobInfo: MessageFns<BlobInfo> = {
@@ -730,6 +735,9 @@ export const BlobInfo: MessageFns<BlobInfo> = {
     }
     if (message.held !== false) {
       writer.uint32(40).bool(message.held);
+    }
+    for (const v of message.from) {
+      writer.uint32(50).string(v!);
     }
     return writer;
   },
@@ -785,6 +793,14 @@ export const BlobInfo: MessageFns<BlobInfo> = {
             }
 
             message.held = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.from.push(reader.string());
             continue;
           }
         }
