@@ -14,40 +14,21 @@
  *
  *   npm run bench -- pastiche [--mib 1024] [--ip 127.78.67] [--runs 1]
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { createServer, connect, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { createHash } from 'node:crypto'
 import { createPasticheClient } from '../actors/pastiche/client.js'
 import { loadPeerTls } from '../runtime/grpc-tls.js'
 import { generateSecret } from '../runtime/secret.js'
 import { flag, stringFlag } from './flags.js'
+import { generate, MiB, r1, ready, startFulcrum, untilMember } from './lib/pastiche-fleet.js'
 import { statusKb } from './lib/proc.js'
 
-const crux = fileURLToPath(new URL('../bin/crux.bundle.mjs', import.meta.url))
-const DEPLOY_NODE_OPTIONS = ['--max-semi-space-size=1']
-const MiB = 1 << 20
-const r1 = (n: number) => Math.round(n * 10) / 10
 const log = (s: string) => process.stderr.write(`[pastiche-bench] ${s}\n`)
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-/** `mib` MiB of varied bytes (not zeros: nothing on the way may compress them), written once. */
-async function generate(file: string, mib: number): Promise<string> {
-  const out = createWriteStream(file)
-  const h = createHash('sha256')
-  const chunk = Buffer.alloc(MiB)
-  for (let i = 0; i < mib; i++) {
-    for (let at = 0; at < MiB; at += 4) chunk.writeUInt32LE((Math.imul(i * MiB + at, 2654435761) ^ (at >>> 7)) >>> 0, at)
-    h.update(chunk)
-    if (!out.write(Buffer.from(chunk))) await new Promise<void>((r) => out.once('drain', () => r()))
-  }
-  await new Promise<void>((r) => out.end(() => r()))
-  return `sha256:${h.digest('hex')}`
-}
 
 /** Copies `file` through a loopback TCP connection into `to`, fsynced at the end (and hashed on arrival with `hash`); seconds. */
 async function rawCopy(file: string, to: string, host: string, hash = false): Promise<number> {
@@ -72,11 +53,6 @@ async function rawCopy(file: string, to: string, host: string, hash = false): Pr
   const s = (performance.now() - started) / 1000
   await fh.close()
   return s
-}
-
-function startFulcrum(ip: string, n: number, secretFile: string, dataDir: string): ChildProcess {
-  const args = [...DEPLOY_NODE_OPTIONS, crux, 'fulcrum', '--listen', `${ip}.${n}:23123`, '--probe', `${ip}.0/29`, '--secret-file', secretFile, '--data-dir', dataDir, '--heartbeat', '200', '--grpc', `${ip}.${n}:50059`, '--pastiche-limit', '64G', '--log-level', 'warn']
-  return spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] })
 }
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {
@@ -134,35 +110,5 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   } finally {
     for (const c of children) c.kill('SIGKILL')
     rmSync(dir, { recursive: true, force: true })
-  }
-}
-
-/** A client once its node answers (its data dir's certificates exist and its gRPC serves). */
-async function ready(make: () => ReturnType<typeof createPasticheClient>): Promise<ReturnType<typeof createPasticheClient>> {
-  const end = Date.now() + 30_000
-  for (;;) {
-    try {
-      const c = make()
-      await c.ls()
-      return c
-    } catch (err) {
-      if (Date.now() > end) throw err
-      await sleep(100)
-    }
-  }
-}
-
-/** Waits until B may read from A (A lists B as a member: a refused Has says not yet); returns now. */
-async function untilMember(cb: ReturnType<typeof createPasticheClient>, from: string): Promise<number> {
-  const end = Date.now() + 30_000
-  for (;;) {
-    try {
-      // A fetch of a blob nobody has is NOT_FOUND once A lets B in, PERMISSION_DENIED before.
-      await cb.fetch(`sha256:${'0'.repeat(64)}`, from, 5_000)
-    } catch (err) {
-      if ((err as { code?: number }).code === 5) return performance.now()
-      if (Date.now() > end) throw err
-      await sleep(100)
-    }
   }
 }

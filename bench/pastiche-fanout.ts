@@ -1,0 +1,150 @@
+/**
+ * One blob to many fulcrums at once, against the same number of copies one after another.
+ *
+ * `--nodes` + 1 real `crux fulcrum` processes (deploy Node options, heartbeat 200 ms, one flock probing
+ * `--ip`.0/28): A on `--ip`.1 holds the blob (`--mib` MiB, default 1024 or PASTICHE_FANOUT_MIB, put
+ * into A's store), B1… on `--ip`.2… receive it. The run starts once every node lets every other in.
+ * - *sequential*: each Bi in turn pulls the whole blob from A with the Fetch call (`crux pastiche
+ *   fetch`); `sequential_s` is the sum, `seq_copy_s` each copy's. Then gc on every Bi, and each must
+ *   list nothing, so the fan-out starts from A alone.
+ * - *at once*: Want (with the size) on every Bi at the same instant; each node's pastiche machine finds
+ *   holders by asking its peers and splits the blob among them, and a node that completes holds it
+ *   for the others to ask. `at_once_s` runs until every Bi lists the blob held (each polled with Ls
+ *   every 150 ms, so a node's time is late by up to that), `at_once_node_s` each node's; every Bi is
+ *   then checked with Has. `peers_min` is the fewest peers a Want said its node knew.
+ * `ratio` = sequential_s / at_once_s (above 1: the fan-out won); `aggregate_mib_s` = nodes × mib /
+ * at_once_s. Peak RSS (VmHWM, reset before each phase) of A and the largest over the Bi, and the CPU
+ * seconds all fulcrums used, per phase; `load_avg` the machine's at the end.
+ * `--trace`: every Bi also writes its journal, read at the end for where its machine's ranges came from
+ * (`sources`: MiB from A and from the other Bi, ranges and how they ended, nodes served by A alone);
+ * journaling costs the nodes some work, so the timed figures of a traced run are a little pessimistic.
+ *
+ *   npm run bench -- pastiche-fanout [--mib 1024] [--nodes 10] [--ip 127.79.10] [--trace]
+ */
+import type { ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createPasticheClient, type PasticheClient } from '../actors/pastiche/client.js'
+import { loadPeerTls } from '../runtime/grpc-tls.js'
+import { generateSecret } from '../runtime/secret.js'
+import { flag, stringFlag } from './flags.js'
+import { blobChunks, MiB, r1, ready, sleep, startFulcrum, stopAll, untilMember } from './lib/pastiche-fleet.js'
+import { summarizeSources } from './lib/pastiche-sources.js'
+import { procCpuS, statusKb } from './lib/proc.js'
+
+const log = (s: string) => process.stderr.write(`[pastiche-fanout] ${s}\n`)
+/** The longest a phase's transfers may take before the run fails. */
+const TRANSFER_BOUND_MS = 20 * 60_000
+const POLL_MS = 150
+const r2 = (n: number) => Math.round(n * 100) / 100
+const spread = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return { min: r2(s[0]!), median: r2(s[Math.floor((s.length - 1) / 2)]!), max: r2(s[s.length - 1]!) }
+}
+
+export async function run(args: string[]): Promise<Record<string, unknown>> {
+  const MIB = flag(args, '--mib', Number(process.env.PASTICHE_FANOUT_MIB ?? 1024))
+  const NODES = flag(args, '--nodes', 10)
+  const IP = stringFlag(args, '--ip', '127.79.10')
+  const TRACE = args.includes('--trace')
+  // A /28 leaves out its network and broadcast addresses: hosts .1–.14, A and at most 13 receivers.
+  if (NODES > 13) throw new Error('--nodes must be 1–13 (A and the receivers share one /28)')
+  const dir = mkdtempSync(join(tmpdir(), 'crux-pastiche-fanout-'))
+  const children: ChildProcess[] = []
+  const clients: PasticheClient[] = []
+  try {
+    const secretFile = join(dir, 'flock.secret')
+    writeFileSync(secretFile, generateSecret() + '\n', { mode: 0o600 })
+    const addr = (n: number) => `${IP}.${n}:50059`
+    const dataDir = (n: number) => join(dir, `n${n}`)
+    const trace = (n: number) => join(dir, `n${n}.ndjson`)
+    for (let n = 1; n <= NODES + 1; n++) children.push(startFulcrum(IP, n, secretFile, dataDir(n), `${IP}.0/28`, TRACE && n > 1 ? ['--trace', trace(n)] : []))
+    const [a, ...bs] = children as [ChildProcess, ...ChildProcess[]]
+    for (let n = 1; n <= NODES + 1; n++) clients.push(await ready(() => createPasticheClient({ address: addr(n), tls: loadPeerTls(dataDir(n)), timeoutMs: 30_000 })))
+    const [ca, ...cbs] = clients as [PasticheClient, ...PasticheClient[]]
+    // Every node lets every other in (each is in every member list): the flock has them all.
+    const t = performance.now()
+    await Promise.all(clients.map((c, i) => Promise.all(clients.map((_, j) => (i === j ? undefined : untilMember(c, addr(j + 1)))))))
+    log(`${NODES + 1} fulcrums in one flock after ${Math.round(performance.now() - t)} ms more; putting ${MIB} MiB into A`)
+
+    const h = createHash('sha256')
+    const put = await ca.put(blobChunks(MIB, h), { bytes: MIB * MiB })
+    const hash = `sha256:${h.digest('hex')}`
+    if (put.hash !== hash || put.bytes !== MIB * MiB) throw new Error(`A stored ${put.hash} (${put.bytes} bytes), ${hash} expected`)
+    const out: Record<string, unknown> = { mib: MIB, nodes: NODES, a_put_hwm_mb: r1(statusKb(a.pid!, 'VmHWM') / 1024) }
+    const phase = () => {
+      for (const p of children) writeFileSync(`/proc/${p.pid}/clear_refs`, '5') // resets VmHWM
+      const cpu0 = children.reduce((s, p) => s + procCpuS(p.pid!), 0)
+      return (name: string) => {
+        out[`${name}_a_hwm_mb`] = r1(statusKb(a.pid!, 'VmHWM') / 1024)
+        out[`${name}_b_hwm_mb_max`] = r1(Math.max(...bs.map((p) => statusKb(p.pid!, 'VmHWM'))) / 1024)
+        out[`${name}_cpu_s`] = r1(children.reduce((s, p) => s + procCpuS(p.pid!), 0) - cpu0)
+      }
+    }
+
+    let end = phase()
+    const copies: number[] = []
+    for (const [i, c] of cbs.entries()) {
+      const t0 = performance.now()
+      const r = await c.fetch(hash, addr(1), TRANSFER_BOUND_MS)
+      copies.push((performance.now() - t0) / 1000)
+      if (r.bytes !== MIB * MiB || r.existed) throw new Error(`B${i + 1}'s fetch answered ${JSON.stringify(r)}`)
+    }
+    end('seq')
+    const sequential = copies.reduce((s, x) => s + x, 0)
+    log(`sequential: ${NODES} copies in ${r1(sequential)} s`)
+    for (const [i, c] of cbs.entries()) {
+      await c.gc()
+      const left = (await c.ls()).blobs
+      if (left.length > 0) throw new Error(`B${i + 1} still lists ${JSON.stringify(left)} after gc`)
+    }
+
+    end = phase()
+    const t0 = performance.now()
+    const wants = await Promise.all(cbs.map((c) => c.want(hash, MIB * MiB)))
+    const done: Array<number | undefined> = cbs.map(() => undefined)
+    while (done.includes(undefined)) {
+      if (performance.now() - t0 > TRANSFER_BOUND_MS) throw new Error(`${done.flatMap((d, i) => (d === undefined ? [`B${i + 1}`] : [])).join(', ')} did not hold the blob within ${TRANSFER_BOUND_MS / 1000} s of the want`)
+      await sleep(POLL_MS)
+      await Promise.all(
+        cbs.map(async (c, i) => {
+          if (done[i] !== undefined) return
+          const held = (await c.ls()).blobs.some((b) => b.hash === hash && b.held)
+          if (held) done[i] = (performance.now() - t0) / 1000
+        }),
+      )
+    }
+    const atOnce = Math.max(...(done as number[]))
+    end('at_once')
+    for (const [i, c] of cbs.entries()) {
+      const has = await c.has(hash)
+      if (!has.held || has.bytes !== MIB * MiB) throw new Error(`B${i + 1} lists the blob but Has answers ${JSON.stringify(has)}`)
+    }
+    log(`at once: ${NODES} nodes in ${r1(atOnce)} s`)
+    Object.assign(out, {
+      sequential_s: r2(sequential),
+      at_once_s: r2(atOnce),
+      ratio: r2(sequential / atOnce),
+      at_once_node_s: spread(done as number[]),
+      seq_copy_s: spread(copies),
+      seq_per_copy_mib_s: r1((MIB * NODES) / sequential),
+      aggregate_mib_s: r1((MIB * NODES) / atOnce),
+      peers_min: Math.min(...wants.map((w) => w.peers)),
+      load_avg: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
+    })
+    if (TRACE) {
+      for (const c of clients) c.close()
+      clients.length = 0
+      // A graceful stop flushes each journal; then read where every Bi's ranges came from.
+      await stopAll(bs, 15_000)
+      out.sources = await summarizeSources(bs.map((_, i) => trace(i + 2)), addr(1))
+    }
+    return out
+  } finally {
+    for (const c of clients) c.close()
+    for (const c of children) c.kill('SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
