@@ -14,7 +14,9 @@
  *   then checked with Has. `peers_min` is the fewest peers a Want said its node knew.
  * `ratio` = sequential_s / at_once_s (above 1: the fan-out won); `aggregate_mib_s` = nodes × mib /
  * at_once_s. Peak RSS (VmHWM, reset before each phase) of A and the largest over the Bi, and the CPU
- * seconds all fulcrums used, per phase; `load_avg` the machine's at the end.
+ * seconds all fulcrums used (`_cpu_s`) and the whole machine was busy (`_machine_cpu_s`: the difference is
+ * this process and whatever else ran), per phase; `idle_cpu_s_per_s` what the idle flock of them takes
+ * (CPU seconds per second over 3 s before the put); `load_avg` the machine's at the end.
  * `--trace`: every Bi also writes its journal, read at the end for where its machine's ranges came from
  * (`sources`: MiB from A and from the other Bi, ranges and how they ended, nodes served by A alone);
  * journaling costs the nodes some work, so the timed figures of a traced run are a little pessimistic.
@@ -30,7 +32,7 @@ import { createPasticheClient, type PasticheClient } from '../actors/pastiche/cl
 import { loadPeerTls } from '../runtime/grpc-tls.js'
 import { generateSecret } from '../runtime/secret.js'
 import { flag, stringFlag } from './flags.js'
-import { blobChunks, MiB, r1, ready, sleep, startFulcrum, stopAll, untilMember } from './lib/pastiche-fleet.js'
+import { blobChunks, machineBusyS, MiB, r1, ready, sleep, startFulcrum, stopAll, untilMember } from './lib/pastiche-fleet.js'
 import { summarizeSources } from './lib/pastiche-sources.js'
 import { procCpuS, statusKb } from './lib/proc.js'
 
@@ -38,6 +40,7 @@ const log = (s: string) => process.stderr.write(`[pastiche-fanout] ${s}\n`)
 /** The longest a phase's transfers may take before the run fails. */
 const TRANSFER_BOUND_MS = 20 * 60_000
 const POLL_MS = 150
+const IDLE_MS = 3_000
 const r2 = (n: number) => Math.round(n * 100) / 100
 const spread = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b)
@@ -69,15 +72,22 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     await Promise.all(clients.map((c, i) => Promise.all(clients.map((_, j) => (i === j ? undefined : untilMember(c, addr(j + 1)))))))
     log(`${NODES + 1} fulcrums in one flock after ${Math.round(performance.now() - t)} ms more; putting ${MIB} MiB into A`)
 
+    // What the idle flock costs (heartbeats, membership): part of every phase's CPU.
+    const idle0 = children.reduce((s, p) => s + procCpuS(p.pid!), 0)
+    await sleep(IDLE_MS)
+    const idleCpu = (children.reduce((s, p) => s + procCpuS(p.pid!), 0) - idle0) / (IDLE_MS / 1000)
+
     const h = createHash('sha256')
     const put = await ca.put(blobChunks(MIB, h), { bytes: MIB * MiB })
     const hash = `sha256:${h.digest('hex')}`
     if (put.hash !== hash || put.bytes !== MIB * MiB) throw new Error(`A stored ${put.hash} (${put.bytes} bytes), ${hash} expected`)
-    const out: Record<string, unknown> = { mib: MIB, nodes: NODES, a_put_hwm_mb: r1(statusKb(a.pid!, 'VmHWM') / 1024) }
+    const out: Record<string, unknown> = { mib: MIB, nodes: NODES, idle_cpu_s_per_s: r2(idleCpu), a_put_hwm_mb: r1(statusKb(a.pid!, 'VmHWM') / 1024) }
     const phase = () => {
       for (const p of children) writeFileSync(`/proc/${p.pid}/clear_refs`, '5') // resets VmHWM
       const cpu0 = children.reduce((s, p) => s + procCpuS(p.pid!), 0)
+      const busy0 = machineBusyS()
       return (name: string) => {
+        out[`${name}_machine_cpu_s`] = r1(machineBusyS() - busy0)
         out[`${name}_a_hwm_mb`] = r1(statusKb(a.pid!, 'VmHWM') / 1024)
         out[`${name}_b_hwm_mb_max`] = r1(Math.max(...bs.map((p) => statusKb(p.pid!, 'VmHWM'))) / 1024)
         out[`${name}_cpu_s`] = r1(children.reduce((s, p) => s + procCpuS(p.pid!), 0) - cpu0)

@@ -3,7 +3,7 @@
  * them, a blob of varied bytes, and the waits until a node serves and until a peer lets it in.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createWriteStream } from 'node:fs'
+import { createWriteStream, readFileSync } from 'node:fs'
 import { createHash, type Hash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { createPasticheClient, type PasticheClient } from '../../actors/pastiche/client.js'
@@ -88,4 +88,14 @@ export async function stopAll(procs: ChildProcess[], boundMs: number): Promise<v
   } finally {
     clearTimeout(timer)
   }
+}
+
+/**
+ * CPU seconds the whole machine has been busy (all cores: /proc/stat's first line less idle and
+ * iowait), so a phase can say how much of the machine went to other work than its own processes.
+ */
+export function machineBusyS(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
+  const total = f.slice(0, 8).reduce((s, x) => s + x, 0)
+  return (total - f[3]! - f[4]!) / 100
 }
