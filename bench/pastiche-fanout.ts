@@ -13,10 +13,10 @@
  *   every 150 ms, so a node's time is late by up to that), `at_once_node_s` each node's; every Bi is
  *   then checked with Has. `peers_min` is the fewest peers a Want said its node knew.
  * `ratio` = sequential_s / at_once_s (above 1: the fan-out won); `aggregate_mib_s` = nodes × mib /
- * at_once_s. Peak RSS (VmHWM, reset before each phase) of A and the largest over the Bi, and the CPU
- * seconds all fulcrums used (`_cpu_s`) and the whole machine was busy (`_machine_cpu_s`: the difference is
- * this process and whatever else ran), per phase; `idle_cpu_s_per_s` what the idle flock of them takes
- * (CPU seconds per second over 3 s before the put); `load_avg` the machine's at the end.
+ * at_once_s. Per phase: peak RSS (VmHWM, reset before each phase) of A and the largest over the Bi;
+ * CPU seconds of all fulcrums (`_cpu_s`), of this process (`_bench_cpu_s`) and of the whole machine
+ * (`_machine_cpu_s`: the rest is other work sharing the cores). `idle_cpu_s_per_s`: what the idle
+ * flock takes (CPU seconds per second over 3 s before the put); `load_avg` the machine's at the end.
  * `--trace`: every Bi also writes its journal, read at the end for where its machine's ranges came from
  * (`sources`: MiB from A and from the other Bi, ranges and how they ended, nodes served by A alone);
  * journaling costs the nodes some work, so the timed figures of a traced run are a little pessimistic.
@@ -86,8 +86,11 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       for (const p of children) writeFileSync(`/proc/${p.pid}/clear_refs`, '5') // resets VmHWM
       const cpu0 = children.reduce((s, p) => s + procCpuS(p.pid!), 0)
       const busy0 = machineBusyS()
+      const own0 = process.cpuUsage()
       return (name: string) => {
         out[`${name}_machine_cpu_s`] = r1(machineBusyS() - busy0)
+        const own = process.cpuUsage(own0)
+        out[`${name}_bench_cpu_s`] = r1((own.user + own.system) / 1e6)
         out[`${name}_a_hwm_mb`] = r1(statusKb(a.pid!, 'VmHWM') / 1024)
         out[`${name}_b_hwm_mb_max`] = r1(Math.max(...bs.map((p) => statusKb(p.pid!, 'VmHWM'))) / 1024)
         out[`${name}_cpu_s`] = r1(children.reduce((s, p) => s + procCpuS(p.pid!), 0) - cpu0)
