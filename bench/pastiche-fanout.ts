@@ -57,26 +57,34 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'crux-pastiche-fanout-'))
   const children: ChildProcess[] = []
   const clients: PasticheClient[] = []
-  try {
+  const name = (n: number) => (n === 1 ? 'A' : `B${n - 1}`)
+  // A fulcrum that exits before the end fails the run at once, whatever it is waiting for.
+  let stopping = false
+  let died: (err: Error) => void = () => undefined
+  const death = new Promise<never>((_, reject) => (died = reject))
+  const measure = async (): Promise<Record<string, unknown>> => {
     const secretFile = join(dir, 'flock.secret')
     writeFileSync(secretFile, generateSecret() + '\n', { mode: 0o600 })
     const addr = (n: number) => `${IP}.${n}:50059`
     const dataDir = (n: number) => join(dir, `n${n}`)
     const trace = (n: number) => join(dir, `n${n}.ndjson`)
-    for (let n = 1; n <= NODES + 1; n++) children.push(startFulcrum(IP, n, secretFile, dataDir(n), `${IP}.0/28`, TRACE && n > 1 ? ['--trace', trace(n)] : []))
+    for (let n = 1; n <= NODES + 1; n++) {
+      const child = startFulcrum(IP, n, secretFile, dataDir(n), `${IP}.0/28`, TRACE && n > 1 ? ['--trace', trace(n)] : [])
+      child.once('exit', (code, signal) => stopping || died(new Error(`${name(n)} (${addr(n)}) exited (${code ?? signal}) during the run`)))
+      children.push(child)
+    }
     const [a, ...bs] = children as [ChildProcess, ...ChildProcess[]]
-    for (let n = 1; n <= NODES + 1; n++) clients.push(await ready(() => createPasticheClient({ address: addr(n), tls: loadPeerTls(dataDir(n)), timeoutMs: 30_000 })))
+    const failed = (what: string) => (err: unknown) => Promise.reject(new Error(`${what} within 30 s (${err instanceof Error ? err.message : String(err)})`))
+    for (let n = 1; n <= NODES + 1; n++) clients.push(await ready(() => createPasticheClient({ address: addr(n), tls: loadPeerTls(dataDir(n)), timeoutMs: 30_000 })).catch(failed(`${name(n)} (${addr(n)}) did not serve`)))
     const [ca, ...cbs] = clients as [PasticheClient, ...PasticheClient[]]
     // Every node lets every other in (each is in every member list): the flock has them all.
     const t = performance.now()
-    await Promise.all(clients.map((c, i) => Promise.all(clients.map((_, j) => (i === j ? undefined : untilMember(c, addr(j + 1)))))))
+    await Promise.all(clients.map((c, i) => Promise.all(clients.map((_, j) => (i === j ? undefined : untilMember(c, addr(j + 1)).catch(failed(`${name(j + 1)} did not let ${name(i + 1)} in`)))))))
     log(`${NODES + 1} fulcrums in one flock after ${Math.round(performance.now() - t)} ms more; putting ${MIB} MiB into A`)
-
     // What the idle flock costs (heartbeats, membership): part of every phase's CPU.
     const idle0 = children.reduce((s, p) => s + procCpuS(p.pid!), 0)
     await sleep(IDLE_MS)
     const idleCpu = (children.reduce((s, p) => s + procCpuS(p.pid!), 0) - idle0) / (IDLE_MS / 1000)
-
     const h = createHash('sha256')
     const put = await ca.put(blobChunks(MIB, h), { bytes: MIB * MiB })
     const hash = `sha256:${h.digest('hex')}`
@@ -96,7 +104,6 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         out[`${name}_cpu_s`] = r1(children.reduce((s, p) => s + procCpuS(p.pid!), 0) - cpu0)
       }
     }
-
     let end = phase()
     const copies: number[] = []
     for (const [i, c] of cbs.entries()) {
@@ -113,7 +120,6 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       const left = (await c.ls()).blobs
       if (left.length > 0) throw new Error(`B${i + 1} still lists ${JSON.stringify(left)} after gc`)
     }
-
     end = phase()
     const t0 = performance.now()
     const wants = await Promise.all(cbs.map((c) => c.want(hash, MIB * MiB)))
@@ -151,11 +157,18 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       for (const c of clients) c.close()
       clients.length = 0
       // A graceful stop flushes each journal; then read where every Bi's ranges came from.
+      stopping = true
       await stopAll(bs, 15_000)
       out.sources = await summarizeSources(bs.map((_, i) => trace(i + 2)), addr(1))
     }
     return out
+  }
+  try {
+    const running = measure()
+    running.catch(() => undefined) // once a fulcrum died, what the run was doing fails too: not news
+    return await Promise.race([running, death])
   } finally {
+    stopping = true
     for (const c of clients) c.close()
     for (const c of children) c.kill('SIGKILL')
     rmSync(dir, { recursive: true, force: true })
