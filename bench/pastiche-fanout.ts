@@ -6,7 +6,9 @@
  * into A's store), B1… on `--ip`.2… receive it. The run starts once every node lets every other in.
  * - *sequential*: each Bi in turn pulls the whole blob from A with the Fetch call (`crux pastiche
  *   fetch`); `sequential_s` is the sum, `seq_copy_s` each copy's. Then gc on every Bi, and each must
- *   list nothing, so the fan-out starts from A alone.
+ *   list nothing; then every node's catalog must name A alone as holding the blob (the Bi announced
+ *   their copies: `catalog_settle_s` until the withdrawals reached every node), so the fan-out starts
+ *   from A alone.
  * - *at once*: Want (with the size) on every Bi at the same instant; each node's pastiche machine finds
  *   holders by asking its peers and splits the blob among them, and a node that completes holds it
  *   for the others to ask. `at_once_s` runs until every Bi lists the blob held (each polled with Ls
@@ -29,10 +31,12 @@ import { createHash } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createPasticheClient, type PasticheClient } from '../actors/pastiche/client.js'
+import { createReeveClient, type ReeveClient } from '../actors/strew/client.js'
 import { loadPeerTls } from '../runtime/grpc-tls.js'
 import { generateSecret } from '../runtime/secret.js'
 import { flag, stringFlag } from './flags.js'
 import { blobChunks, machineBusyS, MiB, r1, ready, sleep, startFulcrum, stopAll, untilMember } from './lib/pastiche-fleet.js'
+import { untilCatalogHolders } from './lib/pastiche-catalog.js'
 import { summarizeSources } from './lib/pastiche-sources.js'
 import { procCpuS, statusKb } from './lib/proc.js'
 
@@ -57,6 +61,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'crux-pastiche-fanout-'))
   const children: ChildProcess[] = []
   const clients: PasticheClient[] = []
+  const reeveClients: ReeveClient[] = []
   const name = (n: number) => (n === 1 ? 'A' : `B${n - 1}`)
   // A fulcrum that exits before the end fails the run at once, whatever it is waiting for.
   let stopping = false
@@ -120,6 +125,11 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       const left = (await c.ls()).blobs
       if (left.length > 0) throw new Error(`B${i + 1} still lists ${JSON.stringify(left)} after gc`)
     }
+    // The Bi announced their copies in the catalog; a machine that still saw one there would split
+    // the blob among holders that are gone. The fan-out starts once every catalog names A alone.
+    const reeves = children.map((_, i) => createReeveClient({ address: addr(i + 1), tls: loadPeerTls(dataDir(i + 1)), timeoutMs: 10_000 }))
+    reeveClients.push(...reeves)
+    out.catalog_settle_s = r2(await untilCatalogHolders(reeves, children.map((_, i) => name(i + 1)), hash, MIB * MiB, [addr(1)], 30_000))
     end = phase()
     const t0 = performance.now()
     const wants = await Promise.all(cbs.map((c) => c.want(hash, MIB * MiB)))
@@ -154,8 +164,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       load_avg: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
     })
     if (TRACE) {
-      for (const c of clients) c.close()
-      clients.length = 0
+      for (const c of [...clients, ...reeveClients]) c.close()
+      clients.length = reeveClients.length = 0
       // A graceful stop flushes each journal; then read where every Bi's ranges came from.
       stopping = true
       await stopAll(bs, 15_000)
@@ -169,7 +179,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     return await Promise.race([running, death])
   } finally {
     stopping = true
-    for (const c of clients) c.close()
+    for (const c of [...clients, ...reeveClients]) c.close()
     for (const c of children) c.kill('SIGKILL')
     rmSync(dir, { recursive: true, force: true })
   }

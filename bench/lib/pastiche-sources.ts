@@ -10,6 +10,8 @@ import { createInterface } from 'node:readline'
 export interface RangeSources {
   /** Bytes of ranges answered ok, per peer address (HOST:PORT). */
   okBytes: Record<string, number>
+  /** Ranges that ended bad or failed, per peer address. */
+  notOkRanges: Record<string, number>
   /** Ranges the machine sent, and how many ended ok, bad or failed. */
   ranges: number
   ok: number
@@ -37,21 +39,25 @@ export async function rangeSources(trace: string): Promise<RangeSources> {
       for (const e of r.out ?? []) if (e.type === 'send' && e.event?.type === 'fetch') from.set(e.event.id, e.event.from)
     }
   }
-  const out: RangeSources = { okBytes: {}, ranges: from.size, ok: 0, bad: 0, failed: 0 }
+  const out: RangeSources = { okBytes: {}, notOkRanges: {}, ranges: from.size, ok: 0, bad: 0, failed: 0 }
   for (const a of answers) {
+    const peer = from.get(a.id) ?? '?'
     if (a.result === 'ok') {
       out.ok++
-      const peer = from.get(a.id) ?? '?'
       out.okBytes[peer] = (out.okBytes[peer] ?? 0) + a.bytes
-    } else if (a.result === 'bad') out.bad++
-    else out.failed++
+    } else {
+      if (a.result === 'bad') out.bad++
+      else out.failed++
+      out.notOkRanges[peer] = (out.notOkRanges[peer] ?? 0) + 1
+    }
   }
   return out
 }
 
 /**
  * The sources of several receivers' journals together, A being the peer at `a`: MiB that came from A
- * and from the other nodes, ranges and how they ended, and how many receivers got every byte from A.
+ * and from the other nodes, ranges and how they ended (and how many of those not ok were asked of A),
+ * and how many receivers got every byte from A.
  */
 export async function summarizeSources(traces: string[], a: string): Promise<Record<string, number>> {
   const all = await Promise.all(traces.map(rangeSources))
@@ -59,12 +65,14 @@ export async function summarizeSources(traces: string[], a: string): Promise<Rec
   let fromA = 0
   let fromPeers = 0
   let onlyA = 0
+  let notOkAtA = 0
   for (const s of all) {
     const peers = Object.entries(s.okBytes).filter(([p]) => p !== a)
     fromA += s.okBytes[a] ?? 0
     fromPeers += peers.reduce((n, [, b]) => n + b, 0)
     if (peers.length === 0) onlyA++
+    notOkAtA += s.notOkRanges[a] ?? 0
   }
   const sum = (k: 'ranges' | 'ok' | 'bad' | 'failed') => all.reduce((n, s) => n + s[k], 0)
-  return { from_a_mib: mib(fromA), from_peers_mib: mib(fromPeers), ranges: sum('ranges'), ok: sum('ok'), bad: sum('bad'), failed: sum('failed'), nodes_only_from_a: onlyA }
+  return { from_a_mib: mib(fromA), from_peers_mib: mib(fromPeers), ranges: sum('ranges'), ok: sum('ok'), bad: sum('bad'), failed: sum('failed'), not_ok_from_a: notOkAtA, nodes_only_from_a: onlyA }
 }
