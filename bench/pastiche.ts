@@ -9,12 +9,14 @@
  * (`fetch_mib_s`). Side by side, in the same run: a plain Node TCP copy of the same file from a
  * socket on `--ip`.1 to a file on the same disk, fsynced at the end (`raw_mib_s`), and `ratio`,
  * fetch / raw (target ≥ 0.8); `raw_hashed_mib_s` is the same copy with SHA-256 at the receiver, for
- * how much of the gap is the verification; `load_avg` the machine's at the end. Peak RSS (VmHWM) of both fulcrums is reset before the pull, so
- * `a_hwm_mb` and `b_hwm_mb` are the pull's alone; `a_put_hwm_mb` is A's during the put.
+ * how much of the gap is the verification; `load_avg` the machine's at the end. Peak RSS (VmHWM) of
+ * both fulcrums is reset before the pull, so `a_hwm_mb` and `b_hwm_mb` are the pull's alone;
+ * `a_put_hwm_mb` is A's during the put. With `--runs N`, the figures are the best of each and
+ * `run_ratios` each run's own fetch over its own raw copy; every timed phase starts after a `sync`.
  *
  *   npm run bench -- pastiche [--mib 1024] [--ip 127.78.67] [--runs 1]
  */
-import type { ChildProcess } from 'node:child_process'
+import { spawnSync, type ChildProcess } from 'node:child_process'
 import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { createServer, connect, type AddressInfo } from 'node:net'
@@ -26,6 +28,9 @@ import { loadPeerTls } from '../runtime/grpc-tls.js'
 import { generateSecret } from '../runtime/secret.js'
 import { flag, stringFlag } from './flags.js'
 import { generate, MiB, r1, ready, startFulcrum, untilMember } from './lib/pastiche-fleet.js'
+
+/** Writes every dirty page back (`sync`), so a timed phase does not pay for the one before. */
+const settle = (): void => void spawnSync('sync')
 import { statusKb } from './lib/proc.js'
 
 const log = (s: string) => process.stderr.write(`[pastiche-bench] ${s}\n`)
@@ -83,12 +88,17 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const raw: number[] = []
     const rawHashed: number[] = []
     for (let run = 0; run < RUNS; run++) {
+      // Each timed phase starts with no dirty pages of the one before (the put's 1 GiB, a copy just
+      // deleted): the kernel writing them back meanwhile would slow whichever phase came first.
+      settle()
       raw.push(MIB / (await rawCopy(file, join(dir, `raw-${run}.bin`), `${IP}.1`)))
       rmSync(join(dir, `raw-${run}.bin`))
+      settle()
       rawHashed.push(MIB / (await rawCopy(file, join(dir, `raw-${run}.bin`), `${IP}.1`, true)))
       rmSync(join(dir, `raw-${run}.bin`))
       for (const p of [a, b]) writeFileSync(`/proc/${p.pid}/clear_refs`, '5') // resets VmHWM
       if (run > 0) await cb.gc()
+      settle()
       t0 = await untilMember(cb, `${IP}.1:50059`)
       const r = await cb.fetch(hash, `${IP}.1:50059`, 600_000)
       fetch.push(MIB / ((performance.now() - t0) / 1000))
@@ -99,6 +109,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     out.fetch_mib_s = r1(best(fetch))
     out.raw_mib_s = r1(best(raw))
     out.ratio = Math.round((best(fetch) / best(raw)) * 100) / 100
+    // Each run's own fetch over its own raw copy: how far the best-of figure is from every run.
+    out.run_ratios = fetch.map((f, i) => Math.round((f / raw[i]!) * 100) / 100)
     out.raw_hashed_mib_s = r1(best(rawHashed))
     out.load_avg = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0])
     out.a_hwm_mb = r1(statusKb(a.pid!, 'VmHWM') / 1024)
