@@ -5,7 +5,7 @@
  * naming the blobs it holds (machines/pastiche/announce.ts); a member whose registration the catalog
  * does not hold yet (it just joined, or the catalog has not reached this node) is still a peer, at an
  * address the caller assumes for it, announcing nothing (it is asked). Used by a fulcrum
- * (machine-host.ts) and by the simulator (actors/sim/pastiche-sim.ts).
+ * (machine-host.ts); the simulator's pastiche does not announce yet (docs/PASTICHE.md).
  */
 import { PASTICHE_API, parseHoldTags, type AnnounceInput } from '../../machines/pastiche/announce.js'
 import type { Peer } from '../../machines/pastiche/types.js'
