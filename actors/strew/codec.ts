@@ -95,6 +95,7 @@ export function checkLocalEndpoint(e: Endpoint | undefined, reeve: NodeIdParts):
   if (e.api !== '' && e.api !== id.api) throw new InvalidArgumentError(`endpoint.api ${JSON.stringify(e.api)} is not the NodeID's API ${id.api}`)
   const address = checkAddress('endpoint.address', e.address)
   const instance = bounded('endpoint.instance', e.instance === '' ? id.node : e.instance, LIMITS.name)
+  checkTags('endpoint.tags', e.tags)
   return {
     nodeId: e.nodeId,
     netId: bounded('endpoint.net_id', e.netId === '' ? `/${id.api}/${id.node}/net/${address}` : e.netId, LIMITS.netId),
@@ -104,7 +105,7 @@ export function checkLocalEndpoint(e: Endpoint | undefined, reeve: NodeIdParts):
     address,
     state: 'up',
     keyId: bounded('endpoint.key_id', e.keyId, LIMITS.keyId),
-    ...(e.tags.length === 0 ? {} : (checkTags('endpoint.tags', e.tags), { tags: e.tags })),
+    ...(e.tags.length === 0 ? {} : { tags: e.tags }),
   }
 }
 

@@ -13,6 +13,7 @@ import type { Command } from 'commander'
 import { reach, say, using, type Reach } from './reach.js'
 import type { PasticheClient } from '../../actors/pastiche/client.js'
 import { Code, CruxError, InvalidArgumentError, isRemoteError, NotFoundError } from '../../runtime/errors.js'
+import { isNodeId } from '../../runtime/node-identity.js'
 import { target } from '../flags.js'
 
 /** Unary calls: a store answers in milliseconds, so 10 s without one means nobody is there. */
@@ -25,6 +26,12 @@ const FETCH_WAIT_MS = 60_000
 async function hashArg(v: string): Promise<string> {
   const { parseHash } = await import('../../actors/pastiche/hash.js')
   return parseHash(v)
+}
+
+/** A node id argument (`n` and 16 hex digits), checked before anything is dialled. */
+function nodeArg(v: string): string {
+  if (!isNodeId(v)) throw new InvalidArgumentError(`--node must be a node id (n and 16 hex digits, as crux registry ls shows), got ${JSON.stringify(v)}`)
+  return v
 }
 
 /** A failed call as one line that names the target and says what to do about it. */
@@ -251,7 +258,7 @@ export function registerPastiche(program: Command): void {
       .command('want')
       .description("keep a blob on the node: its pastiche machine fetches it from the flock's members that hold it (ranges from several at once, verified), pins it, and keeps it until unwant (survives restarts)")
       .argument('<HASH>', 'the blob')
-      .option('--node <NODE_ID>', "the node to keep it on (default: the node at --target), reached at the address the target's catalog lists for its pastiche")
+      .option('--node <NODE_ID>', "the node to keep it on (default: the node at --target), reached at the address the target's catalog lists for its pastiche", nodeArg)
       .option('--bytes <N>', 'its size, when known (else learnt from the peers)', (v: string) => {
         const n = Number(v)
         if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`--bytes ${v} is not a byte count`)
@@ -276,7 +283,7 @@ export function registerPastiche(program: Command): void {
       .command('unwant')
       .description('withdraw a holding: what is in flight for it stops, and the blob is unpinned (not removed)')
       .argument('<HASH>', 'the blob')
-      .option('--node <NODE_ID>', 'the node whose holding it is (default: the node at --target)'),
+      .option('--node <NODE_ID>', 'the node whose holding it is (default: the node at --target)', nodeArg),
     'print {"hash","changed"}',
     '\nExample:\n  crux pastiche unwant sha256:… --target 127.77.0.1:50059 --data-dir /tmp/n1',
   ).action(async (hashText: string, f: Reach & { node?: string }) => {

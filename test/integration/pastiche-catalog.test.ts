@@ -69,6 +69,9 @@ test('every pastiche is in the catalog with what it holds; a want uses the annou
   const nowhere = await crux('pastiche', 'want', hash, '--node', 'n0000000000000000', '--target', grpcOf(c), '--data-dir', c.dataDir)
   t.is(nowhere.status, 1)
   t.is(nowhere.stderr, `crux: no node n0000000000000000 in the catalog of ${grpcOf(c)} (\`crux registry ls --api Pastiche1\` lists the nodes)\n`)
+  const bad = await crux('pastiche', 'want', hash, '--node', 'B', '--target', grpcOf(c), '--data-dir', c.dataDir)
+  t.is(bad.status, 2)
+  t.is(bad.stderr, 'crux: --node must be a node id (n and 16 hex digits, as crux registry ls shows), got "B"\n')
 
   // Unwanted and not pinned on A: gc removes it there, and A's tags follow.
   await cli(t, a, 'pastiche', 'gc')
