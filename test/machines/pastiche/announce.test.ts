@@ -72,7 +72,7 @@ test('a full announcement forgets what it does not name; a partial one only adds
   const m = pastiche()
   m.peers(0, [['p1']])
   const ask = sent(m.want(A, undefined, 1), 'has')
-  // p1 says it holds A, but the blob is not fetched yet: hold the transfer by answering before any fetch.
+  // p1 says it holds A; the holding is withdrawn at once, so what is known of p1 is all that is left.
   m.has(ask[0]!.id as number, true, 50, 2)
   m.unwant(A, 3)
   t.deepEqual(Object.keys(m.context().holders[A] ?? {}), ['p1'])
