@@ -13,6 +13,8 @@
  * both fulcrums is reset before the pull, so `a_hwm_mb` and `b_hwm_mb` are the pull's alone;
  * `a_put_hwm_mb` is A's during the put. With `--runs N`, the figures are the best of each and
  * `run_ratios` each run's own fetch over its own raw copy; every timed phase starts after a `sync`.
+ * Per run, `raw_cores` and `fetch_cores` are the cores the whole machine kept busy during the copy
+ * and the pull, and `a_cpu_ms_per_mib` / `b_cpu_ms_per_mib` each fulcrum's CPU per MiB pulled.
  *
  *   npm run bench -- pastiche [--mib 1024] [--ip 127.78.67] [--runs 1]
  */
@@ -27,11 +29,11 @@ import { createPasticheClient } from '../actors/pastiche/client.js'
 import { loadPeerTls } from '../runtime/grpc-tls.js'
 import { generateSecret } from '../runtime/secret.js'
 import { flag, stringFlag } from './flags.js'
-import { generate, MiB, r1, ready, startFulcrum, untilMember } from './lib/pastiche-fleet.js'
+import { generate, machineBusyS, MiB, r1, ready, startFulcrum, untilMember } from './lib/pastiche-fleet.js'
 
 /** Writes every dirty page back (`sync`), so a timed phase does not pay for the one before. */
 const settle = (): void => void spawnSync('sync')
-import { statusKb } from './lib/proc.js'
+import { procCpuS, statusKb } from './lib/proc.js'
 
 const log = (s: string) => process.stderr.write(`[pastiche-bench] ${s}\n`)
 
@@ -87,11 +89,21 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const fetch: number[] = []
     const raw: number[] = []
     const rawHashed: number[] = []
+    // Cores the whole machine kept busy during each timed copy (2 on this machine is all of them), and
+    // each fulcrum's CPU per MiB pulled: whether a pull is bound by CPU where the raw copy is not.
+    const rawCores: number[] = []
+    const fetchCores: number[] = []
+    const aMsPerMib: number[] = []
+    const bMsPerMib: number[] = []
+    const cores = (busy0: number, since: number) => r1((machineBusyS() - busy0) / ((performance.now() - since) / 1000))
     for (let run = 0; run < RUNS; run++) {
       // Each timed phase starts with no dirty pages of the one before (the put's 1 GiB, a copy just
       // deleted): the kernel writing them back meanwhile would slow whichever phase came first.
       settle()
+      let busy0 = machineBusyS()
+      let since = performance.now()
       raw.push(MIB / (await rawCopy(file, join(dir, `raw-${run}.bin`), `${IP}.1`)))
+      rawCores.push(cores(busy0, since))
       rmSync(join(dir, `raw-${run}.bin`))
       settle()
       rawHashed.push(MIB / (await rawCopy(file, join(dir, `raw-${run}.bin`), `${IP}.1`, true)))
@@ -100,8 +112,13 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       if (run > 0) await cb.gc()
       settle()
       t0 = await untilMember(cb, `${IP}.1:50059`)
+      ;[busy0, since] = [machineBusyS(), t0]
+      const [a0, b0] = [procCpuS(a.pid!), procCpuS(b.pid!)]
       const r = await cb.fetch(hash, `${IP}.1:50059`, 600_000)
       fetch.push(MIB / ((performance.now() - t0) / 1000))
+      fetchCores.push(cores(busy0, since))
+      aMsPerMib.push(r1(((procCpuS(a.pid!) - a0) * 1000) / MIB))
+      bMsPerMib.push(r1(((procCpuS(b.pid!) - b0) * 1000) / MIB))
       if (r.bytes !== MIB * MiB || r.existed) throw new Error(`B's fetch answered ${JSON.stringify(r)}`)
       log(`run ${run}: fetch ${r1(fetch[run]!)} MiB/s (server ${r.ms} ms), raw ${r1(raw[run]!)} MiB/s`)
     }
@@ -112,6 +129,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     // Each run's own fetch over its own raw copy: how far the best-of figure is from every run.
     out.run_ratios = fetch.map((f, i) => Math.round((f / raw[i]!) * 100) / 100)
     out.raw_hashed_mib_s = r1(best(rawHashed))
+    Object.assign(out, { raw_cores: rawCores, fetch_cores: fetchCores, a_cpu_ms_per_mib: aMsPerMib, b_cpu_ms_per_mib: bMsPerMib })
     out.load_avg = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0])
     out.a_hwm_mb = r1(statusKb(a.pid!, 'VmHWM') / 1024)
     out.b_hwm_mb = r1(statusKb(b.pid!, 'VmHWM') / 1024)
