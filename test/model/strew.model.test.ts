@@ -1,5 +1,5 @@
 /**
- * Model-based tests of the reeve, steward and heartbeater machines, bounded (test/model/strew-walk.ts
+ * Model-based tests of the reeve, steward and heartbeater machines, bounded (test/model/walk.ts
  * walks them the way test/model/flock.model.test.ts walks the flock). For each: an alphabet of abstract
  * events made concrete for the machine's context, invariants checked at every reached world, a graph
  * walk over abstract states whose paths replay identically on a live actor, and an exhaustive walk.
@@ -10,7 +10,7 @@ import { heartbeaterLogic } from '../../machines/heartbeater.machine.js'
 import { reeveLogic } from '../../machines/reeve.machine.js'
 import { stewardLogic } from '../../machines/steward.machine.js'
 import type { CatalogEndpoint } from '../../machines/steward/types.js'
-import { walker, type Spec, type World } from './strew-walk.js'
+import { walker, type Spec, type World } from './walk.js'
 
 const FP = 'aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99'
 /** An inbound call; its id (and `reply:` address) is the step's number, so a path replays with the same events. */

@@ -1,5 +1,5 @@
 /**
- * A bounded walker for the pastiche machine, the approach of test/model/strew-walk.ts: a world is the
+ * A bounded walker for the pastiche machine, the approach of test/model/walk.ts: a world is the
  * machine's persisted snapshot; an alphabet of abstract events is made concrete for the current context
  * (answers name the transfer or ask in flight); each step restores the machine from a deep clone into a
  * real actor (no clock, effects collected from emits) and sends one event; every reached world is
