@@ -1,5 +1,6 @@
 /**
- * A bounded model walker for the strew machines (test/model/strew.model.test.ts), the approach of
+ * A bounded model walker for a machine's rules: the strew machines (test/model/strew.model.test.ts)
+ * and pastiche (test/machines/pastiche/model.test.ts), the approach of
  * test/model/flock.model.test.ts: a world is a machine's persisted snapshot plus a model of what it
  * persisted; an alphabet of abstract events is made concrete for the current context; each step
  * restores the machine from a deep clone into a real actor (as runtime/actor-cell.ts runs it: no
@@ -37,11 +38,13 @@ export interface Spec {
   check(w: World, prev: World | null): string[]
   /** The abstract state. */
   key(w: World): string
+  /** Checks of every step's effects before `check`; default {@link checkEffects}, the strew machines'. */
+  effects?(w: World): string[]
 }
 
 const noClock = {
   setTimeout(): never {
-    throw new Error('strew machines must not use delayed events')
+    throw new Error('machines must not use delayed events')
   },
   clearTimeout(): void {},
 }
@@ -94,7 +97,7 @@ export function walker(spec: Spec) {
   }
 
   const record = (w: World, prev: World | null) => {
-    const bad = w.error !== null ? [`the machine failed: ${w.error}`] : [...checkEffects(w), ...spec.check(w, prev)]
+    const bad = w.error !== null ? [`the machine failed: ${w.error}`] : [...(spec.effects ?? checkEffects)(w), ...spec.check(w, prev)]
     if (bad.length > 0 && violations.length < 20) violations.push(`[${w.trace.join(', ')}] → ${w.path}: ${bad.join('; ')}`)
   }
 

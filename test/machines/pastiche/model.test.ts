@@ -1,6 +1,6 @@
 /**
- * Model-based tests of the pastiche machine (test/machines/pastiche/walk.ts, as test/model/strew.model.test.ts
- * walks the reeve, steward and heartbeater): an alphabet of abstract events made concrete for the
+ * Model-based tests of the pastiche machine (the walker of test/model/walk.ts, as
+ * test/model/strew.model.test.ts walks the reeve, steward and heartbeater): an alphabet of abstract events made concrete for the
  * machine's context, invariants checked at every reached world, a graph walk over abstract states whose
  * paths replay identically on a live actor, an exhaustive walk, and random long runs (fast-check) that
  * must hold the invariants and, once the world turns fair, end with every holding held.
@@ -9,7 +9,8 @@ import test from 'ava'
 import fc from 'fast-check'
 import type { HostEvent } from '../../../machines/effects.js'
 import { A, B, pastiche, STORE, T } from './harness.js'
-import { walker, type Spec, type World } from './walk.js'
+import { pasticheLogic } from '../../../machines/pastiche.machine.js'
+import { walker, type Spec, type World } from '../../model/walk.js'
 
 const SIZE: Record<string, number> = { [A]: 300, [B]: 200 }
 const CONFIG = { perBlob: 2, perPeer: 2, total: 3, minRange: 100, gatherMs: 150, backoffMs: 100, backoffMaxMs: 400, askEveryMs: 300, askFanout: 8, tickMs: 100 }
@@ -119,11 +120,14 @@ function check(path: string, c: any, out: any[], prev: any | null): string[] {
 }
 
 const spec: Spec = {
+  logic: pasticheLogic,
   input: { node: 'me', now: 0, config: CONFIG },
   stepMs: 100,
   alphabet: ['want-A', 'want-B', 'unwant-A', 'unwant-B', 'held-A', 'gone-A', 'gone-B', 'peers-p1', 'peers-both', 'peers-none', 'has-yes', 'has-no', 'has-failed', 'fetched-ok', 'fetched-bad', 'fetched-failed', 'fetched-stale', 'assembled-ok', 'assembled-bad', 'tick'],
   concrete: (e, w, now) => concrete(e, w.ctx, now),
   check: (w: World, prev: World | null) => check(w.path, w.ctx, w.out, prev?.ctx ?? null),
+  // Its effects go to its ports, not the strew addresses: `check` judges them.
+  effects: () => [],
   key(w) {
     const c = w.ctx
     const wants = Object.values<any>(c.wants).map((x) => [x.hash.slice(7, 8), x.phase, x.bytes, x.ranges.map((r: any) => `${r.done ? 'd' : r.id !== null ? `f${r.from}` : r.notBefore > w.now ? 'b' : '-'}`), x.excluded, x.suspects, x.assembling !== null])
