@@ -132,8 +132,11 @@ export function startPasticheMachine(init: PasticheMachineInit, bind: (edge: Tra
   }
   tell()
   const flockActor = `${node}/flock`
+  // Only a push and a new member list change what the reeve serves (machines/reeve/catalog.ts): the
+  // reeve's other steps (every registration a node makes) need no look at its catalog.
+  const catalogEvents = new Set(['catalog.push', 'reeve.members'])
   host.onStep((step) => {
-    if (step.actor === flockActor || step.actor === reeveActor) tell()
+    if (step.actor === flockActor || (step.actor === reeveActor && catalogEvents.has(step.event.type))) tell()
   })
   return {
     actor,

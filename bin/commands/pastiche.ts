@@ -80,7 +80,7 @@ async function pasticheOf(f: Reach, tls: import('../../runtime/grpc-tls.js').Pee
     reeve,
     async (c) => {
       const { endpoints } = await c.catalog({ api: 'Pastiche1' })
-      const e = endpoints.find((x) => x.api === 'Pastiche1' && x.nodeId.split('/')[3] === node && x.state === 'up')
+      const e = endpoints.find((x) => x.nodeId.split('/')[3] === node && x.state === 'up')
       if (e === undefined) throw new NotFoundError(`no node ${node} in the catalog of ${f.target} (\`crux registry ls --api Pastiche1\` lists the nodes)`)
       return e.address
     },
