@@ -10,7 +10,7 @@
  * it), waits until it is held, downloads it, and withdraws the holding unless it was wanted before.
  */
 import type { Command } from 'commander'
-import { reach, say, using, type Reach } from './reach.js'
+import { explainCall, reach, say, using, type Reach } from './reach.js'
 import type { PasticheClient } from '../../actors/pastiche/client.js'
 import { Code, CruxError, InvalidArgumentError, isRemoteError, NotFoundError } from '../../runtime/errors.js'
 import { isNodeId } from '../../runtime/node-identity.js'
@@ -34,27 +34,6 @@ function nodeArg(v: string): string {
   return v
 }
 
-/** A failed call as one line that names the target and says what to do about it. */
-function explain(f: Reach, err: unknown): unknown {
-  if (!isRemoteError(err, f.target)) return err
-  const why = err.message.replace(/\s+/g, ' ').replace(`pastiche ${f.target}: `, '')
-  const tls = err.details?.tls
-  if (tls === 'pin') return new CruxError(Code.PERMISSION_DENIED, `the node at ${f.target} is not the one whose key ${f.dataDir} holds (use the data dir of the fulcrum serving ${f.target})`)
-  if (tls !== undefined) return new CruxError(err.code, `${f.target}: ${why}`)
-  switch (err.code) {
-    case Code.UNAVAILABLE:
-      return new CruxError(err.code, `no fulcrum answers at ${f.target}${/ECONNREFUSED/.test(why) ? ': connection refused' : ''} (is a fulcrum serving gRPC there? see crux fulcrum --grpc)`)
-    case Code.DEADLINE_EXCEEDED:
-      return new CruxError(err.code, `no answer from ${f.target} in time: ${why}`)
-    case Code.PERMISSION_DENIED:
-    case Code.UNAUTHENTICATED:
-      return new CruxError(err.code, `the node at ${f.target} refused the call (${f.dataDir}'s key may call only its own node)`)
-    default:
-      // The server's own words (a CLI usage error is exit 2; the server's refusals are failures, exit 1).
-      return new CruxError(err.code === Code.INVALID_ARGUMENT ? Code.FAILED_PRECONDITION : err.code, `${f.target}: ${why}`)
-  }
-}
-
 /**
  * Runs `fn` with a client of the node at `--target` speaking as `--data-dir`'s node, and always closes
  * it. With `node` (another node's id), the client reaches that node's pastiche at the address the
@@ -69,7 +48,7 @@ async function withStore<T>(f: Reach, fn: (c: PasticheClient) => Promise<T>, nod
   const address = own ? f.target : await pasticheOf(f, tls, node)
   // The node to reach is the data dir's own (its server holds the same key), or the one named.
   const client = createPasticheClient({ address, tls, expect: own ? { publicKey: tls.publicKey } : { node }, timeoutMs: DEADLINE_MS })
-  return using(client, fn, (err) => explain(own ? f : { ...f, target: address }, err))
+  return using(client, fn, (err) => explainCall(own ? f : { ...f, target: address }, err, 'pastiche'))
 }
 
 /** The gRPC address of `node`'s pastiche, as the catalog of the node at --target lists it. */
@@ -84,7 +63,7 @@ async function pasticheOf(f: Reach, tls: import('../../runtime/grpc-tls.js').Pee
       if (e === undefined) throw new NotFoundError(`no node ${node} in the catalog of ${f.target} (\`crux registry ls --api Pastiche1\` lists the nodes)`)
       return e.address
     },
-    (err) => explain(f, err),
+    (err) => explainCall(f, err, 'pastiche'),
   )
 }
 

@@ -4,6 +4,7 @@
  * node key and the certificates its fulcrum wrote there), and `--json`.
  */
 import type { Command } from 'commander'
+import { Code, CruxError, isRemoteError } from '../../runtime/errors.js'
 import { target } from '../flags.js'
 
 export const DEFAULT_TARGET = '127.0.0.1:50059'
@@ -36,5 +37,29 @@ export async function using<C extends { close(): void }, T>(client: C, fn: (c: C
     throw explain(err)
   } finally {
     client.close()
+  }
+}
+
+/**
+ * A failed call as one line that names the target and says what to do about it (`service`: the prefix
+ * the client puts on its errors, `pastiche` or `picket`).
+ */
+export function explainCall(f: Reach, err: unknown, service: string): unknown {
+  if (!isRemoteError(err, f.target)) return err
+  const why = err.message.replace(/\s+/g, ' ').replace(`${service} ${f.target}: `, '')
+  const tls = err.details?.tls
+  if (tls === 'pin') return new CruxError(Code.PERMISSION_DENIED, `the node at ${f.target} is not the one whose key ${f.dataDir} holds (use the data dir of the fulcrum serving ${f.target})`)
+  if (tls !== undefined) return new CruxError(err.code, `${f.target}: ${why}`)
+  switch (err.code) {
+    case Code.UNAVAILABLE:
+      return new CruxError(err.code, `no fulcrum answers at ${f.target}${/ECONNREFUSED/.test(why) ? ': connection refused' : ''} (is a fulcrum serving gRPC there? see crux fulcrum --grpc)`)
+    case Code.DEADLINE_EXCEEDED:
+      return new CruxError(err.code, `no answer from ${f.target} in time: ${why}`)
+    case Code.PERMISSION_DENIED:
+    case Code.UNAUTHENTICATED:
+      return new CruxError(err.code, `the node at ${f.target} refused the call (${f.dataDir}'s key may call only its own node)`)
+    default:
+      // The server's own words (a CLI usage error is exit 2; the server's refusals are failures, exit 1).
+      return new CruxError(err.code === Code.INVALID_ARGUMENT ? Code.FAILED_PRECONDITION : err.code, `${f.target}: ${why}`)
   }
 }
