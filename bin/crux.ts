@@ -22,6 +22,7 @@ const modules: Record<string, () => Promise<Register>> = {
   monitor: async () => (await import('./commands/monitor.js')).registerMonitor,
   strew: async () => (await import('./commands/strew.js')).registerStrew,
   pastiche: async () => (await import('./commands/pastiche.js')).registerPastiche,
+  picket: async () => (await import('./commands/picket.js')).registerPicket,
   viz: async () => (await import('./commands/viz.js')).registerViz,
   keygen: async () => (await import('./commands/keygen.js')).registerKeygen,
   sim: async () => (await import('./commands/sim.js')).registerSim,
@@ -30,7 +31,7 @@ const modules: Record<string, () => Promise<Register>> = {
   version: async () => (await import('./commands/version.js')).registerVersion,
 }
 /** Top-level command name → the module(s) (keys of `modules`) that register it. */
-const registers: Record<string, string | string[]> = { names: 'confab', members: 'confab', admin: ['confab', 'forget'], demo: 'demo', fulcrum: 'fulcrum', beacon: 'monitor', watch: 'monitor', dump: 'monitor', service: 'strew', registry: 'strew', pastiche: 'pastiche', viz: 'viz', keygen: 'keygen', sim: 'sim', replay: 'replay', check: 'check', version: 'version' }
+const registers: Record<string, string | string[]> = { names: 'confab', members: 'confab', admin: ['confab', 'forget'], demo: 'demo', fulcrum: 'fulcrum', beacon: 'monitor', watch: 'monitor', dump: 'monitor', service: ['strew', 'picket'], registry: 'strew', pastiche: 'pastiche', viz: 'viz', keygen: 'keygen', sim: 'sim', replay: 'replay', check: 'check', version: 'version' }
 
 /** The program with every command, or, given the command about to run, with that one alone. */
 export async function buildProgram(command?: string): Promise<Command> {

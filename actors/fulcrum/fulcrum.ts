@@ -31,6 +31,7 @@ import { strewMachines } from '../strew/machines.js'
 import type { GrpcLimits } from '../../runtime/grpc-limits.js'
 import { pasticheMachine } from '../../machines/pastiche.machine.js'
 import { pasticheKeys, pastichePorts } from '../pastiche/machine-host.js'
+import { picketMachine } from '../../machines/picket.machine.js'
 
 export interface FulcrumOptions {
   host: string
@@ -134,7 +135,9 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
   const logged = new Set([reeveActor, `${id}/heartbeater`])
   // The pastiche machine's keys name blobs (`want/<hash>`): kept as file names (actors/pastiche/machine-host.ts).
   const pasticheFiles = pasticheKeys(files)
-  const storeOf = (actor: string): Store => (logged.has(actor) && logs !== undefined ? logs : actor === `${id}/pastiche` ? pasticheFiles : files)
+  // Picket's keys (`svc/<name>`) likewise.
+  const slashKeyed = new Set([`${id}/pastiche`, `${id}/picket`])
+  const storeOf = (actor: string): Store => (logged.has(actor) && logs !== undefined ? logs : slashKeyed.has(actor) ? pasticheFiles : files)
   const store: Store = {
     put: (actor, key, value) => (actor === `${id}/registry` && whitelist !== undefined ? whitelist.persist(key, value) : storeOf(actor).put(actor, key, value)),
     get: (actor, key) => storeOf(actor).get(actor, key),
@@ -174,10 +177,12 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
   )
   const seed = Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('hex')
   const config = { ...o.config, hbMs: o.hbMs }
+  // The machines beside the flock's: strew's, pastiche's and picket's, on a node that serves gRPC.
+  const nodeMachines = o.grpc === undefined ? [] : [...strewMachines, pasticheMachine, picketMachine]
   const recorder =
     o.trace === undefined
       ? undefined
-      : new Recorder(new FileSink(o.trace, undefined, (err) => log.error('the journal could not be written; it ends here and the node goes on', { trace: o.trace, error: (err as NodeJS.ErrnoException).code ?? err.message })), { node: id, seed, config, machines: Object.fromEntries([flockMachine, ...(o.grpc === undefined ? [] : [...strewMachines, pasticheMachine])].map((m) => [m.name, m.version])) })
+      : new Recorder(new FileSink(o.trace, undefined, (err) => log.error('the journal could not be written; it ends here and the node goes on', { trace: o.trace, error: (err as NodeJS.ErrnoException).code ?? err.message })), { node: id, seed, config, machines: Object.fromEntries([flockMachine, ...nodeMachines].map((m) => [m.name, m.version])) })
   // The gRPC server is bound before the flock starts: a node that comes to lead announces its address.
   // gRPC is loaded only by a fulcrum that serves it: start-up time and memory are features.
   const strewModule = o.grpc === undefined ? undefined : await import('../strew/strew.js')
@@ -201,10 +206,14 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
     bound === undefined
       ? undefined
       : { node: id, bloc: bloc?.cert.bloc ?? 'crux', horde: o.horde ?? 'default', secret: o.secret, hbMs: o.hbMs, address: grpcAddress!, ...(o.rules === undefined ? {} : { rules: o.rules }) }
-  const strewRoad = bound === undefined || logs === undefined ? undefined : strewModule!.createStrewRoad({ clock, identity, log: log.child('crux:strew'), bound, store: logs }, strewInit!)
+  // Picket's requests arrive on the same road (actors/picket/routes.ts); its List is read by the edge.
+  const picketModule = bound === undefined ? undefined : await import('../picket/picket.js')
+  const picketRoutes = picketModule?.picketRoutes(id)
+  const strewRoad = bound === undefined || logs === undefined ? undefined : strewModule!.createStrewRoad({ clock, identity, log: log.child('crux:strew'), bound, store: logs, inbound: picketRoutes === undefined ? [] : [picketRoutes.service] }, strewInit!)
   const router = strewRoad === undefined ? undefined : (await import('../../runtime/router.js')).createRouter
   // The pastiche machine's ports; its edge is bound once the store is open (below).
   const pasticheEdge = pastichePorts()
+  const picketEdge = picketModule?.picketPorts()
   const flock = createFlockActor(
     {
       transport,
@@ -212,8 +221,8 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
       recorder,
       logger: log,
       store,
-      machines: o.grpc === undefined ? [] : [...strewMachines, pasticheMachine],
-      ...(strewRoad === undefined ? {} : { outbound: (udp) => router!({ udp, grpc: strewRoad.road, ports: { ...strewRoad.ports, ...pasticheEdge.ports } }).outbound }),
+      machines: nodeMachines,
+      ...(strewRoad === undefined ? {} : { outbound: (udp) => router!({ udp, grpc: strewRoad.road, ports: { ...strewRoad.ports, ...pasticheEdge.ports, ...picketEdge?.ports } }).outbound }),
     },
     {
       node: id,
@@ -269,6 +278,15 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
   const machine = bound === undefined ? undefined : { node: id, host: flock.host, clock, persisted: pasticheFiles, flock: () => flock.context(), grpcPort: parseHostPort(grpcAddress!)!.port, hbMs: o.hbMs, bind: pasticheEdge.bind, ...(strew === undefined ? {} : { catalog: { reeveNodeId: strew.reeveNodeId, reeveKeyId: strew.reeveKeyId, address: strew.address } }) }
   const pastiche = bound === undefined ? undefined : await (await import('../pastiche/pastiche.js')).startPastiche({ dataDir: o.dataDir, ...(o.pasticheLimit === undefined ? {} : { limitBytes: o.pasticheLimit }), server: bound.server, tls: bound.tls, members: () => flock.context().list.entries, log: log.child('crux:pastiche'), ...(machine === undefined ? {} : { machine }) })
   if (pastiche !== undefined) opened.push(() => pastiche.close())
+  // Picket runs the node's services from bundles in that store (actors/picket/picket.ts).
+  const picket =
+    pastiche === undefined || strew === undefined || picketModule === undefined
+      ? undefined
+      : picketModule.startPicket(
+          { node: id, host: flock.host, clock, dataDir: o.dataDir, persisted: pasticheFiles, blobs: pastiche.store, want: (hash) => void pastiche.machine?.tell({ type: 'want', hash }), reeveNodeId: strew.reeveNodeId, reeveKeyId: strew.reeveKeyId, hbMs: o.hbMs, log: log.child('crux:picket') },
+          picketEdge!.bind,
+        )
+  if (picket !== undefined) picketRoutes!.bind(picket)
   await metricsServer?.attach({ id, flock, transport, strew, logs, files })
   log.info('fulcrum started', { addr: advertised, ...(advertised === udp.address ? {} : { bound: udp.address }), grpc: strew?.address ?? null, ...(bound === undefined || bound.address === grpcAddress ? {} : { grpcBound: bound.address }), dataDir: o.dataDir, restored: checkpoint !== undefined, hbMs: o.hbMs, publicKey: Buffer.from(identity.publicKey).toString('base64'), bloc: bloc?.cert.bloc ?? null })
 
@@ -290,6 +308,8 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
       flock.host.runUntilIdle()
       // A checkpoint the disk refused was reported; say so here too rather than claim it was written.
       const checkpointed = flock.host.persistStatus().pending === 0
+      // A fulcrum's services end with it: each is asked to quit, and killed past its stopMs.
+      await picket?.close()
       await strew?.close()
       pastiche?.close()
       await flock.close()

@@ -17,6 +17,7 @@ import type { Clock } from '../../runtime/clock.js'
 import { createGrpcRoad, type GrpcRoad } from '../../runtime/grpc-road.js'
 import type { ActorHost } from '../../runtime/host.js'
 import type { LogStore } from '../../runtime/log-store.js'
+import type { InboundService } from '../../runtime/road-routes.js'
 import type { PortHandler } from '../../runtime/router.js'
 import type { Walrus } from '../../runtime/walrus.js'
 import type { StrewServer } from './server.js'
@@ -74,7 +75,15 @@ export interface StrewRoad {
 
 /** Builds the road for node `init.node`: `createStrewRoad({ clock, identity, log, bound, store }, init)`. */
 export function createStrewRoad(
-  c: { clock: Clock; identity: { secretKey: Uint8Array; publicKey: Uint8Array }; log: Walrus; bound: StrewServer; store: LogStore },
+  c: {
+    clock: Clock
+    identity: { secretKey: Uint8Array; publicKey: Uint8Array }
+    log: Walrus
+    bound: StrewServer
+    store: LogStore
+    /** Other subsystems' inbound services on the same road and server (picket's). */
+    inbound?: InboundService[]
+  },
   init: StrewInit,
 ): StrewRoad {
   const actors = strewActors(init.node)
@@ -109,6 +118,7 @@ export function createStrewRoad(
     settling++
     return c.store.sync(alone).finally(() => void settling--)
   }
+  routes.inbound.push(...(c.inbound ?? []))
   reeve.methods.registerService!.settle = durable
   reeve.methods.deregisterService!.settle = durable
   const peers = createPeerClients({ tls: c.bound.tls }, { reeveKeyId, stewardKeyId, timeoutMs: Math.max(5_000, 4 * init.hbMs), pin: (hostPort, path) => pinFor(host, actors, hostPort, path) })

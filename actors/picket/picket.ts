@@ -1,0 +1,106 @@
+/**
+ * Picket in a fulcrum (issue 17): the picket machine as actor `<node>/picket` in the flock's host, its
+ * port `port:picket-run` served by the run edge (run-edge.ts: bundles, processes), and what a read of
+ * it answers (PicketService.List). Requests arrive on the road (routes.ts) as the machine's events;
+ * the run edge, the reeve and the heartbeater answer into its mailbox, so a fulcrum's journal holds
+ * every step of every service's life.
+ *
+ * The machine's persisted keys (`svc/<name>`) are kept as file names, `/` as `~` (as pastiche's are).
+ */
+import { join } from 'node:path'
+import { picketMachine, viewOf } from '../../machines/picket.machine.js'
+import type { PersistedService, PicketContext, PicketMessage, ServiceView } from '../../machines/picket/types.js'
+import type { Clock } from '../../runtime/clock.js'
+import type { ActorHost } from '../../runtime/host.js'
+import type { PortHandler } from '../../runtime/router.js'
+import type { Store } from '../../runtime/store.js'
+import type { BlobStore } from '../pastiche/store.js'
+import { createRunEdge, type RunEdge } from './run-edge.js'
+import { unary } from '../../runtime/grpc-server.js'
+import type { InboundService } from '../../runtime/road-routes.js'
+import { UnavailableError } from '../../runtime/errors.js'
+import { createPicketRoutes, toInfo } from './routes.js'
+
+/** The run edge's port, as the router knows it (`port:picket-run`). */
+export const PICKET_PORT = 'picket-run'
+
+export interface PicketInit {
+  node: string
+  host: ActorHost
+  clock: Clock
+  dataDir: string
+  /** Where the machine's keys are persisted (file names: see the header). */
+  persisted: Store
+  /** The node's blob store: bundles come from it. */
+  blobs: BlobStore
+  /** Asks the node's pastiche to hold a blob (its `want`): a bundle this node lacks is fetched from the flock. */
+  want(hash: string): void
+  /** The reeve's NodeID (`/bloc/horde/node/Reeve/Reeve1`) and KeyID: services register beside it, as the node. */
+  reeveNodeId: string
+  reeveKeyId: string
+  hbMs: number
+  log: { info(msg: string, fields?: Record<string, unknown>): void; warn(msg: string, fields?: Record<string, unknown>): void }
+}
+
+export interface Picket {
+  readonly actor: string
+  /** Every service as the machine has it now. */
+  list(): ServiceView[]
+  /** Stops every service (quit, then kill past their stopMs) and waits for them to be gone. */
+  close(): Promise<void>
+}
+
+/** Late-bound handler of the run port: the router is built before the machine exists. */
+export function picketPorts(): { ports: Record<string, PortHandler>; bind(edge: RunEdge): void } {
+  let edge: RunEdge | undefined
+  return { ports: { [PICKET_PORT]: (ev) => edge?.take(ev as PicketMessage) }, bind: (e) => void (edge = e) }
+}
+
+/**
+ * PicketService for the road, made before the machine exists: List (read by the edge, changing
+ * nothing) answers UNAVAILABLE until `bind` gives it the running picket.
+ */
+export function picketRoutes(node: string): { service: InboundService; bind(p: Picket): void } {
+  let picket: Picket | undefined
+  const service = createPicketRoutes({ node })
+  service.direct = {
+    list: unary(() => {
+      if (picket === undefined) throw new UnavailableError('picket is not running yet')
+      return { services: picket.list().map((v) => toInfo(node, v)) }
+    }),
+  }
+  return { service, bind: (p) => void (picket = p) }
+}
+
+/** Spawns the machine with what it ran before, and its run edge. */
+export function startPicket(init: PicketInit, bind: (edge: RunEdge) => void): Picket {
+  const { host, node } = init
+  const actor = `${node}/picket`
+  const deliver = (ev: Parameters<ActorHost['send']>[1]) => void host.send(actor, ev, 'control')
+  const edge = createRunEdge({ blobs: init.blobs, want: init.want, log: init.log }, { dir: join(init.dataDir, 'picket'), deliver, node })
+  bind(edge)
+  const services = init.persisted
+    .keys(actor)
+    .filter((k) => k.startsWith('svc/'))
+    .map((k) => init.persisted.get(actor, k) as PersistedService | null)
+    .filter((s): s is PersistedService => s !== null && typeof s === 'object' && typeof s.name === 'string' && typeof s.hash === 'string')
+  const [bloc, horde, reeveNode] = init.reeveNodeId.split('/').slice(1, 4)
+  host.spawn(actor, picketMachine.name, {
+    node,
+    now: init.clock.now(),
+    config: { backoffMinMs: 500, backoffMaxMs: 30_000, backoffResetMs: 60_000, hbMs: init.hbMs },
+    reeve: `${node}/reeve`,
+    heartbeater: `${node}/heartbeater`,
+    keyId: init.reeveKeyId,
+    self: actor,
+    nodeIdPrefix: `/${bloc}/${horde}/${reeveNode}`,
+    horde: horde!,
+    services,
+  })
+  const context = (): PicketContext | undefined => (host.has(actor) && host.status(actor) !== 'failed' ? (host.state(actor).context as PicketContext) : undefined)
+  return {
+    actor,
+    list: () => Object.values(context()?.services ?? {}).map(viewOf),
+    close: () => edge.closeAll(),
+  }
+}
