@@ -42,6 +42,8 @@ export function picket(config: Partial<PicketConfig> = {}, services: PersistedSe
   const request = (type: string, name: string, extra: Record<string, unknown> = {}, at?: number, caller = KEY) => send({ type: `picket.${type}`, id: ++req, from: `reply:${req}`, caller, name, ...extra }, at)
   return {
     ...s,
+    /** What the machine's entry emitted. */
+    started: s.start,
     now: () => now,
     pending: () => [...pending.entries()].sort((a, b) => a[1][0] - b[1][0] || a[1][1] - b[1][1]).map(([name, [due]]) => `${name}@${due}`),
     start: (name: string, hash = A, at?: number, caller = KEY) => request('start', name, { hash }, at, caller),
