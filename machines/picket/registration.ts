@@ -36,12 +36,12 @@ export function deregister(ctx: PicketContext, s: Service, r: Run, m: Manifest |
 
 /**
  * Forwards a beat of the registered current run to the heartbeater, holding for the manifest's ttl
- * from now. One beats call per service at a time: a beat while one is on its way is dropped, since the
+ * from now. One beats call per run at a time: a beat while one is on its way is dropped, since the
  * one on its way already holds the registration to within a round trip, and the run beats again.
  */
 export function beat(ctx: PicketContext, s: Service, r: Run, m: Manifest, out: Effect[]): void {
   if (r.address === null) return
-  for (const id in ctx.calls) if (ctx.calls[id]!.kind === 'beat' && ctx.calls[id]!.name === s.name) return
+  for (const id in ctx.calls) if (ctx.calls[id]!.kind === 'beat' && ctx.calls[id]!.run === r.run) return
   const b: Beat = { uuid: `${m.service}/${m.api}`, state: 'up', netId: endpointOf(ctx, m, r.address).netId, atMs: ctx.now, expiresMs: ctx.now + m.ttlMs, various: '' }
   call(ctx, out, ctx.input.heartbeater, 'beat', s, r, { type: 'heartbeat.beats', beats: [b] })
 }
