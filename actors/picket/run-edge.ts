@@ -1,0 +1,207 @@
+/**
+ * A node's run edge (issue 17): the effectful side of the picket machine. It takes the machine's
+ * messages (machines/picket/types.ts: `prepare`, `spawn`, `quit`, `kill`, `forget`) and answers into
+ * its mailbox (`bundle.ready`, `bundle.failed`, `run.spawned`, `run.listening`, `run.alive`,
+ * `run.exited`), as the pastiche transfer edge does for its machine: the journal holds what the
+ * machine was told, and what to do about it is the machine's policy, not this edge's.
+ *
+ * Layout under `<data-dir>/picket`: `bundles/<hex>` (unpacked bundles, bundles.ts) and
+ * `work/<name>` (each service's working directory, 0700, kept across its runs until `forget`).
+ *
+ * The edge never throws into its caller: every failure (a bundle that cannot be had, a process that
+ * cannot start) becomes an event. Every `spawn` is answered by exactly one `run.exited`, however it
+ * ends, unless the edge is closed first.
+ */
+import { mkdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { HostEvent } from '../../machines/effects.js'
+import type { Manifest, PicketEvent, PicketMessage, SpawnMsg } from '../../machines/picket/types.js'
+import type { BlobStore } from '../pastiche/store.js'
+import { bootstrapFile } from './bootstrap.js'
+import { openBundles, type Bundles } from './bundles.js'
+import { findSetpriv, startRun, type RunHandle } from './child.js'
+
+export interface RunEdgeLog {
+  info(msg: string, fields?: Record<string, unknown>): void
+  warn(msg: string, fields?: Record<string, unknown>): void
+}
+
+export interface RunEdgeComponents {
+  store: BlobStore
+  /** Asks pastiche to fetch a blob this node lacks. */
+  want(hash: string): void
+  /** Puts an answer into the picket machine's mailbox. */
+  deliver(ev: HostEvent): void
+  /** Where the edge's warnings and the services' output lines go (`service output`, with name, run, stream, line). */
+  log?: RunEdgeLog
+}
+
+export interface RunEdgeInit {
+  /** `<data-dir>/picket`. */
+  dir: string
+  /** How long `prepare` waits for a blob pastiche is fetching, ms. */
+  fetchMs: number
+  /** How long {@link RunEdge.closeAll} lets services quit before it kills them, ms (default 5000). */
+  closeMs?: number
+  /** The bootstrap file (default: beside this module, bootstrap.ts). */
+  bootstrap?: string
+  /** Have the kernel kill a child whose fulcrum died, where setpriv exists (default true). */
+  deathSignal?: boolean
+}
+
+/** What the edge saw of the services' channels. */
+export interface RunEdgeCounters {
+  /** Messages dropped as malformed or unknown. */
+  bad: number
+  /** Messages dropped over the rate bound. */
+  flooded: number
+}
+
+export interface RunEdge {
+  /** The router's handler of the machine's run port. */
+  take(msg: PicketMessage): void
+  /** Asks every run to quit, kills those alive after `closeMs`; resolves when all have exited. Later messages are ignored. */
+  closeAll(): Promise<void>
+  /** The OS pid of each live run (null for a worker), by run number. */
+  runs(): Map<number, number | null>
+  readonly counters: RunEdgeCounters
+}
+
+/** A service name usable as a directory name. */
+const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/
+
+type Live = { name: string; handle: RunHandle | null; pid: number | null; quit: boolean; kill: boolean; exited: Promise<void> }
+
+export function createRunEdge(components: RunEdgeComponents, init: RunEdgeInit): RunEdge {
+  const { log } = components
+  const counters: RunEdgeCounters = { bad: 0, flooded: 0 }
+  const live = new Map<number, Live>()
+  const workDir = join(init.dir, 'work')
+  const setpriv = init.deathSignal === false ? null : findSetpriv()
+  let closed = false
+  let finished = false
+  const deliver = (ev: PicketEvent): void => {
+    if (finished) return
+    try {
+      components.deliver(ev as HostEvent)
+    } catch (err) {
+      log?.warn('picket run edge: delivery failed', { type: ev.type, error: (err as Error).message })
+    }
+  }
+  const bundles: Promise<Bundles> = openBundles({ store: components.store, dir: join(init.dir, 'bundles'), want: (h) => components.want(h), fetchMs: init.fetchMs })
+  bundles.catch(() => undefined)
+
+  const prepare = (run: number, hash: string): void => {
+    bundles
+      .then((b) => b.prepare(hash))
+      .then(
+        ({ manifest }) => deliver({ type: 'bundle.ready', run, hash, manifest }),
+        (err: Error) => deliver({ type: 'bundle.failed', run, hash, reason: err.message }),
+      )
+  }
+
+  const spawn = (m: SpawnMsg): void => {
+    if (live.has(m.run)) return log?.warn('picket run edge: run spawned twice', { run: m.run, name: m.name })
+    let settle!: () => void
+    const entry: Live = { name: m.name, handle: null, pid: null, quit: false, kill: false, exited: new Promise((r) => (settle = r)) }
+    live.set(m.run, entry)
+    const exited = (code: number | null, signal: string | null, error?: string) => {
+      live.delete(m.run)
+      deliver({ type: 'run.exited', run: m.run, code, signal, ...(error === undefined ? {} : { error }) })
+      settle()
+    }
+    void (async () => {
+      let bundleDir: string
+      let dir: string
+      let bootstrap: string
+      try {
+        if (!SAFE_NAME.test(m.name)) throw new Error(`service name ${JSON.stringify(m.name).slice(0, 80)} cannot name a working directory`)
+        bootstrap = init.bootstrap ?? bootstrapFile()
+        bundleDir = (await (await bundles).prepare(m.hash)).dir
+        dir = join(workDir, m.name)
+        await mkdir(workDir, { recursive: true, mode: 0o700 })
+        await mkdir(dir, { recursive: true, mode: 0o700 })
+      } catch (err) {
+        return exited(null, null, (err as Error).message)
+      }
+      if (entry.kill) return exited(null, 'SIGKILL')
+      entry.handle = startRun(
+        { run: m.run, name: m.name, bundleDir, workDir: dir, manifest: m.manifest as Manifest, bootstrap, setpriv },
+        {
+          spawned(pid) {
+            entry.pid = pid
+            deliver({ type: 'run.spawned', run: m.run, pid })
+          },
+          message(msg) {
+            if (msg.t === 'alive') deliver({ type: 'run.alive', run: m.run })
+            else deliver({ type: 'run.listening', run: m.run, address: msg.address })
+          },
+          dropped(why) {
+            const first = counters.bad + counters.flooded === 0
+            counters[why === 'bad' ? 'bad' : 'flooded']++
+            if (first) log?.warn('picket: a service sent a message that was dropped', { name: m.name, run: m.run, why })
+          },
+          log(stream, line) {
+            log?.info('service output', { name: m.name, run: m.run, stream, line })
+          },
+          exited,
+        },
+      )
+      if (entry.quit) entry.handle.quit()
+    })()
+  }
+
+  const forget = (name: string): void => {
+    if (!SAFE_NAME.test(name)) return
+    // A run of it still alive (not expected) is waited for: its directory goes once it has exited.
+    const alive = [...live.values()].filter((l) => l.name === name).map((l) => l.exited)
+    void Promise.all(alive)
+      .then(() => rm(join(workDir, name), { recursive: true, force: true }))
+      .catch((err: Error) => log?.warn('picket: cannot remove a working directory', { name, error: err.message }))
+  }
+
+  return {
+    counters,
+    runs: () => new Map([...live].filter(([, l]) => l.handle !== null).map(([run, l]) => [run, l.pid])),
+    take(msg) {
+      if (closed) return
+      try {
+        switch (msg.type) {
+          case 'prepare':
+            return prepare(msg.run, msg.hash)
+          case 'spawn':
+            return spawn(msg)
+          case 'quit': {
+            const l = live.get(msg.run)
+            if (l === undefined) return
+            l.quit = true
+            return l.handle?.quit()
+          }
+          case 'kill': {
+            const l = live.get(msg.run)
+            if (l === undefined) return
+            l.kill = true
+            return l.handle?.kill()
+          }
+          case 'forget':
+            return forget(msg.name)
+        }
+      } catch (err) {
+        log?.warn('picket run edge: message failed', { type: (msg as { type?: unknown }).type, error: (err as Error).message })
+      }
+    },
+    async closeAll() {
+      closed = true
+      void bundles.then((b) => b.close(), () => undefined)
+      const all = () => [...live.values()]
+      for (const l of all()) ((l.quit = true), l.handle?.quit())
+      let timer: NodeJS.Timeout | undefined
+      const bound = new Promise<void>((r) => (timer = setTimeout(r, init.closeMs ?? 5000)))
+      await Promise.race([Promise.all(all().map((l) => l.exited)), bound])
+      clearTimeout(timer)
+      for (const l of all()) ((l.kill = true), l.handle?.kill())
+      await Promise.all(all().map((l) => l.exited))
+      finished = true
+    },
+  }
+}
