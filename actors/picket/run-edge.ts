@@ -19,6 +19,7 @@ import type { Manifest, PicketEvent, PicketMessage, SpawnMsg } from '../../machi
 import type { BlobStore } from '../pastiche/store.js'
 import { bootstrapFile } from './bootstrap.js'
 import { openBundles, type Bundles } from './bundles.js'
+import { messageBucket } from './child-messages.js'
 import { findSetpriv, startRun, type RunHandle } from './child.js'
 
 export interface RunEdgeLog {
@@ -55,7 +56,13 @@ export interface RunEdgeCounters {
   bad: number
   /** Messages dropped over the rate bound. */
   flooded: number
+  /** Output lines not logged, over {@link LOG_LINES_PER_SECOND}. */
+  unlogged: number
 }
+
+/** Output lines of one run logged in a burst, and per second after it: a chatty service cannot flood the fulcrum's log. */
+export const LOG_LINES_BURST = 200
+export const LOG_LINES_PER_SECOND = 100
 
 export interface RunEdge {
   /** The router's handler of the machine's run port. */
@@ -74,7 +81,7 @@ type Live = { name: string; handle: RunHandle | null; pid: number | null; quit: 
 
 export function createRunEdge(components: RunEdgeComponents, init: RunEdgeInit): RunEdge {
   const { log } = components
-  const counters: RunEdgeCounters = { bad: 0, flooded: 0 }
+  const counters: RunEdgeCounters = { bad: 0, flooded: 0, unlogged: 0 }
   const live = new Map<number, Live>()
   const workDir = join(init.dir, 'work')
   const setpriv = init.deathSignal === false ? null : findSetpriv()
@@ -125,6 +132,7 @@ export function createRunEdge(components: RunEdgeComponents, init: RunEdgeInit):
         return exited(null, null, (err as Error).message)
       }
       if (entry.kill) return exited(null, 'SIGKILL')
+      const lines = messageBucket(LOG_LINES_BURST, LOG_LINES_PER_SECOND)
       entry.handle = startRun(
         { run: m.run, name: m.name, bundleDir, workDir: dir, manifest: m.manifest as Manifest, bootstrap, setpriv },
         {
@@ -142,7 +150,8 @@ export function createRunEdge(components: RunEdgeComponents, init: RunEdgeInit):
             if (first) log?.warn('picket: a service sent a message that was dropped', { name: m.name, run: m.run, why })
           },
           log(stream, line) {
-            log?.info('service output', { name: m.name, run: m.run, stream, line })
+            if (lines.take(performance.now())) return log?.info('service output', { name: m.name, run: m.run, stream, line })
+            if (counters.unlogged++ === 0) log?.warn('picket: a service writes more than is logged; lines are dropped', { name: m.name, run: m.run })
           },
           exited,
         },

@@ -106,7 +106,7 @@ test('a service reads neither the node key nor the fulcrum environment, starts n
   t.is(readFileSync(key, 'utf8'), 'PRIVATE KEY')
 })
 
-test('what a service sends that is not a message is dropped and counted; a flood is bounded', async (t) => {
+test('what a service sends that is not a message is dropped and counted; floods of messages and output are bounded', async (t) => {
   const h = await harness(t)
   await start(h, 'chatter', 1)
   const exited = await h.waitFor(isType('run.exited', 1))
@@ -123,6 +123,9 @@ test('what a service sends that is not a message is dropped and counted; a flood
   // An over-long output line is cut, not held whole.
   const long = h.logs.find((l) => l.line.startsWith('xxxx'))
   t.is(long?.line.length, 2001)
+  // A thousand lines at once: a burst is logged, the rest counted.
+  t.true(h.logs.length >= 200 && h.logs.length <= 260, `${h.logs.length} lines logged`)
+  t.is(h.logs.length + h.edge.counters.unlogged, 1001)
 })
 
 test('a worker thread service runs on the same contract', async (t) => {
