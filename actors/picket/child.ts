@@ -18,7 +18,7 @@
  * Both kinds speak the same small protocol (child-messages.ts); what a run says is checked, rate
  * bounded, and handed to hooks; its stdout and stderr are handed on as bounded lines.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
@@ -64,9 +64,22 @@ export interface RunHandle {
   kill(): void
 }
 
-/** setpriv where the system has it (util-linux, Linux only), else null. */
+let setprivFound: string | null | undefined
+
+/**
+ * setpriv where the system has it (util-linux, Linux only) and it can set the death signal here (a
+ * container may refuse the prctl), else null. Tried once per process, by running `node --version`.
+ */
 export function findSetpriv(): string | null {
-  return ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) ?? null
+  if (setprivFound !== undefined) return setprivFound
+  const path = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p))
+  try {
+    if (path !== undefined) execFileSync(path, ['--pdeathsig', 'KILL', process.execPath, '--version'], { stdio: 'ignore', timeout: 5000 })
+    setprivFound = path ?? null
+  } catch {
+    setprivFound = null
+  }
+  return setprivFound
 }
 
 /** Node's flags confining a child to its bundle, the bootstrap and its working directory. */

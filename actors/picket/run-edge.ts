@@ -13,7 +13,7 @@
  * ends, unless the edge is closed first.
  */
 import { mkdir, rm } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import type { HostEvent } from '../../machines/effects.js'
 import type { Manifest, PicketEvent, PicketMessage, SpawnMsg } from '../../machines/picket/types.js'
 import type { BlobStore } from '../pastiche/store.js'
@@ -83,7 +83,9 @@ export function createRunEdge(components: RunEdgeComponents, init: RunEdgeInit):
   const { log } = components
   const counters: RunEdgeCounters = { bad: 0, flooded: 0, unlogged: 0 }
   const live = new Map<number, Live>()
-  const workDir = join(init.dir, 'work')
+  // Absolute: a child's permission flags are read in its own working directory.
+  const root = resolve(init.dir)
+  const workDir = join(root, 'work')
   const setpriv = init.deathSignal === false ? null : findSetpriv()
   let closed = false
   let finished = false
@@ -95,7 +97,7 @@ export function createRunEdge(components: RunEdgeComponents, init: RunEdgeInit):
       log?.warn('picket run edge: delivery failed', { type: ev.type, error: (err as Error).message })
     }
   }
-  const bundles: Promise<Bundles> = openBundles({ store: components.store, dir: join(init.dir, 'bundles'), want: (h) => components.want(h), fetchMs: init.fetchMs })
+  const bundles: Promise<Bundles> = openBundles({ store: components.store, dir: join(root, 'bundles'), want: (h) => components.want(h), fetchMs: init.fetchMs })
   bundles.catch(() => undefined)
 
   const prepare = (run: number, hash: string): void => {

@@ -190,3 +190,33 @@ test('closeAll quits every run, kills those that do not exit, and resolves when 
     [[1, 0, null], [2, null, 'SIGKILL']],
   )
 })
+
+test('a service past its memoryMb is ended by its heap limit, in a child process or a worker', async (t) => {
+  const h = await harness(t)
+  await start(h, 'hog', 1)
+  const child = await h.waitFor(isType('run.exited', 1), 20_000)
+  t.true(child.code !== 0 || child.signal !== null, JSON.stringify(child))
+  t.log('child past its heap:', JSON.stringify({ code: child.code, signal: child.signal }))
+  await start(h, 'hog', 2, { kind: 'worker' })
+  const worker = await h.waitFor(isType('run.exited', 2), 20_000)
+  t.is(worker.code, 1)
+  t.true(h.logs.some((l) => l.run === 2 && /memory/i.test(l.line)), JSON.stringify(h.logs.filter((l) => l.run === 2)))
+})
+
+test('a worker thread is not confined: it reads the node key (only its environment is its own)', async (t) => {
+  const h = await harness(t)
+  const key = join(h.data, 'node.key')
+  writeFileSync(key, 'PRIVATE KEY', { mode: 0o600 })
+  process.env.CRUX_SECRET = 'flock-secret'
+  t.teardown(() => delete process.env.CRUX_SECRET)
+  await start(h, 'escape', 1, { kind: 'worker', env: { ESCAPE_PATH: key } })
+  await h.waitFor(isType('run.exited', 1))
+  const report = JSON.parse(h.logs.find((l) => l.stream === 'stdout')!.line)
+  t.is(report.secret, null)
+  t.deepEqual(report.env, ['ESCAPE_PATH'])
+  // What a child process is refused, a worker may: read and overwrite the key, start processes.
+  t.is(report.read, 'ok')
+  t.is(report.write, 'ok')
+  t.is(readFileSync(key, 'utf8'), 'overwritten')
+  t.is(report.spawn, 'ok')
+})
