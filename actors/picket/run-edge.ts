@@ -86,7 +86,6 @@ export function createRunEdge(components: RunEdgeComponents, init: RunEdgeInit):
   // Absolute: a child's permission flags are read in its own working directory.
   const root = resolve(init.dir)
   const workDir = join(root, 'work')
-  const setpriv = init.deathSignal === false ? null : findSetpriv()
   let closed = false
   let finished = false
   const deliver = (ev: PicketEvent): void => {
@@ -136,7 +135,7 @@ export function createRunEdge(components: RunEdgeComponents, init: RunEdgeInit):
       if (entry.kill) return exited(null, 'SIGKILL')
       const lines = messageBucket(LOG_LINES_BURST, LOG_LINES_PER_SECOND)
       entry.handle = startRun(
-        { run: m.run, name: m.name, bundleDir, workDir: dir, manifest: m.manifest as Manifest, bootstrap, setpriv },
+        { run: m.run, name: m.name, bundleDir, workDir: dir, manifest: m.manifest as Manifest, bootstrap, setpriv: init.deathSignal === false ? null : findSetpriv() },
         {
           spawned(pid) {
             entry.pid = pid

@@ -96,6 +96,9 @@ test('a service reads neither the node key nor the fulcrum environment, starts n
   t.is(report.read, 'ERR_ACCESS_DENIED')
   t.is(report.write, 'ERR_ACCESS_DENIED')
   t.is(report.spawn, 'ERR_ACCESS_DENIED')
+  // Nor through a link it makes in its own directory.
+  t.is(report.symlink, 'ERR_ACCESS_DENIED')
+  t.is(report.hardlink, 'ERR_ACCESS_DENIED')
   t.is(report.secret, null)
   t.deepEqual(report.env, ['ESCAPE_PATH', 'PATH'])
   t.is(report.cwd, work)
