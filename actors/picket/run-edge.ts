@@ -15,7 +15,7 @@
 import { mkdir, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { HostEvent } from '../../machines/effects.js'
-import type { Manifest, PicketEvent, PicketMessage, SpawnMsg } from '../../machines/picket/types.js'
+import type { PicketEvent, PicketMessage, SpawnMsg } from '../../machines/picket/types.js'
 import type { BlobStore } from '../pastiche/store.js'
 import { bootstrapFile } from './bootstrap.js'
 import { openBundles, type Bundles } from './bundles.js'
@@ -42,7 +42,7 @@ export interface RunEdgeInit {
   dir: string
   /** How long `prepare` waits for a blob pastiche is fetching, ms. */
   fetchMs: number
-  /** How long {@link RunEdge.closeAll} lets services quit before it kills them, ms (default 5000). */
+  /** The longest {@link RunEdge.closeAll} lets a service quit before it kills it (each has its manifest's stopMs), ms (default 5000). */
   closeMs?: number
   /** The bootstrap file (default: beside this module, bootstrap.ts). */
   bootstrap?: string
@@ -67,7 +67,7 @@ export const LOG_LINES_PER_SECOND = 100
 export interface RunEdge {
   /** The router's handler of the machine's run port. */
   take(msg: PicketMessage): void
-  /** Asks every run to quit, kills those alive after `closeMs`; resolves when all have exited. Later messages are ignored. */
+  /** Asks every run to quit, kills each still alive after its stopMs (at most `closeMs`); resolves when all have exited. Later messages are ignored. */
   closeAll(): Promise<void>
   /** The OS pid of each live run (null for a worker), by run number. */
   runs(): Map<number, number | null>
@@ -77,7 +77,7 @@ export interface RunEdge {
 /** A service name usable as a directory name. */
 const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/
 
-type Live = { name: string; handle: RunHandle | null; pid: number | null; quit: boolean; kill: boolean; exited: Promise<void> }
+type Live = { name: string; handle: RunHandle | null; pid: number | null; quit: boolean; kill: boolean; stopMs: number; exited: Promise<void> }
 
 export function createRunEdge(components: RunEdgeComponents, init: RunEdgeInit): RunEdge {
   const { log } = components
@@ -111,7 +111,7 @@ export function createRunEdge(components: RunEdgeComponents, init: RunEdgeInit):
   const spawn = (m: SpawnMsg): void => {
     if (live.has(m.run)) return log?.warn('picket run edge: run spawned twice', { run: m.run, name: m.name })
     let settle!: () => void
-    const entry: Live = { name: m.name, handle: null, pid: null, quit: false, kill: false, exited: new Promise((r) => (settle = r)) }
+    const entry: Live = { name: m.name, handle: null, pid: null, quit: false, kill: false, stopMs: m.manifest.stopMs, exited: new Promise((r) => (settle = r)) }
     live.set(m.run, entry)
     const exited = (code: number | null, signal: string | null, error?: string) => {
       live.delete(m.run)
@@ -135,7 +135,7 @@ export function createRunEdge(components: RunEdgeComponents, init: RunEdgeInit):
       if (entry.kill) return exited(null, 'SIGKILL')
       const lines = messageBucket(LOG_LINES_BURST, LOG_LINES_PER_SECOND)
       entry.handle = startRun(
-        { run: m.run, name: m.name, bundleDir, workDir: dir, manifest: m.manifest as Manifest, bootstrap, setpriv: init.deathSignal === false ? null : findSetpriv() },
+        { run: m.run, name: m.name, bundleDir, workDir: dir, manifest: m.manifest, bootstrap, setpriv: init.deathSignal === false ? null : findSetpriv() },
         {
           spawned(pid) {
             entry.pid = pid
@@ -203,14 +203,16 @@ export function createRunEdge(components: RunEdgeComponents, init: RunEdgeInit):
     async closeAll() {
       closed = true
       void bundles.then((b) => b.close(), () => undefined)
-      const all = () => [...live.values()]
-      for (const l of all()) ((l.quit = true), l.handle?.quit())
-      let timer: NodeJS.Timeout | undefined
-      const bound = new Promise<void>((r) => (timer = setTimeout(r, init.closeMs ?? 5000)))
-      await Promise.race([Promise.all(all().map((l) => l.exited)), bound])
-      clearTimeout(timer)
-      for (const l of all()) ((l.kill = true), l.handle?.kill())
-      await Promise.all(all().map((l) => l.exited))
+      const bound = init.closeMs ?? 5000
+      // Each run has its own stopMs to exit after quit, and is killed after it; the edge waits no longer than closeMs.
+      await Promise.all(
+        [...live.values()].map((l) => {
+          l.quit = true
+          l.handle?.quit()
+          const timer = setTimeout(() => ((l.kill = true), l.handle?.kill()), Math.min(l.stopMs, bound))
+          return l.exited.then(() => clearTimeout(timer))
+        }),
+      )
       finished = true
     },
   }

@@ -176,22 +176,26 @@ test('a spawn that cannot start is answered run.exited with the error', async (t
   t.pass()
 })
 
-test('closeAll quits every run, kills those that do not exit, and resolves when all have', async (t) => {
-  const h = await harness(t, { closeMs: 300 })
+test('closeAll quits every run, kills each that outlives its stopMs (closeMs at most), and resolves when all have exited', async (t) => {
+  const h = await harness(t, { closeMs: 800 })
   await start(h, 'echo', 1)
-  await start(h, 'hang', 2)
-  const p1 = (await h.waitFor(isType('run.spawned', 1))).pid!
-  const p2 = (await h.waitFor(isType('run.spawned', 2))).pid!
+  await start(h, 'hang', 2, { stopMs: 100 })
+  await start(h, 'hang', 3, { stopMs: 60_000 })
+  const pids = await Promise.all([1, 2, 3].map(async (run) => (await h.waitFor(isType('run.spawned', run))).pid!))
   await h.waitFor(isType('run.alive', 2))
+  await h.waitFor(isType('run.alive', 3))
   const t0 = Date.now()
   await h.edge.closeAll()
-  t.true(Date.now() - t0 >= 250)
-  t.false(alivePid(p1))
-  t.false(alivePid(p2))
-  t.deepEqual(
-    h.events.filter((e) => e.type === 'run.exited').map((e) => [e.run, (e as { code: number | null }).code, (e as { signal: string | null }).signal]).sort(),
-    [[1, 0, null], [2, null, 'SIGKILL']],
-  )
+  const took = Date.now() - t0
+  t.true(took >= 750 && took < 2000, `${took} ms`)
+  for (const pid of pids) t.false(alivePid(pid))
+  const exits = h.events.filter((e) => e.type === 'run.exited').map((e) => [e.run, (e as { code: number | null }).code, (e as { signal: string | null }).signal])
+  // The echo quits; the hang with the short stopMs is killed first, the other at closeMs.
+  t.deepEqual(exits, [[1, 0, null], [2, null, 'SIGKILL'], [3, null, 'SIGKILL']])
+  // Closed: later messages do nothing.
+  h.edge.take({ type: 'spawn', run: 4, name: 'late', hash: `sha256:${'ab'.repeat(32)}`, manifest: (await fixtureManifest('echo')) })
+  await new Promise((r) => setTimeout(r, 100))
+  t.is(h.events.length, h.events.filter((e) => (e as { run?: number }).run !== 4).length)
 })
 
 test('a service past its memoryMb is ended by its heap limit, in a child process or a worker', async (t) => {
