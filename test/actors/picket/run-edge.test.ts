@@ -127,7 +127,7 @@ test('what a service sends that is not a message is dropped and counted; floods 
   const long = h.logs.find((l) => l.line.startsWith('xxxx'))
   t.is(long?.line.length, 2001)
   // A thousand lines at once: a burst is logged, the rest counted.
-  t.true(h.logs.length >= 200 && h.logs.length <= 260, `${h.logs.length} lines logged`)
+  t.true(h.logs.length >= 200 && h.logs.length <= 400, `${h.logs.length} lines logged`)
   t.is(h.logs.length + h.edge.counters.unlogged, 1001)
 })
 
