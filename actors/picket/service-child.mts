@@ -28,7 +28,7 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads'
 export interface ServiceConfab {
   /** The service's name on its node (what `crux service start --name` gave). */
   readonly name: string
-  /** The manifest's `args` (also in `process.argv` after the entry, in a child process). */
+  /** The manifest's `args` (also in `process.argv`, after the entry). */
   readonly args: readonly string[]
   /** Its own working directory (the process's cwd; a worker thread shares the fulcrum's cwd, so it uses this). */
   readonly dir: string
@@ -80,13 +80,14 @@ if (isMainThread) {
     if (buf.length > MAX_LINE) buf = ''
   })
   send = (m) => void chan.write(`${JSON.stringify(m)}\n`)
-  process.argv = [process.argv[0]!, boot.entry, ...boot.args]
 } else {
   parentPort!.on('message', (m: unknown) => {
     if (typeof m === 'object' && m !== null && (m as { t?: unknown }).t === 'quit') quit.abort()
   })
   send = (m) => parentPort!.postMessage(m)
 }
+// The service sees itself as the program it is: argv[1] its entry, then its args.
+process.argv = [process.argv[0]!, boot.entry, ...boot.args]
 
 const alive = (): Promise<void> => {
   if (!quit.signal.aborted) send({ t: 'alive' })

@@ -216,11 +216,12 @@ test('a worker thread is not confined: it reads the node key (only its environme
   writeFileSync(key, 'PRIVATE KEY', { mode: 0o600 })
   process.env.CRUX_SECRET = 'flock-secret'
   t.teardown(() => delete process.env.CRUX_SECRET)
-  await start(h, 'escape', 1, { kind: 'worker', env: { ESCAPE_PATH: key } })
+  await start(h, 'escape', 1, { kind: 'worker', env: { ESCAPE_PATH: key }, args: ['a'] })
   await h.waitFor(isType('run.exited', 1))
   const report = JSON.parse(h.logs.find((l) => l.stream === 'stdout')!.line)
   t.is(report.secret, null)
   t.deepEqual(report.env, ['ESCAPE_PATH'])
+  t.deepEqual(report.argv, ['a'])
   // What a child process is refused, a worker may: read and overwrite the key, start processes.
   t.is(report.read, 'ok')
   t.is(report.write, 'ok')
