@@ -41,8 +41,8 @@ export interface Harness {
   waitFor(pred: (e: PicketEvent) => boolean, ms?: number): Promise<PicketEvent>
 }
 
-export async function harness(t: ExecutionContext, init: Partial<RunEdgeInit> = {}): Promise<Harness> {
-  const data = tmp(t)
+export async function harness(t: ExecutionContext, init: Partial<RunEdgeInit> = {}, prefix?: string): Promise<Harness> {
+  const data = tmp(t, prefix)
   const store = await createBlobStore({ dir: join(data, 'pastiche'), limitBytes: 64 << 20 })
   const events: PicketEvent[] = []
   const wanted: string[] = []

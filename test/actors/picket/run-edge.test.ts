@@ -228,3 +228,11 @@ test('a worker thread is not confined: it reads the node key (only its environme
   t.is(readFileSync(key, 'utf8'), 'overwritten')
   t.is(report.spawn, 'ok')
 })
+
+test('a data dir whose path holds a comma cannot confine a child, and says so', async (t) => {
+  const h = await harness(t, {}, 'crux,picket-')
+  await start(h, 'echo', 1)
+  const exited = await h.waitFor(isType('run.exited', 1))
+  t.regex(exited.error ?? '', /^cannot confine a service under a path with a comma: /)
+  t.false(h.events.some(isType('run.spawned', 1)))
+})
