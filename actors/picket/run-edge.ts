@@ -77,7 +77,18 @@ export interface RunEdge {
 /** A service name usable as a directory name. */
 const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/
 
-type Live = { name: string; handle: RunHandle | null; pid: number | null; quit: boolean; kill: boolean; stopMs: number; exited: Promise<void> }
+type Live = {
+  name: string
+  handle: RunHandle | null
+  pid: number | null
+  quit: boolean
+  kill: boolean
+  stopMs: number
+  /** Answers `run.exited` (once): a kill before the process is up is answered at once. */
+  answer(code: number | null, signal: string | null, error?: string): void
+  /** Settles once the run is over and nothing of it is still being set up. */
+  exited: Promise<void>
+}
 
 export function createRunEdge(components: RunEdgeComponents, init: RunEdgeInit): RunEdge {
   const { log } = components
@@ -111,11 +122,17 @@ export function createRunEdge(components: RunEdgeComponents, init: RunEdgeInit):
   const spawn = (m: SpawnMsg): void => {
     if (live.has(m.run)) return log?.warn('picket run edge: run spawned twice', { run: m.run, name: m.name })
     let settle!: () => void
-    const entry: Live = { name: m.name, handle: null, pid: null, quit: false, kill: false, stopMs: m.manifest.stopMs, exited: new Promise((r) => (settle = r)) }
+    let answered = false
+    const answer = (code: number | null, signal: string | null, error?: string) => {
+      if (answered) return
+      answered = true
+      deliver({ type: 'run.exited', run: m.run, code, signal, ...(error === undefined ? {} : { error }) })
+    }
+    const entry: Live = { name: m.name, handle: null, pid: null, quit: false, kill: false, stopMs: m.manifest.stopMs, answer, exited: new Promise((r) => (settle = r)) }
     live.set(m.run, entry)
     const exited = (code: number | null, signal: string | null, error?: string) => {
+      answer(code, signal, error)
       live.delete(m.run)
-      deliver({ type: 'run.exited', run: m.run, code, signal, ...(error === undefined ? {} : { error }) })
       settle()
     }
     void (async () => {
@@ -126,6 +143,8 @@ export function createRunEdge(components: RunEdgeComponents, init: RunEdgeInit):
         if (!SAFE_NAME.test(m.name)) throw new Error(`service name ${JSON.stringify(m.name).slice(0, 80)} cannot name a working directory`)
         bootstrap = init.bootstrap ?? bootstrapFile()
         bundleDir = (await (await bundles).prepare(m.hash)).dir
+        // Killed meanwhile: no directory is made, no process started.
+        if (entry.kill) return exited(null, 'SIGKILL')
         dir = join(workDir, m.name)
         await mkdir(workDir, { recursive: true, mode: 0o700 })
         await mkdir(dir, { recursive: true, mode: 0o700 })
@@ -161,6 +180,14 @@ export function createRunEdge(components: RunEdgeComponents, init: RunEdgeInit):
     })()
   }
 
+  /** Ends a run now; one still being set up (its bundle still coming) is answered at once and never started. */
+  const kill = (l: Live | undefined): void => {
+    if (l === undefined) return
+    l.kill = true
+    if (l.handle === null) l.answer(null, 'SIGKILL')
+    else l.handle.kill()
+  }
+
   const forget = (name: string): void => {
     if (!SAFE_NAME.test(name)) return
     // A run of it still alive (not expected) is waited for: its directory goes once it has exited.
@@ -187,12 +214,8 @@ export function createRunEdge(components: RunEdgeComponents, init: RunEdgeInit):
             l.quit = true
             return l.handle?.quit()
           }
-          case 'kill': {
-            const l = live.get(msg.run)
-            if (l === undefined) return
-            l.kill = true
-            return l.handle?.kill()
-          }
+          case 'kill':
+            return kill(live.get(msg.run))
           case 'forget':
             return forget(msg.name)
         }
@@ -209,7 +232,7 @@ export function createRunEdge(components: RunEdgeComponents, init: RunEdgeInit):
         [...live.values()].map((l) => {
           l.quit = true
           l.handle?.quit()
-          const timer = setTimeout(() => ((l.kill = true), l.handle?.kill()), Math.min(l.stopMs, bound))
+          const timer = setTimeout(() => kill(l), Math.min(l.stopMs, bound))
           return l.exited.then(() => clearTimeout(timer))
         }),
       )

@@ -2,6 +2,7 @@ import test from 'ava'
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { join } from 'node:path'
+import { createBlobStore } from '../../../actors/pastiche/store.js'
 import type { Manifest } from '../../../machines/picket/types.js'
 import { alivePid, fixtureManifest, FIXTURES, harness, isType, putDir, type Harness } from './harness.js'
 
@@ -235,4 +236,27 @@ test('a data dir whose path holds a comma cannot confine a child, and says so', 
   const exited = await h.waitFor(isType('run.exited', 1))
   t.regex(exited.error ?? '', /^cannot confine a service under a path with a comma: /)
   t.false(h.events.some(isType('run.spawned', 1)))
+})
+
+test('a run killed while its bundle is still coming is answered at once and never started', async (t) => {
+  const h = await harness(t, { fetchMs: 3000 })
+  const manifest = await fixtureManifest('echo')
+  // The echo bundle's hash, from another store: this node has not got it yet.
+  const hash = await putDir(await createBlobStore({ dir: join(h.data, 'other'), limitBytes: 1 << 20 }), join(FIXTURES, 'echo'))
+  const t0 = Date.now()
+  h.edge.take({ type: 'spawn', run: 1, name: 'early', hash, manifest })
+  h.edge.take({ type: 'kill', run: 1 })
+  const exited = await h.waitFor(isType('run.exited', 1))
+  t.true(Date.now() - t0 < 1000)
+  t.deepEqual({ code: exited.code, signal: exited.signal }, { code: null, signal: 'SIGKILL' })
+  t.is(h.edge.runs().size, 0)
+  // Its bundle arriving later starts nothing, and it is answered once.
+  await new Promise((r) => setTimeout(r, 100))
+  t.deepEqual(h.wanted, [hash])
+  await putDir(h.store, join(FIXTURES, 'echo'))
+  await new Promise((r) => setTimeout(r, 300))
+  t.true(existsSync(join(h.data, 'picket', 'bundles', hash.slice(7))))
+  t.is(h.events.filter((e) => e.type === 'run.exited').length, 1)
+  t.false(h.events.some(isType('run.spawned', 1)))
+  t.false(existsSync(join(h.data, 'picket', 'work', 'early')))
 })
