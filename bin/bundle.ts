@@ -39,4 +39,19 @@ await build({
   logLevel: 'warning',
 })
 chmodSync(outfile, 0o755)
+// The service bootstrap (actors/picket/service-child.mts) is a separate program: the first module of
+// every service's child process, which may read only itself and its bundle. Emitted beside the bundle
+// under the name it has beside tsc's output, so either finds it as ./service-child.mjs.
+await build({
+  entryPoints: [here('../actors/picket/service-child.mjs')],
+  outfile: here('./service-child.mjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  charset: 'ascii',
+  logLevel: 'warning',
+})
 if (process.argv.includes('--verbose')) process.stderr.write(`bundled ${outfile} in ${Math.round(performance.now() - t0)} ms\n`)

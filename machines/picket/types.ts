@@ -173,6 +173,8 @@ export interface Service {
   failures: number
   /** Why it last ended or failed ('' if never). */
   reason: string
+  /** A reset is under way: once no run of it is alive it is forgotten instead of kept stopped. */
+  resetting?: boolean
 }
 
 /** What a request's answer and `ls` show of a service. */

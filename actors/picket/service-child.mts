@@ -1,0 +1,115 @@
+/**
+ * The bootstrap of a service run by picket (issue 17): the first module of its child process (or of
+ * its worker thread), which imports the bundle's entry and calls its default export
+ *
+ *     export default async function (quit: AbortSignal, alive: () => Promise<void>, confab: ServiceConfab)
+ *
+ * `quit` aborts when the node asks the service to stop; `alive()` is a heartbeat (call it more often
+ * than every `confab.ttlMs`, or the service is taken for hung and killed); `confab.listening(address)`
+ * says where it serves (host:port), which is what picket registers with the reeve. When the function
+ * returns the service exits 0; when it throws, its error goes to stderr and it exits 1.
+ *
+ * It imports nothing but Node's own modules: a child process runs under Node's permission model and
+ * may read only this file, its bundle and its working directory, so the bootstrap cannot lean on the
+ * rest of crux. It is emitted twice with one name — dist/actors/picket/service-child.mjs by tsc and
+ * dist/bin/service-child.mjs beside the bundle (bin/bundle.ts) — so `./service-child.mjs` beside
+ * whichever module spawns it is always there (actors/picket/bootstrap.ts).
+ *
+ * The channel to the node: a child process talks over fd 3 (a socket pair), one JSON object a line
+ * (`{"t":"alive"}`, `{"t":"listening","address":…}` out; `{"t":"quit"}` in); a worker thread over its
+ * parent port with the same objects. When fd 3 closes — the fulcrum stopped, or was killed with
+ * SIGKILL — the child exits at once: a service never outlives its node.
+ */
+import { Socket } from 'node:net'
+import { pathToFileURL } from 'node:url'
+import { isMainThread, parentPort, workerData } from 'node:worker_threads'
+
+/** What a service is told of its node; the third argument of its function. */
+export interface ServiceConfab {
+  /** The service's name on its node (what `crux service start --name` gave). */
+  readonly name: string
+  /** The manifest's `args` (also in `process.argv`, after the entry). */
+  readonly args: readonly string[]
+  /** Its own working directory (the process's cwd; a worker thread shares the fulcrum's cwd, so it uses this). */
+  readonly dir: string
+  /** How long one `alive()` keeps it registered, ms. */
+  readonly ttlMs: number
+  /** Says where the service serves (host:port): it is registered there. Call it once it listens. */
+  listening(address: string): void
+}
+
+/** What the node passes the bootstrap: argv[2] as JSON in a child process, workerData in a worker. */
+interface Boot {
+  entry: string
+  name: string
+  args: string[]
+  dir: string
+  ttlMs: number
+}
+
+const MAX_LINE = 1024
+
+const isQuit = (line: string): boolean => {
+  try {
+    return (JSON.parse(line) as { t?: unknown } | null)?.t === 'quit'
+  } catch {
+    return false
+  }
+}
+
+const boot: Boot = isMainThread ? (JSON.parse(process.argv[2] ?? '{}') as Boot) : (workerData as Boot)
+const quit = new AbortController()
+let send: (m: object) => void
+
+if (isMainThread) {
+  const chan = new Socket({ fd: 3, readable: true, writable: true })
+  // The node gone (its end of the pair closed, however it ended): exit now, mid-work or not.
+  const gone = (): never => process.exit(1)
+  chan.on('end', gone)
+  chan.on('close', gone)
+  chan.on('error', gone)
+  let buf = ''
+  chan.setEncoding('utf8')
+  chan.on('data', (s: string) => {
+    buf += s
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+      const line = buf.slice(0, nl)
+      buf = buf.slice(nl + 1)
+      if (line.length <= MAX_LINE && isQuit(line)) quit.abort()
+    }
+    if (buf.length > MAX_LINE) buf = ''
+  })
+  send = (m) => void chan.write(`${JSON.stringify(m)}\n`)
+} else {
+  parentPort!.on('message', (m: unknown) => {
+    if (typeof m === 'object' && m !== null && (m as { t?: unknown }).t === 'quit') quit.abort()
+  })
+  send = (m) => parentPort!.postMessage(m)
+}
+// The service sees itself as the program it is: argv[1] its entry, then its args.
+process.argv = [process.argv[0]!, boot.entry, ...boot.args]
+
+const alive = (): Promise<void> => {
+  if (!quit.signal.aborted) send({ t: 'alive' })
+  return Promise.resolve()
+}
+const confab: ServiceConfab = {
+  name: boot.name,
+  args: boot.args,
+  dir: boot.dir,
+  ttlMs: boot.ttlMs,
+  listening(address: string) {
+    if (typeof address !== 'string') throw new TypeError('confab.listening(address): address must be a host:port string')
+    send({ t: 'listening', address })
+  },
+}
+
+try {
+  const mod = (await import(pathToFileURL(boot.entry).href)) as { default?: unknown }
+  if (typeof mod.default !== 'function') throw new TypeError(`${boot.entry} has no default export function (quit, alive, confab)`)
+  await (mod.default as (q: AbortSignal, a: () => Promise<void>, c: ServiceConfab) => unknown)(quit.signal, alive, confab)
+  process.exit(0)
+} catch (err) {
+  process.stderr.write(`service ${boot.name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+  process.exit(1)
+}
