@@ -127,7 +127,7 @@ test('what a service sends that is not a message is dropped and counted; floods 
   t.is(long?.line.length, 2001)
   // A thousand lines at once: a burst is logged, the rest counted.
   t.true(h.logs.length >= 200 && h.logs.length <= 400, `${h.logs.length} lines logged`)
-  t.is(h.logs.length + h.edge.counters.unlogged, 1001)
+  t.is(h.logs.length + h.edge.counters.unlogged, 1001, `${h.logs.length} logged, ${h.edge.counters.unlogged} not; last: ${h.logs.at(-1)?.line}`)
 })
 
 test('a worker thread service runs on the same contract', async (t) => {
@@ -257,4 +257,11 @@ test('a run killed while its bundle is still coming is answered at once and neve
   t.is(h.events.filter((e) => e.type === 'run.exited').length, 1)
   t.false(h.events.some(isType('run.spawned', 1)))
   t.false(existsSync(join(h.data, 'picket', 'work', 'early')))
+})
+
+test('what a service wrote before it returned reaches the node, though it was more than a pipe holds', async (t) => {
+  const h = await harness(t)
+  await start(h, 'loud', 1)
+  t.is((await h.waitFor(isType('run.exited', 1))).code, 0)
+  t.is(h.logs.length + h.edge.counters.unlogged, 3000)
 })
