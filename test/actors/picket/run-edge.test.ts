@@ -105,6 +105,8 @@ test('a service reads neither the node key nor the fulcrum environment, starts n
   t.deepEqual(report.argv, ['--flag', 'v'])
   t.is(report.local, 'ok')
   t.true(existsSync(join(work, 'written-here.txt')))
+  t.is(report.relative, 'ok')
+  t.true(existsSync(join(work, 'relative.txt')))
   t.is(readFileSync(key, 'utf8'), 'PRIVATE KEY')
 })
 
