@@ -104,12 +104,22 @@ const confab: ServiceConfab = {
   },
 }
 
+/**
+ * Exits once what the service wrote is out: a write to a full pipe is queued, and process.exit would
+ * drop it. A node that stopped reading does not hold the exit for more than a second.
+ */
+const exit = async (code: number): Promise<never> => {
+  const flushed = (s: NodeJS.WriteStream) => new Promise<void>((resolve) => s.write('', () => resolve()))
+  await Promise.race([Promise.all([flushed(process.stdout), flushed(process.stderr)]), new Promise((resolve) => setTimeout(resolve, 1000).unref())])
+  process.exit(code)
+}
+
 try {
   const mod = (await import(pathToFileURL(boot.entry).href)) as { default?: unknown }
   if (typeof mod.default !== 'function') throw new TypeError(`${boot.entry} has no default export function (quit, alive, confab)`)
   await (mod.default as (q: AbortSignal, a: () => Promise<void>, c: ServiceConfab) => unknown)(quit.signal, alive, confab)
-  process.exit(0)
+  await exit(0)
 } catch (err) {
   process.stderr.write(`service ${boot.name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
-  process.exit(1)
+  await exit(1)
 }

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream'
 import { createBlobStore } from '../../../actors/pastiche/store.js'
 import { hexOf } from '../../../actors/pastiche/hash.js'
 import { BundleError, openBundles } from '../../../actors/picket/bundles.js'
-import { FIXTURES, harness, isType, putDir, tmp } from './harness.js'
+import { FIXTURES, harness, isType, putDir, tmp, until } from './harness.js'
 
 async function setup(t: import('ava').ExecutionContext, fetchMs = 2000) {
   const d = tmp(t)
@@ -65,7 +65,7 @@ test('a blob the store lacks is asked of pastiche and waited for', async (t) => 
   const other = await createBlobStore({ dir: join(d, 'other'), limitBytes: 16 << 20 })
   const hash = await putDir(other, join(FIXTURES, 'echo'))
   const p = bundles.prepare(hash)
-  await new Promise((r) => setTimeout(r, 50))
+  t.true(await until(() => wanted.length > 0))
   t.deepEqual(wanted, [hash])
   await putDir(store, join(FIXTURES, 'echo')) // what pastiche's fetch would place
   t.is((await p).manifest.instance, 'echo_1')

@@ -3,7 +3,7 @@
  * temporary data dir, and the events it delivered, waited for by predicate.
  */
 import type { ExecutionContext } from 'ava'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -88,12 +88,31 @@ export const isType =
   (e: PicketEvent): e is Extract<PicketEvent, { type: T }> =>
     e.type === type && (run === undefined || (e as { run?: number }).run === run)
 
-/** Whether process `pid` exists. */
+/**
+ * Whether process `pid` is running. A zombie is not: a service whose fulcrum died is reparented, and
+ * its new parent (PID 1 of a container, say) may reap it late; it exists until then, running nothing.
+ */
 export function alivePid(pid: number): boolean {
   try {
     process.kill(pid, 0)
-    return true
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
+  try {
+    // /proc/<pid>/stat: "pid (comm) S …"; the state follows the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
+  } catch {
+    return existsSync('/proc/self') ? false : true
+  }
+}
+
+/** Whether `pred` holds within `ms` (polled). */
+export async function until(pred: () => boolean, ms = 3000): Promise<boolean> {
+  const end = Date.now() + ms
+  while (Date.now() < end) {
+    if (pred()) return true
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  return pred()
 }

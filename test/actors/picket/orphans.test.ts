@@ -51,14 +51,13 @@ const withSetpriv = findSetpriv() === null ? test.skip : test
 
 withSetpriv('a service stuck in a busy loop is killed by the kernel when its fulcrum is killed', async (t) => {
   const { parent, child } = await parentRunning(t, 'hang', 'on', { HANG_BUSY: '1' })
-  await new Promise((r) => setTimeout(r, 200)) // into its loop
+  // It beat just before its loop: it is spinning now.
   process.kill(parent.pid!, 'SIGKILL')
   t.true(await goneWithin(child, 2000))
 })
 
 test('without the death signal, a service in a busy loop outlives its fulcrum (why the signal is set)', async (t) => {
   const { parent, child } = await parentRunning(t, 'hang', 'off', { HANG_BUSY: '1' })
-  await new Promise((r) => setTimeout(r, 200))
   process.kill(parent.pid!, 'SIGKILL')
   t.false(await goneWithin(child, 500))
   process.kill(child, 'SIGKILL')
