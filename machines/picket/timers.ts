@@ -47,7 +47,8 @@ export function fired(ctx: PicketContext, ev: TimerFired, out: Effect[]): void {
       return startDeadline(ctx, s, out)
     case 'upstart': {
       const n = s.next
-      if (n === null || n.manifest === null || n.registered) return
+      // A stop asked the next run to quit as well: the stop deadline, not this one, ends it.
+      if (n === null || n.manifest === null || n.registered || n.quitting) return
       if (ctx.now - n.since >= n.manifest.startMs) return rollback(ctx, s, `not registered within ${n.manifest.startMs} ms of its start`, out)
       return setTimer(out, 'upstart', s, n.manifest.startMs - (ctx.now - n.since))
     }

@@ -139,3 +139,14 @@ test('stop during an upgrade quits both versions and ends stopped once both exit
   m.exited(2, 1400, 0)
   t.like(m.service('echo'), { state: 'stopped', hash: A, current: null, next: null })
 })
+
+test("an upgrade's start deadline already on its way when a stop came does not drop the next run: the stop still waits for its exit", (t) => {
+  const m = upgrading()
+  m.ready(2, B, manifest({ startMs: 300 }), 1100)
+  m.stop('echo', 1200)
+  m.exited(1, 1300, 0)
+  t.deepEqual(runMsgs(m.send({ type: 'timer.fired', name: 'upstart:echo' }, 1450)), [])
+  t.like(m.service('echo'), { state: 'stopping', next: { run: 2 } })
+  m.exited(2, 1500, 0)
+  t.is(m.service('echo').state, 'stopped')
+})
