@@ -133,7 +133,7 @@ export function viewOf(s: Service): ServiceView {
 
 /** How an exit reads in a reason. */
 export function describeExit(ev: { code: number | null; signal: string | null; error?: string }): string {
-  if (ev.error !== undefined) return `could not be spawned: ${ev.error}`
+  if (ev.error !== undefined) return `could not be spawned: ${String(ev.error).slice(0, 500)}`
   if (ev.signal !== null) return `killed by ${ev.signal}`
   return `exited with code ${ev.code ?? 'unknown'}`
 }
