@@ -278,3 +278,14 @@ test('a run that could not be spawned at all counts as a failure, and says why',
   m.send({ type: 'run.exited', run: 1, code: null, signal: null, error: 'ENOENT: no such file main.js' }, 5)
   t.like(m.service('echo'), { state: 'backoff', failures: 1, reason: 'could not be spawned: ENOENT: no such file main.js' })
 })
+
+test('a registration taken after the run was killed as late does not make it running; its exit removes it', (t) => {
+  const m = picket()
+  m.start('echo', A, 0)
+  m.ready(1, A, manifest({ startMs: 300 }), 0)
+  const [r] = registers(m.listening(1, undefined, 10))
+  t.deepEqual(runMsgs(m.until(300)), ['kill 1'])
+  t.deepEqual(timers(m.registered(r!.id, 310)), [])
+  t.is(m.service('echo').state, 'starting')
+  t.is(deregisters(m.exited(1, 320, null, 'SIGKILL')).length, 1)
+})

@@ -88,6 +88,8 @@ function check(path: string, c: any, out: Effect[], event: HostEvent | null, sto
     if (s.state === 'stopping' && runsOf(s).length === 0) bad.push(`${name}: stopping with no run left`)
     if (s.next !== null && !['starting', 'running', 'backoff', 'stopping'].includes(s.state)) bad.push(`${name}: an upgrade while ${s.state}`)
     if (s.old !== null && s.old.registered) bad.push(`${name}: the walking dead still registered`)
+    if (s.next !== null && s.next.registered && s.state !== 'stopping') bad.push(`${name}: the next run registered but not promoted`)
+    if (s.state === 'running' && s.current.since > s.current.lastBeat) bad.push(`${name}: a beat before its spawn`)
     if (s.failures < 0 || s.restarts < 0) bad.push(`${name}: negative counts`)
     const p = prev?.services[name]
     if (p !== undefined && s.restarts < p.restarts) bad.push(`${name}: restarts went down`)
@@ -116,6 +118,11 @@ function check(path: string, c: any, out: Effect[], event: HostEvent | null, sto
       if (s === undefined || (s.current?.run !== ev.run && s.next?.run !== ev.run)) bad.push(`spawned run ${ev.run}, neither current nor next`)
     }
     if (ev.type === 'forget' && c.services[ev.name] !== undefined) bad.push('forgot a service still here')
+    if (ev.type === 'reeve.register') {
+      const call = c.calls[ev.id]
+      const r = call === undefined ? undefined : runsOf(c.services[call.name] ?? { current: null, next: null, old: null }).find((x: any) => x.run === call.run)
+      if (r === undefined || r.quitting || r.registering !== ev.id) bad.push('registered a run not followed, quitting, or not waiting for it')
+    }
     if ((ev.type === 'reeve.register' || ev.type === 'heartbeat.beats' || ev.type === 'reeve.deregister') && (ev.from !== 'n1/picket' || ev.caller !== KEY)) bad.push(`${ev.type} not as the node`)
   }
   // A request is answered exactly once; a stale run's news is not news.
