@@ -66,9 +66,10 @@ export function fired(ctx: PicketContext, ev: TimerFired, out: Effect[]): void {
       killAll(s, out)
       return setTimer(out, 'stop', s, again(ctx, s.manifest?.stopMs ?? 0))
     case 'grace':
-      if (s.old === null || s.old.quitting) return
+      // (One already being killed, as hung or late when it was replaced, is not asked again, only followed by its kill.)
+      if (s.old === null) return
+      if (!s.old.quitting) tell(out, { type: 'quit', run: s.old.run })
       s.old.quitting = true
-      tell(out, { type: 'quit', run: s.old.run })
       return setTimer(out, 'retire', s, s.manifest?.stopMs ?? 0)
     case 'retire':
       if (s.old === null) return
