@@ -54,7 +54,8 @@ const handlers = {
   'reeve.registered': {
     actions: act('reeve.registered', (ctx, ev, out) => {
       const f = registeredRun(ctx, ev)
-      if (f === null) return
+      // A run being stopped or killed keeps its registration only until it exits (then removed).
+      if (f === null || f.r.quitting) return
       if (f.slot === 'next' && f.s.state !== 'stopping') promote(ctx, f.s, out)
       else if (f.slot === 'current' && f.s.state === 'starting') running(ctx, f.s, out)
     }),

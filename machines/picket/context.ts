@@ -16,7 +16,7 @@ export const SERVICE_NAME = /^[a-z][a-z0-9_-]{0,62}$/
 export const BUNDLE_HASH = /^sha256:[0-9a-f]{64}$/
 
 /** Settings a host leaves out. */
-export const DEFAULT_PICKET_CONFIG: PicketConfig = { backoffMinMs: 1000, backoffMaxMs: 60_000, backoffResetMs: 60_000, hbMs: 1000 }
+export const DEFAULT_PICKET_CONFIG: PicketConfig = { backoffMinMs: 250, backoffMaxMs: 60_000, backoffResetMs: 60_000, hbMs: 1000 }
 
 /**
  * The machine's timers, one of each kind per service, named `<kind>:<service>`: the start deadline of
@@ -133,7 +133,7 @@ export function viewOf(s: Service): ServiceView {
 
 /** How an exit reads in a reason. */
 export function describeExit(ev: { code: number | null; signal: string | null; error?: string }): string {
-  if (ev.error !== undefined) return `could not be spawned: ${ev.error}`
+  if (ev.error !== undefined) return `could not be spawned: ${String(ev.error).slice(0, 500)}`
   if (ev.signal !== null) return `killed by ${ev.signal}`
   return `exited with code ${ev.code ?? 'unknown'}`
 }

@@ -151,7 +151,7 @@ export function rollback(ctx: PicketContext, s: Service, why: string, out: Effec
   if (alive && next.manifest !== null) tell(out, { type: 'kill', run: next.run })
   const cur = s.current
   const sameNode = next.manifest !== null && s.manifest !== null && nodeIdOf(ctx, next.manifest) === nodeIdOf(ctx, s.manifest)
-  if (next.registering !== null && sameNode && cur !== null && s.manifest !== null && (cur.registered || cur.registering !== null)) register(ctx, s, cur, s.manifest, out)
+  if (next.registering !== null && sameNode && cur !== null && !cur.quitting && s.manifest !== null && (cur.registered || cur.registering !== null)) register(ctx, s, cur, s.manifest, out)
   s.reason = `upgrade to ${next.hash} rolled back: ${why}`
   out.push({ type: 'log', level: 'warn', msg: 'service upgrade rolled back', fields: { name: s.name, hash: next.hash, why } })
   monitor(out, { type: 'ServiceUpgrade', name: s.name, from: s.hash, to: next.hash, ok: false, reason: s.reason })

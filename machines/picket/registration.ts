@@ -82,10 +82,10 @@ export function refused(ctx: PicketContext, ev: CallRefused | CallFailed, out: E
   setTimer(out, 'reg', found.s, ctx.config.hbMs)
 }
 
-/** The `reg` timer: the current and next runs that serve somewhere but are not registered are registered again. */
+/** The `reg` timer: the current and next runs that serve somewhere but are not registered are registered again (not one being stopped or killed). */
 export function registerAgain(ctx: PicketContext, s: Service, out: Effect[]): void {
   const cur = s.current
-  if (cur !== null && s.manifest !== null && (s.state === 'starting' || s.state === 'running') && !cur.registered && cur.registering === null) register(ctx, s, cur, s.manifest, out)
+  if (cur !== null && s.manifest !== null && (s.state === 'starting' || s.state === 'running') && !cur.quitting && !cur.registered && cur.registering === null) register(ctx, s, cur, s.manifest, out)
   const next = s.next
-  if (next !== null && next.manifest !== null && !next.registered && next.registering === null) register(ctx, s, next, next.manifest, out)
+  if (next !== null && next.manifest !== null && !next.quitting && !next.registered && next.registering === null) register(ctx, s, next, next.manifest, out)
 }

@@ -47,7 +47,8 @@ export function fired(ctx: PicketContext, ev: TimerFired, out: Effect[]): void {
       return startDeadline(ctx, s, out)
     case 'upstart': {
       const n = s.next
-      if (n === null || n.manifest === null || n.registered) return
+      // A stop asked the next run to quit as well: the stop deadline, not this one, ends it.
+      if (n === null || n.manifest === null || n.registered || n.quitting) return
       if (ctx.now - n.since >= n.manifest.startMs) return rollback(ctx, s, `not registered within ${n.manifest.startMs} ms of its start`, out)
       return setTimer(out, 'upstart', s, n.manifest.startMs - (ctx.now - n.since))
     }
@@ -65,9 +66,10 @@ export function fired(ctx: PicketContext, ev: TimerFired, out: Effect[]): void {
       killAll(s, out)
       return setTimer(out, 'stop', s, again(ctx, s.manifest?.stopMs ?? 0))
     case 'grace':
-      if (s.old === null || s.old.quitting) return
+      // (One already being killed, as hung or late when it was replaced, is not asked again, only followed by its kill.)
+      if (s.old === null) return
+      if (!s.old.quitting) tell(out, { type: 'quit', run: s.old.run })
       s.old.quitting = true
-      tell(out, { type: 'quit', run: s.old.run })
       return setTimer(out, 'retire', s, s.manifest?.stopMs ?? 0)
     case 'retire':
       if (s.old === null) return

@@ -259,3 +259,33 @@ test('a refused registration is tried again after one heartbeat of the flock', (
   m.registered(again[0]!.id, 230)
   t.is(m.service('echo').state, 'running')
 })
+
+test('a run being killed is not registered again when its refused registration comes round', (t) => {
+  const m = picket()
+  m.start('echo', A, 0)
+  m.ready(1, A, manifest({ startMs: 300 }), 0)
+  const [r] = registers(m.listening(1, undefined, 10))
+  m.until(300)
+  t.true(m.service('echo').current.quitting, 'late: killed')
+  m.refused(r!.id, 'UNAVAILABLE', 310)
+  t.deepEqual(registers(m.until(510)), [])
+})
+
+test('a run that could not be spawned at all counts as a failure, and says why', (t) => {
+  const m = picket()
+  m.start('echo', A, 0)
+  m.ready(1, A, manifest(), 0)
+  m.send({ type: 'run.exited', run: 1, code: null, signal: null, error: 'ENOENT: no such file main.js' }, 5)
+  t.like(m.service('echo'), { state: 'backoff', failures: 1, reason: 'could not be spawned: ENOENT: no such file main.js' })
+})
+
+test('a registration taken after the run was killed as late does not make it running; its exit removes it', (t) => {
+  const m = picket()
+  m.start('echo', A, 0)
+  m.ready(1, A, manifest({ startMs: 300 }), 0)
+  const [r] = registers(m.listening(1, undefined, 10))
+  t.deepEqual(runMsgs(m.until(300)), ['kill 1'])
+  t.deepEqual(timers(m.registered(r!.id, 310)), [])
+  t.is(m.service('echo').state, 'starting')
+  t.is(deregisters(m.exited(1, 320, null, 'SIGKILL')).length, 1)
+})

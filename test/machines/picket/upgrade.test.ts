@@ -139,3 +139,28 @@ test('stop during an upgrade quits both versions and ends stopped once both exit
   m.exited(2, 1400, 0)
   t.like(m.service('echo'), { state: 'stopped', hash: A, current: null, next: null })
 })
+
+test("an upgrade's start deadline already on its way when a stop came does not drop the next run: the stop still waits for its exit", (t) => {
+  const m = upgrading()
+  m.ready(2, B, manifest({ startMs: 300 }), 1100)
+  m.stop('echo', 1200)
+  m.exited(1, 1300, 0)
+  t.deepEqual(runMsgs(m.send({ type: 'timer.fired', name: 'upstart:echo' }, 1450)), [])
+  t.like(m.service('echo'), { state: 'stopping', next: { run: 2 } })
+  m.exited(2, 1500, 0)
+  t.is(m.service('echo').state, 'stopped')
+})
+
+test('a run replaced while it was being killed as hung is killed again after the grace period if it has not exited', (t) => {
+  const m = picket()
+  m.start('echo', A, 0)
+  bringUp(m, 1, 0)
+  m.upgrade('echo', B, 100)
+  m.ready(2, B, manifest(), 200)
+  t.deepEqual(runMsgs(m.keepAlive([2], 1000)), ['kill 1'], 'run 1 never beat: killed as hung')
+  const [reg] = registers(m.listening(2, undefined, 1010))
+  m.registered(reg!.id, 1020)
+  t.like(m.service('echo'), { current: { run: 2 }, old: { run: 1, quitting: true } })
+  t.deepEqual(runMsgs(m.keepAlive([2], 4020)), [], 'no quit for a run already killed')
+  t.deepEqual(runMsgs(m.keepAlive([2], 4520)), ['kill 1'], 'killed again after stopMs')
+})
