@@ -54,6 +54,11 @@ export interface PasticheMachine {
   readonly edge: TransferEdge
   /** The machine's context now (undefined if it failed). */
   context(): PasticheContext | undefined
+  /**
+   * Whether no node can hold `hash` as far as the machine knows: this node lacks it, every peer
+   * announced all it holds without naming it, no peer said it holds it, and none is being asked.
+   */
+  absent(hash: string): boolean
   /** Puts `want` / `unwant` into its mailbox. */
   tell(ev: { type: 'want'; hash: string; bytes?: number } | { type: 'unwant'; hash: string }): boolean
   close(): void
@@ -142,6 +147,12 @@ export function startPasticheMachine(init: PasticheMachineInit, bind: (edge: Tra
     actor,
     edge,
     context,
+    absent(hash) {
+      const ctx = context()
+      if (ctx === undefined || ctx.held[hash] !== undefined) return false
+      const named = Object.values(ctx.peers).some((p) => p.holds === undefined || p.holds.includes(hash))
+      return !named && Object.keys(ctx.holders[hash] ?? {}).length === 0 && (ctx.asking[hash] ?? 0) === 0
+    },
     tell: (ev) => host.send(actor, ev, 'control') === 'accepted',
     close: () => edge.close(),
   }

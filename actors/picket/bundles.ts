@@ -31,9 +31,21 @@ export interface BundlesInit {
   dir: string
   /** Asks pastiche to fetch `hash` from a node that holds it. */
   want(hash: string): void
+  /** Withdraws that ask when the blob did not come: pastiche would go on looking for it. */
+  unwant?(hash: string): void
   /** How long to wait for a wanted blob to arrive, ms. */
   fetchMs: number
+  /**
+   * Whether no node can hold `hash` as far as this node knows (every peer announced all it holds, and
+   * none named it). A blob absent that long ({@link ABSENT_MS}) fails at once instead of after `fetchMs`:
+   * the catalog names a new holder within a fraction of that.
+   */
+  absent?(hash: string): boolean
 }
+
+/** How long a blob must stay absent from every announcement before a prepare gives up on it, ms. */
+export const ABSENT_MS = 2_000
+const ABSENT_POLL_MS = 250
 
 export interface Bundles {
   /** Has `hash` unpacked with a good manifest: its directory and manifest, or a {@link BundleError}. */
@@ -62,13 +74,28 @@ export async function openBundles(init: BundlesInit): Promise<Bundles> {
     new Promise((resolve) => {
       const set = waiting.get(hash) ?? new Set()
       waiting.set(hash, set)
-      const done = (held: boolean) => {
+      let done = (held: boolean) => {
         clearTimeout(timer)
         set.delete(done)
         if (set.size === 0) waiting.delete(hash)
         resolve(held)
       }
       const timer = setTimeout(() => done(init.store.has(hash)), init.fetchMs)
+      // Absent from every announcement for ABSENT_MS in a row: nobody has it to give.
+      let absentSince: number | null = null
+      const poll =
+        init.absent === undefined
+          ? undefined
+          : setInterval(() => {
+              if (!init.absent!(hash)) absentSince = null
+              else if (absentSince === null) absentSince = Date.now()
+              else if (Date.now() - absentSince >= ABSENT_MS) done(init.store.has(hash))
+            }, ABSENT_POLL_MS)
+      const stop = done
+      done = (held: boolean) => {
+        clearInterval(poll)
+        stop(held)
+      }
       set.add(done)
       // Asked after listening, so an arrival between the check and the watch is not missed.
       if (closed) done(false)
@@ -101,7 +128,10 @@ export async function openBundles(init: BundlesInit): Promise<Bundles> {
     if (!there) {
       const hold = init.store.reserve(hash)
       try {
-        if (!init.store.has(hash) && !(await arrival(hash))) throw new BundleError(`no such bundle: ${hash} is held by no node`)
+        if (!init.store.has(hash) && !(await arrival(hash))) {
+          init.unwant?.(hash)
+          throw new BundleError(`no such bundle: ${hash} is held by no node`)
+        }
         const size = init.store.stat(hash)?.bytes ?? 0
         if (kindOf(await firstBytes(hash), size) !== 'dir') throw new BundleError(`${hash} is a file, not a bundle: a bundle is a directory put with crux pastiche put DIR`)
         await unpackTar(init.store.read(hash), dir).catch((err: Error) => {

@@ -24,7 +24,8 @@ export interface PicketClient {
   readonly address: string
   start(name: string, hash: string): Promise<ServiceInfo>
   stop(name: string): Promise<ServiceInfo>
-  reset(name: string): Promise<ServiceInfo>
+  /** Null: the service is forgotten already (its runs had ended). */
+  reset(name: string): Promise<ServiceInfo | null>
   upgrade(name: string, hash: string): Promise<ServiceInfo>
   list(): Promise<ServiceInfo[]>
   close(): void
@@ -51,7 +52,7 @@ export function createPicketClient(init: PicketClientInit): PicketClient {
     address: init.address,
     start: (name, hash) => service(unary(M.start, { name, hash })),
     stop: (name) => service(unary(M.stop, { name })),
-    reset: (name) => service(unary(M.reset, { name })),
+    reset: async (name) => (await unary(M.reset, { name })).service ?? null,
     upgrade: (name, hash) => service(unary(M.upgrade, { name, hash })),
     list: async () => (await unary(M.list, {})).services,
     close: () => client.close(),

@@ -8,7 +8,7 @@
  * The machine's persisted keys (`svc/<name>`) are kept as file names, `/` as `~` (as pastiche's are).
  */
 import { join } from 'node:path'
-import { picketMachine, viewOf } from '../../machines/picket.machine.js'
+import { DEFAULT_PICKET_CONFIG, picketMachine, RUN_PORT, viewOf } from '../../machines/picket.machine.js'
 import type { PersistedService, PicketContext, PicketMessage, ServiceView } from '../../machines/picket/types.js'
 import type { Clock } from '../../runtime/clock.js'
 import type { ActorHost } from '../../runtime/host.js'
@@ -21,8 +21,8 @@ import type { InboundService } from '../../runtime/road-routes.js'
 import { UnavailableError } from '../../runtime/errors.js'
 import { createPicketRoutes, toInfo } from './routes.js'
 
-/** The run edge's port, as the router knows it (`port:picket-run`). */
-export const PICKET_PORT = 'picket-run'
+/** The run edge's port, as the router knows it (the machine sends to `port:picket-run`). */
+const PICKET_PORT = RUN_PORT.slice('port:'.length)
 
 export interface PicketInit {
   node: string
@@ -35,6 +35,10 @@ export interface PicketInit {
   blobs: BlobStore
   /** Asks the node's pastiche to hold a blob (its `want`): a bundle this node lacks is fetched from the flock. */
   want(hash: string): void
+  /** Withdraws a want whose blob never came. */
+  unwant?(hash: string): void
+  /** Whether no node can hold a blob, as far as the node's pastiche knows: such a bundle fails fast. */
+  absent?(hash: string): boolean
   /** The reeve's NodeID (`/bloc/horde/node/Reeve/Reeve1`) and KeyID: services register beside it, as the node. */
   reeveNodeId: string
   reeveKeyId: string
@@ -77,7 +81,8 @@ export function startPicket(init: PicketInit, bind: (edge: RunEdge) => void): Pi
   const { host, node } = init
   const actor = `${node}/picket`
   const deliver = (ev: Parameters<ActorHost['send']>[1]) => void host.send(actor, ev, 'control')
-  const edge = createRunEdge({ blobs: init.blobs, want: init.want, log: init.log }, { dir: join(init.dataDir, 'picket'), deliver, node })
+  // A bundle pastiche must fetch first has its pastiche's fetch deadline to arrive (at least 60 s).
+  const edge = createRunEdge({ store: init.blobs, want: init.want, deliver, log: init.log, ...(init.absent === undefined ? {} : { absent: init.absent }), ...(init.unwant === undefined ? {} : { unwant: init.unwant }) }, { dir: join(init.dataDir, 'picket'), fetchMs: Math.max(60_000, 60 * init.hbMs) })
   bind(edge)
   const services = init.persisted
     .keys(actor)
@@ -88,7 +93,7 @@ export function startPicket(init: PicketInit, bind: (edge: RunEdge) => void): Pi
   host.spawn(actor, picketMachine.name, {
     node,
     now: init.clock.now(),
-    config: { backoffMinMs: 500, backoffMaxMs: 30_000, backoffResetMs: 60_000, hbMs: init.hbMs },
+    config: { ...DEFAULT_PICKET_CONFIG, hbMs: init.hbMs },
     reeve: `${node}/reeve`,
     heartbeater: `${node}/heartbeater`,
     keyId: init.reeveKeyId,

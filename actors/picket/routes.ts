@@ -7,14 +7,12 @@
  * Shape checks happen here (a name, a hash) and answer INVALID_ARGUMENT; who may ask is the machine's
  * (it gets `caller`).
  */
+import { BUNDLE_HASH, SERVICE_NAME } from '../../machines/picket/context.js'
 import type { PicketAnswer, ServiceView } from '../../machines/picket/types.js'
 import { PicketServiceService, type ServiceInfo } from '../../protos/gen/crux/v1/picket.js'
 import { InvalidArgumentError } from '../../runtime/errors.js'
 import type { InboundService } from '../../runtime/road-routes.js'
 
-/** A service's name on its node: a lower-case letter, then lower-case letters, digits, `_`, `-`; at most 63. */
-export const SERVICE_NAME = /^[a-z][a-z0-9_-]{0,62}$/
-const HASH = /^sha256:[0-9a-f]{64}$/
 
 /** `name` checked, or INVALID_ARGUMENT naming the rule. */
 export function checkName(name: string): string {
@@ -24,7 +22,7 @@ export function checkName(name: string): string {
 
 /** `hash` checked, or INVALID_ARGUMENT. */
 export function checkHash(hash: string): string {
-  if (!HASH.test(hash)) throw new InvalidArgumentError(`bad bundle hash ${JSON.stringify(hash.slice(0, 80))}: expected sha256:<64 lower-case hex>`)
+  if (!BUNDLE_HASH.test(hash)) throw new InvalidArgumentError(`bad bundle hash ${JSON.stringify(hash.slice(0, 80))}: expected sha256:<64 lower-case hex>`)
   return hash
 }
 

@@ -31,6 +31,10 @@ export interface RunEdgeComponents {
   store: BlobStore
   /** Asks pastiche to fetch a blob this node lacks. */
   want(hash: string): void
+  /** Withdraws a want whose blob did not come. */
+  unwant?(hash: string): void
+  /** Whether no node can hold a blob, as far as this node knows (bundles.ts): a bundle nobody holds fails fast. */
+  absent?(hash: string): boolean
   /** Puts an answer into the picket machine's mailbox. */
   deliver(ev: HostEvent): void
   /** Where the edge's warnings and the services' output lines go (`service output`, with name, run, stream, line). */
@@ -107,7 +111,7 @@ export function createRunEdge(components: RunEdgeComponents, init: RunEdgeInit):
       log?.warn('picket run edge: delivery failed', { type: ev.type, error: (err as Error).message })
     }
   }
-  const bundles: Promise<Bundles> = openBundles({ store: components.store, dir: join(root, 'bundles'), want: (h) => components.want(h), fetchMs: init.fetchMs })
+  const bundles: Promise<Bundles> = openBundles({ store: components.store, dir: join(root, 'bundles'), want: (h) => components.want(h), fetchMs: init.fetchMs, ...(components.absent === undefined ? {} : { absent: components.absent }), ...(components.unwant === undefined ? {} : { unwant: components.unwant }) })
   bundles.catch(() => undefined)
 
   const prepare = (run: number, hash: string): void => {

@@ -10,6 +10,7 @@
 import type { Command } from 'commander'
 import type { PicketClient } from '../../actors/picket/client.js'
 import type { ServiceInfo } from '../../protos/gen/crux/v1/picket.js'
+import { SERVICE_NAME } from '../../machines/picket/context.js'
 import { Code, CruxError, InvalidArgumentError } from '../../runtime/errors.js'
 import { explainCall, reach, say, using, type Reach } from './reach.js'
 
@@ -19,9 +20,8 @@ const POLL_MS = 200
 
 type Flags = Reach & { name?: string; wait: number; all?: boolean }
 
-const NAME = /^[a-z][a-z0-9_-]{0,62}$/
 function nameArg(v: string): string {
-  if (!NAME.test(v)) throw new InvalidArgumentError(`a service name is a lower-case letter, then lower-case letters, digits, _ or -, at most 63; got ${JSON.stringify(v)}`)
+  if (!SERVICE_NAME.test(v)) throw new InvalidArgumentError(`a service name is a lower-case letter, then lower-case letters, digits, _ or -, at most 63; got ${JSON.stringify(v)}`)
   return v
 }
 async function hashArg(v: string): Promise<string> {
@@ -117,7 +117,9 @@ export function registerPicket(program: Command): void {
       async (name: string, f: Flags) => {
         await withPicket(f, async (c) => {
           const s = verb === 'stop' ? await c.stop(name) : await c.reset(name)
-          say(f, json(s), `${line(s)}\n`)
+          // A reset service whose runs had all ended is forgotten at once: nothing is left to show.
+          if (s === null) say(f, { name, state: 'forgotten' }, `${name} forgotten\n`)
+          else say(f, json(s), `${line(s)}\n`)
         })
       },
     )

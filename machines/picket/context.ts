@@ -56,9 +56,13 @@ export function monitor(out: Effect[], record: { type: string; [k: string]: unkn
   out.push({ type: 'emit', record })
 }
 
-/** Answers request `ev` (one answer per request, to its `from`). */
+/**
+ * Answers request `ev` (one answer per request, to its `from`): the service on success; a refusal as
+ * the road ends a call with a status (`call.refused`, runtime/road-routes.ts), so the caller hears the code.
+ */
 export function answer(out: Effect[], ev: { id: number; from: string }, code: string, message: string, s: Service | null): void {
-  out.push({ type: 'send', to: ev.from, event: { type: 'picket.answer', id: ev.id, code, message, service: s === null ? null : viewOf(s) }, cls: 'control' })
+  const event = code === 'OK' ? { type: 'picket.answer', id: ev.id, code, message, service: s === null ? null : viewOf(s) } : { type: 'call.refused', id: ev.id, code, message }
+  out.push({ type: 'send', to: ev.from, event, cls: 'control' })
 }
 
 /** Persists what a restart needs of `s` (`svc/<name>`). */

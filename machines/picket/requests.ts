@@ -31,14 +31,17 @@ function create(ctx: PicketContext, name: string, hash: string, out: Effect[]): 
 const badName = (name: unknown) => `service name ${quoted(name)}: a lower-case letter, then at most 62 lower-case letters, digits, "_" or "-"`
 const badHash = (hash: unknown) => `bundle hash ${quoted(hash)}: sha256:<64 lower-case hex> expected`
 
-/** `picket.start`: a new service, prepared now; the caller watches `ls` for `running`. */
+/** `picket.start`: a new service (or a stopped or failed one again), prepared now; the caller watches `ls` for `running`. */
 export function start(ctx: PicketContext, ev: PicketStart, out: Effect[]): void {
   if (ev.caller !== ctx.input.keyId) return answer(out, ev, 'PERMISSION_DENIED', 'only the node itself may run services on it', null)
   if (typeof ev.name !== 'string' || !SERVICE_NAME.test(ev.name)) return answer(out, ev, 'INVALID_ARGUMENT', badName(ev.name), null)
   if (typeof ev.hash !== 'string' || !BUNDLE_HASH.test(ev.hash)) return answer(out, ev, 'INVALID_ARGUMENT', badHash(ev.hash), null)
   const had = Object.hasOwn(ctx.services, ev.name) ? ctx.services[ev.name]! : null
-  if (had !== null) return answer(out, ev, 'ALREADY_EXISTS', `service "${ev.name}" already exists on this node (${had.state}): upgrade, stop or reset it`, had)
+  // A stopped or failed service runs nothing: starting it again (from this hash) is a new start.
+  if (had !== null && had.state !== 'stopped' && had.state !== 'failed') return answer(out, ev, 'ALREADY_EXISTS', `service "${ev.name}" already exists on this node (${had.state}): upgrade, stop or reset it`, had)
   const s = create(ctx, ev.name, ev.hash, out)
+  // Its restarts are the name's, counted across its starts (the inventory never counts back).
+  s.restarts = had?.restarts ?? 0
   persist(out, s, false)
   answer(out, ev, 'OK', '', s)
 }

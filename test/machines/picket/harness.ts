@@ -99,7 +99,8 @@ export type Picket = ReturnType<typeof picket>
 /** The messages to the run edge, as `type run` (or `forget name`). */
 export const runMsgs = (out: Effect[]) => sends(out, undefined, RUN).map(({ event: e }) => `${e.type} ${e.type === 'forget' ? e.name : e.run}`)
 /** The answer a request got. */
-export const answerOf = (out: Effect[]) => out.filter((e) => e.type === 'send' && e.event.type === 'picket.answer').map((e) => (e.type === 'send' ? e.event : null))[0] as Record<string, any> | undefined
+/** The answer in `out`: `picket.answer`, or `call.refused` for a refusal. */
+export const answerOf = (out: Effect[]) => out.filter((e) => e.type === 'send' && (e.event.type === 'picket.answer' || e.event.type === 'call.refused')).map((e) => (e.type === 'send' ? e.event : null))[0] as Record<string, any> | undefined
 /** Registration calls to the reeve. */
 export const registers = (out: Effect[]) => sent(out, 'reeve.register', REEVE)
 export const deregisters = (out: Effect[]) => sent(out, 'reeve.deregister', REEVE)

@@ -52,7 +52,7 @@ test('viewOf: what ls shows of a service, and what an answer carries', (t) => {
   const view = { name: 'echo', hash: A, api: 'Echo1', instance: 'echo_1', state: 'running', pid: 4001, restarts: 0, up: true, address: '127.0.0.1:9001', reason: '' }
   t.deepEqual(viewOf(m.service('echo')), view)
   t.deepEqual(answerOf(m.stop('echo', 20))?.service, { ...view, state: 'stopping', up: false })
-  t.like(answerOf(m.stop('nope', 30)), { code: 'NOT_FOUND', message: 'no service "nope" on this node', service: null })
+  t.like(answerOf(m.stop('nope', 30)), { type: 'call.refused', code: 'NOT_FOUND', message: 'no service "nope" on this node' })
 })
 
 test('a crash restarts after a backoff that doubles per failure in a row, up to backoffMaxMs; each restart is a MonInfo record', (t) => {

@@ -13,7 +13,7 @@ test('a caller other than the node itself is refused every request, and nothing 
   const before = JSON.stringify(m.context())
   for (const [type, extra] of [['start', { name: 'other', hash: A }], ['stop', { name: 'echo' }], ['reset', { name: 'echo' }], ['upgrade', { name: 'echo', hash: B }]] as const) {
     const out = m.send({ type: `picket.${type}`, id: 7, from: 'reply:7', caller: 'KEY-someone-else', ...extra }, 1)
-    t.deepEqual(out, [{ type: 'send', to: 'reply:7', cls: 'control', event: { type: 'picket.answer', id: 7, code: 'PERMISSION_DENIED', message: 'only the node itself may run services on it', service: null } }], type)
+    t.deepEqual(out, [{ type: 'send', to: 'reply:7', cls: 'control', event: { type: 'call.refused', id: 7, code: 'PERMISSION_DENIED', message: 'only the node itself may run services on it' } }], type)
   }
   t.is(JSON.stringify({ ...m.context(), now: 0 }), JSON.stringify({ ...JSON.parse(before), now: 0 }))
 })
@@ -22,7 +22,7 @@ test('a bad service name or bundle hash is INVALID_ARGUMENT, saying what is expe
   const m = picket()
   for (const name of ['', 'Echo', '1echo', '_a', 'a/b', 'a b', 'a.b', 'a'.repeat(64), '../x']) {
     const a = answerOf(m.start(name, A, 0))
-    t.like(a, { code: 'INVALID_ARGUMENT', service: null }, name)
+    t.like(a, { type: 'call.refused', code: 'INVALID_ARGUMENT' }, name)
     t.regex(a!.message, /^service name ".*": a lower-case letter, then at most 62 lower-case letters, digits, "_" or "-"$/)
   }
   for (const name of ['a', 'echo_1', 'my-svc', 'a'.repeat(63)]) t.like(answerOf(m.start(name, A, 0)), { code: 'OK' }, name)
@@ -30,16 +30,20 @@ test('a bad service name or bundle hash is INVALID_ARGUMENT, saying what is expe
   t.is(m.service('h'), undefined)
 })
 
-test('a name already on the node is ALREADY_EXISTS, whatever its state', (t) => {
+test('a name already on the node is ALREADY_EXISTS while it runs; a stopped one is started again, from the hash given', (t) => {
   const m = picket()
   m.start('echo', A, 0)
   const a = answerOf(m.start('echo', B, 1))
-  t.like(a, { code: 'ALREADY_EXISTS', message: 'service "echo" already exists on this node (preparing): upgrade, stop or reset it', service: { hash: A } })
+  t.like(a, { code: 'ALREADY_EXISTS', message: 'service "echo" already exists on this node (preparing): upgrade, stop or reset it' })
   bringUp(m, 1, 2)
-  m.stop('echo', 3)
-  m.exited(1, 4, 0)
-  t.like(answerOf(m.start('echo', B, 5)), { code: 'ALREADY_EXISTS' })
-  t.is(m.service('echo').hash, A)
+  t.like(answerOf(m.start('echo', B, 3)), { code: 'ALREADY_EXISTS' }, 'running')
+  m.stop('echo', 4)
+  m.exited(1, 5, 0)
+  t.is(m.service('echo').state, 'stopped')
+  const again = m.start('echo', B, 6)
+  t.like(answerOf(again), { type: 'picket.answer', code: 'OK', service: { state: 'preparing', hash: B } })
+  t.deepEqual(runMsgs(again), ['prepare 2'])
+  t.true(again.some((e) => e.type === 'persist' && e.key === 'svc/echo' && (e.value as { hash: string; stopped: boolean }).hash === B && (e.value as { stopped: boolean }).stopped === false))
 })
 
 test('services persisted before a restart: each not stopped is prepared and started again at entry; stopped ones are listed stopped', (t) => {
@@ -56,7 +60,7 @@ test('services persisted before a restart: each not stopped is prepared and star
   t.is(m.service('Bad'), undefined, 'a record no request could have made is skipped')
   t.is(m.state(), 'busy')
   t.deepEqual(runMsgs(m.ready(1, A, manifest(), 10)), ['spawn 1'])
-  t.like(answerOf(m.start('batch', A, 20)), { code: 'ALREADY_EXISTS' })
+  t.like(answerOf(m.start('batch', A, 20)), { code: 'OK', service: { state: 'preparing' } }, 'a stopped one starts again when asked')
 })
 
 test('news of runs no longer followed is ignored: answers about stale runs change nothing', (t) => {
