@@ -55,7 +55,7 @@ export interface BlobStore {
   write(expected: string | null, source: AsyncIterable<Uint8Array>, opts?: WriteOptions): Promise<WriteResult>
   /** Opens the assembly of `hash` from ranges (assembly.ts): `bytes` are counted against the bound now, and never evicted while it is open. */
   assemble(hash: string, bytes: number): Promise<Assembly>
-  /** Calls `fn` for every blob that comes into the store (its size) or leaves it (null) from now on: writes, assemblies, eviction, gc, a failed verify. */
+  /** Calls `fn` (beside any earlier watcher) for every blob that comes into the store (its size) or leaves it (null) from now on: writes, assemblies, eviction, gc, a failed verify. */
   watch(fn: (hash: string, bytes: number | null) => void): void
   /** Bytes of `hash` kept from a broken write: where a resume starts (0: none). */
   partial(hash: string): number
@@ -134,6 +134,7 @@ export async function createBlobStore(opts: BlobStoreOptions): Promise<BlobStore
     if (!index.has(hex)) throw new BlobNotFoundError(hash)
     return hex
   }
+  const watchers: Array<(hash: string, bytes: number | null) => void> = []
 
   return {
     dir: opts.dir,
@@ -142,7 +143,12 @@ export async function createBlobStore(opts: BlobStoreOptions): Promise<BlobStore
     write: (expected, source, wopts) => writeBlob(ctx, expected, source, wopts),
     assemble: (hash, bytes) => openAssembly(ctx, hash, bytes),
     watch(fn) {
-      index.onChange = (hex, bytes) => fn(hashOfHex(hex), bytes)
+      // Every watcher is called (the pastiche machine's and picket's bundles), in the order they came.
+      watchers.push(fn)
+      index.onChange = (hex, bytes) => {
+        const hash = hashOfHex(hex)
+        for (const w of watchers) w(hash, bytes)
+      }
     },
     partial: (hash) => index.partials.get(hexOf(hash)) ?? 0,
     read(hash, offset = 0) {

@@ -67,6 +67,7 @@ async function settle(c: PicketClient, name: string, hash: string, waitS: number
 function outcome(f: Flags, s: ServiceInfo, hash: string, verb: string): void {
   if (f.wait > 0 && !(s.state === 'running' && s.hash === hash)) {
     const why = s.reason === '' ? '' : `: ${s.reason}`
+    if (s.state === 'failed') throw new CruxError(Code.FAILED_PRECONDITION, `service ${s.name} failed${why}`)
     throw new CruxError(Code.FAILED_PRECONDITION, `service ${s.name} did not ${verb} within ${f.wait} s: it is ${s.state}${why}`)
   }
   say(f, json(s), `${line(s)}\n`)

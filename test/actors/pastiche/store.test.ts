@@ -200,3 +200,14 @@ test('at start: stale and unresumable in-progress files are removed, fresh resum
   t.false((await c.write(null, from('good'))).existed, 'the damaged copy is gone; a good one is written anew')
   t.deepEqual(await drainHash(c.read(blob)), { hash: blob, bytes: 4 })
 })
+
+test('every watcher hears every change: the pastiche machine and picket both watch one store', async (t) => {
+  const store = await createBlobStore({ dir: dir(t), limitBytes: 1 << 20 })
+  const heard: string[] = []
+  store.watch((hash, bytes) => heard.push(`first ${hash.slice(7, 11)} ${bytes}`))
+  store.watch((hash, bytes) => heard.push(`second ${hash.slice(7, 11)} ${bytes}`))
+  const { hash } = await store.write(null, from('watched'))
+  await store.gc()
+  const h = hash.slice(7, 11)
+  t.deepEqual(heard, [`first ${h} 7`, `second ${h} 7`, `first ${h} null`, `second ${h} null`])
+})
