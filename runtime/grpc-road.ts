@@ -179,7 +179,7 @@ export function createGrpcRoad(components: GrpcRoadComponents, init: GrpcRoadIni
         defs[name] = { ...def, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b }
         if (s.methods[name] !== undefined) impls[name] = handler(core, def)
       }
-      components.server.addService(defs as grpc.ServiceDefinition, impls, { open: s.open ?? false })
+      components.server.addService(defs as grpc.ServiceDefinition, impls, { open: s.open ?? false, ...(s.lookup === undefined ? {} : { lookup: s.lookup }) })
     }
   }
   return roadOf(core, carrier, self)

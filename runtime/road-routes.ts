@@ -9,6 +9,7 @@
  */
 import type { HostEvent } from '../machines/effects.js'
 import { Code } from './errors.js'
+import type { KeyLookup } from './grpc-server.js'
 
 /** The status names a `call.failed` or `call.refused` carries (gRPC numbers exist only at the gRPC edge). */
 export type CallCode = Exclude<keyof typeof Code, 'OK'>
@@ -61,6 +62,8 @@ export interface InboundService {
   /** Method name (a key of `definition`) → route. Methods without a route are left UNIMPLEMENTED. */
   methods: Record<string, InboundRoute>
   open?: boolean
+  /** Whose keys the server accepts for this service; default: the server's own whitelist (passed to addService). */
+  lookup?: KeyLookup
   /**
    * Methods answered by the edge itself, not by an actor: reads of state (a ping, a lookup) that change
    * nothing and so need no mailbox. The handler gets the call as grpc-js gives it (decoded messages).

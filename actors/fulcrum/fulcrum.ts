@@ -208,7 +208,9 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
       : { node: id, bloc: bloc?.cert.bloc ?? 'crux', horde: o.horde ?? 'default', secret: o.secret, hbMs: o.hbMs, address: grpcAddress!, ...(o.rules === undefined ? {} : { rules: o.rules }) }
   // Picket's requests arrive on the same road (actors/picket/routes.ts); its List is read by the edge.
   const picketModule = bound === undefined ? undefined : await import('../picket/picket.js')
-  const picketRoutes = picketModule?.picketRoutes(id)
+  // Members are read from the flock once it runs; until then only the node's own key is taken.
+  let members = (): Readonly<Record<string, unknown>> => ({})
+  const picketRoutes = picketModule?.picketRoutes(id, (await import('../pastiche/trust.js')).pasticheTrust(identity.publicKey, () => members()))
   const strewRoad = bound === undefined || logs === undefined ? undefined : strewModule!.createStrewRoad({ clock, identity, log: log.child('crux:strew'), bound, store: logs, inbound: picketRoutes === undefined ? [] : [picketRoutes.service] }, strewInit!)
   const router = strewRoad === undefined ? undefined : (await import('../../runtime/router.js')).createRouter
   // The pastiche machine's ports; its edge is bound once the store is open (below).
@@ -238,6 +240,7 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
     },
   )
   opened.push(() => flock.close(), () => recorder?.close())
+  members = () => flock.context().list.entries
   const monitor = attachFulcrumMonitor({ host: flock.host, transport, beacon: () => flock.context().beacon }, { ringSize: o.ringSize ?? 10_000 })
   // The leader's epoch is the key period: every session older than it is re-keyed on its next send.
   // Read from the flock machine's context after each of its steps (its `Epoch` record is for

@@ -17,7 +17,7 @@ import type { BlobStore } from '../pastiche/store.js'
 import { unpackTar } from '../pastiche/untar.js'
 import { readManifest } from './manifest.js'
 
-/** Why a bundle cannot be had: the reason `bundle.failed` carries. */
+/** Why a bundle cannot be had: the reason `bundle.failed` carries (the machine names the bundle before it). */
 export class BundleError extends Error {
   constructor(message: string) {
     super(message)
@@ -130,14 +130,14 @@ export async function openBundles(init: BundlesInit): Promise<Bundles> {
       try {
         if (!init.store.has(hash) && !(await arrival(hash))) {
           init.unwant?.(hash)
-          throw new BundleError(`no such bundle: ${hash} is held by no node`)
+          throw new BundleError('no such bundle: no node holds it')
         }
         const size = init.store.stat(hash)?.bytes ?? 0
-        if (kindOf(await firstBytes(hash), size) !== 'dir') throw new BundleError(`${hash} is a file, not a bundle: a bundle is a directory put with crux pastiche put DIR`)
+        if (kindOf(await firstBytes(hash), size) !== 'dir') throw new BundleError('a file, not a bundle: a bundle is a directory put with crux pastiche put DIR')
         await unpackTar(init.store.read(hash), dir).catch((err: Error) => {
           // Another unpack of it finished first (a second fulcrum process would be refused the data dir).
           if (/exists already/.test(err.message)) return
-          throw new BundleError(`bundle ${hash} cannot be unpacked: ${err.message}`)
+          throw new BundleError(`cannot be unpacked: ${err.message}`)
         })
       } finally {
         hold.release()
@@ -146,7 +146,7 @@ export async function openBundles(init: BundlesInit): Promise<Bundles> {
     try {
       return { dir, manifest: await readManifest(dir) }
     } catch (err) {
-      throw new BundleError(`bundle ${hash}: ${(err as Error).message}`)
+      throw new BundleError((err as Error).message)
     }
   }
 

@@ -16,7 +16,7 @@ import type { PortHandler } from '../../runtime/router.js'
 import type { Store } from '../../runtime/store.js'
 import type { BlobStore } from '../pastiche/store.js'
 import { createRunEdge, type RunEdge } from './run-edge.js'
-import { unary } from '../../runtime/grpc-server.js'
+import { unary, type KeyLookup } from '../../runtime/grpc-server.js'
 import type { InboundService } from '../../runtime/road-routes.js'
 import { UnavailableError } from '../../runtime/errors.js'
 import { createPicketRoutes, toInfo } from './routes.js'
@@ -62,11 +62,13 @@ export function picketPorts(): { ports: Record<string, PortHandler>; bind(edge: 
 
 /**
  * PicketService for the road, made before the machine exists: List (read by the edge, changing
- * nothing) answers UNAVAILABLE until `bind` gives it the running picket.
+ * nothing) answers UNAVAILABLE until `bind` gives it the running picket. `trust` says whose keys are
+ * taken (pastiche's: the node's own and its flock's members', actors/pastiche/trust.ts).
  */
-export function picketRoutes(node: string): { service: InboundService; bind(p: Picket): void } {
+export function picketRoutes(node: string, trust: { lookup: KeyLookup }): { service: InboundService; bind(p: Picket): void } {
   let picket: Picket | undefined
-  const service = createPicketRoutes({ node })
+  // The flock's members may call (List); the machine lets only the node's own key change anything.
+  const service = { ...createPicketRoutes({ node }), lookup: trust.lookup }
   service.direct = {
     list: unary(() => {
       if (picket === undefined) throw new UnavailableError('picket is not running yet')

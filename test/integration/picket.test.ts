@@ -124,7 +124,7 @@ test('a bundle put on one node runs on another, is found and called from a third
   // A bundle nobody holds, and one whose manifest is wrong: one line each, exit 1.
   const nobody = await crux('service', 'start', `sha256:${'e'.repeat(64)}`, '--name', 'ghost', '--target', grpcOf(a), '--data-dir', a.dataDir)
   t.is(nobody.status, 1)
-  t.is(nobody.stderr, `crux: service ghost failed: no such bundle: sha256:${'e'.repeat(64)} is held by no node\n`)
+  t.is(nobody.stderr, `crux: service ghost failed: bundle sha256:${'e'.repeat(64)}: no such bundle: no node holds it\n`)
   const badDir = echoBundle(pool.dir, 'bad', { port: 80 })
   const bad = (await cli(t, a, 'pastiche', 'put', badDir)).hash as string
   const refused = await crux('service', 'start', bad, '--name', 'bad', '--target', grpcOf(a), '--data-dir', a.dataDir)
