@@ -5,7 +5,10 @@
  */
 import { isHostPort } from '../strew/fields.js'
 
-export type ChildMessage = { t: 'alive' } | { t: 'listening'; address: string }
+export type ChildMessage = { t: 'alive' } | { t: 'listening'; address: string } | { t: 'lookup'; id: number; api: string }
+
+/** An API name as the catalog has them (a lookup of anything else is dropped). */
+const API = /^[A-Z][A-Za-z0-9_]{0,63}$/
 
 /** The message `m` names, or null when it is none (wrong shape, unknown `t`, an address that is not host:port). */
 export function childMessage(m: unknown): ChildMessage | null {
@@ -14,6 +17,7 @@ export function childMessage(m: unknown): ChildMessage | null {
   const keys = Object.keys(o)
   if (o.t === 'alive' && keys.length === 1) return { t: 'alive' }
   if (o.t === 'listening' && keys.length === 2 && typeof o.address === 'string' && isHostPort(o.address)) return { t: 'listening', address: o.address }
+  if (o.t === 'lookup' && keys.length === 3 && Number.isSafeInteger(o.id) && (o.id as number) >= 0 && typeof o.api === 'string' && API.test(o.api)) return { t: 'lookup', id: o.id as number, api: o.api }
   return null
 }
 

@@ -43,6 +43,8 @@ export interface SpawnInit {
   bootstrap: string
   /** setpriv's path, to have the kernel kill the child when the fulcrum dies (null: not used). */
   setpriv: string | null
+  /** The host the node is reached at: where a service should listen (its `confab.host`). */
+  host?: string
 }
 
 /** What a run reports; called at most once each for `spawned` and `exited`, `exited` last. */
@@ -62,6 +64,8 @@ export interface RunHandle {
   quit(): void
   /** Ends it now: SIGKILL, or a worker terminated. */
   kill(): void
+  /** Sends it an answer (a lookup's), one object. */
+  answer(m: object): void
 }
 
 let setprivFound: string | null | undefined
@@ -104,11 +108,11 @@ export function startRun(init: SpawnInit, hooks: RunHooks): RunHandle {
     if (!bucket.take(performance.now())) return hooks.dropped('flood')
     hooks.message(m)
   }
-  const boot = { entry: join(init.bundleDir, init.manifest.entry), name: init.name, args: init.manifest.args, dir: init.workDir, ttlMs: init.manifest.ttlMs }
+  const boot = { entry: join(init.bundleDir, init.manifest.entry), name: init.name, args: init.manifest.args, dir: init.workDir, ttlMs: init.manifest.ttlMs, host: init.host ?? '127.0.0.1' }
   return init.manifest.kind === 'worker' ? startWorker(init, boot, hooks, take) : startProcess(init, boot, hooks, take)
 }
 
-type Boot = { entry: string; name: string; args: string[]; dir: string; ttlMs: number }
+type Boot = { entry: string; name: string; args: string[]; dir: string; ttlMs: number; host: string }
 
 function pipeLogs(stream: NodeJS.ReadableStream | null, name: 'stdout' | 'stderr', hooks: RunHooks): void {
   if (stream === null) return
@@ -130,7 +134,7 @@ function startProcess(init: SpawnInit, boot: Boot, hooks: RunHooks, take: (m: Ch
   const paths = [init.bundleDir, init.workDir, init.bootstrap]
   if (paths.some((p) => p.includes(','))) {
     queueMicrotask(() => end(null, null, `cannot confine a service under a path with a comma: ${paths.find((p) => p.includes(','))}`))
-    return { kind: 'process', quit: () => undefined, kill: () => undefined }
+    return { kind: 'process', quit: () => undefined, kill: () => undefined, answer: () => undefined }
   }
   const node = [...permissionFlags(init), init.bootstrap, JSON.stringify(boot)]
   const [cmd, args] = init.setpriv === null ? [process.execPath, node] : [init.setpriv, ['--pdeathsig', 'KILL', process.execPath, ...node]]
@@ -145,7 +149,7 @@ function startProcess(init: SpawnInit, boot: Boot, hooks: RunHooks, take: (m: Ch
     })
   } catch (err) {
     queueMicrotask(() => end(null, null, (err as Error).message))
-    return { kind: 'process', quit: () => undefined, kill: () => undefined }
+    return { kind: 'process', quit: () => undefined, kill: () => undefined, answer: () => undefined }
   }
   child.on('error', (err) => {
     if (child.pid === undefined) end(null, null, err.message)
@@ -168,6 +172,9 @@ function startProcess(init: SpawnInit, boot: Boot, hooks: RunHooks, take: (m: Ch
     },
     kill() {
       if (!ended) child.kill('SIGKILL')
+    },
+    answer(m) {
+      if (!ended && chan !== null) chan.write(`${JSON.stringify(m)}\n`)
     },
   }
 }
@@ -193,7 +200,7 @@ function startWorker(init: SpawnInit, boot: Boot, hooks: RunHooks, take: (m: Chi
     })
   } catch (err) {
     queueMicrotask(() => end(null, null, (err as Error).message))
-    return { kind: 'worker', quit: () => undefined, kill: () => undefined }
+    return { kind: 'worker', quit: () => undefined, kill: () => undefined, answer: () => undefined }
   }
   worker.on('online', () => hooks.spawned(null))
   worker.on('message', (m: unknown) => take(childMessage(m)))
@@ -213,6 +220,9 @@ function startWorker(init: SpawnInit, boot: Boot, hooks: RunHooks, take: (m: Chi
       // Said as for a child process: the machine hears a kill the same way for either kind.
       killed = true
       void worker.terminate()
+    },
+    answer(m) {
+      if (!ended) worker.postMessage(m)
     },
   }
 }

@@ -10,6 +10,9 @@
 import { join } from 'node:path'
 import { DEFAULT_PICKET_CONFIG, picketMachine, RUN_PORT, viewOf } from '../../machines/picket.machine.js'
 import type { PersistedService, PicketContext, PicketMessage, ServiceView } from '../../machines/picket/types.js'
+import type { ReeveContext } from '../../machines/reeve/rules.js'
+import { servedEndpoints } from '../../machines/reeve/served.js'
+import { pick } from '../../machines/strew/selector.js'
 import type { Clock } from '../../runtime/clock.js'
 import type { ActorHost } from '../../runtime/host.js'
 import type { PortHandler } from '../../runtime/router.js'
@@ -43,6 +46,8 @@ export interface PicketInit {
   reeveNodeId: string
   reeveKeyId: string
   hbMs: number
+  /** The host the node is reached at (its gRPC address's): services listen there. */
+  serviceHost: string
   log: { info(msg: string, fields?: Record<string, unknown>): void; warn(msg: string, fields?: Record<string, unknown>): void }
 }
 
@@ -84,7 +89,15 @@ export function startPicket(init: PicketInit, bind: (edge: RunEdge) => void): Pi
   const actor = `${node}/picket`
   const deliver = (ev: Parameters<ActorHost['send']>[1]) => void host.send(actor, ev, 'control')
   // A bundle pastiche must fetch first has its pastiche's fetch deadline to arrive (at least 60 s).
-  const edge = createRunEdge({ store: init.blobs, want: init.want, deliver, log: init.log, ...(init.absent === undefined ? {} : { absent: init.absent }), ...(init.unwant === undefined ? {} : { unwant: init.unwant }) }, { dir: join(init.dataDir, 'picket'), fetchMs: Math.max(60_000, 60 * init.hbMs) })
+  const reeve = `${node}/reeve`
+  // A service's confab.lookup: what a client on this node would connect to (actors/strew/connect.ts's rule).
+  const lookup = (api: string) => {
+    if (!host.has(reeve)) return null
+    const r = host.state(reeve).context as ReeveContext
+    const e = pick(servedEndpoints(r.catalog, r.listed), { api })
+    return e === undefined ? null : { address: e.address, instance: e.instance, nodeId: e.nodeId }
+  }
+  const edge = createRunEdge({ store: init.blobs, want: init.want, deliver, log: init.log, lookup, ...(init.absent === undefined ? {} : { absent: init.absent }), ...(init.unwant === undefined ? {} : { unwant: init.unwant }) }, { dir: join(init.dataDir, 'picket'), fetchMs: Math.max(60_000, 60 * init.hbMs), host: init.serviceHost })
   bind(edge)
   const services = init.persisted
     .keys(actor)

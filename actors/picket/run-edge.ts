@@ -31,6 +31,11 @@ export interface RunEdgeComponents {
   store: BlobStore
   /** Asks pastiche to fetch a blob this node lacks. */
   want(hash: string): void
+  /**
+   * The endpoint a client on this node would connect to for `api` (the greatest up instance its
+   * catalog serves), for a service's `confab.lookup`; absent: every lookup answers null.
+   */
+  lookup?(api: string): { address: string; instance: string; nodeId: string } | null
   /** Withdraws a want whose blob did not come. */
   unwant?(hash: string): void
   /** Whether no node can hold a blob, as far as this node knows (bundles.ts): a bundle nobody holds fails fast. */
@@ -46,6 +51,8 @@ export interface RunEdgeInit {
   dir: string
   /** How long `prepare` waits for a blob pastiche is fetching, ms. */
   fetchMs: number
+  /** The host the node is reached at, given to services as `confab.host` (default 127.0.0.1). */
+  host?: string
   /** The longest {@link RunEdge.closeAll} lets a service quit before it kills it (each has its manifest's stopMs), ms (default 5000). */
   closeMs?: number
   /** The bootstrap file (default: beside this module, bootstrap.ts). */
@@ -158,7 +165,7 @@ export function createRunEdge(components: RunEdgeComponents, init: RunEdgeInit):
       if (entry.kill) return exited(null, 'SIGKILL')
       const lines = messageBucket(LOG_LINES_BURST, LOG_LINES_PER_SECOND)
       entry.handle = startRun(
-        { run: m.run, name: m.name, bundleDir, workDir: dir, manifest: m.manifest, bootstrap, setpriv: init.deathSignal === false ? null : findSetpriv() },
+        { run: m.run, name: m.name, bundleDir, workDir: dir, manifest: m.manifest, bootstrap, setpriv: init.deathSignal === false ? null : findSetpriv(), ...(init.host === undefined ? {} : { host: init.host }) },
         {
           spawned(pid) {
             entry.pid = pid
@@ -166,7 +173,9 @@ export function createRunEdge(components: RunEdgeComponents, init: RunEdgeInit):
           },
           message(msg) {
             if (msg.t === 'alive') deliver({ type: 'run.alive', run: m.run })
-            else deliver({ type: 'run.listening', run: m.run, address: msg.address })
+            else if (msg.t === 'listening') deliver({ type: 'run.listening', run: m.run, address: msg.address })
+            // A read of the node's catalog, answered here: it changes nothing, so it needs no step.
+            else entry.handle?.answer({ t: 'lookup', id: msg.id, endpoint: components.lookup?.(msg.api) ?? null })
           },
           dropped(why) {
             const first = counters.bad + counters.flooded === 0

@@ -16,7 +16,8 @@
  * whichever module spawns it is always there (actors/picket/bootstrap.ts).
  *
  * The channel to the node: a child process talks over fd 3 (a socket pair), one JSON object a line
- * (`{"t":"alive"}`, `{"t":"listening","address":…}` out; `{"t":"quit"}` in); a worker thread over its
+ * (`{"t":"alive"}`, `{"t":"listening","address":…}`, `{"t":"lookup","id":…,"api":…}` out; `{"t":"quit"}` and
+ * `{"t":"lookup","id":…,"endpoint":…|null}` in); a worker thread over its
  * parent port with the same objects. When fd 3 closes — the fulcrum stopped, or was killed with
  * SIGKILL — the child exits at once: a service never outlives its node.
  */
@@ -34,8 +35,16 @@ export interface ServiceConfab {
   readonly dir: string
   /** How long one `alive()` keeps it registered, ms. */
   readonly ttlMs: number
+  /** The host its node is reached at: listen there (port 0 is fine) so that other nodes can call it. */
+  readonly host: string
   /** Says where the service serves (host:port): it is registered there. Call it once it listens. */
   listening(address: string): void
+  /**
+   * The endpoint of `api` a client on this node would connect to now (the greatest up instance in
+   * the node's catalog), or null when none is up. Ask again after a failed call: that is how a
+   * service follows another one that moved (restarted, upgraded, on another node).
+   */
+  lookup(api: string): Promise<LookedUp | null>
 }
 
 /** What the node passes the bootstrap: argv[2] as JSON in a child process, workerData in a worker. */
@@ -45,15 +54,39 @@ interface Boot {
   args: string[]
   dir: string
   ttlMs: number
+  host?: string
 }
 
 const MAX_LINE = 1024
 
-const isQuit = (line: string): boolean => {
+/** What a lookup answers: the endpoint a client on this node would connect to, or null. */
+export interface LookedUp {
+  address: string
+  instance: string
+  nodeId: string
+}
+
+/** Lookups waiting for the node's answer, by id. */
+const lookups = new Map<number, (e: LookedUp | null) => void>()
+let nextLookup = 0
+
+/** A message from the node: quit, or a lookup's answer. */
+function fromNode(m: unknown): void {
+  if (typeof m !== 'object' || m === null) return
+  const o = m as { t?: unknown; id?: unknown; endpoint?: unknown }
+  if (o.t === 'quit') quit.abort()
+  if (o.t === 'lookup' && typeof o.id === 'number') {
+    const done = lookups.get(o.id)
+    lookups.delete(o.id)
+    done?.((o.endpoint ?? null) as LookedUp | null)
+  }
+}
+
+function parsed(line: string): unknown {
   try {
-    return (JSON.parse(line) as { t?: unknown } | null)?.t === 'quit'
+    return JSON.parse(line)
   } catch {
-    return false
+    return null
   }
 }
 
@@ -75,15 +108,13 @@ if (isMainThread) {
     for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
       const line = buf.slice(0, nl)
       buf = buf.slice(nl + 1)
-      if (line.length <= MAX_LINE && isQuit(line)) quit.abort()
+      if (line.length <= MAX_LINE) fromNode(parsed(line))
     }
     if (buf.length > MAX_LINE) buf = ''
   })
   send = (m) => void chan.write(`${JSON.stringify(m)}\n`)
 } else {
-  parentPort!.on('message', (m: unknown) => {
-    if (typeof m === 'object' && m !== null && (m as { t?: unknown }).t === 'quit') quit.abort()
-  })
+  parentPort!.on('message', fromNode)
   send = (m) => parentPort!.postMessage(m)
 }
 // The service sees itself as the program it is: argv[1] its entry, then its args.
@@ -98,9 +129,18 @@ const confab: ServiceConfab = {
   args: boot.args,
   dir: boot.dir,
   ttlMs: boot.ttlMs,
+  host: boot.host ?? '127.0.0.1',
   listening(address: string) {
     if (typeof address !== 'string') throw new TypeError('confab.listening(address): address must be a host:port string')
     send({ t: 'listening', address })
+  },
+  lookup(api: string) {
+    if (typeof api !== 'string' || !/^[A-Z][A-Za-z0-9_]{0,63}$/.test(api)) return Promise.reject(new TypeError('confab.lookup(api): api is an upper-case letter, then letters, digits, _'))
+    const id = nextLookup++
+    return new Promise<LookedUp | null>((resolve) => {
+      lookups.set(id, resolve)
+      send({ t: 'lookup', id, api })
+    })
   },
 }
 

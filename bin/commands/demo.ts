@@ -12,6 +12,7 @@ import { addIp, agreedOn, coveringCidr, spawnFulcrum, type FulcrumProcess } from
 import { InvalidArgumentError } from '../../runtime/errors.js'
 import { generateSecret } from '../../runtime/secret.js'
 import { durationOption, formatDuration, int } from '../flags.js'
+import { startDemoServices, type DemoService } from './demo-services.js'
 
 interface Flags {
   nodes: number
@@ -23,6 +24,7 @@ interface Flags {
   json?: boolean
   vizPort: number
   viz: boolean
+  services: boolean
 }
 
 export function registerDemo(program: Command): void {
@@ -37,7 +39,8 @@ export function registerDemo(program: Command): void {
     .option('--exit-when-agreed', 'stop them and exit 0 once the table is printed')
     .option('--viz-port <PORT>', 'serve the live visualiser on 127.0.0.1:PORT (0: any free port)', int('--viz-port', 0, 65535), 8080)
     .option('--no-viz', 'no beacon and no visualiser')
-    .option('--json', 'print the table as {"flock","leader","members":[{"id","addr","leader"}]}')
+    .option('--no-services', 'start no example services (by default the HTTP echo and relay of examples/ run on the first two nodes)')
+    .option('--json', 'print the table as {"flock","leader","members":[{"id","addr","leader"}],"services":[{"name","node","address"}]}')
     .addHelpText('after', '\nExample:\n  crux demo --nodes 7 --heartbeat 250')
     .action(async (f: Flags) => {
       if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(f.base)) throw new InvalidArgumentError(`--base must be a loopback address 127.x.y.z, got ${JSON.stringify(f.base)}`)
@@ -79,11 +82,22 @@ export function registerDemo(program: Command): void {
       }
       const views = nodes.map((n) => n.view()!)
       const leader = views[0]!.leader
-      const table = { flock: views[0]!.flock, leader, members: views.map((v, i) => ({ id: v.node, addr: nodes[i]!.addr, leader: v.node === leader })), viz: watching?.url ?? null, beacon: watching?.beacon ?? null }
+      const agreedS = (Date.now() - started) / 1000
+      // The examples run once the flock stands; a failure costs the services, not the demo.
+      let services: DemoService[] = []
+      if (f.services !== false) {
+        try {
+          services = await startDemoServices(nodes, 30_000)
+        } catch (err) {
+          process.stderr.write(`crux demo: no example services (${err instanceof Error ? err.message : String(err)})\n`)
+        }
+      }
+      const table = { flock: views[0]!.flock, leader, members: views.map((v, i) => ({ id: v.node, addr: nodes[i]!.addr, leader: v.node === leader })), services, viz: watching?.url ?? null, beacon: watching?.beacon ?? null }
       if (f.json === true) process.stdout.write(JSON.stringify(table) + '\n')
       else {
-        process.stdout.write(`flock ${table.flock}: ${f.nodes} members, agreed in ${((Date.now() - started) / 1000).toFixed(1)} s\n`)
+        process.stdout.write(`flock ${table.flock}: ${f.nodes} members, agreed in ${agreedS.toFixed(1)} s\n`)
         for (const m of table.members) process.stdout.write(`  ${m.leader ? '*' : ' '} ${m.id.padEnd(18)} ${m.addr}\n`)
+        for (const s of services) process.stdout.write(`service ${s.name} on ${s.node} at http://${s.address}/  (curl -d hello http://${s.address}/)\n`)
         if (f.exitWhenAgreed !== true) process.stdout.write('(* leader) Ctrl-C stops them all.\n')
       }
       if (f.exitWhenAgreed === true) await stop()
