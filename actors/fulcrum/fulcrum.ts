@@ -241,7 +241,10 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
   )
   opened.push(() => flock.close(), () => recorder?.close())
   members = () => flock.context().list.entries
-  const monitor = attachFulcrumMonitor({ host: flock.host, transport, beacon: () => flock.context().beacon }, { ringSize: o.ringSize ?? 10_000 })
+  const monitor = attachFulcrumMonitor(
+    { host: flock.host, transport, beacon: () => flock.context().beacon, self: () => ({ node: id, flock: flock.context().flock, leader: flock.context().leader.id, t: clock.now() }) },
+    { ringSize: o.ringSize ?? 10_000 },
+  )
   // The leader's epoch is the key period: every session older than it is re-keyed on its next send.
   // Read from the flock machine's context after each of its steps (its `Epoch` record is for
   // monitoring, not a message to the transport).

@@ -37,6 +37,7 @@ const tooLong = (s: string) => s.length > MONITOR_LIMITS.name || utf8.encode(s).
 function recordProblem(m: MonRecord): string | undefined {
   if (!OPS.has(m.op)) return `op ${JSON.stringify(m.op).slice(0, 80)} is not a MonInfo op`
   for (const k of ['node', 'flock', 'leader', 'oflock', 'cause'] as const) if (typeof m[k] !== 'string' || tooLong(m[k])) return `${k} is not a string of ≤ ${MONITOR_LIMITS.name} bytes`
+  if (m.service !== undefined && (typeof m.service !== 'string' || tooLong(m.service))) return `service is not a string of ≤ ${MONITOR_LIMITS.name} bytes`
   if (!Number.isSafeInteger(m.n) || m.n < 0 || m.n > 0xffff_ffff) return 'n is not a uint32'
   if (!Number.isSafeInteger(m.t) || m.t < 0) return 't is not a non-negative safe integer'
   return undefined
@@ -50,7 +51,7 @@ export function encodeMonitor(p: MonitorPacket): Uint8Array {
     const problem = recordProblem(m)
     if (problem !== undefined) throw new InvalidArgumentError(`monitor: ${problem}`)
   }
-  const events = p.events.map((m) => ({ op: m.op, node: m.node, flock: m.flock, leader: m.leader, n: m.n, oflock: m.oflock, t: m.t, cause: m.cause }))
+  const events = p.events.map((m) => ({ op: m.op, node: m.node, flock: m.flock, leader: m.leader, n: m.n, oflock: m.oflock, t: m.t, cause: m.cause, service: m.service ?? '' }))
   return pb.MonPacket.encode({ body: { $case: 'batch', value: { events, index: p.index, count: p.count, dump: p.dump } } }).finish()
 }
 
@@ -73,7 +74,9 @@ function decode(bytes: Uint8Array): MonitorPacket {
   if (count > 0 && index >= count) throw new MonitorDecodeError(`batch index ${index} of ${count}`)
   const out: MonRecord[] = []
   for (const e of events) {
-    const m = { ...e, op: e.op as MonRecord['op'] }
+    // `service` only where a service's record has one: a flock record decodes as it was sent.
+    const { service, ...rest } = e
+    const m: MonRecord = service === '' ? { ...rest, op: e.op as MonRecord['op'] } : { ...rest, op: e.op as MonRecord['op'], service }
     const problem = recordProblem(m)
     if (problem !== undefined) throw new MonitorDecodeError(problem)
     out.push(m)
@@ -93,14 +96,14 @@ export function decodeMonitor(bytes: Uint8Array): MonitorPacket {
 
 /**
  * Packs records, in order, into batches whose encoding is at most `budget` bytes (the envelope's
- * plaintext limit by default), numbered for a dump. A record is at most ≈ 360 bytes, so every batch
+ * plaintext limit by default), numbered for a dump. A record is at most ≈ 430 bytes, so every batch
  * holds at least three.
  */
 export function batches(events: readonly MonRecord[], dump = false, budget = MAX_DATAGRAM_BYTES - 30): MonitorPacket[] {
   const groups: MonRecord[][] = [[]]
   let size = 16 // the batch's own tag, length, index and count
   for (const m of events) {
-    const cost = pb.MonInfo.encode({ ...m }).finish().length + 3
+    const cost = pb.MonInfo.encode({ ...m, service: m.service ?? '' }).finish().length + 3
     const group = groups.at(-1)!
     if (group.length > 0 && (size + cost > budget || group.length >= MONITOR_LIMITS.batch)) {
       groups.push([m])

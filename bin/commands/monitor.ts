@@ -139,17 +139,18 @@ export function registerMonitor(program: Command): void {
 
   program
     .command('watch')
-    .description('print the flocks as the status analyser judges them from what a beacon receives (stable: same leader and size for --stable seconds, no reboot in progress)')
+    .description('print the flocks as the status analyser judges them from what a beacon receives (stable: same leader and size for --stable seconds, no reboot in progress), and the service events of the flock (restarts, failures, upgrades) as they arrive')
     .option('--beacon <HOST:PORT>', 'the beacon', target('--beacon'), DEFAULT_BEACON)
     .requiredOption('--secret-file <F>', 'the flock secret')
     .addOption(durationOption('--stable <S>', 'how long a flock must keep its leader and size: seconds, or a duration such as 500ms, 2m', { bare: 's', min: 100, max: 86_400_000 }, 15_000))
     .option('--expect <N>', 'exit 0 once there is exactly one flock, stable, of N nodes', int('--expect', 1, 1_000_000))
     .addOption(durationOption('--timeout <DURATION>', 'give up (exit 1) when no beacon has forwarded a record by then, or, with --expect, when that flock is not there by then; with a unit: 500ms, 30s, 5m', { bare: 'refuse', min: 100, max: 86_400_000 }, 30_000))
-    .option('--json', 'print each judgement as one JSON line: {"at","flocks":[{"flock","leader","nodes","since","stable"}],"rebooting":[…]}')
+    .option('--json', 'print each judgement as one JSON line: {"at","flocks":[{"flock","leader","nodes","since","stable"}],"rebooting":[…]}; and each service event (a restart, a failure, an upgrade) as {"at","service":{"op","node","name","restarts","cause"}}')
     .addHelpText('after', '\nExample:\n  crux watch --beacon 127.0.0.1:28351 --secret-file flock.secret --stable 5 --expect 5 --timeout 60s')
     .action(async (f: { beacon: string; secretFile: string; stable: number; expect?: number; timeout: number; json?: boolean }) => {
       const { readSecretFile } = await import('../../runtime/secret.js')
       const { startWatch } = await import('../../actors/monitor/watcher.js')
+      const { SERVICE_OPS } = await import('../../machines/status/types.js')
       const { formatStatus } = await import('./monitor-format.js')
       const secret = readSecretFile(f.secretFile)
       let done: (code: number) => void = () => {}
@@ -158,6 +159,12 @@ export function registerMonitor(program: Command): void {
         beacon: f.beacon,
         secret,
         stableMs: f.stable,
+        // A node's services as they restart, fail and are upgraded (picket's records), as they come.
+        onRecord(m) {
+          if (!SERVICE_OPS.has(m.op)) return
+          const event = { op: m.op, node: m.node, name: m.service ?? '', restarts: m.n, cause: m.cause }
+          process.stdout.write(f.json === true ? JSON.stringify({ at: Date.now(), service: event }) + '\n' : `service ${event.name} on ${event.node}: ${m.op}${m.op === 'ServiceRestart' ? ` #${m.n}` : ''}${m.cause === '' ? '' : ` (${m.cause})`}\n`)
+        },
         onStatus(view) {
           process.stdout.write(f.json === true ? JSON.stringify(view) + '\n' : formatStatus(view) + '\n')
           const [only] = view.flocks

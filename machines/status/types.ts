@@ -4,7 +4,10 @@
  */
 
 /** The MonInfo ops (original §2.1). */
-export const MON_OPS = ['Join', 'LeaderStart', 'LeaderHeart', 'LeaderDelta', 'Probe', 'Reboot', 'HeartBeat', 'Exit'] as const
+export const MON_OPS = ['Join', 'LeaderStart', 'LeaderHeart', 'LeaderDelta', 'Probe', 'Reboot', 'HeartBeat', 'Exit', 'ServiceRestart', 'ServiceFailed', 'ServiceUpgrade'] as const
+
+/** The ops of a node's services (picket, docs/SERVICES.md): shown by watchers, not judged. */
+export const SERVICE_OPS: ReadonlySet<string> = new Set(['ServiceRestart', 'ServiceFailed', 'ServiceUpgrade'])
 
 /** A MonInfo record as a fulcrum emits it (machines/flock/context.ts `mon`) and a beacon relays it. */
 export interface MonRecord {
@@ -13,14 +16,16 @@ export interface MonRecord {
   node: string
   flock: string
   leader: string
-  /** Members besides the leader (LeaderStart, LeaderHeart, LeaderDelta); probes sent (Probe). */
+  /** Members besides the leader (LeaderStart, LeaderHeart, LeaderDelta); probes sent (Probe); a service's restarts. */
   n: number
   /** The flock the node left (Join, LeaderStart). */
   oflock: string
   /** The node's clock, ms. */
   t: number
-  /** The rule that caused it. */
+  /** The rule that caused it; why a service ended, failed or was rolled back. */
   cause: string
+  /** The service's name on its node (the Service ops only). */
+  service?: string
 }
 
 /** One flock as the analyser sees it. */

@@ -3,11 +3,14 @@
  * first), registered, found from a third node's catalog and called; a crash is restarted; stop, reset
  * and a fulcrum's stop leave no process; a bundle nobody holds and a bad manifest get one clear line;
  * an upgrade under a steady stream of calls through `connect` loses none; `service ls --all` lists the
- * flock's services; the node's journal replays its picket actor. Addresses 127.79.21.x.
+ * flock's services; the node's journal replays its picket actor; a restart reaches the beacon and
+ * `crux watch` as a MonInfo record. Addresses 127.79.21.x.
  */
 import test, { type ExecutionContext } from 'ava'
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
 import { request } from 'node:http'
+import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { agreed, crux, FulcrumPool, until, type RunningFulcrum } from '../fixtures/fulcrums.js'
 import { replayJournal, readLines } from '../../runtime/replayer.js'
@@ -179,4 +182,30 @@ test("a fulcrum killed with SIGKILL leaves none of its services running", async 
   await a.exited
   await eventually(async () => !alive(s.pid!), 2_000, 'the service gone within 2 s of its fulcrum')
   t.pass()
+})
+
+test("a service's restart is a MonInfo record: the beacon files it and crux watch prints it", async (t) => {
+  t.timeout(60_000)
+  const pool = new FulcrumPool(t)
+  const beacon = '127.79.21.25:28351'
+  const out = join(pool.dir, 'mon.ndjson')
+  const started = await crux('beacon', '--listen', beacon, '--secret-file', pool.secretFile, '--out', out, '--json')
+  t.is(started.status, 0, started.stderr)
+  t.teardown(() => void crux('beacon', 'stop', '--listen', beacon))
+  const a = pool.start('127.79.21.21:23123', '127.79.21.20/30', ['--beacon', beacon])
+  await until(() => agreed([a], 1), 15_000, 'a flock of one')
+  const watch = spawn(process.execPath, [fileURLToPath(new URL('../../bin/crux.js', import.meta.url)), 'watch', '--beacon', beacon, '--secret-file', pool.secretFile, '--json', '--timeout', '50s'])
+  let watched = ''
+  watch.stdout.on('data', (d: Buffer) => (watched += d.toString()))
+  t.teardown(() => void watch.kill('SIGTERM'))
+  const hash = (await cli(t, a, 'pastiche', 'put', echoBundle(pool.dir, 'e', { env: { ECHO_HOST: '127.79.21.22' } }))).hash as string
+  const s = (await cli(t, a, 'service', 'start', hash, '--name', 'echo')) as Svc
+  await eventually(async () => watched.includes('"flocks"'), 15_000, 'the watch hears the beacon')
+  process.kill(s.pid!, 'SIGKILL')
+  const filed = () => (existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>) : [])
+  await eventually(async () => filed().some((r) => r.op === 'ServiceRestart' && r.service === 'echo'), 10_000, 'the beacon filed the restart')
+  t.like(filed().find((r) => r.op === 'ServiceRestart')!, { node: s.node, service: 'echo', n: 1, cause: 'killed by SIGKILL' })
+  await eventually(async () => watched.includes('"op":"ServiceRestart"'), 10_000, 'crux watch printed the restart')
+  const line = JSON.parse(watched.split('\n').find((l) => l.includes('"op":"ServiceRestart"'))!) as { service: Record<string, unknown> }
+  t.deepEqual(line.service, { op: 'ServiceRestart', node: s.node, name: 'echo', restarts: 1, cause: 'killed by SIGKILL' })
 })

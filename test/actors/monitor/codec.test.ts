@@ -14,7 +14,7 @@ test('a batch and a watch request round-trip', (t) => {
 
 test('batches pack records in order into datagrams that fit the envelope, even at every bound', (t) => {
   const big = 'x'.repeat(64)
-  const events = Array.from({ length: 200 }, (_, i) => rec(i % 3 === 0 ? { node: big, flock: big, leader: big, oflock: big, cause: big, t: i } : { t: i }))
+  const events = Array.from({ length: 200 }, (_, i) => rec(i % 3 === 0 ? { node: big, flock: big, leader: big, oflock: big, cause: big, t: i } : i % 3 === 1 ? { op: 'ServiceRestart', service: big, cause: big, t: i } : { t: i }))
   const out = batches(events)
   t.true(out.length > 1)
   const back: MonRecord[] = []
@@ -28,6 +28,15 @@ test('batches pack records in order into datagrams that fit the envelope, even a
     back.push(...d.events)
   }
   t.deepEqual(back, events)
+})
+
+test("a service's record carries its name; a flock record decodes without one, as it was sent", (t) => {
+  const svc = rec({ op: 'ServiceRestart', n: 3, service: 'echo', cause: 'killed by SIGKILL' })
+  const d = decodeMonitor(encodeMonitor({ type: 'batch', events: [svc, rec()], index: 0, count: 1, dump: false }))
+  if (d.type !== 'batch') return t.fail()
+  t.deepEqual(d.events, [svc, rec()])
+  t.false('service' in d.events[1]!)
+  t.throws(() => encodeMonitor({ type: 'batch', events: [rec({ op: 'ServiceFailed', service: 's'.repeat(65) })], index: 0, count: 1, dump: false }), { message: /service is not a string/ })
 })
 
 test('records outside the bounds are refused both ways', (t) => {

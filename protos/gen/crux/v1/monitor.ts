@@ -21,7 +21,10 @@ export const protobufFileName = "crux/v1/monitor.proto";
 
 /** One MonInfo record (original §2.1), as machines/flock/context.ts `mon` emits it. */
 export interface MonInfo {
-  /** Join, LeaderStart, LeaderHeart, LeaderDelta, Probe, Reboot, HeartBeat or Exit. */
+  /**
+   * Join, LeaderStart, LeaderHeart, LeaderDelta, Probe, Reboot, HeartBeat or Exit; of a node's
+   * services (picket, docs/SERVICES.md): ServiceRestart, ServiceFailed or ServiceUpgrade.
+   */
   op: string;
   /** The node that emitted it (≤ 64 bytes). */
   node: string;
@@ -29,14 +32,16 @@ export interface MonInfo {
   flock: string;
   /** Its leader (≤ 64 bytes). */
   leader: string;
-  /** Members besides the leader, or probes sent (Probe). */
+  /** Members besides the leader, probes sent (Probe), or the service's restarts (Service ops). */
   n: number;
   /** The flock it left (Join, LeaderStart; ≤ 64 bytes). */
   oflock: string;
   /** The node's clock, ms. */
   t: number;
-  /** The rule that caused it (≤ 64 bytes). */
+  /** The rule that caused it, or why a service ended, failed or was rolled back (≤ 64 bytes). */
   cause: string;
+  /** The service's name on its node (Service ops; ≤ 64 bytes). */
+  service: string;
 }
 
 /** Records in the order they happened. */
@@ -62,7 +67,7 @@ export interface MonPacket {
 }
 
 function createBaseMonInfo(): MonInfo {
-  return { op: "", node: "", flock: "", leader: "", n: 0, oflock: "", t: 0, cause: "" };
+  return { op: "", node: "", flock: "", leader: "", n: 0, oflock: "", t: 0, cause: "", service: "" };
 }
 
 export const MonInfo: MessageFns<MonInfo> = {
@@ -90,6 +95,9 @@ export const MonInfo: MessageFns<MonInfo> = {
     }
     if (message.cause !== "") {
       writer.uint32(66).string(message.cause);
+    }
+    if (message.service !== "") {
+      writer.uint32(74).string(message.service);
     }
     return writer;
   },
@@ -169,6 +177,14 @@ export const MonInfo: MessageFns<MonInfo> = {
             }
 
             message.cause = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.service = reader.string();
             continue;
           }
         }
