@@ -53,7 +53,9 @@ async function settle(c: PicketClient, name: string, hash: string, waitS: number
   let s = first
   let said = ''
   for (;;) {
-    const done = (s.state === 'running' && s.hash === hash && s.up) || s.state === 'failed' || s.state === 'stopped'
+    // An upgrade that did not come up was rolled back: the service runs on, its reason says so.
+    const rolledBack = s.reason.startsWith(`upgrade to ${hash} rolled back`)
+    const done = (s.state === 'running' && s.hash === hash && s.up) || s.state === 'failed' || s.state === 'stopped' || rolledBack
     if (done || Date.now() >= until) return s
     if (process.stderr.isTTY && line(s) !== said) process.stderr.write(`${(said = line(s))}\n`)
     await new Promise((r) => setTimeout(r, POLL_MS))
@@ -68,6 +70,7 @@ function outcome(f: Flags, s: ServiceInfo, hash: string, verb: string): void {
   if (f.wait > 0 && !(s.state === 'running' && s.hash === hash)) {
     const why = s.reason === '' ? '' : `: ${s.reason}`
     if (s.state === 'failed') throw new CruxError(Code.FAILED_PRECONDITION, `service ${s.name} failed${why}`)
+    if (s.reason.startsWith(`upgrade to ${hash} rolled back`)) throw new CruxError(Code.FAILED_PRECONDITION, `service ${s.name}: ${s.reason}; it runs ${s.hash} still`)
     throw new CruxError(Code.FAILED_PRECONDITION, `service ${s.name} did not ${verb} within ${f.wait} s: it is ${s.state}${why}`)
   }
   say(f, json(s), `${line(s)}\n`)

@@ -124,6 +124,15 @@ test('a bundle put on one node runs on another, is found and called from a third
   t.deepEqual(failures, [], `${calls} calls`)
   t.true(calls > 50, `${calls} calls made`)
 
+  // An upgrade to a version that crashes at once is rolled back: one line, exit 1, the old one serves on.
+  const crashDir = echoBundle(pool.dir, 'crashes', { entry: 'crash.mjs' })
+  writeFileSync(join(crashDir, 'crash.mjs'), "export default async function () { throw new Error('broken build') }\n")
+  const broken = (await cli(t, b, 'pastiche', 'put', crashDir)).hash as string
+  const rollback = await crux('service', 'upgrade', 'echo', broken, '--target', grpcOf(a), '--data-dir', a.dataDir)
+  t.is(rollback.status, 1)
+  t.regex(rollback.stderr, new RegExp(`^crux: service echo: upgrade to ${broken} rolled back: .*; it runs ${v2} still\n$`))
+  t.is(await call(up2.address!, 'still here'), 'still here')
+
   // A bundle nobody holds, and one whose manifest is wrong: one line each, exit 1.
   const nobody = await crux('service', 'start', `sha256:${'e'.repeat(64)}`, '--name', 'ghost', '--target', grpcOf(a), '--data-dir', a.dataDir)
   t.is(nobody.status, 1)
