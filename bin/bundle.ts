@@ -12,9 +12,8 @@ import { build } from 'esbuild-wasm'
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url))
 const outfile = here('./crux.bundle.mjs')
 const t0 = performance.now()
-await build({
-  entryPoints: [here('./crux.js')],
-  outfile,
+/** What both outputs share: one ES module for Node 20, minified as below. */
+const common = {
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -26,6 +25,12 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   charset: 'ascii',
+  logLevel: 'warning',
+} as const
+await build({
+  ...common,
+  entryPoints: [here('./crux.js')],
+  outfile,
   // Dependencies written as CommonJS call require(); an ES module has none until we make one.
   banner: {
     js: "import { createRequire as __cruxRequire } from 'node:module'; import { dirname as __cruxDirname } from 'node:path'; import { fileURLToPath as __cruxPath } from 'node:url'; const require = __cruxRequire(import.meta.url); const __filename = __cruxPath(import.meta.url); const __dirname = __cruxDirname(__filename);",
@@ -36,22 +41,10 @@ await build({
   // bundled for that reason; its own __dirname uses — channelz, ORCA — run only when enabled.)
   // js-yaml parses a YAML `--config` file only: left out, it costs every other run nothing.
   external: ['@grpc/proto-loader', '@grpc/reflection', 'js-yaml'],
-  logLevel: 'warning',
 })
 chmodSync(outfile, 0o755)
 // The service bootstrap (actors/picket/service-child.mts) is a separate program: the first module of
 // every service's child process, which may read only itself and its bundle. Emitted beside the bundle
 // under the name it has beside tsc's output, so either finds it as ./service-child.mjs.
-await build({
-  entryPoints: [here('../actors/picket/service-child.mjs')],
-  outfile: here('./service-child.mjs'),
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  minifyWhitespace: true,
-  minifySyntax: true,
-  charset: 'ascii',
-  logLevel: 'warning',
-})
+await build({ ...common, entryPoints: [here('../actors/picket/service-child.mjs')], outfile: here('./service-child.mjs') })
 if (process.argv.includes('--verbose')) process.stderr.write(`bundled ${outfile} in ${Math.round(performance.now() - t0)} ms\n`)
