@@ -79,7 +79,7 @@ function outcome(f: Flags, s: ServiceInfo, hash: string, verb: string): void {
 /** Adds `crux service start|stop|reset|upgrade|ls` to the `service` command (made by strew's registration, or here). */
 export function registerPicket(program: Command): void {
   const service = program.commands.find((c) => c.name() === 'service') ?? program.command('service').description("run and register this node's services")
-  const waitOpt = ['--wait <S>', `watch the service until it runs, at most S seconds (0: return once the node took the request); default ${WAIT_S}`] as const
+  const waitOpt = ['--wait <S>', 'watch the service until it runs, at most S seconds (0: return once the node took the request)'] as const
 
   reach(
     service

@@ -95,7 +95,7 @@ const serviceHelp = 'the service the API belongs to (NodeID /bloc/horde/node/SER
 export function registerStrew(program: Command): void {
   const service = program
     .command('service')
-    .description("register this node's services with its reeve, keep them up, take them down")
+    .description("run services from bundles (start, stop, reset, upgrade, ls), or register ones run elsewhere with this node's reeve, keep them up, take them down")
     .addHelpText('after', '\nExample:\n  crux service register --target 127.77.0.1:50059 --data-dir /tmp/n1 --api Http1 --addr 127.77.0.1:8080')
 
   reachAs(
