@@ -88,7 +88,6 @@ export function startPicket(init: PicketInit, bind: (edge: RunEdge) => void): Pi
   const { host, node } = init
   const actor = `${node}/picket`
   const deliver = (ev: Parameters<ActorHost['send']>[1]) => void host.send(actor, ev, 'control')
-  // A bundle pastiche must fetch first has its pastiche's fetch deadline to arrive (at least 60 s).
   const reeve = `${node}/reeve`
   // A service's confab.lookup: what a client on this node would connect to (actors/strew/connect.ts's rule).
   const lookup = (api: string) => {
@@ -97,6 +96,7 @@ export function startPicket(init: PicketInit, bind: (edge: RunEdge) => void): Pi
     const e = pick(servedEndpoints(r.catalog, r.listed), { api })
     return e === undefined ? null : { address: e.address, instance: e.instance, nodeId: e.nodeId }
   }
+  // A bundle pastiche must fetch first has a minute (at least 60 heartbeats) to arrive.
   const edge = createRunEdge({ store: init.blobs, want: init.want, deliver, log: init.log, lookup, ...(init.absent === undefined ? {} : { absent: init.absent }), ...(init.unwant === undefined ? {} : { unwant: init.unwant }) }, { dir: join(init.dataDir, 'picket'), fetchMs: Math.max(60_000, 60 * init.hbMs), host: init.serviceHost })
   bind(edge)
   const services = init.persisted
@@ -109,7 +109,7 @@ export function startPicket(init: PicketInit, bind: (edge: RunEdge) => void): Pi
     node,
     now: init.clock.now(),
     config: { ...DEFAULT_PICKET_CONFIG, hbMs: init.hbMs },
-    reeve: `${node}/reeve`,
+    reeve,
     heartbeater: `${node}/heartbeater`,
     keyId: init.reeveKeyId,
     self: actor,
