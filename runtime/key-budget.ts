@@ -8,12 +8,9 @@
  * flock's members and clients already heard keep working however hard the budget is pressed.
  */
 import type { Clock } from './clock.js'
+import { refill, type Bucket, type BucketShape } from './token-bucket.js'
 
-/** A token bucket's shape: `burst` tokens at most, `perS` added a second. */
-export interface BucketShape {
-  burst: number
-  perS: number
-}
+export type { BucketShape }
 
 /** How a {@link KeyBudget} is shaped and timed. */
 export interface KeyBudgetInit {
@@ -29,11 +26,6 @@ export interface KeyBudgetInit {
 
 /** The defaults, as docs/LIMITS.md states them. */
 export const KEY_BUDGET_DEFAULTS = { perSource: { burst: 32, perS: 16 }, global: { burst: 256, perS: 128 }, maxSources: 1024 } as const
-
-interface Bucket {
-  tokens: number
-  at: number
-}
 
 /** Decides whether an unknown key id from a source may cost a derivation now. */
 export class KeyBudget {
@@ -80,9 +72,4 @@ export class KeyBudget {
     this.global.tokens--
     return true
   }
-}
-
-function refill(b: Bucket, shape: BucketShape, now: number): void {
-  if (now > b.at) b.tokens = Math.min(shape.burst, b.tokens + ((now - b.at) * shape.perS) / 1000)
-  b.at = now
 }

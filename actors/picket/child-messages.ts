@@ -3,6 +3,7 @@
  * dropped (and counted by the caller). A token bucket bounds how many messages of one run are taken,
  * so a service flooding its channel costs the node a bounded amount of work per second.
  */
+import { createTokenBucket } from '../../runtime/token-bucket.js'
 import { isHostPort } from '../strew/fields.js'
 
 export type ChildMessage = { t: 'alive' } | { t: 'listening'; address: string } | { t: 'lookup'; id: number; api: string }
@@ -34,17 +35,7 @@ export function childLine(line: string): ChildMessage | null {
 export const MESSAGE_BURST = 50
 export const MESSAGES_PER_SECOND = 50
 
-/** A token bucket: `take(now)` says whether one more message fits. */
+/** A token bucket (runtime/token-bucket.ts): `take(now)` says whether one more message fits. */
 export function messageBucket(burst = MESSAGE_BURST, perSecond = MESSAGES_PER_SECOND): { take(now: number): boolean } {
-  let tokens = burst
-  let at = -Infinity
-  return {
-    take(now) {
-      tokens = Math.min(burst, tokens + ((now - at) * perSecond) / 1000)
-      at = now
-      if (tokens < 1) return false
-      tokens -= 1
-      return true
-    },
-  }
+  return createTokenBucket({ burst, perS: perSecond })
 }
