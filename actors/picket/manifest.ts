@@ -11,7 +11,7 @@
 import { lstat, open } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Manifest } from '../../machines/picket/types.js'
-import { goodId } from '../../machines/strew/ids.js'
+import { defaultService, goodId } from '../../machines/strew/ids.js'
 import { InvalidArgumentError } from '../../runtime/errors.js'
 import { STREW_LIMITS } from '../strew/fields.js'
 
@@ -117,8 +117,8 @@ export function parseManifest(text: string): Manifest {
   for (const k of ['api', 'instance', 'entry']) if (o[k] === undefined) throw new ManifestError(`"${k}" is required`)
 
   const api = checkName('api', o.api)
-  // An API starts with a letter, so without its digits it is still a name (Reeve1 is refused as Reeve).
-  const service = checkName('service', o.service ?? api.replace(/[0-9]+$/, ''))
+  // The service `crux service register` would give the API (Reeve1 is refused as Reeve).
+  const service = checkName('service', o.service ?? defaultService(api))
   if (typeof o.instance !== 'string' || !INSTANCE.test(o.instance)) throw new ManifestError(`"instance" must be 1–64 of letters, digits, ".", "_", "-", got ${shown(o.instance)}`)
   const entry = checkEntry(o.entry)
   const kind = o.kind ?? 'process'

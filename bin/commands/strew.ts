@@ -8,7 +8,7 @@
 import type { Command } from 'commander'
 import { reach, say, using, type Reach } from './reach.js'
 import type { ReeveClient } from '../../actors/strew/client.js'
-import { goodId } from '../../machines/strew/ids.js'
+import { defaultService, goodId } from '../../machines/strew/ids.js'
 import type { CatalogEndpoint } from '../../machines/steward/types.js'
 import { Code, CruxError, InvalidArgumentError, isRemoteError, NotFoundError, UnavailableError } from '../../runtime/errors.js'
 import { duration, formatDuration, target } from '../flags.js'
@@ -36,11 +36,6 @@ const instanceName = (flag: string, wildcard: boolean) => (v: string): string =>
 /** `--ttl S`: seconds as CLI.md fixes them (decimals allowed), or a duration such as 500ms; 1 ms to a year. */
 const ttl = duration('--ttl', { bare: 's', min: 1, max: 31_536_000_000 })
 
-/** The service an API belongs to when not named: its name without the version (Http1 → Http, Pastiche1_0 → Pastiche). */
-export function defaultService(api: string): string {
-  const s = api.replace(/[\d_]+$/, '')
-  return s !== '' && s !== 'self' && goodId(s) ? s : api
-}
 
 /** The flock node a NodeID (/bloc/horde/node/service/api) belongs to. */
 const nodeOf = (nodeId: string): string => nodeId.split('/')[3] ?? ''

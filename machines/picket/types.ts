@@ -20,7 +20,7 @@ type Stamped = { now?: number }
 
 /** What `crux-service.json` says, checked (actors/picket/manifest.ts). */
 export interface Manifest {
-  /** The NodeID's service field (an upper-case letter, then letters, digits, `_`). Default: `api` without its trailing digits. */
+  /** The NodeID's service field (an upper-case letter, then letters, digits, `_`). Default: `api` without its trailing digits and `_`, as registration names it (machines/strew/ids.ts `defaultService`). */
   service: string
   /** The API served (`Echo1`): selectors name it. */
   api: string

@@ -55,6 +55,12 @@ const wild = (s: string) => s === '*' || s === ''
 /** True for a rev, service name or API the original's goodID accepts. */
 export const goodId = (s: string): boolean => GOOD.test(s)
 
+/** The service an API belongs to when not named: its name without the version (Http1 → Http, Pastiche1_0 → Pastiche). */
+export function defaultService(api: string): string {
+  const s = api.replace(/[\d_]+$/, '')
+  return s !== '' && s !== 'self' && goodId(s) ? s : api
+}
+
 export function parseNodeId(s: string): NodeIdParts {
   const f = s.split('/')
   if (f.length !== 6 || f[0] !== '') throw new IdFormatError(`a NodeID is /bloc/horde/node/service/api, got ${JSON.stringify(s).slice(0, 200)}`)

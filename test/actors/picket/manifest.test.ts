@@ -16,6 +16,8 @@ const fault = (t: import('ava').ExecutionContext, o: unknown): string => {
 
 test('a manifest with only the required fields takes every default', (t) => {
   t.deepEqual(parse(base), { service: 'Echo', api: 'Echo1', instance: 'echo_1', entry: 'service.mjs', kind: 'process', args: [], env: {}, ttlMs: 3000, startMs: 10_000, stopMs: 5000, graceMs: 5000, memoryMb: null })
+  // The service a registration of the API gets by default (crux service register), versions with `_` too.
+  t.is(parse({ ...base, api: 'Http1_0' }).service, 'Http')
 })
 
 test('every field given is kept', (t) => {
