@@ -15,6 +15,7 @@
 import { mkdir, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { HostEvent } from '../../machines/effects.js'
+import { SERVICE_NAME } from '../../machines/picket/context.js'
 import type { PicketEvent, PicketMessage, SpawnMsg } from '../../machines/picket/types.js'
 import type { BlobStore } from '../pastiche/store.js'
 import { bootstrapFile } from './bootstrap.js'
@@ -85,8 +86,6 @@ export interface RunEdge {
   readonly counters: RunEdgeCounters
 }
 
-/** A service name usable as a directory name. */
-const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/
 
 type Live = {
   name: string
@@ -151,7 +150,7 @@ export function createRunEdge(components: RunEdgeComponents, init: RunEdgeInit):
       let dir: string
       let bootstrap: string
       try {
-        if (!SAFE_NAME.test(m.name)) throw new Error(`service name ${JSON.stringify(m.name).slice(0, 80)} cannot name a working directory`)
+        if (!SERVICE_NAME.test(m.name)) throw new Error(`service name ${JSON.stringify(m.name).slice(0, 80)} cannot name a working directory`)
         bootstrap = init.bootstrap ?? bootstrapFile()
         bundleDir = (await (await bundles).prepare(m.hash)).dir
         // Killed meanwhile: no directory is made, no process started.
@@ -202,7 +201,7 @@ export function createRunEdge(components: RunEdgeComponents, init: RunEdgeInit):
   }
 
   const forget = (name: string): void => {
-    if (!SAFE_NAME.test(name)) return
+    if (!SERVICE_NAME.test(name)) return
     // A run of it still alive (not expected) is waited for: its directory goes once it has exited.
     const alive = [...live.values()].filter((l) => l.name === name).map((l) => l.exited)
     void Promise.all(alive)
