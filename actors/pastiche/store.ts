@@ -134,7 +134,13 @@ export async function createBlobStore(opts: BlobStoreOptions): Promise<BlobStore
     if (!index.has(hex)) throw new BlobNotFoundError(hash)
     return hex
   }
+  // Every watcher is called (the pastiche machine's and picket's bundles), in the order they came.
   const watchers: Array<(hash: string, bytes: number | null) => void> = []
+  index.onChange = (hex, bytes) => {
+    if (watchers.length === 0) return
+    const hash = hashOfHex(hex)
+    for (const w of watchers) w(hash, bytes)
+  }
 
   return {
     dir: opts.dir,
@@ -142,14 +148,7 @@ export async function createBlobStore(opts: BlobStoreOptions): Promise<BlobStore
     scanned,
     write: (expected, source, wopts) => writeBlob(ctx, expected, source, wopts),
     assemble: (hash, bytes) => openAssembly(ctx, hash, bytes),
-    watch(fn) {
-      // Every watcher is called (the pastiche machine's and picket's bundles), in the order they came.
-      watchers.push(fn)
-      index.onChange = (hex, bytes) => {
-        const hash = hashOfHex(hex)
-        for (const w of watchers) w(hash, bytes)
-      }
-    },
+    watch: (fn) => void watchers.push(fn),
     partial: (hash) => index.partials.get(hexOf(hash)) ?? 0,
     read(hash, offset = 0) {
       const hex = present(hash)
