@@ -10,7 +10,7 @@
  * it), waits until it is held, downloads it, and withdraws the holding unless it was wanted before.
  */
 import type { Command } from 'commander'
-import { explainCall, reach, say, using, type Reach } from './reach.js'
+import { catalogNodes, explainCall, hashArg, reach, say, using, type Reach } from './reach.js'
 import type { PasticheClient } from '../../actors/pastiche/client.js'
 import { Code, CruxError, InvalidArgumentError, isRemoteError, NotFoundError } from '../../runtime/errors.js'
 import { isNodeId } from '../../runtime/node-identity.js'
@@ -22,11 +22,6 @@ const DEADLINE_MS = 10_000
 const FETCH_WAIT_MS = 60_000
 
 
-/** A blob name argument, checked before anything is dialled (a bad one is a usage error, exit 2). */
-async function hashArg(v: string): Promise<string> {
-  const { parseHash } = await import('../../actors/pastiche/hash.js')
-  return parseHash(v)
-}
 
 /** A node id argument (`n` and 16 hex digits), checked before anything is dialled. */
 function nodeArg(v: string): string {
@@ -53,18 +48,9 @@ async function withStore<T>(f: Reach, fn: (c: PasticheClient) => Promise<T>, nod
 
 /** The gRPC address of `node`'s pastiche, as the catalog of the node at --target lists it. */
 async function pasticheOf(f: Reach, tls: import('../../runtime/grpc-tls.js').PeerTls, node: string): Promise<string> {
-  const { createReeveClient } = await import('../../actors/strew/client.js')
-  const reeve = createReeveClient({ address: f.target, tls, timeoutMs: DEADLINE_MS })
-  return using(
-    reeve,
-    async (c) => {
-      const { endpoints } = await c.catalog({ api: 'Pastiche1' })
-      const e = endpoints.find((x) => x.nodeId.split('/')[3] === node && x.state === 'up')
-      if (e === undefined) throw new NotFoundError(`no node ${node} in the catalog of ${f.target} (\`crux registry ls --api Pastiche1\` lists the nodes)`)
-      return e.address
-    },
-    (err) => explainCall(f, err, 'pastiche'),
-  )
+  const e = (await catalogNodes(f, tls)).find((x) => x.node === node && x.up)
+  if (e === undefined) throw new NotFoundError(`no node ${node} in the catalog of ${f.target} (\`crux registry ls --api Pastiche1\` lists the nodes)`)
+  return e.address
 }
 
 

@@ -10,9 +10,10 @@
 import type { Command } from 'commander'
 import type { PicketClient } from '../../actors/picket/client.js'
 import type { ServiceInfo } from '../../protos/gen/crux/v1/picket.js'
+import type { PeerTls } from '../../runtime/grpc-tls.js'
 import { SERVICE_NAME } from '../../machines/picket/context.js'
 import { Code, CruxError, InvalidArgumentError } from '../../runtime/errors.js'
-import { explainCall, reach, say, using, type Reach } from './reach.js'
+import { catalogNodes, explainCall, hashArg, reach, say, using, type Reach } from './reach.js'
 
 /** How long start and upgrade watch for the service to run, by default, s. */
 const WAIT_S = 30
@@ -24,22 +25,22 @@ function nameArg(v: string): string {
   if (!SERVICE_NAME.test(v)) throw new InvalidArgumentError(`a service name is a lower-case letter, then lower-case letters, digits, _ or -, at most 63; got ${JSON.stringify(v)}`)
   return v
 }
-async function hashArg(v: string): Promise<string> {
-  const { parseHash } = await import('../../actors/pastiche/hash.js')
-  return parseHash(v)
-}
 function waitArg(v: string): number {
   const n = Number(v)
   if (!/^\d+(\.\d+)?$/.test(v) || !(n <= 3600)) throw new InvalidArgumentError(`--wait takes seconds from 0 to 3600, got ${JSON.stringify(v)}`)
   return n
 }
 
-/** A client of the node at `address` as `--data-dir`'s node; failures explained in one line. */
-async function withPicket<T>(f: Reach, fn: (c: PicketClient) => Promise<T>, address = f.target): Promise<T> {
-  const { loadPeerTls } = await import('../../runtime/grpc-tls.js')
-  const tls = loadPeerTls(f.dataDir)
+/**
+ * A client of the node at --target as `--data-dir`'s node, or of node `at.node` at `at.address` (pinned
+ * to that node's key); failures explained in one line.
+ */
+async function withPicket<T>(f: Reach, fn: (c: PicketClient) => Promise<T>, at?: { node: string; address: string; tls: PeerTls }): Promise<T> {
+  const tls = at?.tls ?? (await import('../../runtime/grpc-tls.js')).loadPeerTls(f.dataDir)
   const { createPicketClient } = await import('../../actors/picket/client.js')
-  return using(createPicketClient({ address, tls }), fn, (err) => explainCall({ ...f, target: address }, err, 'picket'))
+  const address = at?.address ?? f.target
+  const client = createPicketClient({ address, tls, ...(at === undefined ? {} : { expect: { node: at.node } }) })
+  return using(client, fn, (err) => explainCall({ ...f, target: address }, err, 'picket'))
 }
 
 /** The JSON of a service (CLI.md: node, name, hash, api, instance, state, pid, restarts, up; more added). */
@@ -146,18 +147,14 @@ export function registerPicket(program: Command): void {
 
 /** Every node's services, asking each node the target's catalog has a pastiche entry for (its gRPC address). */
 async function inventory(f: Flags): Promise<{ services: ServiceInfo[]; unreachable: Array<{ node: string; address: string; error: string }> }> {
-  const { loadPeerTls } = await import('../../runtime/grpc-tls.js')
-  const { createReeveClient } = await import('../../actors/strew/client.js')
-  const { PASTICHE_API } = await import('../../machines/pastiche/announce.js')
-  const tls = loadPeerTls(f.dataDir)
-  const { endpoints } = await using(createReeveClient({ address: f.target, tls, timeoutMs: 10_000 }), (c) => c.catalog({ api: PASTICHE_API }), (err) => explainCall(f, err, 'reeve'))
-  const nodes = [...new Map(endpoints.map((e) => [e.instance, e.address])).entries()].sort(([a], [b]) => a.localeCompare(b))
+  const tls = (await import('../../runtime/grpc-tls.js')).loadPeerTls(f.dataDir)
+  const nodes = [...new Map((await catalogNodes(f, tls)).map((n) => [n.node, n.address])).entries()].sort(([a], [b]) => a.localeCompare(b))
   const services: ServiceInfo[] = []
   const unreachable: Array<{ node: string; address: string; error: string }> = []
   await Promise.all(
     nodes.map(async ([node, address]) => {
       try {
-        services.push(...(await withPicket(f, (c) => c.list(), address)))
+        services.push(...(await withPicket(f, (c) => c.list(), { node, address, tls })))
       } catch (err) {
         unreachable.push({ node, address, error: (err as Error).message })
       }

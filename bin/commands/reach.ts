@@ -4,6 +4,7 @@
  * node key and the certificates its fulcrum wrote there), and `--json`.
  */
 import type { Command } from 'commander'
+import type { PeerTls } from '../../runtime/grpc-tls.js'
 import { Code, CruxError, isRemoteError } from '../../runtime/errors.js'
 import { target } from '../flags.js'
 
@@ -62,4 +63,22 @@ export function explainCall(f: Reach, err: unknown, service: string): unknown {
       // The server's own words (a CLI usage error is exit 2; the server's refusals are failures, exit 1).
       return new CruxError(err.code === Code.INVALID_ARGUMENT ? Code.FAILED_PRECONDITION : err.code, `${f.target}: ${why}`)
   }
+}
+
+/** A blob name argument (sha256:<64 hex>), checked before anything is dialled (a bad one is a usage error, exit 2). */
+export async function hashArg(v: string): Promise<string> {
+  const { parseHash } = await import('../../actors/pastiche/hash.js')
+  return parseHash(v)
+}
+
+/**
+ * The nodes the catalog of the node at --target lists, each at its gRPC address: that of its pastiche
+ * entry (Pastiche1), which every fulcrum registers at its gRPC server.
+ */
+export async function catalogNodes(f: Reach, tls: PeerTls): Promise<Array<{ node: string; address: string; up: boolean }>> {
+  const { createReeveClient } = await import('../../actors/strew/client.js')
+  const { PASTICHE_API } = await import('../../machines/pastiche/announce.js')
+  const reeve = createReeveClient({ address: f.target, tls, timeoutMs: 10_000 })
+  const { endpoints } = await using(reeve, (c) => c.catalog({ api: PASTICHE_API }), (err) => explainCall(f, err, 'reeve'))
+  return endpoints.map((e) => ({ node: e.nodeId.split('/')[3] ?? '', address: e.address, up: e.state === 'up' }))
 }
