@@ -11,7 +11,7 @@ import type { Command } from 'commander'
 import type { PicketClient } from '../../actors/picket/client.js'
 import type { ServiceInfo } from '../../protos/gen/crux/v1/picket.js'
 import type { PeerTls } from '../../runtime/grpc-tls.js'
-import { SERVICE_NAME } from '../../machines/picket/context.js'
+import { checkName } from '../../actors/picket/routes.js'
 import { Code, CruxError, InvalidArgumentError } from '../../runtime/errors.js'
 import { catalogNodes, explainCall, hashArg, reach, say, using, type Reach } from './reach.js'
 
@@ -21,10 +21,8 @@ const POLL_MS = 200
 
 type Flags = Reach & { name?: string; wait: number; all?: boolean }
 
-function nameArg(v: string): string {
-  if (!SERVICE_NAME.test(v)) throw new InvalidArgumentError(`a service name is a lower-case letter, then lower-case letters, digits, _ or -, at most 63; got ${JSON.stringify(v)}`)
-  return v
-}
+/** A service name, checked as the node checks it (a bad one is a usage error, exit 2). */
+const nameArg = checkName
 function waitArg(v: string): number {
   const n = Number(v)
   if (!/^\d+(\.\d+)?$/.test(v) || !(n <= 3600)) throw new InvalidArgumentError(`--wait takes seconds from 0 to 3600, got ${JSON.stringify(v)}`)
