@@ -242,7 +242,7 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
   opened.push(() => flock.close(), () => recorder?.close())
   members = () => flock.context().list.entries
   const monitor = attachFulcrumMonitor(
-    { host: flock.host, transport, beacon: () => flock.context().beacon, self: () => ({ node: id, flock: flock.context().flock, leader: flock.context().leader.id, t: clock.now() }) },
+    { host: flock.host, transport, beacon: () => flock.context().beacon, self: () => ((c) => ({ node: id, flock: c.flock, leader: c.leader.id, t: clock.now() }))(flock.context()) },
     { ringSize: o.ringSize ?? 10_000 },
   )
   // The leader's epoch is the key period: every session older than it is re-keyed on its next send.
