@@ -14,7 +14,8 @@ import { setup } from 'xstate'
 import { defineMachine } from './definition.js'
 import type { Effect } from './effects.js'
 import { is } from './strew/act.js'
-import { createPicketContext } from './picket/context.js'
+import { createPicketContext, viewOf } from './picket/context.js'
+import { isMuster, muster, mustered, musterFailed } from './picket/muster.js'
 import { refused, registeredRun, settled } from './picket/registration.js'
 import { promote, running } from './picket/lifecycle.js'
 import { prepareRestored, reset, restore, start, stop, upgrade } from './picket/requests.js'
@@ -33,6 +34,7 @@ const act = <T extends PicketEvent['type']>(type: T, rule: (ctx: PicketContext, 
     context.now = event.now ?? context.now
     const out: Effect[] = []
     rule(context, event, out)
+    muster(context, viewOf, out)
     for (const e of out) enqueue.emit(e)
   })
 
@@ -53,6 +55,7 @@ const handlers = {
   'run.exited': { actions: act('run.exited', runExited) },
   'reeve.registered': {
     actions: act('reeve.registered', (ctx, ev, out) => {
+      if (isMuster(ctx, ev.id)) return mustered(ctx, ev.id)
       const f = registeredRun(ctx, ev)
       // A run being stopped or killed keeps its registration only until it exits (then removed).
       if (f === null || f.r.quitting) return
@@ -62,8 +65,8 @@ const handlers = {
   },
   'reeve.deregistered': { actions: act('reeve.deregistered', (ctx, ev) => settled(ctx, ev)) },
   'heartbeat.ok': { actions: act('heartbeat.ok', (ctx, ev) => settled(ctx, ev)) },
-  'call.refused': { actions: act('call.refused', refused) },
-  'call.failed': { actions: act('call.failed', refused) },
+  'call.refused': { actions: act('call.refused', (ctx, ev, out) => (isMuster(ctx, ev.id) ? musterFailed(ctx, out) : refused(ctx, ev, out))) },
+  'call.failed': { actions: act('call.failed', (ctx, ev, out) => (isMuster(ctx, ev.id) ? musterFailed(ctx, out) : refused(ctx, ev, out))) },
   'timer.fired': { actions: act('timer.fired', fired) },
 }
 
@@ -77,6 +80,7 @@ export const picketLogic = S.createMachine({
   entry: S.enqueueActions(({ context, enqueue }) => {
     const out: Effect[] = []
     prepareRestored(context, out)
+    muster(context, viewOf, out)
     for (const e of out) enqueue.emit(e)
   }),
   initial: 'idle',
@@ -88,4 +92,4 @@ export const picketLogic = S.createMachine({
 })
 
 /** The picket machine as the runtime knows it. */
-export const picketMachine = defineMachine('picket', '1', picketLogic)
+export const picketMachine = defineMachine('picket', '2', picketLogic)

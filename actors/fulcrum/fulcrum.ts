@@ -289,7 +289,7 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
     pastiche === undefined || strew === undefined || picketModule === undefined
       ? undefined
       : picketModule.startPicket(
-          { node: id, host: flock.host, clock, dataDir: o.dataDir, persisted: pasticheFiles, blobs: pastiche.store, want: (hash) => void pastiche.machine?.tell({ type: 'want', hash }), unwant: (hash) => void pastiche.machine?.tell({ type: 'unwant', hash }), absent: (hash) => pastiche.machine?.absent(hash) ?? false, reeveNodeId: strew.reeveNodeId, reeveKeyId: strew.reeveKeyId, hbMs: o.hbMs, serviceHost: parseHostPort(strew.address)!.host, log: log.child('crux:picket') },
+          { node: id, host: flock.host, clock, dataDir: o.dataDir, persisted: pasticheFiles, blobs: pastiche.store, want: (hash) => void pastiche.machine?.tell({ type: 'want', hash }), unwant: (hash) => void pastiche.machine?.tell({ type: 'unwant', hash }), absent: (hash) => pastiche.machine?.absent(hash) ?? false, reeveNodeId: strew.reeveNodeId, reeveKeyId: strew.reeveKeyId, hbMs: o.hbMs, serviceHost: parseHostPort(strew.address)!.host, address: strew.address, log: log.child('crux:picket') },
           picketEdge!.bind,
         )
   if (picket !== undefined) picketRoutes!.bind(picket)

@@ -48,6 +48,8 @@ export interface PicketInit {
   hbMs: number
   /** The host the node is reached at (its gRPC address's): services listen there. */
   serviceHost: string
+  /** The node's gRPC address (PicketService's): the node's muster is registered there. Absent: no muster. */
+  address?: string
   log: { info(msg: string, fields?: Record<string, unknown>): void; warn(msg: string, fields?: Record<string, unknown>): void }
 }
 
@@ -116,6 +118,7 @@ export function startPicket(init: PicketInit, bind: (edge: RunEdge) => void): Pi
     nodeIdPrefix: `/${bloc}/${horde}/${reeveNode}`,
     horde: horde!,
     services,
+    ...(init.address === undefined ? {} : { address: init.address }),
   })
   const context = (): PicketContext | undefined => (host.has(actor) && host.status(actor) !== 'failed' ? (host.state(actor).context as PicketContext) : undefined)
   return {

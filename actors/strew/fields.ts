@@ -5,7 +5,7 @@
  */
 
 /** Longest accepted value of each kind of field, in characters. */
-export const STREW_LIMITS = { nodeId: 256, netId: 256, keyId: 256, name: 64, address: 96, various: 256, tags: 64, tag: 128 } as const
+export const STREW_LIMITS = { nodeId: 256, netId: 256, keyId: 256, name: 64, address: 96, various: 256, tags: 64, tag: 256 } as const
 
 /** `s` is HOST:PORT with a port in 1–65535, at most {@link STREW_LIMITS}.address characters. */
 export function isHostPort(s: string): boolean {

@@ -1,8 +1,8 @@
 /**
  * `crux service start|stop|reset|upgrade|ls` (CLI.md, Running services): a node's picket over its
  * PicketService, on the flock's mutual TLS with `--data-dir`'s node key. Start, stop, reset and upgrade
- * are the node's own key's; `ls --all` asks every node the target's catalog lists (each node's
- * pastiche entry gives its gRPC address) and shows the flock's inventory.
+ * are the node's own key's; `ls --all` reads the flock's inventory from the target's catalog, where
+ * every node's picket publishes what it runs (its muster, machines/picket/muster.ts).
  *
  * `start` and `upgrade` are answered at once by the node; the command then watches the service until
  * it runs (or fails, or `--wait` runs out), saying on stderr where it stands when that is a terminal.
@@ -41,8 +41,8 @@ async function withPicket<T>(f: Reach, fn: (c: PicketClient) => Promise<T>, at?:
   return using(client, fn, (err) => explainCall({ ...f, target: address }, err, 'picket'))
 }
 
-/** The JSON of a service (CLI.md: node, name, hash, api, instance, state, pid, restarts, up; more added). */
-const json = (s: ServiceInfo) => ({ node: s.node, name: s.name, hash: s.hash, api: s.api, instance: s.instance, state: s.state, pid: s.pid === 0 ? null : s.pid, restarts: s.restarts, up: s.up, address: s.address || null, reason: s.reason || null })
+/** The JSON of a service (CLI.md: node, name, hash, api, instance, state, pid, restarts, up; more added). `since`: when its run started, ms since the epoch, as a muster says it (`ls --all`). */
+const json = (s: ServiceInfo) => ({ node: s.node, name: s.name, hash: s.hash, api: s.api, instance: s.instance, state: s.state, pid: s.pid === 0 ? null : s.pid, restarts: s.restarts, up: s.up, address: s.address || null, reason: s.reason || null, since: null as number | null })
 
 const line = (s: ServiceInfo) => `${s.name} ${s.state}${s.address === '' ? '' : ` at ${s.address}`}${s.pid === 0 ? '' : ` (pid ${s.pid})`}${s.reason === '' ? '' : `: ${s.reason}`}`
 
@@ -131,28 +131,38 @@ export function registerPicket(program: Command): void {
   reach(
     service
       .command('ls')
-      .description('the services the node at --target runs, or with --all every node of its flock (each found through the target\'s catalog)')
-      .option('--all', "the flock's inventory: every node the target's catalog lists"),
-    'print {"services":[{"node","name","hash","api","instance","state","pid","restarts","up","address","reason"}]} (with --all, "unreachable":[{"node","address","error"}] too)',
+      .description("the services the node at --target runs, or with --all the flock's inventory: every node's muster, read from the target's catalog")
+      .option('--all', "the flock's inventory, as each node publishes it through the steward (a node running more than 31 services is asked for the rest)"),
+    'print {"services":[{"node","name","hash","api","instance","state","pid","restarts","up","address","reason","since"}]} (with --all, "unreachable":[{"node","address","error"}] too: nodes asked directly that did not answer)',
     '\nExample:\n  crux service ls --all --target 127.77.0.1:50059 --data-dir /tmp/n1',
   ).action(async (f: Flags) => {
-    const { services, unreachable } = f.all === true ? await inventory(f) : { services: await withPicket(f, (c) => c.list()), unreachable: [] }
-    const rows = services.map((s) => `${f.all === true ? `${s.node}  ` : ''}${s.name.padEnd(16)} ${s.state.padEnd(9)} ${`${s.api}/${s.instance}`.padEnd(24)} pid ${String(s.pid || '-').padEnd(7)} restarts ${s.restarts}  ${s.address}  ${s.hash.slice(0, 19)}`)
+    const { services, unreachable } = f.all === true ? await inventory(f) : { services: (await withPicket(f, (c) => c.list())).map(json), unreachable: [] }
+    const rows = services.map((s) => `${f.all === true ? `${s.node}  ` : ''}${s.name.padEnd(16)} ${s.state.padEnd(9)} ${`${s.api}/${s.instance}`.padEnd(24)} pid ${String(s.pid ?? '-').padEnd(7)} restarts ${s.restarts}  ${s.address ?? ''}  ${s.hash.slice(0, 19)}`)
     const bad = unreachable.map((u) => `${u.node} at ${u.address}: ${u.error}`)
-    say(f, { services: services.map(json), ...(f.all === true ? { unreachable } : {}) }, [...(rows.length === 0 ? ['no services'] : rows), ...bad].join('\n') + '\n')
+    say(f, { services, ...(f.all === true ? { unreachable } : {}) }, [...(rows.length === 0 ? ['no services'] : rows), ...bad].join('\n') + '\n')
   })
 }
 
-/** Every node's services, asking each node the target's catalog has a pastiche entry for (its gRPC address). */
-async function inventory(f: Flags): Promise<{ services: ServiceInfo[]; unreachable: Array<{ node: string; address: string; error: string }> }> {
+type Row = ReturnType<typeof json>
+type Unreachable = { node: string; address: string; error: string }
+
+/**
+ * The flock's inventory, read from the target's catalog (actors/picket/inventory.ts); a node whose
+ * muster is partial is asked for its list directly.
+ */
+async function inventory(f: Flags): Promise<{ services: Row[]; unreachable: Unreachable[] }> {
   const tls = (await import('../../runtime/grpc-tls.js')).loadPeerTls(f.dataDir)
-  const nodes = [...new Map((await catalogNodes(f, tls)).map((n) => [n.node, n.address])).entries()].sort(([a], [b]) => a.localeCompare(b))
-  const services: ServiceInfo[] = []
-  const unreachable: Array<{ node: string; address: string; error: string }> = []
+  const { createReeveClient } = await import('../../actors/strew/client.js')
+  const { inventoryOf } = await import('../../actors/picket/inventory.js')
+  const reeve = createReeveClient({ address: f.target, tls, timeoutMs: 10_000 })
+  const { endpoints } = await using(reeve, (c) => c.catalog({}), (err) => explainCall(f, err, 'reeve'))
+  const { services: mustered, partial } = inventoryOf(endpoints)
+  const services: Row[] = mustered
+  const unreachable: Unreachable[] = []
   await Promise.all(
-    nodes.map(async ([node, address]) => {
+    partial.map(async ({ node, address }) => {
       try {
-        services.push(...(await withPicket(f, (c) => c.list(), { node, address, tls })))
+        services.push(...(await withPicket(f, (c) => c.list(), { node, address, tls })).map(json))
       } catch (err) {
         unreachable.push({ node, address, error: (err as Error).message })
       }

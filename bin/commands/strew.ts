@@ -102,7 +102,7 @@ export function registerStrew(program: Command): void {
       .option(serviceOpt, serviceHelp, apiName('--service'))
       .requiredOption('--addr <HOST:PORT>', 'where clients reach the service', target('--addr'))
       .option('--ttl <S>', 'keep it up by heartbeats, each holding S seconds (decimals allowed; or a duration such as 500ms, 2m): it goes down S seconds after this command unless `crux service heartbeat` renews it; default: up until deregistered', ttl)
-      .option('--tag <TAG>', 'a label the catalog shows with the endpoint (repeat for more: at most 64, each 1–128 characters)', (v: string, all: string[] = []) => [...all, v]),
+      .option('--tag <TAG>', 'a label the catalog shows with the endpoint (repeat for more: at most 64, each 1–256 characters)', (v: string, all: string[] = []) => [...all, v]),
     'print {"node_id","api","instance","addr","ttl_s","tags"} (ttl_s null without --ttl)',
     '\nExample:\n  crux service register --target 127.77.0.1:50059 --data-dir /tmp/n1 --api Http1 --instance web-a --addr 127.77.0.1:8080',
   ).action((f: ServiceFlags) =>

@@ -7,7 +7,7 @@
  * known without asking it.
  *
  * A tag is `<hash>/<bytes>` (`sha256:<64 hex>/1048576`: at most 88 characters, within the catalog's
- * 128). The catalog takes at most 64 tags per endpoint, so at most {@link MAX_ANNOUNCED} blobs are
+ * 256). The catalog takes at most 64 tags per endpoint, so at most {@link MAX_ANNOUNCED} blobs are
  * named, wanted ones first, then in hash order; when more are held the tag {@link PARTIAL_TAG} says so,
  * and peers go on asking about blobs not named (an absent name then says nothing). Mutates the
  * context in place and pushes effects. Pure module.

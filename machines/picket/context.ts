@@ -4,6 +4,7 @@
  * Mutates nothing but what it is given; pure module.
  */
 import type { Effect } from '../effects.js'
+import { musterEndpoint } from './muster.js'
 import type { CatalogEndpoint, Manifest, PicketConfig, PicketContext, PicketInput, PicketMessage, Run, Service, ServiceView } from './types.js'
 
 /** The run edge's port: where every {@link PicketMessage} goes. */
@@ -81,6 +82,7 @@ export function createPicketContext(o: PicketInput): PicketContext {
     nextRun: 1,
     nextId: 1,
     calls: {},
+    muster: o.address === undefined ? null : { endpoint: musterEndpoint(o.nodeIdPrefix, o.node, o.address), announced: null, sending: null, notBefore: o.now },
   }
 }
 

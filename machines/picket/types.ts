@@ -220,6 +220,8 @@ export interface PicketInput {
   horde: string
   /** The services it ran before a restart (persisted `svc/<name>`), to be started again. */
   services: PersistedService[]
+  /** The node's gRPC address (where PicketService answers): its muster is registered there (machines/picket/muster.ts). Absent: no muster. */
+  address?: string
 }
 
 /** What is persisted of a service (`svc/<name>`): enough to run it again after a restart. */
@@ -233,13 +235,27 @@ export interface PicketContext {
   node: string
   now: number
   config: PicketConfig
-  input: Omit<PicketInput, 'services' | 'config' | 'now' | 'node'>
+  input: Omit<PicketInput, 'services' | 'config' | 'now' | 'node' | 'address'>
   services: Record<string, Service>
   /** Next run number and call id. */
   nextRun: number
   nextId: number
   /** Registrations and beats in flight: call id → what for. */
   calls: Record<number, { kind: 'register' | 'deregister' | 'beat'; name: string; run: number }>
+  /** The node's inventory in the catalog (null: not registered, the host gave no address). */
+  muster: MusterState | null
+}
+
+/** How the node's muster stands (null in the context: the host gave no address to register at). */
+export interface MusterState {
+  /** The endpoint to register, without tags. */
+  endpoint: CatalogEndpoint
+  /** The tags the reeve last took (null: none yet). */
+  announced: string[] | null
+  /** The registration on its way: its id and tags. */
+  sending: { id: number; tags: string[] } | null
+  /** After a refused or failed registration, none is sent before this time (the `muster` timer). */
+  notBefore: number
 }
 
 export type { CatalogEndpoint }

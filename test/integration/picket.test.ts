@@ -141,17 +141,20 @@ test('a bundle put on one node runs on another, is found and called from a third
   t.is(nobody.stderr, `crux: service ghost failed: bundle sha256:${'e'.repeat(64)}: no such bundle: no node holds it\n`)
   const badDir = echoBundle(pool.dir, 'bad', { port: 80 })
   const bad = (await cli(t, a, 'pastiche', 'put', badDir)).hash as string
-  const refused = await crux('service', 'start', bad, '--name', 'bad', '--target', grpcOf(a), '--data-dir', a.dataDir)
+  const refused = await crux('service', 'start', bad, '--name', 'bad', '--target', grpcOf(b), '--data-dir', b.dataDir)
   t.is(refused.status, 1)
   t.regex(refused.stderr, /^crux: service bad failed: bundle sha256:[0-9a-f]{64}: crux-service\.json: .*"port".*\n$/)
 
-  // The flock's inventory from any node.
-  const all = (await cli(t, c, 'service', 'ls', '--all')) as { services: Svc[]; unreachable: unknown[] }
+  // The flock's inventory from any node: every node's muster, spread by the steward to C's catalog.
+  const musters = (await cli(t, c, 'registry', 'ls', '--api', 'Picket1')).services as Array<{ node: string; addr: string }>
+  t.deepEqual(musters.map((m) => m.addr).sort(), [a, b, c].map(grpcOf).sort(), "one muster per node in C's catalog, at its gRPC address")
+  const nodeB = musters.find((m) => m.addr === grpcOf(b))!.node
+  const nodeName = (s: Svc) => (s.node === started.node ? 'A' : s.node === nodeB ? 'B' : '?')
+  const listed = async () => ((await cli(t, c, 'service', 'ls', '--all')) as { services: Svc[]; unreachable: unknown[] })
+  await eventually(async () => (await listed()).services.map((s) => `${nodeName(s)} ${s.name} ${s.state}`).sort().join(',') === 'A echo running,A ghost failed,B bad failed', 10_000, "every node's services in C's inventory")
+  const all = await listed()
   t.deepEqual(all.unreachable, [])
-  t.deepEqual(
-    all.services.map((s) => `${s.node === started.node ? 'A' : '?'} ${s.name} ${s.state}`).sort(),
-    ['A bad failed', 'A echo running', 'A ghost failed'],
-  )
+  t.like(all.services.find((s) => s.name === 'echo'), { node: started.node, hash: v2, api: 'Echo1', instance: 'echo_1', up: true, address: up2.address, pid: up2.pid })
 
   // Stop: no process left, out of the catalog. Reset: forgotten, its working directory gone.
   const pid = up2.pid!

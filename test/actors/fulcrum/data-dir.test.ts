@@ -38,7 +38,7 @@ const bad: Array<[string, string, unknown, RegExp]> = [
   ['a NodeID without a service', `local/crux/default/${NODE}//`, { ...endpoint, nodeId: `/crux/default/${NODE}//` }, /must name a service and an API/],
   ["another node's endpoint", `local/crux/default/nffff/Web/Api1`, { ...endpoint, nodeId: '/crux/default/nffff/Web/Api1' }, /is not on this node "n0123456789abcdef" \(another node's log\?\)/],
   ['a number netId', `local${svc}`, { ...endpoint, netId: 1 }, /^netId must be a string of 1–256 characters, got 1$/],
-  ['tags that are not a list', `local${svc}`, { ...endpoint, tags: 'a' }, /^tags must be at most 64 strings of 1–128 characters, got "a"$/],
+  ['tags that are not a list', `local${svc}`, { ...endpoint, tags: 'a' }, /^tags must be at most 64 strings of 1–256 characters, got "a"$/],
   ['an empty tag', `local${svc}`, { ...endpoint, tags: [''] }, /^tags must be at most 64 strings/],
   ['65 tags', `local${svc}`, { ...endpoint, tags: Array.from({ length: 65 }, (_, i) => `t${i}`) }, /^tags must be at most 64 strings/],
   ['an empty instance', `local${svc}`, { ...endpoint, instance: '' }, /^instance must be a string/],

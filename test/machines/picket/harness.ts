@@ -20,8 +20,9 @@ export const CONFIG: PicketConfig = { backoffMinMs: 100, backoffMaxMs: 800, back
 
 export const manifest = (o: Partial<Manifest> = {}): Manifest => ({ service: 'Echo', api: 'Echo1', instance: 'echo_1', entry: 'main.js', kind: 'process', args: [], env: {}, ttlMs: 1000, startMs: 2000, stopMs: 500, graceMs: 3000, memoryMb: null, ...o })
 
-export function picket(config: Partial<PicketConfig> = {}, services: PersistedService[] = []) {
-  const s = stepper(picketLogic, { node: 'n1', now: 0, config: { ...CONFIG, ...config }, reeve: REEVE, heartbeater: HB, keyId: KEY, self: SELF, nodeIdPrefix: '/b/h/n1', horde: 'h', services })
+/** A picket machine; `address` given, it registers its muster there (machines/picket/muster.ts). */
+export function picket(config: Partial<PicketConfig> = {}, services: PersistedService[] = [], address?: string) {
+  const s = stepper(picketLogic, { node: 'n1', now: 0, config: { ...CONFIG, ...config }, reeve: REEVE, heartbeater: HB, keyId: KEY, self: SELF, nodeIdPrefix: '/b/h/n1', horde: 'h', services, ...(address === undefined ? {} : { address }) })
   let now = 0
   let seq = 0
   /** Pending timers: name → [due, order set]. */

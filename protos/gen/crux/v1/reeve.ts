@@ -52,8 +52,9 @@ export interface Endpoint {
   /** The KeyID its callers must hold a key for (≤ 256 bytes). */
   keyId: string;
   /**
-   * Free labels the service gives itself, as Consul's service tags (≤ 64 tags of ≤ 128 bytes each,
-   * no duplicates). Pastiche announces the blobs it holds here (docs/PASTICHE.md).
+   * Free labels the service gives itself, as Consul's service tags (≤ 64 tags of ≤ 256 characters each,
+   * no duplicates). Pastiche announces the blobs it holds here (docs/PASTICHE.md), picket what the node
+   * runs (docs/SERVICES.md, muster).
    */
   tags: string[];
 }
