@@ -86,5 +86,7 @@ export function resolveModules(names: readonly string[], from: string = import.m
     entries[name] = one.entry
     for (const d of one.dirs) dirs.add(d)
   }
-  return { entries, dirs: [...dirs].sort() }
+  // A package nested inside another (`grpc-js/node_modules/…`) is already granted with it.
+  const all = [...dirs].sort()
+  return { entries, dirs: all.filter((d) => !all.some((o) => d.startsWith(`${o}/`))) }
 }

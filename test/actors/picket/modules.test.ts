@@ -121,6 +121,8 @@ test("the shipped modules resolve from crux's installation to their package dire
   // Packages, not the node_modules directory; none that neither needs.
   t.false(dirs.includes(NODE_MODULES))
   t.true(dirs.every((d) => d.startsWith(`${NODE_MODULES}/`)))
+  // grpc-js's own proto-loader (node_modules inside it) comes with grpc-js's directory, not as one more grant.
+  t.false(dirs.some((d) => dirs.some((o) => d.startsWith(`${o}/`))))
   for (const pkg of ['xstate', 'commander', '@noble/ciphers', 'ava']) t.false(under.includes(pkg), pkg)
   t.deepEqual(resolveModules([]), { entries: {}, dirs: [] })
   t.throws(() => resolveModules(['xstate']), { message: /module xstate is not one crux ships for services/ })
