@@ -2,8 +2,8 @@
  * Modules of crux's own installation a service may load (the manifest's `modules`), and what a
  * confined child must be let read for them.
  *
- * A child process may read only its bundle, the bootstrap and its working directory (child.ts), so
- * it cannot load a package from crux's node_modules — yet a gRPC service wants grpc-js, which crux
+ * Otherwise a child process may read only its bundle, the bootstrap and its working directory
+ * (child.ts), so it cannot load a package from crux's node_modules — yet a gRPC service wants grpc-js, which crux
  * ships anyway. The manifest names such modules from a fixed list, {@link SHIPPED_MODULES}; each is
  * resolved here from crux's own installation (not from the bundle: a bundle brings its own code, or
  * uses these), and the child is granted read access to the package directory of each one and of every

@@ -11,8 +11,9 @@
  * returns the service exits 0; when it throws, its error goes to stderr and it exits 1.
  *
  * It imports nothing but Node's own modules: a child process runs under Node's permission model and
- * may read only this file, its bundle and its working directory, so the bootstrap cannot lean on the
- * rest of crux. It is emitted twice with one name — dist/actors/picket/service-child.mjs by tsc and
+ * may read only this file, its bundle and its working directory (and the packages of the modules its
+ * manifest lists, which `confab.require` loads by the paths the node resolved), so the bootstrap
+ * cannot lean on the rest of crux. It is emitted twice with one name — dist/actors/picket/service-child.mjs by tsc and
  * dist/bin/service-child.mjs beside the bundle (bin/bundle.ts) — so `./service-child.mjs` beside
  * whichever module spawns it is always there (actors/picket/bootstrap.ts).
  *
