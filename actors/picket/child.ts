@@ -4,9 +4,10 @@
  *
  * A child process is confined: its environment is the manifest's `env` and PATH only (nothing of the
  * fulcrum's: no secret travels by environment); it runs in its own working directory; Node's
- * permission model lets it read only its bundle, the bootstrap and its working directory and write
- * only the latter (so not `node.key` nor the flock secret in the data dir), and start no process and
- * no worker. Where the system has `setpriv`, the kernel also kills it when the fulcrum dies
+ * permission model lets it read only its bundle, the bootstrap, its working directory and the
+ * package directories of the modules its manifest names (modules.ts: crux's own grpc-js and
+ * proto-loader and what they depend on), and write only its working directory (so not `node.key` nor
+ * the flock secret in the data dir), and start no process and no worker. Where the system has `setpriv`, the kernel also kills it when the fulcrum dies
  * (PR_SET_PDEATHSIG): the bootstrap exits when its channel closes, but a service stuck in a busy loop
  * would not notice.
  *
@@ -25,6 +26,7 @@ import { Worker } from 'node:worker_threads'
 import type { Manifest } from '../../machines/picket/types.js'
 import { childLine, childMessage, messageBucket, type ChildMessage } from './child-messages.js'
 import { splitLines } from './lines.js'
+import { resolveModules } from './modules.js'
 
 /** Longest log line handed on, characters (the rest of a longer line is dropped). */
 export const MAX_LOG_LINE = 2000
@@ -86,13 +88,17 @@ export function findSetpriv(): string | null {
   return setprivFound
 }
 
-/** Node's flags confining a child to its bundle, the bootstrap and its working directory. */
-export function permissionFlags(init: Pick<SpawnInit, 'bundleDir' | 'workDir' | 'bootstrap' | 'manifest'>): string[] {
+/**
+ * Node's flags confining a child to its bundle, the bootstrap and its working directory, plus the
+ * package directories `moduleDirs` of the modules its manifest names (read only).
+ */
+export function permissionFlags(init: Pick<SpawnInit, 'bundleDir' | 'workDir' | 'bootstrap' | 'manifest'>, moduleDirs: readonly string[] = []): string[] {
   const flags = [
     '--experimental-permission',
     `--allow-fs-read=${join(init.bundleDir, '*')}`,
     `--allow-fs-read=${init.bootstrap}`,
     `--allow-fs-read=${join(init.workDir, '*')}`,
+    ...moduleDirs.map((d) => `--allow-fs-read=${join(d, '*')}`),
     `--allow-fs-write=${join(init.workDir, '*')}`,
     '--no-warnings',
   ]
@@ -108,11 +114,19 @@ export function startRun(init: SpawnInit, hooks: RunHooks): RunHandle {
     if (!bucket.take(performance.now())) return hooks.dropped('flood')
     hooks.message(m)
   }
-  const boot = { entry: join(init.bundleDir, init.manifest.entry), name: init.name, args: init.manifest.args, dir: init.workDir, ttlMs: init.manifest.ttlMs, host: init.host ?? '127.0.0.1' }
-  return init.manifest.kind === 'worker' ? startWorker(init, boot, hooks, take) : startProcess(init, boot, hooks, take)
+  let modules: ReturnType<typeof resolveModules>
+  try {
+    modules = resolveModules(init.manifest.modules ?? [])
+  } catch (err) {
+    queueMicrotask(() => hooks.exited(null, null, (err as Error).message))
+    return { kind: init.manifest.kind, quit: () => undefined, kill: () => undefined, answer: () => undefined }
+  }
+  const boot = { entry: join(init.bundleDir, init.manifest.entry), name: init.name, args: init.manifest.args, dir: init.workDir, ttlMs: init.manifest.ttlMs, host: init.host ?? '127.0.0.1', modules: modules.entries }
+  return init.manifest.kind === 'worker' ? startWorker(init, boot, hooks, take) : startProcess(init, boot, modules.dirs, hooks, take)
 }
 
-type Boot = { entry: string; name: string; args: string[]; dir: string; ttlMs: number; host: string }
+/** What the bootstrap is given (service-child.mts `Boot`): `modules` maps each name the manifest lists to the file `confab.require` loads. */
+type Boot = { entry: string; name: string; args: string[]; dir: string; ttlMs: number; host: string; modules: Record<string, string> }
 
 function pipeLogs(stream: NodeJS.ReadableStream | null, name: 'stdout' | 'stderr', hooks: RunHooks): void {
   if (stream === null) return
@@ -123,7 +137,7 @@ function pipeLogs(stream: NodeJS.ReadableStream | null, name: 'stdout' | 'stderr
   stream.on('error', () => undefined)
 }
 
-function startProcess(init: SpawnInit, boot: Boot, hooks: RunHooks, take: (m: ChildMessage | null) => void): RunHandle {
+function startProcess(init: SpawnInit, boot: Boot, moduleDirs: readonly string[], hooks: RunHooks, take: (m: ChildMessage | null) => void): RunHandle {
   let ended = false
   const end = (code: number | null, signal: string | null, error?: string) => {
     if (ended) return
@@ -131,12 +145,12 @@ function startProcess(init: SpawnInit, boot: Boot, hooks: RunHooks, take: (m: Ch
     hooks.exited(code, signal, error)
   }
   // A comma separates paths in --allow-fs-read: a path holding one would widen or break the grant.
-  const paths = [init.bundleDir, init.workDir, init.bootstrap]
+  const paths = [init.bundleDir, init.workDir, init.bootstrap, ...moduleDirs]
   if (paths.some((p) => p.includes(','))) {
     queueMicrotask(() => end(null, null, `cannot confine a service under a path with a comma: ${paths.find((p) => p.includes(','))}`))
     return { kind: 'process', quit: () => undefined, kill: () => undefined, answer: () => undefined }
   }
-  const node = [...permissionFlags(init), init.bootstrap, JSON.stringify(boot)]
+  const node = [...permissionFlags(init, moduleDirs), init.bootstrap, JSON.stringify(boot)]
   const [cmd, args] = init.setpriv === null ? [process.execPath, node] : [init.setpriv, ['--pdeathsig', 'KILL', process.execPath, ...node]]
   let child: ChildProcess
   try {

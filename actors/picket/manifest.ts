@@ -14,6 +14,7 @@ import type { Manifest } from '../../machines/picket/types.js'
 import { defaultService, goodId } from '../../machines/strew/ids.js'
 import { InvalidArgumentError } from '../../runtime/errors.js'
 import { STREW_LIMITS } from '../strew/fields.js'
+import { SHIPPED_MODULES } from './modules.js'
 
 export type { Manifest }
 
@@ -49,7 +50,7 @@ const NUMBERS = {
 } as const
 const MEMORY = { min: 16, max: 65_536 }
 
-const FIELDS = ['service', 'api', 'instance', 'entry', 'kind', 'args', 'env', 'memoryMb', ...Object.keys(NUMBERS)]
+const FIELDS = ['service', 'api', 'instance', 'entry', 'kind', 'args', 'env', 'memoryMb', 'modules', ...Object.keys(NUMBERS)]
 
 const q = (s: string) => JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}…` : s)
 /** Any JSON value as written, cut short. */
@@ -103,6 +104,16 @@ function checkEnv(v: unknown): Record<string, string> {
   return env
 }
 
+/** Names of modules crux ships for services ({@link SHIPPED_MODULES}), each at most once. */
+function checkModules(v: unknown): string[] {
+  if (!Array.isArray(v)) throw new ManifestError(`"modules" must be an array of module names (of ${SHIPPED_MODULES.join(', ')})`)
+  v.forEach((m, i) => {
+    if (typeof m !== 'string' || !SHIPPED_MODULES.includes(m)) throw new ManifestError(`"modules"[${i}] may only name a module crux ships (${SHIPPED_MODULES.join(', ')}), got ${shown(m)}`)
+    if (v.indexOf(m) !== i) throw new ManifestError(`"modules" lists ${q(m)} twice`)
+  })
+  return [...(v as string[])]
+}
+
 /** Parses and checks a manifest's text (the entry's presence is {@link readManifest}'s to check). */
 export function parseManifest(text: string): Manifest {
   let raw: unknown
@@ -137,6 +148,7 @@ export function parseManifest(text: string): Manifest {
     stopMs: n('stopMs'),
     graceMs: n('graceMs'),
     memoryMb: o.memoryMb === undefined || o.memoryMb === null ? null : checkInt('memoryMb', o.memoryMb, MEMORY.min, MEMORY.max),
+    modules: o.modules === undefined ? [] : checkModules(o.modules),
   }
 }
 

@@ -6,12 +6,14 @@
  *
  * `quit` aborts when the node asks the service to stop; `alive()` is a heartbeat (call it more often
  * than every `confab.ttlMs`, or the service is taken for hung and killed); `confab.listening(address)`
- * says where it serves (host:port), which is what picket registers with the reeve. When the function
+ * says where it serves (host:port), which is what picket registers with the reeve;
+ * `confab.require(name)` loads one of the modules of crux's installation its manifest lists. When the function
  * returns the service exits 0; when it throws, its error goes to stderr and it exits 1.
  *
  * It imports nothing but Node's own modules: a child process runs under Node's permission model and
- * may read only this file, its bundle and its working directory, so the bootstrap cannot lean on the
- * rest of crux. It is emitted twice with one name — dist/actors/picket/service-child.mjs by tsc and
+ * may read only this file, its bundle and its working directory (and the packages of the modules its
+ * manifest lists, which `confab.require` loads by the paths the node resolved), so the bootstrap
+ * cannot lean on the rest of crux. It is emitted twice with one name — dist/actors/picket/service-child.mjs by tsc and
  * dist/bin/service-child.mjs beside the bundle (bin/bundle.ts) — so `./service-child.mjs` beside
  * whichever module spawns it is always there (actors/picket/bootstrap.ts).
  *
@@ -21,6 +23,7 @@
  * parent port with the same objects. When fd 3 closes — the fulcrum stopped, or was killed with
  * SIGKILL — the child exits at once: a service never outlives its node.
  */
+import { createRequire } from 'node:module'
 import { Socket } from 'node:net'
 import { pathToFileURL } from 'node:url'
 import { isMainThread, parentPort, workerData } from 'node:worker_threads'
@@ -45,6 +48,12 @@ export interface ServiceConfab {
    * service follows another one that moved (restarted, upgraded, on another node).
    */
   lookup(api: string): Promise<LookedUp | null>
+  /**
+   * Loads a module of crux's own installation that the manifest's `modules` lists (`@grpc/grpc-js`,
+   * `@grpc/proto-loader`), as `require` would; any other name throws. A confined child may read
+   * those packages and what they depend on, nothing else outside its bundle.
+   */
+  require(name: string): unknown
 }
 
 /** What the node passes the bootstrap: argv[2] as JSON in a child process, workerData in a worker. */
@@ -55,6 +64,8 @@ interface Boot {
   dir: string
   ttlMs: number
   host?: string
+  /** Each module the manifest lists → the file that loads it (resolved by the node from its own installation). */
+  modules?: Record<string, string>
 }
 
 const MAX_LINE = 1024
@@ -141,6 +152,15 @@ const confab: ServiceConfab = {
       lookups.set(id, resolve)
       send({ t: 'lookup', id, api })
     })
+  },
+  require(name: string) {
+    const modules = boot.modules ?? {}
+    if (typeof name !== 'string' || !Object.hasOwn(modules, name)) {
+      const listed = Object.keys(modules)
+      throw new Error(`confab.require(${JSON.stringify(name)}): not in the manifest's "modules" (${listed.length === 0 ? 'it lists none' : `it lists ${listed.join(', ')}`})`)
+    }
+    const file = modules[name]!
+    return createRequire(file)(file)
   },
 }
 

@@ -1,8 +1,9 @@
 /**
  * The services `crux demo` runs on its flock (issue 17): the bundles in examples/ — an HTTP echo, and
- * a relay that calls the echo wherever it runs — put into the first node's pastiche and started by
- * picket, the echo on the first node and the relay on the second (which fetches its bundle from the
- * first). So the visualiser and `crux registry ls` show running services, and `curl` can call them.
+ * a gRPC relay that calls the echo wherever it runs — put into the first node's pastiche and started
+ * by picket, the echo on the first node and the relay on the second (which fetches its bundle from
+ * the first). So the visualiser and `crux registry ls` show running services, and `curl` and
+ * `grpcurl` can call them (each service comes with the command line that does).
  */
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -18,8 +19,27 @@ export function examplesDir(from = import.meta.url): string | null {
   return null
 }
 
-/** What the demo started: each service, the node running it and where it answers. */
-export type DemoService = { name: string; node: string; address: string }
+/**
+ * What the demo started: each service, the node running it, where it answers, its protocol, and a
+ * command that calls it (`proto`: the gRPC service's .proto file, absolute, for a client of its own).
+ */
+export type DemoService = { name: string; node: string; address: string; protocol: 'http' | 'grpc'; call: string; proto?: string }
+
+/** A path as a shell word: as it is when it needs no quoting, else in single quotes. */
+const shellWord = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`)
+
+/** How to call each example at `address`, given the examples folder. */
+function howToCall(name: string, address: string, examples: string): Pick<DemoService, 'protocol' | 'call' | 'proto'> {
+  if (name === 'relay') {
+    const dir = join(examples, 'relay')
+    return {
+      protocol: 'grpc',
+      call: `grpcurl -plaintext -import-path ${shellWord(dir)} -proto relay.proto -d '{"text":"hello"}' ${address} crux.examples.Relay/Say`,
+      proto: join(dir, 'relay.proto'),
+    }
+  }
+  return { protocol: 'http', call: `curl -d hello http://${address}/` }
+}
 
 /** Puts the examples into the first node's store and starts them; resolves once both run (or throws why not, within `waitMs`). */
 export async function startDemoServices(nodes: readonly FulcrumProcess[], waitMs: number): Promise<DemoService[]> {
@@ -49,7 +69,7 @@ export async function startDemoServices(nodes: readonly FulcrumProcess[], waitMs
       for (;;) {
         const s: ServiceInfo | undefined = (await picket.list()).find((x) => x.name === name)
         if (s !== undefined && s.state === 'running' && s.up) {
-          started.push({ name, node: s.node, address: s.address })
+          started.push({ name, node: s.node, address: s.address, ...howToCall(name, s.address, examples) })
           break
         }
         if (s?.state === 'failed' || Date.now() > until) throw new Error(`the ${name} example did not start on ${node.addr}: ${s?.state ?? 'gone'}${s?.reason ? `: ${s.reason}` : ''}`)

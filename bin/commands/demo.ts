@@ -39,7 +39,7 @@ export function registerDemo(program: Command): void {
     .option('--exit-when-agreed', 'stop them and exit 0 once the table is printed')
     .option('--viz-port <PORT>', 'serve the live visualiser on 127.0.0.1:PORT (0: any free port)', int('--viz-port', 0, 65535), 8080)
     .option('--no-viz', 'no beacon and no visualiser')
-    .option('--no-services', 'start no example services (by default the HTTP echo and relay of examples/ run on the first two nodes)')
+    .option('--no-services', 'start no example services (by default the HTTP echo and the gRPC relay of examples/ run on the first two nodes)')
     .option('--json', 'print the table as {"flock","leader","members":[{"id","addr","leader"}],"services":[{"name","node","address"}]}')
     .addHelpText('after', '\nExample:\n  crux demo --nodes 7 --heartbeat 250')
     .action(async (f: Flags) => {
@@ -97,7 +97,7 @@ export function registerDemo(program: Command): void {
       else {
         process.stdout.write(`flock ${table.flock}: ${f.nodes} members, agreed in ${agreedS.toFixed(1)} s\n`)
         for (const m of table.members) process.stdout.write(`  ${m.leader ? '*' : ' '} ${m.id.padEnd(18)} ${m.addr}\n`)
-        for (const s of services) process.stdout.write(`service ${s.name} on ${s.node} at http://${s.address}/  (curl -d hello http://${s.address}/)\n`)
+        for (const s of services) process.stdout.write(`service ${s.name} (${s.protocol === 'grpc' ? 'gRPC' : 'HTTP'}) on ${s.node} at ${s.address}\n    ${s.call}\n`)
         if (f.exitWhenAgreed !== true) process.stdout.write('(* leader) Ctrl-C stops them all.\n')
       }
       if (f.exitWhenAgreed === true) await stop()

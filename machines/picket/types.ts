@@ -42,6 +42,12 @@ export interface Manifest {
   graceMs: number
   /** V8's old-space limit for the service's heap, MiB (null: Node's default). */
   memoryMb: number | null
+  /**
+   * Modules of crux's own installation the service may load with `confab.require` (only names of a
+   * fixed list: `@grpc/grpc-js`, `@grpc/proto-loader`). The parser always sets it (default `[]`);
+   * optional so that a manifest written before it still type-checks: absent is none.
+   */
+  modules?: string[]
 }
 
 // ---------------------------------------------------------------- events in

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import type { Manifest, PicketEvent } from '../../../machines/picket/types.js'
 import { createBlobStore, type BlobStore } from '../../../actors/pastiche/store.js'
 import { packTar } from '../../../actors/pastiche/tar.js'
-import { createRunEdge, type RunEdge, type RunEdgeInit } from '../../../actors/picket/run-edge.js'
+import { createRunEdge, type RunEdge, type RunEdgeComponents, type RunEdgeInit } from '../../../actors/picket/run-edge.js'
 import { readManifest } from '../../../actors/picket/manifest.js'
 
 /** The fixture bundles' sources (plain .mjs and JSON, not compiled: the repository's test/fixtures/picket). */
@@ -41,7 +41,8 @@ export interface Harness {
   waitFor(pred: (e: PicketEvent) => boolean, ms?: number): Promise<PicketEvent>
 }
 
-export async function harness(t: ExecutionContext, init: Partial<RunEdgeInit> = {}, prefix?: string): Promise<Harness> {
+/** A run edge on a fresh data dir; `lookup` answers the services' `confab.lookup` (default: every lookup null). */
+export async function harness(t: ExecutionContext, init: Partial<RunEdgeInit> = {}, prefix?: string, lookup?: RunEdgeComponents['lookup']): Promise<Harness> {
   const data = tmp(t, prefix)
   const store = await createBlobStore({ dir: join(data, 'pastiche'), limitBytes: 64 << 20 })
   const events: PicketEvent[] = []
@@ -52,6 +53,7 @@ export async function harness(t: ExecutionContext, init: Partial<RunEdgeInit> = 
     {
       store,
       want: (h) => wanted.push(h),
+      ...(lookup === undefined ? {} : { lookup }),
       deliver: (ev) => {
         events.push(ev as PicketEvent)
         for (const w of [...waiters]) w()

@@ -15,13 +15,13 @@ const fault = (t: import('ava').ExecutionContext, o: unknown): string => {
 }
 
 test('a manifest with only the required fields takes every default', (t) => {
-  t.deepEqual(parse(base), { service: 'Echo', api: 'Echo1', instance: 'echo_1', entry: 'service.mjs', kind: 'process', args: [], env: {}, ttlMs: 3000, startMs: 10_000, stopMs: 5000, graceMs: 5000, memoryMb: null })
+  t.deepEqual(parse(base), { service: 'Echo', api: 'Echo1', instance: 'echo_1', entry: 'service.mjs', kind: 'process', args: [], env: {}, ttlMs: 3000, startMs: 10_000, stopMs: 5000, graceMs: 5000, memoryMb: null, modules: [] })
   // The service a registration of the API gets by default (crux service register), versions with `_` too.
   t.is(parse({ ...base, api: 'Http1_0' }).service, 'Http')
 })
 
 test('every field given is kept', (t) => {
-  const m = { ...base, service: 'Echoer', kind: 'worker', args: ['-v'], env: { A_1: 'x' }, ttlMs: 100, startMs: 200, stopMs: 0, graceMs: 9, memoryMb: 64 }
+  const m = { ...base, service: 'Echoer', kind: 'worker', args: ['-v'], env: { A_1: 'x' }, ttlMs: 100, startMs: 200, stopMs: 0, graceMs: 9, memoryMb: 64, modules: ['@grpc/grpc-js', '@grpc/proto-loader'] }
   t.deepEqual(parse(m), m)
 })
 
@@ -71,6 +71,17 @@ test('kind, numbers, args and env are checked', (t) => {
   t.regex(fault(t, { ...base, env: { '1A': 'x' } }), /"env" key "1A" must match/)
   t.regex(fault(t, { ...base, env: { A: 1 } }), /"env".A must be a string/)
   t.regex(fault(t, { ...base, env: { NODE_OPTIONS: '--allow-fs-read=*' } }), /"env" must not set NODE_OPTIONS/)
+})
+
+test('modules may name only what crux ships for services, each once', (t) => {
+  t.deepEqual(parse({ ...base, modules: ['@grpc/proto-loader'] }).modules, ['@grpc/proto-loader'])
+  t.deepEqual(parse({ ...base, modules: [] }).modules, [])
+  t.is(fault(t, { ...base, modules: ['lodash'] }), 'crux-service.json: "modules"[0] may only name a module crux ships (@grpc/grpc-js, @grpc/proto-loader), got "lodash"')
+  // A path into crux's node_modules is not a name of the list either.
+  t.regex(fault(t, { ...base, modules: ['@grpc/grpc-js', '@grpc/grpc-js/build/src/index.js'] }), /"modules"\[1\] may only name a module crux ships/)
+  t.regex(fault(t, { ...base, modules: [7] }), /"modules"\[0\] may only name .*, got 7$/)
+  t.is(fault(t, { ...base, modules: ['@grpc/grpc-js', '@grpc/grpc-js'] }), 'crux-service.json: "modules" lists "@grpc/grpc-js" twice')
+  t.regex(fault(t, { ...base, modules: '@grpc/grpc-js' }), /"modules" must be an array of module names \(of @grpc\/grpc-js, @grpc\/proto-loader\)/)
 })
 
 test('an unknown field is refused, not ignored', (t) => {
