@@ -89,13 +89,17 @@ export interface PicketSummary {
   restart_hb_max: number
   /** The longest from a killed process's last beat to its kill, HB. */
   hung_kill_hb_max: number
+  /** The longest from a process killed as hung's last beat to its service registered again, HB (its kill, then its backoff). */
+  hung_restart_hb_max: number
   /** The longest from a start request to the service registered, HB. */
   start_hb_max: number
   violations: string[]
 }
 
-type RunRec = { run: number; spawnedAt: number; lastBeat: number; ttlMs: number; alive: boolean; quit: boolean; killedAt: number | null; registeredAt: number | null }
-type SvcRec = { node: string; name: string; requestedAt: number | null; startedAt: number | null; failedAt: number | null; runs: Map<number, RunRec>; down: { at: number; run: number; failures: number } | null; restarts: number }
+type RunRec = { run: number; spawnedAt: number; lastBeat: number; ttlMs: number; alive: boolean; quit: boolean; killedAt: number | null; hung: boolean; registeredAt: number | null }
+/** A run that ended unasked: when, and, if it was killed as hung, its last beat. */
+type Down = { at: number; run: number; failures: number; hungSince: number | null }
+type SvcRec = { node: string; name: string; requestedAt: number | null; startedAt: number | null; failedAt: number | null; runs: Map<number, RunRec>; down: Down | null; restarts: number }
 
 const round = (x: number): number => Math.round(x * 100) / 100
 
@@ -111,6 +115,7 @@ export class PicketChecker implements PicketHistory {
   private restartMax = 0
   private hungKillMax = 0
   private startMax = 0
+  private hungRestartMax = 0
   /** At the last mark: every service asked for on a live node is registered and running, or failed. */
   complete = false
 
@@ -142,7 +147,7 @@ export class PicketChecker implements PicketHistory {
   /** The run `run` of a service, made up if its spawn was not heard (so a late report still counts). */
   private runOf(s: SvcRec, run: number, at: number): RunRec {
     let r = s.runs.get(run)
-    if (r === undefined) s.runs.set(run, (r = { run, spawnedAt: at, lastBeat: at, ttlMs: Infinity, alive: false, quit: false, killedAt: null, registeredAt: null }))
+    if (r === undefined) s.runs.set(run, (r = { run, spawnedAt: at, lastBeat: at, ttlMs: Infinity, alive: false, quit: false, killedAt: null, hung: false, registeredAt: null }))
     return r
   }
 
@@ -195,6 +200,7 @@ export class PicketChecker implements PicketHistory {
     r.killedAt = at
     const silent = at - r.lastBeat
     if (silent < r.ttlMs) return
+    r.hung = true
     this.killedHung++
     this.hungKillMax = Math.max(this.hungKillMax, silent / this.hbMs)
     if (silent > r.ttlMs + this.bounds.hungHb * this.hbMs) this.lateKill(node, name, r, at, 'was killed')
@@ -211,7 +217,7 @@ export class PicketChecker implements PicketHistory {
     r.alive = false
     if (r.quit || this.dead.has(node)) return
     // Ended unasked (or killed as hung or late): the service owes a registered run after its backoff.
-    if (s.down === null || s.down.run < run) s.down = { at, run, failures: 0 }
+    if (s.down === null || s.down.run < run) s.down = { at, run, failures: 0, hungSince: r.hung ? r.lastBeat : null }
   }
 
   registered(node: string, name: string, run: number, at: number, failures: number): void {
@@ -219,13 +225,17 @@ export class PicketChecker implements PicketHistory {
     this.runOf(s, run, at).registeredAt ??= at
     if (s.startedAt === null) {
       s.startedAt = at
-      if (s.requestedAt !== null) this.startMax = Math.max(this.startMax, (at - s.requestedAt) / this.hbMs)
+      if (s.requestedAt !== null) {
+        this.startMax = Math.max(this.startMax, (at - s.requestedAt) / this.hbMs)
+        if (at - s.requestedAt > this.bounds.startHb * this.hbMs) this.lateStart(s, at)
+      }
     }
     const d = s.down
     if (d === null || run <= d.run) return
     s.down = null
     const lag = at - d.at
     this.restartMax = Math.max(this.restartMax, lag / this.hbMs)
+    if (d.hungSince !== null) this.hungRestartMax = Math.max(this.hungRestartMax, (at - d.hungSince) / this.hbMs)
     const bound = this.restartBound(Math.max(failures, d.failures))
     if (lag > bound) this.lateRestart(s, d, at, bound)
   }
@@ -236,6 +246,11 @@ export class PicketChecker implements PicketHistory {
 
   private lateRestart(s: SvcRec, d: { at: number; run: number }, at: number, bound: number): void {
     this.report('picket-restart-late', `restart:${s.node}:${s.name}:${d.run}`, `HB ${this.hb(at)}: ${s.name} on ${s.node} ended unasked (run ${d.run}) at HB ${this.hb(d.at)} and was not registered again within ${round(bound / this.hbMs)} HB (its backoff + ${this.bounds.restartHb} HB)`)
+  }
+
+  private lateStart(s: SvcRec, at: number): void {
+    const when = s.startedAt === null ? 'is not registered' : `was registered only at HB ${this.hb(s.startedAt)}, not`
+    this.report('picket-start-late', `start:${s.node}:${s.name}`, `HB ${this.hb(at)}: ${s.name} on ${s.node}, asked to start at HB ${this.hb(s.requestedAt ?? 0)}, ${when} within ${this.bounds.startHb} HB`)
   }
 
   /** Judges the live nodes at mark `at` (ms); `agreed` is the flock observer's verdict. */
@@ -263,7 +278,7 @@ export class PicketChecker implements PicketHistory {
       }
       if (s.requestedAt !== null && s.startedAt === null) {
         open++
-        if (at - s.requestedAt > this.bounds.startHb * this.hbMs) this.report('picket-start-late', `start:${s.node}:${s.name}`, `HB ${hb}: ${s.name} on ${s.node}, asked to start at HB ${this.hb(s.requestedAt)}, is not registered within ${this.bounds.startHb} HB`)
+        if (at - s.requestedAt > this.bounds.startHb * this.hbMs) this.lateStart(s, at)
       }
       if (sv === undefined || sv.state !== 'running' || !sv.registered) {
         if (s.requestedAt !== null) open++
@@ -302,6 +317,7 @@ export class PicketChecker implements PicketHistory {
       failed: all.filter((s) => s.failedAt !== null).length,
       restart_hb_max: round(this.restartMax),
       hung_kill_hb_max: round(this.hungKillMax),
+      hung_restart_hb_max: round(this.hungRestartMax),
       start_hb_max: round(this.startMax),
       violations: this.found.map((v) => v.message),
     }
