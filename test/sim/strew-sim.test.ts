@@ -49,14 +49,15 @@ test('crux sim --nodes 10 --services 3 agrees with no strew violation, every ser
   t.regex(text.stdout, /^strew: 30 services, visible within [\d.]+ HB, retired within 0 HB; 0 violation\(s\)$/m)
 })
 
-test('the same seed with services gives a byte-identical trace; crux check and crux replay read it', (t) => {
+for (const picket of [[], ['--run', '2']]) test(`the same seed with services${picket.length === 0 ? '' : ' and picket (--run 2)'} gives a byte-identical trace; crux check and crux replay read it`, (t) => {
   const dir = tempDir(t)
-  const run = (name: string) => crux('sim', '--nodes', '8', '--services', '2', '--seed', '4', '--until-hb', '30', '--trace', join(dir, name), '--json')
+  const run = (name: string) => crux('sim', '--nodes', '8', '--services', '2', ...picket, '--seed', '4', '--until-hb', '30', '--trace', join(dir, name), '--json')
   const a = JSON.parse(run('a.ndjson').stdout)
   const b = JSON.parse(run('b.ndjson').stdout)
   t.is(typeof a.trace_sha256, 'string')
   t.is(a.trace_sha256, b.trace_sha256)
   t.deepEqual(a.strew.violations, [])
+  if (picket.length > 0) t.like(a.picket, { services: 16, violations: [] })
   const check = crux('check', join(dir, 'a.ndjson'), '--json')
   t.is(check.status, 0, check.stdout + check.stderr)
   const c = JSON.parse(check.stdout)
