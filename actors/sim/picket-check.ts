@@ -101,6 +101,11 @@ type RunRec = { run: number; spawnedAt: number; lastBeat: number; ttlMs: number;
 type Down = { at: number; run: number; failures: number; hungSince: number | null }
 type SvcRec = { node: string; name: string; requestedAt: number | null; startedAt: number | null; failedAt: number | null; runs: Map<number, RunRec>; down: Down | null; restarts: number }
 
+/** The summary as the text output's `picket:` line (`crux sim`, `crux check`). */
+export function picketLine(k: PicketSummary): string {
+  return `picket: ${k.services} services, ${k.restarts} restart(s) each within ${k.restart_hb_max} HB, ${k.killed_hung} hung killed within ${k.hung_kill_hb_max} HB of their last beat, ${k.failed} failed bundle(s); ${k.violations.length} violation(s)`
+}
+
 const round = (x: number): number => Math.round(x * 100) / 100
 
 export class PicketChecker implements PicketHistory {

@@ -96,7 +96,7 @@ export class SimRunEdge {
         const p = this.procs.get(msg.run)
         if (p === undefined || p.quit) return
         p.quit = true
-        if (p.up) this.d.history.quit(this.addr, p.name, p.run, this.d.now())
+        this.d.history.quit(this.addr, p.name, p.run, this.d.now())
         // A hung process does not hear it; the others exit within half their stopMs.
         if (!p.hung) this.after(1 + this.d.rng.int(Math.max(1, p.stopMs / 2)), () => this.end(p, 0, null))
         return

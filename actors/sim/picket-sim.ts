@@ -9,10 +9,8 @@
  * processes as they live and reads the machines and catalogs at every mark.
  */
 import type { MachineDefinition } from '../../machines/definition.js'
-import { DEFAULT_PICKET_CONFIG, picketMachine } from '../../machines/picket.machine.js'
+import { picketMachine } from '../../machines/picket.machine.js'
 import type { PicketAnswer, PicketConfig, PicketContext, PicketInput, PicketMessage } from '../../machines/picket/types.js'
-import type { ReeveContext } from '../../machines/reeve/rules.js'
-import { isServed } from '../../machines/reeve/served.js'
 import type { Clock } from '../../runtime/clock.js'
 import type { OutboundRouter } from '../../runtime/host.js'
 import { Rng } from '../../runtime/rng.js'
@@ -21,11 +19,12 @@ import type { Fault } from './check-faults.js'
 import { PicketChecker, type PicketBounds, type PicketNodeView, type PicketSummary } from './picket-check.js'
 import { SimRunEdge } from './picket-edge.js'
 import { planPicket, type PlannedService } from './picket-plan.js'
+import { PICKET_ANSWERS, picketViewOf, simPicketConfig, tellRegistered } from './picket-views.js'
 
 /** The run edge's port (machines/picket/context.ts RUN_PORT). */
 const RUN_PORT = 'port:picket-run'
 /** Where the start requests' answers go. */
-export const ANSWERS = 'port:picket-sim-answers'
+const ANSWERS = PICKET_ANSWERS
 
 export interface SimPicketOptions {
   seed: number
@@ -56,7 +55,7 @@ export class SimPicket {
 
   constructor(private readonly o: SimPicketOptions) {
     const hb = o.hbMs
-    this.config = { ...DEFAULT_PICKET_CONFIG, backoffMinMs: hb / 4, backoffMaxMs: 8 * hb, backoffResetMs: 10 * hb, hbMs: hb }
+    this.config = simPicketConfig(hb)
     this.plan = planPicket(o.seed, o.addrs.length, o.run, o.spreadHb, hb)
     this.checker = new PicketChecker(hb, this.config, o.bounds)
     o.addrs.forEach((addr, i) => this.nodes.set(addr, { edge: null, actor: null, id: '', services: this.plan.filter((s) => s.node === i) }))
@@ -111,15 +110,7 @@ export class SimPicket {
     // A run the machine has registered is told to the checker once, when the step that registered it ends.
     const told = new Set<number>()
     host.onStep((step) => {
-      if (step.actor !== id) return
-      const ctx = host.state(id).context as PicketContext
-      for (const name in ctx.services) {
-        const s = ctx.services[name]!
-        const r = s.current
-        if (r === null || !r.registered || told.has(r.run)) continue
-        told.add(r.run)
-        this.checker.registered(addr, s.name, r.run, this.o.now(), s.failures)
-      }
+      if (step.actor === id) tellRegistered(this.checker, addr, host.state(id).context as PicketContext, told, this.o.now())
     })
   }
 
@@ -138,7 +129,9 @@ export class SimPicket {
     const out: PicketNodeView[] = []
     for (const [addr, n] of this.nodes) {
       if (this.crashed.has(addr) || n.actor === null) continue
-      out.push(picketViewOf(addr, n.actor, n.id))
+      const host = n.actor.host
+      const ctx = (a: string) => (host.has(a) && host.status(a) === 'running' ? host.state(a).context : undefined)
+      out.push(picketViewOf(addr, ctx(n.id), ctx(`${n.actor.context().me.id}/reeve`)))
     }
     return out
   }
@@ -155,32 +148,5 @@ export class SimPicket {
 
   summary(): PicketSummary {
     return this.checker.summary()
-  }
-}
-
-/** What the checker reads of a node: its picket's services, and what its reeve serves. */
-function picketViewOf(addr: string, actor: FlockActor, id: string): PicketNodeView {
-  const host = actor.host
-  const ctx = (a: string) => (host.has(a) && host.status(a) === 'running' ? host.state(a).context : undefined)
-  const p = ctx(id) as PicketContext | undefined
-  const r = ctx(`${actor.context().me.id}/reeve`) as ReeveContext | undefined
-  const services = Object.values(p?.services ?? {}).map((s) => ({
-    name: s.name,
-    state: s.state,
-    run: s.current?.run ?? null,
-    address: s.current?.address ?? null,
-    registered: s.current?.registered === true,
-    nodeId: s.manifest === null || p === undefined ? null : `${p.input.nodeIdPrefix}/${s.manifest.service}/${s.manifest.api}`,
-    failures: s.failures,
-    restarts: s.restarts,
-  }))
-  return {
-    node: addr,
-    services,
-    served: (nodeId) => {
-      const e = r?.catalog.endpoints[nodeId]
-      if (r === undefined || e === undefined || (r.listed != null && !isServed(r.listed, nodeId))) return undefined
-      return { state: e.state, address: e.address }
-    },
   }
 }

@@ -67,6 +67,7 @@ export function registerSim(program: Command): void {
       if (f.corruptPeers !== undefined && (f.blobs ?? 0) === 0) throw new InvalidArgumentError('--corrupt-peers needs --blobs')
       if ((f.run ?? 0) > 0 && (f.services ?? 0) === 0) throw new InvalidArgumentError('--run needs --services (picket registers its services with the reeve and beats through the heartbeater)')
       const { runSim } = await import('../../actors/sim/simulator.js')
+      const { picketLine } = await import('../../actors/sim/picket-check.js')
       const summary = await runSim({
         nodes: f.nodes,
         seed: f.seed,
@@ -113,7 +114,7 @@ export function registerSim(program: Command): void {
         }
         const k = summary.picket
         if (k !== undefined) {
-          process.stdout.write(`picket: ${k.services} services, ${k.restarts} restart(s) each within ${k.restart_hb_max} HB, ${k.killed_hung} hung killed within ${k.hung_kill_hb_max} HB of their last beat, ${k.failed} failed bundle(s); ${k.violations.length} violation(s)\n`)
+          process.stdout.write(`${picketLine(k)}\n`)
           for (const v of k.violations.slice(0, 10)) process.stdout.write(`  ${v}\n`)
         }
       }

@@ -64,6 +64,7 @@ for (const picket of [[], ['--run', '2']]) test(`the same seed with services${pi
   t.deepEqual(c.violations, [])
   t.is(c.strew.services, 16)
   t.is(c.strew.visible_hb_max, a.strew.visible_hb_max)
+  t.deepEqual(c.picket, a.picket)
   t.regex(crux('check', join(dir, 'a.ndjson')).stdout, /^strew: 16 services, visible within [\d.]+ HB, retired within [\d.]+ HB; 0 violation\(s\)$/m, 'the text output says it too')
   const replay = crux('replay', join(dir, 'a.ndjson'), '--json')
   t.is(replay.status, 0, replay.stdout + replay.stderr)

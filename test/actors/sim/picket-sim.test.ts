@@ -3,7 +3,7 @@
  * services on a simulated run edge, some crashing, some hanging, one failing its bundle, under a
  * partition and a crashed member; the picket checker's verdict, an independent look at every live
  * node's machine and catalog at the end, and determinism (same seed, same JSON and a byte-identical
- * trace holding the picket steps, which `crux replay` replays and `crux check` passes).
+ * trace holding the picket steps, which `crux replay` replays and `crux check` judges as the run did).
  */
 import test from 'ava'
 import { spawnSync } from 'node:child_process'
@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import type { FlockActor } from '../../../actors/flock/flock.actor.js'
 import { planPicket } from '../../../actors/sim/picket-plan.js'
 import { runSim } from '../../../actors/sim/simulator.js'
+import { checkTrace } from '../../../actors/sim/trace-check.js'
 import type { PicketContext } from '../../../machines/picket/types.js'
 import type { ReeveContext } from '../../../machines/reeve/rules.js'
 import type { CatalogEndpoint } from '../../../machines/steward/types.js'
@@ -95,18 +96,24 @@ test('same seed → same JSON and a byte-identical trace with the picket steps, 
   t.false(JSON.parse(replay.stdout).diverged)
   const check = crux('check', join(dir, 'a.ndjson'), '--json')
   t.is(check.status, 0, check.stdout + check.stderr)
+  t.deepEqual(JSON.parse(check.stdout).picket, a.picket, 'the trace tells the picket checker what the run told it live')
   const other = JSON.parse(crux('sim', ...args.slice(0, -4), '--seed', '5', '--loss', '0.05', '--json').stdout)
   t.not(JSON.stringify(other.picket), JSON.stringify(a.picket), 'another seed, another run')
   const line = crux('sim', ...args)
   t.regex(line.stdout, /^picket: 15 services, \d+ restart\(s\) each within [\d.]+ HB, \d+ hung killed within [\d.]+ HB of their last beat, \d+ failed bundle\(s\); 0 violation\(s\)$/m)
 })
 
-test('a checker bound too tight fails the run: the violations are in the summary and counted by kind', async (t) => {
-  const s = await runSim({ nodes: 4, seed: 2, services: 1, run: 3, picketCheck: { hungHb: -0.5 } })
+test('a checker bound too tight fails the run: the violations are in the summary, counted by kind, and crux check finds the same in the trace', async (t) => {
+  const trace = join(tempDir(t), 'tight.ndjson')
+  const s = await runSim({ nodes: 4, seed: 2, services: 1, run: 3, picketCheck: { hungHb: -0.5 }, trace })
   t.true(s.picket!.killed_hung > 0)
   t.true(s.picket!.violations.length > 0)
   t.is(s.violation_kinds['picket-hung-late' as keyof typeof s.violation_kinds], s.picket!.violations.length)
   t.true(s.violations.includes(s.picket!.violations[0]!))
+  const c = checkTrace(trace)
+  t.false(c.diverged)
+  t.deepEqual(c.picket, s.picket)
+  t.deepEqual(c.violations, s.violations)
 })
 
 test('usage: --run needs --services; a bad --run is a usage error', (t) => {
