@@ -5,11 +5,11 @@
  * sends taken by a simulated run edge (actors/sim/picket-edge.ts). R services per node
  * (actors/sim/picket-plan.ts) are started by `picket.start` requests put in the machine's mailbox at
  * drawn heartbeats, from the node's own key as a local caller's are; their answers go to
- * {@link ANSWERS}, which this layer takes. The picket checker (actors/sim/picket-check.ts) hears the
+ * {@link PICKET_ANSWERS}, which this layer takes. The picket checker (actors/sim/picket-check.ts) hears the
  * processes as they live and reads the machines and catalogs at every mark.
  */
 import type { MachineDefinition } from '../../machines/definition.js'
-import { picketMachine } from '../../machines/picket.machine.js'
+import { picketMachine, RUN_PORT } from '../../machines/picket.machine.js'
 import type { PicketAnswer, PicketConfig, PicketContext, PicketInput, PicketMessage } from '../../machines/picket/types.js'
 import type { Clock } from '../../runtime/clock.js'
 import type { OutboundRouter } from '../../runtime/host.js'
@@ -20,11 +20,6 @@ import { PicketChecker, type PicketBounds, type PicketNodeView, type PicketSumma
 import { SimRunEdge } from './picket-edge.js'
 import { planPicket, type PlannedService } from './picket-plan.js'
 import { PICKET_ANSWERS, picketViewOf, simPicketConfig, tellRegistered } from './picket-views.js'
-
-/** The run edge's port (machines/picket/context.ts RUN_PORT). */
-const RUN_PORT = 'port:picket-run'
-/** Where the start requests' answers go. */
-const ANSWERS = PICKET_ANSWERS
 
 export interface SimPicketOptions {
   seed: number
@@ -58,7 +53,9 @@ export class SimPicket {
     this.config = simPicketConfig(hb)
     this.plan = planPicket(o.seed, o.addrs.length, o.run, o.spreadHb, hb)
     this.checker = new PicketChecker(hb, this.config, o.bounds)
-    o.addrs.forEach((addr, i) => this.nodes.set(addr, { edge: null, actor: null, id: '', services: this.plan.filter((s) => s.node === i) }))
+    const byNode: PlannedService[][] = o.addrs.map(() => [])
+    for (const s of this.plan) byNode[s.node]!.push(s)
+    o.addrs.forEach((addr, i) => this.nodes.set(addr, { edge: null, actor: null, id: '', services: byNode[i]! }))
   }
 
   /** Wraps node `addr`'s outbound: its run port goes to its simulated edge, answers to the checker, everything else on. */
@@ -66,7 +63,7 @@ export class SimPicket {
     const n = this.nodes.get(addr)!
     return (to, event, from, cls, key) => {
       if (to === RUN_PORT) return n.edge?.take(event as PicketMessage)
-      if (to !== ANSWERS) return inner(to, event, from, cls, key)
+      if (to !== PICKET_ANSWERS) return inner(to, event, from, cls, key)
       const a = event as PicketAnswer | { type: 'call.refused'; id: number; code: string; message: string }
       const s = n.services[a.id]
       if (s !== undefined) this.checker.answered(addr, s.name, a.code, a.message)
@@ -102,7 +99,7 @@ export class SimPicket {
       const start = () => {
         if (this.crashed.has(addr)) return
         this.checker.requested(addr, s.name, this.o.now())
-        host.send(id, { type: 'picket.start', id: k, from: ANSWERS, caller: reeveKeyId, name: s.name, hash: s.hash }, 'control')
+        host.send(id, { type: 'picket.start', id: k, from: PICKET_ANSWERS, caller: reeveKeyId, name: s.name, hash: s.hash }, 'control')
       }
       if (s.startHb === 0) start()
       else clock.schedule(s.startHb * hb, start)

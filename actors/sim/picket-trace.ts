@@ -8,12 +8,11 @@
  * being made at 0) is taken off, so the checker sees the simulator's clock as it did live.
  */
 import type { Effect } from '../../machines/effects.js'
+import { RUN_PORT } from '../../machines/picket.machine.js'
 import type { PicketContext } from '../../machines/picket/types.js'
 import type { ReplayedStep } from '../../runtime/replayer.js'
 import { PicketChecker, type PicketBounds } from './picket-check.js'
 import { PICKET_ANSWERS, simPicketConfig, tellRegistered } from './picket-views.js'
-
-const RUN_PORT = 'port:picket-run'
 
 export class PicketTrace {
   readonly checker: PicketChecker
