@@ -20,6 +20,8 @@ import type { StrewBounds, StrewSummary } from './strew-check.js'
 import type { SimStrew } from './strew-sim.js'
 import type { PasticheBounds, PasticheSummary } from './pastiche-check.js'
 import type { SimPastiche } from './pastiche-sim.js'
+import type { PicketBounds, PicketSummary } from './picket-check.js'
+import type { SimPicket } from './picket-sim.js'
 
 export interface SimOptions {
   nodes: number
@@ -68,6 +70,14 @@ export interface SimOptions {
   corruptPeers?: number
   /** Bounds of the pastiche checker. */
   pasticheCheck?: Partial<PasticheBounds>
+  /**
+   * R services per node run by picket (needs `services`: they register with the node's reeve and beat
+   * through its heartbeater): every node runs the picket machine with a simulated run edge, some
+   * services crash, hang or fail their bundle (actors/sim/picket-sim.ts). 0 or absent: none.
+   */
+  run?: number
+  /** Bounds of the picket checker. */
+  picketCheck?: Partial<PicketBounds>
   /** Called for every machine step of every node (coverage, tests); slows the run. */
   onStep?: (node: string, step: StepInfo) => void
   /** Called after every heartbeat's observation (progress, tests). */
@@ -99,6 +109,8 @@ export interface SimSummary {
   strew?: StrewSummary
   /** With `blobs`: the pastiche checker's verdict. */
   pastiche?: PasticheSummary
+  /** With `run`: the picket checker's verdict. */
+  picket?: PicketSummary
 }
 
 /** A journal sink that also hashes every line, for `trace_sha256`. */
@@ -128,7 +140,9 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
   const config = { ...o.config, hbMs }
   const strew = (o.services ?? 0) > 0 ? await startStrew(net, o, hbMs) : null
   const pastiche = (o.blobs ?? 0) > 0 ? await startPastiche(net, o, hbMs, addrs) : null
-  const extra = [...(strew?.machines ?? []), ...(pastiche?.machines ?? [])]
+  if ((o.run ?? 0) > 0 && strew === null) throw new InvalidArgumentError('run needs services: picket registers with the reeve and beats through the heartbeater')
+  const picket = (o.run ?? 0) > 0 && strew !== null ? await startPicket(net, o, hbMs, addrs, strew) : null
+  const extra = [...(strew?.machines ?? []), ...(pastiche?.machines ?? []), ...(picket?.machines ?? [])]
   const machines = [flockMachine, ...extra]
   const recorder =
     sink === null ? undefined : new Recorder(sink, { node: null, seed: o.seed, config: { ...o, onHb: undefined, onStep: undefined, trace: undefined, config }, machines: Object.fromEntries(machines.map((m) => [m.name, m.version])) })
@@ -140,13 +154,15 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
         : { seeds: [], ranges: [{ kind: 'names', prefix: 'n', from: 0, to: o.nodes - 1 }], density: o.probeDensity ?? 0.1 }
     const clock = net.clockFor(addr)
     const strewOut = strew?.outbound(addr)
-    const outbound = pastiche === null ? strewOut : (udp: OutboundRouter) => pastiche.outbound(addr, strewOut?.(udp) ?? udp)
+    const blobsOut = pastiche === null ? strewOut : (udp: OutboundRouter) => pastiche.outbound(addr, strewOut?.(udp) ?? udp)
+    const outbound = picket === null ? blobsOut : (udp: OutboundRouter) => picket.outbound(addr, blobsOut?.(udp) ?? udp)
     const actor = createFlockActor(
       { transport: net.endpoint(addr), clock, recorder, machines: extra.length === 0 ? undefined : extra, outbound },
       { node: addr, input: { self: { addr }, config, probe, seed: `${o.seed}:${addr}`, ...(strew === null ? {} : { steward: strew.grpcAddress(addr) }) } },
     )
     strew?.attach(addr, actor, clock)
     pastiche?.attach(addr, actor, clock)
+    picket?.attach(addr, actor, clock)
     if (o.onStep !== undefined) {
       const f = o.onStep
       actor.host.onStep((step) => f(addr, step))
@@ -163,6 +179,7 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
     checker.fault(hb, f)
     strew?.fault(net.clock.now(), f)
     pastiche?.fault(hb, f)
+    picket?.fault(net.clock.now(), f)
     recorder?.note(net.clock.now(), 'fault', { hb, ...f })
   }
   const kill = (hb: number, victims: number[]): void => {
@@ -181,6 +198,7 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
   let last: Observation | null = null
   let strewRun = 0
   let pasticheRun = 0
+  let picketRun = 0
   for (let hb = 1; hb <= untilHb; hb++) {
     if (o.partition?.atHb === hb) {
       const groups = groupsOf(addrs, o.partition.groups)
@@ -225,10 +243,12 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
     strewRun = strew?.checker.complete === true ? strewRun + 1 : 0
     pastiche?.observe(hb)
     pasticheRun = pastiche?.checker.complete === true ? pasticheRun + 1 : 0
+    picket?.observe(net.clock.now(), last.agreed)
+    picketRun = picket?.complete === true ? picketRun + 1 : 0
     o.onHb?.(hb, last, nodes)
     // Stop early once agreement (and, with services, every catalog complete) has held for a few
     // heartbeats, unless told to run to a fixed end.
-    if (o.untilHb === undefined && agreedHb !== null && agreedRun >= 3 && (strew === null || strewRun >= 3) && (pastiche === null || pasticheRun >= 3)) break
+    if (o.untilHb === undefined && agreedHb !== null && agreedRun >= 3 && (strew === null || strewRun >= 3) && (pastiche === null || pasticheRun >= 3) && (picket === null || picketRun >= 3)) break
   }
   const lastHb = Math.round(net.clock.now() / hbMs)
   checker.finish(lastHb)
@@ -250,12 +270,13 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
     sim_s: net.clock.now() / 1000,
     wall_s: +((performance.now() - started) / 1000).toFixed(3),
     cpu_s: cpuSeconds(process.cpuUsage(cpu0)),
-    violations: [...checker.violations, ...(strew?.checker.found.map((v) => v.message) ?? []), ...(pastiche?.checker.found.map((v) => v.message) ?? [])],
-    violation_kinds: { ...checker.kinds(), ...strew?.checker.kinds(), ...pastiche?.checker.kinds() },
+    violations: [...checker.violations, ...(strew?.checker.found.map((v) => v.message) ?? []), ...(pastiche?.checker.found.map((v) => v.message) ?? []), ...(picket?.checker.found.map((v) => v.message) ?? [])],
+    violation_kinds: { ...checker.kinds(), ...strew?.checker.kinds(), ...pastiche?.checker.kinds(), ...picket?.checker.kinds() },
     trace_sha256: sink === null ? null : sink.hash.digest('hex'),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
     ...(strew === null ? {} : { strew: strew.summary() }),
     ...(pastiche === null ? {} : { pastiche: pastiche.summary() }),
+    ...(picket === null ? {} : { picket: picket.summary() }),
   }
 }
 
@@ -265,6 +286,13 @@ async function startPastiche(net: SimNetwork, o: SimOptions, hbMs: number, addrs
   // Holdings spread like strew's registrations: over the first half of a fixed-length run, 10 HB otherwise.
   const spreadHb = o.untilHb === undefined ? 10 : Math.max(1, Math.floor(o.untilHb / 2))
   return new SimPastiche(net, { seed: o.seed, hbMs, addrs, blobs: o.blobs!, spreadHb, corruptPeers: o.corruptPeers, bounds: o.pasticheCheck })
+}
+
+/** The picket layer of a run with services to run (loaded only then); its services start over the first half of a fixed-length run, 10 HB otherwise. */
+async function startPicket(net: SimNetwork, o: SimOptions, hbMs: number, addrs: string[], strew: SimStrew): Promise<SimPicket> {
+  const { SimPicket } = await import('./picket-sim.js')
+  const spreadHb = o.untilHb === undefined ? 10 : Math.max(1, Math.floor(o.untilHb / 2))
+  return new SimPicket({ seed: o.seed, hbMs, addrs, run: o.run!, spreadHb, now: () => net.clock.now(), identity: (node) => strew.identity(node), bounds: o.picketCheck })
 }
 
 /** The strew layer of a run with services (loaded only then: it brings the gRPC route table). */

@@ -106,6 +106,11 @@ export class SimStrew {
     }
   }
 
+  /** Flock node `node`'s reeve as other actors of its host name it: its NodeID, the KeyID its local callers present, its horde. */
+  identity(node: string): { reeveNodeId: string; reeveKeyId: string; horde: string } {
+    return { reeveNodeId: reeveNodeIdOf(BLOC, HORDE, node), reeveKeyId: keyIdOf(REEVE_REV, node, Buffer.from(node, 'utf8')), horde: HORDE }
+  }
+
   /** Starts node `addr`'s strew actors in its flock's host, under its flock node id, on the node's clock. */
   attach(addr: string, actor: FlockActor, clock: Clock): void {
     const n = this.nodes.get(addr)!
@@ -115,8 +120,7 @@ export class SimStrew {
     const self = this.grpcAddress(addr)
     const key = Buffer.from(node, 'utf8')
     const publicKey = key.toString('base64')
-    const reeveKeyId = keyIdOf(REEVE_REV, node, key)
-    const reeveNodeId = reeveNodeIdOf(BLOC, HORDE, node)
+    const { reeveKeyId, reeveNodeId } = this.identity(node)
     const hbMs = this.o.hbMs
     // The deadlines a fulcrum gives its strew calls, so the simulator times out alike.
     const routes = createStrewRoutes({ crypto: createSimStrewCrypto({ node }) }, { node, reeveNodeId, ...strewDeadlines(hbMs) })

@@ -2,7 +2,9 @@
  * `crux check`: rebuilds the flock from a simulator trace by replaying it, and runs the history
  * checker at each heartbeat mark the simulator wrote, with the faults it recorded. A trace of a run
  * with services (`crux sim --services K`) also holds every node's strew actors: the strew checker
- * then judges their replayed contexts at the same marks, as the simulator judged the live ones.
+ * then judges their replayed contexts at the same marks, as the simulator judged the live ones; one
+ * with picket (`--run R`) also has the picket checker judge the history its machines' steps tell
+ * (actors/sim/picket-trace.ts).
  */
 import { productMachines } from '../../machines/index.js'
 import type { FlockContext } from '../../machines/flock/types.js'
@@ -13,6 +15,9 @@ import { FlockChecker, type CheckBounds, type ViolationKind } from './check.js'
 import { observeContexts } from '../flock/observe.js'
 import { StrewChecker, type StrewNodeView, type StrewSummary } from './strew-check.js'
 import { createServedChanges, strewActorIds, strewViewOf } from './strew-views.js'
+import type { PicketSummary } from './picket-check.js'
+import { PicketTrace } from './picket-trace.js'
+import { picketViewOf } from './picket-views.js'
 
 export interface TraceCheck {
   marks: number
@@ -26,6 +31,8 @@ export interface TraceCheck {
   diverged: false | Divergence
   /** With services: the strew checker's verdict (its violations are in `violations` too). */
   strew?: StrewSummary
+  /** With picket (`--run`): the picket checker's verdict (its violations are in `violations` too). */
+  picket?: PicketSummary
 }
 
 export function checkTrace(path: string, bounds: Partial<CheckBounds> = {}): TraceCheck {
@@ -37,7 +44,10 @@ export function checkTrace(path: string, bounds: Partial<CheckBounds> = {}): Tra
   const steady = header.config.untilHb != null
   const checker = new FlockChecker(bounds, { steady })
   const strew = strewCheckerOf(header.config)
+  const picket = picketTraceOf(header.config)
   const reeveNode = new Map<string, string>()
+  /** Per flock node id: the node's journal name and its clock's skew (its flock's spawn time: every node is made at 0). */
+  const nodeOf = new Map<string, { addr: string; offset: number }>()
   const servedChanges = createServedChanges()
   const dead = new Set<string>()
   let marks = 0
@@ -47,6 +57,11 @@ export function checkTrace(path: string, bounds: Partial<CheckBounds> = {}): Tra
     machines: productMachines,
     // Catalog pushes and node lists time the strew checker's lags exactly, as the simulator's do.
     onStep: (step) => {
+      if (step.input === null && step.actor.endsWith('/flock') && !nodeOf.has((step.cell.context as FlockContext).me.id)) nodeOf.set((step.cell.context as FlockContext).me.id, { addr: step.actor.slice(0, -'/flock'.length), offset: step.t })
+      if (picket !== null && step.actor.endsWith('/picket')) {
+        const n = nodeOf.get(step.actor.slice(0, -'/picket'.length))
+        if (n !== undefined) picket.step(n.addr, step, n.offset)
+      }
       if (strew === null) return
       // A node's strew actors are named by its flock id: learn it when its flock spawns.
       if (step.input === null && step.actor.endsWith('/flock')) reeveNode.set(`${(step.cell.context as FlockContext).me.id}/reeve`, step.actor.slice(0, -'/flock'.length))
@@ -63,6 +78,7 @@ export function checkTrace(path: string, bounds: Partial<CheckBounds> = {}): Tra
         const f = note.fault as { kind: string; groups?: string[][]; nodes?: string[] }
         checker.fault(hb, f)
         strew?.fault(note.t, f)
+        picket?.checker.fault(note.t, f)
         if (f.kind === 'crash') for (const n of f.nodes ?? []) dead.add(n)
         return
       }
@@ -77,11 +93,12 @@ export function checkTrace(path: string, bounds: Partial<CheckBounds> = {}): Tra
       }
       agreed = observeContexts(views.map((v) => v.ctx)).agreed
       checker.observe(hb, views, agreed)
+      const context = (id: string) => {
+        const c = cells.get(id)
+        return c === undefined || c.failed ? undefined : c.context
+      }
+      picket?.checker.observe(note.t, views.map((v) => picketViewOf(v.node, context(`${v.ctx.me.id}/picket`), context(`${v.ctx.me.id}/reeve`))), agreed)
       if (strew !== null) {
-        const context = (id: string) => {
-          const c = cells.get(id)
-          return c === undefined || c.failed ? undefined : c.context
-        }
         const sv: StrewNodeView[] = views.map((v) => {
           const a = strewActorIds(v.ctx.me.id)
           return strewViewOf(v.node, context(a.reeve), context(a.driver), context(a.steward))
@@ -92,9 +109,9 @@ export function checkTrace(path: string, bounds: Partial<CheckBounds> = {}): Tra
   })
   if (marks === 0) throw new JournalError(`${path} has no heartbeat marks: crux check reads traces written by crux sim --trace`)
   checker.finish(lastHb)
-  const violations = [...checker.violations, ...(strew?.found.map((v) => v.message) ?? [])]
-  const kinds = { ...checker.kinds(), ...strew?.kinds() }
-  return { marks, nodes: report.nodes, agreed, steady, violations, violation_kinds: kinds, diverged: report.diverged, ...(strew === null ? {} : { strew: strew.summary() }) }
+  const violations = [...checker.violations, ...(strew?.found.map((v) => v.message) ?? []), ...(picket?.checker.found.map((v) => v.message) ?? [])]
+  const kinds = { ...checker.kinds(), ...strew?.kinds(), ...picket?.checker.kinds() }
+  return { marks, nodes: report.nodes, agreed, steady, violations, violation_kinds: kinds, diverged: report.diverged, ...(strew === null ? {} : { strew: strew.summary() }), ...(picket === null ? {} : { picket: picket.checker.summary() }) }
 }
 
 /** The strew checker of a run with services, with the simulator's heartbeat and bounds (from the header's options); null without. */
@@ -103,6 +120,14 @@ function strewCheckerOf(config: Record<string, unknown>): StrewChecker | null {
   const hbMs = Number((config.config as { hbMs?: unknown } | undefined)?.hbMs)
   if (!(hbMs > 0)) throw new JournalError('the header of a run with services names no heartbeat (config.config.hbMs)')
   return new StrewChecker(hbMs, (config.strewCheck as object | undefined) ?? {})
+}
+
+/** The picket reader of a run with picket (`--run R`), with the simulator's heartbeat and bounds; null without. */
+function picketTraceOf(config: Record<string, unknown>): PicketTrace | null {
+  if (!(Number(config.run) > 0)) return null
+  const hbMs = Number((config.config as { hbMs?: unknown } | undefined)?.hbMs)
+  if (!(hbMs > 0)) throw new JournalError('the header of a run with picket names no heartbeat (config.config.hbMs)')
+  return new PicketTrace(hbMs, (config.picketCheck as object | undefined) ?? {})
 }
 
 function* withFirst(first: string, rest: Iterator<string>): Generator<string> {

@@ -26,6 +26,7 @@ interface Flags {
   services?: number
   blobs?: number
   corruptPeers?: number
+  run?: number
   listSync: boolean
   json?: boolean
   progress?: boolean
@@ -55,15 +56,18 @@ export function registerSim(program: Command): void {
     .option('--services <K>', 'every node also runs its strew machines (follower, steward, registry, reeve, heartbeater) on a simulated gRPC, with K services that register with a 3 HB TTL and heartbeat every HB; adds the strew invariants and "strew" to the summary', int('--services', 0, 1000))
     .option('--blobs <B>', 'every node also runs the pastiche machine: B small blobs (seeded bytes) start on 2 nodes each and are wanted on 3 others, fetched in ranges over the simulated network; adds the pastiche invariants and "pastiche" to the summary', int('--blobs', 0, 10_000))
     .option('--corrupt-peers <K>', 'with --blobs: K nodes (drawn from the seed) flip a byte of every range they serve', int('--corrupt-peers', 0, 100_000))
+    .option('--run <R>', 'with --services: every node also runs the picket machine with R services, started at drawn heartbeats on a simulated run edge; some crash, some hang (and are killed), at least one fails its bundle; adds the picket invariants and "picket" to the summary (exit 1 on a picket violation)', int('--run', 0, 1000))
     .option('--no-list-sync', 'members do not copy the member list (only the leader holds it, as in the original): for N where N² entries do not fit one process')
     .option('--trace <FILE>', 'write the journal of every node (NDJSON, docs/TRACE-FORMAT.md) and report its sha256')
     .option('--progress', 'print one line per heartbeat on stderr')
     .option('--json', 'print the summary as one JSON document')
-    .addHelpText('after', '\nExamples:\n  crux sim --nodes 100 --seed 7 --json\n  crux sim --nodes 50 --loss 0.1 --partition 10:2:30 --trace /tmp/run.ndjson\n  crux sim --nodes 100 --services 3 --until-hb 100 --json\n  crux sim --nodes 10 --services 2 --blobs 8 --corrupt-peers 1 --json')
+    .addHelpText('after', '\nExamples:\n  crux sim --nodes 100 --seed 7 --json\n  crux sim --nodes 50 --loss 0.1 --partition 10:2:30 --trace /tmp/run.ndjson\n  crux sim --nodes 100 --services 3 --until-hb 100 --json\n  crux sim --nodes 10 --services 2 --blobs 8 --corrupt-peers 1 --json\n  crux sim --nodes 10 --services 2 --run 3 --json')
     .action(async (f: Flags) => {
       if (f.probeDensity !== undefined && f.seeded !== undefined) throw new InvalidArgumentError('--probe-density and --seeded are alternatives; give one')
       if (f.corruptPeers !== undefined && (f.blobs ?? 0) === 0) throw new InvalidArgumentError('--corrupt-peers needs --blobs')
+      if ((f.run ?? 0) > 0 && (f.services ?? 0) === 0) throw new InvalidArgumentError('--run needs --services (picket registers its services with the reeve and beats through the heartbeater)')
       const { runSim } = await import('../../actors/sim/simulator.js')
+      const { picketLine } = await import('../../actors/sim/picket-check.js')
       const summary = await runSim({
         nodes: f.nodes,
         seed: f.seed,
@@ -86,6 +90,7 @@ export function registerSim(program: Command): void {
         services: f.services,
         blobs: f.blobs,
         corruptPeers: f.corruptPeers,
+        run: f.run,
         config: f.listSync ? undefined : { listSync: false },
         onHb: f.progress === true ? (hb, o) => process.stderr.write(`hb ${hb}: live=${o.live} flocks=${o.flocks} leaders=${o.leaders} lists=${o.lists} smallest_list=${o.smallestList} agreed=${o.agreed}\n`) : undefined,
       })
@@ -107,7 +112,12 @@ export function registerSim(program: Command): void {
           process.stdout.write(`pastiche: ${p.blobs} blobs, ${p.wanted} holdings, ${p.fetched} fetched, ${p.bad_ranges} bad range(s), each holding held within ${p.done_hb_max} HB; ${p.violations.length} violation(s)\n`)
           for (const v of p.violations.slice(0, 10)) process.stdout.write(`  ${v}\n`)
         }
+        const k = summary.picket
+        if (k !== undefined) {
+          process.stdout.write(`${picketLine(k)}\n`)
+          for (const v of k.violations.slice(0, 10)) process.stdout.write(`  ${v}\n`)
+        }
       }
-      if (!summary.agreed) process.exitCode = 1
+      if (!summary.agreed || (summary.picket?.violations.length ?? 0) > 0) process.exitCode = 1
     })
 }

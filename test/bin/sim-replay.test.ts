@@ -23,7 +23,7 @@ test('crux sim --json prints the CLI.md summary fields', (t) => {
 })
 
 test('crux sim with bad flags: one line naming the flag, exit 2', (t) => {
-  for (const args of [['--nodes', 'x'], ['--nodes', '5', '--loss', '1.5'], ['--nodes', '5', '--partition', '10:1:20'], ['--nodes', '5', '--delay', '9-3'], ['--nodes', '5', '--seeded', '1', '--probe-density', '0.5']]) {
+  for (const args of [['--nodes', 'x'], ['--nodes', '5', '--loss', '1.5'], ['--nodes', '5', '--partition', '10:1:20'], ['--nodes', '5', '--delay', '9-3'], ['--nodes', '5', '--seeded', '1', '--probe-density', '0.5'], ['--nodes', '5', '--run', '2']]) {
     const r = crux('sim', ...args)
     t.is(r.status, 2, args.join(' '))
     t.is(r.stderr.trim().split('\n').length, 1)
