@@ -15,14 +15,16 @@
  * - picket-uncatalogued: a running service, registered `catalogHb` after the flock last settled (no
  *   fault since, the flock agreeing) and beating, is up at its run's address in its node's catalog;
  * - picket-zombie: no process of a crashed node beats or is spawned after the crash;
- * - picket-refused: the node's own start requests are answered OK.
+ * - picket-refused: the node's own start requests are answered OK;
+ * - picket-muster: a node's muster (what its picket runs, machines/picket/muster.ts), unchanged for
+ *   `catalogHb` after the flock last settled, is in every live node's catalog as it is.
  * Times are ms on the simulator's clock; bounds and reported lags are in heartbeats.
  */
 import { backoffMs } from '../../machines/picket/lifecycle.js'
 import type { PicketConfig, ServiceState } from '../../machines/picket/types.js'
 import type { Fault } from './check-faults.js'
 
-export const PICKET_VIOLATION_KINDS = ['picket-restart-late', 'picket-hung-late', 'picket-twice', 'picket-failed', 'picket-start-late', 'picket-uncatalogued', 'picket-zombie', 'picket-refused'] as const
+export const PICKET_VIOLATION_KINDS = ['picket-restart-late', 'picket-hung-late', 'picket-twice', 'picket-failed', 'picket-start-late', 'picket-uncatalogued', 'picket-zombie', 'picket-refused', 'picket-muster'] as const
 export type PicketViolationKind = (typeof PICKET_VIOLATION_KINDS)[number]
 
 export interface PicketBounds {
@@ -71,8 +73,10 @@ export interface PicketServiceView {
 export interface PicketNodeView {
   node: string
   services: readonly PicketServiceView[]
+  /** Its muster: its NodeID and the tags its picket would register now (null: it has none). */
+  muster: { nodeId: string; tags: readonly string[] } | null
   /** The endpoint the node's reeve serves under `nodeId`, if any. */
-  served(nodeId: string): { state: string; address: string } | undefined
+  served(nodeId: string): { state: string; address: string; tags: readonly string[] } | undefined
 }
 
 /** The summary's `picket` object. */
@@ -116,6 +120,8 @@ export class PicketChecker implements PicketHistory {
   private readonly reported = new Set<string>()
   private lastFault = 0
   private agreedSince: number | null = null
+  /** Each node's muster as last seen, and since when it has been so. */
+  private readonly musters = new Map<string, { nodeId: string; tags: string; since: number }>()
   private killedHung = 0
   private restartMax = 0
   private hungKillMax = 0
@@ -292,6 +298,28 @@ export class PicketChecker implements PicketHistory {
       this.judgeCatalog(at, hb, s, sv, v)
     }
     this.complete = open === 0
+    this.judgeMusters(at, [...views.values()])
+  }
+
+  /** Every live node's settled muster is in every live node's catalog, tag for tag. */
+  private judgeMusters(at: number, live: readonly PicketNodeView[]): void {
+    for (const v of live) {
+      if (v.muster === null) continue
+      const tags = v.muster.tags.join('\n')
+      const was = this.musters.get(v.node)
+      if (was === undefined || was.tags !== tags) this.musters.set(v.node, { nodeId: v.muster.nodeId, tags, since: at })
+    }
+    if (this.agreedSince === null) return
+    for (const v of live) {
+      const m = this.musters.get(v.node)
+      if (m === undefined || v.muster === null || at - Math.max(m.since, this.agreedSince, this.lastFault) < this.bounds.catalogHb * this.hbMs) continue
+      for (const w of live) {
+        const e = w.served(m.nodeId)
+        if (e !== undefined && e.tags.join('\n') === m.tags) continue
+        const seen = e === undefined ? 'none' : `${e.tags.length} tag(s) that differ`
+        this.report('picket-muster', `muster:${w.node}:${v.node}:${m.since}`, `HB ${this.hb(at)}: ${v.node}'s muster (unchanged since HB ${this.hb(m.since)}, ${v.muster.tags.length} tag(s)) is not in ${w.node}'s catalog as it is: it has ${seen}`)
+      }
+    }
   }
 
   /** A running, registered, beating service is up at its address in its node's catalog, once the flock has settled long enough. */

@@ -93,6 +93,8 @@ export class SimPicket {
       nodeIdPrefix: reeveNodeId.split('/').slice(0, 4).join('/'),
       horde,
       services: [],
+      // Its muster registers at the node's address, as a fulcrum's does at its gRPC address.
+      address: addr,
     }
     host.spawn(id, picketMachine.name, input)
     n.services.forEach((s, k) => {

@@ -4,7 +4,8 @@
  * simulator reads live hosts, `crux check` the replayed cells: one reader for both, so they judge alike.
  */
 import type { PicketConfig, PicketContext } from '../../machines/picket/types.js'
-import { DEFAULT_PICKET_CONFIG } from '../../machines/picket/context.js'
+import { DEFAULT_PICKET_CONFIG, viewOf } from '../../machines/picket/context.js'
+import { musterTags } from '../../machines/picket/muster.js'
 import type { ReeveContext } from '../../machines/reeve/rules.js'
 import { isServed } from '../../machines/reeve/served.js'
 import type { PicketHistory, PicketNodeView } from './picket-check.js'
@@ -31,13 +32,17 @@ export function picketViewOf(addr: string, picket: unknown, reeve: unknown): Pic
     failures: s.failures,
     restarts: s.restarts,
   }))
+  const served = (nodeId: string) => {
+    const e = r?.catalog.endpoints[nodeId]
+    return r === undefined || e === undefined || (r.listed != null && !isServed(r.listed, nodeId)) ? undefined : e
+  }
   return {
     node: addr,
     services,
+    muster: p?.muster == null ? null : { nodeId: p.muster.endpoint.nodeId, tags: musterTags(p, viewOf) },
     served: (nodeId) => {
-      const e = r?.catalog.endpoints[nodeId]
-      if (r === undefined || e === undefined || (r.listed != null && !isServed(r.listed, nodeId))) return undefined
-      return { state: e.state, address: e.address }
+      const e = served(nodeId)
+      return e === undefined ? undefined : { state: e.state, address: e.address, tags: e.tags ?? [] }
     },
   }
 }

@@ -14,7 +14,12 @@ const config = { backoffMinMs: 250, backoffMaxMs: 8000 }
 const checker = () => new PicketChecker(HB, config)
 
 const svc = (o: Partial<PicketServiceView> = {}): PicketServiceView => ({ name: 'svc0', state: 'running', run: 1, address: 'n0:61001', registered: true, nodeId: '/sim/h/x/Job/Job0', failures: 0, restarts: 0, ...o })
-const view = (services: PicketServiceView[], served: Record<string, { state: string; address: string }> = {}): PicketNodeView => ({ node: 'n0', services, served: (id) => served[id] })
+const view = (services: PicketServiceView[], served: Record<string, { state: string; address: string; tags?: string[] }> = {}, node = 'n0', muster: PicketNodeView['muster'] = null): PicketNodeView => ({
+  node,
+  services,
+  muster,
+  served: (id) => (served[id] === undefined ? undefined : { tags: [], ...served[id]! }),
+})
 
 /** A service started at 0, run 1 up and registered at once, beating every HB up to `beatsTo` (ms). */
 function started(c: PicketChecker, beatsTo: number): void {
@@ -159,4 +164,23 @@ test('the plan is a function of its seed, and has a failed bundle, a crash and a
   }
   const one = planPicket(1, 1, 1, 10, HB)
   t.true(one[0]!.failBundle, 'even a run of one service fails a bundle')
+})
+
+test("a node's settled muster missing from, or stale in, another live node's catalog is reported; one in every catalog as it is, or not yet settled, is not", (t) => {
+  const M = '/sim/h/n0/Picket/Picket1'
+  const tags = ['svc svc0 running 0 up 1 100 sha256:x', 'api svc0 Job0 job_0']
+  const n0 = (at: string[]) => view([], { [M]: { state: 'up', address: 'n0:1', tags: at } }, 'n0', { nodeId: M, tags })
+  const n1 = (at: string[] | null) => view([], at === null ? {} : { [M]: { state: 'up', address: 'n0:1', tags: at } }, 'n1')
+  const c = checker()
+  // Not settled for 5 HB yet: nothing judged.
+  c.observe(1000, [n0(tags), n1(null)], true)
+  c.observe(5000, [n0(tags), n1(null)], true)
+  t.deepEqual(c.kinds(), {})
+  c.observe(6000, [n0(tags), n1(tags)], true)
+  t.deepEqual(c.kinds(), {}, 'in every catalog as it is')
+  c.observe(7000, [n0(tags), n1(tags.slice(0, 1))], true)
+  t.deepEqual(c.kinds(), { 'picket-muster': 1 })
+  t.regex(c.found[0]!.message, /^HB 7: n0's muster \(unchanged since HB 1, 2 tag\(s\)\) is not in n1's catalog as it is: it has 1 tag\(s\) that differ$/)
+  c.observe(8000, [n0(tags), n1(null)], true)
+  t.deepEqual(c.kinds(), { 'picket-muster': 1 }, 'reported once per node pair and muster')
 })
