@@ -1,7 +1,7 @@
 /**
  * Model-based tests of the picket machine (the walker of test/model/walk.ts, as the pastiche model test
  * uses it): one service `svc` driven by an alphabet of abstract events made concrete for the machine's
- * context (requests, the run edge's news, the reeve's and heartbeater's answers, each of its timers,
+ * context (requests, the run edge's news, the reeve's and heartbeater's answers, the muster's answers, each of its timers,
  * news of a stale run), invariants checked at every reached world (its states, its runs, what it
  * persisted, where its effects go), a graph walk over abstract states whose paths replay identically
  * on a live actor, an exhaustive walk, and random long runs (fast-check) that must hold the invariants
@@ -10,7 +10,8 @@
 import test from 'ava'
 import fc from 'fast-check'
 import type { Effect, HostEvent } from '../../../machines/effects.js'
-import { picketLogic } from '../../../machines/picket.machine.js'
+import { picketLogic, viewOf } from '../../../machines/picket.machine.js'
+import { musterTags } from '../../../machines/picket/muster.js'
 import type { Manifest } from '../../../machines/picket/types.js'
 import { walker, type Spec, type World } from '../../model/walk.js'
 import { A, B, HB, KEY, manifest, picket, REEVE, RUN } from './harness.js'
@@ -30,7 +31,7 @@ function concrete(e: string, c: any, now: number): HostEvent {
   const cur: number = s?.current?.run ?? 999
   const next: number = s?.next?.run ?? 999
   const awaiting = s?.state === 'preparing' ? { run: cur, hash: s.hash } : s?.next !== null && s?.next !== undefined && s.next.manifest === null ? { run: next, hash: s.next.hash } : { run: 999, hash: A }
-  if (e.startsWith('fire-')) return { type: 'timer.fired', name: `${e.slice(5)}:svc`, now }
+  if (e.startsWith('fire-') && e !== 'fire-muster') return { type: 'timer.fired', name: `${e.slice(5)}:svc`, now }
   switch (e) {
     case 'start':
       return req('start', now, { hash: A })
@@ -64,6 +65,12 @@ function concrete(e: string, c: any, now: number): HostEvent {
       return { type: 'reeve.deregistered', id: firstCall(c, 'deregister'), heartbeater: true, now }
     case 'hb-ok':
       return { type: 'heartbeat.ok', id: firstCall(c, 'beat'), now }
+    case 'muster-ok':
+      return { type: 'reeve.registered', id: c.muster?.sending?.id ?? 999, heartbeater: false, now }
+    case 'muster-refused':
+      return { type: 'call.refused', id: c.muster?.sending?.id ?? 999, code: 'UNAVAILABLE', message: 'no', now }
+    case 'fire-muster':
+      return { type: 'timer.fired', name: 'muster', now }
     default:
       return { type: 'run.exited', run: 999, code: 0, signal: null, now }
   }
@@ -105,9 +112,16 @@ function check(path: string, c: any, out: Effect[], event: HostEvent | null, sto
   }
   for (const k of Object.keys(store)) if (c.services[k.slice(4)] === undefined) bad.push(`${k} persisted for a service not here`)
   for (const id of Object.keys(c.calls)) if (Number(id) >= c.nextId) bad.push(`call ${id} not yet made`)
+  // The muster: one registration at a time, and none owed unless one is on its way or a refusal's wait runs.
+  const m = c.muster
+  const musterSends = out.filter((e) => e.type === 'send' && e.event.type === 'reeve.register' && (e.event as any).endpoint.api === 'Picket1')
+  if (musterSends.length > 1 || (musterSends.length === 1 && m.sending?.id !== (musterSends[0] as any).event.id)) bad.push('more than one muster registration, or one not followed')
+  const now = musterTags(c, viewOf)
+  if (m.sending === null && c.now >= m.notBefore && JSON.stringify(m.announced) !== JSON.stringify(now)) bad.push(`muster ${JSON.stringify(m.announced)} stale: ${JSON.stringify(now)} owed`)
+  if (m.sending !== null && c.calls[m.sending.id] !== undefined) bad.push("the muster's registration taken for a run's")
   if (path !== (busy ? 'busy' : 'idle')) bad.push(`state ${path} while busy ${busy}`)
   for (const e of out) {
-    if (e.type === 'timer.set' && !(Number.isFinite(e.ms) && e.ms >= 0 && TIMERS.includes(e.name.split(':')[0]!))) bad.push(`timer ${e.name} ${e.ms}`)
+    if (e.type === 'timer.set' && !(Number.isFinite(e.ms) && e.ms >= 0 && (TIMERS.includes(e.name.split(':')[0]!) || e.name === 'muster'))) bad.push(`timer ${e.name} ${e.ms}`)
     if (e.type === 'persist' && !/^svc\/[a-z]/.test(e.key)) bad.push(`persist ${e.key}`)
     if (e.type !== 'send') continue
     if (![RUN, REEVE, HB].includes(e.to) && !e.to.startsWith('reply:')) bad.push(`send to ${e.to}`)
@@ -118,7 +132,7 @@ function check(path: string, c: any, out: Effect[], event: HostEvent | null, sto
       if (s === undefined || (s.current?.run !== ev.run && s.next?.run !== ev.run)) bad.push(`spawned run ${ev.run}, neither current nor next`)
     }
     if (ev.type === 'forget' && c.services[ev.name] !== undefined) bad.push('forgot a service still here')
-    if (ev.type === 'reeve.register') {
+    if (ev.type === 'reeve.register' && ev.endpoint.api !== 'Picket1') {
       const call = c.calls[ev.id]
       const r = call === undefined ? undefined : runsOf(c.services[call.name] ?? { current: null, next: null, old: null }).find((x: any) => x.run === call.run)
       if (r === undefined || r.quitting || r.registering !== ev.id) bad.push('registered a run not followed, quitting, or not waiting for it')
@@ -128,25 +142,27 @@ function check(path: string, c: any, out: Effect[], event: HostEvent | null, sto
   // A request is answered exactly once; a stale run's news is not news.
   const from = event?.from
   if (typeof from === 'string' && out.filter((e) => e.type === 'send' && e.to === from).length !== 1) bad.push(`${event!.type} not answered once`)
-  if (event?.type === 'run.exited' && event.run === 999 && out.length > 0) bad.push('news of a stale run made effects')
+  // (A muster owed since a refusal's wait ended goes with whatever step comes next.)
+  if (event?.type === 'run.exited' && event.run === 999 && out.length > musterSends.length) bad.push('news of a stale run made effects')
   return bad
 }
 
 const spec: Spec = {
   logic: picketLogic,
-  input: { node: 'n1', now: 0, config: CONFIG, reeve: REEVE, heartbeater: HB, keyId: KEY, self: 'n1/picket', nodeIdPrefix: '/b/h/n1', horde: 'h', services: [] },
+  input: { node: 'n1', now: 0, config: CONFIG, reeve: REEVE, heartbeater: HB, keyId: KEY, self: 'n1/picket', nodeIdPrefix: '/b/h/n1', horde: 'h', services: [], address: '10.0.0.1:50059' },
   stepMs: 100,
-  alphabet: ['start', 'start-stranger', 'stop', 'reset', 'upgrade', 'ready', 'bundle-failed', 'listening-cur', 'listening-next', 'alive-cur', 'exit-cur', 'exit-next', 'exit-old', 'registered', 'refused', 'deregistered', 'hb-ok', ...TIMERS.map((t) => `fire-${t}`), 'stale'],
+  alphabet: ['start', 'start-stranger', 'stop', 'reset', 'upgrade', 'ready', 'bundle-failed', 'listening-cur', 'listening-next', 'alive-cur', 'exit-cur', 'exit-next', 'exit-old', 'registered', 'refused', 'deregistered', 'hb-ok', 'muster-ok', 'muster-refused', 'fire-muster', ...TIMERS.map((t) => `fire-${t}`), 'stale'],
   concrete: (e, w, now) => concrete(e, w.ctx, now),
   check: (w: World, prev: World | null) => check(w.path, w.ctx, w.out, w.event, w.store, prev?.ctx ?? null),
   // Its effects go to its port, the reeve, the heartbeater and request replies: `check` judges them.
   effects: () => [],
   key(w) {
     const s = w.ctx.services.svc
-    if (s === undefined) return JSON.stringify([w.path, Object.keys(w.store)])
+    const m = [w.ctx.muster.sending !== null, w.ctx.now < w.ctx.muster.notBefore]
+    if (s === undefined) return JSON.stringify([w.path, Object.keys(w.store), m])
     const run = (r: any) => (r === null ? null : [r.registered, r.registering !== null, r.address !== null, r.quitting, 'manifest' in r ? r.manifest !== null : null])
     const calls = Object.values<any>(w.ctx.calls).map((x) => x.kind).sort()
-    return JSON.stringify([w.path, s.state, s.hash === A, run(s.current), run(s.next), run(s.old), Math.min(s.failures, 3), s.resetting === true, calls])
+    return JSON.stringify([w.path, s.state, s.hash === A, run(s.current), run(s.next), run(s.old), Math.min(s.failures, 3), s.resetting === true, calls, m])
   },
 }
 
@@ -171,6 +187,8 @@ test.serial('exhaustive walk: every sequence of up to 3 events holds the invaria
 /** The next event of a fair world: the edge, the reeve and the heartbeater answer, timers fire, the runs beat and exit when asked. */
 function fair(c: any): string {
   const s = c.services.svc
+  if (c.muster.sending !== null) return 'muster-ok'
+  if (s === undefined) return 'fire-muster'
   if (firstCall(c, 'register') !== 999) return 'registered'
   if (firstCall(c, 'deregister') !== 999) return 'deregistered'
   if (firstCall(c, 'beat') !== 999) return 'hb-ok'
@@ -194,7 +212,7 @@ test.serial('random runs of a start and up to 60 events hold the invariants, and
   fc.assert(
     fc.property(fc.array(fc.constantFrom(...spec.alphabet), { minLength: 10, maxLength: 60 }), (rest) => {
       const events = ['start', ...rest]
-      const m = picket(CONFIG)
+      const m = picket(CONFIG, [], '10.0.0.1:50059')
       let now = 0
       let prev: any = structuredClone(m.context())
       const store: Record<string, unknown> = {}
@@ -209,9 +227,11 @@ test.serial('random runs of a start and up to 60 events hold the invariants, and
         if (bad.length > 0) throw new Error(`[${events.join(', ')}] then ${e}: ${bad.join('; ')}`)
       }
       for (const e of events) step(e)
-      for (let i = 0; i < 200 && !settled(m.context().services.svc); i++) step(fair(m.context()))
+      const owed = (c: any) => JSON.stringify(c.muster.announced) !== JSON.stringify(musterTags(c, viewOf))
+      for (let i = 0; i < 200 && (!settled(m.context().services.svc) || owed(m.context())); i++) step(fair(m.context()))
       const s = m.context().services.svc
       if (!settled(s)) throw new Error(`[${events.join(', ')}]: never settled, ${s.state}`)
+      if (owed(m.context())) throw new Error(`[${events.join(', ')}]: the muster never caught up`)
       ends[s?.state ?? 'gone'] = (ends[s?.state ?? 'gone'] ?? 0) + 1
     }),
     { numRuns: 300, seed: 17 },
