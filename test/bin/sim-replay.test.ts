@@ -1,16 +1,7 @@
 import test from 'ava'
-import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-
-const crux = (...args: string[]) => spawnSync(process.execPath, ['dist/bin/crux.js', ...args], { encoding: 'utf8', timeout: 120_000 })
-
-function tempDir(t: import('ava').ExecutionContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'crux-cli-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
+import { crux, tempDir } from '../fixtures/sim-cli.js'
 
 test('crux sim --json prints the CLI.md summary fields', (t) => {
   const r = crux('sim', '--nodes', '15', '--seed', '3', '--json')
@@ -32,7 +23,7 @@ test('crux sim with bad flags: one line naming the flag, exit 2', (t) => {
 })
 
 test('crux replay reproduces a simulator trace bit for bit, and reports an altered one', (t) => {
-  const dir = tempDir(t)
+  const dir = tempDir(t, 'crux-cli-')
   const trace = join(dir, 'run.ndjson')
   t.is(crux('sim', '--nodes', '12', '--loss', '0.05', '--trace', trace, '--json').status, 0)
   const ok = crux('replay', trace, '--json')
@@ -54,7 +45,7 @@ test('crux replay reproduces a simulator trace bit for bit, and reports an alter
 })
 
 test('crux replay of a missing or corrupt file: one line, non-zero exit', (t) => {
-  const dir = tempDir(t)
+  const dir = tempDir(t, 'crux-cli-')
   t.is(crux('replay', join(dir, 'none')).status, 2)
   writeFileSync(join(dir, 'junk'), 'not json\n')
   const r = crux('replay', join(dir, 'junk'))

@@ -5,20 +5,10 @@
  * leave every live catalog while everyone else's stay.
  */
 import test from 'ava'
-import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runSim, type SimOptions } from '../../actors/sim/simulator.js'
 import type { FlockActor } from '../../actors/flock/flock.actor.js'
-
-const crux = (...args: string[]) => spawnSync(process.execPath, ['dist/bin/crux.js', ...args], { encoding: 'utf8', timeout: 120_000 })
-
-function tempDir(t: import('ava').ExecutionContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'crux-strew-sim-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
+import { crux, tempDir } from '../fixtures/sim-cli.js'
 
 /** Per live node: the NodeIDs up in its reeve's catalog; and every node's own services. */
 function catalogs(nodes: readonly FlockActor[], dead: ReadonlySet<string>): { up: Map<string, Set<string>>; own: Map<string, string[]> } {
@@ -50,7 +40,7 @@ test('crux sim --nodes 10 --services 3 agrees with no strew violation, every ser
 })
 
 for (const picket of [[], ['--run', '2']]) test(`the same seed with services${picket.length === 0 ? '' : ' and picket (--run 2)'} gives a byte-identical trace; crux check and crux replay read it`, (t) => {
-  const dir = tempDir(t)
+  const dir = tempDir(t, 'crux-strew-sim-')
   const run = (name: string) => crux('sim', '--nodes', '8', '--services', '2', ...picket, '--seed', '4', '--until-hb', '30', '--trace', join(dir, name), '--json')
   const a = JSON.parse(run('a.ndjson').stdout)
   const b = JSON.parse(run('b.ndjson').stdout)
@@ -108,7 +98,7 @@ for (const [what, options] of [
 }
 
 test('the strew bounds can fail: a retirement bound of 0 HB reports the crashed node\'s services, live and from the trace', async (t) => {
-  const trace = join(tempDir(t), 'r.ndjson')
+  const trace = join(tempDir(t, 'crux-strew-sim-'), 'r.ndjson')
   const s = await runSim({ nodes: 10, seed: 2, services: 3, untilHb: 40, crashMemberAtHb: 25, strewCheck: { retireHb: 0 }, trace })
   t.true(s.strew!.violations.length > 0)
   t.regex(s.strew!.violations[0]!, /crashed .* HB ago.*, (is still up in|has only now left)/)

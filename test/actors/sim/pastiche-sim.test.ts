@@ -5,30 +5,18 @@
  * byte-identical trace that `crux replay` replays without divergence).
  */
 import test from 'ava'
-import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { FlockActor } from '../../../actors/flock/flock.actor.js'
 import { runSim } from '../../../actors/sim/simulator.js'
 import type { PasticheContext } from '../../../machines/pastiche/types.js'
-
-const crux = (...args: string[]) => spawnSync(process.execPath, ['dist/bin/crux.js', ...args], { encoding: 'utf8', timeout: 120_000 })
-
-function tempDir(t: import('ava').ExecutionContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'crux-pastiche-sim-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
-
-/** The summary less what depends on the machine it ran on. */
-const stable = (s: Record<string, unknown>) => ({ ...s, wall_s: 0, cpu_s: 0, peak_rss_mb: 0 })
+import { crux, tempDir, stable } from '../../fixtures/sim-cli.js'
 
 const BASE = ['--nodes', '12', '--services', '2', '--delay', '10-120', '--crash', '3:0.15', '--partition', '4:2:8', '--seed', '4']
 const FAULTY = [...BASE, '--blobs', '12', '--corrupt-peers', '1']
 
 test('crash + partition + a corrupt peer: every holding held intact, bad ranges found, same seed → same JSON and a byte-identical trace that replays', (t) => {
-  const dir = tempDir(t)
+  const dir = tempDir(t, 'crux-pastiche-sim-')
   const run = (name: string) => crux('sim', ...FAULTY, '--trace', join(dir, name), '--json')
   const ra = run('a.ndjson')
   t.is(ra.status, 0, ra.stderr)

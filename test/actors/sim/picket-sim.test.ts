@@ -6,9 +6,7 @@
  * trace holding the picket steps, which `crux replay` replays and `crux check` judges as the run did).
  */
 import test from 'ava'
-import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { FlockActor } from '../../../actors/flock/flock.actor.js'
 import { planPicket } from '../../../actors/sim/picket-plan.js'
@@ -17,17 +15,7 @@ import { checkTrace } from '../../../actors/sim/trace-check.js'
 import type { PicketContext } from '../../../machines/picket/types.js'
 import type { ReeveContext } from '../../../machines/reeve/rules.js'
 import type { CatalogEndpoint } from '../../../machines/steward/types.js'
-
-const crux = (...args: string[]) => spawnSync(process.execPath, ['dist/bin/crux.js', ...args], { encoding: 'utf8', timeout: 120_000 })
-
-function tempDir(t: import('ava').ExecutionContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'crux-picket-sim-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
-
-/** The summary less what depends on the machine it ran on. */
-const stable = (s: Record<string, unknown>) => ({ ...s, wall_s: 0, cpu_s: 0, peak_rss_mb: 0 })
+import { crux, tempDir, stable } from '../../fixtures/sim-cli.js'
 
 /** A live node at a heartbeat: its picket's services, and its reeve's entries for them. */
 type Seen = { addr: string; picket: PicketContext; served: Record<string, CatalogEndpoint | undefined> }
@@ -75,7 +63,7 @@ test('crashes, hangs and a failed bundle under a partition and a crashed member:
 })
 
 test('same seed → same JSON and a byte-identical trace with the picket steps, which replays and checks clean; the text line', (t) => {
-  const dir = tempDir(t)
+  const dir = tempDir(t, 'crux-picket-sim-')
   const args = ['--nodes', '5', '--services', '1', '--run', '3', '--seed', '4', '--loss', '0.05']
   const run = (name: string) => crux('sim', ...args, '--trace', join(dir, name), '--json')
   const ra = run('a.ndjson')
@@ -104,7 +92,7 @@ test('same seed → same JSON and a byte-identical trace with the picket steps, 
 })
 
 test('a checker bound too tight fails the run: the violations are in the summary, counted by kind, and crux check finds the same in the trace', async (t) => {
-  const trace = join(tempDir(t), 'tight.ndjson')
+  const trace = join(tempDir(t, 'crux-picket-sim-'), 'tight.ndjson')
   const s = await runSim({ nodes: 4, seed: 2, services: 1, run: 3, picketCheck: { hungHb: -0.5 }, trace })
   t.true(s.picket!.killed_hung > 0)
   t.true(s.picket!.violations.length > 0)
