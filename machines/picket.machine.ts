@@ -5,7 +5,8 @@
  * stop and reset it, and upgrade it (the new version beside the old, the registration moved, the old
  * one walking dead for a grace period, a new version that does not become healthy rolled back). The
  * node's run edge (actors/picket/run-edge.ts) fetches, unpacks, spawns and signals, and answers into
- * this machine's mailbox. docs/SERVICES.md draws a service's states.
+ * this machine's mailbox. After every step it publishes what the node runs, when that changed, as its
+ * muster in the catalog (machines/picket/muster.ts). docs/SERVICES.md draws a service's states.
  *
  * States: `idle` (every service running, stopped or failed, no upgrade under way), `busy` (one is on
  * its way somewhere). Each service's own state is `Service.state` in the context.
