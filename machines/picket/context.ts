@@ -68,7 +68,7 @@ export function answer(out: Effect[], ev: { id: number; from: string }, code: st
 
 /** Persists what a restart needs of `s` (`svc/<name>`). */
 export function persist(out: Effect[], s: Service, stopped: boolean): void {
-  out.push({ type: 'persist', key: `svc/${s.name}`, value: { name: s.name, hash: s.hash, stopped } })
+  out.push({ type: 'persist', key: `svc/${s.name}`, value: { name: s.name, hash: s.hash, stopped, manifest: s.manifest } })
 }
 
 /** A new context; the services of `o.services` are added by the caller (machines/picket/requests.ts `restore`). */

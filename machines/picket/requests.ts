@@ -7,7 +7,7 @@
 import type { Effect } from '../effects.js'
 import { answer, BUNDLE_HASH, newRun, persist, SERVICE_NAME, tell } from './context.js'
 import { halt } from './lifecycle.js'
-import type { PersistedService, PicketContext, PicketReset, PicketStart, PicketStop, PicketUpgrade, Service } from './types.js'
+import type { Manifest, PersistedService, PicketContext, PicketReset, PicketStart, PicketStop, PicketUpgrade, Service } from './types.js'
 
 const quoted = (v: unknown) => JSON.stringify(String(v)).slice(0, 80)
 
@@ -80,12 +80,21 @@ export function upgrade(ctx: PicketContext, ev: PicketUpgrade, out: Effect[]): v
 }
 
 /** The services persisted before a restart, by name, into a new context: each one not stopped is preparing again (its bundle is asked for by {@link prepareRestored}). */
+/** A persisted manifest whose api and instance can be shown (the data dir is read back, not trusted). */
+const WORD = /^[A-Za-z0-9._-]{1,64}$/
+function shown(m: unknown): m is Manifest {
+  const o = m as Record<string, unknown> | null | undefined
+  return typeof o === 'object' && o !== null && typeof o.api === 'string' && WORD.test(o.api) && typeof o.instance === 'string' && WORD.test(o.instance) && typeof o.service === 'string' && WORD.test(o.service)
+}
+
 export function restore(ctx: PicketContext, services: readonly PersistedService[]): void {
   const valid = services.filter((p) => typeof p.name === 'string' && SERVICE_NAME.test(p.name) && typeof p.hash === 'string' && BUNDLE_HASH.test(p.hash))
   for (const p of [...valid].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     if (Object.hasOwn(ctx.services, p.name)) continue
     const stopped = p.stopped === true
-    ctx.services[p.name] = { name: p.name, hash: p.hash, manifest: null, state: stopped ? 'stopped' : 'preparing', current: stopped ? null : newRun(ctx, p.hash), next: null, old: null, restarts: 0, failures: 0, reason: '' }
+    // A stopped one keeps the manifest it was stopped with, to show; one that runs again reads its bundle's.
+    const manifest = stopped && shown(p.manifest) ? p.manifest : null
+    ctx.services[p.name] = { name: p.name, hash: p.hash, manifest, state: stopped ? 'stopped' : 'preparing', current: stopped ? null : newRun(ctx, p.hash), next: null, old: null, restarts: 0, failures: 0, reason: '' }
   }
 }
 

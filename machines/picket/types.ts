@@ -235,6 +235,8 @@ export interface PersistedService {
   name: string
   hash: string
   stopped: boolean
+  /** Its manifest when it was persisted, if known: a stopped service shows its api and instance after a restart. */
+  manifest?: Manifest | null
 }
 
 export interface PicketContext {

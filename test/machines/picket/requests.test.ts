@@ -5,6 +5,7 @@
  */
 import test from 'ava'
 import type { Effect } from '../../../machines/effects.js'
+import { viewOf } from '../../../machines/picket.machine.js'
 import { A, answerOf, B, bringUp, manifest, picket, registers, runMsgs } from './harness.js'
 
 test('a caller other than the node itself is refused every request, and nothing changes', (t) => {
@@ -49,14 +50,18 @@ test('a name already on the node is ALREADY_EXISTS while it runs; a stopped one 
 test('services persisted before a restart: each not stopped is prepared and started again at entry; stopped ones are listed stopped', (t) => {
   const m = picket({}, [
     { name: 'web', hash: B, stopped: false },
-    { name: 'batch', hash: A, stopped: true },
-    { name: 'echo', hash: A, stopped: false },
+    { name: 'batch', hash: A, stopped: true, manifest: manifest({ api: 'Batch1', instance: 'batch_1' }) },
+    { name: 'echo', hash: A, stopped: false, manifest: manifest() },
     { name: 'Bad', hash: A, stopped: false },
+    { name: 'odd', hash: A, stopped: true, manifest: { api: 'has space', instance: 'x' } as never },
   ])
   t.deepEqual(runMsgs(m.started), ['prepare 1', 'prepare 2'])
   t.like(m.service('echo'), { state: 'preparing', current: { run: 1 }, hash: A })
   t.like(m.service('web'), { state: 'preparing', current: { run: 2 }, hash: B })
   t.like(m.service('batch'), { state: 'stopped', current: null })
+  t.like(viewOf(m.service('batch')), { api: 'Batch1', instance: 'batch_1' }, 'a stopped one shows the api and instance it was stopped with')
+  t.is(m.service('echo').manifest, null, 'one that runs again reads its bundle\'s manifest, not the persisted one')
+  t.like(viewOf(m.service('odd')), { api: '', instance: '' }, 'a persisted manifest that cannot be shown is dropped')
   t.is(m.service('Bad'), undefined, 'a record no request could have made is skipped')
   t.is(m.state(), 'busy')
   t.deepEqual(runMsgs(m.ready(1, A, manifest(), 10)), ['spawn 1'])

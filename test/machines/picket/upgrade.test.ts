@@ -31,7 +31,7 @@ test('upgrade: the new version is prepared, spawned beside the old, takes the re
 
   const p = m.registered(reg!.id, 1300)
   t.like(m.service('echo'), { hash: B, state: 'running', current: { run: 2, address: '127.0.0.1:9002', registered: true }, old: { run: 1, registered: false }, next: null })
-  t.deepEqual(persists(p), [{ type: 'persist', key: 'svc/echo', value: { name: 'echo', hash: B, stopped: false } }])
+  t.deepEqual(persists(p), [{ type: 'persist', key: 'svc/echo', value: { name: 'echo', hash: B, stopped: false, manifest: manifest({ instance: 'echo_2' }) } }])
   t.deepEqual(records(p), [{ type: 'ServiceUpgrade', name: 'echo', from: A, to: B, ok: true, run: 2 }])
   t.deepEqual(deregisters(p), [], 'the registration moved: nothing removed')
   t.true(timers(p).some((e) => e.type === 'timer.set' && e.name === 'grace:echo' && e.ms === 3000))
