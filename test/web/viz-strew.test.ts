@@ -35,10 +35,10 @@ async function open(t: ExecutionContext, browser: Browser, timeline: VizTimeline
 
 /**
  * When the journal's reeve first held the whole catalog (the registered service and both nodes'
- * pastiche entries) with its own forward answered: the steward's push may overtake the answer to the
+ * pastiche and picket entries) with its own forward answered: the steward's push may overtake the answer to the
  * forward that brought it (`sending`).
  */
-const heldAt = (tl: VizTimeline): number => tl.nodes[0]!.strew!.reeve!.find((c) => c[4] === 3 && c[2] === 'idle')![0]
+const heldAt = (tl: VizTimeline): number => tl.nodes[0]!.strew!.reeve!.find((c) => c[4] === 5 && c[2] === 'idle')![0]
 
 // These callbacks run in the page; the test is compiled without the DOM's types, hence `any`.
 const seek = (page: Page, ms: number) =>
@@ -73,10 +73,10 @@ test("the page shows each node's strew machines at the scrubbed moment and marks
   t.is(await page.getAttribute('body', 'data-stewards'), '1')
   t.is(await page.locator('.node.steward').count(), 1, "the leader's chip is marked")
   t.is(await page.locator(`#strew-table tr.steward[data-node="${L}"]`).count(), 1)
-  t.regex((await cell(page, L, 'steward')) ?? '', /^active, term of \+\d+\.\d{3} s, catalog v[1-9]\d*, 3 endpoint\(s\), 2 reeve\(s\)$/)
+  t.regex((await cell(page, L, 'steward')) ?? '', /^active, term of \+\d+\.\d{3} s, catalog v[1-9]\d*, 5 endpoint\(s\), 2 reeve\(s\)$/)
   const term = (await cell(page, L, 'steward'))!.split(', ')[1]!
   t.is(await cell(page, L, 'follower'), `leading · following → steward ${j.grpc[0]}, ${term}`)
-  t.regex((await cell(page, L, 'reeve')) ?? '', /^idle, catalog v[1-9]\d* \(3\), 1 local$/)
+  t.regex((await cell(page, L, 'reeve')) ?? '', /^idle, catalog v[1-9]\d* \(5\), 2 local$/)
   t.regex((await cell(page, L, 'registry')) ?? '', /^active, term of \+\d+\.\d{3} s, [2-9] key\(s\)$/)
 
   // Before its steward started: idle, nothing marked.
@@ -104,7 +104,7 @@ test("the page shows each node's strew machines at the scrubbed moment and marks
   await seek(m.page, heldAt(member))
   t.is(await cell(m.page, M, 'steward'), 'idle')
   t.regex((await cell(m.page, M, 'follower')) ?? '', new RegExp(`^notLeading · following → steward ${j.grpc[0].replace(/\./g, '\\.')}, term of `))
-  t.regex((await cell(m.page, M, 'reeve')) ?? '', /^idle, catalog v[1-9]\d* \(3\), 2 local$/)
+  t.regex((await cell(m.page, M, 'reeve')) ?? '', /^idle, catalog v[1-9]\d* \(5\), 3 local$/)
   t.is(await cell(m.page, M, 'heartbeater'), '1 kept, 1 up')
   t.is(await m.page.getAttribute('body', 'data-stewards'), '0')
   t.deepEqual(m.errors, [])

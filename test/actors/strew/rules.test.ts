@@ -28,9 +28,9 @@ test('with Web→Db, Web sees Db and not Cache; Db sees nothing; the node sees a
     c.register({ service: 'Db', api: 'Sql1', address: `${host}:5432` }),
     c.register({ service: 'Cache', api: 'Kv1', address: `${host}:6379` }),
   ])
-  // The node's own pastiche is in the catalog too (Pastiche1): the node sees it and the three services.
-  while ((await c.catalog()).endpoints.length < 4 && Date.now() < end) await new Promise((r) => setTimeout(r, 25))
-  t.deepEqual((await c.catalog()).endpoints.map((e) => e.api).sort(), ['Http1', 'Kv1', 'Pastiche1', 'Sql1'], 'the node sees every service')
+  // The node's own pastiche (Pastiche1) and picket (Picket1, its muster) are in the catalog too: the node sees them and the three services.
+  while ((await c.catalog()).endpoints.length < 5 && Date.now() < end) await new Promise((r) => setTimeout(r, 25))
+  t.deepEqual((await c.catalog()).endpoints.map((e) => e.api).sort(), ['Http1', 'Kv1', 'Pastiche1', 'Picket1', 'Sql1'], 'the node sees every service')
   t.deepEqual((await c.catalog({ nodeId: web })).endpoints.map((e) => e.nodeId), [db])
   t.deepEqual((await c.catalog({ nodeId: db })).endpoints, [])
 })

@@ -18,8 +18,8 @@ import { strewJournals } from '../../fixtures/strew-journals.js'
 type Row = Array<string | number>
 /** The change of machine `m` of `n` in force at `t` (as the page finds it). */
 const at = (n: VizNode, m: keyof StrewTimeline, t: number): Row => (n.strew![m]! as Row[]).filter((c) => (c[0] as number) <= t).at(-1)!
-/** When `n`'s reeve first held the registered service in its catalog, beside both nodes' pastiche entries. */
-const held = (n: VizNode): number => (n.strew!.reeve!.find((c) => c[4] === 3) ?? [NaN])[0]
+/** When `n`'s reeve first held the registered service in its catalog, beside both nodes' pastiche and picket (muster) entries. */
+const held = (n: VizNode): number => (n.strew!.reeve!.find((c) => c[4] === 5) ?? [NaN])[0]
 
 test("fulcrum journals: the leader's steward active with a term, the member following it, the registered service in both reeves' catalogs", async (t) => {
   t.timeout(120_000)
@@ -46,7 +46,7 @@ test("fulcrum journals: the leader's steward active with a term, the member foll
   t.is(state, 'active')
   t.true(typeof term === 'number' && term >= leader.t0 && term <= leader.t1, `term ${term} is a time of the run`)
   t.true((version as number) >= 1)
-  t.is(endpoints, 3, "the registered service and both nodes' pastiche entries are in the catalog")
+  t.is(endpoints, 5, "the registered service and both nodes' pastiche and picket entries are in the catalog")
   t.is(reeves, 2, 'both nodes forward to it')
   t.deepEqual(at(L, 'follower', tL).slice(2, 6), ['leading', 'following', j.grpc[0], term])
   t.deepEqual(at(L, 'registry', tL).slice(2, 4), ['active', term])
@@ -64,8 +64,8 @@ test("fulcrum journals: the leader's steward active with a term, the member foll
 
   // Both reeves hold the service in their pushed catalogs; it is local to the member, kept by beats.
   for (const [n, when] of [[L, tL], [M, tM]] as const) t.true((at(n, 'reeve', when)[3] as number) >= 1, `${n.node}: catalog v${at(n, 'reeve', when)[3]}`)
-  t.is(at(M, 'reeve', tM)[5], 2, 'the service and its pastiche')
-  t.is(at(L, 'reeve', tL)[5], 1, 'its pastiche')
+  t.is(at(M, 'reeve', tM)[5], 3, 'the service, its pastiche and its picket')
+  t.is(at(L, 'reeve', tL)[5], 2, 'its pastiche and its picket')
   t.deepEqual(at(M, 'heartbeater', tM).slice(2, 4), [1, 1])
   t.deepEqual(at(L, 'heartbeater', tL).slice(2, 4), [0, 0])
 
