@@ -130,6 +130,7 @@ function checkAfters(program: Program, placed: Map<string, PickExpr>, errors: Kh
         if (c.percent !== null) errors.push(new KhanCheckError(c.pos, 'a percentage of a service this program places (a percentage is of the wanted instances)', `\`${c.service}\``))
         else warnings.push({ ...c.pos, message: `\`${c.service}\` is not placed by this program: its instances are counted wherever they run` })
       }
+      if (c.service === a.service) continue
       const list = edges.get(a.service) ?? []
       list.push({ to: c.service, pos: a.pos })
       edges.set(a.service, list)

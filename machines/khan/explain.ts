@@ -35,7 +35,7 @@ export function exclusions(e: Expr, missing: Bits, cx: ExplainContext, out: stri
   if (missing.count() === 0) return out
   const line = (why: string) => {
     const idx = missing.indices()
-    out.push(`${at(e)} \`${show(e)}\` excluded ${idx.length} node(s): ${listNodes(cx.ids, idx)} (${why})`)
+    out.push(`${at(e)}: \`${show(e)}\` excluded ${idx.length} node(s): ${listNodes(cx.ids, idx)} (${why})`)
   }
   const value = (x: Expr): Bits => cx.values.get(x)!
   switch (e.kind) {

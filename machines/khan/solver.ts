@@ -213,7 +213,7 @@ class Solver {
       case 'arith': {
         const l = this.count(e.left)
         const r = this.count(e.right)
-        if (e.op === '/' && r === 0) throw new Failure(e, [`${e.pos.line}:${e.pos.col} \`${show(e)}\` divides by zero (\`${show(e.right)}\` is 0)`])
+        if (e.op === '/' && r === 0) throw new Failure(e, [`${e.pos.line}:${e.pos.col}: \`${show(e)}\` divides by zero (\`${show(e.right)}\` is 0)`])
         return e.op === '+' ? l + r : e.op === '-' ? l - r : e.op === '*' ? l * r : l / r
       }
       case 'pick':
@@ -224,7 +224,7 @@ class Solver {
   private pick(e: PickExpr): Bits {
     const raw = this.count(e.count)
     const set = this.set(e.set)
-    const where = `${e.pos.line}:${e.pos.col} ${show(e)}`
+    const where = `${e.pos.line}:${e.pos.col}: ${show(e)}`
     // A fractional count is rounded up: `size(ALL)/2` of 5 nodes is 3 instances.
     const k = Math.ceil(raw - 1e-9)
     if (k < 0) throw new Failure(e, [`${where}: the count \`${show(e.count)}\` is ${raw}, below zero`])
