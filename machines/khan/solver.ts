@@ -95,7 +95,12 @@ class Solver {
     this.nodeHash = new Uint32Array(this.n)
     this.ids.forEach((id, i) => (this.nodeHash[i] = fnv(id)))
     const byLabel = new Map<string, number[]>()
-    for (const x of nodes) for (const l of x.labels) byLabel.set(l, [...(byLabel.get(l) ?? []), this.index.get(x.id)!])
+    for (const x of nodes)
+      for (const l of x.labels) {
+        const list = byLabel.get(l)
+        if (list === undefined) byLabel.set(l, [this.index.get(x.id)!])
+        else list.push(this.index.get(x.id)!)
+      }
     for (const [l, idx] of byLabel) this.labels.set(l, Bits.of(this.n, idx))
     this.readCurrent(new Set(picks.map((p) => p.service)))
   }
