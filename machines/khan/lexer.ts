@@ -14,7 +14,8 @@ export function describe(t: Token): string {
     case 'eof':
       return 'the end of the program'
     case 'newline':
-      return 'the end of the line'
+      // The newline the lexer adds when the text does not end with one is the end of the program.
+      return t.text === '' ? 'the end of the program' : 'the end of the line'
     case 'ident':
       return `\`${t.text}\``
     case 'number':
@@ -88,7 +89,7 @@ export function lex(source: string): Token[] {
       throw new KhanLexError(pos(i), 'a name, a number, a string or one of := ( ) , ! & | + - * / % .', shown)
     }
   }
-  if (out.length > 0 && out[out.length - 1]!.kind !== 'newline') push('newline', '\n', i)
+  if (out.length > 0 && out[out.length - 1]!.kind !== 'newline') push('newline', '', i)
   push('eof', '', i)
   return out
 }

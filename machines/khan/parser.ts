@@ -44,6 +44,11 @@ class Parser {
   private isWord(word: string, t: Token = this.t): boolean {
     return t.kind === 'ident' && t.text === word
   }
+  /** A closing parenthesis; missing, the error says where its `(` was, since newlines inside do not end the line. */
+  private close(open: Token, what: string): void {
+    if (!this.is(')')) this.fail(`\`)\` to close ${what} (its \`(\` is at ${open.pos.line}:${open.pos.col})`)
+    this.i++
+  }
   private endOfLine(): void {
     if (this.is('eof')) return
     this.expect('newline', 'the end of the line (one expression per line)')
@@ -89,7 +94,8 @@ class Parser {
       this.i++
       items.push(this.expect('string', 'a string').text)
     }
-    this.expect(')', '`,` or `)` to close the list')
+    if (!this.is(')')) this.fail(`\`,\` or \`)\` to close the list (its \`(\` is at ${open.pos.line}:${open.pos.col})`)
+    this.i++
     return { kind: 'list', items, pos: open.pos }
   }
 
@@ -132,7 +138,7 @@ class Parser {
       this.i++
       if (this.is('string')) this.fail('an expression (a list of strings may only be assigned: NAME := ("a", "b"))')
       const inner = this.expr()
-      this.expect(')', '`)`')
+      this.close(t, 'the parenthesis')
       return inner
     }
     if (t.kind !== 'ident') this.fail(what)
@@ -143,29 +149,29 @@ class Parser {
       case 'pick':
       case 'pickh': {
         this.i++
-        this.expect('(', `\`(\` after ${t.text}`)
+        const open = this.expect('(', `\`(\` after ${t.text}`)
         const svc = this.service()
         this.expect(',', '`,` after the service name')
         const count = this.expr()
         this.expect(',', '`,` after the count')
         const set = this.expr()
-        this.expect(')', `\`)\` to close ${t.text}(…)`)
+        this.close(open, `${t.text}(…)`)
         return { kind: 'pick', hard: t.text === 'pickh', service: svc.text, servicePos: svc.pos, count, set, pos: t.pos }
       }
       case 'label': {
         this.i++
-        this.expect('(', '`(` after label')
+        const open = this.expect('(', '`(` after label')
         const n = this.t
         if (n.kind !== 'ident' && n.kind !== 'string') this.fail('a label (a name or a string)')
         this.i++
-        this.expect(')', '`)` to close label(…)')
+        this.close(open, 'label(…)')
         return { kind: 'label', name: n.text, pos: t.pos }
       }
       case 'size': {
         this.i++
-        this.expect('(', '`(` after size')
+        const open = this.expect('(', '`(` after size')
         const set = this.expr()
-        this.expect(')', '`)` to close size(…)')
+        this.close(open, 'size(…)')
         return { kind: 'size', set, pos: t.pos }
       }
       default:

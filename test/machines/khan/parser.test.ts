@@ -95,8 +95,10 @@ test('lexer errors name line and column', (t) => {
 
 test('parser errors name line and column and what was expected', (t) => {
   fails(t, 'pick(a 1, ALL)', KhanParseError, 1, 8, /expected `,` after the service name, got the number 1/)
-  fails(t, 'pick(a, 1, ALL', KhanParseError, 1, 15, /`\)` to close pick/)
-  fails(t, 'x := ALL\ny := ALL &', KhanParseError, 2, 11, /expected a count or a set.*got the end of the line/)
+  fails(t, 'pick(a, 1, ALL', KhanParseError, 1, 15, /`\)` to close pick\(…\) \(its `\(` is at 1:5\), got the end of the program/)
+  fails(t, 'x := size(ALL\n\ny := 1', KhanParseError, 3, 1, /`\)` to close size\(…\) \(its `\(` is at 1:10\), got `y`/)
+  fails(t, 'x := ALL\ny := ALL &', KhanParseError, 2, 11, /expected a count or a set.*got the end of the program/)
+  fails(t, 'x := ALL &\ny := ALL', KhanParseError, 1, 11, /expected a count or a set.*got the end of the line/)
   fails(t, 'ALL ALL', KhanParseError, 1, 5, /the end of the line \(one expression per line\), got `ALL`/)
   fails(t, 'pick := 3', KhanParseError, 1, 1, /a name to assign to, not a keyword, got `pick`/)
   fails(t, 'start := ALL', KhanParseError, 1, 7, /expected a service name/)
