@@ -48,9 +48,14 @@ export function exclusions(e: Expr, missing: Bits, cx: ExplainContext, out: stri
     case 'pick':
       line(`not chosen by ${pickWhere(e)}`)
       break
-    case 'not':
-      line(`in \`${show(e.operand)}\``)
+    case 'not': {
+      // Excluded for being in a pick's set: say which pick put them there, since that is what to change.
+      const b = e.operand.kind === 'var' ? cx.env.get(e.operand.name) : undefined
+      let def = b?.def
+      while (def?.kind === 'assign') def = def.value
+      line(def?.kind === 'pick' ? `in \`${show(e.operand)}\`: chosen by ${pickWhere(def)}` : `in \`${show(e.operand)}\``)
       break
+    }
     case 'var': {
       const b = cx.env.get(e.name)!
       let def = b.def
