@@ -3,7 +3,8 @@
  * stay (up to the per-node cap and the count); if there are too many, the most stacked and most loaded
  * nodes give theirs up; if too few, each new instance goes to the node with the fewest of this service,
  * then the least total load, then the lowest seeded rank, so equal nodes are chosen by the seed rather
- * than by name.
+ * than by name. A retry's hints (see solver.ts) come before the load: a node to avoid is kept and
+ * filled last, a node to take first.
  */
 
 /** One pick's inputs. Arrays are indexed by node. */
@@ -22,14 +23,18 @@ export interface PlaceInput {
   readonly load: Float64Array
   /** The seeded tie-break per node, computed only when needed. */
   readonly rank: () => Uint32Array
+  /** A retry's hint per node: above 0, leave it if possible; below 0, take it if possible. */
+  readonly bias?: (i: number) => number
 }
 
 /** Places one pick; returns the count per node (a sparse map: node → count > 0). */
 export function place(p: PlaceInput): Map<number, number> {
   const out = new Map<number, number>()
   let total = 0
+  const bias = p.bias ?? (() => 0)
   for (const i of p.currentNodes) {
-    if (!p.inSet(i)) continue
+    // A node to avoid gives its instances up; if nothing else is left, the fill puts them back.
+    if (!p.inSet(i) || bias(i) > 0) continue
     const c = Math.min(p.current.get(i) ?? 0, p.cap)
     if (c > 0) {
       out.set(i, c)
@@ -62,9 +67,10 @@ function trim(p: PlaceInput, out: Map<number, number>, total: number): number {
 /** Adds instances one at a time to the least-filled node, through a binary heap over the members. */
 function fill(p: PlaceInput, out: Map<number, number>, total: number): void {
   const rank = p.rank()
+  const bias = p.bias ?? (() => 0)
   const cnt = (i: number) => out.get(i) ?? 0
   const less = (a: number, b: number) => {
-    const d = cnt(a) - cnt(b) || p.load[a]! - p.load[b]!
+    const d = cnt(a) - cnt(b) || bias(a) - bias(b) || p.load[a]! - p.load[b]!
     return d !== 0 ? d < 0 : rank[a]! < rank[b]! || (rank[a] === rank[b] && a < b)
   }
   const heap = p.members().filter((i) => cnt(i) < p.cap)

@@ -2,13 +2,14 @@
  * The khan solver: a checked program, the nodes and where services run now, to where they should run.
  * Expressions are evaluated in program order; each pick is placed by {@link place} (fewest moves from
  * the current placement, spread otherwise, ties broken by the seed), and its value is the set of nodes
- * it chose, which later lines may use. A pick that cannot be placed stops the solve, and the result
- * explains which constraint excluded which nodes. Pure and deterministic for a seed.
+ * it chose, which later lines may use. A pick that cannot be placed stops the solve; if an earlier
+ * pick's choice is to blame, the solve is retried with that pick steered away (see {@link solve});
+ * otherwise the result explains which constraint excluded which nodes. Pure and deterministic for a seed.
  */
 import type { After, Expr, PickExpr, Program } from './ast.js'
 import { Bits } from './bits.js'
 import { check } from './checker.js'
-import { exclusions, listNodes, type Binding } from './explain.js'
+import { exclusions, listNodes, type Binding, type Hint } from './explain.js'
 import { place } from './place.js'
 import { show } from './printer.js'
 import { rngNext, rngSeed } from '../rng.js'
@@ -54,7 +55,41 @@ export const MAX_INSTANCES = 100_000
 export function solve(program: Program, nodes: readonly KhanNode[], opts: { current?: Placement; seed?: number | string } = {}): SolveResult {
   const checked = check(program)
   if (checked.errors.length > 0) throw checked.errors[0]!
-  return new Solver(program, nodes, opts.current ?? {}, opts.seed ?? 0, checked.picks).run()
+  // Picks are placed greedily in program order. When a later pick fails because an earlier pick's
+  // choice excluded nodes it needed (`!a`, or `a` itself), the solve is retried with that earlier pick
+  // told to avoid (or take) those nodes, until it succeeds or the hints stop growing.
+  const bias = new Map<PickExpr, Bias>()
+  const retries: string[] = []
+  for (let attempt = 0; ; attempt++) {
+    const s = new Solver(program, nodes, opts.current ?? {}, opts.seed ?? 0, checked.picks, bias)
+    const r = s.run()
+    if (r.ok) return attempt === 0 ? r : { ...r, explain: [...r.explain, ...retries] }
+    const grew = attempt < checked.picks.length ? merge(bias, s.hints) : []
+    if (grew.length === 0) return attempt === 0 ? r : { ...r, explain: [...r.explain, ...retries] }
+    for (const h of grew) retries.push(`${h.pick.pos.line}:${h.pick.pos.col}: retried ${show(h.pick)} ${h.avoid ? 'avoiding' : 'preferring'} ${listNodes(s.ids, h.nodes.indices())}, for ${r.failed!.expression} at ${r.failed!.line}:${r.failed!.col}`)
+  }
+}
+
+/** The nodes a pick should avoid and take on a retry. */
+interface Bias {
+  avoid: Bits | null
+  prefer: Bits | null
+}
+
+/** Adds the hints to `bias`; returns those that added a node, each with every node its pick now avoids (or prefers). */
+function merge(bias: Map<PickExpr, Bias>, hints: readonly Hint[]): Hint[] {
+  const grew: Hint[] = []
+  for (const h of hints) {
+    const b = bias.get(h.pick) ?? { avoid: null, prefer: null }
+    const old = h.avoid ? b.avoid : b.prefer
+    const next = old === null ? h.nodes : old.or(h.nodes)
+    if (next.count() === (old?.count() ?? 0)) continue
+    if (h.avoid) b.avoid = next
+    else b.prefer = next
+    bias.set(h.pick, b)
+    grew.push({ ...h, nodes: next })
+  }
+  return grew
 }
 
 class Failure {
@@ -65,7 +100,9 @@ class Failure {
 }
 
 class Solver {
-  private readonly ids: string[]
+  readonly ids: string[]
+  /** What earlier picks could do differently, gathered while explaining a failure. */
+  readonly hints: Hint[] = []
   private readonly index = new Map<string, number>()
   private readonly labels = new Map<string, Bits>()
   private readonly n: number
@@ -85,6 +122,7 @@ class Solver {
     private readonly currentIn: Placement,
     private readonly seed: number | string,
     picks: PickExpr[],
+    private readonly bias: ReadonlyMap<PickExpr, Bias>,
   ) {
     // Nodes are indexed in id order, so the same nodes give the same indices whatever order they came in.
     this.ids = nodes.map((x) => x.id).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
@@ -244,6 +282,7 @@ class Solver {
     for (const i of cur?.nodes ?? []) this.load[i]! -= cur!.count.get(i)!
     const cap = e.hard ? 1 : Math.max(1, Math.ceil(k / Math.max(m, 1)))
     let rank: Uint32Array | undefined
+    const hint = this.bias.get(e)
     const out =
       k === 0
         ? new Map<number, number>()
@@ -256,6 +295,7 @@ class Solver {
             current: cur?.count ?? new Map(),
             load: this.load,
             rank: () => (rank ??= this.ranks(e.service)),
+            bias: hint === undefined ? undefined : (i) => (hint.avoid?.has(i) === true ? 1 : hint.prefer?.has(i) === true ? -1 : 0),
           })
     if (!e.hard && cap > 1) this.warnings.push(`${where} stacks ${k} instances on ${m} node(s), up to ${cap} per node: its set holds fewer nodes than instances`)
     let kept = 0
@@ -279,7 +319,7 @@ class Solver {
   private why(e: Expr, set: Bits): string[] {
     const missing = set.not()
     if (missing.count() === 0) return []
-    return exclusions(e, missing, { ids: this.ids, env: this.env, values: this.values })
+    return exclusions(e, missing, { ids: this.ids, env: this.env, values: this.values, hints: this.hints })
   }
 
   /** A tie-break per node for one service: the seed and the service pick a key, each node's id mixes in. */

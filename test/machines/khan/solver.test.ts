@@ -45,6 +45,22 @@ test('pickh with too few nodes fails, and says which constraint excluded which n
   t.true(solve(parse('a := pick(A, 2, label(gpu))\npick(w, 3, label(gpu) & !label(drain) & !a)'), ns, { seed: 1 }).ok)
 })
 
+test('a pick that fails because of where an earlier pick landed is solved again with that pick steered away', (t) => {
+  const ns = nodes(6, (i) => [...(i < 4 ? ['gpu'] : []), ...(i === 1 ? ['drain'] : [])])
+  // a must leave two of n00, n02, n03 free: only a choice of n01 and one other does.
+  for (const seed of [0, 1, 2, 3, 4, 5]) {
+    const r = solve(parse('a := pick(A, 2, label(gpu))\npickh(w, 2, label(gpu) & !label(drain) & !a)'), ns, { seed })
+    t.true(r.ok, r.explain.join('\n'))
+    t.true(r.sets.a!.includes('n01'))
+    t.is(Object.keys(r.placement.w!).filter((id) => r.sets.a!.includes(id)).length, 0)
+  }
+  // Taking, too: b needs a node that a chose and that has the label.
+  const take = solve(parse('a := pick(A, 1, ALL)\npickh(b, 1, a & label(gpu))'), nodes(8, (i) => (i === 5 ? ['gpu'] : [])), { seed: 3 })
+  t.true(take.ok)
+  t.deepEqual(take.sets.a, ['n05'])
+  t.true(take.explain.some((l) => /^1:6: retried pick\(A, 1, ALL\) preferring n05, for pickh\(b, 1, a & label\(gpu\)\) at 2:1$/.test(l)), take.explain.join('\n'))
+})
+
 test('a pick over an empty set fails; a count of zero places nothing; a negative count or a division by zero fails', (t) => {
   const r = solve(parse('x := label(ssd)\npick(db, 1, x)'), nodes(3))
   t.false(r.ok)
