@@ -75,6 +75,21 @@ test('a pick over an empty set fails; a count of zero places nothing; a negative
   t.regex(solve(parse('pick(db, size(ALL) * 100000, ALL)'), nodes(3)).explain[0]!, /more than 100000 instances/)
 })
 
+test('explanations follow names, lists and unions down to the constraint that excluded each node', (t) => {
+  const ns = nodes(5, (i) => (i === 0 ? ['a'] : i === 1 ? ['b'] : []))
+  const r = solve(parse('farm := ("n02", "n03")\nsmall := label(a) | label(b)\npickh(s, 3, small & !farm)'), ns)
+  t.false(r.ok)
+  t.deepEqual(r.explain.slice(1), [
+    '2:19: `label(a) | label(b)` excluded 3 node(s): n02, n03, n04 (in neither side)',
+    '2:10: `label(a)` excluded 3 node(s): n02, n03, n04 (no label "a")',
+    '2:21: `label(b)` excluded 3 node(s): n02, n03, n04 (no label "b")',
+  ])
+  const listed = solve(parse('farm := ("n02", "n03")\npickh(s, 3, farm)'), ns)
+  t.deepEqual(listed.explain.slice(1), ['2:13: `farm` excluded 3 node(s): n00, n01, n04 (not listed in farm at 1:1)'])
+  const many = solve(parse('pickh(s, 20, label(a))'), nodes(14, (i) => (i === 0 ? ['a'] : [])))
+  t.is(many.explain[1], '1:14: `label(a)` excluded 13 node(s): n01, n02, n03, n04, n05, n06, n07, n08, n09, n10 and 3 more (no label "a")')
+})
+
 test('a fractional count is rounded up', (t) => {
   t.is(total(solve(parse('pick(s, size(ALL) / 2, ALL)'), nodes(5)).placement.s), 3)
 })
