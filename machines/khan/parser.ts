@@ -16,6 +16,13 @@ import { KEYWORDS, type After, type Cond, type Expr, type Pos, type Program, typ
 import { KhanParseError } from './errors.js'
 import { describe, lex } from './lexer.js'
 
+/**
+ * How deeply expressions may nest (parentheses, `!`, pick arguments, chains of operators). The
+ * checker, the solver and the printer recurse over the tree; a bound keeps a hostile program from
+ * exhausting the stack, and no real placement comes near it.
+ */
+export const MAX_DEPTH = 200
+
 /** Parses a whole program. */
 export function parse(source: string): Program {
   return new Parser(lex(source)).program()
@@ -23,6 +30,8 @@ export function parse(source: string): Program {
 
 class Parser {
   private i = 0
+  private nest = 0
+  private readonly depths = new WeakMap<Expr, number>()
   constructor(private readonly toks: Token[]) {}
 
   private get t(): Token {
@@ -72,9 +81,16 @@ class Parser {
   private line(): Expr {
     if (this.is('ident') && this.peek().kind === ':=') {
       const name = this.name('a name to assign to')
+      if (this.nest >= MAX_DEPTH) this.fail(`at most ${MAX_DEPTH} names assigned at once`, name)
       this.i++
       if (this.is('(') && this.peek().kind === 'string') return { kind: 'assign', name: name.text, value: this.list(), pos: name.pos }
-      return { kind: 'assign', name: name.text, value: this.line(), pos: name.pos }
+      this.nest++
+      try {
+        const value = this.line()
+        return this.deep({ kind: 'assign', name: name.text, value, pos: name.pos }, name, value)
+      } finally {
+        this.nest--
+      }
     }
     return this.expr()
   }
@@ -113,18 +129,34 @@ class Parser {
       const op = this.t
       this.i++
       const right = this.binary(level + 1)
-      left = op.kind === '&' || op.kind === '|' ? { kind: 'set', op: op.kind, left, right, pos: op.pos } : { kind: 'arith', op: op.kind as '+', left, right, pos: op.pos }
+      left = this.deep(op.kind === '&' || op.kind === '|' ? { kind: 'set', op: op.kind, left, right, pos: op.pos } : { kind: 'arith', op: op.kind as '+', left, right, pos: op.pos }, op, left, right)
     }
     return left
   }
 
+  /** Records `e`'s depth (its deepest child's plus one); too deep is an error at `at`. */
+  private deep<T extends Expr>(e: T, at: Token, ...children: Expr[]): T {
+    const d = 1 + Math.max(0, ...children.map((c) => this.depths.get(c) ?? 1))
+    if (d > MAX_DEPTH) this.fail(`an expression nested at most ${MAX_DEPTH} deep`, at)
+    this.depths.set(e, d)
+    return e
+  }
+
   private unary(): Expr {
-    if (this.is('!')) {
-      const pos = this.t.pos
-      this.i++
-      return { kind: 'not', operand: this.unary(), pos }
+    // Every nested expression passes through here: bound the recursion before it can overflow.
+    if (this.nest >= MAX_DEPTH) this.fail(`an expression nested at most ${MAX_DEPTH} deep`)
+    this.nest++
+    try {
+      if (this.is('!')) {
+        const op = this.t
+        this.i++
+        const operand = this.unary()
+        return this.deep({ kind: 'not', operand, pos: op.pos }, op, operand)
+      }
+      return this.atom()
+    } finally {
+      this.nest--
     }
-    return this.atom()
   }
 
   private atom(): Expr {
@@ -156,7 +188,7 @@ class Parser {
         this.expect(',', '`,` after the count')
         const set = this.expr()
         this.close(open, `${t.text}(…)`)
-        return { kind: 'pick', hard: t.text === 'pickh', service: svc.text, servicePos: svc.pos, count, set, pos: t.pos }
+        return this.deep({ kind: 'pick', hard: t.text === 'pickh', service: svc.text, servicePos: svc.pos, count, set, pos: t.pos }, t, count, set)
       }
       case 'label': {
         this.i++
@@ -172,7 +204,7 @@ class Parser {
         const open = this.expect('(', '`(` after size')
         const set = this.expr()
         this.close(open, 'size(…)')
-        return { kind: 'size', set, pos: t.pos }
+        return this.deep({ kind: 'size', set, pos: t.pos }, t, set)
       }
       default:
         if (KEYWORDS.has(t.text)) this.fail(what)
