@@ -2,7 +2,7 @@
  * Properties of the khan solver over random programs, nodes and current placements (fast-check): a
  * solution satisfies every pick it claims to (checked by a separate, naive evaluator over id sets);
  * a failure names a pick that truly cannot be placed; the solver is deterministic; re-solving a
- * solution moves nothing, whatever the seed.
+ * solution moves nothing, whatever the seed; after a node dies, only its instances move.
  */
 import test from 'ava'
 import fc from 'fast-check'
@@ -135,6 +135,23 @@ test('re-solving a satisfied placement moves nothing, whatever the seed', (t) =>
       fc.pre(first.ok)
       const again = solve(parse(src), nodes, { current: first.placement, seed: other })
       return again.ok && again.moves.started === 0 && again.moves.stopped === 0 && JSON.stringify(again.placement) === JSON.stringify(first.placement)
+    }),
+    { numRuns: 300 },
+  )
+  t.pass()
+})
+
+test('after a node dies only its instances move (fixed counts, sets of labels)', (t) => {
+  const independent = fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 6 }), setExpr([], 2)), { minLength: 1, maxLength: 5 }).map((ps) => ps.map(([hard, k, s], i) => `${hard ? 'pickh' : 'pick'}(s${i}, ${k}, ${s})`).join('\n'))
+  fc.assert(
+    fc.property(independent, nodeLists, fc.nat(), seeds, (src, nodes, which, seed) => {
+      const first = solve(parse(src), nodes, { seed })
+      fc.pre(first.ok && nodes.length > 1)
+      const dead = nodes[which % nodes.length]!.id
+      const lost = Object.values(first.placement).reduce((s, per) => s + (per[dead] ?? 0), 0)
+      const again = solve(parse(src), nodes.filter((x) => x.id !== dead), { seed, current: first.placement })
+      fc.pre(again.ok)
+      return again.moves.started === lost && again.moves.stopped === lost
     }),
     { numRuns: 300 },
   )
