@@ -7,9 +7,9 @@
  * permission model lets it read only its bundle, the bootstrap, its working directory and the
  * package directories of the modules its manifest names (modules.ts: crux's own grpc-js and
  * proto-loader and what they depend on), and write only its working directory (so not `node.key` nor
- * the flock secret in the data dir), and start no process and no worker. Where the system has `setpriv`, the kernel also kills it when the fulcrum dies
- * (PR_SET_PDEATHSIG): the bootstrap exits when its channel closes, but a service stuck in a busy loop
- * would not notice.
+ * the flock secret in the data dir), and start no process and no worker. Where the system has
+ * `setpriv`, the kernel also kills it when the fulcrum dies (PR_SET_PDEATHSIG): the bootstrap exits
+ * when its channel closes, but a service stuck in a busy loop would not notice.
  *
  * A worker thread protects much less: it is inside the fulcrum's process, so the permission model
  * does not apply to it — it can read every file the fulcrum can, `node.key` too; only its

@@ -7,15 +7,16 @@
  * `quit` aborts when the node asks the service to stop; `alive()` is a heartbeat (call it more often
  * than every `confab.ttlMs`, or the service is taken for hung and killed); `confab.listening(address)`
  * says where it serves (host:port), which is what picket registers with the reeve;
- * `confab.require(name)` loads one of the modules of crux's installation its manifest lists. When the function
- * returns the service exits 0; when it throws, its error goes to stderr and it exits 1.
+ * `confab.require(name)` loads one of the modules of crux's installation its manifest lists. When the
+ * function returns the service exits 0; when it throws, its error goes to stderr and it exits 1.
  *
  * It imports nothing but Node's own modules: a child process runs under Node's permission model and
  * may read only this file, its bundle and its working directory (and the packages of the modules its
  * manifest lists, which `confab.require` loads by the paths the node resolved), so the bootstrap
- * cannot lean on the rest of crux. It is emitted twice with one name — dist/actors/picket/service-child.mjs by tsc and
- * dist/bin/service-child.mjs beside the bundle (bin/bundle.ts) — so `./service-child.mjs` beside
- * whichever module spawns it is always there (actors/picket/bootstrap.ts).
+ * cannot lean on the rest of crux. It is emitted twice with one name —
+ * dist/actors/picket/service-child.mjs by tsc and dist/bin/service-child.mjs beside the bundle
+ * (bin/bundle.ts) — so `./service-child.mjs` beside whichever module spawns it is always there
+ * (actors/picket/bootstrap.ts).
  *
  * The channel to the node: a child process talks over fd 3 (a socket pair), one JSON object a line
  * (`{"t":"alive"}`, `{"t":"listening","address":…}`, `{"t":"lookup","id":…,"api":…}` out; `{"t":"quit"}` and
