@@ -168,4 +168,4 @@ export const flockLogic = setup({
 })
 
 /** The flock machine as the runtime knows it. Bump the version when old journals would replay differently. */
-export const flockMachine = defineMachine('flock', '5', flockLogic)
+export const flockMachine = defineMachine('flock', '6', flockLogic)

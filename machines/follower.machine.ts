@@ -172,4 +172,4 @@ export const followerLogic = S.createMachine({
 })
 
 /** The follower as the runtime knows it. */
-export const followerMachine = defineMachine('follower', '2', followerLogic)
+export const followerMachine = defineMachine('follower', '3', followerLogic)

@@ -30,7 +30,9 @@ export function flockViewOf(ctx: FlockContext): FlockView {
   if (listHeld) {
     for (const node of Object.keys(ctx.list.entries).sort()) members.push({ node, host: hostOf(ctx.list.entries[node]!.addr) })
   }
-  return { type: 'flock.view', leading, leader: ctx.leader.id, steward: servicesOf(ctx).steward, members, listHeld }
+  const view: FlockView = { type: 'flock.view', leading, leader: ctx.leader.id, steward: servicesOf(ctx).steward, members, listHeld }
+  if (ctx.lost.id !== '') view.lost = { node: ctx.lost.id, until: ctx.lost.until }
+  return view
 }
 
 /**
@@ -42,7 +44,7 @@ export function createFlockViewFeed(): { next(ctx: FlockContext): FlockView | nu
   return {
     next(ctx) {
       const leading = isLeader(ctx)
-      const key = `${leading ? 1 : 0} ${ctx.leader.id} ${servicesOf(ctx).steward} ${holdsList(ctx, leading) ? `${ctx.list.version} ${ctx.list.size} ${ctx.list.lo} ${ctx.list.hi}` : ''}`
+      const key = `${leading ? 1 : 0} ${ctx.leader.id} ${servicesOf(ctx).steward} ${ctx.lost.id} ${holdsList(ctx, leading) ? `${ctx.list.version} ${ctx.list.size} ${ctx.list.lo} ${ctx.list.hi}` : ''}`
       if (key === last) return null
       last = key
       return flockViewOf(ctx)

@@ -259,6 +259,14 @@ function follow(ctx: FlockContext, p: Info, now: number, out: Effect[], leader: 
   ping(ctx, out, leader, 'beat', now)
   // The leader we already follow just spoke: that is a check-in, not a new leader to wait for.
   ctx.leaderExpires = now + hb(ctx, same ? 1 + ctx.cfg.shortLeaderHb : 2 + ctx.cfg.shortLeaderHb)
+  // It is a check-in for the loss estimate too (the one carrying its promotion, rule 10). Uncounted,
+  // the next one came 2 HB after the last counted and read as a lost check-in at every member: from
+  // a clean 0.057 to 0.134, which widened the suspicion window to 3 HB for the next ~12 HB, and a
+  // leader dying then was given up on 5–6 HB after its death instead of 4.
+  if (same && p.me.id === leader.id) {
+    if (ctx.checkInAt > 0) noteArrival(ctx, now - ctx.checkInAt)
+    ctx.checkInAt = now
+  }
   for (const m of members) ping(ctx, out, m.node, 'ping', now)
 }
 

@@ -99,12 +99,19 @@ export const sameNamed = (a: Named | null, b: Named | null): boolean => a !== nu
  * The reeve serves only the endpoints of nodes the flock lists: it gets the node set whenever it
  * changes; null (nothing left out) when this node holds no list (a member that copies none). A list
  * without this node in it is one being copied (a member switching leaders starts its copy afresh): the
- * last set stays, since serving everything meanwhile would bring a dead leader's services back.
+ * last set stays, since serving everything meanwhile would bring a dead leader's services back; less
+ * the leader the flock just gave up on, if it names one: a node suspecting its leader often joins
+ * the flock of a node that already started over, and the copy took 1–1.5 HB more to arrive, which
+ * kept a dead leader's services served past the flock's own judgement.
  */
 export function sendReeveMembers(ctx: FollowerContext, v: FlockView, out: Effect[]): void {
   const held = v.listHeld ?? v.leading
-  if (held && !v.members.some((m) => m.node === ctx.node)) return
-  const nodes = held ? v.members.map((m) => m.node).sort() : null
+  let nodes: string[] | null
+  if (held && !v.members.some((m) => m.node === ctx.node)) {
+    if (v.lost === undefined || ctx.now >= v.lost.until || ctx.reeveMembers === '-') return
+    const lost = v.lost.node
+    nodes = ctx.reeveMembers.split(' ').filter((n) => n !== lost)
+  } else nodes = held ? v.members.map((m) => m.node).sort() : null
   const key = nodes === null ? '-' : nodes.join(' ')
   if (key === ctx.reeveMembers) return
   ctx.reeveMembers = key

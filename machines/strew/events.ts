@@ -106,6 +106,11 @@ export type FlockView = Stamped & {
   members: Member[]
   /** This node holds the member list (it leads, or members copy the leader's); absent: only while leading. */
   listHeld?: boolean
+  /**
+   * The leader this node gave up on (it left it while suspecting it) and until when, on this node's
+   * clock, it will not follow it again; absent: none, or it spoke again since.
+   */
+  lost?: { node: string; until: number }
 }
 
 /** Registration accepted for call-back (status BUSY). Sent by the registry to the register call's `from`; reaches the follower. */

@@ -101,6 +101,20 @@ test('hb (member): loss is judged from the gaps between check-ins, not from a de
   t.true(Math.abs(ctx.loss - 1 / 3) < 1e-9)
 })
 
+test('hb (member): the check-in that carries its leader\'s promotion (rule 10) counts for the loss estimate', (t) => {
+  // Uncounted, the next check-in came 2 HB after the last counted one and read as a lost one at every
+  // member of a flock whose leader was just promoted: the window widened to ~3 HB for the next ~12 HB.
+  const ctx = memberCtx(L, { leaderExpires: 3 * HB, lossSums: { got: 0, missed: 0 } })
+  const checkIn = (at: number, vote: number) => receive(ctx, info({ me: L, leader: L, kind: 'leader-beat', vote, lvote: vote, sent: at }), at, [])
+  t.is(checkIn(1 * HB, 700), 'leader-check-in')
+  t.is(checkIn(2 * HB, 700), 'leader-check-in')
+  t.is(checkIn(3 * HB, VOTE_MAX), 'higher-vote') // promoted after 6 HB of leadership
+  t.is(checkIn(4 * HB, VOTE_MAX), 'leader-check-in')
+  onHeartbeat(ctx, 4.5 * HB, [])
+  t.is(ctx.loss, 0) // 3 arrivals, none missed
+  t.is(ctx.checkInAt, 4 * HB)
+})
+
 test('hb (member): leader expiry → start over (new flock, leads itself, LeaderStart, Epoch, checkpoint)', (t) => {
   const ctx = memberCtx(L, { leaderExpires: 3 * HB, leaderSuspect: 2 * HB, list: leaderWith(['x']).list })
   const out: Effect[] = []

@@ -12,8 +12,8 @@ const HB = 500
 
 function follower() {
   const s = stepper(followerLogic, { node: 'me', nodeId: '/b/h1/me/Reeve/Reeve1', netId: '/Reeve1_0/me/net/10.0.0.5:50059', publicKey: 'a2V5', hbMs: HB, now: 1_000 })
-  const view = (at: number, o: { leading?: boolean; leader?: string; steward?: string; members?: Member[] } = {}) =>
-    s.send({ type: 'flock.view', leading: o.leading ?? false, leader: o.leader ?? 'L', steward: o.steward ?? 'L:50059', members: o.members ?? [] }, at)
+  const view = (at: number, o: { leading?: boolean; leader?: string; steward?: string; members?: Member[]; listHeld?: boolean; lost?: { node: string; until: number } } = {}) =>
+    s.send({ type: 'flock.view', leading: o.leading ?? false, leader: o.leader ?? 'L', steward: o.steward ?? 'L:50059', members: o.members ?? [], ...(o.listHeld === undefined ? {} : { listHeld: o.listHeld }), ...(o.lost === undefined ? {} : { lost: o.lost }) }, at)
   const fire = (name: string, at: number) => s.send({ type: 'timer.fired', name }, at)
   return { ...s, view, fire }
 }
@@ -95,4 +95,28 @@ test('leading for the settle window starts the steward and registry under a term
   // Leading again at a time before the last term (a clock that went back): the term still goes up.
   f.view(2_000, { leading: true, leader: 'me', steward: 'me:50059', members })
   t.deepEqual(sent(f.fire('lead', 2_100), 'steward.lead').map((e) => e.term), [2_601])
+})
+
+test('the reeve gets the listed nodes; while a copy is taken afresh it keeps the last set, less the leader the flock gave up on', (t) => {
+  const f = follower()
+  const m = (...nodes: string[]) => nodes.map((node) => ({ node, host: node }))
+  const members = (out: ReturnType<typeof f.view>) => sent(out, 'reeve.members', 'me/reeve').map((e) => e.nodes)
+  t.deepEqual(members(f.view(1_000, { members: m('me', 'L', 'a'), listHeld: true })), [['L', 'a', 'me']])
+  // Joined another flock: the copy starts empty; the last set stays.
+  t.deepEqual(members(f.view(1_100, { leader: 'b', steward: 'b:50059', members: [], listHeld: true })), [])
+  // The same while the flock names L lost (it left L while suspecting it): L is left out at once.
+  t.deepEqual(members(f.view(1_200, { leader: 'b', steward: 'b:50059', members: [], listHeld: true, lost: { node: 'L', until: 6_000 } })), [['a', 'me']])
+  t.deepEqual(members(f.view(1_300, { leader: 'c', steward: 'c:50059', members: [], listHeld: true, lost: { node: 'L', until: 6_000 } })), [], 'nothing new')
+  t.deepEqual(members(f.view(1_400, { leader: 'b', steward: 'b:50059', members: m('b', 'me', 'a'), listHeld: true, lost: { node: 'L', until: 6_000 } })), [['a', 'b', 'me']], 'the copy, once taken')
+})
+
+test('a lost leader named past its time is not left out of the last set; nor is anything when the node holds no list', (t) => {
+  const f = follower()
+  const m = (...nodes: string[]) => nodes.map((node) => ({ node, host: node }))
+  const members = (out: ReturnType<typeof f.view>) => sent(out, 'reeve.members', 'me/reeve').map((e) => e.nodes)
+  t.deepEqual(members(f.view(1_000, { members: m('me', 'L', 'a'), listHeld: true })), [['L', 'a', 'me']])
+  t.deepEqual(members(f.view(7_000, { leader: 'b', steward: 'b:50059', members: [], listHeld: true, lost: { node: 'L', until: 6_000 } })), [])
+  const g = follower()
+  t.deepEqual(sent(g.view(1_000, { members: m('me', 'L'), listHeld: true }), 'reeve.members', 'me/reeve').map((e) => e.nodes), [['L', 'me']])
+  t.deepEqual(sent(g.view(1_100, { members: [], listHeld: false, lost: { node: 'L', until: 6_000 } }), 'reeve.members', 'me/reeve').map((e) => e.nodes), [null])
 })

@@ -24,3 +24,14 @@ test('a member that copies the list gets it in its view, and a new view when the
   const none = flockViewOf(ctx)
   t.deepEqual([none.listHeld, none.members], [false, []])
 })
+
+test('the view names the leader the node gave up on, until it speaks again; a new view when that changes', (t) => {
+  const ctx = memberCtx(node('M'))
+  const feed = createFlockViewFeed()
+  t.is(feed.next(ctx)!.lost, undefined)
+  ctx.lost = { id: 'L', until: 9_000 }
+  t.deepEqual(feed.next(ctx)?.lost, { node: 'L', until: 9_000 })
+  t.is(feed.next(ctx), null, 'nothing changed')
+  ctx.lost = { id: '', until: 0 }
+  t.is(feed.next(ctx)!.lost, undefined)
+})
