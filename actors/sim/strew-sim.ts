@@ -61,6 +61,8 @@ interface StrewNode {
   /** `<node>/steward` and `<node>/registry`: the actors that call as the steward. */
   stewardActors: Set<string>
   actor: FlockActor | null
+  /** The node's clock minus the simulator's (ms). */
+  skew: number
 }
 
 export class SimStrew {
@@ -75,7 +77,7 @@ export class SimStrew {
   private readonly servedChanges = createServedChanges()
 
   constructor(
-    net: SimNetwork,
+    private readonly net: SimNetwork,
     private readonly o: SimStrewOptions,
   ) {
     // Own generators: the strew layer draws nothing from the flock's or the datagrams' streams.
@@ -91,7 +93,7 @@ export class SimStrew {
 
   /** The host's outbound for node `addr` (createFlockActor's `outbound`): datagrams and the gRPC road. */
   outbound(addr: string): (udp: OutboundRouter) => OutboundRouter {
-    const n: StrewNode = { addr, road: null, stewardRoad: null, stewardActors: new Set(), actor: null }
+    const n: StrewNode = { addr, road: null, stewardRoad: null, stewardActors: new Set(), actor: null, skew: 0 }
     this.nodes.set(addr, n)
     const grpc = {
       call: (hostPort: string, name: string, event: Parameters<SimGrpcRoad['call']>[2], from: string) => (n.stewardActors.has(from) ? n.stewardRoad : n.road)?.call(hostPort, name, event, from),
@@ -117,6 +119,7 @@ export class SimStrew {
     const host = actor.host
     const node = actor.context().me.id
     const t0 = clock.now()
+    n.skew = t0 - this.net.clock.now()
     const self = this.grpcAddress(addr)
     const key = Buffer.from(node, 'utf8')
     const publicKey = key.toString('base64')
@@ -159,10 +162,15 @@ export class SimStrew {
     return { node, keyId, hbMs, ttlMs: (this.o.ttlHb ?? 3) * hbMs, services, phaseMs: this.rng.int(hbMs), now }
   }
 
-  /** Node `addr`'s reeve took `event`: a catalog push, or a new node list, tells the checker when (on the node's clock) and what it changed of what is served. */
+  /**
+   * Node `addr`'s reeve took `event`: a catalog push, or a new node list, tells the checker when and
+   * what it changed of what is served. When on the simulator's clock, as the marks and faults are: on
+   * the node's, a skewed node's change just after a mark was timed at the next mark, or before the
+   * mark it followed.
+   */
   private pushed(addr: string, actor: FlockActor, reeveId: string, event: HostEvent): void {
     const ids = this.servedChanges(reeveId, event, event.type === 'reeve.members' ? actor.host.state(reeveId).context : undefined)
-    if (ids !== undefined) this.checker.catalogChanged(addr, event.now ?? 0, ids)
+    if (ids !== undefined) this.checker.catalogChanged(addr, (event.now ?? 0) - (this.nodes.get(addr)?.skew ?? 0), ids)
   }
 
   /** A fault at `at` (ms), for the checker. */

@@ -68,7 +68,8 @@ export function checkTrace(path: string, bounds: Partial<CheckBounds> = {}): Tra
       const node = step.input === null ? undefined : reeveNode.get(step.actor)
       if (node === undefined) return
       const ids = servedChanges(step.actor, step.input!, step.cell.context)
-      if (ids !== undefined) strew.catalogChanged(node, step.t, ids)
+      // On the simulator's clock, as the marks and faults are (the journal's times are the node's).
+      if (ids !== undefined) strew.catalogChanged(node, step.t - (nodeOf.get(step.actor.slice(0, -'/reeve'.length))?.offset ?? 0), ids)
     },
     onNote: (note, cells) => {
       const body = (note.mark ?? note.fault)!

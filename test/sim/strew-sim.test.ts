@@ -201,3 +201,15 @@ for (const seed of [5, 15]) {
     t.true(s.strew!.retired_hb_max <= 5, String(s.strew!.retired_hb_max))
   })
 }
+
+test('under clock skew the checker times what a reeve serves on the simulator\'s clock, live and from the trace', async (t) => {
+  // Timed on the node's clock (±300 ms here), a change just after a mark fell back to the next mark:
+  // the run read 5 HB for a retirement of 4.48 and 1.09 HB for a visibility of 0.32.
+  const trace = join(tempDir(t, 'crux-strew-skew-'), 'r.ndjson')
+  const s = await runSim({ nodes: 10, services: 2, seed: 3, skewMs: 300, crashLeaderAtHb: 15, trace })
+  t.deepEqual(s.strew!.violations, [])
+  t.true(s.strew!.retired_hb_max < 4.6, String(s.strew!.retired_hb_max))
+  t.true(s.strew!.visible_hb_max < 0.5, String(s.strew!.visible_hb_max))
+  const check = crux('check', trace, '--json')
+  t.deepEqual(JSON.parse(check.stdout).strew, s.strew)
+})
