@@ -6,21 +6,21 @@
  */
 import { parseMusterTags, PICKET_API, type MusteredService } from '../../machines/picket/muster.js'
 import type { CatalogEndpoint } from '../../machines/steward/types.js'
+import { nodeOfNodeId } from '../../machines/strew/ids.js'
 
 /** One service of the inventory (CLI.md's fields, and `since`). */
 export type InventoryRow = Omit<MusteredService, 'pid'> & { node: string; pid: number | null; address: string | null; reason: string | null }
 
-const nodeOf = (nodeId: string) => nodeId.split('/')[3] ?? ''
 
 /** What `endpoints` (a whole catalog) say every node runs, and the nodes to ask for the rest. */
 export function inventoryOf(endpoints: readonly CatalogEndpoint[]): { services: InventoryRow[]; partial: Array<{ node: string; address: string }> } {
   const served = new Map<string, string>()
-  for (const e of endpoints) if (e.state === 'up') served.set(`${nodeOf(e.nodeId)} ${e.api} ${e.instance}`, e.address)
+  for (const e of endpoints) if (e.state === 'up') served.set(`${nodeOfNodeId(e.nodeId)} ${e.api} ${e.instance}`, e.address)
   const services: InventoryRow[] = []
   const partial: Array<{ node: string; address: string }> = []
   for (const e of endpoints) {
     if (e.api !== PICKET_API || e.state !== 'up') continue
-    const node = nodeOf(e.nodeId)
+    const node = nodeOfNodeId(e.nodeId)
     const m = parseMusterTags(e.tags ?? [])
     if (m.partial) partial.push({ node, address: e.address })
     else for (const s of m.services) services.push({ node, ...s, address: s.up ? (served.get(`${node} ${s.api} ${s.instance}`) ?? null) : null, reason: null })

@@ -13,6 +13,7 @@ import type { PersistedService, PicketContext, PicketMessage, ServiceView } from
 import type { ReeveContext } from '../../machines/reeve/rules.js'
 import { servedEndpoints } from '../../machines/reeve/served.js'
 import { pick } from '../../machines/strew/selector.js'
+import { nodeIdPrefixOf, parseNodeId } from '../../machines/strew/ids.js'
 import type { Clock } from '../../runtime/clock.js'
 import type { ActorHost } from '../../runtime/host.js'
 import type { PortHandler } from '../../runtime/router.js'
@@ -106,7 +107,6 @@ export function startPicket(init: PicketInit, bind: (edge: RunEdge) => void): Pi
     .filter((k) => k.startsWith('svc/'))
     .map((k) => init.persisted.get(actor, k) as PersistedService | null)
     .filter((s): s is PersistedService => s !== null && typeof s === 'object' && typeof s.name === 'string' && typeof s.hash === 'string')
-  const [bloc, horde, reeveNode] = init.reeveNodeId.split('/').slice(1, 4)
   host.spawn(actor, picketMachine.name, {
     node,
     now: init.clock.now(),
@@ -115,8 +115,8 @@ export function startPicket(init: PicketInit, bind: (edge: RunEdge) => void): Pi
     heartbeater: `${node}/heartbeater`,
     keyId: init.reeveKeyId,
     self: actor,
-    nodeIdPrefix: `/${bloc}/${horde}/${reeveNode}`,
-    horde: horde!,
+    nodeIdPrefix: nodeIdPrefixOf(init.reeveNodeId),
+    horde: parseNodeId(init.reeveNodeId).horde,
     services,
     ...(init.address === undefined ? {} : { address: init.address }),
   })

@@ -17,6 +17,7 @@ import { Rng } from '../../runtime/rng.js'
 import type { FlockActor } from '../flock/flock.actor.js'
 import type { Fault } from './check-faults.js'
 import { PicketChecker, type PicketBounds, type PicketNodeView, type PicketSummary } from './picket-check.js'
+import { nodeIdPrefixOf } from '../../machines/strew/ids.js'
 import { SimRunEdge } from './picket-edge.js'
 import { planPicket, type PlannedService } from './picket-plan.js'
 import { PICKET_ANSWERS, picketViewOf, simPicketConfig, tellRegistered } from './picket-views.js'
@@ -90,7 +91,7 @@ export class SimPicket {
       heartbeater: `${node}/heartbeater`,
       keyId: reeveKeyId,
       self: id,
-      nodeIdPrefix: reeveNodeId.split('/').slice(0, 4).join('/'),
+      nodeIdPrefix: nodeIdPrefixOf(reeveNodeId),
       horde,
       services: [],
       // Its muster registers at the node's address, as a fulcrum's does at its gRPC address.

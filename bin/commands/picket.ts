@@ -13,7 +13,7 @@ import type { ServiceInfo } from '../../protos/gen/crux/v1/picket.js'
 import type { PeerTls } from '../../runtime/grpc-tls.js'
 import { checkName } from '../../actors/picket/routes.js'
 import { Code, CruxError, InvalidArgumentError } from '../../runtime/errors.js'
-import { catalogNodes, explainCall, hashArg, reach, say, using, type Reach } from './reach.js'
+import { explainCall, hashArg, reach, say, using, type Reach } from './reach.js'
 
 /** How long start and upgrade watch for the service to run, by default, s. */
 const WAIT_S = 30

@@ -7,6 +7,7 @@ import type { Command } from 'commander'
 import type { PeerTls } from '../../runtime/grpc-tls.js'
 import { Code, CruxError, isRemoteError } from '../../runtime/errors.js'
 import { target } from '../flags.js'
+import { nodeOfNodeId } from '../../machines/strew/ids.js'
 
 export const DEFAULT_TARGET = '127.0.0.1:50059'
 export const DEFAULT_DATA_DIR = './crux-data'
@@ -80,5 +81,5 @@ export async function catalogNodes(f: Reach, tls: PeerTls): Promise<Array<{ node
   const { PASTICHE_API } = await import('../../machines/pastiche/announce.js')
   const reeve = createReeveClient({ address: f.target, tls, timeoutMs: 10_000 })
   const { endpoints } = await using(reeve, (c) => c.catalog({ api: PASTICHE_API }), (err) => explainCall(f, err, 'reeve'))
-  return endpoints.map((e) => ({ node: e.nodeId.split('/')[3] ?? '', address: e.address, up: e.state === 'up' }))
+  return endpoints.map((e) => ({ node: nodeOfNodeId(e.nodeId), address: e.address, up: e.state === 'up' }))
 }

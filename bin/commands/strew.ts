@@ -8,7 +8,7 @@
 import type { Command } from 'commander'
 import { reach, say, using, type Reach } from './reach.js'
 import type { ReeveClient } from '../../actors/strew/client.js'
-import { defaultService, goodId } from '../../machines/strew/ids.js'
+import { defaultService, goodId, nodeOfNodeId } from '../../machines/strew/ids.js'
 import type { CatalogEndpoint } from '../../machines/steward/types.js'
 import { Code, CruxError, InvalidArgumentError, isRemoteError, NotFoundError, UnavailableError } from '../../runtime/errors.js'
 import { duration, formatDuration, target } from '../flags.js'
@@ -37,11 +37,8 @@ const instanceName = (flag: string, wildcard: boolean) => (v: string): string =>
 const ttl = duration('--ttl', { bare: 's', min: 1, max: 31_536_000_000 })
 
 
-/** The flock node a NodeID (/bloc/horde/node/service/api) belongs to. */
-const nodeOf = (nodeId: string): string => nodeId.split('/')[3] ?? ''
-
 /** A catalog entry as CLI.md's JSON gives it (`node_id` and `horde` beyond the contract's fields). */
-const row = (e: CatalogEndpoint) => ({ api: e.api, instance: e.instance, addr: e.address, node: nodeOf(e.nodeId), up: e.state === 'up', node_id: e.nodeId, horde: e.horde, tags: e.tags ?? [] })
+const row = (e: CatalogEndpoint) => ({ api: e.api, instance: e.instance, addr: e.address, node: nodeOfNodeId(e.nodeId), up: e.state === 'up', node_id: e.nodeId, horde: e.horde, tags: e.tags ?? [] })
 const ordered = (es: readonly CatalogEndpoint[]): CatalogEndpoint[] => [...es].sort((a, b) => (a.api < b.api ? -1 : a.api > b.api ? 1 : a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : a.nodeId < b.nodeId ? -1 : 1))
 
 function table(es: readonly CatalogEndpoint[]): string {
@@ -108,7 +105,7 @@ export function registerStrew(program: Command): void {
   ).action((f: ServiceFlags) =>
     withReeve(f, async (c) => {
       const nodeId = await c.register({ service: f.service ?? defaultService(f.api), api: f.api, address: f.addr, ...(f.instance === undefined ? {} : { instance: f.instance }), ...(f.ttl === undefined ? {} : { ttlMs: f.ttl }), ...(f.tag === undefined ? {} : { tags: f.tag }) })
-      const instance = f.instance ?? nodeOf(nodeId) // the reeve's default
+      const instance = f.instance ?? nodeOfNodeId(nodeId) // the reeve's default
       say(f, { node_id: nodeId, api: f.api, instance, addr: f.addr, ttl_s: f.ttl === undefined ? null : f.ttl / 1000, tags: f.tag ?? [] }, `${nodeId}\n`)
     }),
   )
@@ -154,9 +151,9 @@ export function registerStrew(program: Command): void {
       let nodeId: string
       if (f.service !== undefined) nodeId = await compose(f.service)
       else {
-        const node = nodeOf(await compose(defaultService(f.api)))
+        const node = nodeOfNodeId(await compose(defaultService(f.api)))
         const { endpoints } = await c.catalog({ api: f.api })
-        const mine = endpoints.filter((e) => nodeOf(e.nodeId) === node && (f.instance === undefined || e.instance === f.instance))
+        const mine = endpoints.filter((e) => nodeOfNodeId(e.nodeId) === node && (f.instance === undefined || e.instance === f.instance))
         if (mine.length > 1) throw new InvalidArgumentError(`the node has ${mine.length} registrations of ${f.api} (${mine.map((e) => e.instance).join(', ')}): name one with --instance or --service`)
         if (mine.length === 0 && f.instance !== undefined) throw new NotFoundError(`no ${f.api} instance ${f.instance} of node ${node} in the catalog at ${f.target}`)
         // None listed yet: the catalog comes back from the steward a moment after a registration,

@@ -82,7 +82,7 @@ export function createPicketContext(o: PicketInput): PicketContext {
     nextRun: 1,
     nextId: 1,
     calls: {},
-    muster: o.address === undefined ? null : { endpoint: musterEndpoint(o.nodeIdPrefix, o.node, o.address), announced: null, sending: null, notBefore: o.now },
+    muster: o.address === undefined ? null : { endpoint: musterEndpoint(o, o.node, o.address), announced: null, sending: null, notBefore: o.now },
   }
 }
 

@@ -28,9 +28,9 @@ export const MAX_MUSTERED = 31
 /** The tag that says the node runs more services than are described. */
 export const PARTIAL_MUSTER = 'partial'
 
-/** The muster endpoint of a node reached at gRPC `address`, under NodeID prefix `/bloc/horde/node`. */
-export function musterEndpoint(nodeIdPrefix: string, node: string, address: string): CatalogEndpoint {
-  const horde = nodeIdPrefix.split('/')[2] ?? ''
+/** The muster endpoint of node `node` of `horde` reached at gRPC `address`, under NodeID prefix `/bloc/horde/node`. */
+export function musterEndpoint(at: { nodeIdPrefix: string; horde: string }, node: string, address: string): CatalogEndpoint {
+  const { nodeIdPrefix, horde } = at
   return { nodeId: `${nodeIdPrefix}/Picket/${PICKET_API}`, netId: `/${PICKET_API}/${node}/net/${address}`, horde, api: PICKET_API, instance: node, address, state: 'up', keyId: '' }
 }
 

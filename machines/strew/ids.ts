@@ -72,6 +72,15 @@ export function parseNodeId(s: string): NodeIdParts {
 
 export const formatNodeId = (p: NodeIdParts): string => `/${p.bloc}/${p.horde}/${p.node}/${p.service}/${p.api}`
 
+/** `/bloc/horde/node` of a NodeID: what another service of the same node is named under. Throws IdFormatError. */
+export function nodeIdPrefixOf(nodeId: string): string {
+  const p = parseNodeId(nodeId)
+  return `/${p.bloc}/${p.horde}/${p.node}`
+}
+
+/** The node field of a NodeID, '' when it has none: for ids read back from a catalog, which a listing must not throw on. */
+export const nodeOfNodeId = (nodeId: string): string => nodeId.split('/')[3] ?? ''
+
 function revPrincipal(kind: string, rev: string, principal: string): boolean {
   let query = false
   if (wild(rev)) query = true

@@ -1,6 +1,6 @@
 import test from 'ava'
 import fc from 'fast-check'
-import { formatKeyId, formatNetId, formatNodeId, IdFormatError, matchesKeyId, matchesNetId, netIdAddress, parseKeyId, parseNetId, parseNodeId } from '../../machines/strew/ids.js'
+import { formatKeyId, formatNetId, formatNodeId, IdFormatError, matchesKeyId, matchesNetId, netIdAddress, nodeIdPrefixOf, nodeOfNodeId, parseKeyId, parseNetId, parseNodeId } from '../../machines/strew/ids.js'
 
 const FP = 'ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89'
 
@@ -54,4 +54,11 @@ test('arbitrary strings never make a parser throw anything but IdFormatError', (
     { numRuns: 3000 },
   )
   t.pass()
+})
+
+test("a NodeID's prefix names another service of the same node; its node field is read leniently from a catalog", (t) => {
+  t.is(nodeIdPrefixOf('/b/h/n1/Reeve/Reeve1'), '/b/h/n1')
+  t.throws(() => nodeIdPrefixOf('/b/h'), { instanceOf: IdFormatError })
+  t.is(nodeOfNodeId('/b/h/n1/Echo/Echo1'), 'n1')
+  t.is(nodeOfNodeId('nonsense'), '')
 })

@@ -8,7 +8,7 @@ import { musterEndpoint } from '../../../machines/picket/muster.js'
 import type { CatalogEndpoint } from '../../../machines/steward/types.js'
 
 const H = `sha256:${'c'.repeat(64)}`
-const muster = (node: string, tags: string[], state: 'up' | 'down' = 'up'): CatalogEndpoint => ({ ...musterEndpoint(`/b/h/${node}`, node, `127.0.0.1:${node === 'n1' ? 1 : 2}`), tags, state })
+const muster = (node: string, tags: string[], state: 'up' | 'down' = 'up'): CatalogEndpoint => ({ ...musterEndpoint({ nodeIdPrefix: `/b/h/${node}`, horde: 'h' }, node, `127.0.0.1:${node === 'n1' ? 1 : 2}`), tags, state })
 const service = (node: string, api: string, instance: string, address: string): CatalogEndpoint => ({ nodeId: `/b/h/${node}/Echo/${api}`, netId: `/${api}/${instance}/net/${address}`, horde: 'h', api, instance, address, state: 'up', keyId: '' })
 
 test("every node's muster is listed; an up service's address is its own endpoint's on that node, not another node's", (t) => {

@@ -5,25 +5,17 @@
  * byte-identical trace that `crux replay` replays without divergence).
  */
 import test from 'ava'
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import type { FlockActor } from '../../../actors/flock/flock.actor.js'
 import { runSim } from '../../../actors/sim/simulator.js'
 import type { PasticheContext } from '../../../machines/pastiche/types.js'
-import { crux, tempDir, stable } from '../../fixtures/sim-cli.js'
+import { crux, simTwice, tempDir } from '../../fixtures/sim-cli.js'
 
 const BASE = ['--nodes', '12', '--services', '2', '--delay', '10-120', '--crash', '3:0.15', '--partition', '4:2:8', '--seed', '4']
 const FAULTY = [...BASE, '--blobs', '12', '--corrupt-peers', '1']
 
 test('crash + partition + a corrupt peer: every holding held intact, bad ranges found, same seed → same JSON and a byte-identical trace that replays', (t) => {
   const dir = tempDir(t, 'crux-pastiche-sim-')
-  const run = (name: string) => crux('sim', ...FAULTY, '--trace', join(dir, name), '--json')
-  const ra = run('a.ndjson')
-  t.is(ra.status, 0, ra.stderr)
-  const a = JSON.parse(ra.stdout)
-  const b = JSON.parse(run('b.ndjson').stdout)
-  t.deepEqual(stable(a), stable(b))
-  t.true(readFileSync(join(dir, 'a.ndjson')).equals(readFileSync(join(dir, 'b.ndjson'))), 'byte-identical traces')
+  const { a, trace } = simTwice(t, dir, FAULTY)
   t.deepEqual(a.violations, [])
   const p = a.pastiche
   t.deepEqual(p.violations, [])
@@ -32,7 +24,7 @@ test('crash + partition + a corrupt peer: every holding held intact, bad ranges 
   t.true(p.bad_ranges > 0, 'the corrupt peer was caught')
   t.true(p.bad_assemblies > 0)
   t.true(p.done_hb_max <= 30)
-  const replay = crux('replay', join(dir, 'a.ndjson'), '--json')
+  const replay = crux('replay', trace, '--json')
   t.is(replay.status, 0, replay.stdout + replay.stderr)
   t.false(JSON.parse(replay.stdout).diverged)
   const text = crux('sim', ...FAULTY)

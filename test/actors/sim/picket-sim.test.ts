@@ -6,7 +6,6 @@
  * trace holding the picket steps, which `crux replay` replays and `crux check` judges as the run did).
  */
 import test from 'ava'
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { FlockActor } from '../../../actors/flock/flock.actor.js'
 import { planPicket } from '../../../actors/sim/picket-plan.js'
@@ -15,7 +14,7 @@ import { checkTrace } from '../../../actors/sim/trace-check.js'
 import type { PicketContext } from '../../../machines/picket/types.js'
 import type { ReeveContext } from '../../../machines/reeve/rules.js'
 import type { CatalogEndpoint } from '../../../machines/steward/types.js'
-import { crux, tempDir, stable } from '../../fixtures/sim-cli.js'
+import { crux, simTwice, tempDir } from '../../fixtures/sim-cli.js'
 
 /** A live node at a heartbeat: its picket's services, and its reeve's entries for them. */
 type Seen = { addr: string; picket: PicketContext; served: Record<string, CatalogEndpoint | undefined> }
@@ -65,24 +64,17 @@ test('crashes, hangs and a failed bundle under a partition and a crashed member:
 test('same seed → same JSON and a byte-identical trace with the picket steps, which replays and checks clean; the text line', (t) => {
   const dir = tempDir(t, 'crux-picket-sim-')
   const args = ['--nodes', '5', '--services', '1', '--run', '3', '--seed', '4', '--loss', '0.05']
-  const run = (name: string) => crux('sim', ...args, '--trace', join(dir, name), '--json')
-  const ra = run('a.ndjson')
-  t.is(ra.status, 0, ra.stderr)
-  const a = JSON.parse(ra.stdout)
-  const b = JSON.parse(run('b.ndjson').stdout)
-  t.deepEqual(stable(a), stable(b))
+  const { a, trace, bytes } = simTwice(t, dir, args)
   t.regex(a.trace_sha256, /^[0-9a-f]{64}$/)
-  const bytes = readFileSync(join(dir, 'a.ndjson'))
-  t.true(bytes.equals(readFileSync(join(dir, 'b.ndjson'))), 'byte-identical traces')
   const text = bytes.toString('utf8')
   for (const ev of ['picket.start', 'bundle.ready', 'bundle.failed', 'run.alive', 'run.exited', 'reeve.registered']) t.true(text.includes(`"type":"${ev}"`), ev)
   t.regex(text, /"actor":"[^"]+\/picket"/)
   t.deepEqual(a.picket.violations, [])
   t.like(a.picket, { services: 15 })
-  const replay = crux('replay', join(dir, 'a.ndjson'), '--json')
+  const replay = crux('replay', trace, '--json')
   t.is(replay.status, 0, replay.stdout + replay.stderr)
   t.false(JSON.parse(replay.stdout).diverged)
-  const check = crux('check', join(dir, 'a.ndjson'), '--json')
+  const check = crux('check', trace, '--json')
   t.is(check.status, 0, check.stdout + check.stderr)
   t.deepEqual(JSON.parse(check.stdout).picket, a.picket, 'the trace tells the picket checker what the run told it live')
   const other = JSON.parse(crux('sim', ...args.slice(0, -4), '--seed', '5', '--loss', '0.05', '--json').stdout)
