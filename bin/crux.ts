@@ -24,6 +24,7 @@ const modules: Record<string, () => Promise<Register>> = {
   pastiche: async () => (await import('./commands/pastiche.js')).registerPastiche,
   picket: async () => (await import('./commands/picket.js')).registerPicket,
   khan: async () => (await import('./commands/khan.js')).registerKhan,
+  placement: async () => (await import('./commands/placement.js')).registerPlacement,
   viz: async () => (await import('./commands/viz.js')).registerViz,
   keygen: async () => (await import('./commands/keygen.js')).registerKeygen,
   sim: async () => (await import('./commands/sim.js')).registerSim,
@@ -32,7 +33,7 @@ const modules: Record<string, () => Promise<Register>> = {
   version: async () => (await import('./commands/version.js')).registerVersion,
 }
 /** Top-level command name → the module(s) (keys of `modules`) that register it. */
-const registers: Record<string, string | string[]> = { names: 'confab', members: 'confab', admin: ['confab', 'forget'], demo: 'demo', fulcrum: 'fulcrum', beacon: 'monitor', watch: 'monitor', dump: 'monitor', service: ['strew', 'picket'], registry: 'strew', pastiche: 'pastiche', khan: 'khan', viz: 'viz', keygen: 'keygen', sim: 'sim', replay: 'replay', check: 'check', version: 'version' }
+const registers: Record<string, string | string[]> = { names: 'confab', members: 'confab', admin: ['confab', 'forget'], demo: 'demo', fulcrum: 'fulcrum', beacon: 'monitor', watch: 'monitor', dump: 'monitor', service: ['strew', 'picket'], registry: 'strew', pastiche: 'pastiche', khan: 'khan', placement: 'placement', viz: 'viz', keygen: 'keygen', sim: 'sim', replay: 'replay', check: 'check', version: 'version' }
 
 /** The program with every command, or, given the command about to run, with that one alone. */
 export async function buildProgram(command?: string): Promise<Command> {

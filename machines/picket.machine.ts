@@ -93,4 +93,4 @@ export const picketLogic = S.createMachine({
 })
 
 /** The picket machine as the runtime knows it. */
-export const picketMachine = defineMachine('picket', '2', picketLogic)
+export const picketMachine = defineMachine('picket', '3', picketLogic)

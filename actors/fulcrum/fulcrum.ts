@@ -32,6 +32,8 @@ import type { GrpcLimits } from '../../runtime/grpc-limits.js'
 import { pasticheMachine } from '../../machines/pastiche.machine.js'
 import { pasticheKeys, pastichePorts } from '../pastiche/machine-host.js'
 import { picketMachine } from '../../machines/picket.machine.js'
+import { deanMachine } from '../../machines/dean.machine.js'
+import { proctorMachine } from '../../machines/proctor.machine.js'
 
 export interface FulcrumOptions {
   host: string
@@ -64,6 +66,8 @@ export interface FulcrumOptions {
   keyBudget?: { perSource: number; overall: number }
   /** This node's horde (its services' NodeIDs name it). Default `default`. */
   horde?: string
+  /** The node's labels (`--label`), published in its muster for placement. */
+  labels?: string[]
   /** The steward's rules while this node leads (give every node the same). Default: the original's. */
   rules?: Rule[]
   /** Bytes the pastiche store (`<dataDir>/pastiche/`, served with gRPC) may take. Default 10 GiB. */
@@ -178,7 +182,7 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
   const seed = Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('hex')
   const config = { ...o.config, hbMs: o.hbMs }
   // The machines beside the flock's: strew's, pastiche's and picket's, on a node that serves gRPC.
-  const nodeMachines = o.grpc === undefined ? [] : [...strewMachines, pasticheMachine, picketMachine]
+  const nodeMachines = o.grpc === undefined ? [] : [...strewMachines, pasticheMachine, picketMachine, deanMachine, proctorMachine]
   const recorder =
     o.trace === undefined
       ? undefined
@@ -211,7 +215,11 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
   // Members are read from the flock once it runs; until then only the node's own key is taken.
   let members = (): Readonly<Record<string, unknown>> => ({})
   const picketRoutes = picketModule?.picketRoutes(id, (await import('../pastiche/trust.js')).pasticheTrust(identity.publicKey, () => members()))
-  const strewRoad = bound === undefined || logs === undefined ? undefined : strewModule!.createStrewRoad({ clock, identity, log: log.child('crux:strew'), bound, store: logs, inbound: picketRoutes === undefined ? [] : [picketRoutes.service] }, strewInit!)
+  // Placement's proctor and dean take calls on the same road and trust (actors/placement/routes.ts).
+  const placementModule = bound === undefined ? undefined : await import('../placement/routes.js')
+  const placementRoutes = placementModule?.placementRoutes((await import('../pastiche/trust.js')).pasticheTrust(identity.publicKey, () => members()))
+  const inbound = [...(picketRoutes === undefined ? [] : [picketRoutes.service]), ...(placementRoutes?.inbound ?? [])]
+  const strewRoad = bound === undefined || logs === undefined ? undefined : strewModule!.createStrewRoad({ clock, identity, log: log.child('crux:strew'), bound, store: logs, inbound, outbound: placementRoutes?.outbound ?? {} }, strewInit!)
   const router = strewRoad === undefined ? undefined : (await import('../../runtime/router.js')).createRouter
   // The pastiche machine's ports; its edge is bound once the store is open (below).
   const pasticheEdge = pastichePorts()
@@ -289,10 +297,15 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
     pastiche === undefined || strew === undefined || picketModule === undefined
       ? undefined
       : picketModule.startPicket(
-          { node: id, host: flock.host, clock, dataDir: o.dataDir, persisted: pasticheFiles, blobs: pastiche.store, want: (hash) => void pastiche.machine?.tell({ type: 'want', hash }), unwant: (hash) => void pastiche.machine?.tell({ type: 'unwant', hash }), absent: (hash) => pastiche.machine?.absent(hash) ?? false, reeveNodeId: strew.reeveNodeId, reeveKeyId: strew.reeveKeyId, hbMs: o.hbMs, serviceHost: parseHostPort(strew.address)!.host, address: strew.address, log: log.child('crux:picket') },
+          { node: id, host: flock.host, clock, dataDir: o.dataDir, persisted: pasticheFiles, blobs: pastiche.store, want: (hash) => void pastiche.machine?.tell({ type: 'want', hash }), unwant: (hash) => void pastiche.machine?.tell({ type: 'unwant', hash }), absent: (hash) => pastiche.machine?.absent(hash) ?? false, reeveNodeId: strew.reeveNodeId, reeveKeyId: strew.reeveKeyId, hbMs: o.hbMs, serviceHost: parseHostPort(strew.address)!.host, address: strew.address, ...(o.labels === undefined ? {} : { labels: o.labels }), log: log.child('crux:picket') },
           picketEdge!.bind,
         )
   if (picket !== undefined) picketRoutes!.bind(picket)
+  // The dean drives that picket; the proctor, while this node leads, places the flock's services (actors/placement/placement.ts).
+  if (picket !== undefined && strew !== undefined) {
+    const { startPlacement } = await import('../placement/placement.js')
+    placementRoutes!.bind(startPlacement({ node: id, host: flock.host, now: clock.now(), hbMs: o.hbMs, store, keyId: strew.reeveKeyId, seed: id, log: log.child('crux:placement') }))
+  }
   await metricsServer?.attach({ id, flock, transport, strew, logs, files })
   log.info('fulcrum started', { addr: advertised, ...(advertised === udp.address ? {} : { bound: udp.address }), grpc: strew?.address ?? null, ...(bound === undefined || bound.address === grpcAddress ? {} : { grpcBound: bound.address }), dataDir: o.dataDir, restored: checkpoint !== undefined, hbMs: o.hbMs, publicKey: Buffer.from(identity.publicKey).toString('base64'), bloc: bloc?.cert.bloc ?? null })
 

@@ -51,6 +51,8 @@ export interface PicketInit {
   serviceHost: string
   /** The node's gRPC address (PicketService's): the node's muster is registered there. Absent: no muster. */
   address?: string
+  /** The node's labels, published in its muster. */
+  labels?: string[]
   log: { info(msg: string, fields?: Record<string, unknown>): void; warn(msg: string, fields?: Record<string, unknown>): void }
 }
 
@@ -119,6 +121,7 @@ export function startPicket(init: PicketInit, bind: (edge: RunEdge) => void): Pi
     horde: parseNodeId(init.reeveNodeId).horde,
     services,
     ...(init.address === undefined ? {} : { address: init.address }),
+    ...(init.labels === undefined ? {} : { labels: init.labels }),
   })
   const context = (): PicketContext | undefined => (host.has(actor) && host.status(actor) !== 'failed' ? (host.state(actor).context as PicketContext) : undefined)
   return {

@@ -19,9 +19,9 @@ export interface PeerClientsInit {
   pin(hostPort: string, path: string): ExpectedPeer | undefined
 }
 
-/** The KeyID a call of `path` speaks as (none for the open registry). */
+/** The KeyID a call of `path` speaks as (none for the open registry). A proctor's call to a dean speaks as the node, as pastiche's peers do. */
 export function keyFor(path: string, init: Pick<PeerClientsInit, 'reeveKeyId' | 'stewardKeyId'>): string | undefined {
-  if (path.startsWith('/crux.v1.StewardService/')) return init.reeveKeyId
+  if (path.startsWith('/crux.v1.StewardService/') || path.startsWith('/crux.v1.DeanService/')) return init.reeveKeyId
   if (path.startsWith('/crux.v1.ReeveService/')) return init.stewardKeyId
   return undefined
 }

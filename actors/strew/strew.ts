@@ -17,7 +17,7 @@ import type { Clock } from '../../runtime/clock.js'
 import { createGrpcRoad, type GrpcRoad } from '../../runtime/grpc-road.js'
 import type { ActorHost } from '../../runtime/host.js'
 import type { LogStore } from '../../runtime/log-store.js'
-import type { InboundService } from '../../runtime/road-routes.js'
+import type { InboundService, OutboundRoute } from '../../runtime/road-routes.js'
 import type { PortHandler } from '../../runtime/router.js'
 import type { Walrus } from '../../runtime/walrus.js'
 import type { StrewServer } from './server.js'
@@ -81,8 +81,10 @@ export function createStrewRoad(
     log: Walrus
     bound: StrewServer
     store: LogStore
-    /** Other subsystems' inbound services on the same road and server (picket's). */
+    /** Other subsystems' inbound services on the same road and server (picket's, placement's). */
     inbound?: InboundService[]
+    /** Other subsystems' outbound calls on the same road (placement's `dean.assign`). */
+    outbound?: Record<string, OutboundRoute>
   },
   init: StrewInit,
 ): StrewRoad {
@@ -119,6 +121,7 @@ export function createStrewRoad(
     return c.store.sync(alone).finally(() => void settling--)
   }
   routes.inbound.push(...(c.inbound ?? []))
+  Object.assign(routes.outbound, c.outbound ?? {})
   reeve.methods.registerService!.settle = durable
   reeve.methods.deregisterService!.settle = durable
   const peers = createPeerClients({ tls: c.bound.tls }, { reeveKeyId, stewardKeyId, timeoutMs: Math.max(5_000, 4 * init.hbMs), pin: (hostPort, path) => pinFor(host, actors, hostPort, path) })

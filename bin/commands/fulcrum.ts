@@ -4,10 +4,19 @@ import { InvalidArgumentError } from '../../runtime/errors.js'
 import type { Level } from '../../runtime/walrus-levels.js'
 import { DEFAULT_PASTICHE_LIMIT, parseByteSize } from '../../actors/pastiche/limit.js'
 import { configurable } from '../configurable.js'
+import { MAX_LABELS, NODE_LABEL } from '../../machines/picket/muster.js'
 import { durationOption, hostPort, int, name, oneOf, target } from '../flags.js'
 import { levelValues } from '../../runtime/walrus-levels.js'
 
 const collect = (v: string, all: string[]): string[] => [...all, v]
+
+/** `--label`: a node label, checked, collected (at most MAX_LABELS, no repeats). */
+function label(v: string, all: string[]): string[] {
+  if (!NODE_LABEL.test(v)) throw new InvalidArgumentError(`--label: bad label ${JSON.stringify(v.slice(0, 80))}: letters, digits, _ . = : -, at most 63, not starting with . = : or -`)
+  if (all.includes(v)) return all
+  if (all.length >= MAX_LABELS) throw new InvalidArgumentError(`--label: at most ${MAX_LABELS} labels`)
+  return [...all, v]
+}
 
 export function registerFulcrum(program: Command): void {
   const fulcrum = program
@@ -30,13 +39,14 @@ export function registerFulcrum(program: Command): void {
     .option('--grpc-max-connections <N>', 'gRPC connections open at once; more are closed on arrival (docs/LIMITS.md)', int('--grpc-max-connections', 1, 1_000_000), 4_096)
     .option('--grpc-max-connections-per-address <N>', 'gRPC connections open at once from one source address', int('--grpc-max-connections-per-address', 1, 1_000_000), 256)
     .option('--key-budget <SOURCE,ALL>', 'key derivations a second for sender key ids never heard, per source host and overall (bursts twice that); past it such datagrams are dropped before any crypto (docs/LIMITS.md)', keyBudget, { perSource: 16, overall: 128 })
+    .option('--label <NAME>', `a label of this node, published in its muster: khan's label(NAME) selects the nodes carrying it (letters, digits, _ . = : -; at most ${MAX_LABELS}); repeatable`, label, [])
     .option('--horde <NAME>', "this node's horde: its services' NodeIDs name it, and it sees that horde's catalog", name('--horde'), 'default')
     .option('--rules <FILE>', 'who may see whom, for the steward while this node leads (give every node the same file): a JSON list of {"horde": NAME or "*", "from": SERVICE, "to": SERVICE}; default: Pastiche→Pastiche, Steward→Reeve, Reeve→Steward')
     .option('--pastiche-limit <BYTES>', 'bytes the blob store (DATA_DIR/pastiche, served with gRPC) may take, blobs and unfinished transfers together: a count or a size such as 512M, 10G, 1.5T (binary units); past it the least recently used blobs not pinned or in use are evicted', (v: string) => parseByteSize(v), DEFAULT_PASTICHE_LIMIT)
     .option('--trace <FILE>', 'write this node\'s journal (NDJSON) for crux replay')
     .option('--log-level <L>', 'trace, debug, info, warn, error, fatal or silent', oneOf('--log-level', Object.keys(levelValues) as Level[]), 'info')
     .addHelpText('after', '\nExample:\n  crux fulcrum --listen 127.77.0.1:23123 --probe 127.77.0.0/29 --secret-file flock.secret --data-dir /tmp/n1')
-    .action(async (f: { dataDir: string; listen: { host: string; port: number }; advertise?: { host: string; port: number }; grpcAdvertise?: { host: string; port: number }; probe: string[]; secretFile: string; bloc?: string; heartbeat: number; keyPeriod: number; beacon?: string; ring: number; metrics?: { host: string; port: number }; grpc?: { host: string; port: number } | false; grpcMaxConnections: number; grpcMaxConnectionsPerAddress: number; keyBudget: { perSource: number; overall: number }; horde: string; rules?: string; pasticheLimit: number; trace?: string; logLevel: string }) => {
+    .action(async (f: { dataDir: string; listen: { host: string; port: number }; advertise?: { host: string; port: number }; grpcAdvertise?: { host: string; port: number }; probe: string[]; secretFile: string; bloc?: string; heartbeat: number; keyPeriod: number; beacon?: string; ring: number; metrics?: { host: string; port: number }; grpc?: { host: string; port: number } | false; grpcMaxConnections: number; grpcMaxConnectionsPerAddress: number; keyBudget: { perSource: number; overall: number }; horde: string; label: string[]; rules?: string; pasticheLimit: number; trace?: string; logLevel: string }) => {
       const { readSecretFile } = await import('../../runtime/secret.js')
       const { parseProbeSpecs } = await import('../../actors/flock/probe-spec.js')
       const { startFulcrum } = await import('../../actors/fulcrum/fulcrum.js')
@@ -85,6 +95,7 @@ export function registerFulcrum(program: Command): void {
         keyBudget: f.keyBudget,
         grpcLimits: { maxConnections: f.grpcMaxConnections, maxConnectionsPerAddress: f.grpcMaxConnectionsPerAddress },
         horde: f.horde,
+        ...(f.label.length === 0 ? {} : { labels: f.label }),
         ...(rules === undefined ? {} : { rules }),
         pasticheLimit: f.pasticheLimit,
       })

@@ -77,7 +77,7 @@ export function createPicketContext(o: PicketInput): PicketContext {
     node: o.node,
     now: o.now,
     config: { ...DEFAULT_PICKET_CONFIG, ...o.config },
-    input: { reeve: o.reeve, heartbeater: o.heartbeater, keyId: o.keyId, self: o.self, nodeIdPrefix: o.nodeIdPrefix, horde: o.horde },
+    input: { reeve: o.reeve, heartbeater: o.heartbeater, keyId: o.keyId, self: o.self, nodeIdPrefix: o.nodeIdPrefix, horde: o.horde, ...(o.labels === undefined || o.labels.length === 0 ? {} : { labels: o.labels }) },
     services: {},
     nextRun: 1,
     nextId: 1,

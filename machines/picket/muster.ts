@@ -7,7 +7,8 @@
  * catalog, so `crux service ls --all` reads the flock's inventory from any node's catalog, and a dead
  * node's muster goes with its other endpoints.
  *
- * Two tags per service, in name order, fields separated by one space (no field holds a space):
+ * First one tag per node label, `label <name>` (`crux fulcrum --label`: khan's `label(NAME)` selects
+ * the nodes carrying it); then two tags per service, in name order, fields separated by one space (no field holds a space):
  * - `svc <name> <state> <restarts> <up|down> <pid|-> <since|-> <hash>`: `since` is when its current
  *   run was spawned (ms on the node's clock), `hash` the bundle it should run;
  * - `api <name> <api> <instance>`, once its manifest is known.
@@ -25,6 +26,10 @@ export const PICKET_API = 'Picket1'
 export const MUSTER_RETRY_HB = 4
 /** Services described in one registration (two tags each, one tag kept for {@link PARTIAL_MUSTER}). */
 export const MAX_MUSTERED = 31
+/** A node label (`crux fulcrum --label`), as a muster's `label <name>` tag carries it. */
+export const NODE_LABEL = /^[A-Za-z0-9_][A-Za-z0-9_.=:-]{0,62}$/
+/** At most this many labels per node. */
+export const MAX_LABELS = 8
 /** The tag that says the node runs more services than are described. */
 export const PARTIAL_MUSTER = 'partial'
 
@@ -41,11 +46,14 @@ function tagsOfService(s: Service, v: ServiceView): string[] {
   return tags
 }
 
-/** The tags describing the services of `ctx` now; `view` is how `ls` shows a service. */
+/** The tags describing the node's labels and the services of `ctx` now; `view` is how `ls` shows a service. */
 export function musterTags(ctx: PicketContext, view: (s: Service) => ServiceView): string[] {
+  const labels = (ctx.input.labels ?? []).map((l) => `label ${l}`)
+  // Each label takes one of the catalog's 64 tags, so a labelled node describes fewer services.
+  const room = Math.floor((2 * MAX_MUSTERED - labels.length) / 2)
   const names = Object.keys(ctx.services).sort()
-  const tags = names.slice(0, MAX_MUSTERED).flatMap((n) => tagsOfService(ctx.services[n]!, view(ctx.services[n]!)))
-  if (names.length > MAX_MUSTERED) tags.push(PARTIAL_MUSTER)
+  const tags = [...labels, ...names.slice(0, room).flatMap((n) => tagsOfService(ctx.services[n]!, view(ctx.services[n]!)))]
+  if (names.length > room) tags.push(PARTIAL_MUSTER)
   return tags
 }
 
@@ -56,20 +64,22 @@ const STATES: readonly string[] = ['preparing', 'starting', 'running', 'backoff'
 const COUNT = /^\d{1,15}$/
 
 /** What a node's muster tags say (malformed tags skipped: they come from the catalog, written by anyone the reeve let register). */
-export function parseMusterTags(tags: readonly string[]): { services: MusteredService[]; partial: boolean } {
+export function parseMusterTags(tags: readonly string[]): { services: MusteredService[]; partial: boolean; labels: string[] } {
   const byName = new Map<string, MusteredService>()
+  const labels: string[] = []
   const apis = new Map<string, { api: string; instance: string }>()
   let partial = false
   for (const t of tags) {
     const f = t.split(' ')
     if (t === PARTIAL_MUSTER) partial = true
+    else if (f[0] === 'label' && f.length === 2 && NODE_LABEL.test(f[1]!)) labels.push(f[1]!)
     else if (f[0] === 'svc' && f.length === 8 && STATES.includes(f[2]!) && COUNT.test(f[3]!) && (f[4] === 'up' || f[4] === 'down') && (f[5] === '-' || COUNT.test(f[5]!)) && (f[6] === '-' || COUNT.test(f[6]!))) {
       const [, name, state, restarts, up, pid, since, hash] = f as [string, string, ServiceState, string, string, string, string, string]
       byName.set(name, { name, hash, api: '', instance: '', state, pid: pid === '-' ? null : Number(pid), restarts: Number(restarts), up: up === 'up', since: since === '-' ? null : Number(since) })
     } else if (f[0] === 'api' && f.length === 4) apis.set(f[1]!, { api: f[2]!, instance: f[3]! })
   }
   const services = [...byName.values()].map((s) => ({ ...s, ...apis.get(s.name) }))
-  return { services, partial }
+  return { services, partial, labels }
 }
 
 const same = (a: readonly string[] | null, b: readonly string[]) => a !== null && a.length === b.length && a.every((t, i) => t === b[i])

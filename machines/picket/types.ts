@@ -228,6 +228,8 @@ export interface PicketInput {
   services: PersistedService[]
   /** The node's gRPC address (where PicketService answers): its muster is registered there (machines/picket/muster.ts). Absent: no muster. */
   address?: string
+  /** The node's labels (`crux fulcrum --label`), published in its muster for placement. */
+  labels?: string[]
 }
 
 /** What is persisted of a service (`svc/<name>`): enough to run it again after a restart. */

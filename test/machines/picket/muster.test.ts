@@ -58,7 +58,7 @@ test('the muster of a running service names its state, restarts, up, pid, since,
   const ctx = m.context() as PicketContext
   const tags = musterTags(ctx, viewOf)
   t.deepEqual(tags, [`svc echo running 0 up 4001 100 ${A}`, 'api echo Echo1 echo_7'])
-  t.deepEqual(parseMusterTags(tags), { services: [{ name: 'echo', hash: A, api: 'Echo1', instance: 'echo_7', state: 'running', pid: 4001, restarts: 0, up: true, since: 100 }], partial: false })
+  t.deepEqual(parseMusterTags(tags), { services: [{ name: 'echo', hash: A, api: 'Echo1', instance: 'echo_7', state: 'running', pid: 4001, restarts: 0, up: true, since: 100 }], partial: false, labels: [] })
 })
 
 test('a crash shows in the next muster as backoff with no pid, then running again with one restart', (t) => {
@@ -145,5 +145,20 @@ test('the longest names, api, instance and counts still fit the catalog\'s tag b
 
 test('malformed muster tags from the catalog are skipped, never thrown on', (t) => {
   const bad = ['svc', 'svc x', `svc x weird 0 up - - ${A}`, `svc x running -1 up - - ${A}`, `svc x running 0 maybe - - ${A}`, `svc x running 0 up 1e3 - ${A}`, 'api y', '', 'partia', `svc ok stopped 3 down - - ${A}`]
-  t.deepEqual(parseMusterTags(bad), { services: [{ name: 'ok', hash: A, api: '', instance: '', state: 'stopped', pid: null, restarts: 3, up: false, since: null }], partial: false })
+  t.deepEqual(parseMusterTags(bad), { services: [{ name: 'ok', hash: A, api: '', instance: '', state: 'stopped', pid: null, restarts: 3, up: false, since: null }], partial: false, labels: [] })
+})
+
+test('a node\'s labels lead its muster, one tag each, and take room from the services it describes', (t) => {
+  const m = picket({}, [], ADDR)
+  for (let i = 0; i < MAX_MUSTERED; i++) m.start(`s${String(i).padStart(2, '0')}`, A, 10)
+  const ctx = { ...(m.context() as PicketContext) }
+  ctx.input = { ...ctx.input, labels: ['ssd', 'zone=a', 'gpu'] }
+  const tags = musterTags(ctx, viewOf)
+  t.deepEqual(tags.slice(0, 3), ['label ssd', 'label zone=a', 'label gpu'])
+  t.true(tags.length <= 64, `${tags.length} tags`)
+  const parsed = parseMusterTags(tags)
+  t.deepEqual(parsed.labels, ['ssd', 'zone=a', 'gpu'])
+  t.true(parsed.partial)
+  t.is(parsed.services.length, MAX_MUSTERED - 2)
+  t.deepEqual(parseMusterTags(['label', 'label a b', 'label -x', 'label ok']).labels, ['ok'])
 })

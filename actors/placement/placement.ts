@@ -1,0 +1,104 @@
+/**
+ * Placement in a fulcrum (issue 18): the dean (`<node>/dean`) and proctor (`<node>/proctor`) machines
+ * in the flock's host, and what feeds the proctor. After steps of the node's steward and follower the
+ * edge tells the proctor whether the node leads and under which term (`proctor.view`: it leads while
+ * its steward is active, so it is handed over as the steward is); while it leads with a program, after
+ * steps of the reeve it tells it the muster nodes of the node's catalog when they changed
+ * (`proctor.inventory`). Both are events in its mailbox, so a fulcrum's journal replays its placement.
+ * PlacementService.List reads the proctor's context here.
+ */
+import { deanMachine } from '../../machines/dean.machine.js'
+import { proctorMachine } from '../../machines/proctor.machine.js'
+import type { DeanState, ProctorContext } from '../../machines/placement/types.js'
+import { placementView, type PlacementView } from '../../machines/placement/view.js'
+import type { ReeveContext } from '../../machines/reeve/rules.js'
+import { servedEndpoints } from '../../machines/reeve/served.js'
+import type { StewardContext } from '../../machines/steward/rules.js'
+import type { FollowerContext } from '../../machines/follower/rules.js'
+import type { ActorHost } from '../../runtime/host.js'
+import type { Store } from '../../runtime/store.js'
+import { UnavailableError } from '../../runtime/errors.js'
+import { musterNodes } from './muster-nodes.js'
+
+export interface PlacementInit {
+  node: string
+  host: ActorHost
+  now: number
+  hbMs: number
+  /** Where the dean's state is kept (`dean`). */
+  store: Store
+  /** The KeyID the node's picket takes requests from (the node's own reeve key). */
+  keyId: string
+  /** Seeds the solver's tie-breaks. */
+  seed: string
+  log: { warn(msg: string, fields?: Record<string, unknown>): void }
+}
+
+export interface Placement {
+  /** The proctor's placement (on a node that does not lead: where the leader is). */
+  list(): PlacementView
+}
+
+/** A persisted dean state, or null (with a warning) if it is not one. */
+function restoredDean(v: unknown, log: PlacementInit['log']): DeanState | null {
+  if (v === null || v === undefined) return null
+  const d = v as Partial<DeanState>
+  const maps = [d.assigned, d.managed].every((m) => m !== null && typeof m === 'object' && Object.values(m).every((h) => typeof h === 'string'))
+  if (typeof d.term === 'number' && maps && (d.program === null || (typeof d.program === 'object' && typeof d.program?.text === 'string'))) return d as DeanState
+  log.warn('the dean state in the data dir is not one; placement starts afresh on this node', {})
+  return null
+}
+
+/** Spawns the dean and proctor of `init.node` and feeds the proctor what the edge sees. */
+export function startPlacement(init: PlacementInit): Placement {
+  const { host, node } = init
+  const a = { dean: `${node}/dean`, proctor: `${node}/proctor`, picket: `${node}/picket`, steward: `${node}/steward`, follower: `${node}/follower`, reeve: `${node}/reeve` }
+  host.spawn(a.dean, deanMachine.name, { node, now: init.now, picket: a.picket, keyId: init.keyId, proctor: a.proctor, self: a.dean, retryMs: init.hbMs, restored: restoredDean(init.store.get(a.dean, 'dean'), init.log) })
+  host.spawn(a.proctor, proctorMachine.name, { node, now: init.now, periodMs: init.hbMs, retryMs: 4 * init.hbMs, seed: init.seed })
+  const ctx = <T>(actor: string): T | undefined => (host.has(actor) && host.status(actor) !== 'failed' ? (host.state(actor).context as T) : undefined)
+  let lastView = ''
+  let lastNodes = ''
+  let lastCatalog = ''
+  const feed = () => {
+    const s = ctx<StewardContext>(a.steward)
+    const leading = s !== undefined && host.state(a.steward).value === 'active'
+    const leader = ctx<FollowerContext>(a.follower)?.target?.address ?? null
+    const view = { type: 'proctor.view', leading, term: leading ? s!.term : 0, leader }
+    const key = JSON.stringify(view)
+    if (key !== lastView) {
+      lastView = key
+      lastNodes = ''
+      host.send(a.proctor, view, 'control')
+    }
+    const p = ctx<ProctorContext>(a.proctor)
+    const r = ctx<ReeveContext>(a.reeve)
+    if (!leading || p === undefined || p.program === null || r === undefined) return
+    // Read the catalog only when it (or what it serves) changed: a proctor with nothing to place costs nothing.
+    const catalog = `${r.catalog.term} ${r.catalog.version} ${r.listedVersion}`
+    if (catalog === lastCatalog && lastNodes !== '') return
+    lastCatalog = catalog
+    const nodes = musterNodes(servedEndpoints(r.catalog, r.listed))
+    const nkey = JSON.stringify(nodes)
+    if (nkey === lastNodes) return
+    lastNodes = nkey
+    host.send(a.proctor, { type: 'proctor.inventory', nodes }, 'control')
+  }
+  const watched = new Set([a.steward, a.follower, a.reeve, a.proctor])
+  let due = false
+  host.onStep((info) => {
+    if (!watched.has(info.actor) || due) return
+    due = true
+    queueMicrotask(() => {
+      due = false
+      feed()
+    })
+  })
+  feed()
+  return {
+    list() {
+      const p = ctx<ProctorContext>(a.proctor)
+      if (p === undefined) throw new UnavailableError('the proctor is not running')
+      return placementView(p)
+    },
+  }
+}
