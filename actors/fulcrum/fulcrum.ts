@@ -304,7 +304,7 @@ async function start(o: FulcrumOptions, opened: Array<() => unknown>): Promise<F
   // The dean drives that picket; the proctor, while this node leads, places the flock's services (actors/placement/placement.ts).
   if (picket !== undefined && strew !== undefined) {
     const { startPlacement } = await import('../placement/placement.js')
-    placementRoutes!.bind(startPlacement({ node: id, host: flock.host, now: clock.now(), hbMs: o.hbMs, store, keyId: strew.reeveKeyId, seed: id, log: log.child('crux:placement') }))
+    placementRoutes!.bind(startPlacement({ node: id, host: flock.host, now: clock.now(), hbMs: o.hbMs, store, keyId: strew.reeveKeyId, seed: id, members: () => Object.keys(flock.context().list.entries), log: log.child('crux:placement') }))
   }
   await metricsServer?.attach({ id, flock, transport, strew, logs, files })
   log.info('fulcrum started', { addr: advertised, ...(advertised === udp.address ? {} : { bound: udp.address }), grpc: strew?.address ?? null, ...(bound === undefined || bound.address === grpcAddress ? {} : { grpcBound: bound.address }), dataDir: o.dataDir, restored: checkpoint !== undefined, hbMs: o.hbMs, publicKey: Buffer.from(identity.publicKey).toString('base64'), bloc: bloc?.cert.bloc ?? null })

@@ -31,6 +31,8 @@ export interface PlacementInit {
   keyId: string
   /** Seeds the solver's tie-breaks. */
   seed: string
+  /** The flock's members as this node lists them. */
+  members(): string[]
   log: { warn(msg: string, fields?: Record<string, unknown>): void }
 }
 
@@ -52,9 +54,10 @@ function restoredDean(v: unknown, log: PlacementInit['log']): DeanState | null {
 /** Spawns the dean and proctor of `init.node` and feeds the proctor what the edge sees. */
 export function startPlacement(init: PlacementInit): Placement {
   const { host, node } = init
-  const a = { dean: `${node}/dean`, proctor: `${node}/proctor`, picket: `${node}/picket`, steward: `${node}/steward`, follower: `${node}/follower`, reeve: `${node}/reeve` }
-  host.spawn(a.dean, deanMachine.name, { node, now: init.now, picket: a.picket, keyId: init.keyId, proctor: a.proctor, self: a.dean, retryMs: init.hbMs, restored: restoredDean(init.store.get(a.dean, 'dean'), init.log) })
-  host.spawn(a.proctor, proctorMachine.name, { node, now: init.now, periodMs: init.hbMs, retryMs: 4 * init.hbMs, seed: init.seed })
+  const a = { dean: `${node}/dean`, proctor: `${node}/proctor`, picket: `${node}/picket`, pastiche: `${node}/pastiche`, steward: `${node}/steward`, follower: `${node}/follower`, reeve: `${node}/reeve` }
+  host.spawn(a.dean, deanMachine.name, { node, now: init.now, picket: a.picket, keyId: init.keyId, proctor: a.proctor, pastiche: a.pastiche, self: a.dean, retryMs: init.hbMs, restored: restoredDean(init.store.get(a.dean, 'dean'), init.log) })
+  // A period of 2 HB: the proctor also solves at once whenever the muster or the members change.
+  host.spawn(a.proctor, proctorMachine.name, { node, now: init.now, periodMs: 2 * init.hbMs, retryMs: 4 * init.hbMs, settleMs: 10 * init.hbMs, seed: init.seed })
   const ctx = <T>(actor: string): T | undefined => (host.has(actor) && host.status(actor) !== 'failed' ? (host.state(actor).context as T) : undefined)
   let lastView = ''
   let lastNodes = ''
@@ -63,7 +66,7 @@ export function startPlacement(init: PlacementInit): Placement {
     const s = ctx<StewardContext>(a.steward)
     const leading = s !== undefined && host.state(a.steward).value === 'active'
     const leader = ctx<FollowerContext>(a.follower)?.target?.address ?? null
-    const view = { type: 'proctor.view', leading, term: leading ? s!.term : 0, leader }
+    const view = { type: 'proctor.view', leading, term: leading ? s!.term : 0, leader, members: leading ? [...init.members()].sort() : [] }
     const key = JSON.stringify(view)
     if (key !== lastView) {
       lastView = key
@@ -83,7 +86,7 @@ export function startPlacement(init: PlacementInit): Placement {
     lastNodes = nkey
     host.send(a.proctor, { type: 'proctor.inventory', nodes }, 'control')
   }
-  const watched = new Set([a.steward, a.follower, a.reeve, a.proctor])
+  const watched = new Set([a.steward, a.follower, a.reeve, a.proctor, `${node}/flock`])
   let due = false
   host.onStep((info) => {
     if (!watched.has(info.actor) || due) return

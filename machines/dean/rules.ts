@@ -29,6 +29,13 @@ export function tellProgram(ctx: DeanContext, out: Effect[]): void {
   if (ctx.program !== null) send(out, ctx.input.proctor, { type: 'proctor.program', program: ctx.program })
 }
 
+/** Asks the node's pastiche to hold every bundle of the program (wants are kept; picket wants what it runs too). */
+export function holdBundles(ctx: DeanContext, out: Effect[]): void {
+  const to = ctx.input.pastiche
+  if (to === undefined || ctx.program === null) return
+  for (const hash of [...new Set(Object.values(ctx.program.bundles))].sort()) send(out, to, { type: 'want', hash })
+}
+
 /** DeanService.Assign: fenced by term; a program older than this dean's is answered with its own. */
 export function assign(ctx: DeanContext, ev: DeanAssign, out: Effect[]): void {
   if (ev.term < ctx.term) return send(out, ev.from, { type: 'call.refused', id: ev.id, code: 'FAILED_PRECONDITION', message: `stale proctor: term ${ev.term}, this dean has taken term ${ctx.term}` })
@@ -40,6 +47,7 @@ export function assign(ctx: DeanContext, ev: DeanAssign, out: Effect[]): void {
   if (ctx.program === null || newer(ev.program, ctx.program)) {
     ctx.program = ev.program
     tellProgram(ctx, out)
+    holdBundles(ctx, out)
   }
   for (const name of Object.keys(ctx.blocked)) if (ev.services[name] !== ctx.assigned[name]) delete ctx.blocked[name]
   ctx.assigned = { ...ev.services }

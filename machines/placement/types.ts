@@ -40,8 +40,11 @@ export interface MusterNode {
 
 // ---------------------------------------------------------------- proctor
 
-/** From the edge, whenever it changes: whether this node's steward leads (and under which term), and where the leader's gRPC is. */
-export type ProctorView = Stamped & { type: 'proctor.view'; leading: boolean; term: number; leader: string | null }
+/**
+ * From the edge, whenever it changes: whether this node's steward leads (and under which term), where
+ * the leader's gRPC is, and the flock's members as this node lists them (empty unless it leads).
+ */
+export type ProctorView = Stamped & { type: 'proctor.view'; leading: boolean; term: number; leader: string | null; members: string[] }
 /** From the edge, while leading: the nodes whose muster is in the catalog (a dead node's leaves with it). */
 export type ProctorInventory = Stamped & { type: 'proctor.inventory'; nodes: MusterNode[] }
 /** From the node's dean: the program it keeps (the copy a new proctor starts from). */
@@ -68,6 +71,11 @@ export interface ProctorInput {
   periodMs: number
   /** A dean's assignment not answered within this is sent again, ms. */
   retryMs: number
+  /**
+   * After coming to lead, how long the proctor waits for every member's muster to reach the catalog
+   * before it solves with the musters it has, ms (a new steward's catalog fills as reeves register again).
+   */
+  settleMs: number
   /** Seeds the solver's tie-breaks (the same seed and inputs: the same placement). */
   seed: string
 }
@@ -99,9 +107,14 @@ export interface ProctorContext {
   periodMs: number
   retryMs: number
   seed: string
+  settleMs: number
   leading: boolean
   term: number
   leader: string | null
+  /** The flock's members (while leading): only their musters count. */
+  members: string[]
+  /** When this term began. */
+  ledAt: number
   program: PlacementProgram | null
   /** The muster as last told (null: not yet, since this node came to lead). */
   nodes: MusterNode[] | null
@@ -132,6 +145,8 @@ export interface DeanInput {
   keyId: string
   /** The node's proctor (`<node>/proctor`): told the program this dean keeps. */
   proctor: string
+  /** The node's pastiche (`<node>/pastiche`): asked to hold every bundle of a new program, so a start elsewhere after a node dies need not fetch it. */
+  pastiche?: string
   self: string
   /** A request that failed is tried again after this, ms. */
   retryMs: number

@@ -11,8 +11,8 @@ import { plan } from '../placement/plan.js'
 import type { DeanAssigned, PlacementApply, PlacementProgram, ProctorContext, ProctorInput, ProctorView } from '../placement/types.js'
 
 export function createProctorContext(input: ProctorInput): ProctorContext {
-  const { node, now, periodMs, retryMs, seed } = input
-  return { node, now, periodMs, retryMs, seed, leading: false, term: 0, leader: null, program: null, nodes: null, assigned: {}, calls: {}, nextId: 1, solved: null }
+  const { node, now, periodMs, retryMs, settleMs, seed } = input
+  return { node, now, periodMs, retryMs, settleMs, seed, leading: false, term: 0, leader: null, members: [], ledAt: 0, program: null, nodes: null, assigned: {}, calls: {}, nextId: 1, solved: null }
 }
 
 /** Whether program `a` supersedes `b`: a higher version, or the same version with the greater text (two proctors of a split flock). */
@@ -27,16 +27,18 @@ const send = (out: Effect[], to: string, event: { type: string; [k: string]: unk
 /** The node came to lead, stopped leading, or learnt where the leader is. */
 export function view(ctx: ProctorContext, ev: ProctorView, out: Effect[]): void {
   ctx.leader = ev.leader
+  const changed = ev.members.join(' ') !== ctx.members.join(' ')
+  ctx.members = ev.members
   if (ev.leading && (!ctx.leading || ev.term !== ctx.term)) {
     // A new term starts from the muster: what an earlier term assigned may have changed since.
-    Object.assign(ctx, { leading: true, term: ev.term, nodes: null, assigned: {}, calls: {}, solved: null })
+    Object.assign(ctx, { leading: true, term: ev.term, ledAt: ctx.now, nodes: null, assigned: {}, calls: {}, solved: null })
     out.push({ type: 'timer.set', name: 'period', ms: ctx.periodMs })
     out.push({ type: 'log', level: 'info', msg: 'proctor leading', fields: { term: ev.term, program: ctx.program?.version ?? 0 } })
   } else if (!ev.leading && ctx.leading) {
     Object.assign(ctx, { leading: false, nodes: null, assigned: {}, calls: {}, solved: null })
     out.push({ type: 'timer.cancel', name: 'period' })
     out.push({ type: 'log', level: 'info', msg: 'proctor retired', fields: { term: ctx.term } })
-  }
+  } else if (ctx.leading && changed) step(ctx, out)
 }
 
 /** Adopts `p` if it supersedes the program held; every node is then assigned again under it. */
@@ -85,12 +87,22 @@ const same = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, st
 /** Solves and sends every dean whose assignment changed, was not taken, or was not answered in time. */
 export function step(ctx: ProctorContext, out: Effect[]): void {
   if (!ctx.leading || ctx.program === null || ctx.nodes === null) return
-  const r = plan(ctx.program, ctx.nodes, ctx.assigned, ctx.seed)
+  // Only members count: the flock drops a dead node before the steward retires its muster.
+  const members = new Set(ctx.members)
+  const nodes = ctx.nodes.filter((n) => members.has(n.node))
+  const missing = ctx.members.filter((m) => !nodes.some((n) => n.node === m))
+  // A new steward's catalog fills as reeves register again: solving over part of the flock would stack
+  // every service on the nodes seen first, so the proctor waits (a node without a muster, at most settleMs).
+  if (missing.length > 0 && ctx.now - ctx.ledAt < ctx.settleMs) {
+    ctx.solved = { ok: false, placement: {}, warnings: [], explain: [`waiting for the muster of ${missing.length} member(s) (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}) to reach the catalog`], held: {} }
+    return
+  }
+  const r = plan(ctx.program, nodes, ctx.assigned, ctx.seed)
   ctx.solved = r.solved
-  const live = new Set(ctx.nodes.map((n) => n.node))
+  const live = new Set(nodes.map((n) => n.node))
   for (const node of Object.keys(ctx.assigned)) if (!live.has(node)) delete ctx.assigned[node]
   if (r.desired === null) return
-  for (const n of ctx.nodes) {
+  for (const n of nodes) {
     const want = r.desired[n.node] ?? {}
     const a = ctx.assigned[n.node]
     if (a !== undefined && same(a.services, want) && (a.taken || (a.sending !== null && ctx.now - a.sentAt < ctx.retryMs))) continue

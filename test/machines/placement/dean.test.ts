@@ -13,7 +13,7 @@ const P1: PlacementProgram = { version: 1, text: 'pick(web, 2, ALL)\n', bundles:
 const P2: PlacementProgram = { version: 2, text: 'pick(web, 1, ALL)\n', bundles: { web: H('b') } }
 
 function dean(restored: DeanState | null = null) {
-  const s = stepper(deanLogic, { node: 'n1', now: 0, picket: 'n1/picket', keyId: 'KEY', proctor: 'n1/proctor', self: 'n1/dean', retryMs: 500, restored })
+  const s = stepper(deanLogic, { node: 'n1', now: 0, picket: 'n1/picket', keyId: 'KEY', proctor: 'n1/proctor', pastiche: 'n1/pastiche', self: 'n1/dean', retryMs: 500, restored })
   let id = 0
   return {
     ...s,
@@ -30,6 +30,7 @@ test('an assignment is answered taken, persisted, and its names started one at a
   t.like(sent(out, 'dean.assigned', 'reply:1')[0], { taken: true, programVersion: 1, program: null })
   t.is(persists(out).length, 1)
   t.deepEqual(sent(out, 'proctor.program', 'n1/proctor').map((e) => e.program.version), [1])
+  t.deepEqual(sent(out, 'want', 'n1/pastiche').map((e) => e.hash), [H('a')], 'the program\'s bundles held on every node')
   const [first] = sent(out, 'picket.start', 'n1/picket')
   t.like(first, { name: 'web-1', hash: H('a'), caller: 'KEY', from: 'n1/dean' })
   t.is(sent(out, 'picket.start').length, 1, 'one request at a time')

@@ -14,12 +14,13 @@ const node = (n: string, services: MusterService[] = [], labels: string[] = []):
 const run = (name: string, hash = H('a'), up = true): MusterService => ({ name, hash, state: up ? 'running' : 'starting', up })
 
 function proctor() {
-  const s = stepper(proctorLogic, { node: 'n1', now: 0, periodMs: 100, retryMs: 400, seed: 'test' })
+  const s = stepper(proctorLogic, { node: 'n1', now: 0, periodMs: 100, retryMs: 400, settleMs: 1000, seed: 'test' })
   let id = 0
   return {
     ...s,
-    lead: (term = 7, at?: number) => s.send({ type: 'proctor.view', leading: true, term, leader: '10.0.0.1:50059' }, at),
-    retire: () => s.send({ type: 'proctor.view', leading: false, term: 0, leader: '10.0.0.2:50059' }),
+    lead: (term = 7, at?: number, members = ['n1', 'n2', 'n3']) => s.send({ type: 'proctor.view', leading: true, term, leader: '10.0.0.1:50059', members }, at),
+    members: (members: string[], at?: number) => s.send({ type: 'proctor.view', leading: true, term: s.context().term, leader: '10.0.0.1:50059', members }, at),
+    retire: () => s.send({ type: 'proctor.view', leading: false, term: 0, leader: '10.0.0.2:50059', members: [] }),
     apply: (text: string, bundles: Record<string, string>) => s.send({ type: 'placement.apply', id: ++id, from: `reply:${id}`, caller: 'K', text, bundles }),
     program: (p: PlacementProgram) => s.send({ type: 'proctor.program', program: p }),
     muster: (nodes: MusterNode[], at?: number) => s.send({ type: 'proctor.inventory', nodes }, at),
@@ -64,7 +65,7 @@ test('leading with a program and a muster, every node is sent its share (empty o
 
 test('an assignment not answered within retryMs is sent again; one answered is not', (t) => {
   const p = proctor()
-  p.lead(7, 0)
+  p.lead(7, 0, ['n1', 'n2'])
   p.muster([node('n1'), node('n2')], 0)
   const a = assigns(p.apply('pick(web, 2, ALL)\n', { web: H('a') }))
   p.taken(a[0]!.id, 50)
@@ -74,7 +75,7 @@ test('an assignment not answered within retryMs is sent again; one answered is n
   t.deepEqual(again[0]!.services, a[1]!.services)
 })
 
-test('a node that leaves the muster has its instances placed on the others; those elsewhere stay put', (t) => {
+test('a node the flock drops has its instances placed on the others at once, before its muster leaves the catalog; those elsewhere stay put', (t) => {
   const p = proctor()
   p.lead()
   p.muster([node('n1'), node('n2'), node('n3')])
@@ -83,10 +84,13 @@ test('a node that leaves the muster has its instances placed on the others; thos
   const holder = first.filter((x) => Object.keys(x.services).length > 0).map((x) => x.to)
   const dead = holder[0]!
   const live = [node('n1'), node('n2'), node('n3')].filter((n) => `grpc://${n.address}/dean` !== dead)
-  const moved = assigns(p.muster(live))
+  const moved = assigns(p.members(live.map((n) => n.node)))
   t.is(moved.length, 1, 'only the node that gains an instance is told')
   t.false(holder.includes(moved[0]!.to))
   t.is(Object.keys(moved[0]!.services).length, 1)
+  for (const x of moved) p.taken(x.id)
+  // The muster leaving the catalog later changes nothing more.
+  t.deepEqual(assigns(p.muster(live)), [])
 })
 
 test('a new term starts from the muster: instances already running (or starting) are kept, not doubled', (t) => {
@@ -102,7 +106,7 @@ test('a new term starts from the muster: instances already running (or starting)
 
 test('a start clause holds a service\'s new instances until it holds', (t) => {
   const p = proctor()
-  p.lead()
+  p.lead(7, 0, ['n1', 'n2'])
   p.muster([node('n1'), node('n2')])
   const a = assigns(p.apply('pick(db, 1, ALL)\npick(web, 2, ALL)\nstart web after db.ready\n', { db: H('d'), web: H('a') }))
   t.deepEqual(a.flatMap((x) => Object.keys(x.services)), ['db-1'])
@@ -117,7 +121,7 @@ test('a start clause holds a service\'s new instances until it holds', (t) => {
 
 test('a dean with a newer program hands it over: the proctor adopts it and assigns again', (t) => {
   const p = proctor()
-  p.lead()
+  p.lead(7, 0, ['n1'])
   p.muster([node('n1')])
   const [a] = assigns(p.apply('pick(web, 1, ALL)\n', { web: H('a') }))
   const newer: PlacementProgram = { version: 5, text: 'pick(web, 1, ALL)\n', bundles: { web: H('b') } }
@@ -128,7 +132,7 @@ test('a dean with a newer program hands it over: the proctor adopts it and assig
 
 test('a program that cannot be placed sends nothing and says why', (t) => {
   const p = proctor()
-  p.lead()
+  p.lead(7, 0, ['n1'])
   p.muster([node('n1')])
   const out = p.apply('pickh(web, 2, ALL)\n', { web: H('a') })
   t.deepEqual(assigns(out), [])
@@ -146,4 +150,24 @@ test('stopping leading stops the period and forgets the term\'s assignments', (t
   t.is(p.state(), 'idle')
   t.deepEqual(p.context().assigned, {})
   t.is(p.context().program.version, 1, 'the program is kept')
+})
+
+test('a new proctor waits for every member\'s muster before it solves, at most settleMs: it never stacks the flock on the nodes seen first', (t) => {
+  const p = proctor()
+  p.program({ version: 1, text: 'pick(web, 3, ALL)\n', bundles: { web: H('a') } })
+  p.lead(7, 0)
+  t.deepEqual(assigns(p.muster([node('n1')], 10)), [])
+  t.regex(p.context().solved.explain[0], /waiting for the muster of 2 member\(s\) \(n2, n3\)/)
+  const all = assigns(p.muster([node('n1'), node('n2'), node('n3')], 20))
+  t.is(all.length, 3)
+  t.true(all.every((x) => Object.keys(x.services).length === 1), 'spread one per node')
+})
+
+test('a member whose muster never comes does not hold placement back past settleMs', (t) => {
+  const p = proctor()
+  p.program({ version: 1, text: 'pick(web, 2, ALL)\n', bundles: { web: H('a') } })
+  p.lead(7, 0)
+  t.deepEqual(assigns(p.muster([node('n1'), node('n2')], 10)), [])
+  const a = assigns(p.tick(1000))
+  t.deepEqual(a.map((x) => x.to).sort(), ['grpc://10.0.0.1:50059/dean', 'grpc://10.0.0.2:50059/dean'])
 })
