@@ -29,9 +29,14 @@ async function withProctor<T>(f: Reach, fn: (c: PlacementClient, view: Placement
   if (first.leading) return using(at(f.target), (c) => fn(c, first), (err) => explainCall(f, err, 'placement'))
   if (first.leader === '') throw new CruxError(Code.UNAVAILABLE, `${f.target} does not lead its flock and knows no leader yet: try again, or --target the leader`)
   const leader = { ...f, target: first.leader }
-  const view = await using(at(first.leader), (c) => c.list(), (err) => explainCall(leader, err, 'placement'))
+  // The leader named may have just died: say who named it, so a retry is the obvious next step.
+  const named = (err: unknown) => {
+    const e = explainCall(leader, err, 'placement')
+    return e instanceof CruxError ? new CruxError(e.code, `${f.target} named ${first.leader} as the leader: ${e.message}`) : e
+  }
+  const view = await using(at(first.leader), (c) => c.list(), named)
   if (!view.leading) throw new CruxError(Code.UNAVAILABLE, `${f.target} named ${first.leader} as the leader, which does not lead (the flock is changing leaders): try again`)
-  return using(at(first.leader), (c) => fn(c, view), (err) => explainCall(leader, err, 'placement'))
+  return using(at(first.leader), (c) => fn(c, view), named)
 }
 
 /** The text form of `ls`. */

@@ -10,6 +10,8 @@ import test, { type ExecutionContext } from 'ava'
 import { cpSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { agreed, crux, FulcrumPool, until, type RunningFulcrum } from '../fixtures/fulcrums.js'
+import { replayJournal, readLines } from '../../runtime/replayer.js'
+import { productMachines } from '../../machines/index.js'
 
 const FIXTURES = new URL('../../../test/fixtures/picket/', import.meta.url).pathname
 const HB = 200
@@ -26,6 +28,12 @@ async function cli(t: ExecutionContext, f: RunningFulcrum, ...args: string[]): P
   const r = await crux(...args, '--target', grpcOf(f), '--data-dir', f.dataDir, '--json')
   if (r.status !== 0) t.fail(`crux ${args.join(' ')} exited ${r.status}: ${r.stderr}`)
   return JSON.parse(r.stdout)
+}
+
+/** The command's JSON, or false while it fails (a flock changing leaders names a dead one for a moment). */
+async function tryCli(f: RunningFulcrum, ...args: string[]): Promise<any> {
+  const r = await crux(...args, '--target', grpcOf(f), '--data-dir', f.dataDir, '--json')
+  return r.status === 0 ? JSON.parse(r.stdout) : false
 }
 
 async function eventually<T>(check: () => Promise<T | false>, ms: number, what: string): Promise<T> {
@@ -52,7 +60,8 @@ const upOn = (rows: Row[], service: string) => rows.filter((r) => r.name.startsW
 test('a program applied through any node runs where it says, in start order; a killed member\'s and then the killed leader\'s instances run elsewhere within detection plus two periods', async (t) => {
   t.timeout(150_000)
   const pool = new FulcrumPool(t)
-  const fs = [1, 2, 3, 4, 5].map((i) => pool.start(`127.79.80.${i}:23123`, '127.79.80.0/29', i <= 2 ? ['--label', 'ssd'] : [])) as RunningFulcrum[]
+  const traceOf = (i: number) => join(pool.dir, `n${i}.ndjson`)
+  const fs = [1, 2, 3, 4, 5].map((i) => pool.start(`127.79.80.${i}:23123`, '127.79.80.0/29', [...(i <= 2 ? ['--label', 'ssd'] : []), '--trace', traceOf(i)])) as RunningFulcrum[]
   await until(() => agreed(fs, 5), 30_000, 'one flock of 5')
   const leaderId = fs[0]!.view()!.leader
   const leader = fs.find((f) => idOf(f) === leaderId)!
@@ -131,7 +140,9 @@ test('a program applied through any node runs where it says, in start order; a k
     for (const f of survivors) t.log(JSON.stringify(f.lines.filter((l) => /proctor|dean|placement/.test(String(l.msg))).slice(-8)))
   })
   const final = await eventually(async () => {
-    const ls = (last = (await cli(t, survivors[0]!, 'placement', 'ls')) as Ls)
+    const got = (await tryCli(survivors[0]!, 'placement', 'ls')) as Ls | false
+    if (got === false) return false
+    const ls = (last = got)
     const s = Object.fromEntries(ls.services.map((x) => [x.service, x]))
     const gone = [idOf(leader), idOf(victim)]
     return ls.version === 2 && s.db?.up === 1 && s.web?.up === 2 && s.api?.up === 1 && [...s.db.instances, ...s.web.instances, ...s.api.instances].every((i) => !gone.includes(i.node)) ? ls : false
@@ -147,4 +158,19 @@ test('a program applied through any node runs where it says, in start order; a k
   t.is(upOn(rows, 'db').length, 1)
   t.is(upOn(rows, 'web').length, 2)
   t.false(upOn(rows, 'web').includes(upOn(rows, 'db')[0]!), 'still no web instance beside the database')
+
+  // The new leader's journal replays its dean and proctor without divergence.
+  const next = survivors.find((f) => grpcOf(f) === final.proctor)!
+  next.child.kill('SIGTERM')
+  t.is(await next.exited, 0)
+  const steps: Record<string, number> = { dean: 0, proctor: 0 }
+  const report = replayJournal(readLines(traceOf(fs.indexOf(next) + 1)), {
+    machines: productMachines,
+    onStep(s) {
+      const kind = s.actor.slice(s.actor.lastIndexOf('/') + 1)
+      if (kind in steps) steps[kind]!++
+    },
+  })
+  t.false(report.diverged, `the new leader's journal diverged: ${JSON.stringify(report.diverged)}`)
+  t.true(steps.dean! > 2 && steps.proctor! > 5, `replayed ${steps.dean} dean and ${steps.proctor} proctor steps`)
 })
