@@ -33,6 +33,11 @@ export interface PlacementInit {
   seed: string
   /** The flock's members as this node lists them. */
   members(): string[]
+  /**
+   * Runs the feed after the current step, never inside it (default: a microtask, as a fulcrum's other
+   * feeds run; the simulator passes its own, so a run stays deterministic).
+   */
+  schedule?(fn: () => void): void
   log: { warn(msg: string, fields?: Record<string, unknown>): void }
 }
 
@@ -91,7 +96,7 @@ export function startPlacement(init: PlacementInit): Placement {
   host.onStep((info) => {
     if (!watched.has(info.actor) || due) return
     due = true
-    queueMicrotask(() => {
+    ;(init.schedule ?? queueMicrotask)(() => {
       due = false
       feed()
     })
