@@ -4,7 +4,7 @@
  * (runtime/peer-client.ts).
  */
 import * as grpc from '@grpc/grpc-js'
-import { PlacementServiceService as M, type ApplyResponse, type PlacementListResponse } from '../../protos/gen/crux/v1/placement.js'
+import { PlacementServiceService as M, type ApplyResponse, type PlacementServiceListResponse } from '../../protos/gen/crux/v1/placement.js'
 import { CALLER_HEADER, type PeerTls } from '../../runtime/grpc-tls.js'
 import { callFailure, peerChannel } from '../../runtime/peer-client.js'
 import { callerKeyId } from '../pastiche/client.js'
@@ -12,7 +12,7 @@ import { callerKeyId } from '../pastiche/client.js'
 export interface PlacementClient {
   readonly address: string
   apply(text: string, bundles: Record<string, string>): Promise<ApplyResponse>
-  list(): Promise<PlacementListResponse>
+  list(): Promise<PlacementServiceListResponse>
   close(): void
 }
 

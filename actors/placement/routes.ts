@@ -8,7 +8,7 @@
  */
 import { BUNDLE_HASH, SERVICE_NAME } from '../../machines/picket/context.js'
 import type { DeanAssignMsg, PlacementApplied, PlacementProgram } from '../../machines/placement/types.js'
-import { DeanServiceService, PlacementServiceService, type AssignRequest, type AssignResponse, type PlacementListResponse, type Program } from '../../protos/gen/crux/v1/placement.js'
+import { DeanServiceService, PlacementServiceService, type AssignRequest, type AssignResponse, type PlacementServiceListResponse, type Program } from '../../protos/gen/crux/v1/placement.js'
 import { InvalidArgumentError, UnavailableError } from '../../runtime/errors.js'
 import { unary, type KeyLookup } from '../../runtime/grpc-server.js'
 import type { InboundService, OutboundRoute } from '../../runtime/road-routes.js'
@@ -87,7 +87,7 @@ export function placementRoutes(trust: { lookup: KeyLookup }): { inbound: Inboun
   service.lookup = trust.lookup
   dean.lookup = trust.lookup
   service.direct = {
-    list: unary((): PlacementListResponse => {
+    list: unary((): PlacementServiceListResponse => {
       if (placement === undefined) throw new UnavailableError('placement is not running yet')
       return placement.list()
     }),

@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander'
 import type { PlacementClient } from '../../actors/placement/client.js'
-import type { PlacementListResponse } from '../../protos/gen/crux/v1/placement.js'
+import type { PlacementServiceListResponse } from '../../protos/gen/crux/v1/placement.js'
 import { Code, CruxError, InvalidArgumentError } from '../../runtime/errors.js'
 import { explainCall, reach, say, using, type Reach } from './reach.js'
 
@@ -21,7 +21,7 @@ function bundleArg(v: string, all: Record<string, string>): Record<string, strin
 }
 
 /** Runs `fn` against the proctor: the target, or the leader it names. */
-async function withProctor<T>(f: Reach, fn: (c: PlacementClient, view: PlacementListResponse) => Promise<T>): Promise<T> {
+async function withProctor<T>(f: Reach, fn: (c: PlacementClient, view: PlacementServiceListResponse) => Promise<T>): Promise<T> {
   const tls = (await import('../../runtime/grpc-tls.js')).loadPeerTls(f.dataDir)
   const { createPlacementClient } = await import('../../actors/placement/client.js')
   const at = (address: string) => createPlacementClient({ address, tls })
@@ -40,7 +40,7 @@ async function withProctor<T>(f: Reach, fn: (c: PlacementClient, view: Placement
 }
 
 /** The text form of `ls`. */
-function table(v: PlacementListResponse, at: string): string {
+function table(v: PlacementServiceListResponse, at: string): string {
   const lines = [`proctor at ${at}: program ${v.version === 0 ? 'none' : `v${v.version}`}, term ${v.term}, ${v.nodes.length} node(s), ${v.ok ? 'placed' : v.version === 0 ? 'nothing to place' : 'NOT placed'}`]
   for (const s of v.services) {
     lines.push(`${s.service.padEnd(16)} wanted ${String(s.wanted).padEnd(4)} up ${String(s.up).padEnd(4)} ${s.hash.slice(0, 19)}`)

@@ -39,6 +39,8 @@ export function running(ctx: PicketContext, s: Service, out: Effect[]): void {
   cancelTimers(out, s, 'start')
   setTimer(out, 'hb', s, s.manifest.ttlMs)
   setTimer(out, 'reset', s, ctx.config.backoffResetMs)
+  // Registered and beating: the moment an operator (and placement's test) asks about.
+  out.push({ type: 'log', level: 'info', msg: 'service running', fields: { name: s.name, run: s.current.run, pid: s.current.pid, hash: s.current.hash } })
 }
 
 /** The current run ended unasked (or was killed as hung or late): deregistered, and started again after the backoff. */

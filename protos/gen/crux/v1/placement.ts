@@ -63,7 +63,7 @@ export interface ApplyResponse {
   warnings: string[];
 }
 
-export interface PlacementListRequest {
+export interface PlacementServiceListRequest {
 }
 
 /** One instance the proctor wants: on which node, under which name, how far it is. */
@@ -86,7 +86,7 @@ export interface PlacedService {
   held: string;
 }
 
-export interface PlacementListResponse {
+export interface PlacementServiceListResponse {
   version: number;
   /** The steward term the proctor leads under. */
   term: number;
@@ -445,16 +445,16 @@ export const ApplyResponse: MessageFns<ApplyResponse> = {
   },
 };
 
-function createBasePlacementListRequest(): PlacementListRequest {
+function createBasePlacementServiceListRequest(): PlacementServiceListRequest {
   return {};
 }
 
-export const PlacementListRequest: MessageFns<PlacementListRequest> = {
-  encode(_: PlacementListRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const PlacementServiceListRequest: MessageFns<PlacementServiceListRequest> = {
+  encode(_: PlacementServiceListRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): PlacementListRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): PlacementServiceListRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -463,7 +463,7 @@ export const PlacementListRequest: MessageFns<PlacementListRequest> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBasePlacementListRequest();
+      const message = createBasePlacementServiceListRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -660,7 +660,7 @@ export const PlacedService: MessageFns<PlacedService> = {
   },
 };
 
-function createBasePlacementListResponse(): PlacementListResponse {
+function createBasePlacementServiceListResponse(): PlacementServiceListResponse {
   return {
     version: 0,
     term: 0,
@@ -674,8 +674,8 @@ function createBasePlacementListResponse(): PlacementListResponse {
   };
 }
 
-export const PlacementListResponse: MessageFns<PlacementListResponse> = {
-  encode(message: PlacementListResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const PlacementServiceListResponse: MessageFns<PlacementServiceListResponse> = {
+  encode(message: PlacementServiceListResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.version !== 0) {
       writer.uint32(8).uint32(message.version);
     }
@@ -706,7 +706,7 @@ export const PlacementListResponse: MessageFns<PlacementListResponse> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): PlacementListResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number): PlacementServiceListResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -715,7 +715,7 @@ export const PlacementListResponse: MessageFns<PlacementListResponse> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBasePlacementListResponse();
+      const message = createBasePlacementServiceListResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1024,11 +1024,12 @@ export const PlacementServiceService = {
     path: "/crux.v1.PlacementService/List" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: PlacementListRequest): Buffer => Buffer.from(PlacementListRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): PlacementListRequest => PlacementListRequest.decode(value),
-    responseSerialize: (value: PlacementListResponse): Buffer =>
-      Buffer.from(PlacementListResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): PlacementListResponse => PlacementListResponse.decode(value),
+    requestSerialize: (value: PlacementServiceListRequest): Buffer =>
+      Buffer.from(PlacementServiceListRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PlacementServiceListRequest => PlacementServiceListRequest.decode(value),
+    responseSerialize: (value: PlacementServiceListResponse): Buffer =>
+      Buffer.from(PlacementServiceListResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PlacementServiceListResponse => PlacementServiceListResponse.decode(value),
   },
 } as const;
 
@@ -1042,7 +1043,7 @@ export interface PlacementServiceServer extends UntypedServiceImplementation {
    * What runs where, what is pending and why, as the proctor last solved it; on another node, where
    * the proctor is.
    */
-  list: handleUnaryCall<PlacementListRequest, PlacementListResponse>;
+  list: handleUnaryCall<PlacementServiceListRequest, PlacementServiceListResponse>;
 }
 
 export interface PlacementServiceClient extends Client {
@@ -1070,19 +1071,19 @@ export interface PlacementServiceClient extends Client {
    * the proctor is.
    */
   list(
-    request: PlacementListRequest,
-    callback: (error: ServiceError | null, response: PlacementListResponse) => void,
+    request: PlacementServiceListRequest,
+    callback: (error: ServiceError | null, response: PlacementServiceListResponse) => void,
   ): ClientUnaryCall;
   list(
-    request: PlacementListRequest,
+    request: PlacementServiceListRequest,
     metadata: Metadata,
-    callback: (error: ServiceError | null, response: PlacementListResponse) => void,
+    callback: (error: ServiceError | null, response: PlacementServiceListResponse) => void,
   ): ClientUnaryCall;
   list(
-    request: PlacementListRequest,
+    request: PlacementServiceListRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: PlacementListResponse) => void,
+    callback: (error: ServiceError | null, response: PlacementServiceListResponse) => void,
   ): ClientUnaryCall;
 }
 
