@@ -61,14 +61,14 @@ export interface PlacementSummary {
   violations: string[]
 }
 
-/** What program `text` wants of each service: its picks' counts, which must be literal numbers (null otherwise). */
+/** What program `text` wants of each service: its pick's count (khan places a service by one pick only), which must be a literal number, rounded up as the solver does; null otherwise. */
 export function wantedOf(text: string): Record<string, number> | null {
   const c = compile(text)
   if (c.program === null) return null
   const wanted: Record<string, number> = {}
   for (const p of c.checked!.picks) {
     if (p.count.kind !== 'number') return null
-    wanted[p.service] = (wanted[p.service] ?? 0) + Math.ceil(p.count.value)
+    wanted[p.service] = Math.ceil(p.count.value)
   }
   return wanted
 }
