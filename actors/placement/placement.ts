@@ -34,6 +34,11 @@ export interface PlacementInit {
   /** The flock's members as this node lists them. */
   members(): string[]
   /**
+   * The actor the dean asks to hold a new program's bundles (default `<node>/pastiche`); null: none
+   * (the simulator, whose run edge knows its bundles without fetching them).
+   */
+  pastiche?: string | null
+  /**
    * Runs the feed after the current step, never inside it (default: a microtask, as a fulcrum's other
    * feeds run; the simulator passes its own, so a run stays deterministic).
    */
@@ -60,7 +65,7 @@ function restoredDean(v: unknown, log: PlacementInit['log']): DeanState | null {
 export function startPlacement(init: PlacementInit): Placement {
   const { host, node } = init
   const a = { dean: `${node}/dean`, proctor: `${node}/proctor`, picket: `${node}/picket`, pastiche: `${node}/pastiche`, steward: `${node}/steward`, follower: `${node}/follower`, reeve: `${node}/reeve` }
-  host.spawn(a.dean, deanMachine.name, { node, now: init.now, picket: a.picket, keyId: init.keyId, proctor: a.proctor, pastiche: a.pastiche, self: a.dean, retryMs: init.hbMs, restored: restoredDean(init.store.get(a.dean, 'dean'), init.log) })
+  host.spawn(a.dean, deanMachine.name, { node, now: init.now, picket: a.picket, keyId: init.keyId, proctor: a.proctor, ...(init.pastiche === null ? {} : { pastiche: init.pastiche ?? a.pastiche }), self: a.dean, retryMs: init.hbMs, restored: restoredDean(init.store.get(a.dean, 'dean'), init.log) })
   // A period of 2 HB: the proctor also solves at once whenever the muster or the members change.
   host.spawn(a.proctor, proctorMachine.name, { node, now: init.now, periodMs: 2 * init.hbMs, retryMs: 4 * init.hbMs, settleMs: 10 * init.hbMs, seed: init.seed })
   const ctx = <T>(actor: string): T | undefined => (host.has(actor) && host.status(actor) !== 'failed' ? (host.state(actor).context as T) : undefined)

@@ -35,6 +35,10 @@ export interface SimPicketOptions {
   now(): number
   /** Node `node`'s reeve: its NodeID, the KeyID a local caller presents, its horde (actors/sim/strew-sim.ts). */
   identity(node: string): { reeveNodeId: string; reeveKeyId: string; horde: string }
+  /** Node `addr`'s gRPC HOST:PORT: where its muster says its services (and its dean) are reached. */
+  grpcAddress(addr: string): string
+  /** Bundles every node's edge runs healthily besides its own services' (placement's, actors/sim/placement-plan.ts). */
+  shared?: readonly PlannedService[]
   bounds?: Partial<PicketBounds>
 }
 
@@ -80,7 +84,7 @@ export class SimPicket {
     const { reeveNodeId, reeveKeyId, horde } = this.o.identity(node)
     const hb = this.o.hbMs
     // Own generators, one per node: picket draws nothing from any other layer's streams.
-    const edge = new SimRunEdge(addr, { clock, now: this.o.now, rng: new Rng(`sim:${this.o.seed}:picket:${addr}`), hbMs: hb, plan: new Map(n.services.map((s) => [s.hash, s])), history: this.checker })
+    const edge = new SimRunEdge(addr, { clock, now: this.o.now, rng: new Rng(`sim:${this.o.seed}:picket:${addr}`), hbMs: hb, plan: new Map([...(this.o.shared ?? []), ...n.services].map((s) => [s.hash, s])), history: this.checker })
     edge.bind(host, id)
     Object.assign(n, { edge, actor, id })
     const input: PicketInput = {
@@ -94,8 +98,8 @@ export class SimPicket {
       nodeIdPrefix: nodeIdPrefixOf(reeveNodeId),
       horde,
       services: [],
-      // Its muster registers at the node's address, as a fulcrum's does at its gRPC address.
-      address: addr,
+      // Its muster registers at the node's gRPC address, as a fulcrum's does: placement's proctor reaches the node's dean there.
+      address: this.o.grpcAddress(addr),
     }
     host.spawn(id, picketMachine.name, input)
     n.services.forEach((s, k) => {

@@ -33,7 +33,9 @@ export class PicketTrace {
     const h = this.checker
     const ev = step.input as { type: string; run?: number; id?: number; name?: string } | null
     const name = (run: unknown) => (typeof run === 'number' ? names.get(run) : undefined)
-    if (ev?.type === 'picket.start' && typeof ev.name === 'string') h.requested(addr, ev.name, at)
+    // Only the simulator's own requests are asked-for services (a dean's starts are placement's, as live).
+    const own = ev?.type === 'picket.start' && typeof ev.name === 'string' && (ev as { from?: unknown }).from === PICKET_ANSWERS
+    if (own) h.requested(addr, ev.name!, at)
     const n = name(ev?.run)
     if (n !== undefined && ev !== null) {
       if (ev.type === 'bundle.failed') h.bundleFailed(addr, n, at)

@@ -17,11 +17,14 @@ import { createFlockActor, type FlockActor } from '../flock/flock.actor.js'
 import { FlockChecker, type CheckBounds, type ViolationKind } from './check.js'
 import { observe, type Observation } from '../flock/observe.js'
 import type { StrewBounds, StrewSummary } from './strew-check.js'
-import type { SimStrew } from './strew-sim.js'
+import type { SimStrew, SimStrewOptions } from './strew-sim.js'
 import type { PasticheBounds, PasticheSummary } from './pastiche-check.js'
 import type { SimPastiche } from './pastiche-sim.js'
 import type { PicketBounds, PicketSummary } from './picket-check.js'
-import type { SimPicket } from './picket-sim.js'
+import type { SimPicket, SimPicketOptions } from './picket-sim.js'
+import type { PlacementBounds, PlacementSummary } from './placement-check.js'
+import type { PlacementPlan } from './placement-plan.js'
+import type { SimPlacement } from './placement-sim.js'
 
 export interface SimOptions {
   nodes: number
@@ -78,6 +81,14 @@ export interface SimOptions {
   run?: number
   /** Bounds of the picket checker. */
   picketCheck?: Partial<PicketBounds>
+  /**
+   * P services placed by a khan program (needs `run`): every node runs its dean and proctor, and the
+   * program is handed to the leading proctor at a drawn early heartbeat (actors/sim/placement-sim.ts).
+   * 0 or absent: none.
+   */
+  place?: number
+  /** Bounds of the placement checker. */
+  placementCheck?: Partial<PlacementBounds>
   /** Called for every machine step of every node (coverage, tests); slows the run. */
   onStep?: (node: string, step: StepInfo) => void
   /** Called after every heartbeat's observation (progress, tests). */
@@ -111,6 +122,8 @@ export interface SimSummary {
   pastiche?: PasticheSummary
   /** With `run`: the picket checker's verdict. */
   picket?: PicketSummary
+  /** With `place`: the placement checker's verdict. */
+  placement?: PlacementSummary
 }
 
 /** A journal sink that also hashes every line, for `trace_sha256`. */
@@ -138,11 +151,14 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
   const addrs = Array.from({ length: o.nodes }, (_, i) => `n${i}`)
   const sink = o.trace === undefined ? null : new HashingSink(new FileSink(o.trace))
   const config = { ...o.config, hbMs }
-  const strew = (o.services ?? 0) > 0 ? await startStrew(net, o, hbMs) : null
+  if ((o.place ?? 0) > 0 && !((o.run ?? 0) > 0 && (o.services ?? 0) > 0)) throw new InvalidArgumentError('place needs run and services: the dean drives picket, the proctor reads the musters in the catalog')
+  const placed = (o.place ?? 0) > 0 ? (await import('./placement-plan.js')).planPlacement(o.seed, o.nodes, o.place!, hbMs) : null
+  const strew = (o.services ?? 0) > 0 ? await startStrew(net, o, hbMs, placed === null ? undefined : (await import('../placement/routes.js')).createPlacementRoutes) : null
+  const placement = placed === null || strew === null ? null : await startPlacementLayer(net, o, hbMs, placed, strew)
   const pastiche = (o.blobs ?? 0) > 0 ? await startPastiche(net, o, hbMs, addrs) : null
   if ((o.run ?? 0) > 0 && strew === null) throw new InvalidArgumentError('run needs services: picket registers with the reeve and beats through the heartbeater')
-  const picket = (o.run ?? 0) > 0 && strew !== null ? await startPicket(net, o, hbMs, addrs, strew) : null
-  const extra = [...(strew?.machines ?? []), ...(pastiche?.machines ?? []), ...(picket?.machines ?? [])]
+  const picket = (o.run ?? 0) > 0 && strew !== null ? await startPicket(net, o, hbMs, addrs, strew, placed?.shared ?? []) : null
+  const extra = [...(strew?.machines ?? []), ...(pastiche?.machines ?? []), ...(picket?.machines ?? []), ...(placement?.machines ?? [])]
   const machines = [flockMachine, ...extra]
   const recorder =
     sink === null ? undefined : new Recorder(sink, { node: null, seed: o.seed, config: { ...o, onHb: undefined, onStep: undefined, trace: undefined, config }, machines: Object.fromEntries(machines.map((m) => [m.name, m.version])) })
@@ -155,7 +171,8 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
     const clock = net.clockFor(addr)
     const strewOut = strew?.outbound(addr)
     const blobsOut = pastiche === null ? strewOut : (udp: OutboundRouter) => pastiche.outbound(addr, strewOut?.(udp) ?? udp)
-    const outbound = picket === null ? blobsOut : (udp: OutboundRouter) => picket.outbound(addr, blobsOut?.(udp) ?? udp)
+    const picketOut = picket === null ? blobsOut : (udp: OutboundRouter) => picket.outbound(addr, blobsOut?.(udp) ?? udp)
+    const outbound = placement === null ? picketOut : (udp: OutboundRouter) => placement.outbound(addr, picketOut?.(udp) ?? udp)
     const actor = createFlockActor(
       { transport: net.endpoint(addr), clock, recorder, machines: extra.length === 0 ? undefined : extra, outbound },
       { node: addr, input: { self: { addr }, config, probe, seed: `${o.seed}:${addr}`, ...(strew === null ? {} : { steward: strew.grpcAddress(addr) }) } },
@@ -163,6 +180,7 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
     strew?.attach(addr, actor, clock)
     pastiche?.attach(addr, actor, clock)
     picket?.attach(addr, actor, clock)
+    placement?.attach(addr, actor, clock)
     if (o.onStep !== undefined) {
       const f = o.onStep
       actor.host.onStep((step) => f(addr, step))
@@ -180,6 +198,7 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
     strew?.fault(net.clock.now(), f)
     pastiche?.fault(hb, f)
     picket?.fault(net.clock.now(), f)
+    placement?.fault(net.clock.now(), f)
     recorder?.note(net.clock.now(), 'fault', { hb, ...f })
   }
   const kill = (hb: number, victims: number[]): void => {
@@ -245,6 +264,7 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
     pasticheRun = pastiche?.checker.complete === true ? pasticheRun + 1 : 0
     picket?.observe(net.clock.now(), last.agreed)
     picketRun = picket?.complete === true ? picketRun + 1 : 0
+    placement?.observe(net.clock.now(), hb, last.agreed)
     o.onHb?.(hb, last, nodes)
     // Stop early once agreement (and, with services, every catalog complete) has held for a few
     // heartbeats, unless told to run to a fixed end.
@@ -270,13 +290,14 @@ export async function runSim(o: SimOptions): Promise<SimSummary> {
     sim_s: net.clock.now() / 1000,
     wall_s: +((performance.now() - started) / 1000).toFixed(3),
     cpu_s: cpuSeconds(process.cpuUsage(cpu0)),
-    violations: [...checker.violations, ...(strew?.checker.found.map((v) => v.message) ?? []), ...(pastiche?.checker.found.map((v) => v.message) ?? []), ...(picket?.checker.found.map((v) => v.message) ?? [])],
-    violation_kinds: { ...checker.kinds(), ...strew?.checker.kinds(), ...pastiche?.checker.kinds(), ...picket?.checker.kinds() },
+    violations: [...checker.violations, ...(strew?.checker.found.map((v) => v.message) ?? []), ...(pastiche?.checker.found.map((v) => v.message) ?? []), ...(picket?.checker.found.map((v) => v.message) ?? []), ...(placement?.checker.found.map((v) => v.message) ?? [])],
+    violation_kinds: { ...checker.kinds(), ...strew?.checker.kinds(), ...pastiche?.checker.kinds(), ...picket?.checker.kinds(), ...placement?.checker.kinds() },
     trace_sha256: sink === null ? null : sink.hash.digest('hex'),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
     ...(strew === null ? {} : { strew: strew.summary() }),
     ...(pastiche === null ? {} : { pastiche: pastiche.summary() }),
     ...(picket === null ? {} : { picket: picket.summary() }),
+    ...(placement === null ? {} : { placement: placement.summary() }),
   }
 }
 
@@ -289,19 +310,28 @@ async function startPastiche(net: SimNetwork, o: SimOptions, hbMs: number, addrs
 }
 
 /** The picket layer of a run with services to run (loaded only then); its services start over the first half of a fixed-length run, 10 HB otherwise. */
-async function startPicket(net: SimNetwork, o: SimOptions, hbMs: number, addrs: string[], strew: SimStrew): Promise<SimPicket> {
+async function startPicket(net: SimNetwork, o: SimOptions, hbMs: number, addrs: string[], strew: SimStrew, shared: SimPicketShared): Promise<SimPicket> {
   const { SimPicket } = await import('./picket-sim.js')
   const spreadHb = o.untilHb === undefined ? 10 : Math.max(1, Math.floor(o.untilHb / 2))
-  return new SimPicket({ seed: o.seed, hbMs, addrs, run: o.run!, spreadHb, now: () => net.clock.now(), identity: (node) => strew.identity(node), bounds: o.picketCheck })
+  return new SimPicket({ seed: o.seed, hbMs, addrs, run: o.run!, spreadHb, now: () => net.clock.now(), identity: (node) => strew.identity(node), grpcAddress: (addr) => strew.grpcAddress(addr), shared, bounds: o.picketCheck })
 }
 
-/** The strew layer of a run with services (loaded only then: it brings the gRPC route table). */
-async function startStrew(net: SimNetwork, o: SimOptions, hbMs: number): Promise<SimStrew> {
+type SimPicketShared = NonNullable<SimPicketOptions['shared']>
+
+/** The placement layer of a run that places services (loaded only then). */
+async function startPlacementLayer(net: SimNetwork, o: SimOptions, hbMs: number, plan: PlacementPlan, strew: SimStrew): Promise<SimPlacement> {
+  const { SimPlacement } = await import('./placement-sim.js')
+  // The node's reeve key: the picket takes the dean's requests from it, as a fulcrum's does.
+  return new SimPlacement({ seed: o.seed, hbMs, plan, now: () => net.clock.now(), keyId: (node) => strew.identity(node).reeveKeyId, bounds: o.placementCheck })
+}
+
+/** The strew layer of a run with services (loaded only then: it brings the gRPC route table); `routes`: other subsystems' on its road. */
+async function startStrew(net: SimNetwork, o: SimOptions, hbMs: number, routes?: SimStrewOptions['routes']): Promise<SimStrew> {
   const { SimStrew } = await import('./strew-sim.js')
   // Registrations spread over the first half of a fixed-length run (10 HB otherwise), so most of them
   // happen with a steward in place and their visibility is measured from the registration itself.
   const spreadHb = o.untilHb === undefined ? 10 : Math.max(1, Math.floor(o.untilHb / 2))
-  return new SimStrew(net, { seed: o.seed, hbMs, services: o.services!, ttlHb: o.serviceTtlHb, spreadHb, bounds: o.strewCheck })
+  return new SimStrew(net, { seed: o.seed, hbMs, services: o.services!, ttlHb: o.serviceTtlHb, spreadHb, bounds: o.strewCheck, routes })
 }
 
 function cpuSeconds(u: NodeJS.CpuUsage): number {

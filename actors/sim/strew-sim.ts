@@ -15,6 +15,7 @@ import type { CatalogEndpoint } from '../../machines/strew/events.js'
 import type { Clock } from '../../runtime/clock.js'
 import type { HostEvent } from '../../machines/effects.js'
 import type { OutboundRouter } from '../../runtime/host.js'
+import type { InboundService, OutboundRoute } from '../../runtime/road-routes.js'
 import { createRouter } from '../../runtime/router.js'
 import { Rng } from '../../runtime/rng.js'
 import { createSimGrpcRoad, SimGrpcNetwork, type SimGrpcRoad } from '../../runtime/sim-grpc.js'
@@ -47,6 +48,11 @@ export interface SimStrewOptions {
   /** Services register at a heartbeat drawn uniformly in [0, spreadHb). */
   spreadHb: number
   bounds?: Partial<StrewBounds>
+  /**
+   * Other subsystems' routes on the same road (placement's DeanService and PlacementService), as a
+   * fulcrum hands them to createStrewRoad: made once per node.
+   */
+  routes?(): { inbound: InboundService[]; outbound: Record<string, OutboundRoute> }
 }
 
 /**
@@ -127,6 +133,11 @@ export class SimStrew {
     const hbMs = this.o.hbMs
     // The deadlines a fulcrum gives its strew calls, so the simulator times out alike.
     const routes = createStrewRoutes({ crypto: createSimStrewCrypto({ node }) }, { node, reeveNodeId, ...strewDeadlines(hbMs) })
+    const more = this.o.routes?.()
+    if (more !== undefined) {
+      routes.inbound.push(...more.inbound)
+      Object.assign(routes.outbound, more.outbound)
+    }
     const stewardKeyId = keyIdOf(STEWARD_REV, node, key)
     const stewardActors = new Set([`${node}/steward`, `${node}/registry`])
     n.road = createSimGrpcRoad({ clock, network: this.grpc }, { node, routes, self, netAddress: addr, caller: reeveKeyId, selfCaller: selfCallerOf(node, { reeveKeyId, stewardKeyId }) })

@@ -4,7 +4,9 @@
  * with services (`crux sim --services K`) also holds every node's strew actors: the strew checker
  * then judges their replayed contexts at the same marks, as the simulator judged the live ones; one
  * with picket (`--run R`) also has the picket checker judge the history its machines' steps tell
- * (actors/sim/picket-trace.ts).
+ * (actors/sim/picket-trace.ts); one with placement (`--place P`) has the placement checker judge the
+ * replayed picket and proctor contexts at the marks, the program taken when a proctor's replayed step
+ * answers the simulator's apply.
  */
 import { productMachines } from '../../machines/index.js'
 import type { FlockContext } from '../../machines/flock/types.js'
@@ -18,6 +20,8 @@ import { createServedChanges, strewActorIds, strewViewOf } from './strew-views.j
 import type { PicketSummary } from './picket-check.js'
 import { PicketTrace } from './picket-trace.js'
 import { picketViewOf } from './picket-views.js'
+import { PlacementChecker, type PlacementSummary } from './placement-check.js'
+import { PLACEMENT_ANSWERS, placementViewOf } from './placement-views.js'
 
 export interface TraceCheck {
   marks: number
@@ -33,6 +37,8 @@ export interface TraceCheck {
   strew?: StrewSummary
   /** With picket (`--run`): the picket checker's verdict (its violations are in `violations` too). */
   picket?: PicketSummary
+  /** With placement (`--place`): the placement checker's verdict (its violations are in `violations` too). */
+  placement?: PlacementSummary
 }
 
 export function checkTrace(path: string, bounds: Partial<CheckBounds> = {}): TraceCheck {
@@ -45,6 +51,7 @@ export function checkTrace(path: string, bounds: Partial<CheckBounds> = {}): Tra
   const checker = new FlockChecker(bounds, { steady })
   const strew = strewCheckerOf(header.config)
   const picket = picketTraceOf(header.config)
+  const placement = placementCheckerOf(header.config)
   const reeveNode = new Map<string, string>()
   /** Per flock node id: the node's journal name and its clock's skew (its flock's spawn time: every node is made at 0). */
   const nodeOf = new Map<string, { addr: string; offset: number }>()
@@ -61,6 +68,12 @@ export function checkTrace(path: string, bounds: Partial<CheckBounds> = {}): Tra
       if (picket !== null && step.actor.endsWith('/picket')) {
         const n = nodeOf.get(step.actor.slice(0, -'/picket'.length))
         if (n !== undefined) picket.step(n.addr, step, n.offset)
+      }
+      // The program as the proctor took it: its apply, answered applied to the simulator.
+      if (placement !== null && step.actor.endsWith('/proctor') && (step.input as { type?: string } | null)?.type === 'placement.apply') {
+        const took = (step.res.out as Array<{ type: string; to?: string; event?: { type?: string } }>).some((e) => e.type === 'send' && e.to === PLACEMENT_ANSWERS && e.event?.type === 'placement.applied')
+        const n = nodeOf.get(step.actor.slice(0, -'/proctor'.length))
+        if (took && n !== undefined) placement.applied(step.t - n.offset, String((step.input as { text?: unknown }).text))
       }
       if (strew === null) return
       // A node's strew actors are named by its flock id: learn it when its flock spawns.
@@ -80,6 +93,7 @@ export function checkTrace(path: string, bounds: Partial<CheckBounds> = {}): Tra
         checker.fault(hb, f)
         strew?.fault(note.t, f)
         picket?.checker.fault(note.t, f)
+        placement?.fault(note.t, f)
         if (f.kind === 'crash') for (const n of f.nodes ?? []) dead.add(n)
         return
       }
@@ -99,6 +113,7 @@ export function checkTrace(path: string, bounds: Partial<CheckBounds> = {}): Tra
         return c === undefined || c.failed ? undefined : c.context
       }
       picket?.checker.observe(note.t, views.map((v) => picketViewOf(v.node, context(`${v.ctx.me.id}/picket`), context(`${v.ctx.me.id}/reeve`))), agreed)
+      placement?.observe(note.t, views.map((v) => placementViewOf(v.node, context(`${v.ctx.me.id}/picket`), context(`${v.ctx.me.id}/proctor`))), agreed)
       if (strew !== null) {
         const sv: StrewNodeView[] = views.map((v) => {
           const a = strewActorIds(v.ctx.me.id)
@@ -110,9 +125,9 @@ export function checkTrace(path: string, bounds: Partial<CheckBounds> = {}): Tra
   })
   if (marks === 0) throw new JournalError(`${path} has no heartbeat marks: crux check reads traces written by crux sim --trace`)
   checker.finish(lastHb)
-  const violations = [...checker.violations, ...(strew?.found.map((v) => v.message) ?? []), ...(picket?.checker.found.map((v) => v.message) ?? [])]
-  const kinds = { ...checker.kinds(), ...strew?.kinds(), ...picket?.checker.kinds() }
-  return { marks, nodes: report.nodes, agreed, steady, violations, violation_kinds: kinds, diverged: report.diverged, ...(strew === null ? {} : { strew: strew.summary() }), ...(picket === null ? {} : { picket: picket.checker.summary() }) }
+  const violations = [...checker.violations, ...(strew?.found.map((v) => v.message) ?? []), ...(picket?.checker.found.map((v) => v.message) ?? []), ...(placement?.found.map((v) => v.message) ?? [])]
+  const kinds = { ...checker.kinds(), ...strew?.kinds(), ...picket?.checker.kinds(), ...placement?.kinds() }
+  return { marks, nodes: report.nodes, agreed, steady, violations, violation_kinds: kinds, diverged: report.diverged, ...(strew === null ? {} : { strew: strew.summary() }), ...(picket === null ? {} : { picket: picket.checker.summary() }), ...(placement === null ? {} : { placement: placement.summary() }) }
 }
 
 /** The strew checker of a run with services, with the simulator's heartbeat and bounds (from the header's options); null without. */
@@ -129,6 +144,14 @@ function picketTraceOf(config: Record<string, unknown>): PicketTrace | null {
   const hbMs = Number((config.config as { hbMs?: unknown } | undefined)?.hbMs)
   if (!(hbMs > 0)) throw new JournalError('the header of a run with picket names no heartbeat (config.config.hbMs)')
   return new PicketTrace(hbMs, (config.picketCheck as object | undefined) ?? {})
+}
+
+/** The placement checker of a run that placed services (`--place P`), with the simulator's heartbeat and bounds; null without. */
+function placementCheckerOf(config: Record<string, unknown>): PlacementChecker | null {
+  if (!(Number(config.place) > 0)) return null
+  const hbMs = Number((config.config as { hbMs?: unknown } | undefined)?.hbMs)
+  if (!(hbMs > 0)) throw new JournalError('the header of a run with placement names no heartbeat (config.config.hbMs)')
+  return new PlacementChecker(hbMs, (config.placementCheck as object | undefined) ?? {})
 }
 
 function* withFirst(first: string, rest: Iterator<string>): Generator<string> {

@@ -16,12 +16,13 @@ export function registerCheck(program: Command): void {
     .option('--one-flock-hb <H>', 'one flock per connected group within this many heartbeats of the start or the last fault', int('--one-flock-hb', 1), 40)
     .option('--fault-grace-hb <H>', 'a fault touching a member or its leader excuses its removal for this many heartbeats', int('--fault-grace-hb', 0), 10)
     .option('--steady-hb <H>', 'in a run given --until-hb, agreement may lapse this many heartbeats in a row', int('--steady-hb', 0), 3)
-    .option('--json', 'print {"marks","nodes","agreed","steady","violations","violation_kinds","diverged"} (and "strew" for a run with --services, "picket" for one with --run) as one JSON document')
+    .option('--json', 'print {"marks","nodes","agreed","steady","violations","violation_kinds","diverged"} (and "strew" for a run with --services, "picket" for one with --run, "placement" for one with --place) as one JSON document')
     .addHelpText('after', '\nExample:\n  crux sim --nodes 50 --partition 10:2:40 --trace /tmp/p.ndjson && crux check /tmp/p.ndjson')
     .action(async (trace: string, f: CheckBounds & { json?: boolean }) => {
       if (!existsSync(trace)) throw new InvalidArgumentError(`no such trace: ${trace}`)
       const { checkTrace } = await import('../../actors/sim/trace-check.js')
       const { picketLine } = await import('../../actors/sim/picket-check.js')
+      const { placementLine } = await import('../../actors/sim/placement-check.js')
       const { settleHb, listLagHb, healBoundHb, oneFlockHb, faultGraceHb, steadyHb } = f
       const r = checkTrace(trace, { settleHb, listLagHb, healBoundHb, oneFlockHb, faultGraceHb, steadyHb })
       if (f.json === true) process.stdout.write(JSON.stringify(r) + '\n')
@@ -31,6 +32,7 @@ export function registerCheck(program: Command): void {
         const s = r.strew
         if (s !== undefined) process.stdout.write(`strew: ${s.services} services, visible within ${s.visible_hb_max} HB, retired within ${s.retired_hb_max} HB; ${s.violations.length} violation(s)\n`)
         if (r.picket !== undefined) process.stdout.write(`${picketLine(r.picket)}\n`)
+        if (r.placement !== undefined) process.stdout.write(`${placementLine(r.placement)}\n`)
         for (const v of r.violations) process.stdout.write(`  ${v}\n`)
       }
       if (r.violations.length > 0 || r.diverged !== false) process.exitCode = 1

@@ -27,6 +27,7 @@ interface Flags {
   blobs?: number
   corruptPeers?: number
   run?: number
+  place?: number
   listSync: boolean
   json?: boolean
   progress?: boolean
@@ -57,17 +58,20 @@ export function registerSim(program: Command): void {
     .option('--blobs <B>', 'every node also runs the pastiche machine: B small blobs (seeded bytes) start on 2 nodes each and are wanted on 3 others, fetched in ranges over the simulated network; adds the pastiche invariants and "pastiche" to the summary', int('--blobs', 0, 10_000))
     .option('--corrupt-peers <K>', 'with --blobs: K nodes (drawn from the seed) flip a byte of every range they serve', int('--corrupt-peers', 0, 100_000))
     .option('--run <R>', 'with --services: every node also runs the picket machine with R services, started at drawn heartbeats on a simulated run edge; some crash, some hang (and are killed), at least one fails its bundle; adds the picket invariants and "picket" to the summary (exit 1 on a picket violation)', int('--run', 0, 1000))
+    .option('--place <P>', 'with --services and --run: every node also runs its dean and proctor, and at an early heartbeat a khan program placing P services (2 or 3 instances each, on bundles every node runs) is applied at the leader; adds the placement invariants and "placement" to the summary (exit 1 on a placement violation)', int('--place', 0, 100))
     .option('--no-list-sync', 'members do not copy the member list (only the leader holds it, as in the original): for N where N² entries do not fit one process')
     .option('--trace <FILE>', 'write the journal of every node (NDJSON, docs/TRACE-FORMAT.md) and report its sha256')
     .option('--progress', 'print one line per heartbeat on stderr')
     .option('--json', 'print the summary as one JSON document')
-    .addHelpText('after', '\nExamples:\n  crux sim --nodes 100 --seed 7 --json\n  crux sim --nodes 50 --loss 0.1 --partition 10:2:30 --trace /tmp/run.ndjson\n  crux sim --nodes 100 --services 3 --until-hb 100 --json\n  crux sim --nodes 10 --services 2 --blobs 8 --corrupt-peers 1 --json\n  crux sim --nodes 10 --services 2 --run 3 --json')
+    .addHelpText('after', '\nExamples:\n  crux sim --nodes 100 --seed 7 --json\n  crux sim --nodes 50 --loss 0.1 --partition 10:2:30 --trace /tmp/run.ndjson\n  crux sim --nodes 100 --services 3 --until-hb 100 --json\n  crux sim --nodes 10 --services 2 --blobs 8 --corrupt-peers 1 --json\n  crux sim --nodes 10 --services 2 --run 3 --json\n  crux sim --nodes 8 --services 1 --run 1 --place 2 --crash 20:0.25 --until-hb 60 --json')
     .action(async (f: Flags) => {
       if (f.probeDensity !== undefined && f.seeded !== undefined) throw new InvalidArgumentError('--probe-density and --seeded are alternatives; give one')
       if (f.corruptPeers !== undefined && (f.blobs ?? 0) === 0) throw new InvalidArgumentError('--corrupt-peers needs --blobs')
       if ((f.run ?? 0) > 0 && (f.services ?? 0) === 0) throw new InvalidArgumentError('--run needs --services (picket registers its services with the reeve and beats through the heartbeater)')
+      if ((f.place ?? 0) > 0 && ((f.services ?? 0) === 0 || (f.run ?? 0) === 0)) throw new InvalidArgumentError('--place needs --services and --run (the dean drives picket, the proctor reads the musters in the catalog)')
       const { runSim } = await import('../../actors/sim/simulator.js')
       const { picketLine } = await import('../../actors/sim/picket-check.js')
+      const { placementLine } = await import('../../actors/sim/placement-check.js')
       const summary = await runSim({
         nodes: f.nodes,
         seed: f.seed,
@@ -91,6 +95,7 @@ export function registerSim(program: Command): void {
         blobs: f.blobs,
         corruptPeers: f.corruptPeers,
         run: f.run,
+        place: f.place,
         config: f.listSync ? undefined : { listSync: false },
         onHb: f.progress === true ? (hb, o) => process.stderr.write(`hb ${hb}: live=${o.live} flocks=${o.flocks} leaders=${o.leaders} lists=${o.lists} smallest_list=${o.smallestList} agreed=${o.agreed}\n`) : undefined,
       })
@@ -117,7 +122,12 @@ export function registerSim(program: Command): void {
           process.stdout.write(`${picketLine(k)}\n`)
           for (const v of k.violations.slice(0, 10)) process.stdout.write(`  ${v}\n`)
         }
+        const pl = summary.placement
+        if (pl !== undefined) {
+          process.stdout.write(`${placementLine(pl)}\n`)
+          for (const v of pl.violations.slice(0, 10)) process.stdout.write(`  ${v}\n`)
+        }
       }
-      if (!summary.agreed || (summary.picket?.violations.length ?? 0) > 0) process.exitCode = 1
+      if (!summary.agreed || (summary.picket?.violations.length ?? 0) > 0 || (summary.placement?.violations.length ?? 0) > 0) process.exitCode = 1
     })
 }
