@@ -171,3 +171,28 @@ test('a member whose muster never comes does not hold placement back past settle
   const a = assigns(p.tick(1000))
   t.deepEqual(a.map((x) => x.to).sort(), ['grpc://10.0.0.1:50059/dean', 'grpc://10.0.0.2:50059/dean'])
 })
+
+test('a start-after chain starts in order: b waits for a, c for b, each once the one before is ready', (t) => {
+  const p = proctor()
+  p.lead(7, 0, ['n1', 'n2', 'n3'])
+  const nodes = [node('n1'), node('n2'), node('n3')]
+  p.muster(nodes)
+  const program = 'pick(a, 1, ALL)\npick(b, 1, ALL)\npick(c, 1, ALL)\nstart b after a.ready\nstart c after b.ready\n'
+  const placed = (out: ReturnType<ReturnType<typeof proctor>['send']>) => assigns(out).flatMap((x) => Object.keys(x.services).map((n) => [x.to, n] as const))
+  const first = placed(p.apply(program, { a: H('a'), b: H('b'), c: H('c') }))
+  t.deepEqual(first.map(([, n]) => n), ['a-1'])
+  for (const x of assigns(p.tick(100))) p.taken(x.id)
+  const where = (to: string) => nodes.find((n) => `grpc://${n.address}/dean` === to)!.node
+  // a running but not yet registered: b still waits.
+  const aNode = where(first[0]![0])
+  const withA = (up: boolean) => nodes.map((n) => (n.node === aNode ? node(n.node, [run('a-1', H('a'), up)]) : n))
+  t.deepEqual(placed(p.muster(withA(false))).map(([, n]) => n), [])
+  const second = placed(p.muster(withA(true)))
+  t.deepEqual(second.map(([, n]) => n).filter((n) => n !== 'a-1'), ['b-1'])
+  t.regex(p.context().solved.held.c, /b\.ready \(0 of 1\)/)
+  const bNode = where(second.find(([, n]) => n === 'b-1')![0])
+  const withB = nodes.map((n) => node(n.node, [...(n.node === aNode ? [run('a-1', H('a'))] : []), ...(n.node === bNode ? [run('b-1', H('b'))] : [])]))
+  const third = placed(p.muster(withB))
+  t.true(third.some(([, n]) => n === 'c-1'))
+  t.deepEqual(p.context().solved.held, {})
+})
