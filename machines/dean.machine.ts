@@ -3,7 +3,8 @@
  * what the proctor assigns this node (DeanService.Assign, fenced by the steward's term), keeps the
  * newest program (a copy its node's proctor starts from if this node comes to lead), and drives the
  * node's picket, one request at a time, until it runs exactly the names assigned: `add`, `upgrade`,
- * `delete` (machines/dean/rules.ts). States: `idle` (nothing to do, or waiting out a failure's pause)
+ * `delete` (machines/dean/rules.ts). The edge tells it which services picket has (`dean.picket`), so
+ * an instance reset or moved by hand is put back. States: `idle` (nothing to do, or waiting out a failure's pause)
  * and `busy` (a picket request on its way). What it was assigned and what it started are persisted
  * (`dean`), so a restarted fulcrum neither loses nor doubles its share.
  */
@@ -12,7 +13,7 @@ import { defineMachine } from './definition.js'
 import type { Effect } from './effects.js'
 import { acting } from './strew/act.js'
 import type { DeanContext, DeanEvent, DeanInput } from './placement/types.js'
-import { answered, assign, createDeanContext, reconcile, retryLater, tellProgram } from './dean/rules.js'
+import { answered, assign, createDeanContext, observed, reconcile, retryLater, tellProgram } from './dean/rules.js'
 
 const S = setup({ types: {} as { context: DeanContext; events: DeanEvent; input: DeanInput; emitted: Effect } })
 
@@ -42,6 +43,7 @@ export const deanLogic = S.createMachine({
   on: {
     'dean.assign': { actions: act('dean.assign', assign) },
     'picket.answer': { actions: act('picket.answer', answered) },
+    'dean.picket': { actions: act('dean.picket', observed) },
     'call.failed': { actions: act('call.failed', failure) },
     'call.refused': { actions: act('call.refused', refusal) },
     'timer.fired': { actions: act('timer.fired', (ctx, ev, out) => void (ev.name === 'retry' && reconcile(ctx, out))) },

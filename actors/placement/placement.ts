@@ -10,6 +10,7 @@
 import { deanMachine } from '../../machines/dean.machine.js'
 import { proctorMachine } from '../../machines/proctor.machine.js'
 import type { DeanState, ProctorContext } from '../../machines/placement/types.js'
+import type { PicketContext } from '../../machines/picket/types.js'
 import { placementView, type PlacementView } from '../../machines/placement/view.js'
 import type { ReeveContext } from '../../machines/reeve/rules.js'
 import { servedEndpoints } from '../../machines/reeve/served.js'
@@ -69,10 +70,21 @@ export function startPlacement(init: PlacementInit): Placement {
   // A period of 2 HB: the proctor also solves at once whenever the muster or the members change.
   host.spawn(a.proctor, proctorMachine.name, { node, now: init.now, periodMs: 2 * init.hbMs, retryMs: 4 * init.hbMs, settleMs: 10 * init.hbMs, seed: init.seed })
   const ctx = <T>(actor: string): T | undefined => (host.has(actor) && host.status(actor) !== 'failed' ? (host.state(actor).context as T) : undefined)
+  let lastPicket = ''
   let lastView = ''
   let lastNodes = ''
   let lastCatalog = ''
   const feed = () => {
+    // What picket has, for the dean (a service reset or upgraded by hand is put back).
+    const pk = ctx<PicketContext>(a.picket)
+    if (pk !== undefined) {
+      const services = Object.fromEntries(Object.values(pk.services).map((v) => [v.name, v.hash]))
+      const key = JSON.stringify(services)
+      if (key !== lastPicket) {
+        lastPicket = key
+        host.send(a.dean, { type: 'dean.picket', services }, 'control')
+      }
+    }
     const s = ctx<StewardContext>(a.steward)
     const leading = s !== undefined && host.state(a.steward).value === 'active'
     const leader = ctx<FollowerContext>(a.follower)?.target?.address ?? null
@@ -96,7 +108,7 @@ export function startPlacement(init: PlacementInit): Placement {
     lastNodes = nkey
     host.send(a.proctor, { type: 'proctor.inventory', nodes }, 'control')
   }
-  const watched = new Set([a.steward, a.follower, a.reeve, a.proctor, `${node}/flock`])
+  const watched = new Set([a.steward, a.follower, a.reeve, a.proctor, a.picket, `${node}/flock`])
   let due = false
   host.onStep((info) => {
     if (!watched.has(info.actor) || due) return

@@ -9,7 +9,7 @@
  */
 import type { Effect } from '../effects.js'
 import { newer } from '../proctor/rules.js'
-import type { DeanAssign, DeanContext, DeanInput, DeanOp, PicketAnswered } from '../placement/types.js'
+import type { DeanAssign, DeanContext, DeanInput, DeanOp, DeanPicket, PicketAnswered } from '../placement/types.js'
 
 export function createDeanContext(input: DeanInput): DeanContext {
   const r = input.restored ?? null
@@ -94,6 +94,24 @@ export function answered(ctx: DeanContext, ev: Pick<PicketAnswered, 'id' | 'code
   else return retryLater(ctx, `${f.op} ${f.name}: ${ev.code} ${ev.message}`, out)
   persist(ctx, out)
   out.push({ type: 'log', level: ev.code === 'OK' ? 'info' : 'warn', msg: `dean ${f.op}`, fields: { name: f.name, hash: f.hash, code: ev.code } })
+  reconcile(ctx, out)
+}
+
+/**
+ * What the node's picket has now: a name the dean started that picket no longer has (reset by hand)
+ * is forgotten, and started again if still assigned; one moved to another bundle by hand is moved
+ * back; a blocked name picket no longer has is free again. The request on its way is left alone.
+ */
+export function observed(ctx: DeanContext, ev: DeanPicket, out: Effect[]): void {
+  let changed = false
+  for (const [name, hash] of Object.entries(ctx.managed)) {
+    if (ctx.inflight?.name === name || ev.services[name] === hash) continue
+    if (ev.services[name] === undefined) delete ctx.managed[name]
+    else ctx.managed[name] = ev.services[name]!
+    changed = true
+  }
+  for (const name of Object.keys(ctx.blocked)) if (ev.services[name] === undefined) delete ctx.blocked[name]
+  if (changed) persist(ctx, out)
   reconcile(ctx, out)
 }
 

@@ -132,7 +132,10 @@ export type DeanAssign = Stamped & DeanAssignMsg & { from: string; caller: strin
 /** The node's picket answering a request (machines/picket/types.ts PicketAnswer). */
 export type PicketAnswered = Stamped & { type: 'picket.answer'; id: number; code: string; message: string; service: { name: string; hash: string; state: string } | null }
 
-export type DeanEvent = DeanAssign | PicketAnswered | CallFailed | CallRefused | TimerFired
+/** From the edge, after the node's picket changed which services it has: every name it has, with its bundle. */
+export type DeanPicket = Stamped & { type: 'dean.picket'; services: Record<string, string> }
+
+export type DeanEvent = DeanAssign | PicketAnswered | DeanPicket | CallFailed | CallRefused | TimerFired
 
 /** What a dean does about one name: add it, move it to another bundle, or delete it. */
 export type DeanOp = 'add' | 'upgrade' | 'delete'

@@ -1,7 +1,8 @@
 /**
  * Placement in five real fulcrums (issue 18): a khan program handed to a node that does not lead
  * reaches the proctor on the leader; the services run where it says (the database on a labelled node,
- * the web tier elsewhere, started only after the database is ready); a node running an instance is
+ * the web tier elsewhere, started only after the database is ready); an instance reset by hand is put
+ * back; a node running an instance is
  * killed and the instance runs elsewhere within the flock's detection plus two proctor periods; then
  * the leader itself is killed, and the new leader's proctor, from its dean's copy of the program,
  * keeps the placement whole. Addresses 127.79.80.x.
@@ -102,6 +103,16 @@ test('a program applied through any node runs where it says, in start order; a k
   // Start order: every web instance was spawned after the database's.
   const dbSince = inv.find((r) => r.name === 'db-1')!.since!
   for (const r of inv.filter((x) => x.name.startsWith('web-'))) t.true(r.since! > dbSince, `${r.node} ${r.name} spawned ${r.since! - dbSince} ms after db-1`)
+
+  // An instance reset by hand is put back: its dean sees picket no longer has it.
+  const handNode = fs.find((f) => idOf(f) === webNodes[0])!
+  const resetAt = Date.now()
+  await cli(t, handNode, 'service', 'reset', 'web-1')
+  await eventually(async () => {
+    const rows = (await cli(t, other, 'service', 'ls', '--all')).services as Row[]
+    const back = rows.find((r) => r.node === idOf(handNode) && r.name === 'web-1')
+    return back !== undefined && back.up && back.since! > resetAt ? true : false
+  }, 20_000, 'web-1 reset by hand running again on its node')
 
   // A member running a web instance is killed: not the leader, not the database's node, and if it
   // can be, not the other node labelled ssd (the database may have to move there when the leader dies).
