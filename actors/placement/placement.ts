@@ -4,7 +4,8 @@
  * edge tells the proctor whether the node leads and under which term (`proctor.view`: it leads while
  * its steward is active, so it is handed over as the steward is); while it leads with a program, after
  * steps of the reeve it tells it the muster nodes of the node's catalog when they changed
- * (`proctor.inventory`). Both are events in its mailbox, so a fulcrum's journal replays its placement.
+ * (`proctor.inventory`); after steps of the picket it tells the dean which services picket has
+ * (`dean.picket`). All are events in mailboxes, so a fulcrum's journal replays its placement.
  * PlacementService.List reads the proctor's context here.
  */
 import { deanMachine } from '../../machines/dean.machine.js'
@@ -57,7 +58,9 @@ function restoredDean(v: unknown, log: PlacementInit['log']): DeanState | null {
   if (v === null || v === undefined) return null
   const d = v as Partial<DeanState>
   const maps = [d.assigned, d.managed].every((m) => m !== null && typeof m === 'object' && Object.values(m).every((h) => typeof h === 'string'))
-  if (typeof d.term === 'number' && maps && (d.program === null || (typeof d.program === 'object' && typeof d.program?.text === 'string'))) return d as DeanState
+  const p = d.program
+  const program = p === null || (typeof p === 'object' && typeof p?.text === 'string' && typeof p.version === 'number' && p.bundles !== null && typeof p.bundles === 'object')
+  if (typeof d.term === 'number' && maps && program) return d as DeanState
   log.warn('the dean state in the data dir is not one; placement starts afresh on this node', {})
   return null
 }
