@@ -148,28 +148,17 @@ export class LogStore implements Store {
 
   /**
    * Resolves once every put made before the call is on disk. `alone`: the caller knows nobody else is
-   * waiting (a sequential client), so the flush is done here and now, sparing the thread pool's round
-   * trip; with others waiting, one flush on the pool serves them all.
+   * waiting (a sequential client), so the flush is done here and now ({@link syncNow}), sparing the
+   * thread pool's round trip; with others waiting, one flush on the pool serves them all.
    */
   sync(alone = false): Promise<void> {
-    if (!this.recover()) return Promise.reject(this.broken)
-    if (alone && !this.flushing && this.waiters.length === 0) {
-      const batch = this.takeBuffered()
-      const started = performance.now()
-      for (const [log, text, lines] of batch) {
-        try {
-          this.append(log, text, lines)
-          fdatasyncSync(log.fd)
-        } catch (err) {
-          // The logs after this one lost their lines from the buffer too: all are rewritten on recovery.
-          for (const [l] of batch) l.damaged = true
-          return Promise.reject(this.fail('write', log, err))
-        }
+    if (alone) {
+      try {
+        if (this.syncNow()) return Promise.resolve()
+      } catch (err) {
+        return Promise.reject(err as Error)
       }
-      this.counters.syncs++
-      this.syncLatency.since(started)
-      return Promise.resolve()
-    }
+    } else if (!this.recover()) return Promise.reject(this.broken)
     let pending = false
     for (const log of this.logs.values()) if (log.buffered.length > 0) pending = true
     if (!pending && !this.flushing) return Promise.resolve()
@@ -177,6 +166,32 @@ export class LogStore implements Store {
       this.waiters.push({ resolve, reject })
       this.schedule()
     })
+  }
+
+  /**
+   * Writes and fdatasyncs what is buffered here and now, on this thread: true once every put made
+   * before the call is on disk; false when a flush is on the pool or others wait for one (then
+   * {@link sync}, which joins them). Throws the store's {@link UnavailableError} when the disk refuses
+   * (or refused and the log cannot be rewritten yet). No promise: an answer can go out in the same turn.
+   */
+  syncNow(): boolean {
+    if (!this.recover()) throw this.broken!
+    if (this.flushing || this.waiters.length > 0) return false
+    const batch = this.takeBuffered()
+    const started = performance.now()
+    for (const [log, text, lines] of batch) {
+      try {
+        this.append(log, text, lines)
+        fdatasyncSync(log.fd)
+      } catch (err) {
+        // The logs after this one lost their lines from the buffer too: all are rewritten on recovery.
+        for (const [l] of batch) l.damaged = true
+        throw this.fail('write', log, err)
+      }
+    }
+    this.counters.syncs++
+    this.syncLatency.since(started)
+    return true
   }
 
   /**

@@ -33,6 +33,14 @@ export interface OutboundRoute<Req = any, Res = any, E extends HostEvent = any> 
   answer(response: Res, event: E): HostEvent
   /** The call's deadline, ms (unary default 10 000; a stream has none unless given). */
   deadlineMs?: number
+  /**
+   * The request as the receiver would decode it, made without the codec when this node calls itself
+   * (the self-address loop): fresh objects and arrays, the decoder's defaults for what is unset, the
+   * sender's strings. Only for a message whose fields the request builder fills with values of their
+   * types (then nothing is lost or changed on the wire); a test of the route checks the two agree.
+   * Absent: the request is encoded and decoded.
+   */
+  loopCopy?(request: Req): Req
 }
 
 /** A gRPC method this node serves: its calls arrive as events at a local actor. */

@@ -5,6 +5,7 @@
  */
 import { ServiceState, type Heartbeat } from '../../protos/gen/crux/v1/heartbeat.js'
 import type { Endpoint } from '../../protos/gen/crux/v1/reeve.js'
+import type { UpdateEndpointsRequest } from '../../protos/gen/crux/v1/steward.js'
 import { IdFormatError, parseNodeId, type NodeIdParts } from '../../machines/strew/ids.js'
 import type { Beat } from '../../machines/heartbeater/rules.js'
 import type { CatalogEndpoint } from '../../machines/steward/types.js'
@@ -22,6 +23,41 @@ export const toEndpoint = (e: CatalogEndpoint): Endpoint => ({
   keyId: e.keyId,
   tags: e.tags ?? [],
 })
+
+/** Thrown for a request the loop's copy cannot take: a field not of its type. */
+export class LoopCopyError extends Error {
+  override name = 'LoopCopyError'
+}
+
+// The wire carries UTF-8: a lone surrogate (never in a string decoded from the wire) comes out as U+FFFD.
+const str = (v: unknown, what: string): string => {
+  if (typeof v !== 'string') throw new LoopCopyError(`${what} is not a string`)
+  return (v as string & { isWellFormed(): boolean }).isWellFormed() ? v : (v as string & { toWellFormed(): string }).toWellFormed()
+}
+const strs = (v: unknown, what: string): string[] => {
+  if (!Array.isArray(v)) throw new LoopCopyError(`${what} is not a list`)
+  return v.map((x) => str(x, what))
+}
+
+/** An Endpoint message as the decoder gives it: its own object and tags, the sender's strings. */
+function copyEndpointMessage(e: Endpoint): Endpoint {
+  if (!Number.isInteger(e.state) || e.state < -(2 ** 31) || e.state >= 2 ** 31) throw new LoopCopyError('endpoint.state is not an int32')
+  return { nodeId: str(e.nodeId, 'node_id'), netId: str(e.netId, 'net_id'), horde: str(e.horde, 'horde'), api: str(e.api, 'api'), instance: str(e.instance, 'instance'), address: str(e.address, 'address'), state: e.state, keyId: str(e.keyId, 'key_id'), tags: strs(e.tags, 'tags') }
+}
+
+/**
+ * A reeve's forward as its own node's steward would decode it, without encoding it: objects and
+ * arrays new, strings the sender's (as the self-address loop's decoded copies share them). The same as
+ * the round trip for a request of its declared type (the route builds it from the machine's values);
+ * a field of another type throws {@link LoopCopyError} (the loop answers INVALID_ARGUMENT, as for a
+ * request that does not encode), where the encoder would refuse it or write something else.
+ */
+export function copyUpdateRequest(r: UpdateEndpointsRequest): UpdateEndpointsRequest {
+  if (typeof r.full !== 'boolean') throw new LoopCopyError('full is not a boolean')
+  if (!Number.isSafeInteger(r.term) || r.term < 0) throw new LoopCopyError('term is not a uint64 below 2^53')
+  if (!Array.isArray(r.upsert)) throw new LoopCopyError('upsert is not a list')
+  return { reeve: str(r.reeve, 'reeve'), full: r.full, upsert: r.upsert.map(copyEndpointMessage), remove: strs(r.remove, 'remove'), address: str(r.address, 'address'), horde: str(r.horde, 'horde'), term: r.term }
+}
 
 /** An endpoint as the machines hold it; `tags` only when there are some (protobuf cannot tell absent from empty). */
 export function fromEndpoint(e: Endpoint): CatalogEndpoint {

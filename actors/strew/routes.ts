@@ -17,7 +17,7 @@ import { StewardServiceService, type UpdateEndpointsRequest } from '../../protos
 import { InvalidArgumentError, PermissionDeniedError } from '../../runtime/errors.js'
 import type { HostEvent } from '../../machines/effects.js'
 import type { InboundService, OutboundRoute, RouteTable } from '../../runtime/road-routes.js'
-import { checkAddress, checkLocalEndpoint, fromEndpoint, fromPeerEndpoint, nodeIdParts, toBeat, toEndpoint } from './codec.js'
+import { checkAddress, checkLocalEndpoint, copyUpdateRequest, fromEndpoint, fromPeerEndpoint, nodeIdParts, toBeat, toEndpoint } from './codec.js'
 import type { StrewCrypto } from './crypto.js'
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64')
@@ -62,6 +62,9 @@ export function createStrewRoutes(c: StrewRouteComponents, init: StrewRouteInit)
         const { term, update: u } = ev
         return { reeve: u.reeve, full: u.full, upsert: u.upsert.map(toEndpoint), remove: u.remove, address: u.address, horde: u.horde, term }
       },
+      // A node that is its own steward takes the forward as a copy with the decoder's defaults, not
+      // encoded and decoded (test/actors/strew/codec.test.ts checks the two agree).
+      loopCopy: copyUpdateRequest,
       answer: (res: { version: number; term: number }, ev: EndpointsUpdate) => ({ type: 'endpoints.updated', id: ev.id, term: res.term, version: res.version }),
     },
     'catalog.push': {

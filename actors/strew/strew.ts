@@ -113,12 +113,15 @@ export function createStrewRoad(
   // the heartbeater does too: with mail waiting for it, the flush goes after this drain of the host,
   // which takes that mail. A first registration without heartbeats does not wait for the heartbeater's
   // mail (its `unkeep` of a service it never kept persists nothing).
+  // Flushed inline, the answer goes out in the same step (no promise): a sequential client's next
+  // call does not wait for the rest of the host's drain.
   let settling = 0
   const mail = (actor: string) => host?.mailbox(actor)?.size ?? 0
-  const durable = (answer: { heartbeater: boolean }) => {
+  const durable = (answer: { heartbeater: boolean }): Promise<void> | undefined => {
     const alone = settling === 0 && mail(actors.reeve) === 0 && (!answer.heartbeater || mail(actors.heartbeater) === 0)
+    if (alone && c.store.syncNow()) return undefined
     settling++
-    return c.store.sync(alone).finally(() => void settling--)
+    return c.store.sync().finally(() => void settling--)
   }
   routes.inbound.push(...(c.inbound ?? []))
   Object.assign(routes.outbound, c.outbound ?? {})

@@ -166,6 +166,32 @@ test('a caller alone flushes at once: durable when sync(true) resolves, without 
   s.close()
 })
 
+test('syncNow flushes here and now and says so; with a flush on the pool it leaves the caller to sync(); a refused write throws', async (t) => {
+  const d = dir()
+  t.teardown(() => rmSync(d, { recursive: true, force: true }))
+  const s = new LogStore(d)
+  s.put('a', 'k1', 1)
+  t.true(s.syncNow())
+  t.regex(readFileSync(join(d, 'a.log'), 'utf8'), /"k":"k1"/)
+  // A pooled flush is under way (or others wait for it): syncNow does not jump it.
+  s.put('a', 'k2', 2)
+  const pooled = s.sync()
+  s.put('a', 'k3', 3)
+  t.false(s.syncNow())
+  await pooled
+  await s.sync()
+  t.regex(readFileSync(join(d, 'a.log'), 'utf8'), /"k":"k3"/)
+  closeSync((s as unknown as { logs: Map<string, { fd: number }> }).logs.get('a')!.fd)
+  s.put('a', 'k4', 4)
+  t.throws(() => s.syncNow(), { name: 'UnavailableError', message: /EBADF/ })
+  // Rewritten whole at the next call: every put is on disk again.
+  t.true(s.syncNow())
+  s.close()
+  const again = new LogStore(d)
+  t.deepEqual(again.keys('a'), ['k1', 'k2', 'k3', 'k4'])
+  again.close()
+})
+
 test('each group commit is timed, on the thread pool and alone', async (t) => {
   const d = dir()
   t.teardown(() => rmSync(d, { recursive: true, force: true }))
