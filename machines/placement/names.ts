@@ -9,6 +9,9 @@ import type { ServiceState } from '../picket/types.js'
 /** A service placement can run: a picket name that leaves room for `-<n>` (picket's 63 characters). */
 export const PLACED_SERVICE = /^[a-z][a-z0-9_-]{0,54}$/
 
+/** The services a program's picks place, in name order (what needs a bundle). */
+export const placedServices = (picks: ReadonlyArray<{ service: string }>): string[] => [...new Set(picks.map((p) => p.service))].sort()
+
 /** The picket name of instance `n` of `service`. */
 export const instanceName = (service: string, n: number): string => `${service}-${n}`
 

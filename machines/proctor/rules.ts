@@ -6,7 +6,7 @@
 import type { Effect } from '../effects.js'
 import { compile } from '../khan/compile.js'
 import { BUNDLE_HASH } from '../picket/context.js'
-import { PLACED_SERVICE } from '../placement/names.js'
+import { PLACED_SERVICE, placedServices } from '../placement/names.js'
 import { plan } from '../placement/plan.js'
 import type { DeanAssigned, PlacementApply, PlacementProgram, ProctorContext, ProctorInput, ProctorView } from '../placement/types.js'
 
@@ -48,9 +48,6 @@ export function adopt(ctx: ProctorContext, p: PlacementProgram): boolean {
   for (const a of Object.values(ctx.assigned)) a.taken = false
   return true
 }
-
-/** The services a program's picks place, in name order. */
-const placedServices = (picks: ReadonlyArray<{ service: string }>): string[] => [...new Set(picks.map((p) => p.service))].sort()
 
 /** Why `ev` cannot be applied, as INVALID_ARGUMENT's message; null when it can. */
 function invalid(ev: PlacementApply): string | null {
