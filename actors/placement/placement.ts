@@ -77,27 +77,31 @@ export function startPlacement(init: PlacementInit): Placement {
   let lastView = ''
   let lastNodes = ''
   let lastCatalog = ''
-  const feed = () => {
-    // What picket has, for the dean (a service reset or upgraded by hand is put back).
+  let leading = false
+  /** What picket has, for the dean (a service reset or upgraded by hand is put back). */
+  const feedDean = () => {
     const pk = ctx<PicketContext>(a.picket)
-    if (pk !== undefined) {
-      const services = Object.fromEntries(Object.values(pk.services).map((v) => [v.name, v.hash]))
-      const key = JSON.stringify(services)
-      if (key !== lastPicket) {
-        lastPicket = key
-        host.send(a.dean, { type: 'dean.picket', services }, 'control')
-      }
-    }
+    if (pk === undefined) return
+    const services = Object.fromEntries(Object.values(pk.services).map((v) => [v.name, v.hash]))
+    const key = JSON.stringify(services)
+    if (key === lastPicket) return
+    lastPicket = key
+    host.send(a.dean, { type: 'dean.picket', services }, 'control')
+  }
+  /** Whether the node leads, under which term, where the leader is, and the members: for the proctor. */
+  const feedView = () => {
     const s = ctx<StewardContext>(a.steward)
-    const leading = s !== undefined && host.state(a.steward).value === 'active'
+    leading = s !== undefined && host.state(a.steward).value === 'active'
     const leader = ctx<FollowerContext>(a.follower)?.target?.address ?? null
     const view = { type: 'proctor.view', leading, term: leading ? s!.term : 0, leader, members: leading ? [...init.members()].sort() : [] }
     const key = JSON.stringify(view)
-    if (key !== lastView) {
-      lastView = key
-      lastNodes = ''
-      host.send(a.proctor, view, 'control')
-    }
+    if (key === lastView) return
+    lastView = key
+    lastNodes = ''
+    host.send(a.proctor, view, 'control')
+  }
+  /** While leading with a program: the muster nodes of the catalog, when they changed. */
+  const feedInventory = () => {
     const p = ctx<ProctorContext>(a.proctor)
     const r = ctx<ReeveContext>(a.reeve)
     if (!leading || p === undefined || p.program === null || r === undefined) return
@@ -111,16 +115,27 @@ export function startPlacement(init: PlacementInit): Placement {
     lastNodes = nkey
     host.send(a.proctor, { type: 'proctor.inventory', nodes }, 'control')
   }
-  const watched = new Set([a.steward, a.follower, a.reeve, a.proctor, a.picket, `${node}/flock`])
+  // Each part runs only after a step of an actor it reads: a registration's reeve step reads no picket and no flock.
+  const viewActors = new Set([a.steward, a.follower, `${node}/flock`])
+  const stepped = { dean: false, view: false, inventory: false }
   let due = false
+  const feed = () => {
+    due = false
+    if (stepped.dean) feedDean()
+    if (stepped.view) feedView()
+    if (stepped.inventory || stepped.view) feedInventory()
+    Object.assign(stepped, { dean: false, view: false, inventory: false })
+  }
   host.onStep((info) => {
-    if (!watched.has(info.actor) || due) return
+    if (info.actor === a.picket) stepped.dean = true
+    else if (viewActors.has(info.actor)) stepped.view = true
+    else if (info.actor === a.reeve || info.actor === a.proctor) stepped.inventory = true
+    else return
+    if (due) return
     due = true
-    ;(init.schedule ?? queueMicrotask)(() => {
-      due = false
-      feed()
-    })
+    ;(init.schedule ?? queueMicrotask)(feed)
   })
+  Object.assign(stepped, { dean: true, view: true, inventory: true })
   feed()
   return {
     list() {
