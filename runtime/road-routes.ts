@@ -86,6 +86,12 @@ export interface RouteTable {
   inbound: InboundService[]
 }
 
+/** Adds other subsystems' routes to `table`: their services served beside its own, their event types leaving as calls. */
+export function addRoutes(table: RouteTable, more: { inbound?: readonly InboundService[]; outbound?: Readonly<Record<string, OutboundRoute>> }): void {
+  table.inbound.push(...(more.inbound ?? []))
+  Object.assign(table.outbound, more.outbound ?? {})
+}
+
 /** The failure an actor gets for its request event `request` (with its `id`). */
 export interface CallFailedEvent extends HostEvent {
   type: 'call.failed'

@@ -15,7 +15,7 @@ import type { CatalogEndpoint } from '../../machines/strew/events.js'
 import type { Clock } from '../../runtime/clock.js'
 import type { HostEvent } from '../../machines/effects.js'
 import type { OutboundRouter } from '../../runtime/host.js'
-import type { InboundService, OutboundRoute } from '../../runtime/road-routes.js'
+import { addRoutes, type InboundService, type OutboundRoute } from '../../runtime/road-routes.js'
 import { createRouter } from '../../runtime/router.js'
 import { Rng } from '../../runtime/rng.js'
 import { createSimGrpcRoad, SimGrpcNetwork, type SimGrpcRoad } from '../../runtime/sim-grpc.js'
@@ -133,11 +133,7 @@ export class SimStrew {
     const hbMs = this.o.hbMs
     // The deadlines a fulcrum gives its strew calls, so the simulator times out alike.
     const routes = createStrewRoutes({ crypto: createSimStrewCrypto({ node }) }, { node, reeveNodeId, ...strewDeadlines(hbMs) })
-    const more = this.o.routes?.()
-    if (more !== undefined) {
-      routes.inbound.push(...more.inbound)
-      Object.assign(routes.outbound, more.outbound)
-    }
+    addRoutes(routes, this.o.routes?.() ?? {})
     const stewardKeyId = keyIdOf(STEWARD_REV, node, key)
     const stewardActors = new Set([`${node}/steward`, `${node}/registry`])
     n.road = createSimGrpcRoad({ clock, network: this.grpc }, { node, routes, self, netAddress: addr, caller: reeveKeyId, selfCaller: selfCallerOf(node, { reeveKeyId, stewardKeyId }) })

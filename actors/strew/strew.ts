@@ -17,7 +17,7 @@ import type { Clock } from '../../runtime/clock.js'
 import { createGrpcRoad, type GrpcRoad } from '../../runtime/grpc-road.js'
 import type { ActorHost } from '../../runtime/host.js'
 import type { LogStore } from '../../runtime/log-store.js'
-import type { InboundService, OutboundRoute } from '../../runtime/road-routes.js'
+import { addRoutes, type InboundService, type OutboundRoute } from '../../runtime/road-routes.js'
 import type { PortHandler } from '../../runtime/router.js'
 import type { Walrus } from '../../runtime/walrus.js'
 import type { StrewServer } from './server.js'
@@ -123,8 +123,7 @@ export function createStrewRoad(
     settling++
     return c.store.sync().finally(() => void settling--)
   }
-  routes.inbound.push(...(c.inbound ?? []))
-  Object.assign(routes.outbound, c.outbound ?? {})
+  addRoutes(routes, c)
   reeve.methods.registerService!.settle = durable
   reeve.methods.deregisterService!.settle = durable
   const peers = createPeerClients({ tls: c.bound.tls }, { reeveKeyId, stewardKeyId, timeoutMs: Math.max(5_000, 4 * init.hbMs), pin: (hostPort, path) => pinFor(host, actors, hostPort, path) })
